@@ -1,0 +1,3 @@
+from octoscope.cli import main
+
+main()
