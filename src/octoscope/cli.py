@@ -76,7 +76,9 @@ def simulate(
     """
     asgi_app = _build_simulator(scenario, seed, now, speed, faults)
     port = port or free_port(host)
-    typer.echo(f"Octopus API simulator ({scenario}) on http://{host}:{port}/v1/  GraphQL: http://{host}:{port}/v1/graphql/")
+    typer.echo(
+        f"Octopus API simulator ({scenario}) on http://{host}:{port}/v1/  GraphQL: http://{host}:{port}/v1/graphql/"
+    )
     _serve(asgi_app, host, port)
 
 

@@ -16,6 +16,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from itertools import pairwise
 
 from octoscope.simulator.household import _stable_seed, temperature
 from octoscope.simulator.scenario import REGIONS, ProductSpec
@@ -24,9 +25,20 @@ from octoscope.simulator.timeutil import SLOT, UK, local_date_of, local_hour, lo
 VAT = 1.05
 # Regional Agile multipliers and peak adders (p/kWh), as the public Agile formula has them.
 AGILE_REGION = {
-    "A": (2.10, 13), "B": (2.00, 14), "C": (2.00, 12), "D": (2.20, 13), "E": (2.10, 11), "F": (2.10, 12),
-    "G": (2.10, 12), "H": (2.10, 12), "J": (2.20, 12), "K": (2.20, 12), "L": (2.30, 11), "M": (2.00, 13),
-    "N": (2.10, 13), "P": (2.40, 12),
+    "A": (2.10, 13),
+    "B": (2.00, 14),
+    "C": (2.00, 12),
+    "D": (2.20, 13),
+    "E": (2.10, 11),
+    "F": (2.10, 12),
+    "G": (2.10, 12),
+    "H": (2.10, 12),
+    "J": (2.20, 12),
+    "K": (2.20, 12),
+    "L": (2.30, 11),
+    "M": (2.00, 13),
+    "N": (2.10, 13),
+    "P": (2.40, 12),
 }
 AGILE_CAP = 100.0
 RATE_TYPES = ("standard-unit-rates", "day-unit-rates", "night-unit-rates", "standing-charges")
@@ -65,7 +77,7 @@ def region_factor(region: str) -> float:
 
 def _quarter_starts(first: datetime, until: datetime) -> list[datetime]:
     """Local midnights of 1 Jan/Apr/Jul/Oct after ``first`` up to ``until``."""
-    out = []
+    out: list[datetime] = []
     d = first.astimezone(UK).date().replace(day=1)
     while True:
         month = ((d.month - 1) // 3 + 1) * 3 + 1
@@ -98,8 +110,11 @@ class Catalogue:
         if product is None or region not in REGIONS:
             return None
         fuel = "electricity" if parts[0] == "E" else "gas"
-        offered = {("electricity", "1R"): product.electricity_1r, ("electricity", "2R"): product.electricity_2r,
-                   ("gas", "1R"): product.gas}
+        offered = {
+            ("electricity", "1R"): product.electricity_1r,
+            ("electricity", "2R"): product.electricity_2r,
+            ("gas", "1R"): product.gas,
+        }
         if not offered.get((fuel, parts[1]), False):
             return None
         return Tariff(code, product, fuel, parts[1], region)
@@ -157,8 +172,13 @@ class Catalogue:
         out = []
         for slot in range(start, end):
             hour = local_hour(slot * SLOT)
-            shape = (0.78 + 0.25 * math.exp(-((hour - 8.0) ** 2) / 2.0) + 0.55 * math.exp(-((hour - 17.8) ** 2) / 2.5)
-                     - 0.2 * math.exp(-((hour - 3.5) ** 2) / 4.0) - 0.1 * math.exp(-((hour - 13.5) ** 2) / 3.0))
+            shape = (
+                0.78
+                + 0.25 * math.exp(-((hour - 8.0) ** 2) / 2.0)
+                + 0.55 * math.exp(-((hour - 17.8) ** 2) / 2.5)
+                - 0.2 * math.exp(-((hour - 3.5) ** 2) / 4.0)
+                - 0.1 * math.exp(-((hour - 13.5) ** 2) / 3.0)
+            )
             value = level * shape + rng.gauss(0, 0.5)
             if windy and (hour < 6 or 11 <= hour < 15):
                 value -= level * rng.uniform(0.7, 1.5)
@@ -223,12 +243,14 @@ class Catalogue:
 
         per_day = rate_type != "standing-charges" and (
             product.kind in ("agile", "agile_outgoing", "tracker")
-            or (product.kind in ("go", "intelligent", "cosy") and tariff.fuel == "electricity"))
+            or (product.kind in ("go", "intelligent", "cosy") and tariff.fuel == "electricity")
+        )
         if not per_day:
             for a, b, factor in self._periods(product, until):
                 if end_ts is not None:
-                    b = min(b, end_ts) if b is not None else end_ts
-                add(a, b, self.base_price(tariff, rate_type) * factor, a // SLOT)
+                    add(a, min(b, end_ts) if b is not None else end_ts, self.base_price(tariff, rate_type) * factor, a)
+                else:
+                    add(a, b, self.base_price(tariff, rate_type) * factor, a // SLOT)
         elif product.kind in ("agile", "agile_outgoing"):
             stop = min(horizon, end_ts) if end_ts else horizon
             for slot in range(start_ts // SLOT, stop // SLOT):
@@ -260,7 +282,9 @@ class Catalogue:
 
     def _band_periods(self, product: ProductSpec, start: int, end: int) -> list[tuple[int, int, str]]:
         """Contiguous periods of one band between two instants, split at band changes and at price changes."""
-        edges = sorted({w.start for w in product.off_peak + product.peak} | {w.end % 24 for w in product.off_peak + product.peak})
+        edges = sorted(
+            {w.start for w in product.off_peak + product.peak} | {w.end % 24 for w in product.off_peak + product.peak}
+        )
         out: list[tuple[int, int, str]] = []
         day = local_date_of(start) - timedelta(days=1)
         boundaries: list[int] = []
@@ -271,9 +295,13 @@ class Catalogue:
             if midnight.timestamp() > end:
                 break
             day += timedelta(days=1)
-        quarter_edges = {int(q.timestamp()) for q in _quarter_starts(product.available_from, datetime.fromtimestamp(end, UK))}
-        cuts = sorted({b for b in boundaries if start < b < end} | {q for q in quarter_edges if start < q < end} | {start, end})
-        for a, b in zip(cuts, cuts[1:], strict=False):
+        quarter_edges = {
+            int(q.timestamp()) for q in _quarter_starts(product.available_from, datetime.fromtimestamp(end, UK))
+        }
+        cuts = sorted(
+            {b for b in boundaries if start < b < end} | {q for q in quarter_edges if start < q < end} | {start, end}
+        )
+        for a, b in pairwise(cuts):
             band = self.band_at(product, a)
             if out and out[-1][2] == band and a not in quarter_edges:
                 out[-1] = (out[-1][0], b, band)

@@ -64,8 +64,9 @@ def parse_fault_spec(text: str) -> tuple[FaultSpec, ...]:
                 raise FaultSpecError(f"fault {item!r}: expected key=value, got {piece!r}")
         route = params.pop("route", "*")
         if route not in ROUTES and not route.startswith("graphql:"):
-            raise FaultSpecError(f"fault {item!r}: unknown route {route!r}; expected one of {', '.join(ROUTES)} "
-                                 "or graphql:<field>")
+            raise FaultSpecError(
+                f"fault {item!r}: unknown route {route!r}; expected one of {', '.join(ROUTES)} or graphql:<field>"
+            )
         times = params.pop("times", None)
         if times is not None and not times.isdigit():
             raise FaultSpecError(f"fault {item!r}: times must be a whole number")

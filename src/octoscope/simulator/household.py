@@ -118,14 +118,13 @@ def _solar_w(kwp: float, ts: float, day: date, cloud: float) -> float:
         return 0.0
     elevation = math.sin(math.pi * x)
     season = 0.55 + 0.45 * math.sin(math.pi * daylength / 24)
-    return kwp * 1000 * 0.78 * elevation**1.4 * season * cloud
+    return float(kwp * 1000 * 0.78 * elevation**1.4 * season * cloud)
 
 
 class Household:
     """One property's consumption, generation, gas and EV behaviour."""
 
-    def __init__(self, spec: HouseholdSpec, seed: int, property_id: int,
-                 ev_mode: Callable[[float], str]) -> None:
+    def __init__(self, spec: HouseholdSpec, seed: int, property_id: int, ev_mode: Callable[[float], str]) -> None:
         self.spec = spec
         self.seed = _stable_seed(seed, property_id)
         self._ev_mode = ev_mode
@@ -172,16 +171,23 @@ class Household:
         elif mode in ("timer", "plug_in") and kwh > 0.5:
             if mode == "timer":
                 start = midnight + (ev.timer if ev.timer is not None else 23.5) * 3600
-                if start < plugged:
-                    start = plugged
+                start = max(start, plugged)
             else:
                 start = plugged + rng.randint(30, 600)
             runs.append(PowerRun(start, start + kwh / kw * 3600, kw * 1000, "ev"))
         unplugged = max([ready] + [r.end + 600 for r in runs])
         return ChargePlan(plugged, unplugged, mode, tuple(dispatches), tuple(runs))
 
-    def _smart_dispatches(self, rng: random.Random, kwh: float, kw: float, plugged: float, midnight: float,
-                          next_midnight: float, ready: float) -> tuple[list[PowerRun], list[Dispatch]]:
+    def _smart_dispatches(
+        self,
+        rng: random.Random,
+        kwh: float,
+        kw: float,
+        plugged: float,
+        midnight: float,
+        next_midnight: float,
+        ready: float,
+    ) -> tuple[list[PowerRun], list[Dispatch]]:
         """Octopus plans half-hour-aligned blocks, mostly inside 23:30-05:30 local, sometimes outside."""
         per_slot = kw * 0.5
         needed = math.ceil(kwh / per_slot)
@@ -191,9 +197,9 @@ class Household:
         if rng.random() < 0.2 and needed >= 2:
             # An early block in the evening, outside the standard off-peak window.
             n = min(needed - 1, rng.randint(1, 3))
-            start = earliest + SLOT * rng.randint(0, 2)
-            if start + n * SLOT <= midnight + 23.5 * 3600:
-                blocks.append((start, start + n * SLOT))
+            early = earliest + SLOT * rng.randint(0, 2)
+            if early + n * SLOT <= midnight + 23.5 * 3600:
+                blocks.append((early, early + n * SLOT))
                 needed -= n
         window_start = midnight + 23.5 * 3600
         start = max(window_start + SLOT * rng.choice([0, 0, 0, 1, 2, 3]), earliest)

@@ -46,8 +46,10 @@ INVALID_KEY = "Invalid API key."
 PERMISSION_DENIED = "You do not have permission to perform this action."
 NOT_FOUND = "Not found."
 
-HTML_404 = (b'<!doctype html>\n<html lang="en">\n<head>\n  <title>Not Found</title>\n</head>\n<body>\n'
-            b"  <h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n</body>\n</html>\n")
+HTML_404 = (
+    b'<!doctype html>\n<html lang="en">\n<head>\n  <title>Not Found</title>\n</head>\n<body>\n'
+    b"  <h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n</body>\n</html>\n"
+)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -75,8 +77,11 @@ def authenticate(request: Request) -> AccountSpec | Response:
     try:
         user, _, _password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        return detail("Invalid basic header. Credentials not correctly base64 encoded.", 401,
-                      {"WWW-Authenticate": 'Basic realm="api"'})
+        return detail(
+            "Invalid basic header. Credentials not correctly base64 encoded.",
+            401,
+            {"WWW-Authenticate": 'Basic realm="api"'},
+        )
     account = world_of(request).accounts_by_key.get(user)
     if account is None:
         return detail(INVALID_KEY, 401, {"WWW-Authenticate": 'Basic realm="api"'})
@@ -135,7 +140,7 @@ def page_response(request: Request, rows: list[Any], size: int, render: Any) -> 
     if isinstance(paged, Response):
         return paged
     offset, limit, envelope = paged
-    envelope["results"] = [render(r) for r in rows[offset:offset + limit]]
+    envelope["results"] = [render(r) for r in rows[offset : offset + limit]]
     return json_response(envelope)
 
 
@@ -194,8 +199,9 @@ def _next_bucket(start: float, group_by: str) -> float:
     return local_midnight(nxt).timestamp()
 
 
-def grouped(rows: list[tuple[int, int]], group_by: str, start: float | None,
-            end: float | None) -> list[tuple[float, float, int]]:
+def grouped(
+    rows: list[tuple[int, int]], group_by: str, start: float | None, end: float | None
+) -> list[tuple[float, float, int]]:
     """Sum half-hours into local buckets, clipped to the requested range: (start, end, total)."""
     out: list[tuple[float, float, int]] = []
     for slot, value in rows:
@@ -235,8 +241,9 @@ async def consumption(request: Request) -> Response:
     start, end = period
     group_by = request.query_params.get("group_by")
     if group_by is not None and group_by not in GROUPINGS:
-        return json_response({"group_by": [
-            f"Select a valid choice. {group_by} is not one of the available choices."]}, 400)
+        return json_response(
+            {"group_by": [f"Select a valid choice. {group_by} is not one of the available choices."]}, 400
+        )
     size = page_size_of(request, CONSUMPTION_PAGE_DEFAULT, CONSUMPTION_PAGE_CAP)
     rows = world.consumption(ref, meter, start, end)
     ascending = request.query_params.get("order_by") == "period"
@@ -244,12 +251,28 @@ async def consumption(request: Request) -> Response:
         buckets = grouped(rows, group_by, start, end)
         if not ascending:
             buckets.reverse()
-        return page_response(request, buckets, size, lambda b: {
-            "consumption": round(b[2] / 1000, 3), "interval_start": _local(b[0]), "interval_end": _local(b[1])})
+        return page_response(
+            request,
+            buckets,
+            size,
+            lambda b: {
+                "consumption": round(b[2] / 1000, 3),
+                "interval_start": _local(b[0]),
+                "interval_end": _local(b[1]),
+            },
+        )
     if not ascending:
         rows.reverse()
-    return page_response(request, rows, size, lambda r: {
-        "consumption": r[1] / 1000, "interval_start": _local(r[0] * SLOT), "interval_end": _local((r[0] + 1) * SLOT)})
+    return page_response(
+        request,
+        rows,
+        size,
+        lambda r: {
+            "consumption": r[1] / 1000,
+            "interval_start": _local(r[0] * SLOT),
+            "interval_end": _local((r[0] + 1) * SLOT),
+        },
+    )
 
 
 # --- accounts and meter points -----------------------------------------------------------------------
@@ -266,28 +289,55 @@ def _account_json(world: World, account: AccountSpec) -> dict[str, Any]:
                 point["consumption_night"] = e.consumption_standard - point["consumption_day"]
             else:
                 point["consumption_standard"] = e.consumption_standard
-            point["meters"] = [{"serial_number": m.serial, "registers": [
-                {"identifier": r.identifier, "rate": r.rate, "is_settlement_register": r.is_settlement_register}
-                for r in (m.registers or ())]} for m in e.meters]
+            point["meters"] = [
+                {
+                    "serial_number": m.serial,
+                    "registers": [
+                        {"identifier": r.identifier, "rate": r.rate, "is_settlement_register": r.is_settlement_register}
+                        for r in (m.registers or ())
+                    ],
+                }
+                for m in e.meters
+            ]
             point["agreements"] = _agreements(e.agreements)
             point["is_export"] = e.is_export
             electricity.append(point)
-        gas = [{"mprn": g.mprn, "consumption_standard": g.consumption_standard,
+        gas = [
+            {
+                "mprn": g.mprn,
+                "consumption_standard": g.consumption_standard,
                 "meters": [{"serial_number": m.serial} for m in g.meters],
-                "agreements": _agreements(g.agreements)} for g in prop.gas]
-        properties.append({
-            "id": prop.id, "moved_in_at": _local(prop.moved_in.timestamp()),
-            "moved_out_at": _local(prop.moved_out.timestamp()) if prop.moved_out else None,
-            "address_line_1": prop.address_line_1, "address_line_2": prop.address_line_2,
-            "address_line_3": prop.address_line_3, "town": prop.town, "county": prop.county,
-            "postcode": prop.postcode, "electricity_meter_points": electricity, "gas_meter_points": gas,
-        })
+                "agreements": _agreements(g.agreements),
+            }
+            for g in prop.gas
+        ]
+        properties.append(
+            {
+                "id": prop.id,
+                "moved_in_at": _local(prop.moved_in.timestamp()),
+                "moved_out_at": _local(prop.moved_out.timestamp()) if prop.moved_out else None,
+                "address_line_1": prop.address_line_1,
+                "address_line_2": prop.address_line_2,
+                "address_line_3": prop.address_line_3,
+                "town": prop.town,
+                "county": prop.county,
+                "postcode": prop.postcode,
+                "electricity_meter_points": electricity,
+                "gas_meter_points": gas,
+            }
+        )
     return {"number": account.number, "properties": properties}
 
 
 def _agreements(agreements: Any) -> list[dict[str, Any]]:
-    return [{"tariff_code": a.tariff_code, "valid_from": _local(a.valid_from.timestamp()),
-             "valid_to": _local(a.valid_to.timestamp()) if a.valid_to else None} for a in agreements]
+    return [
+        {
+            "tariff_code": a.tariff_code,
+            "valid_from": _local(a.valid_from.timestamp()),
+            "valid_to": _local(a.valid_to.timestamp()) if a.valid_to else None,
+        }
+        for a in agreements
+    ]
 
 
 async def account_list(request: Request) -> Response:
@@ -315,21 +365,92 @@ async def meter_point(request: Request) -> Response:
     if ref is None:
         return detail(NOT_FOUND, 404)
     assert isinstance(ref.point, ElectricityPointSpec)
-    return json_response({"gsp": f"_{ref.prop.region}", "mpan": ref.point.mpan,
-                          "profile_class": ref.point.profile_class})
+    return json_response(
+        {"gsp": f"_{ref.prop.region}", "mpan": ref.point.mpan, "profile_class": ref.point.profile_class}
+    )
 
 
 # Postcode areas to GSP groups, for the lookup; scenario properties' own postcodes take precedence.
 _AREA_REGION = {
-    "AL": "A", "CB": "A", "CM": "A", "CO": "A", "IP": "A", "LU": "A", "NR": "A", "SG": "A", "MK": "A",
-    "DE": "B", "LE": "B", "NG": "B", "NN": "B", "LN": "B", "E": "C", "EC": "C", "N": "C", "NW": "C",
-    "SE": "C", "SW": "C", "W": "C", "WC": "C", "CH": "D", "L": "D", "LL": "D", "B": "E", "CV": "E",
-    "WV": "E", "WS": "E", "DY": "E", "DH": "F", "NE": "F", "SR": "F", "TS": "F", "DL": "F", "M": "G",
-    "BL": "G", "PR": "G", "WN": "G", "LA": "G", "OX": "H", "RG": "H", "SO": "H", "PO": "H", "BH": "H",
-    "GU": "H", "SP": "H", "BN": "J", "CT": "J", "ME": "J", "TN": "J", "RH": "J", "CF": "K", "NP": "K",
-    "SA": "K", "BS": "L", "EX": "L", "PL": "L", "TQ": "L", "TR": "L", "TA": "L", "LS": "M", "BD": "M",
-    "HU": "M", "S": "M", "YO": "M", "WF": "M", "HX": "M", "EH": "N", "G": "N", "KA": "N", "ML": "N",
-    "TD": "N", "DG": "N", "AB": "P", "IV": "P", "DD": "P", "PH": "P", "KW": "P",
+    "AL": "A",
+    "CB": "A",
+    "CM": "A",
+    "CO": "A",
+    "IP": "A",
+    "LU": "A",
+    "NR": "A",
+    "SG": "A",
+    "MK": "A",
+    "DE": "B",
+    "LE": "B",
+    "NG": "B",
+    "NN": "B",
+    "LN": "B",
+    "E": "C",
+    "EC": "C",
+    "N": "C",
+    "NW": "C",
+    "SE": "C",
+    "SW": "C",
+    "W": "C",
+    "WC": "C",
+    "CH": "D",
+    "L": "D",
+    "LL": "D",
+    "B": "E",
+    "CV": "E",
+    "WV": "E",
+    "WS": "E",
+    "DY": "E",
+    "DH": "F",
+    "NE": "F",
+    "SR": "F",
+    "TS": "F",
+    "DL": "F",
+    "M": "G",
+    "BL": "G",
+    "PR": "G",
+    "WN": "G",
+    "LA": "G",
+    "OX": "H",
+    "RG": "H",
+    "SO": "H",
+    "PO": "H",
+    "BH": "H",
+    "GU": "H",
+    "SP": "H",
+    "BN": "J",
+    "CT": "J",
+    "ME": "J",
+    "TN": "J",
+    "RH": "J",
+    "CF": "K",
+    "NP": "K",
+    "SA": "K",
+    "BS": "L",
+    "EX": "L",
+    "PL": "L",
+    "TQ": "L",
+    "TR": "L",
+    "TA": "L",
+    "LS": "M",
+    "BD": "M",
+    "HU": "M",
+    "S": "M",
+    "YO": "M",
+    "WF": "M",
+    "HX": "M",
+    "EH": "N",
+    "G": "N",
+    "KA": "N",
+    "ML": "N",
+    "TD": "N",
+    "DG": "N",
+    "AB": "P",
+    "IV": "P",
+    "DD": "P",
+    "PH": "P",
+    "KW": "P",
 }
 
 
@@ -339,8 +460,11 @@ async def grid_supply_points(request: Request) -> Response:
         rows = list(REGIONS)
     else:
         wanted = re.sub(r"\s+", "", postcode.upper())
-        known = {re.sub(r"\s+", "", p.postcode.upper()): p.region
-                 for a in world_of(request).scenario.accounts for p in a.properties}
+        known = {
+            re.sub(r"\s+", "", p.postcode.upper()): p.region
+            for a in world_of(request).scenario.accounts
+            for p in a.properties
+        }
         region = known.get(wanted)
         if region is None:
             m = re.match(r"([A-Z]{1,2})\d", wanted)
@@ -362,13 +486,22 @@ def _bool_param(request: Request, name: str) -> bool | None:
 def _product_summary(request: Request, p: ProductSpec) -> dict[str, Any]:
     base = f"{request.url.scheme}://{request.url.netloc}/v1/products/{p.code}/"
     return {
-        "code": p.code, "direction": p.direction, "full_name": p.full_name, "display_name": p.display_name,
-        "description": p.description, "is_variable": p.is_variable, "is_green": p.is_green,
-        "is_tracker": p.is_tracker, "is_prepay": p.is_prepay, "is_business": p.is_business,
-        "is_restricted": p.is_restricted, "term": p.term,
+        "code": p.code,
+        "direction": p.direction,
+        "full_name": p.full_name,
+        "display_name": p.display_name,
+        "description": p.description,
+        "is_variable": p.is_variable,
+        "is_green": p.is_green,
+        "is_tracker": p.is_tracker,
+        "is_prepay": p.is_prepay,
+        "is_business": p.is_business,
+        "is_restricted": p.is_restricted,
+        "term": p.term,
         "available_from": _local(p.available_from.timestamp()),
         "available_to": _local(p.available_to.timestamp()) if p.available_to else None,
-        "links": [{"href": base, "method": "GET", "rel": "self"}], "brand": p.brand,
+        "links": [{"href": base, "method": "GET", "rel": "self"}],
+        "brand": p.brand,
     }
 
 
@@ -385,8 +518,10 @@ async def product_list(request: Request) -> Response:
         on_sale = p.available_from.timestamp() <= at and (p.available_to is None or at < p.available_to.timestamp())
         if not on_sale and not (historical and p.available_from.timestamp() <= at):
             continue
-        if any(_bool_param(request, flag) not in (None, getattr(p, flag)) for flag in
-               ("is_variable", "is_green", "is_tracker", "is_prepay", "is_business")):
+        if any(
+            _bool_param(request, flag) not in (None, getattr(p, flag))
+            for flag in ("is_variable", "is_green", "is_tracker", "is_prepay", "is_business")
+        ):
             continue
         brand = request.query_params.get("brand")
         if brand and brand != p.brand:
@@ -403,7 +538,11 @@ def _tariff_json(request: Request, world: World, tariff: Tariff, at: float) -> d
     def price(rate_type: str) -> float:
         records = cat.records(tariff.code, rate_type, cat.horizon(tariff.product, world.now()))
         for r in records:
-            if r.valid_from <= at and (r.valid_to is None or at < r.valid_to) and r.payment_method in (None, "DIRECT_DEBIT"):
+            if (
+                r.valid_from <= at
+                and (r.valid_to is None or at < r.valid_to)
+                and r.payment_method in (None, "DIRECT_DEBIT")
+            ):
                 if tariff.product.kind in ("agile", "agile_outgoing", "tracker") and rate_type != "standing-charges":
                     break  # day-ahead products quote their nominal price in the detail
                 if tariff.product.kind in ("go", "intelligent", "cosy") and rate_type != "standing-charges":
@@ -413,11 +552,20 @@ def _tariff_json(request: Request, world: World, tariff: Tariff, at: float) -> d
 
     standing = price("standing-charges")
     out: dict[str, Any] = {
-        "code": tariff.code, "standing_charge_exc_vat": standing, "standing_charge_inc_vat": round(standing * 1.05, 6),
-        "online_discount_exc_vat": 0, "online_discount_inc_vat": 0, "dual_fuel_discount_exc_vat": 0,
-        "dual_fuel_discount_inc_vat": 0, "exit_fees_exc_vat": 0, "exit_fees_inc_vat": 0, "exit_fees_type": "NONE",
-        "links": [{"href": f"{base}{t}/", "method": "GET", "rel": t.replace("-", "_")} for t in
-                  ("standing-charges", *[t for t in tariff.rate_types if t != "standing-charges"])],
+        "code": tariff.code,
+        "standing_charge_exc_vat": standing,
+        "standing_charge_inc_vat": round(standing * 1.05, 6),
+        "online_discount_exc_vat": 0,
+        "online_discount_inc_vat": 0,
+        "dual_fuel_discount_exc_vat": 0,
+        "dual_fuel_discount_inc_vat": 0,
+        "exit_fees_exc_vat": 0,
+        "exit_fees_inc_vat": 0,
+        "exit_fees_type": "NONE",
+        "links": [
+            {"href": f"{base}{t}/", "method": "GET", "rel": t.replace("-", "_")}
+            for t in ("standing-charges", *[t for t in tariff.rate_types if t != "standing-charges"])
+        ],
     }
     for rate_type in tariff.rate_types:
         if rate_type == "standing-charges":
@@ -445,9 +593,11 @@ async def product_detail(request: Request) -> Response:
     brand = body.pop("brand")
     body["tariffs_active_at"] = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     key = product.payment_key
-    for field, fuel, registers in (("single_register_electricity_tariffs", "electricity", "1R"),
-                                   ("dual_register_electricity_tariffs", "electricity", "2R"),
-                                   ("single_register_gas_tariffs", "gas", "1R")):
+    for field, fuel, registers in (
+        ("single_register_electricity_tariffs", "electricity", "1R"),
+        ("dual_register_electricity_tariffs", "electricity", "2R"),
+        ("single_register_gas_tariffs", "gas", "1R"),
+    ):
         tariffs = world.catalogue.tariffs_of(product, fuel, registers)
         body[field] = {f"_{region}": {key: _tariff_json(request, world, t, at)} for region, t in tariffs.items()}
     body["sample_quotes"] = _sample_quotes(world, product, at)
@@ -482,9 +632,12 @@ def _sample_quotes(world: World, product: ProductSpec, at: float) -> dict[str, A
         e1 = annual(single, {"standard-unit-rates": 2700})
         e2 = annual(dual, {"day-unit-rates": 2262, "night-unit-rates": 1638})
         g = annual(gas, {"standard-unit-rates": 11500})
-        for name, value, present in (("electricity_single_rate", e1, single), ("electricity_dual_rate", e2, dual),
-                                     ("dual_fuel_single_rate", e1 + g, single and gas),
-                                     ("dual_fuel_dual_rate", e2 + g, dual and gas)):
+        for name, value, present in (
+            ("electricity_single_rate", e1, single),
+            ("electricity_dual_rate", e2, dual),
+            ("dual_fuel_single_rate", e1 + g, single and gas),
+            ("dual_fuel_dual_rate", e2 + g, dual and gas),
+        ):
             if present:
                 quotes[name] = {"annual_cost_inc_vat": round(value * 1.05), "annual_cost_exc_vat": round(value)}
         if quotes:
@@ -498,13 +651,23 @@ async def rates(request: Request) -> Response:
     rate_type = request.path_params["rate_type"]
     product = world.catalogue.product(request.path_params["code"])
     tariff = world.catalogue.tariff(request.path_params["tariff"])
-    if (product is None or tariff is None or tariff.product.code != product.code or f"{tariff.fuel}" != fuel
-            or rate_type not in RATE_TYPES):
+    if (
+        product is None
+        or tariff is None
+        or tariff.product.code != product.code
+        or f"{tariff.fuel}" != fuel
+        or rate_type not in RATE_TYPES
+    ):
         return detail(NOT_FOUND, 404)
     if rate_type not in tariff.rate_types:
-        return json_response({"detail": f"{tariff.code} has no {rate_type}: a "
-                              f"{'dual' if tariff.registers == '2R' else 'single'}-register tariff publishes "
-                              f"{' and '.join(tariff.rate_types)}."}, 400)
+        return json_response(
+            {
+                "detail": f"{tariff.code} has no {rate_type}: a "
+                f"{'dual' if tariff.registers == '2R' else 'single'}-register tariff publishes "
+                f"{' and '.join(tariff.rate_types)}."
+            },
+            400,
+        )
     period = period_params(request)
     if isinstance(period, Response):
         return period
@@ -515,9 +678,18 @@ async def rates(request: Request) -> Response:
         lo = start if start is not None else float("-inf")
         hi = end if end is not None else float("inf")
         records = [r for r in records if r.valid_from < hi and (r.valid_to is None or r.valid_to > lo)]
-    return page_response(request, records, size, lambda r: {
-        "value_exc_vat": r.value_exc_vat, "value_inc_vat": r.value_inc_vat, "valid_from": _z(r.valid_from),
-        "valid_to": _z(r.valid_to) if r.valid_to is not None else None, "payment_method": r.payment_method})
+    return page_response(
+        request,
+        records,
+        size,
+        lambda r: {
+            "value_exc_vat": r.value_exc_vat,
+            "value_inc_vat": r.value_inc_vat,
+            "valid_from": _z(r.valid_from),
+            "valid_to": _z(r.valid_to) if r.valid_to is not None else None,
+            "payment_method": r.payment_method,
+        },
+    )
 
 
 async def not_found(request: Request) -> Response:
@@ -528,15 +700,24 @@ ROUTES = [
     Route("/v1/accounts/", account_list, name="GET /v1/accounts/"),
     Route("/v1/accounts/{number}/", account_detail, name="GET /v1/accounts/{number}/"),
     Route("/v1/electricity-meter-points/{point}/", meter_point, name="GET /v1/electricity-meter-points/{mpan}/"),
-    Route("/v1/electricity-meter-points/{point}/meters/{serial}/consumption/", consumption,
-          name="GET /v1/electricity-meter-points/{mpan}/meters/{serial}/consumption/"),
-    Route("/v1/gas-meter-points/{point}/meters/{serial}/consumption/", consumption,
-          name="GET /v1/gas-meter-points/{mprn}/meters/{serial}/consumption/"),
+    Route(
+        "/v1/electricity-meter-points/{point}/meters/{serial}/consumption/",
+        consumption,
+        name="GET /v1/electricity-meter-points/{mpan}/meters/{serial}/consumption/",
+    ),
+    Route(
+        "/v1/gas-meter-points/{point}/meters/{serial}/consumption/",
+        consumption,
+        name="GET /v1/gas-meter-points/{mprn}/meters/{serial}/consumption/",
+    ),
     Route("/v1/industry/grid-supply-points/", grid_supply_points, name="GET /v1/industry/grid-supply-points/"),
     Route("/v1/products/", product_list, name="GET /v1/products/"),
     Route("/v1/products/{code}/", product_detail, name="GET /v1/products/{code}/"),
-    Route("/v1/products/{code}/{fuel}-tariffs/{tariff}/{rate_type}/", rates,
-          name="GET /v1/products/{code}/{fuel}-tariffs/{tariff}/{rate_type}/"),
+    Route(
+        "/v1/products/{code}/{fuel}-tariffs/{tariff}/{rate_type}/",
+        rates,
+        name="GET /v1/products/{code}/{fuel}-tariffs/{tariff}/{rate_type}/",
+    ),
 ]
 
 

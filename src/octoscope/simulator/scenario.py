@@ -22,7 +22,15 @@ from octoscope.simulator.timeutil import parse_local_hhmm, parse_scenario_instan
 
 REGIONS = ("A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P")
 PRODUCT_KINDS = (
-    "flexible", "fixed", "agile", "go", "intelligent", "tracker", "cosy", "outgoing", "agile_outgoing",
+    "flexible",
+    "fixed",
+    "agile",
+    "go",
+    "intelligent",
+    "tracker",
+    "cosy",
+    "outgoing",
+    "agile_outgoing",
 )
 _ACCOUNT_RE = re.compile(r"A-[0-9A-F]{8}")
 _DEVICE_RE = re.compile(r"[0-9A-F]{2}(-[0-9A-F]{2}){7}")
@@ -227,35 +235,103 @@ class Scenario:
 # --- parsing -----------------------------------------------------------------------------------------
 
 _KIND_DEFAULTS: dict[str, dict[str, Any]] = {
-    "flexible": {"display_name": "Flexible Octopus", "is_variable": True, "term": None,
-                 "payment_key": "varying", "dual_payment": True, "electricity_2r": True, "gas": True,
-                 "price_changes": "quarterly"},
-    "fixed": {"display_name": "Octopus 12M Fixed", "is_variable": False, "term": 12,
-              "payment_key": "direct_debit_monthly", "dual_payment": True, "electricity_2r": True,
-              "gas": True, "unit_rate": 23.1, "standing_charge": 43.0, "price_changes": "none"},
-    "agile": {"display_name": "Agile Octopus", "is_variable": True, "is_green": True, "term": 12,
-              "payment_key": "direct_debit_monthly", "dual_payment": False},
-    "go": {"display_name": "Octopus Go", "is_variable": True, "is_green": True, "term": 12,
-           "payment_key": "direct_debit_monthly", "dual_payment": True, "off_peak_rate": 8.1,
-           "unit_rate": 26.5, "off_peak": "23:30-05:30", "price_changes": "quarterly"},
-    "intelligent": {"display_name": "Intelligent Octopus Go", "is_variable": True, "is_green": True,
-                    "term": 12, "payment_key": "direct_debit_monthly", "dual_payment": True,
-                    "off_peak_rate": 6.7, "unit_rate": 26.0, "off_peak": "23:30-05:30",
-                    "price_changes": "quarterly"},
-    "tracker": {"display_name": "Octopus Tracker", "is_variable": True, "is_tracker": True, "term": 12,
-                "payment_key": "direct_debit_monthly", "dual_payment": False, "gas": True},
-    "cosy": {"display_name": "Cosy Octopus", "is_variable": True, "is_green": True, "term": 12,
-             "payment_key": "direct_debit_monthly", "dual_payment": True, "unit_rate": 25.0,
-             "off_peak_rate": 12.5, "peak_rate": 37.5,
-             "off_peak": "04:00-07:00,13:00-16:00,22:00-24:00", "peak": "16:00-19:00",
-             "price_changes": "quarterly"},
-    "outgoing": {"display_name": "Outgoing Octopus", "direction": "EXPORT", "is_variable": True,
-                 "term": 12, "payment_key": "direct_debit_monthly", "dual_payment": False,
-                 "unit_rate": 15.0, "standing_charge": 0.0},
-    "agile_outgoing": {"display_name": "Agile Outgoing Octopus", "direction": "EXPORT",
-                       "is_variable": True, "is_green": True, "term": 12,
-                       "payment_key": "direct_debit_monthly", "dual_payment": False,
-                       "standing_charge": 0.0},
+    "flexible": {
+        "display_name": "Flexible Octopus",
+        "is_variable": True,
+        "term": None,
+        "payment_key": "varying",
+        "dual_payment": True,
+        "electricity_2r": True,
+        "gas": True,
+        "price_changes": "quarterly",
+    },
+    "fixed": {
+        "display_name": "Octopus 12M Fixed",
+        "is_variable": False,
+        "term": 12,
+        "payment_key": "direct_debit_monthly",
+        "dual_payment": True,
+        "electricity_2r": True,
+        "gas": True,
+        "unit_rate": 23.1,
+        "standing_charge": 43.0,
+        "price_changes": "none",
+    },
+    "agile": {
+        "display_name": "Agile Octopus",
+        "is_variable": True,
+        "is_green": True,
+        "term": 12,
+        "payment_key": "direct_debit_monthly",
+        "dual_payment": False,
+    },
+    "go": {
+        "display_name": "Octopus Go",
+        "is_variable": True,
+        "is_green": True,
+        "term": 12,
+        "payment_key": "direct_debit_monthly",
+        "dual_payment": True,
+        "off_peak_rate": 8.1,
+        "unit_rate": 26.5,
+        "off_peak": "23:30-05:30",
+        "price_changes": "quarterly",
+    },
+    "intelligent": {
+        "display_name": "Intelligent Octopus Go",
+        "is_variable": True,
+        "is_green": True,
+        "term": 12,
+        "payment_key": "direct_debit_monthly",
+        "dual_payment": True,
+        "off_peak_rate": 6.7,
+        "unit_rate": 26.0,
+        "off_peak": "23:30-05:30",
+        "price_changes": "quarterly",
+    },
+    "tracker": {
+        "display_name": "Octopus Tracker",
+        "is_variable": True,
+        "is_tracker": True,
+        "term": 12,
+        "payment_key": "direct_debit_monthly",
+        "dual_payment": False,
+        "gas": True,
+    },
+    "cosy": {
+        "display_name": "Cosy Octopus",
+        "is_variable": True,
+        "is_green": True,
+        "term": 12,
+        "payment_key": "direct_debit_monthly",
+        "dual_payment": True,
+        "unit_rate": 25.0,
+        "off_peak_rate": 12.5,
+        "peak_rate": 37.5,
+        "off_peak": "04:00-07:00,13:00-16:00,22:00-24:00",
+        "peak": "16:00-19:00",
+        "price_changes": "quarterly",
+    },
+    "outgoing": {
+        "display_name": "Outgoing Octopus",
+        "direction": "EXPORT",
+        "is_variable": True,
+        "term": 12,
+        "payment_key": "direct_debit_monthly",
+        "dual_payment": False,
+        "unit_rate": 15.0,
+        "standing_charge": 0.0,
+    },
+    "agile_outgoing": {
+        "display_name": "Agile Outgoing Octopus",
+        "direction": "EXPORT",
+        "is_variable": True,
+        "is_green": True,
+        "term": 12,
+        "payment_key": "direct_debit_monthly",
+        "dual_payment": False,
+        "standing_charge": 0.0,
+    },
 }
 
 
@@ -284,8 +360,14 @@ class _Reader:
             raise self.fail(f"{path}{key}", "expected an array of tables ([[...]])")
         return value
 
-    def get(self, data: dict[str, Any], key: str, path: str, kind: type | tuple[type, ...],
-            default: Any = ..., ) -> Any:
+    def get(
+        self,
+        data: dict[str, Any],
+        key: str,
+        path: str,
+        kind: type | tuple[type, ...],
+        default: Any = ...,
+    ) -> Any:
         if key not in data:
             if default is ...:
                 raise self.fail(f"{path}{key}", "is required")
@@ -300,8 +382,15 @@ class _Reader:
             raise self.fail(f"{path}{key}", f"expected {names}, got {value!r}")
         return value
 
-    def number(self, data: dict[str, Any], key: str, path: str, default: float | None = None,
-               low: float | None = None, high: float | None = None) -> float:
+    def number(
+        self,
+        data: dict[str, Any],
+        key: str,
+        path: str,
+        default: float | None = None,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> float:
         value = float(self.get(data, key, path, (int, float), ... if default is None else default))
         if (low is not None and value < low) or (high is not None and value > high):
             raise self.fail(f"{path}{key}", f"must be between {low} and {high}, got {value}")
@@ -314,7 +403,9 @@ class _Reader:
         try:
             return parse_scenario_instant(value, self.anchor)
         except ValueError:
-            raise self.fail(f"{path}{key}", f"expected a date, a datetime or a relative day like -30d, got {value!r}") from None
+            raise self.fail(
+                f"{path}{key}", f"expected a date, a datetime or a relative day like -30d, got {value!r}"
+            ) from None
 
     def hhmm(self, data: dict[str, Any], key: str, path: str, default: str | None) -> float | None:
         value = self.get(data, key, path, str, default)
@@ -342,11 +433,26 @@ def _product(r: _Reader, d: dict[str, Any], path: str) -> ProductSpec:
     kind = r.get(d, "kind", path, str)
     if kind not in PRODUCT_KINDS:
         raise r.fail(f"{path}kind", f"expected one of {', '.join(PRODUCT_KINDS)}, got {kind!r}")
-    defaults = {"direction": "IMPORT", "is_green": False, "is_tracker": False, "term": 12,
-                "electricity_1r": True, "electricity_2r": False, "gas": False, "unit_rate": 24.5,
-                "day_rate": 30.0, "night_rate": 12.6, "off_peak_rate": 7.5, "peak_rate": 36.0,
-                "standing_charge": 45.0, "gas_unit_rate": 5.7, "gas_standing_charge": 27.6,
-                "price_changes": "none", "off_peak": "", "peak": ""} | _KIND_DEFAULTS[kind]
+    defaults: dict[str, Any] = {
+        "direction": "IMPORT",
+        "is_green": False,
+        "is_tracker": False,
+        "term": 12,
+        "electricity_1r": True,
+        "electricity_2r": False,
+        "gas": False,
+        "unit_rate": 24.5,
+        "day_rate": 30.0,
+        "night_rate": 12.6,
+        "off_peak_rate": 7.5,
+        "peak_rate": 36.0,
+        "standing_charge": 45.0,
+        "gas_unit_rate": 5.7,
+        "gas_standing_charge": 27.6,
+        "price_changes": "none",
+        "off_peak": "",
+        "peak": "",
+    } | _KIND_DEFAULTS[kind]
 
     def opt(key: str, kind_: type | tuple[type, ...]) -> Any:
         return r.get(d, key, path, kind_, defaults.get(key))
@@ -363,20 +469,26 @@ def _product(r: _Reader, d: dict[str, Any], path: str) -> ProductSpec:
     available_from = r.instant(d, "available_from", path, "-1500d")
     assert available_from is not None
     return ProductSpec(
-        code=code, kind=kind,
+        code=code,
+        kind=kind,
         display_name=opt("display_name", str),
         full_name=r.get(d, "full_name", path, str, f"{defaults['display_name']} {code}"),
         description=r.get(d, "description", path, str, f"Simulated {defaults['display_name']} tariff."),
         direction=direction,
-        is_variable=bool(opt("is_variable", bool)), is_green=bool(opt("is_green", bool)),
+        is_variable=bool(opt("is_variable", bool)),
+        is_green=bool(opt("is_green", bool)),
         is_tracker=bool(opt("is_tracker", bool)),
         is_prepay=bool(r.get(d, "is_prepay", path, bool, False)),
         is_business=bool(r.get(d, "is_business", path, bool, False)),
         is_restricted=bool(r.get(d, "is_restricted", path, bool, kind == "intelligent")),
-        term=term, brand=r.get(d, "brand", path, str, "OCTOPUS_ENERGY"),
-        available_from=available_from, available_to=r.instant(d, "available_to", path, None),
-        payment_key=opt("payment_key", str), dual_payment=bool(opt("dual_payment", bool)),
-        electricity_1r=bool(opt("electricity_1r", bool)), electricity_2r=bool(opt("electricity_2r", bool)),
+        term=term,
+        brand=r.get(d, "brand", path, str, "OCTOPUS_ENERGY"),
+        available_from=available_from,
+        available_to=r.instant(d, "available_to", path, None),
+        payment_key=opt("payment_key", str),
+        dual_payment=bool(opt("dual_payment", bool)),
+        electricity_1r=bool(opt("electricity_1r", bool)),
+        electricity_2r=bool(opt("electricity_2r", bool)),
         gas=bool(opt("gas", bool)),
         unit_rate=r.number(d, "unit_rate", path, defaults["unit_rate"], -100, 500),
         day_rate=r.number(d, "day_rate", path, defaults["day_rate"], 0, 500),
@@ -403,11 +515,17 @@ def _meters(r: _Reader, d: dict[str, Any], path: str, *, gas: bool) -> tuple[Met
         if not gas:
             regs = m.get("registers", ["1:STANDARD"])
             if not isinstance(regs, list) or not all(isinstance(x, str) and ":" in x for x in regs):
-                raise r.fail(f"{p}registers", "expected a list like [\"1:STANDARD\"] or [\"DY:DAY\", \"NT:NIGHT\"]")
+                raise r.fail(f"{p}registers", 'expected a list like ["1:STANDARD"] or ["DY:DAY", "NT:NIGHT"]')
             registers = tuple(RegisterSpec(*x.split(":", 1)) for x in regs)
-        out.append(MeterSpec(serial=serial, installed=r.instant(m, "installed", p, None),
-                             removed=r.instant(m, "removed", p, None), registers=registers,
-                             make_and_type=r.get(m, "make_and_type", p, str, "SIM-MAKE-1")))
+        out.append(
+            MeterSpec(
+                serial=serial,
+                installed=r.instant(m, "installed", p, None),
+                removed=r.instant(m, "removed", p, None),
+                registers=registers,
+                make_and_type=r.get(m, "make_and_type", p, str, "SIM-MAKE-1"),
+            )
+        )
     return tuple(out)
 
 
@@ -431,25 +549,32 @@ def _device_id(r: _Reader, d: dict[str, Any], key: str, path: str) -> str | None
     value = r.get(d, key, path, str, None)
     if value is not None and not _DEVICE_RE.fullmatch(value):
         raise r.fail(f"{path}{key}", f"expected an EUI-64 like 00-00-00-FF-FE-00-00-01, got {value!r}")
-    return value
+    return str(value) if value is not None else None
 
 
 def _household(r: _Reader, d: dict[str, Any], path: str) -> HouseholdSpec:
     appliances = []
     for i, a in enumerate(r.tables(d, "appliances", path)):
         p = f"{path}appliances[{i}]."
-        appliances.append(ApplianceSpec(
-            name=r.get(a, "name", p, str), kw=r.number(a, "kw", p, None, 0.1, 15),
-            minutes=r.number(a, "minutes", p, None, 1, 600), per_week=r.number(a, "per_week", p, None, 0, 70),
-            window=r.windows(r.get(a, "window", p, str, "07:00-22:00"), f"{p}window")[0]))
+        appliances.append(
+            ApplianceSpec(
+                name=r.get(a, "name", p, str),
+                kw=r.number(a, "kw", p, None, 0.1, 15),
+                minutes=r.number(a, "minutes", p, None, 1, 600),
+                per_week=r.number(a, "per_week", p, None, 0, 70),
+                window=r.windows(r.get(a, "window", p, str, "07:00-22:00"), f"{p}window")[0],
+            )
+        )
     ev = None
     if "ev" in d:
         e = r.table(d["ev"], f"{path}ev")
         p = f"{path}ev."
         device_id = r.get(e, "device_id", p, str, "00000000-0000-4000-8000-000000000001")
         ev = EVSpec(
-            device_id=device_id, provider=r.get(e, "provider", p, str, "OHME"),
-            make=r.get(e, "make", p, str, "SimCharge"), model=r.get(e, "model", p, str, "Home 7"),
+            device_id=device_id,
+            provider=r.get(e, "provider", p, str, "OHME"),
+            make=r.get(e, "make", p, str, "SimCharge"),
+            model=r.get(e, "model", p, str, "Home 7"),
             charger_kw=r.number(e, "charger_kw", p, 7.0, 1.4, 22),
             battery_kwh=r.number(e, "battery_kwh", p, 64.0, 10, 200),
             plug_in_probability=r.number(e, "plug_in_probability", p, 0.45, 0, 1),
@@ -468,7 +593,8 @@ def _household(r: _Reader, d: dict[str, Any], path: str) -> HouseholdSpec:
         gas_heating_kwh_per_degree=r.number(d, "gas_heating_kwh_per_degree", path, 3.2, 0, 50),
         gas_hot_water_kwh=r.number(d, "gas_hot_water_kwh", path, 6.0, 0, 100),
         calorific_value=r.number(d, "calorific_value", path, 39.5, 30, 45),
-        appliances=tuple(appliances), ev=ev,
+        appliances=tuple(appliances),
+        ev=ev,
     )
 
 
@@ -485,13 +611,19 @@ def _property(r: _Reader, d: dict[str, Any], path: str) -> PropertySpec:
         if not re.fullmatch(r"\d{13}", mpan):
             raise r.fail(f"{p}mpan", f"expected 13 digits, got {mpan!r}")
         profile_class = int(r.number(e, "profile_class", p, 1, 0, 8))
-        electricity.append(ElectricityPointSpec(
-            mpan=mpan, profile_class=profile_class, is_export=bool(r.get(e, "export", p, bool, False)),
-            smart=bool(r.get(e, "smart", p, bool, True)), meter_type=r.get(e, "meter_type", p, str, "S2AD"),
-            home_mini=_device_id(r, e, "home_mini", p),
-            consumption_standard=int(r.number(e, "consumption_standard", p, 2700, 0, 1e6)),
-            meters=_meters(r, e, p, gas=False), agreements=_agreements(r, e, p, "E"),
-        ))
+        electricity.append(
+            ElectricityPointSpec(
+                mpan=mpan,
+                profile_class=profile_class,
+                is_export=bool(r.get(e, "export", p, bool, False)),
+                smart=bool(r.get(e, "smart", p, bool, True)),
+                meter_type=r.get(e, "meter_type", p, str, "S2AD"),
+                home_mini=_device_id(r, e, "home_mini", p),
+                consumption_standard=int(r.number(e, "consumption_standard", p, 2700, 0, 1e6)),
+                meters=_meters(r, e, p, gas=False),
+                agreements=_agreements(r, e, p, "E"),
+            )
+        )
     gas = []
     for i, g in enumerate(r.tables(d, "gas", path)):
         p = f"{path}gas[{i}]."
@@ -499,22 +631,31 @@ def _property(r: _Reader, d: dict[str, Any], path: str) -> PropertySpec:
         if not re.fullmatch(r"\d{6,11}", mprn):
             raise r.fail(f"{p}mprn", f"expected 6 to 11 digits, got {mprn!r}")
         smets = int(r.number(g, "smets", p, 2, 1, 2))
-        gas.append(GasPointSpec(
-            mprn=mprn, smets=smets, smart=bool(r.get(g, "smart", p, bool, True)),
-            device_id=_device_id(r, g, "device_id", p),
-            consumption_standard=int(r.number(g, "consumption_standard", p, 11500, 0, 1e6)),
-            meters=_meters(r, g, p, gas=True), agreements=_agreements(r, g, p, "G"),
-        ))
+        gas.append(
+            GasPointSpec(
+                mprn=mprn,
+                smets=smets,
+                smart=bool(r.get(g, "smart", p, bool, True)),
+                device_id=_device_id(r, g, "device_id", p),
+                consumption_standard=int(r.number(g, "consumption_standard", p, 11500, 0, 1e6)),
+                meters=_meters(r, g, p, gas=True),
+                agreements=_agreements(r, g, p, "G"),
+            )
+        )
     household = r.table(d.get("household", {}), f"{path}household")
     return PropertySpec(
-        id=int(r.number(d, "id", path, None, 1, 1e12)), moved_in=moved_in,
+        id=int(r.number(d, "id", path, None, 1, 1e12)),
+        moved_in=moved_in,
         moved_out=r.instant(d, "moved_out", path, None),
         address_line_1=r.get(d, "address_line_1", path, str, "1 Simulated Street"),
         address_line_2=r.get(d, "address_line_2", path, str, ""),
         address_line_3=r.get(d, "address_line_3", path, str, ""),
-        town=r.get(d, "town", path, str, "SIMTOWN"), county=r.get(d, "county", path, str, ""),
-        postcode=r.get(d, "postcode", path, str, "ZZ1 1ZZ"), region=region,
-        electricity=tuple(electricity), gas=tuple(gas),
+        town=r.get(d, "town", path, str, "SIMTOWN"),
+        county=r.get(d, "county", path, str, ""),
+        postcode=r.get(d, "postcode", path, str, "ZZ1 1ZZ"),
+        region=region,
+        electricity=tuple(electricity),
+        gas=tuple(gas),
         household=_household(r, household, f"{path}household."),
     )
 
@@ -526,10 +667,16 @@ def _account(r: _Reader, d: dict[str, Any], path: str) -> AccountSpec:
     api_key = r.get(d, "api_key", path, str)
     if not re.fullmatch(r"sk_(live|test)_[A-Za-z0-9_]{8,}", api_key):
         raise r.fail(f"{path}api_key", "expected an API key like sk_live_ followed by 8 or more letters/digits")
-    props = tuple(_property(r, p, f"{path}properties[{i}].")
-                  for i, p in enumerate(r.tables(d, "properties", path, required=True)))
-    return AccountSpec(number=number, api_key=api_key, user_id=int(r.number(d, "user_id", path, 9000001, 1, 1e12)),
-                       email=r.get(d, "email", path, str, "customer@example.invalid"), properties=props)
+    props = tuple(
+        _property(r, p, f"{path}properties[{i}].") for i, p in enumerate(r.tables(d, "properties", path, required=True))
+    )
+    return AccountSpec(
+        number=number,
+        api_key=api_key,
+        user_id=int(r.number(d, "user_id", path, 9000001, 1, 1e12)),
+        email=r.get(d, "email", path, str, "customer@example.invalid"),
+        properties=props,
+    )
 
 
 def _fault(r: _Reader, d: dict[str, Any], path: str) -> FaultSpec:
@@ -540,35 +687,57 @@ def _fault(r: _Reader, d: dict[str, Any], path: str) -> FaultSpec:
         raise r.fail(f"{path}kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
     params = {k: str(v) for k, v in d.items() if k not in ("kind", "probability", "route", "times")}
     times = d.get("times")
-    return FaultSpec(kind=kind, probability=r.number(d, "probability", path, 1.0, 0, 1),
-                     route=r.get(d, "route", path, str, "*"), params=params,
-                     times=int(times) if isinstance(times, int) else None)
+    return FaultSpec(
+        kind=kind,
+        probability=r.number(d, "probability", path, 1.0, 0, 1),
+        route=r.get(d, "route", path, str, "*"),
+        params=params,
+        times=int(times) if isinstance(times, int) else None,
+    )
 
 
 def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scenario:
     r = _Reader(source, anchor)
-    known = {"name", "description", "seed", "now", "consumption_ready_at", "agile_publish_at", "graphql",
-             "products", "accounts", "faults"}
+    known = {
+        "name",
+        "description",
+        "seed",
+        "now",
+        "consumption_ready_at",
+        "agile_publish_at",
+        "graphql",
+        "products",
+        "accounts",
+        "faults",
+    }
     for key in data:
         if key not in known:
             raise r.fail(key, f"unknown key; expected one of {', '.join(sorted(known))}")
     gql = r.table(data.get("graphql", {}), "graphql")
-    products = tuple(_product(r, p, f"products[{i}].")
-                     for i, p in enumerate(r.tables(data, "products", "", required=True)))
+    products = tuple(
+        _product(r, p, f"products[{i}].") for i, p in enumerate(r.tables(data, "products", "", required=True))
+    )
     codes = {p.code for p in products}
     if len(codes) != len(products):
         raise r.fail("products", "two products share a code")
-    accounts = tuple(_account(r, a, f"accounts[{i}].")
-                     for i, a in enumerate(r.tables(data, "accounts", "", required=True)))
+    accounts = tuple(
+        _account(r, a, f"accounts[{i}].") for i, a in enumerate(r.tables(data, "accounts", "", required=True))
+    )
     for i, account in enumerate(accounts):
         for j, prop in enumerate(account.properties):
-            for kind, points in (("electricity", prop.electricity), ("gas", prop.gas)):
+            points_by_fuel: tuple[tuple[str, tuple[ElectricityPointSpec | GasPointSpec, ...]], ...] = (
+                ("electricity", prop.electricity),
+                ("gas", prop.gas),
+            )
+            for kind, points in points_by_fuel:
                 for k, point in enumerate(points):
                     for n, agreement in enumerate(point.agreements):
                         product = agreement.tariff_code[5:-2]
                         if product not in codes:
-                            raise r.fail(f"accounts[{i}].properties[{j}].{kind}[{k}].agreements[{n}].tariff",
-                                         f"product {product} is not in [[products]]")
+                            raise r.fail(
+                                f"accounts[{i}].properties[{j}].{kind}[{k}].agreements[{n}].tariff",
+                                f"product {product} is not in [[products]]",
+                            )
     ready = r.hhmm(data, "consumption_ready_at", "", "06:00")
     publish = r.hhmm(data, "agile_publish_at", "", "16:00")
     return Scenario(
@@ -583,7 +752,8 @@ def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scena
         refresh_ttl_seconds=int(r.number(gql, "refresh_ttl_days", "graphql.", 7, 0.001, 365) * 86400),
         telemetry_history_days=int(r.number(gql, "telemetry_history_days", "graphql.", 90, 1, 3650)),
         completed_dispatch_hours=int(r.number(gql, "completed_dispatch_hours", "graphql.", 12, 1, 720)),
-        products=products, accounts=accounts,
+        products=products,
+        accounts=accounts,
         faults=tuple(_fault(r, f, f"faults[{i}].") for i, f in enumerate(r.tables(data, "faults", ""))),
     )
 
@@ -604,7 +774,8 @@ def read_scenario_text(name_or_path: str) -> tuple[str, str]:
     if name_or_path not in builtin_scenarios():
         raise ScenarioError(
             f"no scenario named {name_or_path!r}; built-in ones are {', '.join(builtin_scenarios())}, "
-            "or give a path to a .toml file")
+            "or give a path to a .toml file"
+        )
     text = (resources.files("octoscope.simulator") / "scenarios" / f"{name_or_path}.toml").read_text("utf-8")
     return f"{name_or_path}.toml", text
 

@@ -84,7 +84,8 @@ def parse_api_datetime(value: str, default_tz: ZoneInfo = UK) -> datetime:
     try:
         y, mo, d = (int(p) for p in m.group("date").split("-"))
         us = (m.group("us") or "0").ljust(6, "0")
-        naive = datetime(y, mo, d, int(m.group("h") or 0), int(m.group("m") or 0), int(m.group("s") or 0), int(us))
+        fields = (y, mo, d, int(m.group("h") or 0), int(m.group("m") or 0), int(m.group("s") or 0), int(us))
+        naive = datetime(*fields)  # noqa: DTZ001 (the zone is applied below: given offset or UK)
     except ValueError as err:
         raise BadDateTime(value) from err
     tz = m.group("tz")

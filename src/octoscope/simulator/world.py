@@ -81,8 +81,7 @@ class World:
         self._register_cache: dict[int, dict[date, tuple[int, int]]] = {}
         for account in scenario.accounts:
             for prop in account.properties:
-                self.households[prop.id] = Household(prop.household, scenario.seed, prop.id,
-                                                     self._ev_mode_for(prop))
+                self.households[prop.id] = Household(prop.household, scenario.seed, prop.id, self._ev_mode_for(prop))
                 for e in prop.electricity:
                     ref = PointRef(account, prop, e, "electricity")
                     self.points[("electricity", e.mpan)] = ref
@@ -116,7 +115,9 @@ class World:
 
     def tariff_at(self, point: ElectricityPointSpec | GasPointSpec, ts: float) -> Tariff | None:
         for agreement in point.agreements:
-            if agreement.valid_from.timestamp() <= ts and (agreement.valid_to is None or ts < agreement.valid_to.timestamp()):
+            if agreement.valid_from.timestamp() <= ts and (
+                agreement.valid_to is None or ts < agreement.valid_to.timestamp()
+            ):
                 return self.catalogue.tariff(agreement.tariff_code)
         return None
 
@@ -170,7 +171,9 @@ class World:
                 yield slot, values[slot - slots.start]
             day += timedelta(days=1)
 
-    def consumption(self, ref: PointRef, meter: MeterSpec, start: float | None, end: float | None) -> list[tuple[int, int]]:
+    def consumption(
+        self, ref: PointRef, meter: MeterSpec, start: float | None, end: float | None
+    ) -> list[tuple[int, int]]:
         """The rows one meter serves for [start, end), ascending."""
         lo, hi = self.meter_window(ref, meter)
         hi = min(hi, self.published_until())
@@ -215,7 +218,9 @@ class World:
         household = self.households[ref.prop.id]
         point = ref.point
         assert isinstance(point, ElectricityPointSpec)
-        export_ref = next((PointRef(ref.account, ref.prop, e, "electricity") for e in ref.prop.electricity if e.is_export), None)
+        export_ref = next(
+            (PointRef(ref.account, ref.prop, e, "electricity") for e in ref.prop.electricity if e.is_export), None
+        )
         now = self.now()
         lo = max(start, self.telemetry_start(ref))
         hi = min(end, now - now % TELEMETRY_STEP)
@@ -327,11 +332,27 @@ class World:
                     else:
                         merged.append([run.start, r_end, kwh])
                 for a, b, kwh in merged:
-                    sessions.append({"start": _iso(a), "end": _iso(b), "kwh": round(kwh, 3), "mode": plan.mode,
-                                     "device_id": device_id, "property_id": ev.prop.id})
+                    sessions.append(
+                        {
+                            "start": _iso(a),
+                            "end": _iso(b),
+                            "kwh": round(kwh, 3),
+                            "mode": plan.mode,
+                            "device_id": device_id,
+                            "property_id": ev.prop.id,
+                        }
+                    )
                 if plan.mode == "smart":
-                    dispatches += [{"start": _iso(d.start), "end": _iso(d.end), "type": d.kind,
-                                    "kwh": round(d.kwh, 3), "device_id": device_id} for d in plan.dispatches]
+                    dispatches += [
+                        {
+                            "start": _iso(d.start),
+                            "end": _iso(d.end),
+                            "type": d.kind,
+                            "kwh": round(d.kwh, 3),
+                            "device_id": device_id,
+                        }
+                        for d in plan.dispatches
+                    ]
         totals: dict[str, object] = {}
         published = self.published_until()
         for (fuel, ident), ref in sorted(self.points.items()):
@@ -348,8 +369,13 @@ class World:
             unit = "m3" if isinstance(ref.point, GasPointSpec) and ref.point.smets == 2 else "kWh"
             kind = "export" if isinstance(ref.point, ElectricityPointSpec) and ref.point.is_export else fuel
             totals[f"{fuel}:{ident}"] = {"kind": kind, "unit": unit, "total": round(total / 1000, 3), "rows": rows}
-        return {"ev_sessions": sessions, "dispatches": dispatches, "totals": totals,
-                "now": _iso(now), "published_until": _iso(published)}
+        return {
+            "ev_sessions": sessions,
+            "dispatches": dispatches,
+            "totals": totals,
+            "now": _iso(now),
+            "published_until": _iso(published),
+        }
 
 
 def _iso(ts: float) -> str:
