@@ -54,61 +54,47 @@ def test_bad_scenario_file_is_one_line(tmp_path: Path) -> None:
         "Error: broken.toml: products[0].code: expected an upper-case product code like VAR-22-11-01, got 'flexible'")
 
 
+def get_when_up(url: str, **kwargs: object) -> httpx.Response:
+    """GET a URL from a server that is still starting: retry refused connections for up to 20 s."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return httpx.get(url, timeout=5, **kwargs)  # type: ignore[arg-type]
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "octoscope", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+
+
 def test_simulate_serves_the_api_over_a_socket() -> None:
-    with subprocess.Popen(
-        [sys.executable, "-m", "octoscope", "simulate", "--port", "0", "--now", "2026-11-21T09:00:00Z", "--speed", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
-        _check_simulate(process)
-
-
-def _check_simulate(process: subprocess.Popen[str]) -> None:
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.search(r"(http://127\.0\.0\.1:\d+)/v1/", line)
-        assert match, line
-        base = match.group(1)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                response = httpx.get(f"{base}/v1/accounts/{DEMO_ACCOUNT}/", auth=(DEMO_KEY, ""), timeout=5)
-                break
-            except httpx.ConnectError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        assert response.status_code == 200
-        assert response.json()["number"] == DEMO_ACCOUNT
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with start("simulate", "--port", "0", "--now", "2026-11-21T09:00:00Z", "--speed", "0") as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            match = re.search(r"(http://127\.0\.0\.1:\d+)/v1/", line)
+            assert match, line
+            response = get_when_up(f"{match.group(1)}/v1/accounts/{DEMO_ACCOUNT}/", auth=(DEMO_KEY, ""))
+            assert response.status_code == 200
+            assert response.json()["number"] == DEMO_ACCOUNT
+        finally:
+            process.terminate()
 
 
 def test_demo_prints_what_it_serves_and_the_url() -> None:
-    with subprocess.Popen([sys.executable, "-m", "octoscope", "demo"], stdout=subprocess.PIPE,
-                          stderr=subprocess.DEVNULL, text=True) as process:
-        _check_demo(process)
-
-
-def _check_demo(process: subprocess.Popen[str]) -> None:
-    try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(6)]
-        text = "".join(lines)
-        assert "A-DE30DE30" in text
-        match = re.search(r"REST API:\s+(http://127\.0\.0\.1:\d+)/v1/", text)
-        assert match, text
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                response = httpx.get(f"{match.group(1)}/v1/products/", timeout=5)
-                break
-            except httpx.ConnectError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        assert response.status_code == 200
-        assert response.json()["count"] >= 9
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with start("demo") as process:
+        try:
+            assert process.stdout is not None
+            text = "".join(process.stdout.readline() for _ in range(6))
+            assert "A-DE30DE30" in text
+            match = re.search(r"REST API:\s+(http://127\.0\.0\.1:\d+)/v1/", text)
+            assert match, text
+            response = get_when_up(f"{match.group(1)}/v1/products/")
+            assert response.status_code == 200
+            assert response.json()["count"] >= 9
+        finally:
+            process.terminate()
