@@ -20,7 +20,7 @@ test: setup lint
 	@$(UV) run pytest -q
 
 lint: setup
-	@$(UV) run ruff check src tests bench
+	@$(UV) run ruff check
 	@$(UV) run mypy
 
 bench: setup
