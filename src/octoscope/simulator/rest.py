@@ -83,7 +83,7 @@ def authenticate(request: Request) -> AccountSpec | Response:
             {"WWW-Authenticate": 'Basic realm="api"'},
         )
     account = world_of(request).accounts_by_key.get(user)
-    if account is None:
+    if account is None or _password:  # the key is the user name; the password must be empty
         return detail(INVALID_KEY, 401, {"WWW-Authenticate": 'Basic realm="api"'})
     return account
 
@@ -135,13 +135,15 @@ def paginate(request: Request, count: int, size: int) -> tuple[int, int, dict[st
     return (number - 1) * size, size, envelope
 
 
-def page_response(request: Request, rows: list[Any], size: int, render: Any) -> Response:
+def page_response(
+    request: Request, rows: list[Any], size: int, render: Any, headers: dict[str, str] | None = None
+) -> Response:
     paged = paginate(request, len(rows), size)
     if isinstance(paged, Response):
         return paged
     offset, limit, envelope = paged
     envelope["results"] = [render(r) for r in rows[offset : offset + limit]]
-    return json_response(envelope)
+    return json_response(envelope, headers=headers)
 
 
 def period_params(request: Request) -> tuple[float | None, float | None] | Response:
@@ -689,6 +691,7 @@ async def rates(request: Request) -> Response:
             "valid_to": _z(r.valid_to) if r.valid_to is not None else None,
             "payment_method": r.payment_method,
         },
+        headers={"Cache-Control": "max-age=300"},
     )
 
 
