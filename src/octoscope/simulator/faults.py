@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from octoscope.simulator.scenario import FaultSpec
 
 KINDS = ("500", "502", "503", "429", "kt-ct-1199", "kt-gb-4042", "latency", "truncated", "html403", "drop")
+PARAMS = {"429": ("retry_after", "date_seconds"), "latency": ("ms",)}
 ROUTES = ("*", "rest", "consumption", "rates", "products", "account", "gsp", "meter-point", "graphql")
 
 
@@ -62,6 +63,10 @@ def parse_fault_spec(text: str) -> tuple[FaultSpec, ...]:
                     raise FaultSpecError(f"fault {item!r}: probability must be between 0 and 1")
             else:
                 raise FaultSpecError(f"fault {item!r}: expected key=value, got {piece!r}")
+        unknown = set(params) - {"route", "times"} - set(PARAMS.get(kind, ()))
+        if unknown:
+            allowed = ", ".join(("route", "times", *PARAMS.get(kind, ())))
+            raise FaultSpecError(f"fault {item!r}: unknown key {sorted(unknown)[0]!r}; expected {allowed}")
         route = params.pop("route", "*")
         if route not in ROUTES and not route.startswith("graphql:"):
             raise FaultSpecError(

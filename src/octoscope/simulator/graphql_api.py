@@ -501,6 +501,15 @@ def _device(device_id: str | None, kind: str) -> dict[str, Any] | None:
     }
 
 
+def _esme_id(point: ElectricityPointSpec) -> str | None:
+    """The smart meter's device id: the Home Mini's on an import point; a stable derived one on a smart export point
+    (it is the same physical meter, and has no Home Mini of its own)."""
+    if point.home_mini or not point.is_export or not point.smart:
+        return point.home_mini
+    digits = f"{_stable_seed('esme', point.mpan) % 16**6:06X}"
+    return f"00-00-00-FF-FE-{digits[0:2]}-{digits[2:4]}-{digits[4:6]}"
+
+
 def _meter_active(meter: Any, ref: PointRef, now: float) -> bool:
     end = meter.removed.timestamp() if meter.removed else None
     return end is None or end > now
@@ -515,8 +524,7 @@ def _electricity_point(world: World, ref: PointRef) -> dict[str, Any]:
         for meter in point.meters:
             if not includeInactive and not _meter_active(meter, ref, world.now()):
                 continue
-            home_mini = point.home_mini if meter is point.meters[-1] else None
-            device = _device(home_mini, "ESME")
+            device = _device(_esme_id(point), "ESME") if meter is point.meters[-1] else None
             out.append(
                 {
                     "id": str(_stable_seed(meter.serial) % 10_000_000),
@@ -525,7 +533,8 @@ def _electricity_point(world: World, ref: PointRef) -> dict[str, Any]:
                     "activeTo": meter.removed.astimezone(UK).date().isoformat() if meter.removed else None,
                     "makeAndType": meter.make_and_type,
                     "meterType": point.meter_type if point.smart else "N",
-                    "smartDevices": [device] if device else [],
+                    # Only a Home Mini's device answers smartMeterTelemetry, so only it is listed here.
+                    "smartDevices": [device] if device and point.home_mini else [],
                     "smartImportElectricityMeter": device if not point.is_export else None,
                     "smartExportElectricityMeter": device if point.is_export else None,
                 }

@@ -349,7 +349,8 @@ class Household:
         imports = _spread(import_wh, [p / total for p in power])
         exports = _spread(export_wh, [1 / STEPS_PER_SLOT] * STEPS_PER_SLOT)
         if export_wh and not import_wh:
-            demand = [-(e * 360.0) if e else -(export_wh * 2.0) for e in exports]
+            # Exporting: the meter sees a steady negative flow; its mean matches the half-hour's export.
+            demand = [-(export_wh * 2.0)] * STEPS_PER_SLOT
         else:
             scale = import_wh * 2.0 / (total / STEPS_PER_SLOT) if total else 0
             demand = [p * scale for p in power]
