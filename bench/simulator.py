@@ -8,22 +8,17 @@ concurrent clients.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import platform
-import socket
 import statistics
 import sys
-import threading
 import time
-from collections.abc import Iterator
 
 import httpx
-import uvicorn
-from starlette.applications import Starlette
 
 from octoscope.simulator import create_app
+from octoscope.simulator.threaded import serve_in_thread
 
 DEMO_NOW = "2026-11-21T09:00:00Z"
 DEMO_KEY = "sk_live_octoscope_demo"
@@ -32,31 +27,6 @@ BIG_PAGE = {"page_size": 25000, "period_from": "2024-11-21T00:00:00Z", "period_t
 SMALL_PAGE = {"page_size": 100, "period_from": "2026-11-01T00:00:00Z", "period_to": "2026-11-21T00:00:00Z"}
 RUN_SECONDS = 3.0
 CONCURRENCY = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serve(app: Starlette) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn in a thread; yield its base URL once it accepts connections."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the simulator did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def timed_big_page(client: httpx.Client) -> float:
@@ -105,7 +75,7 @@ async def concurrent_rps(url: str) -> float:
 
 def main() -> None:
     app = create_app("demo", now=DEMO_NOW, speed=0.0)
-    with serve(app) as url, httpx.Client(base_url=url, auth=(DEMO_KEY, ""), timeout=60) as client:
+    with serve_in_thread(app) as url, httpx.Client(base_url=url, auth=(DEMO_KEY, ""), timeout=60) as client:
         cold = timed_big_page(client)
         warm = statistics.median(timed_big_page(client) for _ in range(5))
         sequential = sequential_rps(client)

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from octoscope.simulator import create_app
+from octoscope.simulator.threaded import serve_in_thread
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # A fixed clock for deterministic tests: a winter morning, after yesterday's consumption is published.
@@ -39,29 +36,11 @@ class SimServer:
         httpx.delete(f"{self.url}/_sim/requests", timeout=30)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serve(app: Starlette) -> Iterator[SimServer]:
-    """Serve an ASGI app with uvicorn in a thread; yield once it accepts connections."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the simulator did not start")
-        time.sleep(0.02)
-    try:
-        yield SimServer(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    """Serve an ASGI app over a real socket on a free loopback port."""
+    with serve_in_thread(app) as url:
+        yield SimServer(url, app)
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ Errors a user can fix are one line on stderr, starting ``Error:``, with exit cod
 
 from __future__ import annotations
 
-import socket
 import sys
 from typing import Annotated
 
@@ -31,11 +30,10 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _free_port(host: str) -> int:
+    from octoscope.simulator.threaded import free_port  # noqa: PLC0415
+
+    return free_port(host)
 
 
 def _serve(asgi_app: object, host: str, port: int) -> None:
@@ -95,7 +93,7 @@ def demo(
     read_scenario_text("demo")
     asgi_app = _build_simulator("demo", None, None, 1.0, None)
     host = "127.0.0.1"
-    port = port or free_port(host)
+    port = port or _free_port(host)
     base = f"http://{host}:{port}"
     typer.echo("octoscope demo: a simulated Octopus account with two years of history")
     typer.echo(f"  REST API:     {base}/v1/  (account A-DE30DE30, API key sk_live_octoscope_demo)")
