@@ -73,7 +73,7 @@ def simulate(
     Example: octoscope simulate --scenario demo --port 8123 --now 2026-11-20T09:00:00Z --speed 0
     """
     asgi_app = _build_simulator(scenario, seed, now, speed, faults)
-    port = port or free_port(host)
+    port = port or _free_port(host)
     typer.echo(
         f"Octopus API simulator ({scenario}) on http://{host}:{port}/v1/  GraphQL: http://{host}:{port}/v1/graphql/"
     )
