@@ -250,7 +250,6 @@ type ChargePointVariantType { make: String, models: [ChargePointVariantModelType
 
 SCHEMA = build_schema(SDL)
 Info = GraphQLResolveInfo[Any]
-PROTECTED_PUBLIC = {"obtainKrakenToken", "electricVehicles", "chargePointVariants", "__typename", "__schema", "__type"}
 GROUP_SECONDS = {"TEN_SECONDS": 10, "ONE_MINUTE": 60, "FIVE_MINUTES": 300, "HALF_HOURLY": 1800, "HOURLY": 3600}
 FIELD_LIMITS = {"flexPlannedDispatches": (5, 60), "completedDispatches": (300, 3600), "plannedDispatches": (300, 3600)}
 
