@@ -247,10 +247,8 @@ class Catalogue:
         )
         if not per_day:
             for a, b, factor in self._periods(product, until):
-                if end_ts is not None:
-                    add(a, min(b, end_ts) if b is not None else end_ts, self.base_price(tariff, rate_type) * factor, a)
-                else:
-                    add(a, b, self.base_price(tariff, rate_type) * factor, a // SLOT)
+                end = b if end_ts is None else min(b, end_ts) if b is not None else end_ts
+                add(a, end, self.base_price(tariff, rate_type) * factor, a // SLOT)
         elif product.kind in ("agile", "agile_outgoing"):
             stop = min(horizon, end_ts) if end_ts else horizon
             for slot in range(start_ts // SLOT, stop // SLOT):
