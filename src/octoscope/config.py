@@ -1,0 +1,222 @@
+"""Settings from a TOML file and ``OCTOSCOPE_*`` environment variables (the environment wins).
+
+The API key is held in a :class:`Secret`, whose ``repr`` and ``str`` never show it, so that a settings
+object printed in a log or a traceback cannot leak it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ACCOUNT_NUMBER = re.compile(r"^A-[0-9A-F]{8}$")
+DEFAULT_API_URL = "https://api.octopus.energy/v1"
+DEFAULT_GRAPHQL_URL = "https://api.octopus.energy/v1/graphql/"
+PAYMENT_METHODS = ("DIRECT_DEBIT", "NON_DIRECT_DEBIT")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it and says what to write."""
+
+
+class Secret:
+    """A string that does not show itself: ``reveal()`` is the one way to read it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "octoscope"
+
+
+def _config_home() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "octoscope"
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("OCTOSCOPE_CONFIG") or _config_home() / "config.toml")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Requests per rolling hour per API key. GraphQL leaves most of the ~100/h allowance to the Octopus app."""
+
+    rest_per_hour: int = 300
+    graphql_per_hour: int = 40
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempts: int = 6  # tries per request, the first included
+    base_seconds: float = 1.0  # the first backoff; it doubles, with full jitter
+    cap_seconds: float = 60.0  # no single backoff is longer
+    max_wait_seconds: float = 900.0  # a Retry-After or budget wait longer than this stops the run instead
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    reread_days: int = 3  # Octopus delivers consumption late and revises it: re-read this many days
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: Secret | None = None
+    account: str | None = None
+    api_url: str = DEFAULT_API_URL
+    graphql_url: str = DEFAULT_GRAPHQL_URL
+    db: Path = field(default_factory=lambda: _data_home() / "octoscope.db")
+    config_path: Path = field(default_factory=default_config_path)
+    payment_method: str = "DIRECT_DEBIT"
+    budget: Budget = field(default_factory=Budget)
+    retry: Retry = field(default_factory=Retry)
+    sync: SyncOptions = field(default_factory=SyncOptions)
+
+    def require_credentials(self) -> tuple[Secret, str]:
+        if self.api_key is None:
+            raise ConfigError(
+                "no API key: run `octoscope init`, or set OCTOSCOPE_API_KEY "
+                "(find it at octopus.energy/dashboard/new/accounts/personal-details/api-access)"
+            )
+        if self.account is None:
+            raise ConfigError("no account number: run `octoscope init`, or set OCTOSCOPE_ACCOUNT (like A-1234ABCD)")
+        return self.api_key, self.account
+
+
+def check_account_number(text: str) -> str:
+    number = text.strip().upper()
+    if not ACCOUNT_NUMBER.match(number):
+        raise ConfigError(f"account number {text!r} is malformed: it is A- and 8 letters or digits, like A-1234ABCD")
+    return number
+
+
+def check_api_key(text: str) -> Secret:
+    key = text.strip()
+    if not key or any(c.isspace() for c in key):
+        raise ConfigError("API key is empty or contains spaces: copy it whole from your Octopus account page")
+    return Secret(key)
+
+
+def _check_url(name: str, text: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", text):
+        raise ConfigError(f"{name} {text!r} is not an http(s) URL")
+    return text.rstrip("/") if name == "api_url" else text
+
+
+def _section(cls: type[Any], name: str, raw: object) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"[{name}] has an unknown setting {key!r}; known: {', '.join(known)}")
+        default = getattr(cls(), key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"[{name}] {key} must be a number of 0 or more, not {value!r}")
+        values[key] = type(default)(value)
+    return cls(**values)
+
+
+def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path: Path) -> Settings:
+    """Combine a parsed config file and the environment into checked settings."""
+    settings = Settings(config_path=config_path)
+    top = {"api_key", "account", "api_url", "graphql_url", "db", "payment_method", "budget", "retry", "sync"}
+    for key in file_values:
+        if key not in top:
+            raise ConfigError(f"{config_path}: unknown setting {key!r}; known: {', '.join(sorted(top))}")
+    merged: dict[str, Any] = {k: v for k, v in file_values.items() if k not in ("budget", "retry", "sync")}
+    for name in ("api_key", "account", "api_url", "graphql_url", "db", "payment_method"):
+        from_env = env.get(f"OCTOSCOPE_{name.upper()}")
+        if from_env:
+            merged[name] = from_env
+    changes: dict[str, Any] = {}
+    for name, value in merged.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string, not {value!r}")
+    if "api_key" in merged:
+        changes["api_key"] = check_api_key(merged["api_key"])
+    if "account" in merged:
+        changes["account"] = check_account_number(merged["account"])
+    for name in ("api_url", "graphql_url"):
+        if name in merged:
+            changes[name] = _check_url(name, merged[name])
+    if "db" in merged:
+        changes["db"] = Path(merged["db"]).expanduser()
+    if "payment_method" in merged:
+        method = merged["payment_method"].upper()
+        if method not in PAYMENT_METHODS:
+            raise ConfigError(f"payment_method {merged['payment_method']!r}: write DIRECT_DEBIT or NON_DIRECT_DEBIT")
+        changes["payment_method"] = method
+    for name, cls in (("budget", Budget), ("retry", Retry), ("sync", SyncOptions)):
+        if name in file_values:
+            changes[name] = _section(cls, name, file_values[name])
+    return replace(settings, **changes)
+
+
+def load_settings(env: dict[str, str] | None = None, config_path: Path | None = None) -> Settings:
+    env = dict(os.environ) if env is None else env
+    path = config_path or Path(env.get("OCTOSCOPE_CONFIG") or default_config_path())
+    values: dict[str, Any] = {}
+    if path.exists():
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path} is not valid TOML: {err}") from None
+        except OSError as err:
+            raise ConfigError(f"cannot read {path}: {err.strerror}") from None
+    return settings_from(values, env, path)
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def write_config(settings: Settings) -> Path:
+    """Write the connection settings as TOML, readable by the owner only (it holds the API key)."""
+    lines = ["# octoscope settings; OCTOSCOPE_* environment variables override these."]
+    if settings.api_key is not None:
+        lines.append(f"api_key = {_toml_string(settings.api_key.reveal())}")
+    if settings.account is not None:
+        lines.append(f"account = {_toml_string(settings.account)}")
+    lines += [
+        f"api_url = {_toml_string(settings.api_url)}",
+        f"graphql_url = {_toml_string(settings.graphql_url)}",
+        f"db = {_toml_string(str(settings.db))}",
+        f"payment_method = {_toml_string(settings.payment_method)}",
+        "",
+        "[budget]",
+        f"rest_per_hour = {settings.budget.rest_per_hour}",
+        f"graphql_per_hour = {settings.budget.graphql_per_hour}",
+        "",
+    ]
+    path = settings.config_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines))
+    path.chmod(0o600)  # an existing file keeps its old mode through O_CREAT
+    return path
