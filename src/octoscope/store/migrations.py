@@ -1,0 +1,160 @@
+"""The schema as numbered migrations; each runs once, in its own transaction, and is recorded.
+
+Instants are UTC epoch seconds. Interval tables are keyed naturally, so every write can be an upsert.
+"""
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "initial schema",
+        """
+        CREATE TABLE accounts (
+            number TEXT PRIMARY KEY,
+            discovered_at INTEGER NOT NULL
+        );
+        CREATE TABLE properties (
+            id TEXT PRIMARY KEY,
+            account TEXT NOT NULL REFERENCES accounts(number),
+            moved_in_at INTEGER,
+            moved_out_at INTEGER,
+            postcode TEXT NOT NULL,
+            address TEXT NOT NULL
+        );
+        CREATE TABLE meter_points (
+            identifier TEXT PRIMARY KEY,
+            property_id TEXT NOT NULL REFERENCES properties(id),
+            fuel TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            profile_class INTEGER,
+            series TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE meters (
+            point TEXT NOT NULL REFERENCES meter_points(identifier),
+            serial TEXT NOT NULL,
+            registers TEXT NOT NULL,
+            active_from TEXT,
+            active_to TEXT,
+            unit TEXT,
+            meter_type TEXT,
+            device_id TEXT,
+            PRIMARY KEY (point, serial)
+        );
+        CREATE TABLE agreements (
+            point TEXT NOT NULL REFERENCES meter_points(identifier),
+            valid_from INTEGER NOT NULL,
+            valid_to INTEGER,
+            tariff_code TEXT NOT NULL,
+            PRIMARY KEY (point, valid_from)
+        );
+        CREATE TABLE devices (
+            id TEXT PRIMARY KEY,
+            account TEXT NOT NULL REFERENCES accounts(number),
+            device_type TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            status TEXT,
+            state TEXT,
+            make TEXT,
+            model TEXT
+        );
+        CREATE TABLE products (
+            code TEXT PRIMARY KEY,
+            full_name TEXT,
+            display_name TEXT
+        );
+        CREATE TABLE tariffs (
+            code TEXT PRIMARY KEY,
+            product TEXT NOT NULL,
+            fuel TEXT NOT NULL,
+            registers INTEGER NOT NULL,
+            region TEXT NOT NULL,
+            kind TEXT
+        );
+        CREATE TABLE series (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            point TEXT NOT NULL
+        );
+        CREATE TABLE consumption (
+            series_id INTEGER NOT NULL REFERENCES series(id),
+            interval_start INTEGER NOT NULL,
+            value REAL NOT NULL,
+            unit TEXT NOT NULL,
+            serial TEXT NOT NULL,
+            PRIMARY KEY (series_id, interval_start)
+        ) WITHOUT ROWID;
+        CREATE TABLE unit_rates (
+            tariff_code TEXT NOT NULL,
+            register TEXT NOT NULL,
+            payment_method TEXT NOT NULL,
+            valid_from INTEGER NOT NULL,
+            valid_to INTEGER,
+            value_exc_vat REAL NOT NULL,
+            value_inc_vat REAL NOT NULL,
+            PRIMARY KEY (tariff_code, register, payment_method, valid_from)
+        ) WITHOUT ROWID;
+        CREATE TABLE standing_charges (
+            tariff_code TEXT NOT NULL,
+            payment_method TEXT NOT NULL,
+            valid_from INTEGER NOT NULL,
+            valid_to INTEGER,
+            value_exc_vat REAL NOT NULL,
+            value_inc_vat REAL NOT NULL,
+            PRIMARY KEY (tariff_code, payment_method, valid_from)
+        ) WITHOUT ROWID;
+        CREATE TABLE rate_windows (
+            tariff_code TEXT NOT NULL,
+            charge TEXT NOT NULL,
+            window_from INTEGER NOT NULL,
+            window_to INTEGER NOT NULL,
+            settled_to INTEGER NOT NULL,
+            fresh_until INTEGER NOT NULL,
+            PRIMARY KEY (tariff_code, charge, window_from, window_to)
+        );
+        CREATE TABLE dispatches (
+            device_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            charge_type TEXT,
+            energy_kwh REAL,
+            source TEXT,
+            location TEXT,
+            seen_at INTEGER NOT NULL,
+            PRIMARY KEY (device_id, kind, start)
+        );
+        CREATE TABLE telemetry (
+            device_id TEXT NOT NULL,
+            read_at INTEGER NOT NULL,
+            consumption_wh REAL,
+            delta_wh REAL,
+            demand_w REAL,
+            export_wh REAL,
+            PRIMARY KEY (device_id, read_at)
+        ) WITHOUT ROWID;
+        CREATE TABLE sync_cursors (
+            series TEXT PRIMARY KEY,
+            synced_at INTEGER NOT NULL,
+            synced_to INTEGER NOT NULL
+        );
+        CREATE TABLE sync_runs (
+            id INTEGER PRIMARY KEY,
+            started_at INTEGER NOT NULL,
+            finished_at INTEGER,
+            outcome TEXT NOT NULL,
+            summary TEXT
+        );
+        CREATE TABLE request_budget (
+            key_id TEXT NOT NULL,
+            api TEXT NOT NULL,
+            at REAL NOT NULL
+        );
+        CREATE INDEX request_budget_by_time ON request_budget (key_id, api, at);
+        CREATE TABLE tokens (
+            key_id TEXT PRIMARY KEY,
+            token TEXT NOT NULL,
+            expires_at REAL NOT NULL,
+            refresh_token TEXT,
+            refresh_expires_at REAL
+        );
+        """,
+    ),
+)

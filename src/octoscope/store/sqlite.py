@@ -1,0 +1,528 @@
+"""The embedded database: one SQLite file in WAL mode, written only by upserts.
+
+Every public method takes the store's lock, so the sync's writer thread and the request policy's budget
+ledger can share one connection. Values are kept as received, with their unit.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from octoscope.domain.models import (
+    Account,
+    Agreement,
+    Charge,
+    Direction,
+    Fuel,
+    IssuedToken,
+    Meter,
+    MeterPoint,
+    Property,
+    Rate,
+    Reading,
+    SmartDevice,
+    TariffCode,
+    TariffInfo,
+)
+from octoscope.domain.uktime import epoch, from_epoch
+from octoscope.store.migrations import MIGRATIONS
+
+HALF_HOUR = 1800
+BUDGET_KEEP_SECONDS = 2 * 86400
+
+
+class StoreError(Exception):
+    """The database cannot be opened or is not ours; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class SeriesExtent:
+    series: str
+    unit: str | None
+    first: datetime
+    last: datetime  # start of the newest stored half-hour
+    rows: int
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    start: datetime
+    end: datetime
+    settled_to: datetime  # rates before this instant were published when fetched and never change
+    fresh_until: datetime  # the API's Cache-Control: the whole window counts as current until then
+
+
+def _opt_epoch(value: datetime | None) -> int | None:
+    return None if value is None else epoch(value)
+
+
+def _opt_dt(value: int | None) -> datetime | None:
+    return None if value is None else from_epoch(value)
+
+
+def _opt_date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+class Store:
+    """An open octoscope database. Use :meth:`open`; close it when done."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+        self._lock = threading.RLock()
+        self._series_ids: dict[str, int] = {}
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
+            connection.execute("PRAGMA foreign_keys=ON")
+        except (sqlite3.Error, OSError) as err:
+            raise StoreError(f"cannot open the database {path}: {err}") from None
+        store = cls(connection, path)
+        try:
+            store._migrate()
+        except sqlite3.DatabaseError as err:
+            connection.close()
+            raise StoreError(f"{path} is not an octoscope database ({err}); choose another OCTOSCOPE_DB") from None
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at INTEGER NOT NULL)"
+        )
+        done = {row[0] for row in self._db.execute("SELECT version FROM schema_migrations")}
+        for version, (name, sql) in enumerate(MIGRATIONS, start=1):
+            if version in done:
+                continue
+            with self._transaction() as db:
+                for statement in filter(str.strip, sql.split(";")):
+                    db.execute(statement)
+                db.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, int(time.time())),
+                )
+
+    def schema_version(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    # --- request budget and tokens: the octopus clients' persistence ------------------------------------
+
+    def requests_since(self, key_id: str, api: str, since: float) -> list[float]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at FROM request_budget WHERE key_id = ? AND api = ? AND at >= ? ORDER BY at",
+                (key_id, api, since),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def record_request(self, key_id: str, api: str, at: float) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT INTO request_budget (key_id, api, at) VALUES (?, ?, ?)", (key_id, api, at))
+            db.execute("DELETE FROM request_budget WHERE at < ?", (at - BUDGET_KEEP_SECONDS,))
+
+    def load_token(self, key_id: str) -> IssuedToken | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT token, expires_at, refresh_token, refresh_expires_at FROM tokens WHERE key_id = ?", (key_id,)
+            ).fetchone()
+        return None if row is None else IssuedToken(*row)
+
+    def save_token(self, key_id: str, token: IssuedToken) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO tokens (key_id, token, expires_at, refresh_token, refresh_expires_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET token = excluded.token,"
+                " expires_at = excluded.expires_at, refresh_token = excluded.refresh_token,"
+                " refresh_expires_at = excluded.refresh_expires_at",
+                (key_id, *token),
+            )
+
+    def forget_token(self, key_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM tokens WHERE key_id = ?", (key_id,))
+
+    # --- the account ------------------------------------------------------------------------------------
+
+    def save_account(self, account: Account, tariffs: Iterable[TariffInfo], at: datetime) -> None:
+        """Upsert the account's properties, meter points, meters, agreements, devices and tariffs."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO accounts (number, discovered_at) VALUES (?, ?)"
+                " ON CONFLICT (number) DO UPDATE SET discovered_at = excluded.discovered_at",
+                (account.number, epoch(at)),
+            )
+            for prop in account.properties:
+                db.execute(
+                    "INSERT INTO properties (id, account, moved_in_at, moved_out_at, postcode, address)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET moved_in_at = excluded.moved_in_at,"
+                    " moved_out_at = excluded.moved_out_at, postcode = excluded.postcode, address = excluded.address",
+                    (
+                        prop.id,
+                        account.number,
+                        _opt_epoch(prop.moved_in_at),
+                        _opt_epoch(prop.moved_out_at),
+                        prop.postcode,
+                        prop.address,
+                    ),
+                )
+                for point in prop.meter_points:
+                    self._save_point(db, prop.id, point)
+            for device in account.devices:
+                db.execute(
+                    "INSERT INTO devices (id, account, device_type, provider, status, state, make, model)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                    " device_type = excluded.device_type,"
+                    " provider = excluded.provider, status = excluded.status, state = excluded.state,"
+                    " make = excluded.make, model = excluded.model",
+                    (
+                        device.id,
+                        account.number,
+                        device.device_type,
+                        device.provider,
+                        device.status,
+                        device.state,
+                        device.make,
+                        device.model,
+                    ),
+                )
+            for info in tariffs:
+                self._save_tariff(db, info)
+
+    def _save_point(self, db: sqlite3.Connection, property_id: str, point: MeterPoint) -> None:
+        db.execute(
+            "INSERT INTO meter_points (identifier, property_id, fuel, direction, profile_class, series)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (identifier) DO UPDATE SET property_id = excluded.property_id,"
+            " direction = excluded.direction, profile_class = excluded.profile_class",
+            (point.identifier, property_id, point.fuel.value, point.direction.value, point.profile_class, point.series),
+        )
+        db.execute("INSERT OR IGNORE INTO series (name, point) VALUES (?, ?)", (point.series, point.identifier))
+        for meter in point.meters:
+            db.execute(
+                "INSERT INTO meters (point, serial, registers, active_from, active_to, unit, meter_type, device_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (point, serial) DO UPDATE SET"
+                " registers = excluded.registers, active_from = COALESCE(excluded.active_from, active_from),"
+                " active_to = excluded.active_to, unit = COALESCE(excluded.unit, unit),"
+                " meter_type = COALESCE(excluded.meter_type, meter_type),"
+                " device_id = COALESCE(excluded.device_id, device_id)",
+                (
+                    point.identifier,
+                    meter.serial,
+                    ",".join(meter.registers),
+                    meter.active_from.isoformat() if meter.active_from else None,
+                    meter.active_to.isoformat() if meter.active_to else None,
+                    meter.unit,
+                    meter.meter_type,
+                    meter.device_id,
+                ),
+            )
+        for agreement in point.agreements:
+            db.execute(
+                "INSERT INTO agreements (point, valid_from, valid_to, tariff_code) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (point, valid_from) DO UPDATE SET valid_to = excluded.valid_to,"
+                " tariff_code = excluded.tariff_code",
+                (point.identifier, epoch(agreement.valid_from), _opt_epoch(agreement.valid_to), agreement.tariff_code),
+            )
+            self._save_tariff(db, TariffInfo(agreement.tariff_code, agreement.tariff.product, None, None, None))
+
+    @staticmethod
+    def _save_tariff(db: sqlite3.Connection, info: TariffInfo) -> None:
+        code = TariffCode.parse(info.code)
+        db.execute(
+            "INSERT INTO tariffs (code, product, fuel, registers, region, kind) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (code) DO UPDATE SET kind = COALESCE(excluded.kind, kind)",
+            (info.code, info.product, code.fuel.value, code.registers, code.region, info.kind),
+        )
+        db.execute(
+            "INSERT INTO products (code, full_name, display_name) VALUES (?, ?, ?) ON CONFLICT (code) DO UPDATE SET"
+            " full_name = COALESCE(excluded.full_name, full_name),"
+            " display_name = COALESCE(excluded.display_name, display_name)",
+            (info.product, info.full_name, info.display_name),
+        )
+
+    def load_account(self, number: str) -> Account | None:
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM accounts WHERE number = ?", (number,)).fetchone() is None:
+                return None
+            props = self._db.execute(
+                "SELECT id, moved_in_at, moved_out_at, postcode, address FROM properties WHERE account = ?"
+                " ORDER BY moved_in_at",
+                (number,),
+            ).fetchall()
+            properties = tuple(
+                Property(pid, _opt_dt(moved_in), _opt_dt(moved_out), postcode, address, self._load_points(pid))
+                for pid, moved_in, moved_out, postcode, address in props
+            )
+            devices = tuple(
+                SmartDevice(*row)
+                for row in self._db.execute(
+                    "SELECT id, device_type, provider, status, state, make, model FROM devices WHERE account = ?"
+                    " ORDER BY id",
+                    (number,),
+                )
+            )
+        return Account(number, properties, devices)
+
+    def _load_points(self, property_id: str) -> tuple[MeterPoint, ...]:
+        points = []
+        for identifier, fuel, direction, profile_class in self._db.execute(
+            "SELECT identifier, fuel, direction, profile_class FROM meter_points WHERE property_id = ?"
+            " ORDER BY fuel, direction, identifier",
+            (property_id,),
+        ).fetchall():
+            meters = tuple(
+                Meter(
+                    serial,
+                    tuple(filter(None, registers.split(","))),
+                    _opt_date(active_from),
+                    _opt_date(active_to),
+                    unit,
+                    meter_type,
+                    device_id,
+                )
+                for serial, registers, active_from, active_to, unit, meter_type, device_id in self._db.execute(
+                    "SELECT serial, registers, active_from, active_to, unit, meter_type, device_id FROM meters"
+                    " WHERE point = ? ORDER BY COALESCE(active_from, ''), serial",
+                    (identifier,),
+                )
+            )
+            agreements = tuple(
+                Agreement(code, from_epoch(start), _opt_dt(end))
+                for start, end, code in self._db.execute(
+                    "SELECT valid_from, valid_to, tariff_code FROM agreements WHERE point = ? ORDER BY valid_from",
+                    (identifier,),
+                )
+            )
+            points.append(MeterPoint(Fuel(fuel), identifier, Direction(direction), meters, agreements, profile_class))
+        return tuple(points)
+
+    # --- consumption ------------------------------------------------------------------------------------
+
+    def _series_id(self, series: str) -> int:
+        if series not in self._series_ids:
+            row = self._db.execute("SELECT id FROM series WHERE name = ?", (series,)).fetchone()
+            if row is None:
+                raise StoreError(f"series {series} is unknown: save the account before its consumption")
+            self._series_ids[series] = row[0]
+        return self._series_ids[series]
+
+    def write_consumption(
+        self, series: str, serial: str, unit: str, readings: Sequence[Reading], synced_to: datetime | None = None
+    ) -> tuple[int, int]:
+        """Upsert readings; returns (new rows, changed rows). ``synced_to`` moves the series' cursor with them."""
+        if not readings:
+            return 0, 0
+        starts = [epoch(r.start) for r in readings]
+        with self._transaction() as db:
+            sid = self._series_id(series)
+            lo, hi = min(starts), max(starts)
+            (before,) = db.execute(
+                "SELECT COUNT(*) FROM consumption WHERE series_id = ? AND interval_start BETWEEN ? AND ?", (sid, lo, hi)
+            ).fetchone()
+            changes = db.total_changes
+            db.executemany(
+                "INSERT INTO consumption (series_id, interval_start, value, unit, serial) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (series_id, interval_start) DO UPDATE SET value = excluded.value, unit = excluded.unit,"
+                " serial = excluded.serial WHERE value IS NOT excluded.value OR unit IS NOT excluded.unit",
+                [(sid, start, r.value, unit, serial) for start, r in zip(starts, readings, strict=True)],
+            )
+            touched = db.total_changes - changes
+            (after,) = db.execute(
+                "SELECT COUNT(*) FROM consumption WHERE series_id = ? AND interval_start BETWEEN ? AND ?", (sid, lo, hi)
+            ).fetchone()
+            if synced_to is not None:
+                self._move_cursor(db, series, synced_to)
+        new = after - before
+        return new, touched - new
+
+    @staticmethod
+    def _move_cursor(db: sqlite3.Connection, series: str, synced_to: datetime) -> None:
+        db.execute(
+            "INSERT INTO sync_cursors (series, synced_at, synced_to) VALUES (?, ?, ?) ON CONFLICT (series) DO UPDATE"
+            " SET synced_at = excluded.synced_at, synced_to = MAX(synced_to, excluded.synced_to)",
+            (series, int(time.time()), epoch(synced_to)),
+        )
+
+    def mark_synced(self, series: str, synced_to: datetime) -> None:
+        with self._transaction() as db:
+            self._move_cursor(db, series, synced_to)
+
+    def series_extent(self, series: str) -> SeriesExtent | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(c.interval_start), MAX(c.interval_start), COUNT(*),"
+                " (SELECT unit FROM consumption WHERE series_id = s.id ORDER BY interval_start DESC LIMIT 1)"
+                " FROM series s JOIN consumption c ON c.series_id = s.id WHERE s.name = ?",
+                (series,),
+            ).fetchone()
+        if row is None or row[2] == 0:
+            return None
+        return SeriesExtent(series, row[3], from_epoch(row[0]), from_epoch(row[1]), row[2])
+
+    def series_gaps(self, series: str) -> list[tuple[datetime, datetime]]:
+        """Missing stretches between the first and last stored half-hour, as [start, end)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT prev + ?, interval_start FROM (SELECT interval_start, LAG(interval_start) OVER"
+                " (ORDER BY interval_start) AS prev FROM consumption WHERE series_id ="
+                " (SELECT id FROM series WHERE name = ?)) WHERE interval_start - prev > ?",
+                (HALF_HOUR, series, HALF_HOUR),
+            ).fetchall()
+        return [(from_epoch(a), from_epoch(b)) for a, b in rows]
+
+    def readings(self, series: str, start: datetime, end: datetime) -> list[tuple[datetime, float, str]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT interval_start, value, unit FROM consumption WHERE series_id ="
+                " (SELECT id FROM series WHERE name = ?) AND interval_start >= ? AND interval_start < ?"
+                " ORDER BY interval_start",
+                (series, epoch(start), epoch(end)),
+            ).fetchall()
+        return [(from_epoch(s), v, u) for s, v, u in rows]
+
+    def cursors(self) -> dict[str, tuple[datetime, datetime]]:
+        """Per series: when it was last synced and up to which instant."""
+        with self._lock:
+            rows = self._db.execute("SELECT series, synced_at, synced_to FROM sync_cursors").fetchall()
+        return {name: (from_epoch(at), from_epoch(to)) for name, at, to in rows}
+
+    # --- rates ------------------------------------------------------------------------------------------
+
+    def write_rates(
+        self, tariff_code: str, charge: Charge, rates: Sequence[Rate], window: RateWindow | None = None
+    ) -> tuple[int, int]:
+        """Upsert one page of a price list; with ``window``, also record the window as fetched (same commit)."""
+        with self._transaction() as db:
+            changes = db.total_changes
+            extra: tuple[str, ...] = ()
+            if charge is Charge.STANDING:
+                table, key = "standing_charges", "tariff_code, payment_method, valid_from"
+            else:
+                table, key, extra = "unit_rates", "tariff_code, register, payment_method, valid_from", (charge.value,)
+            columns = key + ", valid_to, value_exc_vat, value_inc_vat"
+            placeholders = ", ".join("?" * len(columns.split(",")))
+            before = db.execute(f"SELECT COUNT(*) FROM {table} WHERE tariff_code = ?", (tariff_code,)).fetchone()[0]  # noqa: S608 (table names are ours)
+            db.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT ({key}) DO UPDATE SET"  # noqa: S608
+                " valid_to = excluded.valid_to, value_exc_vat = excluded.value_exc_vat,"
+                " value_inc_vat = excluded.value_inc_vat WHERE valid_to IS NOT excluded.valid_to"
+                " OR value_exc_vat IS NOT excluded.value_exc_vat OR value_inc_vat IS NOT excluded.value_inc_vat",
+                [
+                    (
+                        tariff_code,
+                        *extra,
+                        r.payment_method or "",
+                        epoch(r.valid_from),
+                        _opt_epoch(r.valid_to),
+                        r.value_exc_vat,
+                        r.value_inc_vat,
+                    )
+                    for r in rates
+                ],
+            )
+            touched = db.total_changes - changes
+            after = db.execute(f"SELECT COUNT(*) FROM {table} WHERE tariff_code = ?", (tariff_code,)).fetchone()[0]  # noqa: S608
+            if window is not None:
+                db.execute(
+                    "INSERT INTO rate_windows (tariff_code, charge, window_from, window_to, settled_to, fresh_until)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tariff_code, charge, window_from, window_to) DO UPDATE"
+                    " SET settled_to = MAX(settled_to, excluded.settled_to), fresh_until = excluded.fresh_until",
+                    (
+                        tariff_code,
+                        charge.value,
+                        epoch(window.start),
+                        epoch(window.end),
+                        epoch(window.settled_to),
+                        epoch(window.fresh_until),
+                    ),
+                )
+        new = after - before
+        return new, touched - new
+
+    def rate_windows(self, tariff_code: str, charge: Charge) -> list[RateWindow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT window_from, window_to, settled_to, fresh_until FROM rate_windows"
+                " WHERE tariff_code = ? AND charge = ? ORDER BY window_from",
+                (tariff_code, charge.value),
+            ).fetchall()
+        return [RateWindow(*(from_epoch(v) for v in row)) for row in rows]
+
+    def rates(self, tariff_code: str, charge: Charge) -> list[Rate]:
+        with self._lock:
+            if charge is Charge.STANDING:
+                rows = self._db.execute(
+                    "SELECT valid_from, valid_to, value_exc_vat, value_inc_vat, payment_method FROM standing_charges"
+                    " WHERE tariff_code = ? ORDER BY valid_from",
+                    (tariff_code,),
+                ).fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT valid_from, valid_to, value_exc_vat, value_inc_vat, payment_method FROM unit_rates"
+                    " WHERE tariff_code = ? AND register = ? ORDER BY valid_from",
+                    (tariff_code, charge.value),
+                ).fetchall()
+        return [Rate(from_epoch(a), _opt_dt(b), c, d, e or None) for a, b, c, d, e in rows]
+
+    # --- runs -------------------------------------------------------------------------------------------
+
+    def start_run(self, at: datetime) -> int:
+        with self._transaction() as db:
+            cursor = db.execute("INSERT INTO sync_runs (started_at, outcome) VALUES (?, 'running')", (epoch(at),))
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, at: datetime, outcome: str, summary: dict[str, object]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sync_runs SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?",
+                (epoch(at), outcome, json.dumps(summary, default=str), run_id),
+            )
+
+    def last_run(self) -> tuple[datetime, datetime | None, str] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT started_at, finished_at, outcome FROM sync_runs ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else (from_epoch(row[0]), _opt_dt(row[1]), row[2])
+
+    def tariff_kinds(self) -> dict[str, str | None]:
+        """Tariff code -> GraphQL tariff type (HalfHourlyTariff for Agile-like prices), where known."""
+        with self._lock:
+            return dict(self._db.execute("SELECT code, kind FROM tariffs").fetchall())
