@@ -1,0 +1,53 @@
+"""GraphQL documents, as constants with variables: no values are ever pasted into query text."""
+
+AUTHENTICATE = """
+mutation ObtainToken($input: ObtainJSONWebTokenInput!) {
+  obtainKrakenToken(input: $input) { token refreshToken refreshExpiresIn payload }
+}
+"""
+
+_METER_POINT_AGREEMENTS = """
+agreements(includeInactive: true) {
+  validFrom validTo
+  tariff { __typename tariffCode productCode fullName displayName }
+}
+"""
+
+ACCOUNT_DETAILS = (
+    """
+query AccountDetails($account: String!) {
+  account(accountNumber: $account) {
+    properties {
+      id
+      electricityMeterPoints {
+        mpan direction
+        meters(includeInactive: true) {
+          serialNumber activeFrom activeTo meterType
+          smartImportElectricityMeter { deviceId }
+          smartExportElectricityMeter { deviceId }
+        }
+        """
+    + _METER_POINT_AGREEMENTS
+    + """
+      }
+      gasMeterPoints {
+        mprn
+        meters(includeInactive: true) {
+          serialNumber activeFrom activeTo consumptionUnits mechanism
+          smartGasMeter { deviceId }
+        }
+        """
+    + _METER_POINT_AGREEMENTS
+    + """
+      }
+    }
+  }
+  devices(accountNumber: $account) {
+    id deviceType provider
+    status { current currentState }
+    ... on SmartFlexVehicle { make model }
+    ... on SmartFlexChargePoint { make model }
+  }
+}
+"""
+)

@@ -1,0 +1,54 @@
+"""What can go wrong talking to Octopus, named for what the caller does about it.
+
+Messages are one line, safe to show: they never contain the API key or a token.
+"""
+
+from __future__ import annotations
+
+
+class OctopusError(Exception):
+    """The root: anything the Octopus clients raise."""
+
+
+class CredentialsRejected(OctopusError):
+    """Fatal: a credential is wrong. ``credential`` names the setting to fix."""
+
+    def __init__(self, message: str, credential: str) -> None:
+        super().__init__(message)
+        self.credential = credential
+
+
+class NotFound(OctopusError):
+    """The thing asked for does not exist (an unknown account, meter point or tariff)."""
+
+
+class RequestRejected(OctopusError):
+    """The API refused the request as malformed (HTTP 400, a GraphQL validation error): fix the input."""
+
+
+class UnexpectedResponse(OctopusError):
+    """The API answered with something we cannot use (HTML where JSON was due, missing fields)."""
+
+
+class Retryable(OctopusError):
+    """Worth trying again later; ``retry_after`` is the server's own wait, in seconds, if it gave one."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimited(Retryable):
+    """HTTP 429, or KT-CT-1199 / KT-GB-4042 inside an HTTP 200: slow down."""
+
+
+class TemporarilyUnavailable(Retryable):
+    """5xx, a timeout, a dropped connection, a truncated body, or the edge's HTML 403 block."""
+
+
+class GaveUp(OctopusError):
+    """Retries ran out, or the wait asked for is longer than allowed: try again later."""
+
+
+class BudgetExhausted(OctopusError):
+    """This hour's request budget for the API key is spent: wait, or raise the budget."""

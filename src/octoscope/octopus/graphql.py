@@ -1,0 +1,193 @@
+"""The GraphQL client: a token kept in the store and renewed with its refresh token, errors classified.
+
+GraphQL answers HTTP 200 even when it refuses, so rate limits (KT-CT-1199, KT-GB-4042) and expired tokens
+are read from ``errors[].extensions.errorCode``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import httpx
+
+from octoscope.config import Secret
+from octoscope.domain.models import IssuedToken
+from octoscope.octopus import documents, parse
+from octoscope.octopus.errors import (
+    CredentialsRejected,
+    NotFound,
+    OctopusError,
+    RateLimited,
+    RequestRejected,
+    TemporarilyUnavailable,
+    UnexpectedResponse,
+)
+from octoscope.octopus.http import KEY_HINT, exchange
+from octoscope.octopus.policy import RequestPolicy
+
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_CODES = {"KT-CT-1199", "KT-GB-4042"}
+EXPIRED_TOKEN_CODES = {"KT-CT-1124", "KT-CT-1120"}  # the access token: renew it and ask again
+BAD_REFRESH_CODES = {"KT-CT-1134", "KT-CT-1135"}  # the refresh token: fall back to the API key
+BAD_KEY_CODES = {"KT-CT-1139", "KT-CT-1111", "KT-CT-1143", "KT-CT-1112", "OE-0103"}
+NOT_FOUND_CODES = {"KT-CT-4301", "KT-GB-4050"}
+TEMPORARY_CODES = {"KT-GB-4039", "KT-GB-4043", "KT-CT-7899"}
+RENEW_BEFORE = 300.0  # renew five minutes before the token expires
+
+
+class TokenVault(Protocol):
+    """Where the token and refresh token live between runs (the store implements it)."""
+
+    def load_token(self, key_id: str) -> IssuedToken | None: ...
+
+    def save_token(self, key_id: str, token: IssuedToken) -> None: ...
+
+    def forget_token(self, key_id: str) -> None: ...
+
+
+class GraphQLError(OctopusError):
+    """A GraphQL error that is none of the above; ``code`` is Kraken's errorCode."""
+
+    def __init__(self, message: str, code: str | None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _ExpiredToken(Exception):
+    pass
+
+
+def _first_error(body: dict[str, Any]) -> tuple[str | None, str]:
+    errors = body.get("errors") or []
+    first: dict[str, Any] = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    extensions: dict[str, Any] = first["extensions"] if isinstance(first.get("extensions"), dict) else {}
+    code = extensions.get("errorCode")
+    message = str(extensions.get("errorDescription") or first.get("message") or "unknown error")
+    return (code if isinstance(code, str) else None), message
+
+
+class GraphQLClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        url: str,
+        api_key: Secret,
+        policy: RequestPolicy,
+        vault: TokenVault,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.http = http
+        self.url = url
+        self._api_key = api_key
+        self.policy = policy
+        self.vault = vault
+        self.clock = clock
+        self._token: IssuedToken | None = None
+        self._token_lock = asyncio.Lock()
+
+    async def _post(self, document: str, variables: dict[str, Any], what: str, token: str | None) -> dict[str, Any]:
+        headers = {"Authorization": token} if token else {}
+        request = self.http.build_request(
+            "POST", self.url, json={"query": document, "variables": variables}, headers=headers
+        )
+
+        async def send() -> dict[str, Any]:
+            body = await exchange(self.http, request, what)
+            if not isinstance(body, dict) or ("data" not in body and "errors" not in body):
+                raise UnexpectedResponse(f"{what}: the answer is not a GraphQL response")
+            code, message = _first_error(body)
+            if code in RATE_LIMIT_CODES:
+                raise RateLimited(f"{what}: {code} {message}")
+            if code in TEMPORARY_CODES:
+                raise TemporarilyUnavailable(f"{what}: {code} {message}")
+            return body
+
+        return await self.policy.call("graphql", what, send)
+
+    async def _obtain(self, use_refresh: bool) -> IssuedToken:
+        stored = self._token
+        if use_refresh and stored is not None and stored.refresh_token:
+            variables = {"input": {"refreshToken": stored.refresh_token}}
+            what = "renewing the GraphQL token"
+        else:
+            variables = {"input": {"APIKey": self._api_key.reveal()}}
+            what = "obtaining a GraphQL token"
+        body = await self._post(documents.AUTHENTICATE, variables, what, None)
+        code, message = _first_error(body)
+        if code in BAD_REFRESH_CODES and use_refresh:
+            log.info("the refresh token was refused (%s); obtaining a new token with the API key", code)
+            return await self._obtain(use_refresh=False)
+        if body.get("errors"):
+            raise CredentialsRejected(f"{what}: {code or ''} {message}; {KEY_HINT}".strip(), "api_key")
+        return parse.issued_token(body.get("data"), self.clock())
+
+    async def token(self) -> str:
+        """A live access token: from memory, else the store, else renewed, else obtained with the API key."""
+        async with self._token_lock:
+            now = self.clock()
+            if self._token is None:
+                self._token = self.vault.load_token(self.policy.key_id)
+            token = self._token
+            if token is not None and token.expires_at - RENEW_BEFORE > now:
+                return token.token
+            refreshable = (
+                token is not None and token.refresh_token is not None and (token.refresh_expires_at or 0) > now
+            )
+            self._token = await self._obtain(use_refresh=refreshable)
+            self.vault.save_token(self.policy.key_id, self._token)
+            return self._token.token
+
+    async def _drop_token(self, stale: str) -> None:
+        async with self._token_lock:
+            if self._token is not None and self._token.token == stale:
+                # Keep the refresh token: only the access token is stale.
+                self._token = self._token._replace(expires_at=0.0)
+
+    async def query(
+        self, document: str, variables: dict[str, Any], what: str, *, tolerate: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
+        """The ``data`` of a query. Errors whose code is in ``tolerate`` leave their fields null instead."""
+        for _ in range(2):
+            token = await self.token()
+            body = await self._post(document, variables, what, token)
+            code, message = _first_error(body)
+            if code in EXPIRED_TOKEN_CODES:
+                await self._drop_token(token)
+                continue
+            if body.get("errors") and not self._all_tolerated(body, tolerate):
+                raise self._error(code, message, what)
+            data = body.get("data")
+            if not isinstance(data, dict):
+                raise UnexpectedResponse(f"{what}: the answer has no data")
+            return data
+        raise CredentialsRejected(f"{what}: a fresh GraphQL token was refused at once; {KEY_HINT}", "api_key")
+
+    @staticmethod
+    def _all_tolerated(body: dict[str, Any], tolerate: frozenset[str]) -> bool:
+        codes = [(e.get("extensions") or {}).get("errorCode") for e in body["errors"] if isinstance(e, dict)]
+        return bool(codes) and all(c in tolerate for c in codes)
+
+    @staticmethod
+    def _error(code: str | None, message: str, what: str) -> OctopusError:
+        if code in BAD_KEY_CODES:
+            return CredentialsRejected(f"{what}: {code} {message}; {KEY_HINT}", "api_key")
+        if code in NOT_FOUND_CODES:
+            return NotFound(f"{what}: {code} {message}")
+        if code == "GRAPHQL_VALIDATION_FAILED":
+            return RequestRejected(f"{what}: {message}")
+        return GraphQLError(f"{what}: {code or 'error'} {message}", code)
+
+    async def account_details(self, number: str) -> parse.AccountDetails:
+        # A missing devices list (no Intelligent device, KT-CT-4301/4340) is not an error for discovery.
+        data = await self.query(
+            documents.ACCOUNT_DETAILS,
+            {"account": number},
+            f"account {number} details",
+            tolerate=frozenset({"KT-CT-4301", "KT-CT-4340"}),
+        )
+        return parse.graphql_account_details(data)

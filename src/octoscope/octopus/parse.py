@@ -1,0 +1,337 @@
+"""Payloads into typed models, at the boundary: a missing or mistyped field is one clear error here.
+
+Each function raises :class:`UnexpectedResponse` naming the field's path, so that a payload Octopus
+changed never turns into a ``KeyError`` deep inside the sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from octoscope.domain.models import (
+    Account,
+    Agreement,
+    Direction,
+    Fuel,
+    IssuedToken,
+    Meter,
+    MeterPoint,
+    Property,
+    Rate,
+    Reading,
+    SmartDevice,
+    TariffCode,
+    TariffInfo,
+)
+from octoscope.domain.uktime import parse_api_instant
+from octoscope.octopus.errors import UnexpectedResponse
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    count: int
+    next_url: str | None
+    items: list[T]
+
+
+def _field(obj: Any, key: str, path: str) -> Any:
+    if not isinstance(obj, dict):
+        raise UnexpectedResponse(f"{path} is not an object")
+    if key not in obj:
+        raise UnexpectedResponse(f"{path}.{key} is missing")
+    return obj[key]
+
+
+def _text(obj: Any, key: str, path: str, *, optional: bool = False) -> str | None:
+    value = obj.get(key) if optional and isinstance(obj, dict) else _field(obj, key, path)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise UnexpectedResponse(f"{path}.{key} should be text, not {type(value).__name__}")
+    return str(value)
+
+
+def _required_text(obj: Any, key: str, path: str) -> str:
+    value = _text(obj, key, path)
+    assert value is not None
+    return value
+
+
+def _instant(obj: Any, key: str, path: str, *, optional: bool = False) -> datetime | None:
+    raw = _text(obj, key, path, optional=optional)
+    if raw is None:
+        return None
+    try:
+        return parse_api_instant(raw)
+    except ValueError:
+        raise UnexpectedResponse(f"{path}.{key} = {raw!r} is not a date and time") from None
+
+
+def _list(obj: Any, key: str, path: str) -> list[Any]:
+    value = _field(obj, key, path)
+    if not isinstance(value, list):
+        raise UnexpectedResponse(f"{path}.{key} should be a list")
+    return value
+
+
+def _page_header(payload: Any, what: str) -> tuple[int, str | None, list[Any]]:
+    count = _field(payload, "count", what)
+    next_url = _field(payload, "next", what)
+    results = _list(payload, "results", what)
+    if not isinstance(count, int) or (next_url is not None and not isinstance(next_url, str)):
+        raise UnexpectedResponse(f"{what}: count or next has the wrong type")
+    return count, next_url, results
+
+
+def consumption_page(payload: Any, what: str) -> Page[Reading]:
+    """A consumption page; the hot path, so the happy case is one comprehension."""
+    count, next_url, results = _page_header(payload, what)
+    try:
+        readings = [Reading(parse_api_instant(r["interval_start"]), float(r["consumption"])) for r in results]
+    except (KeyError, TypeError, ValueError):
+        for i, r in enumerate(results):  # find the culprit for the message
+            _instant(r, "interval_start", f"{what}.results[{i}]")
+            value = _field(r, "consumption", f"{what}.results[{i}]")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise UnexpectedResponse(f"{what}.results[{i}].consumption should be a number") from None
+        raise
+    return Page(count, next_url, readings)
+
+
+def rates_page(payload: Any, what: str) -> Page[Rate]:
+    count, next_url, results = _page_header(payload, what)
+    rates = []
+    for i, r in enumerate(results):
+        path = f"{what}.results[{i}]"
+        exc, inc = _field(r, "value_exc_vat", path), _field(r, "value_inc_vat", path)
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in (exc, inc)):
+            raise UnexpectedResponse(f"{path}: value_exc_vat and value_inc_vat should be numbers")
+        valid_from = _instant(r, "valid_from", path)
+        assert valid_from is not None
+        rates.append(
+            Rate(
+                valid_from,
+                _instant(r, "valid_to", path, optional=True),
+                float(exc),
+                float(inc),
+                _text(r, "payment_method", path, optional=True),  # absent in 2020-21 answers
+            )
+        )
+    return Page(count, next_url, rates)
+
+
+def _agreements(raw: list[Any], path: str) -> tuple[Agreement, ...]:
+    out = []
+    for i, a in enumerate(raw):
+        where = f"{path}[{i}]"
+        code = _required_text(a, "tariff_code", where)
+        try:
+            TariffCode.parse(code)
+        except ValueError as err:
+            raise UnexpectedResponse(f"{where}: {err}") from None
+        start = _instant(a, "valid_from", where)
+        assert start is not None
+        out.append(Agreement(code, start, _instant(a, "valid_to", where, optional=True)))
+    return tuple(sorted(out, key=lambda a: a.valid_from))
+
+
+def rest_account(payload: Any, number: str) -> Account:
+    """The REST account: properties (past ones too), meter points, serials and agreements over time."""
+    path = "account"
+    properties = []
+    for i, p in enumerate(_list(payload, "properties", path)):
+        where = f"{path}.properties[{i}]"
+        points: list[MeterPoint] = []
+        for j, e in enumerate(_list(p, "electricity_meter_points", where)):
+            at = f"{where}.electricity_meter_points[{j}]"
+            meters = tuple(
+                Meter(
+                    _required_text(m, "serial_number", f"{at}.meters[{k}]"),
+                    tuple(str(r.get("rate", "")) for r in m.get("registers") or [] if isinstance(r, dict)),
+                )
+                for k, m in enumerate(_list(e, "meters", at))
+            )
+            profile = e.get("profile_class")
+            points.append(
+                MeterPoint(
+                    Fuel.ELECTRICITY,
+                    _required_text(e, "mpan", at),
+                    Direction.EXPORT if e.get("is_export") else Direction.IMPORT,
+                    meters,
+                    _agreements(_list(e, "agreements", at), f"{at}.agreements"),
+                    profile if isinstance(profile, int) else None,
+                )
+            )
+        for j, g in enumerate(p.get("gas_meter_points") or []):
+            at = f"{where}.gas_meter_points[{j}]"
+            meters = tuple(
+                Meter(_required_text(m, "serial_number", f"{at}.meters[{k}]"))
+                for k, m in enumerate(_list(g, "meters", at))
+            )
+            points.append(
+                MeterPoint(
+                    Fuel.GAS,
+                    _required_text(g, "mprn", at),
+                    Direction.IMPORT,
+                    meters,
+                    _agreements(_list(g, "agreements", at), f"{at}.agreements"),
+                )
+            )
+        address = ", ".join(
+            str(p[k]) for k in ("address_line_1", "address_line_2", "address_line_3", "town") if p.get(k)
+        )
+        properties.append(
+            Property(
+                _required_text(p, "id", where),
+                _instant(p, "moved_in_at", where, optional=True),
+                _instant(p, "moved_out_at", where, optional=True),
+                str(p.get("postcode") or ""),
+                address,
+                tuple(points),
+            )
+        )
+    got = _required_text(payload, "number", path)
+    if got != number:
+        raise UnexpectedResponse(f"asked for account {number} and got {got}")
+    return Account(number, tuple(properties))
+
+
+@dataclass(frozen=True)
+class MeterDetails:
+    """What GraphQL adds to a REST meter: dates, unit, type, device id."""
+
+    active_from: date | None
+    active_to: date | None
+    unit: str | None
+    meter_type: str | None
+    device_id: str | None
+
+
+@dataclass(frozen=True)
+class AccountDetails:
+    meters: dict[tuple[str, str], MeterDetails]
+    directions: dict[str, Direction]
+    tariffs: dict[str, TariffInfo]
+    devices: tuple[SmartDevice, ...]
+
+
+def _date(raw: Any, path: str) -> date | None:
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(str(raw)[:10])
+    except ValueError:
+        raise UnexpectedResponse(f"{path} = {raw!r} is not a date") from None
+
+
+def _device_id(*candidates: Any) -> str | None:
+    for c in candidates:
+        if isinstance(c, dict) and isinstance(c.get("deviceId"), str):
+            return str(c["deviceId"])
+    return None
+
+
+def _tariff_info(agreement: Any, path: str) -> TariffInfo | None:
+    tariff = agreement.get("tariff") if isinstance(agreement, dict) else None
+    if not isinstance(tariff, dict) or not isinstance(tariff.get("tariffCode"), str):
+        return None
+    code = tariff["tariffCode"]
+    try:
+        product = tariff.get("productCode") or TariffCode.parse(code).product
+    except ValueError as err:
+        raise UnexpectedResponse(f"{path}: {err}") from None
+    return TariffInfo(code, product, tariff.get("fullName"), tariff.get("displayName"), tariff.get("__typename"))
+
+
+def graphql_account_details(data: Any) -> AccountDetails:
+    account = _field(data, "account", "data")
+    meters: dict[tuple[str, str], MeterDetails] = {}
+    directions: dict[str, Direction] = {}
+    tariffs: dict[str, TariffInfo] = {}
+    for i, prop in enumerate(_list(account, "properties", "account")):
+        where = f"account.properties[{i}]"
+        for kind, ident in (("electricityMeterPoints", "mpan"), ("gasMeterPoints", "mprn")):
+            for j, point in enumerate(prop.get(kind) or []):
+                at = f"{where}.{kind}[{j}]"
+                identifier = _required_text(point, ident, at)
+                if point.get("direction") in ("IMPORT", "EXPORT"):
+                    directions[identifier] = Direction(point["direction"].lower())
+                for k, m in enumerate(point.get("meters") or []):
+                    mat = f"{at}.meters[{k}]"
+                    meters[(identifier, _required_text(m, "serialNumber", mat))] = MeterDetails(
+                        _date(m.get("activeFrom"), f"{mat}.activeFrom"),
+                        _date(m.get("activeTo"), f"{mat}.activeTo"),
+                        m.get("consumptionUnits"),
+                        m.get("meterType") or m.get("mechanism"),
+                        _device_id(
+                            m.get("smartImportElectricityMeter"),
+                            m.get("smartExportElectricityMeter"),
+                            m.get("smartGasMeter"),
+                        ),
+                    )
+                for k, a in enumerate(point.get("agreements") or []):
+                    info = _tariff_info(a, f"{at}.agreements[{k}]")
+                    if info is not None:
+                        tariffs[info.code] = info
+    devices = []
+    for i, d in enumerate(data.get("devices") or []):
+        at = f"devices[{i}]"
+        status = d.get("status") if isinstance(d.get("status"), dict) else {}
+        devices.append(
+            SmartDevice(
+                _required_text(d, "id", at),
+                _required_text(d, "deviceType", at),
+                _required_text(d, "provider", at),
+                status.get("current"),
+                status.get("currentState"),
+                d.get("make"),
+                d.get("model"),
+            )
+        )
+    return AccountDetails(meters, directions, tariffs, tuple(devices))
+
+
+def merge_details(account: Account, details: AccountDetails) -> Account:
+    """The REST account with GraphQL's meter dates, units, device ids, directions and devices."""
+    properties = []
+    for prop in account.properties:
+        points = []
+        for point in prop.meter_points:
+            meters = []
+            for known in point.meters:
+                extra = details.meters.get((point.identifier, known.serial))
+                meter = known
+                if extra is not None:
+                    meter = replace(
+                        known,
+                        active_from=extra.active_from,
+                        active_to=extra.active_to,
+                        unit=extra.unit if point.fuel is Fuel.GAS else "kWh",
+                        meter_type=extra.meter_type,
+                        device_id=extra.device_id,
+                    )
+                meters.append(meter)
+            direction = details.directions.get(point.identifier, point.direction)
+            points.append(replace(point, meters=tuple(meters), direction=direction))
+        properties.append(replace(prop, meter_points=tuple(points)))
+    return replace(account, properties=tuple(properties), devices=details.devices)
+
+
+def issued_token(data: Any, now: float) -> IssuedToken:
+    body = _field(data, "obtainKrakenToken", "data")
+    token = _required_text(body, "token", "obtainKrakenToken")
+    payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+    expires = payload.get("exp")
+    expires_at = float(expires) if isinstance(expires, int | float) else now + 3600.0
+    refresh = body.get("refreshToken")
+    refresh_expires = body.get("refreshExpiresIn")  # an absolute Unix time, despite its name
+    return IssuedToken(
+        token,
+        expires_at,
+        refresh if isinstance(refresh, str) else None,
+        float(refresh_expires) if isinstance(refresh_expires, int | float) else None,
+    )

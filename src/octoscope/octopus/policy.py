@@ -1,0 +1,131 @@
+"""The request policy every call to Octopus goes through: a persisted hourly budget and polite retries.
+
+One policy per API key, shared by REST and GraphQL and by every task in the process. A ``Retry-After``
+holds back every request under the key, not only the one that got it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Literal, Protocol, TypeVar
+
+from octoscope.octopus.errors import BudgetExhausted, GaveUp, Retryable
+
+Api = Literal["rest", "graphql"]
+WINDOW = 3600.0
+T = TypeVar("T")
+
+
+class BudgetLedger(Protocol):
+    """Where requests are counted so that a restart, or a crash loop, cannot exceed the budget."""
+
+    def requests_since(self, key_id: str, api: str, since: float) -> list[float]: ...
+
+    def record_request(self, key_id: str, api: str, at: float) -> None: ...
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A stable id for a key that does not reveal it: budgets and tokens are filed under this."""
+    return hashlib.sha256(b"octoscope:" + api_key.encode()).hexdigest()[:16]
+
+
+class RequestPolicy:
+    def __init__(
+        self,
+        key_id: str,
+        ledger: BudgetLedger,
+        per_hour: dict[Api, int],
+        *,
+        attempts: int = 6,
+        base_seconds: float = 1.0,
+        cap_seconds: float = 60.0,
+        max_wait_seconds: float = 900.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.key_id = key_id
+        self.ledger = ledger
+        self.per_hour = per_hour
+        self.attempts = max(1, attempts)
+        self.base_seconds = base_seconds
+        self.cap_seconds = cap_seconds
+        self.max_wait_seconds = max_wait_seconds
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.not_before = 0.0  # no request under this key before this instant (a Retry-After)
+        self.made: dict[Api, int] = {"rest": 0, "graphql": 0}
+        self.retries = 0
+        self._sent: dict[Api, deque[float]] = {}
+        self._lock = asyncio.Lock()
+
+    def _window(self, api: Api, now: float) -> deque[float]:
+        sent = self._sent.get(api)
+        if sent is None:
+            sent = self._sent[api] = deque(self.ledger.requests_since(self.key_id, api, now - WINDOW))
+        while sent and sent[0] <= now - WINDOW:
+            sent.popleft()
+        return sent
+
+    def used(self, api: Api) -> int:
+        """Requests under this key in the last hour, by any process that shares the database."""
+        return len(self._window(api, self.clock()))
+
+    async def _take_turn(self, api: Api, what: str) -> None:
+        """Wait for any Retry-After and for room in the budget, then count the request."""
+        async with self._lock:
+            while True:
+                now = self.clock()
+                sent = self._window(api, now)
+                limit = self.per_hour[api]
+                wait = self.not_before - now
+                if len(sent) >= limit:
+                    wait = max(wait, sent[0] + WINDOW - now)
+                    if wait > self.max_wait_seconds:
+                        frees = datetime.fromtimestamp(sent[0] + WINDOW, UTC).strftime("%H:%M UTC")
+                        raise BudgetExhausted(
+                            f"the {api.upper()} budget of {limit} requests an hour is spent (next free at {frees});"
+                            f" wait, or raise budget.{api}_per_hour in the config"
+                        )
+                if wait <= 0:
+                    break
+                if wait > self.max_wait_seconds:
+                    raise GaveUp(f"{what}: Octopus asked us to wait {wait:.0f} s, longer than retry.max_wait_seconds")
+                await self.sleep(wait)
+            sent.append(now)
+            self.made[api] += 1
+            self.ledger.record_request(self.key_id, api, now)
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff: uniform in [base/2, min(cap, base * 2^(attempt-1))]."""
+        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1))
+        return self.rng.uniform(min(ceiling, self.base_seconds / 2), ceiling)
+
+    async def call(self, api: Api, what: str, send: Callable[[], Awaitable[T]]) -> T:
+        """Run ``send`` under the budget, retrying what is worth retrying, at most ``attempts`` times."""
+        last: Retryable | None = None
+        for attempt in range(1, self.attempts + 1):
+            await self._take_turn(api, what)
+            try:
+                return await send()
+            except Retryable as err:
+                last = err
+            if attempt == self.attempts:
+                break
+            self.retries += 1
+            delay = self.backoff(attempt)
+            if last.retry_after is not None:
+                # The server's wait is a floor for everyone under this key, not only this request.
+                self.not_before = max(self.not_before, self.clock() + last.retry_after)
+                delay = max(delay, last.retry_after)
+            if delay > self.max_wait_seconds:
+                break
+            await self.sleep(delay)
+        raise GaveUp(f"{what}: gave up after {self.attempts} attempts; the last answer was: {last}")
