@@ -5,12 +5,22 @@ Errors a user can fix are one line on stderr, starting ``Error:``, with exit cod
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import logging
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from octoscope import __version__
+
+if TYPE_CHECKING:
+    from octoscope.config import Settings
+    from octoscope.sync.run import Progress
 
 app = typer.Typer(
     name="octoscope",
@@ -21,13 +31,57 @@ app = typer.Typer(
 )
 
 
-class UserError(Exception):
-    """An error with a message the user can act on; printed as one line."""
-
-
 def fail(message: str) -> typer.Exit:
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(1)
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="-v for progress logs, -vv for debug.")
+    ] = 0,
+) -> None:
+    """octoscope: your Octopus Energy data, complete, in a local database."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn every error a user can act on into one line and exit 1; anything else is a bug and says so."""
+    from octoscope.config import ConfigError  # noqa: PLC0415
+    from octoscope.domain.uktime import BadDate  # noqa: PLC0415
+    from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
+    from octoscope.store.sqlite import StoreError  # noqa: PLC0415
+
+    try:
+        yield
+    except (ConfigError, BadDate, StoreError, OctopusError) as err:
+        raise fail(str(err)) from None
+
+
+def _settings(**overrides: Any) -> Settings:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from octoscope.config import check_account_number, check_api_key, load_settings  # noqa: PLC0415
+
+    settings = load_settings()
+    changes: dict[str, Any] = {}
+    if overrides.get("api_key"):
+        changes["api_key"] = check_api_key(overrides["api_key"])
+    if overrides.get("account"):
+        changes["account"] = check_account_number(overrides["account"])
+    for name in ("api_url", "graphql_url"):
+        if overrides.get(name):
+            changes[name] = overrides[name].rstrip("/") if name == "api_url" else overrides[name]
+    if overrides.get("db"):
+        changes["db"] = Path(overrides["db"]).expanduser()
+    return replace(settings, **changes)
+
+
+def _echo_json(value: object) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def _free_port(host: str) -> int:
@@ -102,6 +156,283 @@ def demo(
     typer.echo(f"  Try:          curl -u sk_live_octoscope_demo: {base}/v1/accounts/A-DE30DE30/")
     typer.echo("Press Ctrl-C to stop.")
     _serve(asgi_app, host, port)
+
+
+@app.command()
+def init(
+    api_key: Annotated[str | None, typer.Option(help="Your API key (else OCTOSCOPE_API_KEY, else asked).")] = None,
+    account: Annotated[str | None, typer.Option(help="Your account number, like A-1234ABCD.")] = None,
+    api_url: Annotated[str | None, typer.Option(help="REST base URL (another Kraken supplier, the simulator).")] = None,
+    graphql_url: Annotated[str | None, typer.Option(help="GraphQL URL.")] = None,
+    db: Annotated[str | None, typer.Option(help="The SQLite file to keep data in.")] = None,
+) -> None:
+    """Check your API key and account number, show what the account holds, and write the config file.
+
+    Example: octoscope init --account A-1234ABCD
+    """
+    from octoscope.config import write_config  # noqa: PLC0415
+
+    with user_errors():
+        settings = _settings(api_key=api_key, account=account, api_url=api_url, graphql_url=graphql_url, db=db)
+        if settings.api_key is None:
+            settings = _settings(
+                api_key=_ask("API key (sk_live_...)", "api-key", hide=True),
+                account=account,
+                api_url=api_url,
+                graphql_url=graphql_url,
+                db=db,
+            )
+        if settings.account is None:
+            settings = _settings(
+                api_key=settings.api_key.reveal() if settings.api_key else None,
+                account=_ask("Account number", "account"),
+                api_url=api_url,
+                graphql_url=graphql_url,
+                db=db,
+            )
+        found = asyncio.run(_discover(settings))
+        for line in found:
+            typer.echo(line)
+        path = write_config(settings)
+        typer.echo(f"Wrote {path} (readable by you only). Next: octoscope sync")
+
+
+def _ask(prompt: str, option: str, hide: bool = False) -> str:
+    if not sys.stdin.isatty():
+        raise fail(f"--{option} not given: pass it, or set OCTOSCOPE_{option.upper().replace('-', '_')}")
+    return str(typer.prompt(prompt, hide_input=hide))
+
+
+async def _discover(settings: Settings) -> list[str]:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.sync.discovery import discover  # noqa: PLC0415
+    from octoscope.sync.session import open_clients  # noqa: PLC0415
+
+    _, number = settings.require_credentials()
+    with Store.open(settings.db) as store:
+        async with open_clients(settings, store) as clients:
+            await clients.graphql.token()  # checks the key on GraphQL too, and keeps the token for later
+            account = await discover(clients, store, number, datetime.now(UTC), refresh=True)
+    lines = [
+        f"Account {account.number}: {len(account.properties)} propert{'y' if len(account.properties) == 1 else 'ies'}"
+    ]
+    for prop in account.properties:
+        state = "current" if prop.moved_out_at is None else f"moved out {prop.moved_out_at:%Y-%m-%d}"
+        lines.append(f"  Property {prop.id} {prop.postcode} ({state})")
+        for point in prop.meter_points:
+            lines.append(f"    {point.fuel} {point.direction} {point.identifier} (unit: {point.unit or 'unknown'})")
+            for meter in point.meters:
+                eui = f", smart meter device id {meter.device_id}" if meter.device_id else ""
+                lines.append(f"      meter {meter.serial}{eui}")
+            for agreement in point.agreements:
+                until = f"{agreement.valid_to:%Y-%m-%d}" if agreement.valid_to else "now"
+                lines.append(f"      tariff {agreement.tariff_code} {agreement.valid_from:%Y-%m-%d} to {until}")
+    for device in account.devices:
+        lines.append(
+            f"  Intelligent device {device.id}: {device.provider} {device.make or ''} {device.model or ''}"
+            f" ({device.state or device.status or 'unknown state'})"
+        )
+    return lines
+
+
+class _LineProgress:
+    """Plain progress lines, for logs and pipes."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, description: str) -> None:
+        self.done += 1
+        typer.echo(f"[{self.done}/{self.total}] {description}", err=True)
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Progress]:
+    from octoscope.sync.run import Progress  # noqa: PLC0415
+
+    if quiet:
+        yield Progress()
+        return
+    if not sys.stderr.isatty():
+        lines = _LineProgress()
+        yield Progress(lines.start, lines.advance)
+        return
+    from rich.progress import Progress as Bar  # noqa: PLC0415
+
+    with Bar(transient=True) as bar:
+        task = bar.add_task("syncing", total=None)
+        yield Progress(
+            lambda total: bar.update(task, total=total), lambda d: bar.update(task, advance=1, description=d)
+        )
+
+
+@app.command()
+def sync(
+    from_: Annotated[
+        str, typer.Option("--from", help="First day (YYYY-MM-DD), or latest to go on from the store.")
+    ] = "latest",
+    to: Annotated[
+        str, typer.Option(help="Stop before this day (YYYY-MM-DD), or through yesterday/today/tomorrow.")
+    ] = "tomorrow",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and its request count; fetch nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    past_properties: Annotated[bool, typer.Option("--past-properties", help="Also sync homes moved out of.")] = False,
+) -> None:
+    """Fetch consumption, tariff rates and standing charges into the local database, in the fewest requests.
+
+    Example: octoscope sync --from 2025-01-01 --to today
+    """
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from octoscope.sync.plan import resolve_window  # noqa: PLC0415
+
+    with user_errors():
+        settings = _settings()
+        settings.require_credentials()
+        now = datetime.now(UTC)
+        start, end = resolve_window(from_, to, now)
+        with _progress(as_json or dry_run) as progress:
+            summary = asyncio.run(_sync(settings, start, end, now, dry_run, past_properties, progress))
+    if as_json:
+        _echo_json(summary)
+    elif dry_run:
+        _print_plan(summary)
+    else:
+        _print_summary(summary)
+
+
+async def _sync(
+    settings: Settings, start: Any, end: Any, now: Any, dry_run: bool, past: bool, progress: Progress
+) -> dict[str, Any]:
+    from octoscope.domain.uktime import iso_z  # noqa: PLC0415
+    from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.sync.run import run_sync  # noqa: PLC0415
+    from octoscope.sync.session import open_clients  # noqa: PLC0415
+
+    with Store.open(settings.db) as store:
+        async with open_clients(settings, store) as clients:
+            if dry_run:
+                result = await run_sync(
+                    clients, store, settings, start=start, end=end, now=now, past_properties=past, dry_run=True
+                )
+                plan = result.plan
+                return {
+                    "dry_run": True,
+                    "window": [iso_z(plan.window.start), iso_z(plan.window.end)],
+                    "requests_for_discovery": result.requests,
+                    "planned_requests": plan.requests,
+                    "consumption": [
+                        {
+                            "series": t.series,
+                            "serial": t.serial,
+                            "from": iso_z(t.start),
+                            "to": iso_z(t.end),
+                            "requests": t.pages,
+                        }
+                        for t in plan.consumption
+                    ],
+                    "charges": [
+                        {
+                            "tariff": t.tariff.code,
+                            "charge": t.charge.value,
+                            "from": iso_z(t.start),
+                            "to": iso_z(t.end),
+                            "requests": t.pages,
+                        }
+                        for t in plan.charges
+                    ],
+                }
+            run_id = store.start_run(now)
+            try:
+                result = await run_sync(
+                    clients, store, settings, start=start, end=end, now=now, past_properties=past, progress=progress
+                )
+            except OctopusError as err:
+                store.finish_run(run_id, datetime_now(), "failed", {"error": str(err)})
+                raise
+            summary = result.summary(store)
+            store.finish_run(run_id, datetime_now(), "ok", summary)
+            return summary
+
+
+def datetime_now() -> Any:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    return datetime.now(UTC)
+
+
+def _print_plan(plan: dict[str, Any]) -> None:
+    typer.echo(
+        f"Plan for {plan['window'][0]} to {plan['window'][1]}: {plan['planned_requests']} requests"
+        f" (of which {sum(plan['requests_for_discovery'].values())} already made to read the account)"
+    )
+    for t in plan["consumption"]:
+        typer.echo(f"  consumption {t['series']} meter {t['serial']}: {t['from']} to {t['to']} ({t['requests']})")
+    for t in plan["charges"]:
+        typer.echo(f"  {t['charge']} charges of {t['tariff']}: {t['from']} to {t['to']} ({t['requests']})")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    requests = summary["requests"]
+    typer.echo(
+        f"Synced {summary['window'][0]} to {summary['window'][1]} with {requests.get('rest', 0)} REST and"
+        f" {requests.get('graphql', 0)} GraphQL requests ({summary['retries']} retried)"
+    )
+    for name, s in summary["series"].items():
+        gaps = f", {len(s['gaps'])} gaps" if s["gaps"] else ""
+        typer.echo(
+            f"  {name}: {s['rows_new']} new, {s['rows_updated']} updated; holds {s['first_interval']} to"
+            f" {s['last_interval']} ({s['unit']}){gaps}"
+        )
+    for name, c in summary["charges"].items():
+        typer.echo(f"  {name}: {c['rows_new']} new, {c['rows_updated']} updated")
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Per series: what is stored, its gaps and last sync; and the request budget used this hour.
+
+    Example: octoscope status
+    """
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.sync.status import status_report  # noqa: PLC0415
+
+    with user_errors():
+        settings = _settings()
+        settings.require_credentials()
+        if not settings.db.exists():
+            raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
+        with Store.open(settings.db) as store:
+            report = status_report(settings, store)
+    if as_json:
+        _echo_json(report)
+        return
+    typer.echo(f"Account {report['account']}, database {report['database']}")
+    for name, s in report["series"].items():
+        where = "" if s["current_property"] else f" (past property {s['property']})"
+        if not s["rows"]:
+            typer.echo(f"  {name}{where}: nothing stored")
+            continue
+        typer.echo(
+            f"  {name}{where}: {s['rows']} half-hours in {s['unit']}, {s['first_interval']} to"
+            f" {s['last_interval']}, {len(s['gaps'])} gaps, last sync {s['last_sync']}"
+        )
+        for start, end in s["gaps"][:5]:
+            typer.echo(f"      gap {start} to {end}")
+    budget = report["budget_this_hour"]
+    typer.echo(
+        f"Requests this hour: REST {budget['rest']['used']}/{budget['rest']['limit']},"
+        f" GraphQL {budget['graphql']['used']}/{budget['graphql']['limit']}"
+    )
 
 
 @app.command()

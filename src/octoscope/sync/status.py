@@ -1,0 +1,53 @@
+"""What the store holds, per series, and how much of this hour's request budget is used."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from octoscope.config import Settings
+from octoscope.domain.uktime import iso_z
+from octoscope.octopus.policy import WINDOW, key_fingerprint
+from octoscope.store.sqlite import Store
+
+
+def status_report(settings: Settings, store: Store) -> dict[str, Any]:
+    _, number = settings.require_credentials()
+    account = store.load_account(number)
+    cursors = store.cursors()
+    series: dict[str, Any] = {}
+    if account is not None:
+        for prop in account.properties:
+            for point in prop.meter_points:
+                extent = store.series_extent(point.series)
+                synced = cursors.get(point.series)
+                gaps = store.series_gaps(point.series)
+                series[point.series] = {
+                    "property": prop.id,
+                    "current_property": prop.moved_out_at is None,
+                    "unit": extent.unit if extent else point.unit,
+                    "rows": extent.rows if extent else 0,
+                    "first_interval": iso_z(extent.first) if extent else None,
+                    "last_interval": iso_z(extent.last) if extent else None,
+                    "gaps": [[iso_z(a), iso_z(b)] for a, b in gaps],
+                    "last_sync": iso_z(synced[0]) if synced else None,
+                }
+    key, _ = settings.require_credentials()
+    key_id = key_fingerprint(key.reveal())
+    since = time.time() - WINDOW
+    last = store.last_run()
+    return {
+        "account": number,
+        "database": str(store.path),
+        "series": series,
+        "last_run": None
+        if last is None
+        else {"started": iso_z(last[0]), "finished": iso_z(last[1]) if last[1] else None, "outcome": last[2]},
+        "budget_this_hour": {
+            "rest": {"used": len(store.requests_since(key_id, "rest", since)), "limit": settings.budget.rest_per_hour},
+            "graphql": {
+                "used": len(store.requests_since(key_id, "graphql", since)),
+                "limit": settings.budget.graphql_per_hour,
+            },
+        },
+    }
