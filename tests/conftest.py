@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +48,9 @@ def serve(app: Starlette) -> Iterator[SimServer]:
 
 
 @contextlib.contextmanager
-def simulator(scenario: str = "demo", now: str = DEMO_NOW, speed: float = 0.0,
-              faults: str | None = None, seed: int | None = None) -> Iterator[SimServer]:
+def simulator(
+    scenario: str = "demo", now: str = DEMO_NOW, speed: float = 0.0, faults: str | None = None, seed: int | None = None
+) -> Iterator[SimServer]:
     with serve(create_app(scenario, now=now, speed=speed, faults=faults, seed=seed)) as server:
         yield server
 
@@ -68,3 +73,66 @@ def load_fixture(name: str) -> object:
     import json
 
     return json.loads((FIXTURES / name).read_text())
+
+
+@dataclass
+class Cli:
+    """The octoscope command run as a real process against a simulator, with its own config and database."""
+
+    sim: SimServer
+    home: Path
+    env: dict[str, str]
+
+    @property
+    def db(self) -> Path:
+        return Path(self.env["OCTOSCOPE_DB"])
+
+    def run(
+        self, *args: str, timeout: float = 300, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "octoscope", *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def ok(self, *args: str, timeout: float = 300) -> str:
+        done = self.run(*args, timeout=timeout)
+        assert done.returncode == 0, f"octoscope {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+
+def make_cli(sim: SimServer, home: Path, key: str = DEMO_KEY, account: str = DEMO_ACCOUNT) -> Cli:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "OCTOSCOPE_API_KEY": key,
+        "OCTOSCOPE_ACCOUNT": account,
+        "OCTOSCOPE_API_URL": f"{sim.url}/v1",
+        "OCTOSCOPE_GRAPHQL_URL": f"{sim.url}/v1/graphql/",
+        "OCTOSCOPE_DB": str(home / "octoscope.db"),
+        "OCTOSCOPE_CONFIG": str(home / "config.toml"),
+    }
+    return Cli(sim, home, env)
+
+
+def table_rows(
+    db: Path, skip: tuple[str, ...] = ("request_budget", "sync_runs", "tokens")
+) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, sorted, for comparing two databases row by row.
+
+    Left out by default: the request ledger, the run log and the token (they record how a run went, not
+    the data); and the columns that record when a thing was fetched.
+    """
+    clock_columns = {"discovered_at", "synced_at", "fresh_until", "settled_to", "seen_at", "applied_at"}
+    with sqlite3.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        out = {}
+        for table in sorted(set(tables) - set(skip)):
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})") if r[1] not in clock_columns]
+            rows = conn.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()  # noqa: S608
+            out[table] = sorted(rows, key=repr)
+    return out

@@ -123,6 +123,7 @@ class StoredState:
     """What the store already holds, as the planner needs it."""
 
     last_interval: dict[str, datetime]  # series -> start of its newest stored half-hour
+    first_interval: dict[str, datetime]  # series -> start of its oldest stored half-hour
     covered: dict[tuple[str, Charge], list[Window]]  # (tariff, charge) -> stretches that need no fetch
     half_hourly_tariffs: frozenset[str]
 
@@ -166,7 +167,10 @@ def make_plan(
                     ConsumptionTask(point.series, point.fuel, point.identifier, meter.serial, point.unit, *_pair(span))
                 )
         for agreement in point.agreements:
-            span = _clip(series_start, min(end, home.end), agreement.valid_from, agreement.valid_to)
+            # Prices are wanted wherever consumption is stored or coming, not only over the re-read days:
+            # an earlier run may have stored the consumption and stopped before its prices.
+            stored_first = stored.first_interval.get(point.series, series_start)
+            span = _clip(min(series_start, stored_first), min(end, home.end), agreement.valid_from, agreement.valid_to)
             if span is None:
                 continue
             for charge in agreement.tariff.charges:

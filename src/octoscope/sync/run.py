@@ -76,6 +76,7 @@ class SyncResult:
 
 
 def stored_state(store: Store, account: Account, now: datetime) -> StoredState:
+    first: dict[str, datetime] = {}
     last: dict[str, datetime] = {}
     covered: dict[tuple[str, Charge], list[Window]] = {}
     half_hourly: set[str] = set()
@@ -83,6 +84,7 @@ def stored_state(store: Store, account: Account, now: datetime) -> StoredState:
     for _, point in points_in_scope(account, past_properties=True):
         extent = store.series_extent(point.series)
         if extent is not None:
+            first[point.series] = extent.first
             last[point.series] = extent.last
         for agreement in point.agreements:
             code = agreement.tariff_code
@@ -92,7 +94,7 @@ def stored_state(store: Store, account: Account, now: datetime) -> StoredState:
                 windows = covered.setdefault((code, charge), [])
                 for w in store.rate_windows(code, charge):
                     windows.append(Window(w.start, w.end if w.fresh_until > now else min(w.end, w.settled_to)))
-    return StoredState(last, covered, frozenset(half_hourly))
+    return StoredState(last, first, covered, frozenset(half_hourly))
 
 
 class Runner:
