@@ -215,6 +215,19 @@ class FaultSpec:
 
 
 @dataclass(frozen=True)
+class RevisionsSpec:
+    """Late and revised consumption, as the real API delivers it. All zero: published values never change."""
+
+    days: int = 0  # a half-hour may still change until this many whole local days after its own day ends
+    probability: float = 0.0  # share of half-hours in that window first served with a provisional value
+    late_probability: float = 0.0  # share of the newest published day's half-hours missing for 24 h
+
+    @property
+    def enabled(self) -> bool:
+        return (self.days > 0 and self.probability > 0) or self.late_probability > 0
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -230,6 +243,7 @@ class Scenario:
     products: tuple[ProductSpec, ...]
     accounts: tuple[AccountSpec, ...]
     faults: tuple[FaultSpec, ...]
+    revisions: RevisionsSpec = RevisionsSpec()
 
 
 # --- parsing -----------------------------------------------------------------------------------------
@@ -696,6 +710,20 @@ def _fault(r: _Reader, d: dict[str, Any], path: str) -> FaultSpec:
     )
 
 
+def _revisions(r: _Reader, d: dict[str, Any], path: str) -> RevisionsSpec:
+    for key in d:
+        if key not in ("days", "probability", "late_probability"):
+            raise r.fail(f"{path}{key}", "unknown key; expected one of days, late_probability, probability")
+    days = r.number(d, "days", path, 0, 0, 365)
+    if not days.is_integer():
+        raise r.fail(f"{path}days", f"expected whole days, got {days}")
+    return RevisionsSpec(
+        days=int(days),
+        probability=r.number(d, "probability", path, 0.0, 0, 1),
+        late_probability=r.number(d, "late_probability", path, 0.0, 0, 1),
+    )
+
+
 def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scenario:
     r = _Reader(source, anchor)
     known = {
@@ -709,6 +737,7 @@ def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scena
         "products",
         "accounts",
         "faults",
+        "revisions",
     }
     for key in data:
         if key not in known:
@@ -755,6 +784,7 @@ def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scena
         products=products,
         accounts=accounts,
         faults=tuple(_fault(r, f, f"faults[{i}].") for i, f in enumerate(r.tables(data, "faults", ""))),
+        revisions=_revisions(r, r.table(data.get("revisions", {}), "revisions"), "revisions."),
     )
 
 

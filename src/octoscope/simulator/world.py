@@ -2,19 +2,24 @@
 
 Everything the REST and GraphQL faces serve comes from here, so the two faces always agree: consumption
 is the household's import (or export, or gas) restricted to the meter's life, the occupancy and what has
-been published by ``now``; telemetry is the same energy split into 10-second readings; dispatches are the
-EV plan the consumption already contains.
+been published by ``now`` (recent half-hours possibly late or provisional, as the scenario's ``[revisions]``
+say); telemetry is the same energy split into 10-second readings; dispatches are the EV plan the consumption
+already contains.
 """
 
 from __future__ import annotations
 
+import random
 import time
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from operator import itemgetter
 
 from octoscope.simulator.catalogue import Catalogue, Tariff
-from octoscope.simulator.household import STEPS_PER_SLOT, TELEMETRY_STEP, ChargePlan, Household
+from octoscope.simulator.household import STEPS_PER_SLOT, TELEMETRY_STEP, ChargePlan, Household, _stable_seed
 from octoscope.simulator.scenario import (
     AccountSpec,
     ElectricityPointSpec,
@@ -130,6 +135,11 @@ class World:
         days_back = 0 if local_hour(now) >= self.scenario.consumption_ready_hour else 1
         return local_midnight(today - timedelta(days=days_back)).timestamp()
 
+    def published_at(self, day: date) -> float:
+        """When a local day's consumption first appears: the ready hour (wall clock) on the next local day."""
+        midnight = datetime.combine(day + timedelta(days=1), clock_time(0), UK)
+        return (midnight + timedelta(hours=self.scenario.consumption_ready_hour)).timestamp()
+
     def meter_window(self, ref: PointRef, meter: MeterSpec) -> tuple[float, float]:
         """[start, end) in which one meter of a point has data the account may see."""
         start = ref.prop.moved_in.timestamp()
@@ -183,7 +193,38 @@ class World:
             hi = min(hi, end)
         if hi <= lo:
             return []
-        return list(self.series_values(ref, lo, hi))
+        rows = list(self.series_values(ref, lo, hi))
+        return self._as_published(ref, rows) if self.scenario.revisions.enabled else rows
+
+    def _as_published(self, ref: PointRef, rows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Final rows as the API serves them now: recent half-hours may be missing (late) or provisional.
+
+        Only the published consumption lags: telemetry and the truth keep the final values, which is what
+        the meter measured. Each half-hour's fate is drawn from (seed, point, slot), so a row's value depends
+        only on those and the simulated now.
+        """
+        spec = self.scenario.revisions
+        now = self.now()
+        today = local_date_of(now)
+        # Only the last few days can be provisional (``days``) or still hidden (published under 24 h ago, so
+        # at most two days back): the bulk of a long history is served as it stands.
+        oldest = today - timedelta(days=max(spec.days, 2))
+        first = bisect_left(rows, day_slots(oldest).start, key=itemgetter(0))
+        out = rows[:first]
+        stop, revisable, hidden = -1, False, False
+        for slot, value in rows[first:]:
+            if slot >= stop:  # a new local day
+                day = local_date_of(slot * SLOT)
+                stop = day_slots(day).stop
+                revisable = now < local_midnight(day + timedelta(days=1 + spec.days)).timestamp()
+                hidden = now < self.published_at(day) + 86400
+            draw = random.Random(_stable_seed(self.scenario.seed, "revision", ref.fuel, ref.ident, slot))
+            late, provisional, factor = draw.random(), draw.random(), draw.uniform(0.5, 1.5)
+            if hidden and late < spec.late_probability:
+                continue
+            revised = revisable and provisional < spec.probability
+            out.append((slot, _provisional(value, factor) if revised else value))
+        return out
 
     # --- telemetry -----------------------------------------------------------------------------------
 
@@ -376,6 +417,13 @@ class World:
             "now": _iso(now),
             "published_until": _iso(published),
         }
+
+
+def _provisional(final: int, factor: float) -> int:
+    """A first estimate (thousandths) that is never the final value: the final one scaled by ``factor``
+    (0.5-1.5); a final zero (night-time export, a summer day's gas) reads 0.05-0.15 at first."""
+    value = round((final or 100) * factor)
+    return value if value != final else final + 1
 
 
 def _iso(ts: float) -> str:
