@@ -148,6 +148,7 @@ def rest_account(payload: Any, number: str) -> Account:
         points: list[MeterPoint] = []
         for j, e in enumerate(_list(p, "electricity_meter_points", where)):
             at = f"{where}.electricity_meter_points[{j}]"
+            mpan = _required_text(e, "mpan", at)
             meters = tuple(
                 Meter(
                     _required_text(m, "serial_number", f"{at}.meters[{k}]"),
@@ -159,7 +160,7 @@ def rest_account(payload: Any, number: str) -> Account:
             points.append(
                 MeterPoint(
                     Fuel.ELECTRICITY,
-                    _required_text(e, "mpan", at),
+                    mpan,
                     Direction.EXPORT if e.get("is_export") else Direction.IMPORT,
                     meters,
                     _agreements(_list(e, "agreements", at), f"{at}.agreements"),
@@ -168,6 +169,7 @@ def rest_account(payload: Any, number: str) -> Account:
             )
         for j, g in enumerate(p.get("gas_meter_points") or []):
             at = f"{where}.gas_meter_points[{j}]"
+            mprn = _required_text(g, "mprn", at)
             meters = tuple(
                 Meter(_required_text(m, "serial_number", f"{at}.meters[{k}]"))
                 for k, m in enumerate(_list(g, "meters", at))
@@ -175,7 +177,7 @@ def rest_account(payload: Any, number: str) -> Account:
             points.append(
                 MeterPoint(
                     Fuel.GAS,
-                    _required_text(g, "mprn", at),
+                    mprn,
                     Direction.IMPORT,
                     meters,
                     _agreements(_list(g, "agreements", at), f"{at}.agreements"),
@@ -322,16 +324,18 @@ def merge_details(account: Account, details: AccountDetails) -> Account:
 
 
 def issued_token(data: Any, now: float) -> IssuedToken:
+    """The token with its lifetimes on our clock: Octopus's ``exp`` and ``refreshExpiresIn`` are instants on
+    its clock, so only their distance from ``iat`` is used (a skewed local clock cannot make a fresh token
+    look expired, nor an expired one fresh)."""
     body = _field(data, "obtainKrakenToken", "data")
     token = _required_text(body, "token", "obtainKrakenToken")
     payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
-    expires = payload.get("exp")
-    expires_at = float(expires) if isinstance(expires, int | float) else now + 3600.0
+    issued, expires = payload.get("iat"), payload.get("exp")
+    numbers = isinstance(issued, int | float) and isinstance(expires, int | float)
+    lifetime = float(expires) - float(issued) if numbers else 3600.0  # type: ignore[arg-type]
     refresh = body.get("refreshToken")
     refresh_expires = body.get("refreshExpiresIn")  # an absolute Unix time, despite its name
-    return IssuedToken(
-        token,
-        expires_at,
-        refresh if isinstance(refresh, str) else None,
-        float(refresh_expires) if isinstance(refresh_expires, int | float) else None,
-    )
+    refresh_at = None
+    if isinstance(refresh_expires, int | float):
+        refresh_at = now + float(refresh_expires) - (float(issued) if numbers else now)  # type: ignore[arg-type]
+    return IssuedToken(token, now + lifetime, refresh if isinstance(refresh, str) else None, refresh_at)
