@@ -198,3 +198,23 @@ def test_meter_exchange_is_one_series(tmp_path: Path) -> None:
         assert {v[2] for k, v in rows.items() if k >= exchange} == {"S2M0001102"}
         first, last = min(rows), max(rows)
         assert len(rows) == (last - first) // 1800 + 1  # no half-hour missing across the exchange
+
+
+def test_late_and_revised_values_are_picked_up_by_the_reread(demo: Cli) -> None:
+    # The demo delivers some half-hours a day late and first serves some as estimates (see [revisions]).
+    to = "2026-11-21"  # a fixed end, whatever the real clock says
+    first = json.loads(demo.ok("sync", "--to", to, "--json"))
+    assert first["series"]["electricity-import:1900000000101"]["gaps"], "the demo should have late half-hours"
+    start, end = local_day(date(2026, 11, 17))[0], local_day(date(2026, 11, 20))[1]
+    provisional = served(demo.sim, "electricity", "1900000000101", "21L0000101", start, end)
+    httpx.post(f"{demo.sim.url}/_sim/clock", json={"advance_seconds": 86400}, timeout=10).raise_for_status()
+    final = served(demo.sim, "electricity", "1900000000101", "21L0000101", start, end)
+    assert final != provisional
+
+    again = json.loads(demo.ok("sync", "--to", to, "--json"))
+    imports = again["series"]["electricity-import:1900000000101"]
+    assert imports["gaps"] == []
+    assert imports["rows_new"] == len(set(final) - set(provisional))
+    assert imports["rows_updated"] == sum(1 for k in provisional if final[k] != provisional[k])
+    rows = stored(demo.db, "electricity-import:1900000000101")
+    assert {k: rows[k][0] for k in final} == final
