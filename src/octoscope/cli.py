@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -29,6 +30,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+DEMO_KEY = "sk_live_octoscope_demo"  # the demo scenario's own, made-up key
+DEMO_ACCOUNT = "A-DE30DE30"
 
 
 def fail(message: str) -> typer.Exit:
@@ -136,26 +141,46 @@ def simulate(
 
 @app.command()
 def demo(
-    port: Annotated[int, typer.Option(help="Port for the simulator; 0 picks a free one.")] = 0,
+    db: Annotated[Path | None, typer.Option(help="The demo's database (made afresh on each run).")] = None,
 ) -> None:
-    """Start the demo: the simulator with the demo scenario on a free loopback port.
+    """The demo: the simulator with the demo account, a full sync into a fresh database, then serve.
 
     Example: octoscope demo
     """
-    from octoscope.simulator.scenario import read_scenario_text  # noqa: PLC0415
+    from octoscope.config import Secret, Settings, default_data_home  # noqa: PLC0415
+    from octoscope.simulator.threaded import serve_in_thread  # noqa: PLC0415
+    from octoscope.sync.plan import resolve_window  # noqa: PLC0415
 
-    read_scenario_text("demo")
     asgi_app = _build_simulator("demo", None, None, 1.0, None)
-    host = "127.0.0.1"
-    port = port or _free_port(host)
-    base = f"http://{host}:{port}"
-    typer.echo("octoscope demo: a simulated Octopus account with two years of history")
-    typer.echo(f"  REST API:     {base}/v1/  (account A-DE30DE30, API key sk_live_octoscope_demo)")
-    typer.echo(f"  GraphQL:      {base}/v1/graphql/")
-    typer.echo(f"  Request log:  {base}/_sim/requests   Truth: {base}/_sim/truth")
-    typer.echo(f"  Try:          curl -u sk_live_octoscope_demo: {base}/v1/accounts/A-DE30DE30/")
-    typer.echo("Press Ctrl-C to stop.")
-    _serve(asgi_app, host, port)
+    path = db or default_data_home() / "demo.db"
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    with serve_in_thread(asgi_app) as base:  # type: ignore[arg-type]
+        typer.echo("octoscope demo: a simulated Octopus account with two years of history")
+        typer.echo(f"  REST API:     {base}/v1/  (account {DEMO_ACCOUNT}, API key {DEMO_KEY})")
+        typer.echo(f"  GraphQL:      {base}/v1/graphql/")
+        typer.echo(f"  Request log:  {base}/_sim/requests   Truth: {base}/_sim/truth")
+        typer.echo(f"  Try:          curl -u {DEMO_KEY}: {base}/v1/accounts/{DEMO_ACCOUNT}/")
+        typer.echo(f"Syncing into {path} ...", nl=True)
+        settings = Settings(
+            api_key=Secret(DEMO_KEY),
+            account=DEMO_ACCOUNT,
+            api_url=f"{base}/v1",
+            graphql_url=f"{base}/v1/graphql/",
+            db=path,
+        )
+        with user_errors():
+            now = datetime_now()
+            start, end = resolve_window("latest", "tomorrow", now)
+            with _progress(quiet=False) as progress:
+                summary = asyncio.run(_sync(settings, start, end, now, False, False, progress))
+        _print_summary(summary)
+        typer.echo(
+            f"Explore it: OCTOSCOPE_DB={path} OCTOSCOPE_API_KEY={DEMO_KEY} OCTOSCOPE_ACCOUNT={DEMO_ACCOUNT}"
+            f" OCTOSCOPE_API_URL={base}/v1 OCTOSCOPE_GRAPHQL_URL={base}/v1/graphql/ octoscope status"
+        )
+        typer.echo("The simulator keeps running (the dashboard arrives with its issue). Press Ctrl-C to stop.")
+        threading.Event().wait()
 
 
 @app.command()

@@ -46,7 +46,7 @@ class Secret:
         return hash(self._value)
 
 
-def _data_home() -> Path:
+def default_data_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "octoscope"
 
 
@@ -87,7 +87,7 @@ class Settings:
     account: str | None = None
     api_url: str = DEFAULT_API_URL
     graphql_url: str = DEFAULT_GRAPHQL_URL
-    db: Path = field(default_factory=lambda: _data_home() / "octoscope.db")
+    db: Path = field(default_factory=lambda: default_data_home() / "octoscope.db")
     config_path: Path = field(default_factory=default_config_path)
     payment_method: str = "DIRECT_DEBIT"
     budget: Budget = field(default_factory=Budget)
