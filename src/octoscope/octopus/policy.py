@@ -10,7 +10,6 @@ import asyncio
 import hashlib
 import random
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
@@ -63,16 +62,13 @@ class RequestPolicy:
         self.not_before = 0.0  # no request under this key before this instant (a Retry-After)
         self.made: dict[Api, int] = {"rest": 0, "graphql": 0}
         self.retries = 0
-        self._sent: dict[Api, deque[float]] = {}
         self._lock = asyncio.Lock()
 
-    def _window(self, api: Api, now: float) -> deque[float]:
-        sent = self._sent.get(api)
-        if sent is None:
-            sent = self._sent[api] = deque(self.ledger.requests_since(self.key_id, api, now - WINDOW))
-        while sent and sent[0] <= now - WINDOW:
-            sent.popleft()
-        return sent
+    def _window(self, api: Api, now: float) -> list[float]:
+        # Read from the ledger every time: another process on the same database (the scheduler, a CLI sync)
+        # spends the same budget.
+        # A rolling hour excludes its first instant: a request sent exactly an hour ago no longer counts.
+        return [at for at in self.ledger.requests_since(self.key_id, api, now - WINDOW) if at > now - WINDOW]
 
     def used(self, api: Api) -> int:
         """Requests under this key in the last hour, by any process that shares the database."""
@@ -99,7 +95,6 @@ class RequestPolicy:
                 if wait > self.max_wait_seconds:
                     raise GaveUp(f"{what}: Octopus asked us to wait {wait:.0f} s, longer than retry.max_wait_seconds")
                 await self.sleep(wait)
-            sent.append(now)
             self.made[api] += 1
             self.ledger.record_request(self.key_id, api, now)
 
@@ -117,13 +112,14 @@ class RequestPolicy:
                 return await send()
             except Retryable as err:
                 last = err
+            if last.retry_after is not None:
+                # The server's wait is a floor for everyone under this key, even if this request gives up.
+                self.not_before = max(self.not_before, self.clock() + last.retry_after)
             if attempt == self.attempts:
                 break
             self.retries += 1
             delay = self.backoff(attempt)
             if last.retry_after is not None:
-                # The server's wait is a floor for everyone under this key, not only this request.
-                self.not_before = max(self.not_before, self.clock() + last.retry_after)
                 delay = max(delay, last.retry_after)
             if delay > self.max_wait_seconds:
                 break

@@ -146,6 +146,7 @@ class Store:
     # --- request budget and tokens: the octopus clients' persistence ------------------------------------
 
     def requests_since(self, key_id: str, api: str, since: float) -> list[float]:
+        """When each request under the key was sent, from ``since`` on."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT at FROM request_budget WHERE key_id = ? AND api = ? AND at >= ? ORDER BY at",
