@@ -136,6 +136,8 @@ def _section(cls: type[Any], name: str, raw: object) -> Any:
         default = getattr(cls(), key)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(f"[{name}] {key} must be a number of 0 or more, not {value!r}")
+        if isinstance(default, int) and value != int(value):
+            raise ConfigError(f"[{name}] {key} must be a whole number, not {value!r}")
         values[key] = type(default)(value)
     return cls(**values)
 
@@ -155,7 +157,7 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
     changes: dict[str, Any] = {}
     for name, value in merged.items():
         if not isinstance(value, str):
-            raise ConfigError(f"{name} must be a string, not {value!r}")
+            raise ConfigError(f"{name} must be a string, not {type(value).__name__}")  # never echo: it may be the key
     if "api_key" in merged:
         changes["api_key"] = check_api_key(merged["api_key"])
     if "account" in merged:
@@ -208,11 +210,11 @@ def write_config(settings: Settings) -> Path:
         f"db = {_toml_string(str(settings.db))}",
         f"payment_method = {_toml_string(settings.payment_method)}",
         "",
-        "[budget]",
-        f"rest_per_hour = {settings.budget.rest_per_hour}",
-        f"graphql_per_hour = {settings.budget.graphql_per_hour}",
-        "",
     ]
+    for section in ("budget", "retry", "sync"):
+        values = getattr(settings, section)
+        lines += ["", f"[{section}]", *(f"{f.name} = {getattr(values, f.name)}" for f in fields(values))]
+    lines.append("")
     path = settings.config_path
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -32,9 +32,10 @@ from octoscope.octopus.policy import RequestPolicy
 log = logging.getLogger(__name__)
 
 RATE_LIMIT_CODES = {"KT-CT-1199", "KT-GB-4042"}
-EXPIRED_TOKEN_CODES = {"KT-CT-1124", "KT-CT-1120"}  # the access token: renew it and ask again
+# The access token expired or is no longer accepted: renew it and ask again.
+EXPIRED_TOKEN_CODES = {"KT-CT-1124", "KT-CT-1120", "KT-CT-1143"}
 BAD_REFRESH_CODES = {"KT-CT-1134", "KT-CT-1135"}  # the refresh token: fall back to the API key
-BAD_KEY_CODES = {"KT-CT-1139", "KT-CT-1111", "KT-CT-1143", "KT-CT-1112", "OE-0103"}
+BAD_KEY_CODES = {"KT-CT-1139", "KT-CT-1111", "KT-CT-1112", "OE-0103"}
 NOT_FOUND_CODES = {"KT-CT-4301", "KT-GB-4050"}
 TEMPORARY_CODES = {"KT-GB-4039", "KT-GB-4043", "KT-CT-7899"}
 RENEW_BEFORE = 300.0  # renew five minutes before the token expires

@@ -83,9 +83,9 @@ class RequestPolicy:
                 limit = self.per_hour[api]
                 wait = self.not_before - now
                 if len(sent) >= limit:
-                    wait = max(wait, sent[0] + WINDOW - now)
+                    wait = max(wait, min(sent) + WINDOW - now)
                     if wait > self.max_wait_seconds:
-                        frees = datetime.fromtimestamp(sent[0] + WINDOW, UTC).strftime("%H:%M UTC")
+                        frees = datetime.fromtimestamp(min(sent) + WINDOW, UTC).strftime("%H:%M UTC")
                         raise BudgetExhausted(
                             f"the {api.upper()} budget of {limit} requests an hour is spent (next free at {frees});"
                             f" wait, or raise budget.{api}_per_hour in the config"
@@ -106,8 +106,10 @@ class RequestPolicy:
     async def call(self, api: Api, what: str, send: Callable[[], Awaitable[T]]) -> T:
         """Run ``send`` under the budget, retrying what is worth retrying, at most ``attempts`` times."""
         last: Retryable | None = None
+        made = 0
         for attempt in range(1, self.attempts + 1):
             await self._take_turn(api, what)
+            made = attempt
             try:
                 return await send()
             except Retryable as err:
@@ -124,4 +126,5 @@ class RequestPolicy:
             if delay > self.max_wait_seconds:
                 break
             await self.sleep(delay)
-        raise GaveUp(f"{what}: gave up after {self.attempts} attempts; the last answer was: {last}")
+        tries = f"{made} attempt{'s' if made != 1 else ''}"
+        raise GaveUp(f"{what}: gave up after {tries}; the last answer was: {last}")

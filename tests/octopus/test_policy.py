@@ -1,0 +1,412 @@
+"""The request policy: a persisted hourly budget per key, bounded jittered backoff, Retry-After for everyone.
+
+Time is fake: the clock moves only when the policy sleeps, and every sleep is recorded. Where persistence
+matters the ledger is a real ``Store`` on a file in tmp_path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from octoscope.octopus.errors import (
+    BudgetExhausted,
+    CredentialsRejected,
+    GaveUp,
+    OctopusError,
+    RateLimited,
+    TemporarilyUnavailable,
+    UnexpectedResponse,
+)
+from octoscope.octopus.policy import WINDOW, Api, BudgetLedger, RequestPolicy, key_fingerprint
+from octoscope.store.sqlite import Store
+
+KEY = "sk_live_policy0123456789abcdefTEST"
+KEY_ID = key_fingerprint(KEY)
+T0 = 1_760_000_000.0
+T = TypeVar("T")
+
+
+class FakeTime:
+    """A clock that moves only when the code sleeps. A sleep yields once before the clock moves, so that
+    other tasks run "during" it, as they would in real time."""
+
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        wake = self.now + seconds
+        await asyncio.sleep(0)
+        self.now = max(self.now, wake)
+
+
+class MemoryLedger:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, float]] = []
+
+    def requests_since(self, key_id: str, api: str, since: float) -> list[float]:
+        return sorted(at for k, a, at in self.rows if k == key_id and a == api and at >= since)
+
+    def record_request(self, key_id: str, api: str, at: float) -> None:
+        self.rows.append((key_id, api, at))
+
+
+class TopOfRange(random.Random):
+    """Jitter pinned to the top of its range: backoff shows its ceiling."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+class BottomOfRange(random.Random):
+    def uniform(self, a: float, b: float) -> float:
+        return a
+
+
+def make_policy(
+    fake: FakeTime,
+    *,
+    ledger: BudgetLedger | None = None,
+    rest: int = 1000,
+    graphql: int = 1000,
+    key_id: str = KEY_ID,
+    **options: Any,
+) -> RequestPolicy:
+    options.setdefault("rng", random.Random(11))
+    return RequestPolicy(
+        key_id,
+        ledger if ledger is not None else MemoryLedger(),
+        {"rest": rest, "graphql": graphql},
+        clock=fake.clock,
+        sleep=fake.sleep,
+        **options,
+    )
+
+
+class Send:
+    """A request: raises the scripted errors in turn, then answers; records the clock at each try."""
+
+    def __init__(self, fake: FakeTime, *errors: Exception, answer: object = "ok") -> None:
+        self.fake = fake
+        self.errors = list(errors)
+        self.answer = answer
+        self.at: list[float] = []
+
+    async def __call__(self) -> object:
+        self.at.append(self.fake.now)
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.answer
+
+
+def run(coroutine: Awaitable[T]) -> T:
+    async def go() -> T:
+        return await coroutine
+
+    return asyncio.run(go())
+
+
+async def calls(policy: RequestPolicy, sends: list[Send], api: Api = "rest", gap: float = 0.0) -> list[object]:
+    """Make the calls one after another, ``gap`` seconds of (fake) idle time apart."""
+    out = []
+    for send in sends:
+        out.append(await policy.call(api, "a request", send))
+        send.fake.now += gap
+    return out
+
+
+def max_in_any_hour(times: list[float]) -> int:
+    return max(sum(1 for u in times if t - WINDOW < u <= t) for t in times)
+
+
+def assert_one_line_without_key(err: BaseException) -> None:
+    assert "\n" not in str(err)
+    assert KEY not in str(err)
+    assert KEY not in repr(err)
+
+
+# --- the hourly budget ---------------------------------------------------------------------------------------
+
+
+def test_the_budget_is_never_exceeded_in_any_rolling_hour() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, rest=3, max_wait_seconds=4000)
+    sends = [Send(fake) for _ in range(10)]
+    run(calls(policy, sends, gap=100))
+    times = [s.at[0] for s in sends]
+    assert max_in_any_hour(times) == 3
+    # The fourth request waits for the first to leave the hour, and so on.
+    assert [t - T0 for t in times] == [0, 100, 200, 3600, 3700, 3800, 7200, 7300, 7400, 10800]
+    assert fake.sleeps == [3300, 3300, 3300]
+
+
+def test_concurrent_callers_share_one_budget() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, rest=2, max_wait_seconds=8000)
+    sends = [Send(fake) for _ in range(5)]
+
+    async def together() -> list[object]:
+        return await asyncio.gather(*(policy.call("rest", f"request {i}", s) for i, s in enumerate(sends)))
+
+    assert run(together()) == ["ok"] * 5
+    times = sorted(s.at[0] for s in sends)
+    assert max_in_any_hour(times) == 2
+    assert times[-1] - T0 == 2 * WINDOW
+
+
+def test_a_wait_for_budget_longer_than_max_wait_raises_budget_exhausted() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, rest=2, max_wait_seconds=600)
+    run(calls(policy, [Send(fake), Send(fake)], gap=10))
+    third = Send(fake)
+    with pytest.raises(BudgetExhausted) as caught:
+        run(policy.call("rest", "a request", third))
+    assert third.at == [], "no request is sent over budget"
+    assert fake.sleeps == []
+    assert "budget.rest_per_hour" in str(caught.value)
+    assert_one_line_without_key(caught.value)
+
+
+def test_rest_and_graphql_have_separate_budgets() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, rest=1, graphql=1, max_wait_seconds=60)
+    run(calls(policy, [Send(fake)], api="rest"))
+    assert run(policy.call("graphql", "a query", Send(fake))) == "ok"
+    with pytest.raises(BudgetExhausted):
+        run(policy.call("graphql", "a query", Send(fake)))
+    assert policy.made == {"rest": 1, "graphql": 1}
+
+
+def test_requests_older_than_an_hour_no_longer_count() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, rest=2)
+    run(calls(policy, [Send(fake), Send(fake)]))
+    assert policy.used("rest") == 2
+    fake.now += WINDOW
+    assert policy.used("rest") == 0
+
+
+def test_every_attempt_counts_against_the_budget() -> None:
+    fake = FakeTime()
+    ledger = MemoryLedger()
+    policy = make_policy(fake, ledger=ledger, rest=3, max_wait_seconds=60)
+    flaky = Send(fake, TemporarilyUnavailable("HTTP 502"), TemporarilyUnavailable("HTTP 502"))
+    assert run(policy.call("rest", "a request", flaky)) == "ok"
+    assert len(ledger.rows) == 3
+    assert policy.made["rest"] == 3
+    with pytest.raises(BudgetExhausted):
+        run(policy.call("rest", "a request", Send(fake)))
+
+
+def test_the_budget_survives_a_restart(tmp_path: Path) -> None:
+    fake = FakeTime()
+    db = tmp_path / "octoscope.db"
+    with Store.open(db) as store:
+        before = make_policy(fake, ledger=store, rest=3)
+        run(calls(before, [Send(fake) for _ in range(3)], gap=60))
+    # A new process (a crash loop, say): a fresh policy over the same database.
+    with Store.open(db) as store:
+        after = make_policy(fake, ledger=store, rest=3, max_wait_seconds=60)
+        assert after.used("rest") == 3
+        blocked = Send(fake)
+        with pytest.raises(BudgetExhausted):
+            run(after.call("rest", "a request", blocked))
+        assert blocked.at == []
+        patient = make_policy(fake, ledger=store, rest=3, max_wait_seconds=WINDOW)
+        waited = Send(fake)
+        run(patient.call("rest", "a request", waited))
+        assert waited.at == [T0 + WINDOW], "the oldest stored request frees the budget an hour after it was made"
+
+
+def test_the_budget_is_per_key(tmp_path: Path) -> None:
+    fake = FakeTime()
+    with Store.open(tmp_path / "octoscope.db") as store:
+        run(calls(make_policy(fake, ledger=store, rest=2), [Send(fake), Send(fake)]))
+        other = make_policy(fake, ledger=store, rest=2, key_id=key_fingerprint("sk_live_another_key"))
+        assert other.used("rest") == 0
+        assert run(other.call("rest", "a request", Send(fake))) == "ok"
+
+
+def test_used_counts_requests_of_another_policy_sharing_the_database(tmp_path: Path) -> None:
+    # RequestPolicy.used: "Requests under this key in the last hour, by any process that shares the database."
+    fake = FakeTime()
+    with Store.open(tmp_path / "octoscope.db") as store:
+        serve = make_policy(fake, ledger=store, rest=3, max_wait_seconds=60)
+        sync = make_policy(fake, ledger=store, rest=3, max_wait_seconds=60)
+
+        async def both() -> None:
+            await serve.call("rest", "scheduler request", Send(fake))
+            await sync.call("rest", "sync request", Send(fake))
+            await sync.call("rest", "sync request", Send(fake))
+
+        run(both())
+        assert serve.used("rest") == 3
+        late = Send(fake)
+        with pytest.raises(BudgetExhausted):
+            run(serve.call("rest", "scheduler request", late))
+        assert late.at == []
+
+
+# --- Retry-After ---------------------------------------------------------------------------------------------
+
+
+def test_retry_after_is_a_floor_for_the_next_attempt() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, attempts=3, base_seconds=1.0, cap_seconds=8.0)
+    send = Send(fake, RateLimited("HTTP 429", retry_after=30))
+    assert run(policy.call("rest", "a request", send)) == "ok"
+    assert fake.sleeps == [30]
+    assert send.at == [T0, T0 + 30]
+
+
+def test_a_retry_after_holds_back_every_later_request_under_the_key() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, attempts=3, cap_seconds=8.0)
+
+    async def scene() -> list[object]:
+        throttled = asyncio.Event()
+        first = Send(fake, RateLimited("HTTP 429", retry_after=120), answer="first")
+        second = Send(fake, answer="second")
+
+        async def first_send() -> object:
+            try:
+                return await first()
+            finally:
+                throttled.set()
+
+        async def later_request() -> object:
+            await throttled.wait()  # starts while the first request waits out its Retry-After
+            return await policy.call("graphql", "another request", second)
+
+        answers = await asyncio.gather(policy.call("rest", "a request", first_send), later_request())
+        assert second.at[0] >= T0 + 120, "the other request went out inside the server's Retry-After"
+        return list(answers)
+
+    assert run(scene()) == ["first", "second"]
+
+
+def test_a_retry_after_on_the_last_attempt_still_holds_back_later_requests() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, attempts=2, cap_seconds=8.0)
+    throttled = Send(fake, RateLimited("HTTP 429", retry_after=120), RateLimited("HTTP 429", retry_after=120))
+    with pytest.raises(GaveUp):
+        run(policy.call("rest", "a request", throttled))
+    assert throttled.at == [T0, T0 + 120]
+    following = Send(fake)
+    run(policy.call("rest", "the next request", following))
+    assert following.at[0] >= T0 + 240, "the last Retry-After was forgotten when the request gave up"
+
+
+def test_a_retry_after_longer_than_max_wait_gives_up_at_once_and_holds_back_the_key() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, attempts=5, max_wait_seconds=300)
+    send = Send(fake, RateLimited("HTTP 429", retry_after=3600))
+    with pytest.raises(GaveUp) as caught:
+        run(policy.call("rest", "a request", send))
+    assert send.at == [T0]
+    assert fake.sleeps == []
+    assert_one_line_without_key(caught.value)
+    following = Send(fake)
+    with pytest.raises(GaveUp):
+        run(policy.call("rest", "the next request", following))
+    assert following.at == [], "an hour's Retry-After is not ignored by the next request"
+
+
+def test_giving_up_early_does_not_claim_attempts_that_were_not_made() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, attempts=6, max_wait_seconds=300)
+    send = Send(fake, RateLimited("HTTP 429", retry_after=3600))
+    with pytest.raises(GaveUp) as caught:
+        run(policy.call("rest", "a request", send))
+    assert len(send.at) == 1
+    assert "6 attempts" not in str(caught.value), str(caught.value)
+
+
+# --- backoff and attempts -----------------------------------------------------------------------------------
+
+
+def test_backoff_ceiling_doubles_up_to_the_cap() -> None:
+    policy = make_policy(FakeTime(), base_seconds=1.0, cap_seconds=16.0, rng=TopOfRange())
+    assert [policy.backoff(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 16, 16, 16]
+
+
+def test_backoff_floor_is_half_the_base() -> None:
+    policy = make_policy(FakeTime(), base_seconds=2.0, cap_seconds=30.0, rng=BottomOfRange())
+    assert {policy.backoff(n) for n in range(1, 9)} == {1.0}
+
+
+def test_backoff_is_jittered_within_its_bounds_and_grows() -> None:
+    policy = make_policy(FakeTime(), base_seconds=1.0, cap_seconds=20.0, rng=random.Random(5))
+    samples = {n: [policy.backoff(n) for _ in range(300)] for n in range(1, 10)}
+    for n, delays in samples.items():
+        ceiling = min(20.0, 2.0 ** (n - 1))
+        assert all(min(ceiling, 0.5) <= d <= ceiling for d in delays), n
+    means = [sum(d) / len(d) for d in samples.values()]
+    assert means[0] < means[2] < means[4] < means[5]
+    assert len(set(samples[5])) > 250, "jittered, not a fixed delay"
+    assert max(max(d) for d in samples.values()) <= 20.0
+
+
+def test_attempts_are_bounded_and_each_pause_is_within_the_cap() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, attempts=5, base_seconds=1.0, cap_seconds=4.0, rng=TopOfRange())
+    send = Send(fake, *(TemporarilyUnavailable(f"HTTP 503 #{i}") for i in range(10)))
+    with pytest.raises(GaveUp) as caught:
+        run(policy.call("rest", "a request", send))
+    assert len(send.at) == 5
+    assert fake.sleeps == [1, 2, 4, 4]
+    assert policy.retries == 4
+    assert policy.made["rest"] == 5
+    assert "HTTP 503 #4" in str(caught.value), "the last answer is named"
+    assert_one_line_without_key(caught.value)
+
+
+def test_a_single_attempt_means_no_retry() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, attempts=1)
+    send = Send(fake, TemporarilyUnavailable("HTTP 502"))
+    with pytest.raises(GaveUp):
+        run(policy.call("rest", "a request", send))
+    assert len(send.at) == 1
+    assert fake.sleeps == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [CredentialsRejected("refused", "api_key"), UnexpectedResponse("HTML where JSON was due")],
+    ids=["credentials", "unexpected"],
+)
+def test_errors_not_worth_retrying_pass_through_at_once(error: OctopusError) -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, attempts=5)
+    send = Send(fake, error)
+    with pytest.raises(type(error)):
+        run(policy.call("rest", "a request", send))
+    assert len(send.at) == 1
+    assert fake.sleeps == []
+    assert policy.retries == 0
+
+
+def test_the_key_fingerprint_is_stable_and_does_not_reveal_the_key() -> None:
+    assert key_fingerprint(KEY) == key_fingerprint(KEY)
+    assert key_fingerprint(KEY) != key_fingerprint(KEY + "x")
+    assert KEY not in key_fingerprint(KEY)
+    assert KEY[8:20] not in key_fingerprint(KEY)
+
+
+def test_a_callable_clock_is_used_not_the_wall_clock() -> None:
+    fake = FakeTime(now=1_000.0)
+    ledger = MemoryLedger()
+    policy = make_policy(fake, ledger=ledger)
+    run(policy.call("rest", "a request", Send(fake)))
+    assert ledger.rows == [(KEY_ID, "rest", 1_000.0)]
