@@ -147,7 +147,8 @@ def demo(
 
     Example: octoscope demo
     """
-    from octoscope.config import Secret, Settings, default_data_home  # noqa: PLC0415
+    from octoscope.config import Settings, default_data_home  # noqa: PLC0415
+    from octoscope.domain.secret import Secret  # noqa: PLC0415
     from octoscope.simulator.threaded import serve_in_thread  # noqa: PLC0415
     from octoscope.sync.plan import resolve_window  # noqa: PLC0415
 

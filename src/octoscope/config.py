@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from octoscope.domain.secret import Secret
+
 ACCOUNT_NUMBER = re.compile(r"^A-[0-9A-F]{8}$")
 DEFAULT_API_URL = "https://api.octopus.energy/v1"
 DEFAULT_GRAPHQL_URL = "https://api.octopus.energy/v1/graphql/"
@@ -21,29 +23,6 @@ PAYMENT_METHODS = ("DIRECT_DEBIT", "NON_DIRECT_DEBIT")
 
 class ConfigError(ValueError):
     """A setting that cannot be used; the message names it and says what to write."""
-
-
-class Secret:
-    """A string that does not show itself: ``reveal()`` is the one way to read it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 def default_data_home() -> Path:

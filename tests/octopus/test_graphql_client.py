@@ -19,8 +19,8 @@ import orjson
 import pytest
 
 from octoscope import __version__
-from octoscope.config import Secret
 from octoscope.domain.models import IssuedToken
+from octoscope.domain.secret import Secret
 from octoscope.octopus.errors import (
     CredentialsRejected,
     GaveUp,

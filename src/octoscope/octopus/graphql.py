@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from octoscope.config import Secret
 from octoscope.domain.models import IssuedToken
+from octoscope.domain.secret import Secret
 from octoscope.octopus import documents, parse
 from octoscope.octopus.errors import (
     CredentialsRejected,

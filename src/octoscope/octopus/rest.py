@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from octoscope.config import Secret
 from octoscope.domain.models import Account, Charge, Fuel, Rate, Reading, TariffCode
+from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import iso_z
 from octoscope.octopus import parse
 from octoscope.octopus.errors import UnexpectedResponse
