@@ -103,25 +103,48 @@ def consumption_page(payload: Any, what: str) -> Page[Reading]:
 
 
 def rates_page(payload: Any, what: str) -> Page[Rate]:
+    """A page of prices; the hot path for Agile (1,500 a page), so the happy case is one comprehension."""
     count, next_url, results = _page_header(payload, what)
-    rates = []
+    try:
+        rates = [
+            Rate(
+                parse_api_instant(r["valid_from"]),
+                None if r["valid_to"] is None else parse_api_instant(r["valid_to"]),
+                _number(r["value_exc_vat"]),
+                _number(r["value_inc_vat"]),
+                _payment_method(r.get("payment_method")),  # absent in 2020-21 answers
+            )
+            for r in results
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        _check_rates(results, what)  # raises UnexpectedResponse naming the field
+        raise
+    return Page(count, next_url, rates)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError
+    return float(value)
+
+
+def _payment_method(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError
+
+
+def _check_rates(results: list[Any], what: str) -> None:
     for i, r in enumerate(results):
         path = f"{what}.results[{i}]"
         exc, inc = _field(r, "value_exc_vat", path), _field(r, "value_inc_vat", path)
         if any(isinstance(v, bool) or not isinstance(v, int | float) for v in (exc, inc)):
             raise UnexpectedResponse(f"{path}: value_exc_vat and value_inc_vat should be numbers")
-        valid_from = _instant(r, "valid_from", path)
-        assert valid_from is not None
-        rates.append(
-            Rate(
-                valid_from,
-                _instant(r, "valid_to", path, optional=True),
-                float(exc),
-                float(inc),
-                _text(r, "payment_method", path, optional=True),  # absent in 2020-21 answers
-            )
-        )
-    return Page(count, next_url, rates)
+        _instant(r, "valid_from", path)
+        _instant(r, "valid_to", path, optional=True)
+        _text(r, "payment_method", path, optional=True)
 
 
 def _agreements(raw: list[Any], path: str) -> tuple[Agreement, ...]:

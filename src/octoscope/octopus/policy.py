@@ -79,7 +79,9 @@ class RequestPolicy:
         async with self._lock:
             while True:
                 now = self.clock()
-                sent = self._window(api, now)
+                # The ledger is the store: off the event loop, so that waiting for the store's writer (a page
+                # being committed) does not stall every other download.
+                sent = await asyncio.to_thread(self._window, api, now)
                 limit = self.per_hour[api]
                 wait = self.not_before - now
                 if len(sent) >= limit:
@@ -96,7 +98,7 @@ class RequestPolicy:
                     raise GaveUp(f"{what}: Octopus asked us to wait {wait:.0f} s, longer than retry.max_wait_seconds")
                 await self.sleep(wait)
             self.made[api] += 1
-            self.ledger.record_request(self.key_id, api, now)
+            await asyncio.to_thread(self.ledger.record_request, self.key_id, api, now)
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff: uniform in [base/2, min(cap, base * 2^(attempt-1))]."""

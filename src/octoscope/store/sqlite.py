@@ -439,27 +439,32 @@ class Store:
                 table, key, extra = "unit_rates", "tariff_code, register, payment_method, valid_from", (charge.value,)
             columns = key + ", valid_to, value_exc_vat, value_inc_vat"
             placeholders = ", ".join("?" * len(columns.split(",")))
-            before = db.execute(f"SELECT COUNT(*) FROM {table} WHERE tariff_code = ?", (tariff_code,)).fetchone()[0]  # noqa: S608 (table names are ours)
-            db.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT ({key}) DO UPDATE SET"  # noqa: S608
-                " valid_to = excluded.valid_to, value_exc_vat = excluded.value_exc_vat,"
-                " value_inc_vat = excluded.value_inc_vat WHERE valid_to IS NOT excluded.valid_to"
-                " OR value_exc_vat IS NOT excluded.value_exc_vat OR value_inc_vat IS NOT excluded.value_inc_vat",
-                [
-                    (
-                        tariff_code,
-                        *extra,
-                        r.payment_method or "",
-                        epoch(r.valid_from),
-                        _opt_epoch(r.valid_to),
-                        r.value_exc_vat,
-                        r.value_inc_vat,
-                    )
-                    for r in rates
-                ],
-            )
+            rows = [
+                (
+                    tariff_code,
+                    *extra,
+                    r.payment_method or "",
+                    epoch(r.valid_from),
+                    _opt_epoch(r.valid_to),
+                    r.value_exc_vat,
+                    r.value_inc_vat,
+                )
+                for r in rates
+            ]
+            # New rows first (a primary-key probe each), then changes to the rest: both cost O(page), where
+            # counting the tariff's rows before and after costs O(rows stored) per page.
+            db.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING", rows)  # noqa: S608
+            new = db.total_changes - changes
+            if new < len(rows):
+                n = len(key.split(","))
+                match = " AND ".join(f"{c.strip()} = ?{i}" for i, c in enumerate(key.split(","), start=1))
+                db.executemany(
+                    f"UPDATE {table} SET valid_to = ?{n + 1}, value_exc_vat = ?{n + 2}, value_inc_vat = ?{n + 3}"  # noqa: S608
+                    f" WHERE {match} AND (valid_to IS NOT ?{n + 1} OR value_exc_vat IS NOT ?{n + 2}"
+                    f" OR value_inc_vat IS NOT ?{n + 3})",
+                    rows,
+                )
             touched = db.total_changes - changes
-            after = db.execute(f"SELECT COUNT(*) FROM {table} WHERE tariff_code = ?", (tariff_code,)).fetchone()[0]  # noqa: S608
             if window is not None:
                 db.execute(
                     "INSERT INTO rate_windows (tariff_code, charge, window_from, window_to, settled_to, fresh_until)"
@@ -474,7 +479,6 @@ class Store:
                         epoch(window.fresh_until),
                     ),
                 )
-        new = after - before
         return new, touched - new
 
     def rate_windows(self, tariff_code: str, charge: Charge) -> list[RateWindow]:
