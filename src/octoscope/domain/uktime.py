@@ -63,6 +63,8 @@ def day_word(text: str, now: datetime) -> date | None:
 def parse_api_instant(text: str) -> datetime:
     """An API timestamp (``Z``, ``+01:00`` or the old ``+0100``) as an aware UTC datetime."""
     value = datetime.fromisoformat(text)  # Python 3.11 reads Z, +01:00 and +0100
+    if value.tzinfo is UTC:
+        return value  # "...Z": already UTC (the hot path: every rate, winter consumption)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UK)  # the API's rule: no offset means Europe/London
     return value.astimezone(UTC)
