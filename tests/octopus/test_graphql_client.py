@@ -33,6 +33,7 @@ from octoscope.octopus.http import new_http_client
 from octoscope.octopus.policy import RequestPolicy, key_fingerprint
 from octoscope.store.sqlite import Store
 from tests.conftest import load_fixture
+from tests.octopus.fakes import FakeTime, MemoryLedger
 
 KEY = "sk_live_gql0123456789abcdefTEST"
 KEY_ID = key_fingerprint(KEY)
@@ -102,32 +103,6 @@ class Kraken:
         return [r.headers.get("authorization") for r in self.queries]
 
 
-class FakeTime:
-    def __init__(self, now: float = ISSUED_AT + 60) -> None:
-        self.now = float(now)
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        wake = self.now + seconds
-        await asyncio.sleep(0)
-        self.now = max(self.now, wake)
-
-
-class MemoryLedger:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str, float]] = []
-
-    def requests_since(self, key_id: str, api: str, since: float) -> list[float]:
-        return sorted(at for k, a, at in self.rows if k == key_id and a == api and at >= since)
-
-    def record_request(self, key_id: str, api: str, at: float) -> None:
-        self.rows.append((key_id, api, at))
-
-
 class MemoryVault:
     def __init__(self, token: IssuedToken | None = None) -> None:
         self.tokens: dict[str, IssuedToken] = {KEY_ID: token} if token else {}
@@ -165,7 +140,7 @@ def run(
     fake: FakeTime | None = None,
     attempts: int = 3,
 ) -> T:
-    fake = fake or FakeTime()
+    fake = fake or FakeTime(ISSUED_AT + 60)
     vault = vault if vault is not None else MemoryVault()
 
     async def go() -> T:
@@ -226,7 +201,7 @@ def test_the_query_travels_as_json_with_variables() -> None:
 
 def test_the_token_is_kept_in_the_vault_and_reused_while_valid(tmp_path: Path) -> None:
     kraken = Kraken()
-    fake = FakeTime()
+    fake = FakeTime(ISSUED_AT + 60)
     with Store.open(tmp_path / "octoscope.db") as store:
 
         async def twice(client: GraphQLClient) -> None:
@@ -262,7 +237,7 @@ def test_concurrent_queries_share_one_new_token() -> None:
 
 
 def test_a_token_about_to_expire_is_renewed_with_the_refresh_token() -> None:
-    fake = FakeTime()
+    fake = FakeTime(ISSUED_AT + 60)
     vault = MemoryVault(IssuedToken("old-token", fake.now + 200, "refresh-1", fake.now + 86400))
     kraken = Kraken(tokens=[token_answer("new-token", "refresh-2", int(fake.now))])
     run(kraken, viewer, vault=vault, fake=fake)
@@ -273,7 +248,7 @@ def test_a_token_about_to_expire_is_renewed_with_the_refresh_token() -> None:
 
 
 def test_a_stored_token_with_an_expired_refresh_token_is_replaced_using_the_key() -> None:
-    fake = FakeTime()
+    fake = FakeTime(ISSUED_AT + 60)
     vault = MemoryVault(IssuedToken("old-token", fake.now - 10, "refresh-1", fake.now - 5))
     kraken = Kraken()
     run(kraken, viewer, vault=vault, fake=fake)
@@ -282,7 +257,7 @@ def test_a_stored_token_with_an_expired_refresh_token_is_replaced_using_the_key(
 
 
 def test_expired_token_kt_ct_1124_is_renewed_and_the_query_retried() -> None:
-    fake = FakeTime()
+    fake = FakeTime(ISSUED_AT + 60)
     kraken = Kraken(
         tokens=[fixture("graphql-obtain-token.json"), token_answer("renewed-token", "refresh-2", int(fake.now))],
         answers=[fixture("graphql-token-expired.json"), json_(VIEWER_DATA)],
@@ -295,7 +270,7 @@ def test_expired_token_kt_ct_1124_is_renewed_and_the_query_retried() -> None:
 
 
 def test_refresh_token_refused_kt_ct_1134_falls_back_to_the_api_key() -> None:
-    fake = FakeTime()
+    fake = FakeTime(ISSUED_AT + 60)
     vault = MemoryVault(IssuedToken("stale-token", fake.now - 60, "refresh-old", fake.now + 3600))
     kraken = Kraken(
         tokens=[
@@ -310,7 +285,7 @@ def test_refresh_token_refused_kt_ct_1134_falls_back_to_the_api_key() -> None:
 
 
 def test_refresh_refused_and_key_refused_is_a_rejected_key() -> None:
-    fake = FakeTime()
+    fake = FakeTime(ISSUED_AT + 60)
     vault = MemoryVault(IssuedToken("stale-token", fake.now - 60, "refresh-old", fake.now + 3600))
     kraken = Kraken(
         tokens=[fixture("graphql-refresh-token-expired.json"), fixture("graphql-obtain-token-invalid-api-key.json")]
@@ -323,7 +298,7 @@ def test_refresh_refused_and_key_refused_is_a_rejected_key() -> None:
 
 def test_invalid_api_key_kt_ct_1139_is_fatal_and_not_retried() -> None:
     kraken = Kraken(tokens=[fixture("graphql-obtain-token-invalid-api-key.json")])
-    fake = FakeTime()
+    fake = FakeTime(ISSUED_AT + 60)
     err = failure(kraken, viewer, fake=fake)
     assert isinstance(err, CredentialsRejected)
     assert err.credential == "api_key"
@@ -364,7 +339,7 @@ def test_token_response_missing_the_token_names_the_field() -> None:
 
 @pytest.mark.parametrize("name", ["graphql-rate-limited.json", "graphql-telemetry-rate-limited.json"])
 def test_rate_limit_codes_inside_http_200_are_retried_after_a_pause(name: str) -> None:
-    fake = FakeTime()
+    fake = FakeTime(ISSUED_AT + 60)
     kraken = Kraken(answers=[fixture(name), json_(VIEWER_DATA)])
     assert run(kraken, viewer, fake=fake) == VIEWER_DATA["data"]
     assert len(kraken.queries) == 2
@@ -591,7 +566,7 @@ def test_graphql_requests_carry_the_user_agent() -> None:
     async def go() -> None:
         async with new_http_client(10.0) as http:
             http._transport = httpx.MockTransport(kraken)  # only the transport is fake
-            fake = FakeTime()
+            fake = FakeTime(ISSUED_AT + 60)
             client = GraphQLClient(http, URL, Secret(KEY), make_policy(fake, 3), MemoryVault(), clock=fake.clock)
             await viewer(client)
 

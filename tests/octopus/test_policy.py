@@ -25,40 +25,11 @@ from octoscope.octopus.errors import (
 )
 from octoscope.octopus.policy import WINDOW, Api, BudgetLedger, RequestPolicy, key_fingerprint
 from octoscope.store.sqlite import Store
+from tests.octopus.fakes import T0, FakeTime, MemoryLedger
 
 KEY = "sk_live_policy0123456789abcdefTEST"
 KEY_ID = key_fingerprint(KEY)
-T0 = 1_760_000_000.0
 T = TypeVar("T")
-
-
-class FakeTime:
-    """A clock that moves only when the code sleeps. A sleep yields once before the clock moves, so that
-    other tasks run "during" it, as they would in real time."""
-
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        wake = self.now + seconds
-        await asyncio.sleep(0)
-        self.now = max(self.now, wake)
-
-
-class MemoryLedger:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str, float]] = []
-
-    def requests_since(self, key_id: str, api: str, since: float) -> list[float]:
-        return sorted(at for k, a, at in self.rows if k == key_id and a == api and at >= since)
-
-    def record_request(self, key_id: str, api: str, at: float) -> None:
-        self.rows.append((key_id, api, at))
 
 
 class TopOfRange(random.Random):

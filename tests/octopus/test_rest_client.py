@@ -33,6 +33,7 @@ from octoscope.octopus.http import new_http_client
 from octoscope.octopus.policy import RequestPolicy, key_fingerprint
 from octoscope.octopus.rest import RestClient
 from tests.conftest import load_fixture
+from tests.octopus.fakes import FakeTime, MemoryLedger
 
 KEY = "sk_live_rest0123456789abcdefTEST"
 BASIC = "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()
@@ -77,34 +78,6 @@ class Octopus:
         self.requests.append(request)
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         return answer(request)
-
-
-class FakeTime:
-    """A clock that only moves when the code sleeps; every sleep is recorded, none is real."""
-
-    def __init__(self, now: float = 1_760_000_000.0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        wake = self.now + seconds
-        await asyncio.sleep(0)
-        self.now = max(self.now, wake)
-
-
-class MemoryLedger:
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str, float]] = []
-
-    def requests_since(self, key_id: str, api: str, since: float) -> list[float]:
-        return sorted(at for k, a, at in self.rows if k == key_id and a == api and at >= since)
-
-    def record_request(self, key_id: str, api: str, at: float) -> None:
-        self.rows.append((key_id, api, at))
 
 
 def make_policy(fake: FakeTime, attempts: int = 3) -> RequestPolicy:
