@@ -218,3 +218,24 @@ def test_late_and_revised_values_are_picked_up_by_the_reread(demo: Cli) -> None:
     assert imports["rows_updated"] == sum(1 for k in provisional if final[k] != provisional[k])
     rows = stored(demo.db, "electricity-import:1900000000101")
     assert {k: rows[k][0] for k in final} == final
+
+
+def test_past_homes_on_request_with_economy_7_day_and_night_prices(tmp_path: Path) -> None:
+    with simulator("moved_house") as sim:
+        cli = make_cli(sim, tmp_path, key="sk_live_octoscope_moved_test", account="A-0000B0B5")
+        current = json.loads(cli.ok("sync", "--to", TO, "--json"))
+        assert sorted(current["series"]) == ["electricity-import:2000000002201", "gas:3000002201"]
+        both = json.loads(cli.ok("sync", "--to", TO, "--json", "--past-properties"))
+        old = both["series"]["electricity-import:1000000002101"]
+        assert old["rows_new"] == old["rows"] > 0
+        moved_out = datetime.fromisoformat(
+            httpx.get(f"{sim.url}/v1/accounts/A-0000B0B5/", auth=("sk_live_octoscope_moved_test", ""), timeout=30)
+            .json()["properties"][0]["moved_out_at"]
+        )
+        assert datetime.fromisoformat(old["last_interval"]) < moved_out
+        # An Economy 7 tariff has day and night unit rates, and no standard ones.
+        assert {"E-2R-VAR-22-11-01-A/day", "E-2R-VAR-22-11-01-A/night"} <= set(both["charges"])
+        assert "E-2R-VAR-22-11-01-A/standard" not in both["charges"]
+        with sqlite3.connect(cli.db) as db:
+            registers = {r[0] for r in db.execute("SELECT register FROM unit_rates WHERE tariff_code LIKE 'E-2R-%'")}
+        assert registers == {"day", "night"}
