@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 import sys
 import threading
 from collections.abc import Iterator
@@ -64,6 +65,8 @@ def user_errors() -> Iterator[None]:
         yield
     except (ConfigError, BadDate, StoreError, OctopusError) as err:
         raise fail(str(err)) from None
+    except sqlite3.Error as err:
+        raise fail(f"the database said: {err} (is another octoscope writing to it?)") from None
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -378,16 +381,19 @@ async def _sync(
                     ],
                 }
             run_id = store.start_run(now)
+            outcome: tuple[str, dict[str, Any]] = ("interrupted", {})
             try:
                 result = await run_sync(
                     clients, store, settings, start=start, end=end, now=now, past_properties=past, progress=progress
                 )
+                summary = result.summary(store)
+                outcome = ("ok", summary)
+                return summary
             except OctopusError as err:
-                store.finish_run(run_id, datetime_now(), "failed", {"error": str(err)})
+                outcome = ("failed", {"error": str(err)})
                 raise
-            summary = result.summary(store)
-            store.finish_run(run_id, datetime_now(), "ok", summary)
-            return summary
+            finally:
+                store.finish_run(run_id, datetime_now(), *outcome)
 
 
 def datetime_now() -> Any:

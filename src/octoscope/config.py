@@ -51,6 +51,7 @@ class Retry:
     base_seconds: float = 1.0  # the first backoff; it doubles, with full jitter
     cap_seconds: float = 60.0  # no single backoff is longer
     max_wait_seconds: float = 900.0  # a Retry-After or budget wait longer than this stops the run instead
+    rate_limit_floor_seconds: float = 60.0  # the least wait after a rate limit or edge block that names none
     timeout_seconds: float = 30.0
 
 

@@ -20,6 +20,7 @@ from octoscope.octopus.errors import (
     GaveUp,
     OctopusError,
     RateLimited,
+    Retryable,
     TemporarilyUnavailable,
     UnexpectedResponse,
 )
@@ -381,3 +382,67 @@ def test_a_callable_clock_is_used_not_the_wall_clock() -> None:
     policy = make_policy(fake, ledger=ledger)
     run(policy.call("rest", "a request", Send(fake)))
     assert ledger.rows == [(KEY_ID, "rest", 1_000.0)]
+
+
+# --- found in review ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RateLimited("KT-CT-1199 Too many requests."), TemporarilyUnavailable("edge 403 page", blocked=True)],
+)
+def test_a_rate_limit_or_block_with_no_retry_after_waits_at_least_the_floor(error: Retryable) -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, attempts=2, base_seconds=1.0, cap_seconds=8.0, rate_limit_floor_seconds=60.0)
+    send = Send(fake, error)
+    assert run(policy.call("graphql", "a query", send)) == "ok"
+    assert fake.sleeps == [60.0]
+
+
+def test_a_plain_server_error_is_not_held_to_the_floor() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, attempts=2, base_seconds=1.0, cap_seconds=8.0, rate_limit_floor_seconds=60.0)
+    run(policy.call("rest", "a request", Send(fake, TemporarilyUnavailable("HTTP 503"))))
+    assert fake.sleeps[0] <= 1.0
+
+
+def test_a_budget_of_zero_is_a_clear_error() -> None:
+    fake = FakeTime()
+    policy = make_policy(fake, rest=0)
+    with pytest.raises(BudgetExhausted, match=r"budget\.rest_per_hour"):
+        run(policy.call("rest", "a request", Send(fake)))
+
+
+def test_when_over_the_limit_the_wait_is_until_enough_requests_leave_the_hour() -> None:
+    # Another process made 3 requests while our limit is 2: the window holds fewer than 2 only once the
+    # second of them is an hour old, not the first.
+    fake = FakeTime()
+    ledger = MemoryLedger()
+    for offset in (0, 600, 1200):
+        ledger.record_request(KEY_ID, "rest", T0 - 3000 + offset)
+    policy = make_policy(fake, ledger=ledger, rest=2, max_wait_seconds=7200)
+    send = Send(fake)
+    run(policy.call("rest", "a request", send))
+    assert send.at == [T0 - 3000 + 600 + WINDOW]
+
+
+def test_a_rest_budget_wait_does_not_hold_back_graphql() -> None:
+    fake = FakeTime()
+    ledger = MemoryLedger()
+    ledger.record_request(KEY_ID, "rest", T0 - 10)
+    policy = make_policy(fake, ledger=ledger, rest=1, max_wait_seconds=7200)
+    order: list[str] = []
+
+    async def both() -> None:
+        async def rest() -> None:
+            await policy.call("rest", "rest", Send(fake))
+            order.append("rest")
+
+        async def graphql() -> None:
+            await policy.call("graphql", "graphql", Send(fake))
+            order.append("graphql")
+
+        await asyncio.gather(rest(), graphql())
+
+    run(both())
+    assert order == ["graphql", "rest"]

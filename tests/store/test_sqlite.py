@@ -306,10 +306,37 @@ def test_no_extent_for_an_empty_series(store: Store) -> None:
 
 
 def test_the_cursor_only_moves_forward(store: Store) -> None:
-    store.write_consumption(IMPORT, "S", "kWh", half_hourly("2026-11-20T00:00:00Z", [1]), z("2026-11-20T00:30:00Z"))
-    store.mark_synced(IMPORT, z("2026-11-21T00:00:00Z"))
-    store.mark_synced(IMPORT, z("2026-11-19T00:00:00Z"))
-    assert store.cursors()[IMPORT][1] == z("2026-11-21T00:00:00Z")
+    store.write_consumption(IMPORT, "S", "kWh", half_hourly("2026-11-20T00:00:00Z", [1]))
+    store.mark_synced(IMPORT, "S", z("2026-11-21T00:00:00Z"))
+    store.mark_synced(IMPORT, "S", z("2026-11-19T00:00:00Z"))
+    assert store.cursors()[(IMPORT, "S")][1] == z("2026-11-21T00:00:00Z")
+
+
+def test_meter_extents_are_per_serial(store: Store) -> None:
+    store.write_consumption(IMPORT, "OLD", "kWh", half_hourly("2026-06-17T10:00:00Z", [0.2, 0.3]))
+    store.write_consumption(IMPORT, "NEW", "kWh", half_hourly("2026-06-17T11:00:00Z", [0.4]))
+    assert store.meter_extents() == {
+        (IMPORT, "OLD"): (z("2026-06-17T10:00:00Z"), z("2026-06-17T10:30:00Z")),
+        (IMPORT, "NEW"): (z("2026-06-17T11:00:00Z"), z("2026-06-17T11:00:00Z")),
+    }
+
+
+@pytest.mark.parametrize("new_first", [True, False])
+def test_on_an_exchange_day_a_reading_beats_the_other_meters_zero_whatever_the_order(
+    store: Store, new_first: bool
+) -> None:
+    old = ("S1OLD", half_hourly("2026-06-17T13:00:00Z", [0.0, 0.0]))
+    new = ("S2NEW", half_hourly("2026-06-17T13:00:00Z", [0.8, 0.0]))
+    for serial, readings in (new, old) if new_first else (old, new):
+        store.write_consumption(IMPORT, serial, "kWh", readings)
+    rows = store.readings(IMPORT, z("2026-06-17T13:00:00Z"), z("2026-06-17T14:00:00Z"))
+    assert [v for _, v, _ in rows] == [0.8, 0.0]
+
+
+def test_the_database_is_readable_by_its_owner_only(db: Path, store: Store) -> None:
+    store.save_token(KEY_ID, IssuedToken("t", 0.0, "r", 0.0))
+    for path in (db, Path(f"{db}-wal")):
+        assert path.stat().st_mode & 0o777 == 0o600, path
 
 
 def test_data_survives_reopening(db: Path, store: Store) -> None:

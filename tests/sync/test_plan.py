@@ -71,9 +71,13 @@ def stored(
     first: dict[str, datetime] | None = None,
     covered: dict[tuple[str, Charge], list[Window]] | None = None,
     half_hourly: frozenset[str] = frozenset(),
+    serial: str = "99L0000001",
+    synced_to: dict[tuple[str, str], datetime] | None = None,
 ) -> StoredState:
+    """What the store holds; ``last`` is per series, for its meter ``serial``."""
     return StoredState(
-        last_interval=last or {},
+        meter_last={(series, serial): at for series, at in (last or {}).items()},
+        meter_synced_to=synced_to or {},
         first_interval=first or dict(last or {}),
         covered=covered or {},
         half_hourly_tariffs=half_hourly,
@@ -463,3 +467,65 @@ def test_a_flat_tariff_is_one_page_whatever_the_window() -> None:
     assert all(t.pages == 1 for t in plan.charges)
     (task,) = plan.consumption
     assert task.pages == 2  # more than 25,000 half-hours
+
+
+# --- found in review: units per meter, resuming per meter, homes still lived in ------------------------------
+
+
+def test_each_gas_meter_keeps_its_own_unit() -> None:
+    meters = (
+        Meter("SMETS1", active_from=date(2023, 6, 15), active_to=date(2026, 1, 31), unit="kWh"),
+        Meter("SMETS2", active_from=date(2026, 2, 1), unit="m³"),
+    )
+    acct = account(home(point(MPRN, (agreement(GAS, "2023-06-14T23:00:00Z"),), meters, Fuel.GAS)))
+    plan = plan_for(acct, "2026-01-01", "2026-03-01")
+    assert {t.serial: t.unit for t in plan.consumption} == {"SMETS1": "kWh", "SMETS2": "m³"}
+
+
+def test_each_meter_resumes_from_its_own_last_half_hour() -> None:
+    # The new meter is up to date; the old one stopped after its first page: it must be read on from there.
+    meters = (
+        Meter("OLD", active_from=date(2024, 1, 1), active_to=date(2026, 6, 16)),
+        Meter("NEW", active_from=date(2026, 6, 17)),
+    )
+    acct = account(home(point(meters=meters)))
+    series = acct.properties[0].meter_points[0].series
+    state = StoredState(
+        meter_last={(series, "OLD"): z("2025-02-10T23:30:00Z"), (series, "NEW"): z("2026-11-20T23:30:00Z")},
+        meter_synced_to={(series, "NEW"): NOW},
+        first_interval={series: z("2024-01-01T00:00:00Z")},
+        covered={},
+        half_hourly_tariffs=frozenset(),
+    )
+    plan = plan_for(acct, "latest", "today", state, reread_days=3)
+    assert by_serial(plan.consumption) == {
+        "OLD": (z("2025-02-08T00:00:00Z"), z("2026-06-16T23:00:00Z")),
+        "NEW": (z("2026-11-18T00:00:00Z"), NOW),
+    }
+
+
+def test_a_meter_read_whole_and_settled_is_not_read_again() -> None:
+    meters = (Meter("OLD", active_from=date(2024, 1, 1), active_to=date(2026, 6, 16)), Meter("NEW"))
+    acct = account(home(point(meters=meters)))
+    series = acct.properties[0].meter_points[0].series
+    state = StoredState(
+        meter_last={(series, "OLD"): z("2026-06-16T22:30:00Z"), (series, "NEW"): z("2026-11-20T23:30:00Z")},
+        meter_synced_to={(series, "OLD"): z("2026-06-16T23:00:00Z"), (series, "NEW"): NOW},
+        first_interval={series: z("2024-01-01T00:00:00Z")},
+        covered={},
+        half_hourly_tariffs=frozenset(),
+    )
+    plan = plan_for(acct, "latest", "today", state, reread_days=3)
+    assert set(by_serial(plan.consumption)) == {"NEW"}
+
+
+def test_a_move_out_recorded_ahead_of_time_is_still_home() -> None:
+    acct = account(home(point(), moved_out="2026-12-31T00:00:00Z"))
+    plan = plan_for(acct, "2026-11-01", "2026-11-02")
+    assert len(plan.consumption) == 1
+
+
+def test_two_homes_lived_in_at_once_are_both_synced() -> None:
+    acct = account(home(point(MPAN)), home(point(MPAN2), moved_in="2025-01-01T00:00:00Z"))
+    plan = plan_for(acct, "2026-11-01", "2026-11-02")
+    assert {t.point for t in plan.consumption} == {MPAN, MPAN2}

@@ -44,7 +44,8 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[obje
 def test_faults_change_nothing_in_the_end(tmp_path: Path, clean: dict[str, list[tuple[object, ...]]]) -> None:
     with simulator(faults=FAULTS, seed=None) as sim:
         cli = make_cli(sim, tmp_path)
-        configure(cli, "attempts = 12\nbase_seconds = 0.05\ncap_seconds = 0.5", "rest_per_hour = 100")
+        retry = "attempts = 12\nbase_seconds = 0.05\ncap_seconds = 0.5\nrate_limit_floor_seconds = 0.1"
+        configure(cli, retry, "rest_per_hour = 100")
         summary = json.loads(cli.ok("sync", "--to", TO, "--json"))
         log = sim.requests_log()["requests"]
     assert table_rows(cli.db) == clean  # row by row

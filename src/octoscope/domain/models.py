@@ -115,6 +115,10 @@ class Property:
     address: str
     meter_points: tuple[MeterPoint, ...]
 
+    def lived_in_at(self, now: datetime) -> bool:
+        """Still home at ``now``: no move-out, or one Octopus recorded ahead of time."""
+        return self.moved_out_at is None or self.moved_out_at > now
+
 
 @dataclass(frozen=True)
 class SmartDevice:

@@ -33,9 +33,10 @@ class UnexpectedResponse(OctopusError):
 class Retryable(OctopusError):
     """Worth trying again later; ``retry_after`` is the server's own wait, in seconds, if it gave one."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, *, blocked: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.blocked = blocked  # the edge refused this address: wait long before asking again
 
 
 class RateLimited(Retryable):

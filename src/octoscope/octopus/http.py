@@ -79,7 +79,9 @@ async def exchange(http: httpx.AsyncClient, request: httpx.Request, what: str) -
     html = _is_html(response)
     if status == 403 and html:
         # The edge's HTML page: a temporary block of this address, not a verdict on the key.
-        raise TemporarilyUnavailable(f"{what}: HTTP 403 page from Octopus's edge (a temporary block)", wait)
+        raise TemporarilyUnavailable(
+            f"{what}: HTTP 403 page from Octopus's edge (a temporary block)", wait, blocked=True
+        )
     if html:
         if status == 404:
             raise NotFound(f"{what}: not found (HTTP 404 page); check the account number and OCTOSCOPE_API_URL")

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
 
-from octoscope.octopus.errors import BudgetExhausted, GaveUp, Retryable
+from octoscope.octopus.errors import BudgetExhausted, GaveUp, RateLimited, Retryable
 
 Api = Literal["rest", "graphql"]
 WINDOW = 3600.0
@@ -45,6 +45,7 @@ class RequestPolicy:
         base_seconds: float = 1.0,
         cap_seconds: float = 60.0,
         max_wait_seconds: float = 900.0,
+        rate_limit_floor_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
@@ -56,13 +57,14 @@ class RequestPolicy:
         self.base_seconds = base_seconds
         self.cap_seconds = cap_seconds
         self.max_wait_seconds = max_wait_seconds
+        self.rate_limit_floor_seconds = rate_limit_floor_seconds
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.not_before = 0.0  # no request under this key before this instant (a Retry-After)
         self.made: dict[Api, int] = {"rest": 0, "graphql": 0}
         self.retries = 0
-        self._lock = asyncio.Lock()
+        self._locks: dict[Api, asyncio.Lock] = {"rest": asyncio.Lock(), "graphql": asyncio.Lock()}
 
     def _window(self, api: Api, now: float) -> list[float]:
         # Read from the ledger every time: another process on the same database (the scheduler, a CLI sync)
@@ -76,26 +78,29 @@ class RequestPolicy:
 
     async def _take_turn(self, api: Api, what: str) -> None:
         """Wait for any Retry-After and for room in the budget, then count the request."""
-        async with self._lock:
+        async with self._locks[api]:  # one queue per API: a REST wait does not hold back GraphQL
             while True:
                 now = self.clock()
+                limit = self.per_hour[api]
+                if limit <= 0:
+                    raise BudgetExhausted(f"the {api.upper()} budget is 0 an hour; raise budget.{api}_per_hour")
                 # The ledger is the store: off the event loop, so that waiting for the store's writer (a page
                 # being committed) does not stall every other download.
-                sent = await asyncio.to_thread(self._window, api, now)
-                limit = self.per_hour[api]
+                sent = sorted(await asyncio.to_thread(self._window, api, now))
                 wait = self.not_before - now
+                if wait > self.max_wait_seconds:
+                    raise GaveUp(f"{what}: Octopus asked us to wait {wait:.0f} s, longer than retry.max_wait_seconds")
                 if len(sent) >= limit:
-                    wait = max(wait, min(sent) + WINDOW - now)
-                    if wait > self.max_wait_seconds:
-                        frees = datetime.fromtimestamp(min(sent) + WINDOW, UTC).strftime("%H:%M UTC")
+                    frees_at = sent[len(sent) - limit] + WINDOW  # when the window again holds fewer than limit
+                    if frees_at - now > self.max_wait_seconds:
+                        frees = datetime.fromtimestamp(frees_at, UTC).strftime("%H:%M UTC")
                         raise BudgetExhausted(
                             f"the {api.upper()} budget of {limit} requests an hour is spent (next free at {frees});"
                             f" wait, or raise budget.{api}_per_hour in the config"
                         )
+                    wait = max(wait, frees_at - now)
                 if wait <= 0:
                     break
-                if wait > self.max_wait_seconds:
-                    raise GaveUp(f"{what}: Octopus asked us to wait {wait:.0f} s, longer than retry.max_wait_seconds")
                 await self.sleep(wait)
             self.made[api] += 1
             await asyncio.to_thread(self.ledger.record_request, self.key_id, api, now)
@@ -125,6 +130,10 @@ class RequestPolicy:
             delay = self.backoff(attempt)
             if last.retry_after is not None:
                 delay = max(delay, last.retry_after)
+            elif isinstance(last, RateLimited) or last.blocked:
+                # Throttled with no word on how long (KT-CT-1199, the edge's 403 page): asking again within
+                # seconds spends an allowance the Octopus app shares, or prolongs a block.
+                delay = max(delay, self.rate_limit_floor_seconds)
             if delay > self.max_wait_seconds:
                 break
             await self.sleep(delay)

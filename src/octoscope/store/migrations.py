@@ -131,9 +131,11 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             PRIMARY KEY (device_id, read_at)
         ) WITHOUT ROWID;
         CREATE TABLE sync_cursors (
-            series TEXT PRIMARY KEY,
+            series TEXT NOT NULL,
+            serial TEXT NOT NULL,
             synced_at INTEGER NOT NULL,
-            synced_to INTEGER NOT NULL
+            synced_to INTEGER NOT NULL,
+            PRIMARY KEY (series, serial)
         );
         CREATE TABLE sync_runs (
             id INTEGER PRIMARY KEY,

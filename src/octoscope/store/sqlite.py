@@ -7,6 +7,7 @@ ledger can share one connection. Values are kept as received, with their unit.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -86,6 +87,10 @@ class Store:
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Owner only: the database keeps the GraphQL refresh token. SQLite gives the -wal and -shm
+            # files the database file's mode.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            path.chmod(0o600)
             connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
@@ -344,10 +349,13 @@ class Store:
             self._series_ids[series] = row[0]
         return self._series_ids[series]
 
-    def write_consumption(
-        self, series: str, serial: str, unit: str, readings: Sequence[Reading], synced_to: datetime | None = None
-    ) -> tuple[int, int]:
-        """Upsert readings; returns (new rows, changed rows). ``synced_to`` moves the series' cursor with them."""
+    def write_consumption(self, series: str, serial: str, unit: str, readings: Sequence[Reading]) -> tuple[int, int]:
+        """Upsert readings; returns (new rows, changed rows).
+
+        A meter revises its own half-hours. Where two meters of one point report the same half-hour (the day
+        of an exchange), a reading replaces the other meter's only if that one is zero and this one is not,
+        or, both being readings, if its serial sorts later: the outcome does not depend on which came first.
+        """
         if not readings:
             return 0, 0
         starts = [epoch(r.start) for r in readings]
@@ -361,29 +369,37 @@ class Store:
             db.executemany(
                 "INSERT INTO consumption (series_id, interval_start, value, unit, serial) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (series_id, interval_start) DO UPDATE SET value = excluded.value, unit = excluded.unit,"
-                " serial = excluded.serial WHERE value IS NOT excluded.value OR unit IS NOT excluded.unit",
+                " serial = excluded.serial WHERE CASE WHEN serial = excluded.serial"
+                " THEN value IS NOT excluded.value OR unit IS NOT excluded.unit"
+                " ELSE (value = 0 AND excluded.value != 0)"
+                " OR ((value = 0) = (excluded.value = 0) AND excluded.serial > serial) END",
                 [(sid, start, r.value, unit, serial) for start, r in zip(starts, readings, strict=True)],
             )
             touched = db.total_changes - changes
             (after,) = db.execute(
                 "SELECT COUNT(*) FROM consumption WHERE series_id = ? AND interval_start BETWEEN ? AND ?", (sid, lo, hi)
             ).fetchone()
-            if synced_to is not None:
-                self._move_cursor(db, series, synced_to)
         new = after - before
         return new, touched - new
 
-    @staticmethod
-    def _move_cursor(db: sqlite3.Connection, series: str, synced_to: datetime) -> None:
-        db.execute(
-            "INSERT INTO sync_cursors (series, synced_at, synced_to) VALUES (?, ?, ?) ON CONFLICT (series) DO UPDATE"
-            " SET synced_at = excluded.synced_at, synced_to = MAX(synced_to, excluded.synced_to)",
-            (series, int(time.time()), epoch(synced_to)),
-        )
-
-    def mark_synced(self, series: str, synced_to: datetime) -> None:
+    def mark_synced(self, series: str, serial: str, synced_to: datetime) -> None:
+        """Record that a meter's readings were read whole up to ``synced_to``."""
         with self._transaction() as db:
-            self._move_cursor(db, series, synced_to)
+            db.execute(
+                "INSERT INTO sync_cursors (series, serial, synced_at, synced_to) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (series, serial) DO UPDATE SET synced_at = excluded.synced_at,"
+                " synced_to = MAX(synced_to, excluded.synced_to)",
+                (series, serial, int(time.time()), epoch(synced_to)),
+            )
+
+    def meter_extents(self) -> dict[tuple[str, str], tuple[datetime, datetime]]:
+        """(series, serial) -> the first and last half-hour stored from that meter."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT s.name, c.serial, MIN(c.interval_start), MAX(c.interval_start) FROM consumption c"
+                " JOIN series s ON s.id = c.series_id GROUP BY s.name, c.serial"
+            ).fetchall()
+        return {(name, serial): (from_epoch(lo), from_epoch(hi)) for name, serial, lo, hi in rows}
 
     def series_extent(self, series: str) -> SeriesExtent | None:
         with self._lock:
@@ -418,11 +434,11 @@ class Store:
             ).fetchall()
         return [(from_epoch(s), v, u) for s, v, u in rows]
 
-    def cursors(self) -> dict[str, tuple[datetime, datetime]]:
-        """Per series: when it was last synced and up to which instant."""
+    def cursors(self) -> dict[tuple[str, str], tuple[datetime, datetime]]:
+        """Per (series, serial): when it was last read, and up to which instant it was read whole."""
         with self._lock:
-            rows = self._db.execute("SELECT series, synced_at, synced_to FROM sync_cursors").fetchall()
-        return {name: (from_epoch(at), from_epoch(to)) for name, at, to in rows}
+            rows = self._db.execute("SELECT series, serial, synced_at, synced_to FROM sync_cursors").fetchall()
+        return {(name, serial): (from_epoch(at), from_epoch(to)) for name, serial, at, to in rows}
 
     # --- rates ------------------------------------------------------------------------------------------
 

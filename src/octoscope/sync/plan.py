@@ -11,12 +11,11 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from octoscope.domain.models import Account, Charge, Fuel, MeterPoint, Property, TariffCode
+from octoscope.domain.models import Account, Charge, Fuel, Meter, MeterPoint, Property, TariffCode
 from octoscope.domain.uktime import BadDate, day_word, local_date, local_midnight, parse_date
 
 CONSUMPTION_PAGE = 25_000
 RATES_PAGE = 1_500
-HALF_HOURS_PER_DAY = 48
 
 
 @dataclass(frozen=True)
@@ -122,16 +121,24 @@ def _subtract(window: Window, covered: list[Window]) -> list[Window]:
 class StoredState:
     """What the store already holds, as the planner needs it."""
 
-    last_interval: dict[str, datetime]  # series -> start of its newest stored half-hour
+    meter_last: dict[tuple[str, str], datetime]  # (series, serial) -> start of its newest stored half-hour
+    meter_synced_to: dict[tuple[str, str], datetime]  # (series, serial) -> end of its last window read whole
     first_interval: dict[str, datetime]  # series -> start of its oldest stored half-hour
     covered: dict[tuple[str, Charge], list[Window]]  # (tariff, charge) -> stretches that need no fetch
     half_hourly_tariffs: frozenset[str]
 
 
-def points_in_scope(account: Account, past_properties: bool) -> list[tuple[Property, MeterPoint]]:
-    current = account.current_property()
-    chosen = [p for p in account.properties if past_properties or p is current]
+def points_in_scope(account: Account, past_properties: bool, now: datetime) -> list[tuple[Property, MeterPoint]]:
+    chosen = [p for p in account.properties if past_properties or p.lived_in_at(now)]
     return [(prop, point) for prop in chosen for point in prop.meter_points]
+
+
+def _meter_span(meter: Meter, home: Window, until: datetime) -> Window | None:
+    """Where a meter can have data: its live days (GraphQL gives local dates, live through both end days)
+    inside the home's occupancy, up to ``until``."""
+    live_from = local_midnight(meter.active_from) if meter.active_from else home.start
+    live_to = local_midnight(meter.active_to + timedelta(days=1)) if meter.active_to else None
+    return _clip(max(live_from, home.start), min(until, home.end), None, live_to)
 
 
 def make_plan(
@@ -143,34 +150,45 @@ def make_plan(
     reread_days: int,
     past_properties: bool = False,
 ) -> Plan:
+    """The requests for [start, end), or, with ``start`` None, for what each meter lacks (``latest``)."""
     consumption_end = min(end, now)
+    reread = timedelta(days=reread_days)
     tasks: list[ConsumptionTask] = []
     rate_needs: dict[tuple[str, Charge], list[Window]] = {}
     earliest: list[datetime] = []
-    for prop, point in points_in_scope(account, past_properties):
+    for prop, point in points_in_scope(account, past_properties, now):
         home = _clip(prop.moved_in_at or point_start(point, end), end, None, prop.moved_out_at)
         if home is None:
             continue
-        series_start = start or home.start
-        last = stored.last_interval.get(point.series)
-        if start is None and last is not None:
-            reread = local_midnight(local_date(last + timedelta(minutes=30)) - timedelta(days=reread_days))
-            series_start = max(home.start, reread)
-        earliest.append(series_start)
+        begins: list[datetime] = []
         for meter in point.meters:
-            # GraphQL gives meter dates as local days: a meter is live through the whole of both end days.
-            live_from = local_midnight(meter.active_from) if meter.active_from else home.start
-            live_to = local_midnight(meter.active_to + timedelta(days=1)) if meter.active_to else None
-            span = _clip(series_start, min(consumption_end, home.end), max(live_from, home.start), live_to)
-            if span is not None:
+            span = _meter_span(meter, home, consumption_end)
+            if span is None:
+                continue
+            key = (point.series, meter.serial)
+            begin = start or span.start
+            if start is None and key in stored.meter_last:
+                done_to = stored.meter_synced_to.get(key)
+                if done_to is not None and done_to >= span.end and span.end + reread <= now:
+                    continue  # read whole, and settled: a replaced meter, a home moved out of
+                last = stored.meter_last[key]
+                begin = local_midnight(local_date(last + timedelta(minutes=30)) - reread)
+            begins.append(begin)
+            window = _clip(begin, span.end, span.start, None)
+            if window is not None:
+                # Each meter in its own unit: an old SMETS1 gas meter read kWh where its SMETS2 successor reads m³.
+                unit = "kWh" if point.fuel is Fuel.ELECTRICITY else meter.unit
                 tasks.append(
-                    ConsumptionTask(point.series, point.fuel, point.identifier, meter.serial, point.unit, *_pair(span))
+                    ConsumptionTask(point.series, point.fuel, point.identifier, meter.serial, unit, *_pair(window))
                 )
+        earliest.extend(begins)
+        # Prices are wanted wherever consumption is stored or coming, not only over the re-read days: an
+        # earlier run may have stored the consumption and stopped before its prices.
+        firsts = [*begins, *([stored.first_interval[point.series]] if point.series in stored.first_interval else [])]
+        if not firsts:
+            continue
         for agreement in point.agreements:
-            # Prices are wanted wherever consumption is stored or coming, not only over the re-read days:
-            # an earlier run may have stored the consumption and stopped before its prices.
-            stored_first = stored.first_interval.get(point.series, series_start)
-            span = _clip(min(series_start, stored_first), min(end, home.end), agreement.valid_from, agreement.valid_to)
+            span = _clip(min(firsts), min(end, home.end), agreement.valid_from, agreement.valid_to)
             if span is None:
                 continue
             for charge in agreement.tariff.charges:

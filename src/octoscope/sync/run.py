@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +17,7 @@ from typing import Any
 from octoscope.config import Settings
 from octoscope.domain.models import Account, Charge
 from octoscope.domain.uktime import iso_z
+from octoscope.octopus.errors import NotFound, RequestRejected
 from octoscope.store.sqlite import RateWindow, Store
 from octoscope.sync.discovery import discover
 from octoscope.sync.plan import ChargeTask, ConsumptionTask, Plan, StoredState, Window, make_plan, points_in_scope
@@ -49,6 +50,7 @@ class SyncResult:
     charges: dict[str, SeriesCount] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
     retries: int = 0
+    problems: list[str] = field(default_factory=list)  # tasks that failed without stopping the run
 
     def summary(self, store: Store) -> dict[str, Any]:
         """What the run did and what the store now holds, for ``--json`` and the run log."""
@@ -70,6 +72,7 @@ class SyncResult:
             "requests": dict(self.requests),
             "planned_requests": self.plan.requests,
             "retries": self.retries,
+            "problems": list(self.problems),
             "series": series,
             "charges": {k: {"rows_new": v.new, "rows_updated": v.updated} for k, v in sorted(self.charges.items())},
         }
@@ -77,15 +80,14 @@ class SyncResult:
 
 def stored_state(store: Store, account: Account, now: datetime) -> StoredState:
     first: dict[str, datetime] = {}
-    last: dict[str, datetime] = {}
     covered: dict[tuple[str, Charge], list[Window]] = {}
     half_hourly: set[str] = set()
     kinds = store.tariff_kinds()
-    for _, point in points_in_scope(account, past_properties=True):
-        extent = store.series_extent(point.series)
-        if extent is not None:
-            first[point.series] = extent.first
-            last[point.series] = extent.last
+    meters = store.meter_extents()
+    for _, point in points_in_scope(account, past_properties=True, now=now):
+        starts = [extent[0] for (series, _), extent in meters.items() if series == point.series]
+        if starts:
+            first[point.series] = min(starts)
         for agreement in point.agreements:
             code = agreement.tariff_code
             if kinds.get(code) in HALF_HOURLY_KINDS:
@@ -94,7 +96,22 @@ def stored_state(store: Store, account: Account, now: datetime) -> StoredState:
                 windows = covered.setdefault((code, charge), [])
                 for w in store.rate_windows(code, charge):
                     windows.append(Window(w.start, w.end if w.fresh_until > now else min(w.end, w.settled_to)))
-    return StoredState(last, first, covered, frozenset(half_hourly))
+    last = {key: extent[1] for key, extent in meters.items()}
+    synced = {key: to for key, (_, to) in store.cursors().items()}
+    return StoredState(last, synced, first, covered, frozenset(half_hourly))
+
+
+def settled_until(task: ChargeTask, ends: list[datetime | None], now: datetime) -> datetime:
+    """How far a fetched price window is settled for good: published prices never change, but only what
+    was received is known. An open-ended record is certain only up to now (a change may be announced)."""
+    if not ends:
+        return task.start  # nothing received: nothing is known, however old the window
+    if task.end <= now:
+        return task.end  # a window wholly past: what was received is all there will be
+    known = [e for e in ends if e is not None]
+    if len(known) < len(ends):
+        known.append(now)
+    return min(task.end, max(task.start, *known))
 
 
 class Runner:
@@ -114,28 +131,24 @@ class Runner:
         count = result.series.setdefault(task.series, SeriesCount())
         unit = task.unit or "unknown"  # never guessed: costs refuse a series whose unit is unknown
         async for page in self.clients.rest.consumption(task.fuel, task.point, task.serial, task.start, task.end):
-            synced_to = page.items[-1].start + timedelta(minutes=30) if page.items else None
-            new, updated = await self._write(
-                self.store.write_consumption, task.series, task.serial, unit, page.items, synced_to
-            )
+            new, updated = await self._write(self.store.write_consumption, task.series, task.serial, unit, page.items)
             count.new += new
             count.updated += updated
+        await self._write(self.store.mark_synced, task.series, task.serial, task.end)
         self.progress.advance(f"{task.series} {task.serial}")
 
     async def charge(self, task: ChargeTask, result: SyncResult) -> None:
         key = f"{task.tariff.code}/{task.charge}"
         count = result.charges.setdefault(key, SeriesCount())
         pages = self.clients.rest.charges(task.tariff, task.charge, task.start, task.end)
-        latest_end = self.now
+        ends: list[datetime | None] = []
         page = await anext(pages)
         while True:
-            following = await anext(pages, None)
-            ends = [r.valid_to for r in page.items if r.valid_to is not None]
-            latest_end = max([latest_end, *ends])
+            following = await anext(pages, None)  # one page ahead: the window is recorded with the last page
+            ends.extend(r.valid_to for r in page.items)
             window = None
             if following is None:
-                # Published prices never change: what was out when fetched is settled for good.
-                settled = min(task.end, latest_end)
+                settled = settled_until(task, ends, self.now)
                 window = RateWindow(task.start, task.end, settled, self.now + RATES_FRESH_FOR)
             new, updated = await self._write(self.store.write_rates, task.tariff.code, task.charge, page.items, window)
             count.new += new
@@ -144,6 +157,15 @@ class Runner:
                 break
             page = following
         self.progress.advance(key)
+
+    async def guarded(self, job: Awaitable[None], what: str, result: SyncResult) -> None:
+        """Run one task; a price list Octopus does not have (404, 400) is reported, not fatal to the run."""
+        try:
+            await job
+        except (NotFound, RequestRejected) as err:
+            log.warning("%s", err)
+            result.problems.append(str(err))
+            self.progress.advance(what)
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
@@ -195,7 +217,8 @@ async def run_sync(
             for ctask in plan.consumption:
                 group.create_task(bounded(runner.consumption(ctask, result)))
             for rtask in plan.charges:
-                group.create_task(bounded(runner.charge(rtask, result)))
+                what = f"{rtask.tariff.code}/{rtask.charge}"
+                group.create_task(bounded(runner.guarded(runner.charge(rtask, result), what, result)))
     except* Exception as failure:
         # The first error stops the run; everything committed so far stays.
         raise failure.exceptions[0] from None

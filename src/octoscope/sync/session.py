@@ -36,6 +36,7 @@ def make_policy(settings: Settings, store: Store) -> RequestPolicy:
         base_seconds=retry.base_seconds,
         cap_seconds=retry.cap_seconds,
         max_wait_seconds=retry.max_wait_seconds,
+        rate_limit_floor_seconds=retry.rate_limit_floor_seconds,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from octoscope.config import Settings
@@ -13,6 +14,7 @@ from octoscope.store.sqlite import Store
 
 def status_report(settings: Settings, store: Store) -> dict[str, Any]:
     _, number = settings.require_credentials()
+    now = datetime.now(UTC)
     account = store.load_account(number)
     cursors = store.cursors()
     series: dict[str, Any] = {}
@@ -20,17 +22,17 @@ def status_report(settings: Settings, store: Store) -> dict[str, Any]:
         for prop in account.properties:
             for point in prop.meter_points:
                 extent = store.series_extent(point.series)
-                synced = cursors.get(point.series)
+                synced = max((at for (name, _), (at, _) in cursors.items() if name == point.series), default=None)
                 gaps = store.series_gaps(point.series)
                 series[point.series] = {
                     "property": prop.id,
-                    "current_property": prop.moved_out_at is None,
+                    "current_property": prop.lived_in_at(now),
                     "unit": extent.unit if extent else point.unit,
                     "rows": extent.rows if extent else 0,
                     "first_interval": iso_z(extent.first) if extent else None,
                     "last_interval": iso_z(extent.last) if extent else None,
                     "gaps": [[iso_z(a), iso_z(b)] for a, b in gaps],
-                    "last_sync": iso_z(synced[0]) if synced else None,
+                    "last_sync": iso_z(synced) if synced else None,
                 }
     key, _ = settings.require_credentials()
     key_id = key_fingerprint(key.reveal())
