@@ -279,3 +279,24 @@ def test_write_config_without_credentials_writes_none(tmp_path: Path) -> None:
     assert read.api_key is None
     assert read.account is None
     assert "api_key" not in path.read_text(encoding="utf-8")
+
+
+# --- found in review ---------------------------------------------------------------------------------------
+
+
+def test_a_key_put_where_the_account_belongs_is_not_echoed() -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings_from({}, {"OCTOSCOPE_ACCOUNT": "sk_live_swapped_by_mistake"}, Path("config.toml"))
+    assert "sk_live_swapped_by_mistake" not in str(caught.value).lower()
+    assert "swapped" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["http://api.example.com/v1", "http://127.0.0.1.evil.example/v1"])
+def test_plain_http_is_refused_except_to_this_machine(url: str) -> None:
+    with pytest.raises(ConfigError, match="unencrypted"):
+        settings_from({}, {"OCTOSCOPE_API_URL": url}, Path("config.toml"))
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8123/v1", "http://localhost:8123/v1", "http://[::1]:8123/v1"])
+def test_plain_http_to_this_machine_is_allowed(url: str) -> None:
+    assert settings_from({}, {"OCTOSCOPE_API_URL": url}, Path("config.toml")).api_url == url

@@ -72,7 +72,7 @@ def user_errors() -> Iterator[None]:
 def _settings(**overrides: Any) -> Settings:
     from dataclasses import replace  # noqa: PLC0415
 
-    from octoscope.config import check_account_number, check_api_key, load_settings  # noqa: PLC0415
+    from octoscope.config import check_account_number, check_api_key, check_url, load_settings  # noqa: PLC0415
 
     settings = load_settings()
     changes: dict[str, Any] = {}
@@ -82,7 +82,7 @@ def _settings(**overrides: Any) -> Settings:
         changes["account"] = check_account_number(overrides["account"])
     for name in ("api_url", "graphql_url"):
         if overrides.get(name):
-            changes[name] = overrides[name].rstrip("/") if name == "api_url" else overrides[name]
+            changes[name] = check_url(name, overrides[name])
     if overrides.get("db"):
         changes["db"] = Path(overrides["db"]).expanduser()
     return replace(settings, **changes)
@@ -237,7 +237,7 @@ async def _discover(settings: Settings) -> list[str]:
 
     from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync.discovery import discover  # noqa: PLC0415
-    from octoscope.sync.session import open_clients  # noqa: PLC0415
+    from octoscope.wiring import open_clients  # noqa: PLC0415
 
     _, number = settings.require_credentials()
     with Store.open(settings.db) as store:
@@ -341,51 +341,29 @@ def sync(
 async def _sync(
     settings: Settings, start: Any, end: Any, now: Any, dry_run: bool, past: bool, progress: Progress
 ) -> dict[str, Any]:
-    from octoscope.domain.uktime import iso_z  # noqa: PLC0415
     from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync.run import run_sync  # noqa: PLC0415
-    from octoscope.sync.session import open_clients  # noqa: PLC0415
+    from octoscope.wiring import open_clients  # noqa: PLC0415
 
     with Store.open(settings.db) as store:
         async with open_clients(settings, store) as clients:
+            _, number = settings.require_credentials()
+            options = {
+                "start": start,
+                "end": end,
+                "now": now,
+                "past_properties": past,
+                "reread_days": settings.sync.reread_days,
+                "concurrency": settings.sync.concurrency,
+            }
             if dry_run:
-                result = await run_sync(
-                    clients, store, settings, start=start, end=end, now=now, past_properties=past, dry_run=True
-                )
-                plan = result.plan
-                return {
-                    "dry_run": True,
-                    "window": [iso_z(plan.window.start), iso_z(plan.window.end)],
-                    "requests_for_discovery": result.requests,
-                    "planned_requests": plan.requests,
-                    "consumption": [
-                        {
-                            "series": t.series,
-                            "serial": t.serial,
-                            "from": iso_z(t.start),
-                            "to": iso_z(t.end),
-                            "requests": t.pages,
-                        }
-                        for t in plan.consumption
-                    ],
-                    "charges": [
-                        {
-                            "tariff": t.tariff.code,
-                            "charge": t.charge.value,
-                            "from": iso_z(t.start),
-                            "to": iso_z(t.end),
-                            "requests": t.pages,
-                        }
-                        for t in plan.charges
-                    ],
-                }
+                result = await run_sync(clients, store, number, dry_run=True, **options)
+                return {"dry_run": True, "requests_for_discovery": result.requests, **result.plan.describe()}
             run_id = store.start_run(now)
             outcome: tuple[str, dict[str, Any]] = ("interrupted", {})
             try:
-                result = await run_sync(
-                    clients, store, settings, start=start, end=end, now=now, past_properties=past, progress=progress
-                )
+                result = await run_sync(clients, store, number, progress=progress, **options)
                 summary = result.summary(store)
                 outcome = ("ok", summary)
                 return summary
@@ -435,6 +413,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
 
     Example: octoscope status
     """
+    from octoscope.octopus.policy import key_fingerprint  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync.status import status_report  # noqa: PLC0415
 
@@ -444,7 +423,9 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         if not settings.db.exists():
             raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
         with Store.open(settings.db) as store:
-            report = status_report(settings, store)
+            key, number = settings.require_credentials()
+            limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour}
+            report = status_report(store, number, key_fingerprint(key.reveal()), limits)
     if as_json:
         _echo_json(report)
         return

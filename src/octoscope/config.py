@@ -88,7 +88,9 @@ class Settings:
 def check_account_number(text: str) -> str:
     number = text.strip().upper()
     if not ACCOUNT_NUMBER.match(number):
-        raise ConfigError(f"account number {text!r} is malformed: it is A- and 8 letters or digits, like A-1234ABCD")
+        # Never echo what looks like a key put in the wrong place.
+        shown = "(it looks like an API key: are the two swapped?)" if "SK_" in number else repr(text)
+        raise ConfigError(f"account number {shown} is malformed: it is A- and 8 letters or digits, like A-1234ABCD")
     return number
 
 
@@ -99,9 +101,16 @@ def check_api_key(text: str) -> Secret:
     return Secret(key)
 
 
-def _check_url(name: str, text: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", text):
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def check_url(name: str, text: str) -> str:
+    """An API URL: https, or http to this machine only (the key travels in every REST request)."""
+    match = re.match(r"^(https?)://(\[[^\]]+\]|[^/\s:]+)", text)
+    if not match:
         raise ConfigError(f"{name} {text!r} is not an http(s) URL")
+    if match[1] == "http" and match[2].lower() not in LOOPBACK_HOSTS:
+        raise ConfigError(f"{name} {text!r} would send the API key unencrypted: use https (http is for 127.0.0.1)")
     return text.rstrip("/") if name == "api_url" else text
 
 
@@ -144,7 +153,7 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
         changes["account"] = check_account_number(merged["account"])
     for name in ("api_url", "graphql_url"):
         if name in merged:
-            changes[name] = _check_url(name, merged[name])
+            changes[name] = check_url(name, merged[name])
     if "db" in merged:
         changes["db"] = Path(merged["db"]).expanduser()
     if "payment_method" in merged:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from octoscope.domain.models import Account, Charge, Fuel, Meter, MeterPoint, Property, TariffCode
-from octoscope.domain.uktime import BadDate, day_word, local_date, local_midnight, parse_date
+from octoscope.domain.uktime import BadDate, day_word, iso_z, local_date, local_midnight, parse_date
 
 CONSUMPTION_PAGE = 25_000
 RATES_PAGE = 1_500
@@ -61,6 +61,33 @@ class Plan:
     consumption: tuple[ConsumptionTask, ...]
     charges: tuple[ChargeTask, ...]
     discovery: dict[str, int] = field(default_factory=dict)  # requests spent or due on finding the account
+
+    def describe(self) -> dict[str, object]:
+        """The plan as plain data, for ``--dry-run``."""
+        return {
+            "window": [iso_z(self.window.start), iso_z(self.window.end)],
+            "planned_requests": self.requests,
+            "consumption": [
+                {
+                    "series": t.series,
+                    "serial": t.serial,
+                    "from": iso_z(t.start),
+                    "to": iso_z(t.end),
+                    "requests": t.pages,
+                }
+                for t in self.consumption
+            ],
+            "charges": [
+                {
+                    "tariff": t.tariff.code,
+                    "charge": t.charge.value,
+                    "from": iso_z(t.start),
+                    "to": iso_z(t.end),
+                    "requests": t.pages,
+                }
+                for t in self.charges
+            ],
+        }
 
     @property
     def requests(self) -> int:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from octoscope.config import Settings
 from octoscope.domain.models import Account, Charge
 from octoscope.domain.uktime import iso_z
 from octoscope.octopus.errors import NotFound, RequestRejected
@@ -115,10 +114,9 @@ def settled_until(task: ChargeTask, ends: list[datetime | None], now: datetime) 
 
 
 class Runner:
-    def __init__(self, clients: Clients, store: Store, settings: Settings, now: datetime, progress: Progress) -> None:
+    def __init__(self, clients: Clients, store: Store, now: datetime, progress: Progress) -> None:
         self.clients = clients
         self.store = store
-        self.settings = settings
         self.now = now
         self.progress = progress
         # One writer thread: SQLite commits overlap the next download instead of stalling the event loop.
@@ -174,18 +172,19 @@ class Runner:
 async def run_sync(
     clients: Clients,
     store: Store,
-    settings: Settings,
+    number: str,
     *,
     start: datetime | None,
     end: datetime,
     now: datetime | None = None,
+    reread_days: int = 3,
+    concurrency: int = 4,
     past_properties: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> SyncResult:
     """Discover the account, plan, and (unless ``dry_run``) fetch and store; returns what happened."""
     now = now or datetime.now(UTC)
-    _, number = settings.require_credentials()
     before = dict(clients.policy.made)
     account = await discover(clients, store, number, now)
     plan = make_plan(
@@ -194,7 +193,7 @@ async def run_sync(
         start,
         end,
         now,
-        settings.sync.reread_days,
+        reread_days,
         past_properties,
     )
     discovered: dict[str, int] = {api: clients.policy.made[api] - before[api] for api in before}
@@ -205,8 +204,8 @@ async def run_sync(
         return result
     progress = progress or Progress()
     progress.start(len(plan.consumption) + len(plan.charges))
-    runner = Runner(clients, store, settings, now, progress)
-    limit = asyncio.Semaphore(max(1, settings.sync.concurrency))
+    runner = Runner(clients, store, now, progress)
+    limit = asyncio.Semaphore(max(1, concurrency))
 
     async def bounded(job: Any) -> None:
         async with limit:

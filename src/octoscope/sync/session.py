@@ -1,21 +1,12 @@
-"""Wiring: the Octopus clients for one API key, sharing one HTTP pool and one request policy.
-
-The store is the policy's budget ledger and the GraphQL client's token vault; neither package imports
-the other, they meet here.
-"""
+"""The Octopus clients a sync works with, for one API key (the CLI builds them: see ``octoscope.wiring``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from octoscope.config import Settings
 from octoscope.octopus.graphql import GraphQLClient
-from octoscope.octopus.http import new_http_client
-from octoscope.octopus.policy import RequestPolicy, key_fingerprint
+from octoscope.octopus.policy import RequestPolicy
 from octoscope.octopus.rest import RestClient
-from octoscope.store.sqlite import Store
 
 
 @dataclass(frozen=True)
@@ -23,30 +14,3 @@ class Clients:
     rest: RestClient
     graphql: GraphQLClient
     policy: RequestPolicy
-
-
-def make_policy(settings: Settings, store: Store) -> RequestPolicy:
-    key, _ = settings.require_credentials()
-    retry = settings.retry
-    return RequestPolicy(
-        key_fingerprint(key.reveal()),
-        store,
-        {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour},
-        attempts=retry.attempts,
-        base_seconds=retry.base_seconds,
-        cap_seconds=retry.cap_seconds,
-        max_wait_seconds=retry.max_wait_seconds,
-        rate_limit_floor_seconds=retry.rate_limit_floor_seconds,
-    )
-
-
-@asynccontextmanager
-async def open_clients(settings: Settings, store: Store) -> AsyncIterator[Clients]:
-    key, _ = settings.require_credentials()
-    policy = make_policy(settings, store)
-    async with new_http_client(settings.retry.timeout_seconds) as http:
-        yield Clients(
-            RestClient(http, settings.api_url, key, policy),
-            GraphQLClient(http, settings.graphql_url, key, policy, store),
-            policy,
-        )

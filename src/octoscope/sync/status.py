@@ -6,14 +6,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from octoscope.config import Settings
 from octoscope.domain.uktime import iso_z
-from octoscope.octopus.policy import WINDOW, key_fingerprint
+from octoscope.octopus.policy import WINDOW
 from octoscope.store.sqlite import Store
 
 
-def status_report(settings: Settings, store: Store) -> dict[str, Any]:
-    _, number = settings.require_credentials()
+def status_report(store: Store, number: str, key_id: str, limits: dict[str, int]) -> dict[str, Any]:
+    """``key_id`` is the API key's fingerprint (the ledger files requests under it); ``limits`` per API."""
     now = datetime.now(UTC)
     account = store.load_account(number)
     cursors = store.cursors()
@@ -34,8 +33,6 @@ def status_report(settings: Settings, store: Store) -> dict[str, Any]:
                     "gaps": [[iso_z(a), iso_z(b)] for a, b in gaps],
                     "last_sync": iso_z(synced) if synced else None,
                 }
-    key, _ = settings.require_credentials()
-    key_id = key_fingerprint(key.reveal())
     since = time.time() - WINDOW
     last = store.last_run()
     return {
@@ -46,10 +43,7 @@ def status_report(settings: Settings, store: Store) -> dict[str, Any]:
         if last is None
         else {"started": iso_z(last[0]), "finished": iso_z(last[1]) if last[1] else None, "outcome": last[2]},
         "budget_this_hour": {
-            "rest": {"used": len(store.requests_since(key_id, "rest", since)), "limit": settings.budget.rest_per_hour},
-            "graphql": {
-                "used": len(store.requests_since(key_id, "graphql", since)),
-                "limit": settings.budget.graphql_per_hour,
-            },
+            api: {"used": len(store.requests_since(key_id, api, since)), "limit": limit}
+            for api, limit in limits.items()
         },
     }
