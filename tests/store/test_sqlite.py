@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -502,3 +503,19 @@ def test_meters_without_graphql_dates_load_with_none(store: Store) -> None:
     (point,) = loaded.properties[0].meter_points
     assert point.meters == (Meter("Z1"),)
     assert point.agreements == (Agreement(FLEX, z("2026-01-01T00:00:00Z"), None),)
+
+
+def test_agreements_the_account_no_longer_lists_are_removed(store: Store) -> None:
+    account = enriched_account()
+    store.save_account(account, [], AT)
+    prop = account.properties[-1]
+    point = prop.meter_points[0]
+    corrected = replace(point, agreements=point.agreements[-1:])
+    changed = replace(
+        account, properties=(*account.properties[:-1], replace(prop, meter_points=(corrected, *prop.meter_points[1:])))
+    )
+    store.save_account(changed, [], AT)
+    loaded = store.load_account(account.number)
+    assert loaded is not None
+    kept = next(p for p in loaded.properties[-1].meter_points if p.identifier == point.identifier)
+    assert kept.agreements == corrected.agreements

@@ -245,7 +245,7 @@ class Store:
                 "INSERT INTO meters (point, serial, registers, active_from, active_to, unit, meter_type, device_id)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (point, serial) DO UPDATE SET"
                 " registers = excluded.registers, active_from = COALESCE(excluded.active_from, active_from),"
-                " active_to = excluded.active_to, unit = COALESCE(excluded.unit, unit),"
+                " active_to = COALESCE(excluded.active_to, active_to), unit = COALESCE(excluded.unit, unit),"
                 " meter_type = COALESCE(excluded.meter_type, meter_type),"
                 " device_id = COALESCE(excluded.device_id, device_id)",
                 (
@@ -259,6 +259,18 @@ class Store:
                     meter.device_id,
                 ),
             )
+        # The fresh account is the truth: agreements and meters it no longer lists (a corrected start date,
+        # a serial entered by mistake) go, so that no stale tariff is priced.
+        starts = [epoch(a.valid_from) for a in point.agreements]
+        db.execute(
+            f"DELETE FROM agreements WHERE point = ? AND valid_from NOT IN ({', '.join('?' * len(starts))})",  # noqa: S608
+            (point.identifier, *starts),
+        )
+        serials = [m.serial for m in point.meters]
+        db.execute(
+            f"DELETE FROM meters WHERE point = ? AND serial NOT IN ({', '.join('?' * len(serials))})",  # noqa: S608
+            (point.identifier, *serials),
+        )
         for agreement in point.agreements:
             db.execute(
                 "INSERT INTO agreements (point, valid_from, valid_to, tariff_code) VALUES (?, ?, ?, ?)"

@@ -1,7 +1,7 @@
 """Finding what an account holds: REST for properties, meters and agreements; GraphQL for the rest.
 
-GraphQL (meter dates, gas units, device ids, Intelligent devices) is asked only when the REST account
-shows a meter the store does not know: its allowance is shared with the Octopus app.
+GraphQL (meter dates, gas units, device ids, Intelligent devices, tariff types) is asked only when the
+REST account shows a meter or a tariff the store does not know: its allowance is shared with the Octopus app.
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ async def discover(clients: Clients, store: Store, number: str, now: datetime, *
     """The account as Octopus has it now, with meter details, saved to the store."""
     account = await clients.rest.account(number)
     stored = store.load_account(number)
-    if stored is not None and not refresh and _meter_keys(account) <= _meter_keys(stored):
+    kinds = store.tariff_kinds()
+    agreements = [a for prop in account.properties for point in prop.meter_points for a in point.agreements]
+    # A switch to a tariff not yet described (its type tells Agile-like prices from flat ones).
+    tariffs_known = all(kinds.get(a.tariff_code) for a in agreements if a.overlaps(now, now))
+    if stored is not None and not refresh and tariffs_known and _meter_keys(account) <= _meter_keys(stored):
         details = _known_details(stored)
     else:
         details = await clients.graphql.account_details(number)
