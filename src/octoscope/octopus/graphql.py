@@ -48,8 +48,6 @@ class TokenVault(Protocol):
 
     def save_token(self, key_id: str, token: IssuedToken) -> None: ...
 
-    def forget_token(self, key_id: str) -> None: ...
-
 
 class GraphQLError(OctopusError):
     """A GraphQL error that is none of the above; ``code`` is Kraken's errorCode."""

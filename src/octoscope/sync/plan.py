@@ -13,9 +13,7 @@ from datetime import datetime, timedelta
 
 from octoscope.domain.models import Account, Charge, Fuel, Meter, MeterPoint, Property, TariffCode
 from octoscope.domain.uktime import BadDate, day_word, iso_z, local_date, local_midnight, parse_date
-
-CONSUMPTION_PAGE = 25_000
-RATES_PAGE = 1_500
+from octoscope.octopus.rest import CONSUMPTION_PAGE, RATES_PAGE
 
 
 @dataclass(frozen=True)
