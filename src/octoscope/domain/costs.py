@@ -1,0 +1,238 @@
+"""What energy cost, to the penny: pure functions over stored readings, agreements and prices.
+
+No I/O and no clock. Instants are aware UTC datetimes; Europe/London only buckets them into local days,
+weeks and months. A local day has 46, 48 or 50 half-hours and one standing charge.
+
+Rounding, ``exact`` (the default) prices each half-hour as consumption x unit rate, unrounded. ``billing``
+follows what Octopus's documentation and the community clients describe for bills: each half-hour's
+consumption is rounded to 0.01 kWh and the unit rate to 0.01 p (both half to even) before multiplying;
+money is rounded only in the total shown.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Literal
+
+from octoscope.domain.models import Agreement, Charge, Rate, TariffCode
+from octoscope.domain.uktime import UK, local_midnight
+
+Rounding = Literal["exact", "billing"]
+Bucket = Literal["day", "week", "month", "all"]
+SMART_E7_NIGHT = (time(0, 30), time(7, 30))  # UTC, whatever the season: smart Economy 7 meters
+VOLUME_CORRECTION = 1.02264
+DEFAULT_CALORIFIC_VALUE = 39.5  # MJ/m³
+
+
+def gas_kwh(m3: float, calorific_value: float = DEFAULT_CALORIFIC_VALUE) -> float:
+    """m³ to kWh as bills do it: volume x correction for temperature and pressure x calorific value / 3.6."""
+    return m3 * VOLUME_CORRECTION * calorific_value / 3.6
+
+
+class Prices:
+    """One tariff's stored prices, ready for lookups by instant, for one payment method.
+
+    Records for the chosen method are used, with those that name none (Agile, Outgoing); a tariff that only
+    has records for the other method has no price here, and its half-hours come out as missing, not guessed.
+    """
+
+    def __init__(self, unit_rates: dict[Charge, Sequence[Rate]], standing: Sequence[Rate], payment_method: str) -> None:
+        self._unit = {charge: _Lookup(rates, payment_method) for charge, rates in unit_rates.items()}
+        self._standing = _Lookup(standing, payment_method)
+
+    def unit_rate(self, charge: Charge, at: datetime, inc_vat: bool) -> float | None:
+        lookup = self._unit.get(charge)
+        return None if lookup is None else lookup.at(at, inc_vat)
+
+    def standing_charge(self, at: datetime, inc_vat: bool) -> float | None:
+        return self._standing.at(at, inc_vat)
+
+
+class _Lookup:
+    def __init__(self, rates: Sequence[Rate], payment_method: str) -> None:
+        chosen = sorted(
+            (r for r in rates if r.payment_method in (None, payment_method)), key=lambda r: r.valid_from
+        )
+        self._starts = [r.valid_from for r in chosen]
+        self._rates = chosen
+
+    def at(self, instant: datetime, inc_vat: bool) -> float | None:
+        i = bisect.bisect_right(self._starts, instant) - 1
+        if i < 0:
+            return None
+        rate = self._rates[i]
+        if rate.valid_to is not None and instant >= rate.valid_to:
+            return None
+        return rate.value_inc_vat if inc_vat else rate.value_exc_vat
+
+
+@dataclass
+class Totals:
+    """Sums over a stretch of time; money in pence, unrounded."""
+
+    kwh: float = 0.0
+    energy_cost: float = 0.0
+    standing_charge: float = 0.0
+    half_hours: int = 0
+    bands: dict[str, list[float]] = field(default_factory=dict)  # band -> [kWh, pence]
+    partial_days: list[date] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        return self.energy_cost + self.standing_charge
+
+    @property
+    def average_p_per_kwh(self) -> float | None:
+        return self.energy_cost / self.kwh if self.kwh else None
+
+
+@dataclass(frozen=True)
+class CostReport:
+    totals: Totals
+    buckets: list[tuple[date, date, Totals]]  # [start, end) local dates
+
+
+def _round(value: float, places: str) -> float:
+    return float(Decimal(repr(value)).quantize(Decimal(places), rounding=ROUND_HALF_EVEN))
+
+
+def bucket_start(day: date, by: Bucket) -> date:
+    if by == "week":
+        return day - timedelta(days=day.weekday())  # Monday, as the API groups weeks
+    if by == "month":
+        return day.replace(day=1)
+    return day
+
+
+def bucket_end(start: date, by: Bucket, last: date) -> date:
+    if by == "day":
+        return start + timedelta(days=1)
+    if by == "week":
+        return start + timedelta(days=7)
+    if by == "month":
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return last
+
+
+class _Timeline:
+    """The tariff in force at any instant, from the agreements (a switch may fall at any instant)."""
+
+    def __init__(self, agreements: Sequence[Agreement], prices: dict[str, Prices]) -> None:
+        ordered = sorted(agreements, key=lambda a: a.valid_from)
+        self.starts = [a.valid_from for a in ordered]
+        self.entries = [(a, a.tariff, prices.get(a.tariff_code)) for a in ordered]
+
+    def at(self, instant: datetime) -> tuple[Agreement, TariffCode, Prices | None] | None:
+        i = bisect.bisect_right(self.starts, instant) - 1
+        if i < 0:
+            return None
+        entry = self.entries[i]
+        valid_to = entry[0].valid_to
+        return entry if valid_to is None or instant < valid_to else None
+
+    def for_day(self, start: datetime, end: datetime) -> tuple[Agreement, TariffCode, Prices | None] | None:
+        """The agreement whose standing charge a local day pays: the one in force as the day begins, or, on
+        the day an agreement begins part-way through, that one."""
+        return self.at(start) or next((e for e in self.entries if start <= e[0].valid_from < end), None)
+
+
+def _charge_for(tariff: TariffCode, at: datetime, night: tuple[time, time]) -> Charge:
+    if tariff.registers != 2:
+        return Charge.STANDARD
+    clock = at.time()  # ``at`` is UTC
+    return Charge.NIGHT if night[0] <= clock < night[1] else Charge.DAY
+
+
+def cost(
+    readings: Iterable[tuple[datetime, float]],
+    agreements: Sequence[Agreement],
+    prices: dict[str, Prices],
+    first_day: date,
+    end_day: date,
+    *,
+    by: Bucket = "all",
+    inc_vat: bool = True,
+    rounding: Rounding = "exact",
+    night: tuple[time, time] = SMART_E7_NIGHT,
+) -> CostReport:
+    """Cost the local days [first_day, end_day) of one series from its half-hourly kWh.
+
+    ``readings`` are (half-hour start in UTC, kWh); ``prices`` maps tariff code to its prices. A day lacking
+    a reading, a unit rate for a half-hour or its standing charge is listed in ``partial_days``; what is
+    known of it is still counted, nothing missing is counted as zero cost.
+    """
+    timeline = _Timeline(agreements, prices)
+    days: dict[date, Totals] = {}
+    day = first_day
+    while day < end_day:
+        days[day] = Totals()
+        day += timedelta(days=1)
+    window_start, window_end = local_midnight(first_day), local_midnight(end_day)
+    incomplete: set[date] = set()
+    billing = rounding == "billing"
+    for start, kwh in readings:
+        if not window_start <= start < window_end:
+            continue
+        local = start.astimezone(UK).date()
+        totals = days[local]
+        totals.kwh += kwh
+        totals.half_hours += 1
+        entry = timeline.at(start)
+        rate = None
+        charge = Charge.STANDARD
+        if entry is not None and entry[2] is not None:
+            charge = _charge_for(entry[1], start, night)
+            rate = entry[2].unit_rate(charge, start, inc_vat)
+        if rate is None:
+            incomplete.add(local)
+            continue
+        pence = _round(kwh, "0.01") * _round(rate, "0.01") if billing else kwh * rate
+        totals.energy_cost += pence
+        band = totals.bands.setdefault(charge.value, [0.0, 0.0])
+        band[0] += kwh
+        band[1] += pence
+    for local, totals in days.items():
+        midnight, next_midnight = local_midnight(local), local_midnight(local + timedelta(days=1))
+        if totals.half_hours < int((next_midnight - midnight) / timedelta(minutes=30)):
+            incomplete.add(local)
+        entry = timeline.for_day(midnight, next_midnight)
+        standing = None
+        if entry is not None and entry[2] is not None:
+            standing = entry[2].standing_charge(max(midnight, entry[0].valid_from), inc_vat)
+        if standing is None:
+            incomplete.add(local)
+        else:
+            totals.standing_charge = standing
+    for local in sorted(incomplete):
+        days[local].partial_days.append(local)
+    return _bucketed(days, first_day, end_day, by)
+
+
+def _add(into: Totals, part: Totals) -> None:
+    into.kwh += part.kwh
+    into.energy_cost += part.energy_cost
+    into.standing_charge += part.standing_charge
+    into.half_hours += part.half_hours
+    into.partial_days.extend(part.partial_days)
+    for band, (kwh, pence) in part.bands.items():
+        mine = into.bands.setdefault(band, [0.0, 0.0])
+        mine[0] += kwh
+        mine[1] += pence
+
+
+def _bucketed(days: dict[date, Totals], first_day: date, end_day: date, by: Bucket) -> CostReport:
+    overall = Totals()
+    buckets: dict[date, Totals] = {}
+    for day, totals in sorted(days.items()):
+        _add(overall, totals)
+        if by != "all":
+            _add(buckets.setdefault(bucket_start(day, by), Totals()), totals)
+    if by == "all":
+        listed = [(first_day, end_day, overall)]
+    else:
+        listed = [(max(s, first_day), min(bucket_end(s, by, end_day), end_day), t) for s, t in sorted(buckets.items())]
+    return CostReport(overall, listed)
