@@ -236,3 +236,20 @@ def test_every_local_day_pays_one_standing_charge_and_buckets_add_up(
     assert sum(t.kwh for _, _, t in report.buckets) == pytest.approx(sum(v for _, v in data))
     assert report.buckets[0][0] == START
     assert report.buckets[-1][1] == end
+
+
+def test_go_off_peak_and_peak_bands_come_from_the_published_periods() -> None:
+    # Octopus Go publishes each day's periods: 8.5 p from 00:30 to 05:30 local, 30 p otherwise.
+    day = date(2026, 7, 14)  # BST: the local periods are an hour earlier in UTC
+    midnight = local_midnight(day)
+    cheap_from, cheap_to = midnight + timedelta(minutes=30), midnight + timedelta(hours=5, minutes=30)
+    rates = [
+        Rate(midnight - timedelta(hours=19), cheap_from, 0.0, 30.0, "DIRECT_DEBIT"),
+        Rate(cheap_from, cheap_to, 0.0, 8.5, "DIRECT_DEBIT"),
+        Rate(cheap_to, midnight + timedelta(days=1, minutes=30), 0.0, 30.0, "DIRECT_DEBIT"),
+    ]
+    prices = {GO: Prices({Charge.STANDARD: rates}, [flat(45.0)], "DIRECT_DEBIT")}
+    report = cost([(t, 1.0) for t in slots(day)], [agreement(GO)], prices, day, day + timedelta(days=1))
+    # 10 off-peak half-hours at 8.5 p = 85 p; 38 peak half-hours at 30 p = 1140 p
+    assert report.totals.bands == {"peak": [38.0, 1140.0], "off-peak": [10.0, 85.0]}
+    assert cheap_from == z("2026-07-13T23:30:00Z")

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
 from octoscope.domain.models import Agreement, Charge, Rate, TariffCode
-from octoscope.domain.uktime import UK, local_midnight
+from octoscope.domain.uktime import local_midnight
 
 Rounding = Literal["exact", "billing"]
 Bucket = Literal["day", "week", "month", "all"]
@@ -51,6 +51,21 @@ class Prices:
     def standing_charge(self, at: datetime, inc_vat: bool) -> float | None:
         return self._standing.at(at, inc_vat)
 
+    def band(self, charge: Charge, rate: float, day_start: datetime, day_end: datetime, inc_vat: bool) -> str:
+        """Which band a half-hour's price is: day and night on Economy 7; on one register, off-peak and peak
+        where the day has two or three price levels (Go, Intelligent Go, Cosy), ``half-hourly`` where it has
+        more (Agile), ``standard`` where it has one."""
+        if charge is not Charge.STANDARD:
+            return charge.value
+        levels = self._unit[charge].levels(day_start, day_end, inc_vat)
+        if len(levels) <= 1:
+            return "standard"
+        if len(levels) > 3:
+            return "half-hourly"
+        if rate == levels[0]:
+            return "off-peak"
+        return "peak" if rate == levels[-1] else "standard"
+
 
 class _Lookup:
     def __init__(self, rates: Sequence[Rate], payment_method: str) -> None:
@@ -59,6 +74,17 @@ class _Lookup:
         )
         self._starts = [r.valid_from for r in chosen]
         self._rates = chosen
+
+    def levels(self, start: datetime, end: datetime, inc_vat: bool) -> list[float]:
+        """The distinct prices in force at some point of [start, end), lowest first."""
+        lo = max(0, bisect.bisect_right(self._starts, start) - 1)
+        hi = bisect.bisect_left(self._starts, end)
+        found = {
+            r.value_inc_vat if inc_vat else r.value_exc_vat
+            for r in self._rates[lo:hi]
+            if r.valid_to is None or r.valid_to > start
+        }
+        return sorted(found)
 
     def at(self, instant: datetime, inc_vat: bool) -> float | None:
         i = bisect.bisect_right(self._starts, instant) - 1
@@ -167,32 +193,39 @@ def cost(
     """
     timeline = _Timeline(agreements, prices)
     days: dict[date, Totals] = {}
+    bounds: list[datetime] = []  # local midnights, in UTC: a reading's day by bisection, not by time zone
     day = first_day
-    while day < end_day:
-        days[day] = Totals()
+    while day <= end_day:
+        if day < end_day:
+            days[day] = Totals()
+        bounds.append(local_midnight(day))
         day += timedelta(days=1)
-    window_start, window_end = local_midnight(first_day), local_midnight(end_day)
     incomplete: set[date] = set()
     billing = rounding == "billing"
+    band_of: dict[tuple[int, Prices, float], str] = {}
     for start, kwh in readings:
-        if not window_start <= start < window_end:
-            continue
-        local = start.astimezone(UK).date()
+        index = bisect.bisect_right(bounds, start) - 1
+        if index < 0 or index >= len(bounds) - 1:
+            continue  # outside [first_day, end_day)
+        local = first_day + timedelta(days=index)
         totals = days[local]
         totals.kwh += kwh
         totals.half_hours += 1
         entry = timeline.at(start)
         rate = None
-        charge = Charge.STANDARD
         if entry is not None and entry[2] is not None:
             charge = _charge_for(entry[1], start, night)
             rate = entry[2].unit_rate(charge, start, inc_vat)
-        if rate is None:
+        if rate is None or entry is None or entry[2] is None:
             incomplete.add(local)
             continue
         pence = _round(kwh, "0.01") * _round(rate, "0.01") if billing else kwh * rate
         totals.energy_cost += pence
-        band = totals.bands.setdefault(charge.value, [0.0, 0.0])
+        key = (index, entry[2], rate)
+        name = band_of.get(key)
+        if name is None:
+            name = band_of[key] = entry[2].band(charge, rate, bounds[index], bounds[index + 1], inc_vat)
+        band = totals.bands.setdefault(name, [0.0, 0.0])
         band[0] += kwh
         band[1] += pence
     for local, totals in days.items():
