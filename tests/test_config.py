@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,25 @@ def test_plain_http_is_refused_except_to_this_machine(url: str) -> None:
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8123/v1", "http://localhost:8123/v1", "http://[::1]:8123/v1"])
 def test_plain_http_to_this_machine_is_allowed(url: str) -> None:
     assert settings_from({}, {"OCTOSCOPE_API_URL": url}, Path("config.toml")).api_url == url
+
+
+def test_cost_settings_from_the_file() -> None:
+    values = {"costs": {"calorific_value": 39.2, "rounding": "billing", "calorific_values": {"2026-01-01": 39.8}}}
+    costs = settings_from(values, {}, Path("config.toml")).costs
+    assert costs.calorific_value == 39.2
+    assert costs.rounding == "billing"
+    assert costs.calorific_values == ((date(2026, 1, 1), 39.8),)
+
+
+@pytest.mark.parametrize(
+    ("costs", "expected"),
+    [
+        ({"calorific_value": 395}, "between 30 and 50"),
+        ({"rounding": "up"}, "rounding must be"),
+        ({"calorific_values": {"2026-02-30": 39.5}}, "is not a date"),
+        ({"calorifc_value": 39.5}, "unknown setting 'calorifc_value'"),
+    ],
+)
+def test_bad_cost_settings_are_one_line(costs: dict[str, object], expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        settings_from({"costs": costs}, {}, Path("config.toml"))

@@ -449,6 +449,101 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
 
 
 @app.command()
+def costs(
+    from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (UK local, inclusive).")] = None,
+    to: Annotated[str | None, typer.Option(help="Day after the last, YYYY-MM-DD (exclusive).")] = None,
+    period: Annotated[str | None, typer.Option(help="A month (YYYY-MM) or a year (YYYY).")] = None,
+    days: Annotated[int | None, typer.Option(help="The N whole days before today (default 30).")] = None,
+    by: Annotated[str, typer.Option(help="Buckets: day, week, month.")] = "month",
+    fuel: Annotated[str | None, typer.Option(help="Only electricity, gas or export.")] = None,
+    exc_vat: Annotated[bool, typer.Option("--exc-vat", help="Prices without VAT.")] = False,
+    rounding: Annotated[str | None, typer.Option(help="exact (default) or billing.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What your energy cost, from the local database: per fuel, with standing charges, by day, week or month.
+
+    Example: octoscope costs --period 2026-10 --by day
+    """
+    from dataclasses import replace  # noqa: PLC0415
+
+    from octoscope.costing import (  # noqa: PLC0415
+        FUELS,
+        CostError,
+        account_costs,
+        load_account,
+        resolve_days,
+        today_local,
+    )
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+
+    if by not in ("day", "week", "month"):
+        raise fail(f"--by {by!r}: write day, week or month")
+    if fuel is not None and fuel not in FUELS:
+        raise fail(f"--fuel {fuel!r}: write electricity, gas or export")
+    if rounding is not None and rounding not in ("exact", "billing"):
+        raise fail(f"--rounding {rounding!r}: write exact or billing")
+    with user_errors():
+        settings = _settings()
+        _, number = settings.require_credentials()
+        first, end = resolve_days(from_, to, period, days, today_local(datetime_now()))
+        if not settings.db.exists():
+            raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
+        cost_settings = replace(settings.costs, rounding=rounding) if rounding else settings.costs
+        try:
+            with Store.open(settings.db) as store:
+                report = account_costs(
+                    store,
+                    load_account(store, number),
+                    first,
+                    end,
+                    by=by,  # type: ignore[arg-type]
+                    fuels=[fuel] if fuel else FUELS,
+                    inc_vat=not exc_vat,
+                    payment_method=settings.payment_method,
+                    settings=cost_settings,
+                )
+        except CostError as err:
+            raise fail(str(err)) from None
+    if as_json:
+        _echo_json(report)
+    else:
+        _print_costs(report)
+
+
+def _pounds(pence: float) -> str:
+    return f"£{pence / 100:,.2f}"
+
+
+def _print_costs(report: dict[str, Any]) -> None:
+    vat = "inc VAT" if report["inc_vat"] else "exc VAT"
+    typer.echo(f"Costs {report['from']} to {report['to']} (to exclusive), {vat}, rounding {report['rounding']}")
+    for fuel in ("electricity", "gas", "export"):
+        if fuel not in report:
+            continue
+        data = report[fuel]
+        unit = f" ({data['m3']} m³)" if "m3" in data else ""
+        typer.echo(f"\n{fuel.capitalize()}: {data['kwh']} kWh{unit}")
+        header = f"  {'from':<12}{'kWh':>10}"
+        header += f"{'earnings':>12}" if fuel == "export" else f"{'energy':>12}{'standing':>11}{'total':>12}"
+        typer.echo(header + "  partial days")
+        for b in [*data["buckets"], {"from": "all", **data}]:
+            line = f"  {b['from']:<12}{b['kwh']:>10.3f}"
+            if fuel == "export":
+                line += f"{_pounds(b['earnings_pence']):>12}"
+            else:
+                line += (
+                    f"{_pounds(b['energy_cost_pence']):>12}{_pounds(b['standing_charge_pence']):>11}"
+                    f"{_pounds(b['total_pence']):>12}"
+                )
+            partial = len(b["partial_days"])
+            typer.echo(line + (f"  {partial}" if partial else ""))
+        if data["average_p_per_kwh"] is not None:
+            bands = ", ".join(f"{name} {v['kwh']} kWh {_pounds(v['pence'])}" for name, v in data["bands"].items())
+            typer.echo(f"  average {data['average_p_per_kwh']:.2f} p/kWh; {bands}")
+    typer.echo(f"\nNet: {_pounds(report['net_pence'])}")
+
+
+@app.command()
 def version() -> None:
     """Print the version.
 

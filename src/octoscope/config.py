@@ -10,6 +10,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,17 @@ class SyncOptions:
 
 
 @dataclass(frozen=True)
+class CostSettings:
+    """How costs are worked out. Gas: m³ x 1.02264 x calorific value (MJ/m³) / 3.6; the calorific value
+    changes daily and is printed on bills, so a table of dated values may override the default from each
+    date on."""
+
+    calorific_value: float = 39.5
+    calorific_values: tuple[tuple[date, float], ...] = ()  # (from this day, MJ/m³), ascending
+    rounding: str = "exact"  # or "billing"
+
+
+@dataclass(frozen=True)
 class Settings:
     api_key: Secret | None = None
     account: str | None = None
@@ -73,6 +85,7 @@ class Settings:
     budget: Budget = field(default_factory=Budget)
     retry: Retry = field(default_factory=Retry)
     sync: SyncOptions = field(default_factory=SyncOptions)
+    costs: CostSettings = field(default_factory=CostSettings)
 
     def require_credentials(self) -> tuple[Secret, str]:
         if self.api_key is None:
@@ -134,11 +147,11 @@ def _section(cls: type[Any], name: str, raw: object) -> Any:
 def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path: Path) -> Settings:
     """Combine a parsed config file and the environment into checked settings."""
     settings = Settings(config_path=config_path)
-    top = {"api_key", "account", "api_url", "graphql_url", "db", "payment_method", "budget", "retry", "sync"}
+    top = {"api_key", "account", "api_url", "graphql_url", "db", "payment_method", "budget", "retry", "sync", "costs"}
     for key in file_values:
         if key not in top:
             raise ConfigError(f"{config_path}: unknown setting {key!r}; known: {', '.join(sorted(top))}")
-    merged: dict[str, Any] = {k: v for k, v in file_values.items() if k not in ("budget", "retry", "sync")}
+    merged: dict[str, Any] = {k: v for k, v in file_values.items() if k not in ("budget", "retry", "sync", "costs")}
     for name in ("api_key", "account", "api_url", "graphql_url", "db", "payment_method"):
         from_env = env.get(f"OCTOSCOPE_{name.upper()}")
         if from_env:
@@ -164,7 +177,37 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
     for name, cls in (("budget", Budget), ("retry", Retry), ("sync", SyncOptions)):
         if name in file_values:
             changes[name] = _section(cls, name, file_values[name])
+    if "costs" in file_values:
+        changes["costs"] = _costs_section(file_values["costs"])
     return replace(settings, **changes)
+
+
+def _costs_section(raw: object) -> CostSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError("[costs] must be a table")
+    known = ("calorific_value", "calorific_values", "rounding")
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"[costs] has an unknown setting {key!r}; known: {', '.join(known)}")
+    value = raw.get("calorific_value", CostSettings.calorific_value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 30 <= value <= 50:
+        raise ConfigError(f"[costs] calorific_value must be MJ/m³ between 30 and 50 (about 39.5), not {value!r}")
+    rounding = raw.get("rounding", "exact")
+    if rounding not in ("exact", "billing"):
+        raise ConfigError(f"[costs] rounding must be \"exact\" or \"billing\", not {rounding!r}")
+    table = raw.get("calorific_values", {})
+    if not isinstance(table, dict):
+        raise ConfigError('[costs.calorific_values] must be a table of "YYYY-MM-DD" = MJ/m³')
+    dated: list[tuple[date, float]] = []
+    for day, cv in table.items():
+        try:
+            when = date.fromisoformat(str(day))
+        except ValueError:
+            raise ConfigError(f"[costs.calorific_values] {day!r} is not a date; write YYYY-MM-DD") from None
+        if isinstance(cv, bool) or not isinstance(cv, int | float) or not 30 <= cv <= 50:
+            raise ConfigError(f"[costs.calorific_values] {day} must be MJ/m³ between 30 and 50, not {cv!r}")
+        dated.append((when, float(cv)))
+    return CostSettings(float(value), tuple(sorted(dated)), rounding)
 
 
 def load_settings(env: dict[str, str] | None = None, config_path: Path | None = None) -> Settings:
