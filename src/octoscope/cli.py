@@ -543,6 +543,39 @@ def _print_costs(report: dict[str, Any]) -> None:
     typer.echo(f"\nNet: {_pounds(report['net_pence'])}")
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; only this machine unless you say otherwise.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the JSON API (/api, docs at /docs) on this machine. Another address needs OCTOSCOPE_WEB_TOKEN.
+
+    Example: octoscope serve --port 8000
+    """
+    import os  # noqa: PLC0415
+
+    from octoscope.web.app import create_app  # noqa: PLC0415
+
+    token = os.environ.get("OCTOSCOPE_WEB_TOKEN") or None
+    if host not in LOOPBACK and not token:
+        raise fail(
+            f"listening on {host} opens your data to the network: set OCTOSCOPE_WEB_TOKEN to a long secret first"
+        )
+    with user_errors():
+        settings = _settings()
+        settings.require_credentials()
+        if not settings.db.exists():
+            raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
+        web = create_app(settings, token=token)
+    typer.echo(f"octoscope on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    _serve(web, host, port)
+
+
 @app.command()
 def version() -> None:
     """Print the version.

@@ -1,0 +1,83 @@
+"""GET /api/costs over a real socket: the same JSON as `octoscope costs --json`; bad queries are one clear 400."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from octoscope.config import Settings
+from octoscope.domain.secret import Secret
+from octoscope.simulator.threaded import serve_in_thread
+from octoscope.web.app import create_app
+from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, Cli, make_cli, simulator
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    with simulator() as sim:
+        cli = make_cli(sim, tmp_path_factory.mktemp("api"))
+        cli.ok("sync", "--to", "2026-11-22")
+        yield cli
+
+
+def settings_for(cli: Cli) -> Settings:
+    return Settings(api_key=Secret(DEMO_KEY), account=DEMO_ACCOUNT, db=cli.db, config_path=cli.home / "none.toml")
+
+
+def test_the_api_answers_what_the_cli_prints(synced: Cli) -> None:
+    expected = json.loads(synced.ok("costs", "--period", "2026-10", "--by", "week", "--json"))
+    with serve_in_thread(create_app(settings_for(synced))) as base:
+        got = httpx.get(f"{base}/api/costs", params={"period": "2026-10", "by": "week"}, timeout=30)
+        one = httpx.get(
+            f"{base}/api/costs", params={"from": "2026-10-01", "to": "2026-10-08", "fuel": "gas"}, timeout=30
+        )
+        docs = httpx.get(f"{base}/openapi.json", timeout=30)
+    assert got.status_code == 200
+    assert got.json() == expected
+    assert set(one.json()) >= {"gas", "net_pence"}
+    assert "electricity" not in one.json()
+    assert "/api/costs" in docs.json()["paths"]
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "expected"),
+    [
+        ({"period": "2026-13"}, 400, "is not a month"),
+        ({"from": "2026-10-10", "to": "2026-10-01"}, 400, "is not before --to"),
+        ({"from": "2026-02-30"}, 400, "is not a date that exists"),
+        ({"by": "year"}, 422, "day"),
+    ],
+)
+def test_bad_queries(synced: Cli, params: dict[str, str], status: int, expected: str) -> None:
+    with serve_in_thread(create_app(settings_for(synced))) as base:
+        response = httpx.get(f"{base}/api/costs", params=params, timeout=30)
+    assert response.status_code == status
+    assert expected in json.dumps(response.json()["detail"])
+
+
+def test_an_access_token_when_one_is_set(synced: Cli) -> None:
+    with serve_in_thread(create_app(settings_for(synced), token="a-long-secret")) as base:
+        refused = httpx.get(f"{base}/api/costs", timeout=30)
+        allowed = httpx.get(f"{base}/api/costs", headers={"Authorization": "Bearer a-long-secret"}, timeout=30)
+    assert refused.status_code == 401
+    assert allowed.status_code == 200
+
+
+def test_serve_refuses_the_network_without_a_token(tmp_path: Path) -> None:
+    with simulator() as sim:
+        done = make_cli(sim, tmp_path).run("serve", "--host", "0.0.0.0")  # noqa: S104 (the refusal is the test)
+    assert done.returncode == 1
+    assert "OCTOSCOPE_WEB_TOKEN" in done.stderr
+
+
+def test_no_data_yet_is_404(tmp_path: Path, synced: Cli) -> None:
+    empty = replace(settings_for(synced), db=tmp_path / "empty.db")
+    with serve_in_thread(create_app(empty)) as base:
+        response = httpx.get(f"{base}/api/costs", timeout=30)
+    assert response.status_code == 404
+    assert "run `octoscope sync` first" in response.json()["detail"]
