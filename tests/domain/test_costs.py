@@ -253,3 +253,41 @@ def test_go_off_peak_and_peak_bands_come_from_the_published_periods() -> None:
     # 10 off-peak half-hours at 8.5 p = 85 p; 38 peak half-hours at 30 p = 1140 p
     assert report.totals.bands == {"peak": [38.0, 1140.0], "off-peak": [10.0, 85.0]}
     assert cheap_from == z("2026-07-13T23:30:00Z")
+
+
+def test_cosy_has_three_levels_off_peak_standard_and_peak() -> None:
+    cosy = "E-1R-COSY-22-12-08-J"
+    day = date(2026, 1, 14)  # GMT: local = UTC
+    m = local_midnight(day)
+
+    def at(hours: float) -> datetime:
+        return m + timedelta(hours=hours)
+
+    # 13 p 04:00-07:00 and 13:00-16:00; 40 p 16:00-19:00; 26 p otherwise
+    periods = [(0, 4, 26.0), (4, 7, 13.0), (7, 13, 26.0), (13, 16, 13.0), (16, 19, 40.0), (19, 24, 26.0)]
+    rates = [Rate(at(a), at(b), 0.0, v, "DIRECT_DEBIT") for a, b, v in periods]
+    prices = {cosy: Prices({Charge.STANDARD: rates}, [flat(45.0)], "DIRECT_DEBIT")}
+    report = cost([(t, 1.0) for t in slots(day)], [agreement(cosy)], prices, day, day + timedelta(days=1))
+    # 12 half-hours at 13 p = 156 p; 6 at 40 p = 240 p; 30 at 26 p = 780 p
+    assert report.totals.bands == {"standard": [30.0, 780.0], "off-peak": [12.0, 156.0], "peak": [6.0, 240.0]}
+
+
+def test_tracker_prices_each_day_by_that_days_rate() -> None:
+    tracker = "E-1R-SILVER-24-12-31-J"
+    first = date(2026, 1, 14)
+    rates = [
+        Rate(
+            local_midnight(first + timedelta(days=i)),
+            local_midnight(first + timedelta(days=i + 1)),
+            0.0,
+            20.0 + i,
+            "DIRECT_DEBIT",
+        )
+        for i in range(3)
+    ]
+    prices = {tracker: Prices({Charge.STANDARD: rates}, [flat(45.0)], "DIRECT_DEBIT")}
+    readings = [(t, 0.5) for i in range(3) for t in slots(first + timedelta(days=i))]
+    report = cost(readings, [agreement(tracker)], prices, first, first + timedelta(days=3), by="day")
+    # each day 48 x 0.5 kWh = 24 kWh at 20, 21 and 22 p: 480 + 504 + 528 = 1512 p
+    assert [t.energy_cost for _, _, t in report.buckets] == pytest.approx([480.0, 504.0, 528.0])
+    assert report.totals.bands == {"standard": [72.0, pytest.approx(1512.0)]}
