@@ -70,14 +70,17 @@ class CalorificValues:
         return self.dated[i][1] if i >= 0 else self.default
 
 
-def _prices(store: Store, codes: Iterable[str], payment_method: str) -> dict[str, Prices]:
+def _prices(
+    store: Store, codes: Iterable[str], payment_method: str, start: datetime, end: datetime
+) -> dict[str, Prices]:
+    """Each tariff's prices over [start, end) only: a long Agile history is not read to cost one month."""
     out = {}
     for code in codes:
         tariff = TariffCode.parse(code)
         unit: dict[Charge, Sequence[Rate]] = {
-            c: store.rates(code, c) for c in tariff.charges if c is not Charge.STANDING
+            c: store.rates(code, c, start, end, payment_method) for c in tariff.charges if c is not Charge.STANDING
         }
-        out[code] = Prices(unit, store.rates(code, Charge.STANDING), payment_method)
+        out[code] = Prices(unit, store.rates(code, Charge.STANDING, start, end, payment_method), payment_method)
     return out
 
 
@@ -155,7 +158,8 @@ def account_costs(
             span = _point_days(point, first, end) if fuel in wanted else None
             if span is None:
                 continue
-            rows = store.readings(point.series, local_midnight(span[0]), local_midnight(span[1]))
+            lo, hi = local_midnight(span[0]), local_midnight(span[1])
+            rows = store.readings(point.series, lo, hi)
             readings: list[tuple[datetime, float]] = []
             m3_by_day: dict[date, float] = {}
             for start, value, unit in rows:
@@ -166,16 +170,17 @@ def account_costs(
                     m3_by_day[day] = m3_by_day.get(day, 0.0) + value
                     readings.append((start, gas_kwh(value, calorific.on(day))))
                 # any other unit is unknown: those half-hours count as missing, and their days as partial
-            prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method)
+            prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
             report = cost(
                 readings, point.agreements, prices, span[0], span[1], by=by, inc_vat=inc_vat, rounding=rounding
             )
             _merge(overall.setdefault(fuel, Totals()), report.totals)
-            for lo, hi, part in report.buckets:
-                _merge(buckets.setdefault(fuel, {}).setdefault((lo, hi), Totals()), part)
+            for day_from, day_to, part in report.buckets:
+                _merge(buckets.setdefault(fuel, {}).setdefault((day_from, day_to), Totals()), part)
                 if m3_by_day:
                     held = cubic.setdefault(fuel, {})
-                    held[(lo, hi)] = held.get((lo, hi), 0.0) + sum(v for d, v in m3_by_day.items() if lo <= d < hi)
+                    volume = sum(v for d, v in m3_by_day.items() if day_from <= d < day_to)
+                    held[(day_from, day_to)] = held.get((day_from, day_to), 0.0) + volume
             if m3_by_day:
                 held = cubic.setdefault(fuel, {})
                 held[None] = held.get(None, 0.0) + sum(m3_by_day.values())

@@ -41,59 +41,86 @@ class Prices:
     """
 
     def __init__(self, unit_rates: dict[Charge, Sequence[Rate]], standing: Sequence[Rate], payment_method: str) -> None:
-        self._unit = {charge: _Lookup(rates, payment_method) for charge, rates in unit_rates.items()}
-        self._standing = _Lookup(standing, payment_method)
+        self.unit = {charge: _Lookup(rates, payment_method) for charge, rates in unit_rates.items()}
+        self.standing = _Lookup(standing, payment_method)
 
     def unit_rate(self, charge: Charge, at: datetime, inc_vat: bool) -> float | None:
-        lookup = self._unit.get(charge)
+        lookup = self.unit.get(charge)
         return None if lookup is None else lookup.at(at, inc_vat)
 
     def standing_charge(self, at: datetime, inc_vat: bool) -> float | None:
-        return self._standing.at(at, inc_vat)
+        return self.standing.at(at, inc_vat)
 
-    def band(self, charge: Charge, rate: float, day_start: datetime, day_end: datetime, inc_vat: bool) -> str:
-        """Which band a half-hour's price is: day and night on Economy 7; on one register, off-peak and peak
-        where the day has two or three price levels (Go, Intelligent Go, Cosy), ``half-hourly`` where it has
-        more (Agile), ``standard`` where it has one."""
-        if charge is not Charge.STANDARD:
-            return charge.value
-        levels = self._unit[charge].levels(day_start, day_end, inc_vat)
-        if len(levels) <= 1:
-            return "standard"
-        if len(levels) > 3:
-            return "half-hourly"
-        if rate == levels[0]:
-            return "off-peak"
-        return "peak" if rate == levels[-1] else "standard"
+
+def band_of(charge: Charge, rate: float, levels: list[float]) -> str:
+    """Which band a half-hour's price is: day and night on Economy 7; on one register, off-peak and peak
+    where the day has two or three price levels (Go, Intelligent Go, Cosy), ``half-hourly`` where it has
+    more (Agile), ``standard`` where it has one. ``levels``: the day's distinct prices, lowest first."""
+    if charge is not Charge.STANDARD:
+        return charge.value
+    if len(levels) <= 1:
+        return "standard"
+    if len(levels) > 3:
+        return "half-hourly"
+    if rate == levels[0]:
+        return "off-peak"
+    return "peak" if rate == levels[-1] else "standard"
 
 
 class _Lookup:
+    """Price records of one list, in time order, as parallel lists for quick stepping."""
+
     def __init__(self, rates: Sequence[Rate], payment_method: str) -> None:
-        chosen = sorted(
-            (r for r in rates if r.payment_method in (None, payment_method)), key=lambda r: r.valid_from
-        )
-        self._starts = [r.valid_from for r in chosen]
-        self._rates = chosen
+        chosen = sorted((r for r in rates if r.payment_method in (None, payment_method)), key=lambda r: r.valid_from)
+        self.starts = [r.valid_from for r in chosen]
+        self.ends = [r.valid_to for r in chosen]
+        self.inc = [r.value_inc_vat for r in chosen]
+        self.exc = [r.value_exc_vat for r in chosen]
 
     def levels(self, start: datetime, end: datetime, inc_vat: bool) -> list[float]:
         """The distinct prices in force at some point of [start, end), lowest first."""
-        lo = max(0, bisect.bisect_right(self._starts, start) - 1)
-        hi = bisect.bisect_left(self._starts, end)
-        found = {
-            r.value_inc_vat if inc_vat else r.value_exc_vat
-            for r in self._rates[lo:hi]
-            if r.valid_to is None or r.valid_to > start
-        }
-        return sorted(found)
+        lo = max(0, bisect.bisect_right(self.starts, start) - 1)
+        hi = bisect.bisect_left(self.starts, end)
+        values = self.inc if inc_vat else self.exc
+        ends = self.ends
+        return sorted({values[i] for i in range(lo, hi) if ends[i] is None or ends[i] > start})  # type: ignore[operator]
 
     def at(self, instant: datetime, inc_vat: bool) -> float | None:
-        i = bisect.bisect_right(self._starts, instant) - 1
+        i = bisect.bisect_right(self.starts, instant) - 1
         if i < 0:
             return None
-        rate = self._rates[i]
-        if rate.valid_to is not None and instant >= rate.valid_to:
+        end = self.ends[i]
+        if end is not None and instant >= end:
             return None
-        return rate.value_inc_vat if inc_vat else rate.value_exc_vat
+        return (self.inc if inc_vat else self.exc)[i]
+
+
+class _Cursor:
+    """Steps through a price list for instants that mostly come in time order: amortised O(1) a lookup."""
+
+    __slots__ = ("ends", "i", "last", "lookup", "starts", "values")
+
+    def __init__(self, lookup: _Lookup, inc_vat: bool) -> None:
+        self.lookup = lookup
+        self.starts = lookup.starts
+        self.ends = lookup.ends
+        self.values = lookup.inc if inc_vat else lookup.exc
+        self.i = -1
+        self.last = len(self.starts) - 1
+
+    def at(self, instant: datetime) -> float | None:
+        starts, i = self.starts, self.i
+        if i >= 0 and instant < starts[i]:
+            i = bisect.bisect_right(starts, instant) - 1  # out of order: look it up
+        while i < self.last and starts[i + 1] <= instant:
+            i += 1
+        self.i = i
+        if i < 0:
+            return None
+        end = self.ends[i]
+        if end is not None and instant >= end:
+            return None
+        return self.values[i]
 
 
 @dataclass
@@ -173,6 +200,17 @@ def _charge_for(tariff: TariffCode, at: datetime, night: tuple[time, time]) -> C
     return Charge.NIGHT if night[0] <= clock < night[1] else Charge.DAY
 
 
+@dataclass
+class _InForce:
+    """An agreement while the readings walk through it, with a cursor on each of its price lists."""
+
+    start: datetime
+    end: datetime | None
+    tariff: TariffCode
+    prices: Prices | None
+    cursors: dict[Charge, _Cursor]
+
+
 def cost(
     readings: Iterable[tuple[datetime, float]],
     agreements: Sequence[Agreement],
@@ -190,10 +228,23 @@ def cost(
     ``readings`` are (half-hour start in UTC, kWh); ``prices`` maps tariff code to its prices. A day lacking
     a reading, a unit rate for a half-hour or its standing charge is listed in ``partial_days``; what is
     known of it is still counted, nothing missing is counted as zero cost.
+
+    One pass over the readings in time order, stepping through days, agreements and price lists alongside
+    (a year is 17,520 half-hours: no per-reading search or time-zone arithmetic).
     """
     timeline = _Timeline(agreements, prices)
+    in_force = [
+        _InForce(
+            a.valid_from,
+            a.valid_to,
+            tariff,
+            p,
+            {c: _Cursor(lookup, inc_vat) for c, lookup in p.unit.items()} if p is not None else {},
+        )
+        for a, tariff, p in timeline.entries
+    ]
     days: dict[date, Totals] = {}
-    bounds: list[datetime] = []  # local midnights, in UTC: a reading's day by bisection, not by time zone
+    bounds: list[datetime] = []  # local midnights in UTC: the walk moves from day to day by comparison
     day = first_day
     while day <= end_day:
         if day < end_day:
@@ -202,35 +253,47 @@ def cost(
         day += timedelta(days=1)
     incomplete: set[date] = set()
     billing = rounding == "billing"
-    band_of: dict[tuple[int, Prices, float], str] = {}
-    for start, kwh in readings:
-        index = bisect.bisect_right(bounds, start) - 1
-        if index < 0 or index >= len(bounds) - 1:
-            continue  # outside [first_day, end_day)
-        local = first_day + timedelta(days=index)
-        totals = days[local]
+    levels: dict[tuple[int, int, Charge], list[float]] = {}
+    index, agreement_index = -1, -1
+    day_end = bounds[0]
+    totals = Totals()
+    current: _InForce | None = None
+    for start, kwh in sorted(readings, key=lambda reading: reading[0]):
+        if start >= day_end or index < 0:
+            if start < bounds[0] or start >= bounds[-1]:
+                continue  # outside [first_day, end_day)
+            index = bisect.bisect_right(bounds, start) - 1
+            day_end = bounds[index + 1]
+            totals = days[first_day + timedelta(days=index)]
         totals.kwh += kwh
         totals.half_hours += 1
-        entry = timeline.at(start)
+        if current is None or start < current.start or (current.end is not None and start >= current.end):
+            agreement_index = bisect.bisect_right(timeline.starts, start) - 1
+            current = in_force[agreement_index] if agreement_index >= 0 else None
+            if current is not None and current.end is not None and start >= current.end:
+                current = None
         rate = None
-        if entry is not None and entry[2] is not None:
-            charge = _charge_for(entry[1], start, night)
-            rate = entry[2].unit_rate(charge, start, inc_vat)
-        if rate is None or entry is None or entry[2] is None:
-            incomplete.add(local)
+        if current is not None:
+            charge = Charge.STANDARD if current.tariff.registers != 2 else _charge_for(current.tariff, start, night)
+            cursor = current.cursors.get(charge)
+            rate = cursor.at(start) if cursor is not None else None
+        if rate is None or current is None:
+            incomplete.add(first_day + timedelta(days=index))
             continue
         pence = _round(kwh, "0.01") * _round(rate, "0.01") if billing else kwh * rate
         totals.energy_cost += pence
-        key = (index, entry[2], rate)
-        name = band_of.get(key)
-        if name is None:
-            name = band_of[key] = entry[2].band(charge, rate, bounds[index], bounds[index + 1], inc_vat)
-        band = totals.bands.setdefault(name, [0.0, 0.0])
+        key = (index, agreement_index, charge)
+        day_levels = levels.get(key)
+        if day_levels is None:
+            lookup = current.cursors[charge].lookup
+            day_levels = levels[key] = lookup.levels(bounds[index], day_end, inc_vat)
+        band = totals.bands.setdefault(band_of(charge, rate, day_levels), [0.0, 0.0])
         band[0] += kwh
         band[1] += pence
-    for local, totals in days.items():
-        midnight, next_midnight = local_midnight(local), local_midnight(local + timedelta(days=1))
-        if totals.half_hours < int((next_midnight - midnight) / timedelta(minutes=30)):
+    for local, day_totals in days.items():
+        i = (local - first_day).days
+        midnight, next_midnight = bounds[i], bounds[i + 1]
+        if day_totals.half_hours < int((next_midnight - midnight) / timedelta(minutes=30)):
             incomplete.add(local)
         entry = timeline.for_day(midnight, next_midnight)
         standing = None
@@ -239,7 +302,7 @@ def cost(
         if standing is None:
             incomplete.add(local)
         else:
-            totals.standing_charge = standing
+            day_totals.standing_charge = standing
     for local in sorted(incomplete):
         days[local].partial_days.append(local)
     return _bucketed(days, first_day, end_day, by)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from octoscope.domain.models import (
@@ -71,6 +71,38 @@ def _opt_dt(value: int | None) -> datetime | None:
 
 def _opt_date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
+
+
+class _Instants:
+    """Epoch seconds to UTC datetimes for rows in time order: the next half-hour is one addition, not a
+    conversion (a year of readings or Agile prices is 17,520 of them)."""
+
+    __slots__ = ("last", "last_seconds")
+
+    def __init__(self) -> None:
+        self.last_seconds = -1
+        self.last = from_epoch(0)
+
+    def at(self, seconds: int) -> datetime:
+        step = seconds - self.last_seconds
+        if step == 0:
+            return self.last
+        value = self.last + _HALF_HOUR if step == HALF_HOUR else from_epoch(seconds)
+        self.last_seconds, self.last = seconds, value
+        return value
+
+
+_HALF_HOUR = timedelta(seconds=HALF_HOUR)
+
+
+def _rates_from_rows(rows: list[tuple[int, int | None, float, float, str]]) -> list[Rate]:
+    instants = _Instants()
+    out = []
+    for start, end, exc, inc, method in rows:
+        valid_from = instants.at(start)
+        valid_to = None if end is None else valid_from + _HALF_HOUR if end - start == HALF_HOUR else from_epoch(end)
+        out.append(Rate(valid_from, valid_to, exc, inc, method or None))
+    return out
 
 
 class Store:
@@ -444,7 +476,8 @@ class Store:
                 " ORDER BY interval_start",
                 (series, epoch(start), epoch(end)),
             ).fetchall()
-        return [(from_epoch(s), v, u) for s, v, u in rows]
+        instants = _Instants()
+        return [(instants.at(s), v, u) for s, v, u in rows]
 
     def cursors(self) -> dict[tuple[str, str], tuple[datetime, datetime]]:
         """Per (series, serial): when it was last read, and up to which instant it was read whole."""
@@ -518,21 +551,38 @@ class Store:
             ).fetchall()
         return [RateWindow(*(from_epoch(v) for v in row)) for row in rows]
 
-    def rates(self, tariff_code: str, charge: Charge) -> list[Rate]:
+    def rates(
+        self,
+        tariff_code: str,
+        charge: Charge,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        payment_method: str | None = None,
+    ) -> list[Rate]:
+        """A price list in time order: the records overlapping [start, end) if given, and, with
+        ``payment_method``, only that method's records and those that name none (Agile, Outgoing)."""
+        table, register = ("standing_charges", None) if charge is Charge.STANDING else ("unit_rates", charge.value)
+        where = ["tariff_code = ?"]
+        args: list[object] = [tariff_code]
+        if register is not None:
+            where.append("register = ?")
+            args.append(register)
+        if payment_method is not None:
+            where.append("payment_method IN ('', ?)")
+            args.append(payment_method)
+        if end is not None:
+            where.append("valid_from < ?")
+            args.append(epoch(end))
+        if start is not None:
+            where.append("(valid_to IS NULL OR valid_to > ?)")
+            args.append(epoch(start))
         with self._lock:
-            if charge is Charge.STANDING:
-                rows = self._db.execute(
-                    "SELECT valid_from, valid_to, value_exc_vat, value_inc_vat, payment_method FROM standing_charges"
-                    " WHERE tariff_code = ? ORDER BY valid_from",
-                    (tariff_code,),
-                ).fetchall()
-            else:
-                rows = self._db.execute(
-                    "SELECT valid_from, valid_to, value_exc_vat, value_inc_vat, payment_method FROM unit_rates"
-                    " WHERE tariff_code = ? AND register = ? ORDER BY valid_from",
-                    (tariff_code, charge.value),
-                ).fetchall()
-        return [Rate(from_epoch(a), _opt_dt(b), c, d, e or None) for a, b, c, d, e in rows]
+            rows = self._db.execute(
+                f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat, payment_method FROM {table}"  # noqa: S608
+                f" WHERE {' AND '.join(where)} ORDER BY valid_from",
+                args,
+            ).fetchall()
+        return _rates_from_rows(rows)
 
     # --- runs -------------------------------------------------------------------------------------------
 
