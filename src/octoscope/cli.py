@@ -11,7 +11,6 @@ import json
 import logging
 import sqlite3
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -145,6 +144,7 @@ def simulate(
 @app.command()
 def demo(
     db: Annotated[Path | None, typer.Option(help="The demo's database (made afresh on each run).")] = None,
+    port: Annotated[int, typer.Option(help="Port for the web app; 0 picks a free one.")] = 0,
 ) -> None:
     """The demo: the simulator with the demo account, a full sync into a fresh database, then serve.
 
@@ -179,12 +179,16 @@ def demo(
             with _progress(quiet=False) as progress:
                 summary = asyncio.run(_sync(settings, start, end, now, False, False, progress))
         _print_summary(summary)
+        from octoscope.web.app import create_app  # noqa: PLC0415
+
+        web_port = port or _free_port("127.0.0.1")
         typer.echo(
             f"Explore it: OCTOSCOPE_DB={path} OCTOSCOPE_API_KEY={DEMO_KEY} OCTOSCOPE_ACCOUNT={DEMO_ACCOUNT}"
-            f" OCTOSCOPE_API_URL={base}/v1 OCTOSCOPE_GRAPHQL_URL={base}/v1/graphql/ octoscope status"
+            f" OCTOSCOPE_API_URL={base}/v1 OCTOSCOPE_GRAPHQL_URL={base}/v1/graphql/ octoscope costs"
         )
-        typer.echo("The simulator keeps running (the dashboard arrives with its issue). Press Ctrl-C to stop.")
-        threading.Event().wait()
+        typer.echo(f"  Costs API:    http://127.0.0.1:{web_port}/api/costs?period=... (docs at /docs)")
+        typer.echo("Serving; the dashboard arrives with its issue. Press Ctrl-C to stop.")
+        _serve(create_app(settings), "127.0.0.1", web_port)
 
 
 @app.command()
