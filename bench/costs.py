@@ -26,12 +26,10 @@ and all five years (87,648 half-hours, 5.003 meter-years).
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import math
 import os
-import platform
 import random
 import statistics
 import sys
@@ -43,6 +41,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from machine import machine
 from octoscope.costing import account_costs
 from octoscope.domain.costs import CostReport, Prices, cost
 from octoscope.domain.models import (
@@ -190,14 +189,6 @@ def peak_mb(call: Callable[[], Any]) -> float:
     return (peak - before) / 2**20
 
 
-def cpu_model() -> str | None:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or None
-
-
 def main() -> None:
     load_before = os.getloadavg()[0]
     figures: dict[str, Any] = {}
@@ -269,10 +260,7 @@ def main() -> None:
     result["bands"] = five["bands"]
     result["rows_stored"] = data["rows"]
     result["build_seconds"] = round(build_seconds, 2)
-    result["cpu"] = cpu_model()
-    result["cores"] = os.cpu_count()
-    result["python"] = platform.python_version()
-    result["machine"] = f"{platform.system()} {platform.release()} {platform.machine()}"
+    result.update(machine())
     result["load_average_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     sys.stdout.write(json.dumps(result) + "\n")
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
 import statistics
 import sys
 import time
 
 import httpx
 
+from machine import machine
 from octoscope.simulator import create_app
 from octoscope.simulator.threaded import serve_in_thread
 
@@ -86,9 +86,7 @@ def main() -> None:
         "page_25000_warm_s": round(warm, 4),
         "small_page_rps_sequential": round(sequential, 1),
         "small_page_rps_concurrent8": round(concurrent, 1),
-        "python": platform.python_version(),
-        "machine": f"{platform.system()} {platform.release()} {platform.machine()}",
-        "processor": platform.processor() or None,
+        **machine(),
         "cpus": os.cpu_count(),
     }
     sys.stdout.write(json.dumps(result) + "\n")

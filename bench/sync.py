@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import shutil
 import sqlite3
 import statistics
@@ -39,6 +38,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from machine import machine
 from octoscope.config import SyncOptions
 from octoscope.simulator.threaded import free_port
 
@@ -222,14 +222,6 @@ def download_only(base: str, targets: list[str]) -> tuple[float, int]:
     return elapsed, sum(len(b) for b in bodies)
 
 
-def cpu_model() -> str | None:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or None
-
-
 def main() -> None:
     load_before = os.getloadavg()[0]
     home = Path(tempfile.mkdtemp(prefix="octoscope-bench-sync-"))
@@ -283,10 +275,7 @@ def main() -> None:
         "download_mb": round(downloads[-1][1] / 2**20, 1),
         "sync_to_download_ratio": round(wall / download, 2),
         "sync_concurrency": SyncOptions().concurrency,
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "machine": f"{platform.system()} {platform.release()} {platform.machine()}",
+        **machine(),
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],  # before and after: others' work
     }
     sys.stdout.write(json.dumps(result) + "\n")
