@@ -84,6 +84,7 @@ class World:
         self.evs: dict[str, EVRef] = {}
         self.households: dict[int, Household] = {}
         self._register_cache: dict[int, dict[date, tuple[int, int]]] = {}
+        self._revision_draws: dict[tuple[str, str, int], tuple[float, float, float]] = {}
         for account in scenario.accounts:
             for prop in account.properties:
                 self.households[prop.id] = Household(prop.household, scenario.seed, prop.id, self._ev_mode_for(prop))
@@ -218,13 +219,21 @@ class World:
                 stop = day_slots(day).stop
                 revisable = now < local_midnight(day + timedelta(days=1 + spec.days)).timestamp()
                 hidden = now < self.published_at(day) + 86400
-            draw = random.Random(_stable_seed(self.scenario.seed, "revision", ref.fuel, ref.ident, slot))
-            late, provisional, factor = draw.random(), draw.random(), draw.uniform(0.5, 1.5)
+            late, provisional, factor = self._revision_draw(ref, slot)
             if hidden and late < spec.late_probability:
                 continue
             revised = revisable and provisional < spec.probability
             out.append((slot, _provisional(value, factor) if revised else value))
         return out
+
+    def _revision_draw(self, ref: PointRef, slot: int) -> tuple[float, float, float]:
+        """(late, provisional, factor) for one half-hour; drawn once, since every request asks again."""
+        key = (ref.fuel, ref.ident, slot)
+        drawn = self._revision_draws.get(key)
+        if drawn is None:
+            draw = random.Random(_stable_seed(self.scenario.seed, "revision", ref.fuel, ref.ident, slot))
+            drawn = self._revision_draws[key] = (draw.random(), draw.random(), draw.uniform(0.5, 1.5))
+        return drawn
 
     # --- telemetry -----------------------------------------------------------------------------------
 
