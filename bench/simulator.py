@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import statistics
 import sys
 import time
@@ -87,7 +86,6 @@ def main() -> None:
         "small_page_rps_sequential": round(sequential, 1),
         "small_page_rps_concurrent8": round(concurrent, 1),
         **machine(),
-        "cpus": os.cpu_count(),
     }
     sys.stdout.write(json.dumps(result) + "\n")
 
