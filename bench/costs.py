@@ -18,9 +18,9 @@ and all five years (87,648 half-hours, 5.003 meter-years).
 - ``*_peak_mb_*``: tracemalloc's peak during one call, above what was allocated before it (separate runs:
   tracemalloc slows the code it watches), for 1 and 5 meter-years; ``*_memory_ratio_5_to_1`` is the growth
   for 5.003 times the half-hours (linear would be about 5). ``agile_half_hours_*`` are given because the
-  domain's band cache holds an entry per distinct price of a day, so its memory follows the Agile half-hours
-  (7x from one window to the other), not all of them. The end-to-end figure includes every stored price of
-  the tariffs, whatever the window, since ``account_costs`` reads them all.
+  Agile prices read for a window (one per half-hour) are most of what the end-to-end figure holds: 7x more
+  of them in the five-year window than in the one-year one. ``account_costs`` reads only the prices that
+  overlap the window asked.
 - ``within_target``: end-to-end under 50 ms per meter-year for both windows.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 
 import pytest
@@ -323,3 +323,10 @@ def test_cost_settings_from_the_file() -> None:
 def test_bad_cost_settings_are_one_line(costs: dict[str, object], expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         settings_from({"costs": costs}, {}, Path("config.toml"))
+
+
+def test_an_economy_7_night_window_in_utc() -> None:
+    costs = settings_from({"costs": {"e7_night": "00:00-07:00"}}, {}, Path("config.toml")).costs
+    assert costs.e7_night == (time(0, 0), time(7, 0))
+    with pytest.raises(ConfigError, match="e7_night"):
+        settings_from({"costs": {"e7_night": "midnight"}}, {}, Path("config.toml"))

@@ -154,3 +154,44 @@ def test_costs_before_any_sync(tmp_path: Path) -> None:
         done = make_cli(sim, tmp_path).run("costs")
     assert done.returncode == 1
     assert "run `octoscope sync` first" in done.stderr
+
+
+def test_days_that_have_not_happened_cost_nothing(synced: Cli) -> None:
+    report = json.loads(synced.ok("costs", "--period", "2030-01", "--json"))
+    assert report["electricity"]["standing_charge_pence"] == 0
+    assert report["electricity"]["partial_days"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--period", "9999-12"), "calendar's end"),
+        (("--days", "100000000"), "calendar's end"),
+        (("--from", "1990-01-01", "--to", "2026-01-01"), "longer than 20 years"),
+    ],
+)
+def test_absurd_ranges_are_one_line(synced: Cli, args: tuple[str, ...], expected: str) -> None:
+    done = synced.run("costs", *args)
+    assert done.returncode == 1
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_to_alone_counts_back_thirty_days(synced: Cli) -> None:
+    report = json.loads(synced.ok("costs", "--to", "2026-11-01", "--json"))
+    assert (report["from"], report["to"]) == ("2026-10-02", "2026-11-01")
+
+
+def test_a_month_with_a_house_move_is_one_bucket(tmp_path: Path) -> None:
+    with simulator("moved_house") as sim:
+        cli = make_cli(sim, tmp_path, key="sk_live_octoscope_moved_test", account="A-0000B0B5")
+        cli.ok("sync", "--to", "2026-11-22", "--past-properties")
+        account = httpx.get(
+            f"{sim.url}/v1/accounts/A-0000B0B5/", auth=("sk_live_octoscope_moved_test", ""), timeout=30
+        ).json()
+        moved = date.fromisoformat(account["properties"][1]["moved_in_at"][:10])
+        month = f"{moved:%Y-%m}"
+        report = json.loads(cli.ok("costs", "--period", month, "--by", "month", "--json"))
+    buckets = report["electricity"]["buckets"]
+    assert [(b["from"], b["to"]) for b in buckets] == [(report["from"], report["to"])]
+    assert buckets[0]["kwh"] == report["electricity"]["kwh"] > 0

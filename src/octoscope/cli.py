@@ -476,8 +476,8 @@ def costs(
         account_costs,
         load_account,
         resolve_days,
-        today_local,
     )
+    from octoscope.domain.uktime import local_date  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
 
     if by not in ("day", "week", "month"):
@@ -488,8 +488,9 @@ def costs(
         raise fail(f"--rounding {rounding!r}: write exact or billing")
     with user_errors():
         settings = _settings()
-        _, number = settings.require_credentials()
-        first, end = resolve_days(from_, to, period, days, today_local(datetime_now()))
+        number = settings.require_account()
+        today = local_date(datetime_now())
+        first, end = resolve_days(from_, to, period, days, today)
         if not settings.db.exists():
             raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
         cost_settings = replace(settings.costs, rounding=rounding) if rounding else settings.costs
@@ -505,6 +506,7 @@ def costs(
                     inc_vat=not exc_vat,
                     payment_method=settings.payment_method,
                     settings=cost_settings,
+                    today=today,
                 )
         except CostError as err:
             raise fail(str(err)) from None
@@ -555,7 +557,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; only this machine unless you say otherwise.")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
 ) -> None:
     """Serve the JSON API (/api, docs at /docs) on this machine. Another address needs OCTOSCOPE_WEB_TOKEN.
 
@@ -572,7 +574,7 @@ def serve(
         )
     with user_errors():
         settings = _settings()
-        settings.require_credentials()
+        settings.require_account()
         if not settings.db.exists():
             raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
         web = create_app(settings, token=token)

@@ -10,10 +10,11 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
+from octoscope.domain.costs import SMART_E7_NIGHT
 from octoscope.domain.secret import Secret
 
 ACCOUNT_NUMBER = re.compile(r"^A-[0-9A-F]{8}$")
@@ -71,6 +72,7 @@ class CostSettings:
     calorific_value: float = 39.5
     calorific_values: tuple[tuple[date, float], ...] = ()  # (from this day, MJ/m³), ascending
     rounding: str = "exact"  # or "billing"
+    e7_night: tuple[time, time] = SMART_E7_NIGHT  # UTC; an older (non-smart) meter's may differ
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,12 @@ class Settings:
     retry: Retry = field(default_factory=Retry)
     sync: SyncOptions = field(default_factory=SyncOptions)
     costs: CostSettings = field(default_factory=CostSettings)
+
+    def require_account(self) -> str:
+        """The account number, for commands that only read the database (no key needed)."""
+        if self.account is None:
+            raise ConfigError("no account number: run `octoscope init`, or set OCTOSCOPE_ACCOUNT (like A-1234ABCD)")
+        return self.account
 
     def require_credentials(self) -> tuple[Secret, str]:
         if self.api_key is None:
@@ -185,7 +193,7 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
 def _costs_section(raw: object) -> CostSettings:
     if not isinstance(raw, dict):
         raise ConfigError("[costs] must be a table")
-    known = ("calorific_value", "calorific_values", "rounding")
+    known = ("calorific_value", "calorific_values", "rounding", "e7_night")
     for key in raw:
         if key not in known:
             raise ConfigError(f"[costs] has an unknown setting {key!r}; known: {', '.join(known)}")
@@ -194,7 +202,7 @@ def _costs_section(raw: object) -> CostSettings:
         raise ConfigError(f"[costs] calorific_value must be MJ/m³ between 30 and 50 (about 39.5), not {value!r}")
     rounding = raw.get("rounding", "exact")
     if rounding not in ("exact", "billing"):
-        raise ConfigError(f"[costs] rounding must be \"exact\" or \"billing\", not {rounding!r}")
+        raise ConfigError(f'[costs] rounding must be "exact" or "billing", not {rounding!r}')
     table = raw.get("calorific_values", {})
     if not isinstance(table, dict):
         raise ConfigError('[costs.calorific_values] must be a table of "YYYY-MM-DD" = MJ/m³')
@@ -207,7 +215,17 @@ def _costs_section(raw: object) -> CostSettings:
         if isinstance(cv, bool) or not isinstance(cv, int | float) or not 30 <= cv <= 50:
             raise ConfigError(f"[costs.calorific_values] {day} must be MJ/m³ between 30 and 50, not {cv!r}")
         dated.append((when, float(cv)))
-    return CostSettings(float(value), tuple(sorted(dated)), rounding)
+    night = SMART_E7_NIGHT
+    if "e7_night" in raw:
+        match = re.fullmatch(r"(\d\d):(\d\d)-(\d\d):(\d\d)", str(raw["e7_night"]))
+        try:
+            assert match is not None
+            night = (time(int(match[1]), int(match[2])), time(int(match[3]), int(match[4])))
+        except (AssertionError, ValueError):
+            raise ConfigError(f'[costs] e7_night {raw["e7_night"]!r}: write the UTC hours as "00:30-07:30"') from None
+        if night[0] >= night[1]:
+            raise ConfigError("[costs] e7_night must start before it ends, within one UTC day")
+    return CostSettings(float(value), tuple(sorted(dated)), rounding, night)
 
 
 def load_settings(env: dict[str, str] | None = None, config_path: Path | None = None) -> Settings:

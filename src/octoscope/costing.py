@@ -14,13 +14,14 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from octoscope.config import CostSettings
-from octoscope.domain.costs import Bucket, Prices, Rounding, Totals, cost, gas_kwh
+from octoscope.domain.costs import Bucket, Prices, Rounding, Totals, bucketed, cost, gas_kwh, next_month
 from octoscope.domain.models import Account, Charge, Direction, Fuel, MeterPoint, Rate, TariffCode
 from octoscope.domain.uktime import BadDate, local_date, local_midnight, parse_date
 from octoscope.store.sqlite import Store
 
 FuelName = Literal["electricity", "gas", "export"]
 FUELS: tuple[FuelName, ...] = ("electricity", "gas", "export")
+LONGEST = timedelta(days=366 * 20)  # a range longer than this is a mistake, not a question
 
 
 class CostError(ValueError):
@@ -38,6 +39,18 @@ def resolve_days(
 ) -> tuple[date, date]:
     """[first, end) local days from ``--from/--to``, ``--period YYYY-MM`` (or YYYY), or ``--days N`` (the N
     whole days before today). Default: the last 30 days."""
+    try:
+        first, end = _resolve_days(from_text, to_text, period, days, today)
+    except OverflowError:
+        raise BadDate("that range runs past the calendar's end (year 9999)") from None
+    if end - first > LONGEST:
+        raise BadDate("that range is longer than 20 years; ask for less")
+    return first, end
+
+
+def _resolve_days(
+    from_text: str | None, to_text: str | None, period: str | None, days: int | None, today: date
+) -> tuple[date, date]:
     chosen = sum(x is not None for x in (from_text or to_text, period, days))
     if chosen > 1:
         raise BadDate("give one of --from/--to, --period or --days")
@@ -49,10 +62,10 @@ def resolve_days(
             first = date.fromisoformat(f"{period}-01")
         except ValueError:
             raise BadDate(f"--period {period!r} is not a month; write YYYY-MM (or a year, YYYY)") from None
-        return first, (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return first, next_month(first)
     if from_text is not None or to_text is not None:
-        first = parse_date(from_text, "--from") if from_text else today - timedelta(days=30)
         end = parse_date(to_text, "--to") if to_text else today
+        first = parse_date(from_text, "--from") if from_text else end - timedelta(days=30)
         if first >= end:
             raise BadDate(f"--from {first} is not before --to {end}; --to is exclusive")
         return first, end
@@ -64,11 +77,16 @@ def resolve_days(
 
 @dataclass(frozen=True)
 class CalorificValues:
+    """MJ/m³ by day: the default, or the latest dated value on or before the day."""
+
     default: float
     dated: tuple[tuple[date, float], ...]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_days", [d for d, _ in self.dated])
+
     def on(self, day: date) -> float:
-        i = bisect.bisect_right([d for d, _ in self.dated], day) - 1
+        i = bisect.bisect_right(self._days, day) - 1  # type: ignore[attr-defined]
         return self.dated[i][1] if i >= 0 else self.default
 
 
@@ -92,35 +110,22 @@ def _point_days(point: MeterPoint, first: date, end: date) -> tuple[date, date] 
         return None
     start = local_date(min(a.valid_from for a in point.agreements))
     ends = [a.valid_to for a in point.agreements]
-    stop = (
-        end
-        if any(e is None for e in ends)
-        else local_date(max(e for e in ends if e is not None) - timedelta(seconds=1)) + timedelta(days=1)
-    )
+    stop = end
+    if all(e is not None for e in ends):
+        last = max(e for e in ends if e is not None)
+        stop = local_date(last - timedelta(seconds=1)) + timedelta(days=1)
     lo, hi = max(first, start), min(end, stop)
     return (lo, hi) if lo < hi else None
-
-
-def _merge(into: Totals, part: Totals) -> None:
-    into.kwh += part.kwh
-    into.energy_cost += part.energy_cost
-    into.standing_charge += part.standing_charge
-    into.half_hours += part.half_hours
-    into.partial_days = sorted(set(into.partial_days) | set(part.partial_days))
-    for band, (kwh, pence) in part.bands.items():
-        mine = into.bands.setdefault(band, [0.0, 0.0])
-        mine[0] += kwh
-        mine[1] += pence
 
 
 def _money(value: float) -> float:
     return round(value, 4)
 
 
-def _fields(fuel: FuelName, totals: Totals, m3: float | None) -> dict[str, Any]:
+def _fields(fuel: FuelName, totals: Totals, reads_m3: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"kwh": round(totals.kwh, 3)}
-    if m3 is not None:
-        out["m3"] = round(m3, 3)
+    if reads_m3:
+        out["m3"] = round(totals.m3, 3)
     if fuel == "export":
         out["earnings_pence"] = _money(totals.energy_cost)
     else:
@@ -158,10 +163,16 @@ def account_costs(
     inc_vat: bool = True,
     payment_method: str = "DIRECT_DEBIT",
     settings: CostSettings | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
-    """Costs of [first, end) local days per fuel, with buckets, as plain data (the CLI's and the API's JSON)."""
+    """Costs of [first, end) local days per fuel, with buckets, as plain data (the CLI's and the API's JSON).
+
+    With ``today``, days after it are left out: a day that has not happened has no standing charge yet.
+    """
+    if today is not None:
+        end = max(first, min(end, today + timedelta(days=1)))  # a range wholly ahead is empty
     with _without_gc_pauses():
-        return _account_costs(store, account, first, end, by, fuels, inc_vat, payment_method, settings)
+        return _account_costs(store, account, first, end, by, set(fuels), inc_vat, payment_method, settings)
 
 
 def _account_costs(
@@ -170,7 +181,7 @@ def _account_costs(
     first: date,
     end: date,
     by: Bucket,
-    fuels: Iterable[FuelName],
+    wanted: set[FuelName],
     inc_vat: bool,
     payment_method: str,
     settings: CostSettings | None,
@@ -178,10 +189,9 @@ def _account_costs(
     settings = settings or CostSettings()
     rounding: Rounding = "billing" if settings.rounding == "billing" else "exact"
     calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
-    wanted = set(fuels)
-    overall: dict[FuelName, Totals] = {}
-    buckets: dict[FuelName, dict[tuple[date, date], Totals]] = {}
-    cubic: dict[FuelName, dict[tuple[date, date] | None, float]] = {}
+    night = settings.e7_night
+    days: dict[FuelName, dict[date, Totals]] = {}
+    reads_m3: set[FuelName] = set()
     for prop in account.properties:
         for point in prop.meter_points:
             fuel = fuel_of(point)
@@ -189,31 +199,42 @@ def _account_costs(
             if span is None:
                 continue
             lo, hi = local_midnight(span[0]), local_midnight(span[1])
-            rows = store.readings(point.series, lo, hi)
             readings: list[tuple[datetime, float]] = []
             m3_by_day: dict[date, float] = {}
-            for start, value, unit in rows:
+            unknown = 0
+            for start, value, unit in store.readings(point.series, lo, hi):
                 if unit == "kWh":
                     readings.append((start, value))
                 elif unit == "m³":
                     day = local_date(start)
                     m3_by_day[day] = m3_by_day.get(day, 0.0) + value
                     readings.append((start, gas_kwh(value, calorific.on(day))))
-                # any other unit is unknown: those half-hours count as missing, and their days as partial
+                else:
+                    unknown += 1
+            if unknown and not readings:
+                raise CostError(
+                    f"{point.series}: the meter's unit is not known, so its readings cannot be priced;"
+                    " run `octoscope sync` again to ask Octopus for it"
+                )
             prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
             report = cost(
-                readings, point.agreements, prices, span[0], span[1], by=by, inc_vat=inc_vat, rounding=rounding
+                readings,
+                point.agreements,
+                prices,
+                span[0],
+                span[1],
+                inc_vat=inc_vat,
+                rounding=rounding,
+                night=night,
+                standing_charges=fuel != "export",  # export tariffs have no standing charge to pay
             )
-            _merge(overall.setdefault(fuel, Totals()), report.totals)
-            for day_from, day_to, part in report.buckets:
-                _merge(buckets.setdefault(fuel, {}).setdefault((day_from, day_to), Totals()), part)
-                if m3_by_day:
-                    held = cubic.setdefault(fuel, {})
-                    volume = sum(v for d, v in m3_by_day.items() if day_from <= d < day_to)
-                    held[(day_from, day_to)] = held.get((day_from, day_to), 0.0) + volume
+            for day, m3 in m3_by_day.items():
+                report.days[day].m3 += m3
             if m3_by_day:
-                held = cubic.setdefault(fuel, {})
-                held[None] = held.get(None, 0.0) + sum(m3_by_day.values())
+                reads_m3.add(fuel)
+            held = days.setdefault(fuel, {})
+            for day, totals in report.days.items():
+                held.setdefault(day, Totals()).add(totals)
     result: dict[str, Any] = {
         "from": first.isoformat(),
         "to": end.isoformat(),
@@ -225,12 +246,12 @@ def _account_costs(
     for fuel in FUELS:
         if fuel not in wanted:
             continue
-        totals = overall.get(fuel, Totals())
-        m3 = cubic.get(fuel, {})
-        entry = _fields(fuel, totals, m3.get(None))
+        # Bucketed once over the whole range, whatever homes and meters the days came from.
+        report = bucketed(days.get(fuel, {}), first, end, by)
+        entry = _fields(fuel, report.totals, fuel in reads_m3)
         entry["buckets"] = [
-            {"from": lo.isoformat(), "to": hi.isoformat(), **_fields(fuel, part, m3.get((lo, hi)) if m3 else None)}
-            for (lo, hi), part in sorted(buckets.get(fuel, {}).items())
+            {"from": lo.isoformat(), "to": hi.isoformat(), **_fields(fuel, part, fuel in reads_m3)}
+            for lo, hi, part in report.buckets
         ]
         result[fuel] = entry
     spent = sum(result[f]["total_pence"] for f in ("electricity", "gas") if f in result)
@@ -244,7 +265,3 @@ def load_account(store: Store, number: str) -> Account:
     if account is None:
         raise CostError(f"nothing stored for {number} yet: run `octoscope sync` first")
     return account
-
-
-def today_local(now: datetime) -> date:
-    return local_date(now)

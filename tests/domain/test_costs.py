@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -291,3 +291,63 @@ def test_tracker_prices_each_day_by_that_days_rate() -> None:
     # each day 48 x 0.5 kWh = 24 kWh at 20, 21 and 22 p: 480 + 504 + 528 = 1512 p
     assert [t.energy_cost for _, _, t in report.buckets] == pytest.approx([480.0, 504.0, 528.0])
     assert report.totals.bands == {"standard": [72.0, pytest.approx(1512.0)]}
+
+
+# --- found in review -----------------------------------------------------------------------------------------
+
+
+def test_overlapping_agreements_price_a_day_the_same_whatever_the_range() -> None:
+    # A's end was recorded after B's start: the later agreement takes over where it begins.
+    switch = z("2026-02-10T12:00:00Z")
+    agreements = [agreement(FLEX, LONG_AGO, z("2026-02-11T00:00:00Z")), agreement(GO, switch)]
+    prices = {
+        FLEX: Prices({Charge.STANDARD: [flat(20.0)]}, [flat(45.0)], "DIRECT_DEBIT"),
+        GO: Prices({Charge.STANDARD: [flat(30.0)]}, [flat(60.0)], "DIRECT_DEBIT"),
+    }
+    days = [date(2026, 2, 9), date(2026, 2, 10), date(2026, 2, 11)]
+    readings = [(t, 1.0) for d in days for t in slots(d)]
+    alone = cost(readings, agreements, prices, days[1], days[2])
+    inside = cost(readings, agreements, prices, days[0], days[2] + timedelta(days=1), by="day")
+    assert alone.totals.energy_cost == pytest.approx(24 * 20 + 24 * 30)
+    assert inside.days[days[1]].energy_cost == alone.totals.energy_cost
+
+
+def test_a_move_in_at_noon_is_not_a_partial_day_and_its_average_counts_priced_kwh_only() -> None:
+    day = date(2026, 1, 14)
+    moved_in = z("2026-01-14T12:00:00Z")
+    prices = {FLEX: Prices({Charge.STANDARD: [flat(20.0)]}, [flat(45.0)], "DIRECT_DEBIT")}
+    readings = [(t, 1.0) for t in slots(day)]  # the meter read all day; the home was ours from noon
+    report = cost(readings, [agreement(FLEX, moved_in)], prices, day, day + timedelta(days=1))
+    assert report.totals.partial_days == []
+    assert report.totals.kwh == 24.0  # the morning was the previous occupant's
+    assert report.totals.average_p_per_kwh == pytest.approx(20.0)
+    no_rate_after_3 = {
+        FLEX: Prices({Charge.STANDARD: [flat(20.0, LONG_AGO, z("2026-01-14T15:00:00Z"))]}, [flat(45.0)], "DIRECT_DEBIT")
+    }
+    partial = cost(readings, [agreement(FLEX, moved_in)], no_rate_after_3, day, day + timedelta(days=1))
+    assert partial.totals.partial_days == [day]
+    assert partial.totals.average_p_per_kwh == pytest.approx(20.0)  # not diluted by the unpriced kWh
+
+
+def test_export_has_no_standing_charge_to_miss() -> None:
+    day = date(2026, 6, 21)
+    outgoing = "E-1R-OUTGOING-VAR-24-10-26-J"
+    prices = {outgoing: Prices({Charge.STANDARD: [flat(15.0, method=None)]}, [], "DIRECT_DEBIT")}
+    readings = [(t, 0.1) for t in slots(day)]
+    report = cost(readings, [agreement(outgoing)], prices, day, day + timedelta(days=1), standing_charges=False)
+    assert report.totals.partial_days == []
+    assert report.totals.standing_charge == 0.0
+
+
+def test_a_non_smart_economy_7_night_window_can_be_given() -> None:
+    day = date(2026, 1, 14)
+    prices = {E7: Prices({Charge.DAY: [flat(30.0)], Charge.NIGHT: [flat(15.0)]}, [flat(40.0)], "DIRECT_DEBIT")}
+    report = cost(
+        [(t, 1.0) for t in slots(day)],
+        [agreement(E7)],
+        prices,
+        day,
+        day + timedelta(days=1),
+        night=(time(0, 0), time(7, 0)),
+    )
+    assert report.totals.bands["night"] == [14.0, 210.0]  # 00:00-07:00 UTC: 14 half-hours

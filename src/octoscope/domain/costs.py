@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
@@ -43,10 +43,6 @@ class Prices:
     def __init__(self, unit_rates: dict[Charge, Sequence[Rate]], standing: Sequence[Rate], payment_method: str) -> None:
         self.unit = {charge: _Lookup(rates, payment_method) for charge, rates in unit_rates.items()}
         self.standing = _Lookup(standing, payment_method)
-
-    def unit_rate(self, charge: Charge, at: datetime, inc_vat: bool) -> float | None:
-        lookup = self.unit.get(charge)
-        return None if lookup is None else lookup.at(at, inc_vat)
 
     def standing_charge(self, at: datetime, inc_vat: bool) -> float | None:
         return self.standing.at(at, inc_vat)
@@ -128,9 +124,11 @@ class Totals:
     """Sums over a stretch of time; money in pence, unrounded."""
 
     kwh: float = 0.0
+    priced_kwh: float = 0.0  # the kWh that found a price: what the average p/kWh divides by
     energy_cost: float = 0.0
     standing_charge: float = 0.0
     half_hours: int = 0
+    m3: float = 0.0  # gas read in cubic metres, before conversion
     bands: dict[str, list[float]] = field(default_factory=dict)  # band -> [kWh, pence]
     partial_days: list[date] = field(default_factory=list)
 
@@ -140,13 +138,27 @@ class Totals:
 
     @property
     def average_p_per_kwh(self) -> float | None:
-        return self.energy_cost / self.kwh if self.kwh else None
+        return self.energy_cost / self.priced_kwh if self.priced_kwh else None
+
+    def add(self, other: Totals) -> None:
+        self.kwh += other.kwh
+        self.priced_kwh += other.priced_kwh
+        self.energy_cost += other.energy_cost
+        self.standing_charge += other.standing_charge
+        self.half_hours += other.half_hours
+        self.m3 += other.m3
+        self.partial_days = sorted(set(self.partial_days) | set(other.partial_days))
+        for band, (kwh, pence) in other.bands.items():
+            mine = self.bands.setdefault(band, [0.0, 0.0])
+            mine[0] += kwh
+            mine[1] += pence
 
 
 @dataclass(frozen=True)
 class CostReport:
     totals: Totals
     buckets: list[tuple[date, date, Totals]]  # [start, end) local dates
+    days: dict[date, Totals]
 
 
 def _round(value: float, places: str) -> float:
@@ -167,37 +179,13 @@ def bucket_end(start: date, by: Bucket, last: date) -> date:
     if by == "week":
         return start + timedelta(days=7)
     if by == "month":
-        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return next_month(start)
     return last
 
 
-class _Timeline:
-    """The tariff in force at any instant, from the agreements (a switch may fall at any instant)."""
-
-    def __init__(self, agreements: Sequence[Agreement], prices: dict[str, Prices]) -> None:
-        ordered = sorted(agreements, key=lambda a: a.valid_from)
-        self.starts = [a.valid_from for a in ordered]
-        self.entries = [(a, a.tariff, prices.get(a.tariff_code)) for a in ordered]
-
-    def at(self, instant: datetime) -> tuple[Agreement, TariffCode, Prices | None] | None:
-        i = bisect.bisect_right(self.starts, instant) - 1
-        if i < 0:
-            return None
-        entry = self.entries[i]
-        valid_to = entry[0].valid_to
-        return entry if valid_to is None or instant < valid_to else None
-
-    def for_day(self, start: datetime, end: datetime) -> tuple[Agreement, TariffCode, Prices | None] | None:
-        """The agreement whose standing charge a local day pays: the one in force as the day begins, or, on
-        the day an agreement begins part-way through, that one."""
-        return self.at(start) or next((e for e in self.entries if start <= e[0].valid_from < end), None)
-
-
-def _charge_for(tariff: TariffCode, at: datetime, night: tuple[time, time]) -> Charge:
-    if tariff.registers != 2:
-        return Charge.STANDARD
-    clock = at.time()  # ``at`` is UTC
-    return Charge.NIGHT if night[0] <= clock < night[1] else Charge.DAY
+def next_month(day: date) -> date:
+    """The first day of the month after ``day``'s."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 @dataclass
@@ -211,6 +199,48 @@ class _InForce:
     cursors: dict[Charge, _Cursor]
 
 
+class _Timeline:
+    """The tariff in force at any instant, from the agreements (a switch may fall at any instant).
+
+    Agreements are made to follow one another: where one starts before the previous one ends, the previous
+    one ends there, so that every instant has at most one tariff whatever range is asked.
+    """
+
+    def __init__(self, agreements: Sequence[Agreement], prices: dict[str, Prices], inc_vat: bool) -> None:
+        ordered = sorted(agreements, key=lambda a: a.valid_from)
+        self.entries: list[_InForce] = []
+        for i, a in enumerate(ordered):
+            end = a.valid_to
+            if i + 1 < len(ordered) and (end is None or end > ordered[i + 1].valid_from):
+                end = ordered[i + 1].valid_from
+            if end is not None and end <= a.valid_from:
+                continue
+            p = prices.get(a.tariff_code)
+            cursors = {c: _Cursor(lookup, inc_vat) for c, lookup in p.unit.items()} if p is not None else {}
+            self.entries.append(_InForce(a.valid_from, end, a.tariff, p, cursors))
+        self.starts = [e.start for e in self.entries]
+        self.span = (self.entries[0].start, self.entries[-1].end) if self.entries else None
+
+    def at(self, instant: datetime) -> _InForce | None:
+        i = bisect.bisect_right(self.starts, instant) - 1
+        if i < 0:
+            return None
+        entry = self.entries[i]
+        return entry if entry.end is None or instant < entry.end else None
+
+    def for_day(self, start: datetime, end: datetime) -> _InForce | None:
+        """The agreement whose standing charge a local day pays: the one in force as the day begins, or, on
+        the day an agreement begins part-way through, that one."""
+        return self.at(start) or next((e for e in self.entries if start <= e.start < end), None)
+
+
+def _charge_for(tariff: TariffCode, at: datetime, night: tuple[time, time]) -> Charge:
+    if tariff.registers != 2:
+        return Charge.STANDARD
+    clock = at.astimezone(UTC).time()
+    return Charge.NIGHT if night[0] <= clock < night[1] else Charge.DAY
+
+
 def cost(
     readings: Iterable[tuple[datetime, float]],
     agreements: Sequence[Agreement],
@@ -222,27 +252,19 @@ def cost(
     inc_vat: bool = True,
     rounding: Rounding = "exact",
     night: tuple[time, time] = SMART_E7_NIGHT,
+    standing_charges: bool = True,
 ) -> CostReport:
     """Cost the local days [first_day, end_day) of one series from its half-hourly kWh.
 
-    ``readings`` are (half-hour start in UTC, kWh); ``prices`` maps tariff code to its prices. A day lacking
-    a reading, a unit rate for a half-hour or its standing charge is listed in ``partial_days``; what is
-    known of it is still counted, nothing missing is counted as zero cost.
+    ``readings`` are (half-hour start in UTC, kWh); ``prices`` maps tariff code to its prices. Only the
+    stretch the agreements cover is costed. A day of it lacking a reading, a unit rate for a half-hour, or
+    (with ``standing_charges``; export has none) its standing charge is listed in ``partial_days``: what is
+    known of it is still counted, nothing missing is counted as zero.
 
     One pass over the readings in time order, stepping through days, agreements and price lists alongside
     (a year is 17,520 half-hours: no per-reading search or time-zone arithmetic).
     """
-    timeline = _Timeline(agreements, prices)
-    in_force = [
-        _InForce(
-            a.valid_from,
-            a.valid_to,
-            tariff,
-            p,
-            {c: _Cursor(lookup, inc_vat) for c, lookup in p.unit.items()} if p is not None else {},
-        )
-        for a, tariff, p in timeline.entries
-    ]
+    timeline = _Timeline(agreements, prices, inc_vat)
     days: dict[date, Totals] = {}
     bounds: list[datetime] = []  # local midnights in UTC: the walk moves from day to day by comparison
     day = first_day
@@ -251,6 +273,9 @@ def cost(
             days[day] = Totals()
         bounds.append(local_midnight(day))
         day += timedelta(days=1)
+    if timeline.span is None:
+        return bucketed(days, first_day, end_day, by)
+    covered_from, covered_to = timeline.span
     incomplete: set[date] = set()
     billing = rounding == "billing"
     levels: dict[tuple[int, int, Charge], list[float]] = {}
@@ -265,16 +290,18 @@ def cost(
             index = bisect.bisect_right(bounds, start) - 1
             day_end = bounds[index + 1]
             totals = days[first_day + timedelta(days=index)]
+        if start < covered_from or (covered_to is not None and start >= covered_to):
+            continue  # before the first agreement or after the last: not this series' to cost
         totals.kwh += kwh
         totals.half_hours += 1
         if current is None or start < current.start or (current.end is not None and start >= current.end):
             agreement_index = bisect.bisect_right(timeline.starts, start) - 1
-            current = in_force[agreement_index] if agreement_index >= 0 else None
+            current = timeline.entries[agreement_index] if agreement_index >= 0 else None
             if current is not None and current.end is not None and start >= current.end:
                 current = None
         rate = None
         if current is not None:
-            charge = Charge.STANDARD if current.tariff.registers != 2 else _charge_for(current.tariff, start, night)
+            charge = _charge_for(current.tariff, start, night)
             cursor = current.cursors.get(charge)
             rate = cursor.at(start) if cursor is not None else None
         if rate is None or current is None:
@@ -282,53 +309,57 @@ def cost(
             continue
         pence = _round(kwh, "0.01") * _round(rate, "0.01") if billing else kwh * rate
         totals.energy_cost += pence
+        totals.priced_kwh += kwh
         key = (index, agreement_index, charge)
         day_levels = levels.get(key)
         if day_levels is None:
-            lookup = current.cursors[charge].lookup
-            day_levels = levels[key] = lookup.levels(bounds[index], day_end, inc_vat)
+            day_levels = levels[key] = current.cursors[charge].lookup.levels(bounds[index], day_end, inc_vat)
         band = totals.bands.setdefault(band_of(charge, rate, day_levels), [0.0, 0.0])
         band[0] += kwh
         band[1] += pence
     for local, day_totals in days.items():
         i = (local - first_day).days
         midnight, next_midnight = bounds[i], bounds[i + 1]
-        if day_totals.half_hours < int((next_midnight - midnight) / timedelta(minutes=30)):
+        # Only the part of the day the agreements cover is expected: a move-in at noon is not a gap.
+        lo = max(midnight, covered_from)
+        hi = next_midnight if covered_to is None else min(next_midnight, covered_to)
+        if lo >= hi:
+            continue
+        if day_totals.half_hours < _half_hours_from(midnight, lo, hi):
             incomplete.add(local)
+        if not standing_charges:
+            continue
         entry = timeline.for_day(midnight, next_midnight)
         standing = None
-        if entry is not None and entry[2] is not None:
-            standing = entry[2].standing_charge(max(midnight, entry[0].valid_from), inc_vat)
+        if entry is not None and entry.prices is not None:
+            standing = entry.prices.standing_charge(max(midnight, entry.start), inc_vat)
         if standing is None:
             incomplete.add(local)
         else:
             day_totals.standing_charge = standing
     for local in sorted(incomplete):
         days[local].partial_days.append(local)
-    return _bucketed(days, first_day, end_day, by)
+    return bucketed(days, first_day, end_day, by)
 
 
-def _add(into: Totals, part: Totals) -> None:
-    into.kwh += part.kwh
-    into.energy_cost += part.energy_cost
-    into.standing_charge += part.standing_charge
-    into.half_hours += part.half_hours
-    into.partial_days.extend(part.partial_days)
-    for band, (kwh, pence) in part.bands.items():
-        mine = into.bands.setdefault(band, [0.0, 0.0])
-        mine[0] += kwh
-        mine[1] += pence
+def _half_hours_from(midnight: datetime, lo: datetime, hi: datetime) -> int:
+    """How many half-hours of a day (counted from its midnight) start in [lo, hi)."""
+    step = timedelta(minutes=30)
+    first = midnight + -((midnight - lo) // step) * step  # the first half-hour start at or after lo
+    return max(0, -((first - hi) // step))
 
 
-def _bucketed(days: dict[date, Totals], first_day: date, end_day: date, by: Bucket) -> CostReport:
+def bucketed(days: dict[date, Totals], first_day: date, end_day: date, by: Bucket) -> CostReport:
+    """Per-day totals summed into buckets over [first_day, end_day): days, Monday weeks or calendar
+    months, the first and last clipped to the range."""
     overall = Totals()
     buckets: dict[date, Totals] = {}
     for day, totals in sorted(days.items()):
-        _add(overall, totals)
+        overall.add(totals)
         if by != "all":
-            _add(buckets.setdefault(bucket_start(day, by), Totals()), totals)
+            buckets.setdefault(bucket_start(day, by), Totals()).add(totals)
     if by == "all":
         listed = [(first_day, end_day, overall)]
     else:
         listed = [(max(s, first_day), min(bucket_end(s, by, end_day), end_day), t) for s, t in sorted(buckets.items())]
-    return CostReport(overall, listed)
+    return CostReport(overall, listed, days)

@@ -7,7 +7,7 @@ changed never turns into a ``KeyError`` deep inside the sync.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 from octoscope.domain.models import (
@@ -27,6 +27,8 @@ from octoscope.domain.models import (
 )
 from octoscope.domain.uktime import parse_api_instant
 from octoscope.octopus.errors import UnexpectedResponse
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a price record with no start has been in force since ever
 
 T = TypeVar("T")
 
@@ -108,7 +110,7 @@ def rates_page(payload: Any, what: str) -> Page[Rate]:
     try:
         rates = [
             Rate(
-                parse_api_instant(r["valid_from"]),
+                EPOCH if r["valid_from"] is None else parse_api_instant(r["valid_from"]),  # Outgoing: no start
                 None if r["valid_to"] is None else parse_api_instant(r["valid_to"]),
                 _number(r["value_exc_vat"]),
                 _number(r["value_inc_vat"]),
@@ -142,7 +144,7 @@ def _check_rates(results: list[Any], what: str) -> None:
         exc, inc = _field(r, "value_exc_vat", path), _field(r, "value_inc_vat", path)
         if any(isinstance(v, bool) or not isinstance(v, int | float) for v in (exc, inc)):
             raise UnexpectedResponse(f"{path}: value_exc_vat and value_inc_vat should be numbers")
-        _instant(r, "valid_from", path)
+        _instant(r, "valid_from", path, optional=True)
         _instant(r, "valid_to", path, optional=True)
         _text(r, "payment_method", path, optional=True)
 

@@ -17,15 +17,15 @@ from fastapi.responses import JSONResponse
 
 from octoscope import __version__
 from octoscope.config import Settings
-from octoscope.costing import FUELS, CostError, account_costs, load_account, resolve_days, today_local
-from octoscope.domain.uktime import BadDate, from_epoch
+from octoscope.costing import FUELS, CostError, account_costs, load_account, resolve_days
+from octoscope.domain.uktime import BadDate, from_epoch, local_date
 from octoscope.store.sqlite import Store
 
 
 def create_app(settings: Settings, *, token: str | None = None, clock: Callable[[], float] | None = None) -> FastAPI:
     """``token``: if set, every request must carry it (``Authorization: Bearer <token>``)."""
     now = clock or time.time
-    _, number = settings.require_credentials()
+    number = settings.require_account()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,7 +60,8 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Callable[
     ) -> dict[str, Any]:
         store: Store = request.app.state.store
         try:
-            first, end = resolve_days(from_, to, period, days, today_local(from_epoch(now())))
+            today = local_date(from_epoch(now()))
+            first, end = resolve_days(from_, to, period, days, today)
             cost_settings = settings.costs if rounding is None else replace(settings.costs, rounding=rounding)
             return account_costs(
                 store,
@@ -72,9 +73,10 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Callable[
                 inc_vat=not exc_vat,
                 payment_method=settings.payment_method,
                 settings=cost_settings,
+                today=today,
             )
         except BadDate as err:
-            raise HTTPException(400, str(err)) from None
+            raise HTTPException(400, str(err).replace("--", "")) from None  # query names, not CLI flags
         except CostError as err:
             raise HTTPException(404, str(err)) from None
 
