@@ -301,7 +301,7 @@ def cost(
                 current = None
         rate = None
         if current is not None:
-            charge = _charge_for(current.tariff, start, night)
+            charge = _charge_for(current.tariff, start, night) if current.tariff.registers == 2 else Charge.STANDARD
             cursor = current.cursors.get(charge)
             rate = cursor.at(start) if cursor is not None else None
         if rate is None or current is None:
