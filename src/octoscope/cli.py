@@ -468,15 +468,8 @@ def costs(
 
     Example: octoscope costs --period 2026-10 --by day
     """
-    from dataclasses import replace  # noqa: PLC0415
 
-    from octoscope.costing import (  # noqa: PLC0415
-        FUELS,
-        CostError,
-        account_costs,
-        load_account,
-        resolve_days,
-    )
+    from octoscope.costing import FUELS, CostError, costs_as_asked, resolve_days  # noqa: PLC0415
     from octoscope.domain.uktime import local_date  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
 
@@ -488,24 +481,22 @@ def costs(
         raise fail(f"--rounding {rounding!r}: write exact or billing")
     with user_errors():
         settings = _settings()
-        number = settings.require_account()
+        settings.require_account()  # fail early, before any work, if it is missing
         today = local_date(datetime_now())
         first, end = resolve_days(from_, to, period, days, today)
         if not settings.db.exists():
             raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
-        cost_settings = replace(settings.costs, rounding=rounding) if rounding else settings.costs
         try:
             with Store.open(settings.db) as store:
-                report = account_costs(
+                report = costs_as_asked(
                     store,
-                    load_account(store, number),
+                    settings,
                     first,
                     end,
                     by=by,  # type: ignore[arg-type]
-                    fuels=[fuel] if fuel else FUELS,
-                    inc_vat=not exc_vat,
-                    payment_method=settings.payment_method,
-                    settings=cost_settings,
+                    fuel=fuel,
+                    exc_vat=exc_vat,
+                    rounding=rounding,
                     today=today,
                 )
         except CostError as err:

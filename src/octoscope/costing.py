@@ -9,11 +9,11 @@ import bisect
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from octoscope.config import CostSettings
+from octoscope.config import CostSettings, Settings
 from octoscope.domain.costs import Bucket, Prices, Rounding, Totals, bucketed, cost, gas_kwh, next_month
 from octoscope.domain.models import Account, Charge, Direction, Fuel, MeterPoint, Rate, TariffCode
 from octoscope.domain.uktime import BadDate, local_date, local_midnight, parse_date
@@ -265,3 +265,32 @@ def load_account(store: Store, number: str) -> Account:
     if account is None:
         raise CostError(f"nothing stored for {number} yet: run `octoscope sync` first")
     return account
+
+
+def costs_as_asked(
+    store: Store,
+    settings: Settings,
+    first: date,
+    end: date,
+    *,
+    by: Bucket,
+    fuel: FuelName | None,
+    exc_vat: bool,
+    rounding: str | None,
+    today: date,
+) -> dict[str, Any]:
+    """The CLI's and the API's question, answered with the user's settings (account, payment method,
+    calorific values, rounding unless asked otherwise)."""
+    cost_settings = replace(settings.costs, rounding=rounding) if rounding else settings.costs
+    return account_costs(
+        store,
+        load_account(store, settings.require_account()),
+        first,
+        end,
+        by=by,
+        fuels=[fuel] if fuel else FUELS,
+        inc_vat=not exc_vat,
+        payment_method=settings.payment_method,
+        settings=cost_settings,
+        today=today,
+    )

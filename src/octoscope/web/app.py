@@ -9,7 +9,6 @@ import hmac
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
@@ -17,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from octoscope import __version__
 from octoscope.config import Settings
-from octoscope.costing import FUELS, CostError, account_costs, load_account, resolve_days
+from octoscope.costing import CostError, costs_as_asked, resolve_days
 from octoscope.domain.uktime import BadDate, from_epoch, local_date
 from octoscope.store.sqlite import Store
 
@@ -25,7 +24,7 @@ from octoscope.store.sqlite import Store
 def create_app(settings: Settings, *, token: str | None = None, clock: Callable[[], float] | None = None) -> FastAPI:
     """``token``: if set, every request must carry it (``Authorization: Bearer <token>``)."""
     now = clock or time.time
-    number = settings.require_account()
+    settings.require_account()  # fail at start-up, not on the first request
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,18 +61,8 @@ def create_app(settings: Settings, *, token: str | None = None, clock: Callable[
         try:
             today = local_date(from_epoch(now()))
             first, end = resolve_days(from_, to, period, days, today)
-            cost_settings = settings.costs if rounding is None else replace(settings.costs, rounding=rounding)
-            return account_costs(
-                store,
-                load_account(store, number),
-                first,
-                end,
-                by=by,
-                fuels=[fuel] if fuel else FUELS,
-                inc_vat=not exc_vat,
-                payment_method=settings.payment_method,
-                settings=cost_settings,
-                today=today,
+            return costs_as_asked(
+                store, settings, first, end, by=by, fuel=fuel, exc_vat=exc_vat, rounding=rounding, today=today
             )
         except BadDate as err:
             raise HTTPException(400, str(err).replace("--", "")) from None  # query names, not CLI flags
