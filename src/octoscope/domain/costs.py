@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from operator import itemgetter
 from typing import Literal
 
 from octoscope.domain.models import Agreement, Charge, Rate, TariffCode
@@ -67,7 +68,8 @@ class _Lookup:
     """Price records of one list, in time order, as parallel lists for quick stepping."""
 
     def __init__(self, rates: Sequence[Rate], payment_method: str) -> None:
-        chosen = sorted((r for r in rates if r.payment_method in (None, payment_method)), key=lambda r: r.valid_from)
+        wanted = (None, payment_method)
+        chosen = sorted((r for r in rates if r.payment_method in wanted), key=itemgetter(0))  # by valid_from
         self.starts = [r.valid_from for r in chosen]
         self.ends = [r.valid_to for r in chosen]
         self.inc = [r.value_inc_vat for r in chosen]
@@ -147,7 +149,8 @@ class Totals:
         self.standing_charge += other.standing_charge
         self.half_hours += other.half_hours
         self.m3 += other.m3
-        self.partial_days = sorted(set(self.partial_days) | set(other.partial_days))
+        if other.partial_days:
+            self.partial_days = sorted(set(self.partial_days) | set(other.partial_days))
         for band, (kwh, pence) in other.bands.items():
             mine = self.bands.setdefault(band, [0.0, 0.0])
             mine[0] += kwh
@@ -278,7 +281,9 @@ def cost(
     covered_from, covered_to = timeline.span
     incomplete: set[date] = set()
     billing = rounding == "billing"
-    levels: dict[tuple[int, int, Charge], list[float]] = {}
+    # Per (day, agreement, register): the day's price levels, and the band when it does not depend on the
+    # price (one level, or Agile's many), so that most half-hours need no classifying.
+    levels: dict[tuple[int, int, Charge], tuple[list[float], str | None]] = {}
     index, agreement_index = -1, -1
     day_end = bounds[0]
     totals = Totals()
@@ -311,10 +316,16 @@ def cost(
         totals.energy_cost += pence
         totals.priced_kwh += kwh
         key = (index, agreement_index, charge)
-        day_levels = levels.get(key)
-        if day_levels is None:
-            day_levels = levels[key] = current.cursors[charge].lookup.levels(bounds[index], day_end, inc_vat)
-        band = totals.bands.setdefault(band_of(charge, rate, day_levels), [0.0, 0.0])
+        known = levels.get(key)
+        if known is None:
+            day_levels = current.cursors[charge].lookup.levels(bounds[index], day_end, inc_vat)
+            fixed = (
+                band_of(charge, 0.0, day_levels)
+                if charge is not Charge.STANDARD or not 2 <= len(day_levels) <= 3
+                else None
+            )
+            known = levels[key] = (day_levels, fixed)
+        band = totals.bands.setdefault(known[1] or band_of(charge, rate, known[0]), [0.0, 0.0])
         band[0] += kwh
         band[1] += pence
     for local, day_totals in days.items():
