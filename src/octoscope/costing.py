@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import bisect
 import gc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from octoscope.config import CostSettings, Settings
-from octoscope.domain.costs import Bucket, Prices, Rounding, Totals, bucketed, cost, gas_kwh, next_month
-from octoscope.domain.models import Account, Charge, Direction, Fuel, MeterPoint, Rate, TariffCode
+from octoscope.domain.costs import Bucket, PriceColumns, Prices, Rounding, Totals, bucketed, cost, gas_kwh, next_month
+from octoscope.domain.models import Account, Charge, Direction, Fuel, MeterPoint, TariffCode
 from octoscope.domain.uktime import BadDate, local_date, local_midnight, parse_date
 from octoscope.store.sqlite import Store
 
@@ -97,10 +97,12 @@ def _prices(
     out = {}
     for code in codes:
         tariff = TariffCode.parse(code)
-        unit: dict[Charge, Sequence[Rate]] = {
-            c: store.rates(code, c, start, end, payment_method) for c in tariff.charges if c is not Charge.STANDING
+        unit: dict[Charge, PriceColumns] = {
+            c: store.price_columns(code, c, start, end, payment_method)
+            for c in tariff.charges
+            if c is not Charge.STANDING
         }
-        out[code] = Prices(unit, store.rates(code, Charge.STANDING, start, end, payment_method), payment_method)
+        out[code] = Prices.from_columns(unit, store.price_columns(code, Charge.STANDING, start, end, payment_method))
     return out
 
 

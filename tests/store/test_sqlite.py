@@ -519,3 +519,22 @@ def test_agreements_the_account_no_longer_lists_are_removed(store: Store) -> Non
     assert loaded is not None
     kept = next(p for p in loaded.properties[-1].meter_points if p.identifier == point.identifier)
     assert kept.agreements == corrected.agreements
+
+
+def test_price_columns_are_one_method_over_the_window_in_time_order(store: Store) -> None:
+    store.write_rates(AGILE, Charge.STANDARD, agile_rates("2026-11-20T00:00:00Z", [10.0, 11.0, 13.0, 12.0]))
+    flat = [
+        Rate(z("2026-01-01T00:00:00Z"), None, 20.0, 21.0, "DIRECT_DEBIT"),
+        Rate(z("2026-01-01T00:00:00Z"), None, 22.0, 23.1, "NON_DIRECT_DEBIT"),
+    ]
+    store.write_rates(FLEX, Charge.STANDARD, flat)
+    window = store.price_columns(
+        AGILE, Charge.STANDARD, z("2026-11-20T00:30:00Z"), z("2026-11-20T01:30:00Z"), "DIRECT_DEBIT"
+    )
+    assert window.starts == [z("2026-11-20T00:30:00Z"), z("2026-11-20T01:00:00Z")]
+    assert window.ends == [z("2026-11-20T01:00:00Z"), z("2026-11-20T01:30:00Z")]
+    assert window.exc_vat == [11.0, 13.0]
+    chosen = store.price_columns(
+        FLEX, Charge.STANDARD, z("2026-11-01T00:00:00Z"), z("2026-11-02T00:00:00Z"), "NON_DIRECT_DEBIT"
+    )
+    assert (chosen.exc_vat, chosen.inc_vat, chosen.ends) == ([22.0], [23.1], [None])
