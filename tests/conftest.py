@@ -136,3 +136,12 @@ def table_rows(
             rows = conn.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()  # noqa: S608
             out[table] = sorted(rows, key=repr)
     return out
+
+
+@pytest.fixture(scope="session")
+def synced_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """The demo account synced once into its own database, for tests that only read it (costs, the API)."""
+    with simulator() as sim:
+        cli = make_cli(sim, tmp_path_factory.mktemp("synced-demo"))
+        cli.ok("sync", "--to", "2026-11-22")
+        yield cli

@@ -4,7 +4,6 @@ from what the simulator's REST API serves; and its bad input, one line each."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,12 +17,9 @@ UK = ZoneInfo("Europe/London")
 MONTH = (date(2026, 10, 1), date(2026, 11, 1))  # includes the 50-half-hour day, 25 October
 
 
-@pytest.fixture(scope="module")
-def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    with simulator() as sim:
-        cli = make_cli(sim, tmp_path_factory.mktemp("costs"))
-        cli.ok("sync", "--to", "2026-11-22")
-        yield cli
+@pytest.fixture
+def synced(synced_demo: Cli) -> Cli:
+    return synced_demo
 
 
 def midnight(day: date) -> datetime:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,12 +16,9 @@ from octoscope.web.app import create_app
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, Cli, make_cli, simulator
 
 
-@pytest.fixture(scope="module")
-def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    with simulator() as sim:
-        cli = make_cli(sim, tmp_path_factory.mktemp("api"))
-        cli.ok("sync", "--to", "2026-11-22")
-        yield cli
+@pytest.fixture
+def synced(synced_demo: Cli) -> Cli:
+    return synced_demo
 
 
 def settings_for(cli: Cli) -> Settings:
