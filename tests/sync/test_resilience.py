@@ -61,7 +61,9 @@ def test_faults_change_nothing_in_the_end(tmp_path: Path, clean: dict[str, list[
 def test_no_request_is_sent_before_a_retry_after_has_passed(tmp_path: Path) -> None:
     # One request at a time, so that every request after a 429 was sent after its answer arrived. (The
     # policy holds back concurrent requests too: see tests/octopus/test_policy.py.)
-    with simulator(faults="429:0.3:retry_after=1,429:1:times=1:route=account:retry_after=1") as sim:
+    # Two sure 429s (the account, a price list), then the dice.
+    sure = "429:1:times=1:route=account:retry_after=1,429:1:times=1:route=rates:retry_after=1"
+    with simulator(faults=f"{sure},429:0.3:retry_after=1") as sim:
         cli = make_cli(sim, tmp_path)
         (cli.home / "config.toml").write_text("[retry]\nattempts = 12\nbase_seconds = 0.05\n[sync]\nconcurrency = 1\n")
         cli.ok("sync", "--to", TO)
