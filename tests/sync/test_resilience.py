@@ -20,7 +20,8 @@ TO = "2026-11-22"
 # The mix, plus one sure case of each kind so that every kind is exercised whatever the dice say.
 FAULTS = (
     "503:0.2,429:0.1:retry_after=1,kt-ct-1199:0.3:route=graphql,truncated:0.03,"
-    "429:1:times=1:route=rates:retry_after=1,kt-ct-1199:1:times=1:route=graphql,truncated:1:times=1:route=consumption"
+    "503:1:times=1:route=account,429:1:times=1:route=rates:retry_after=1,kt-ct-1199:1:times=1:route=graphql,"
+    "truncated:1:times=1:route=consumption"
 )
 
 
