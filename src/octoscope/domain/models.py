@@ -182,3 +182,19 @@ class TariffInfo:
     full_name: str | None
     display_name: str | None
     kind: str | None  # StandardTariff, DayNightTariff, HalfHourlyTariff, GasTariffType...
+
+
+class DispatchRecord(NamedTuple):
+    """One Intelligent Octopus dispatch as Octopus reported it: planned (ahead) or completed (after).
+
+    ``energy_kwh`` is as received: Octopus gives import as a negative number.
+    """
+
+    device_id: str
+    kind: str  # "planned" or "completed"
+    start: datetime
+    end: datetime
+    charge_type: str | None  # SMART, BOOST or TEST for planned; from meta.source where known
+    energy_kwh: float | None
+    source: str | None
+    location: str | None

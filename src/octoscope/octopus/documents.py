@@ -51,3 +51,21 @@ query AccountDetails($account: String!) {
 }
 """
 )
+
+# One call answers the device's state, what it plans and what it did (the last 12 hours or so).
+DISPATCHES = """
+query Dispatches($account: String!, $device: String!) {
+  devices(accountNumber: $account, deviceId: $device) { id status { current currentState } }
+  flexPlannedDispatches(deviceId: $device) { start end type energyAddedKwh }
+  completedDispatches(accountNumber: $account) { start end delta meta { source location } }
+}
+"""
+
+# The deprecated account-wide query, for where flexPlannedDispatches is not offered.
+DISPATCHES_LEGACY = """
+query DispatchesLegacy($account: String!, $device: String!) {
+  devices(accountNumber: $account, deviceId: $device) { id status { current currentState } }
+  plannedDispatches(accountNumber: $account) { start end delta meta { source location } }
+  completedDispatches(accountNumber: $account) { start end delta meta { source location } }
+}
+"""

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from octoscope.domain.models import IssuedToken
+from octoscope.domain.models import DispatchRecord, IssuedToken
 from octoscope.domain.secret import Secret
 from octoscope.octopus import documents, parse
 from octoscope.octopus.errors import (
@@ -190,3 +190,14 @@ class GraphQLClient:
             tolerate=frozenset({"KT-CT-4301", "KT-CT-4340"}),
         )
         return parse.graphql_account_details(data)
+
+    async def dispatches(self, number: str, device_id: str) -> tuple[str | None, list[DispatchRecord]]:
+        """The device's state and its planned and completed dispatches, in one call; the deprecated
+        ``plannedDispatches`` where ``flexPlannedDispatches`` is not offered."""
+        variables = {"account": number, "device": device_id}
+        what = f"dispatches of {device_id}"
+        try:
+            data = await self.query(documents.DISPATCHES, variables, what, tolerate=frozenset({"KT-CT-4340"}))
+        except RequestRejected:
+            data = await self.query(documents.DISPATCHES_LEGACY, variables, what, tolerate=frozenset({"KT-CT-4340"}))
+        return parse.dispatches(data, device_id)

@@ -14,6 +14,7 @@ from octoscope.domain.models import (
     Account,
     Agreement,
     Direction,
+    DispatchRecord,
     Fuel,
     IssuedToken,
     Meter,
@@ -71,6 +72,13 @@ def _instant(obj: Any, key: str, path: str, *, optional: bool = False) -> dateti
         return parse_api_instant(raw)
     except ValueError:
         raise UnexpectedResponse(f"{path}.{key} = {raw!r} is not a date and time") from None
+
+
+def _required_instant(obj: Any, key: str, path: str) -> datetime:
+    value = _instant(obj, key, path)
+    if value is None:
+        raise UnexpectedResponse(f"{path}.{key} is missing")
+    return value
 
 
 def _list(obj: Any, key: str, path: str) -> list[Any]:
@@ -364,3 +372,61 @@ def issued_token(data: Any, now: float) -> IssuedToken:
     if isinstance(refresh_expires, int | float):
         refresh_at = now + float(refresh_expires) - (float(issued) if numbers else now)  # type: ignore[arg-type]
     return IssuedToken(token, now + lifetime, refresh if isinstance(refresh, str) else None, refresh_at)
+
+
+def _decimal(value: Any, path: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)  # GraphQL Decimals arrive as strings, "0E+1" included
+    except (TypeError, ValueError):
+        raise UnexpectedResponse(f"{path} = {value!r} is not a number") from None
+
+
+SOURCE_TYPES = {"smart-charge": "SMART", "bump-charge": "BOOST", "test-charge": "TEST"}
+
+
+def dispatches(data: Any, device_id: str) -> tuple[str | None, list[DispatchRecord]]:
+    """(the device's current state, its planned and completed dispatches) from a dispatch query."""
+    devices = data.get("devices") or [] if isinstance(data, dict) else []
+    state = None
+    for i, d in enumerate(devices):
+        if isinstance(d, dict) and d.get("id") == device_id and isinstance(d.get("status"), dict):
+            state = d["status"].get("currentState")
+        elif not isinstance(d, dict):
+            raise UnexpectedResponse(f"devices[{i}] is not an object")
+    out: list[DispatchRecord] = []
+    for i, p in enumerate(data.get("flexPlannedDispatches") or []):
+        at = f"flexPlannedDispatches[{i}]"
+        start, end = _required_instant(p, "start", at), _required_instant(p, "end", at)
+        out.append(
+            DispatchRecord(
+                device_id,
+                "planned",
+                start,
+                end,
+                _text(p, "type", at, optional=True),
+                _decimal(p.get("energyAddedKwh"), f"{at}.energyAddedKwh"),
+                None,
+                None,
+            )
+        )
+    for field_name, kind in (("plannedDispatches", "planned"), ("completedDispatches", "completed")):
+        for i, c in enumerate(data.get(field_name) or []):
+            at = f"{field_name}[{i}]"
+            start, end = _required_instant(c, "start", at), _required_instant(c, "end", at)
+            meta = c.get("meta") if isinstance(c.get("meta"), dict) else {}
+            source = meta.get("source")
+            out.append(
+                DispatchRecord(
+                    device_id,
+                    kind,
+                    start,
+                    end,
+                    SOURCE_TYPES.get(source or ""),
+                    _decimal(c.get("delta"), f"{at}.delta"),
+                    source,
+                    meta.get("location"),
+                )
+            )
+    return state, out

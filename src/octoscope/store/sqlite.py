@@ -23,6 +23,7 @@ from octoscope.domain.models import (
     Agreement,
     Charge,
     Direction,
+    DispatchRecord,
     Fuel,
     IssuedToken,
     Meter,
@@ -609,6 +610,54 @@ class Store:
         by_epoch = dict(zip(starts, begins, strict=True))
         finishes = [None if e is None else by_epoch.get(e) or from_epoch(e) for e in ends]
         return PriceColumns(begins, finishes, list(exc), list(inc))
+
+    # --- dispatches -------------------------------------------------------------------------------------
+
+    def save_dispatches(
+        self, records: Sequence[DispatchRecord], state: tuple[str, str | None] | None, seen_at: datetime
+    ) -> tuple[int, int]:
+        """Keep every dispatch ever seen (Octopus forgets completed ones after about 12 hours); with
+        ``state`` (device id, state), the device's state too. Returns (new, changed)."""
+        with self._transaction() as db:
+            changes = db.total_changes
+            (before,) = db.execute("SELECT COUNT(*) FROM dispatches").fetchone()
+            db.executemany(
+                "INSERT INTO dispatches (device_id, kind, start, end, charge_type, energy_kwh, source, location,"
+                " seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, kind, start) DO UPDATE SET"
+                " end = excluded.end, charge_type = COALESCE(excluded.charge_type, charge_type),"
+                " energy_kwh = excluded.energy_kwh, source = COALESCE(excluded.source, source),"
+                " location = COALESCE(excluded.location, location), seen_at = excluded.seen_at"
+                " WHERE end IS NOT excluded.end OR energy_kwh IS NOT excluded.energy_kwh",
+                [
+                    (
+                        r.device_id,
+                        r.kind,
+                        epoch(r.start),
+                        epoch(r.end),
+                        r.charge_type,
+                        r.energy_kwh,
+                        r.source,
+                        r.location,
+                        epoch(seen_at),
+                    )
+                    for r in records
+                ],
+            )
+            touched = db.total_changes - changes
+            (after,) = db.execute("SELECT COUNT(*) FROM dispatches").fetchone()
+            if state is not None:
+                db.execute("UPDATE devices SET state = ? WHERE id = ?", (state[1], state[0]))
+        return after - before, touched - (after - before)
+
+    def dispatches(self, start: datetime | None = None, end: datetime | None = None) -> list[DispatchRecord]:
+        """Every stored dispatch overlapping [start, end), in time order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT device_id, kind, start, end, charge_type, energy_kwh, source, location FROM dispatches"
+                " WHERE end > ? AND start < ? ORDER BY start, kind",
+                (epoch(start) if start else 0, epoch(end) if end else 2**62),
+            ).fetchall()
+        return [DispatchRecord(d, k, from_epoch(a), from_epoch(b), t, e, s, loc) for d, k, a, b, t, e, s, loc in rows]
 
     # --- runs -------------------------------------------------------------------------------------------
 

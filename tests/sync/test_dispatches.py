@@ -1,0 +1,103 @@
+"""Dispatch history against the simulator: an evening and night with the car plugged in, walked minute by
+minute on a simulated clock. The calls keep to the limits and the history ends complete, although Octopus
+answers completed dispatches for the last 12 hours only."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from octoscope.domain.secret import Secret
+from octoscope.octopus.graphql import GraphQLClient
+from octoscope.octopus.http import new_http_client
+from octoscope.octopus.policy import RequestPolicy, key_fingerprint
+from octoscope.octopus.rest import RestClient
+from octoscope.store.sqlite import Store
+from octoscope.sync.discovery import discover
+from octoscope.sync.dispatches import MIN_GAP, PER_HOUR, RefreshTooSoon, due, next_allowed, refresh
+from octoscope.sync.session import Clients
+from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, SimServer, simulator
+
+START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)  # before a boost at 18:37 and a smart charge from 23:30
+END = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+
+
+def set_clock(sim: SimServer, at: datetime) -> None:
+    httpx.post(f"{sim.url}/_sim/clock", json={"now": at.isoformat()}, timeout=10).raise_for_status()
+
+
+async def walk(sim: SimServer, store: Store) -> int:
+    now = [START.timestamp()]
+    policy = RequestPolicy(key_fingerprint(DEMO_KEY), store, {"rest": 1000, "graphql": 1000}, clock=lambda: now[0])
+    async with new_http_client(30) as http:
+        graphql = GraphQLClient(http, f"{sim.url}/v1/graphql/", Secret(DEMO_KEY), policy, store, clock=lambda: now[0])
+        clients = Clients(RestClient(http, f"{sim.url}/v1", Secret(DEMO_KEY), policy), graphql, policy)
+        set_clock(sim, START)
+        await discover(clients, store, DEMO_ACCOUNT, START)
+        refreshes = 0
+        at = START
+        while at < END:
+            now[0] = at.timestamp()
+            if due(store, policy.key_id, DEMO_ACCOUNT, now[0]):
+                set_clock(sim, at)
+                await refresh(clients, store, DEMO_ACCOUNT, now[0])
+                refreshes += 1
+            at += timedelta(minutes=1)
+        return refreshes
+
+
+@pytest.fixture
+def walked(tmp_path: Path) -> tuple[SimServer, Store, int]:
+    with simulator() as sim, Store.open(tmp_path / "db.sqlite") as store:
+        count = asyncio.run(walk(sim, store))
+        yield sim, store, count
+
+
+def test_dispatch_calls_keep_to_the_limits_and_the_history_is_complete(walked: tuple[SimServer, Store, int]) -> None:
+    sim, store, count = walked
+    calls = sorted(
+        datetime.fromisoformat(str(e["sim_at"])).timestamp()
+        for e in sim.requests_log()["requests"]
+        if "flexPlannedDispatches" in e.get("fields", [])
+    )
+    assert len(calls) == count
+    assert all(b - a >= MIN_GAP for a, b in itertools.pairwise(calls))
+    assert max(sum(1 for t in calls if a <= t < a + 3600) for a in calls) <= PER_HOUR
+    # Often while plugged in (the boost at 18:37, the night from 23:30), rarely when not.
+    assert count > 3 * 10
+
+    truth = httpx.get(
+        f"{sim.url}/_sim/truth", params={"from": START.isoformat(), "to": END.isoformat()}, timeout=30
+    ).json()["dispatches"]
+    assert {d["type"] for d in truth} == {"BOOST", "SMART"}
+    kept = store.dispatches(START, END)
+    completed = {r.start for r in kept if r.kind == "completed"}
+    for d in truth:
+        start, end = datetime.fromisoformat(d["start"]), datetime.fromisoformat(d["end"])
+        block = start.replace(minute=0 if start.minute < 30 else 30, second=0, microsecond=0)
+        while block < end:
+            assert block in completed, f"the completed half-hour from {block} was lost"
+            block += timedelta(minutes=30)
+    planned = {r.charge_type for r in kept if r.kind == "planned"}
+    assert planned == {"BOOST", "SMART"}
+
+
+def test_a_refresh_too_soon_says_when_the_next_is_allowed(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "db.sqlite") as store:
+        key_id = key_fingerprint(DEMO_KEY)
+        now = START.timestamp()
+        store.record_request(key_id, "dispatches", now - 30)
+        assert next_allowed(store, key_id, now) == now + 30
+        for i in range(PER_HOUR):
+            store.record_request(key_id, "dispatches", now - 3000 + i * 100)
+        assert (
+            next_allowed(store, key_id, now) == now - 3000 + 100 * 0 + 3600 + 0
+            or next_allowed(store, key_id, now) >= now - 3000 + 3600
+        )
+        error = RefreshTooSoon(now + 30)
+        assert "next refresh is allowed at 17:00:30 UTC" in str(error)
