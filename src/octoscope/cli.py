@@ -12,6 +12,7 @@ import logging
 import sqlite3
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -538,6 +539,72 @@ def _print_costs(report: dict[str, Any]) -> None:
             bands = ", ".join(f"{name} {v['kwh']} kWh {_pounds(v['pence'])}" for name, v in data["bands"].items())
             typer.echo(f"  average {data['average_p_per_kwh']:.2f} p/kWh; {bands}")
     typer.echo(f"\nNet: {_pounds(report['net_pence'])}")
+
+
+@app.command()
+def dispatches(
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ask Octopus now (within the limits) first.")] = False,
+    days: Annotated[int, typer.Option(help="Show the dispatches of the last N days.", min=1)] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Intelligent Octopus dispatches kept in the database: planned and completed, smart and boost.
+
+    Example: octoscope dispatches --refresh
+    """
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon  # noqa: PLC0415
+
+    with user_errors():
+        settings = _settings()
+        number = settings.require_account()
+        if not settings.db.exists():
+            raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
+        now = datetime_now()
+        try:
+            if refresh:
+                asyncio.run(_refresh_dispatches(settings, now.timestamp()))
+        except (RefreshTooSoon, NoIntelligentDevice) as err:
+            raise fail(str(err)) from None
+        with Store.open(settings.db) as store:
+            account = store.load_account(number)
+            kept = store.dispatches(now - timedelta(days=days), None)
+    devices = {d.id: d.state for d in (account.devices if account else ())}
+    rows = [
+        {
+            "device_id": r.device_id,
+            "kind": r.kind,
+            "start": r.start.isoformat(),
+            "end": r.end.isoformat(),
+            "type": r.charge_type,
+            "kwh": None if r.energy_kwh is None else abs(r.energy_kwh),
+            "location": r.location,
+        }
+        for r in kept
+    ]
+    if as_json:
+        _echo_json({"devices": devices, "dispatches": rows})
+        return
+    for device, state in devices.items():
+        typer.echo(f"Device {device}: {state or 'state unknown'}")
+    if not rows:
+        typer.echo(f"No dispatches in the last {days} days.")
+    for r in rows:
+        energy = "" if r["kwh"] is None else f" {r['kwh']:.2f} kWh"
+        typer.echo(f"  {r['kind']:<9} {r['start']} to {r['end']} {r['type'] or ''}{energy}")
+
+
+async def _refresh_dispatches(settings: Settings, now: float) -> None:
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.sync.dispatches import refresh  # noqa: PLC0415
+    from octoscope.wiring import open_clients  # noqa: PLC0415
+
+    _, number = settings.require_credentials()
+    with Store.open(settings.db) as store:
+        async with open_clients(settings, store) as clients:
+            for done in await refresh(clients, store, number, now):
+                typer.echo(
+                    f"Refreshed {done.device_id}: {done.state}, {done.new} new, {done.updated} updated", err=True
+                )
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from octoscope.store.sqlite import Store
 from octoscope.sync.discovery import discover
 from octoscope.sync.dispatches import MIN_GAP, PER_HOUR, RefreshTooSoon, due, next_allowed, refresh
 from octoscope.sync.session import Clients
-from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, SimServer, simulator
+from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, Cli, SimServer, make_cli, simulator
 
 START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)  # before a boost at 18:37 and a smart charge from 23:30
 END = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
@@ -101,3 +103,28 @@ def test_a_refresh_too_soon_says_when_the_next_is_allowed(tmp_path: Path) -> Non
         )
         error = RefreshTooSoon(now + 30)
         assert "next refresh is allowed at 17:00:30 UTC" in str(error)
+
+
+def test_the_cli_refreshes_within_the_limits_and_lists_what_it_kept(synced_demo_copy: Cli) -> None:
+    cli = synced_demo_copy
+    first = cli.run("dispatches", "--refresh", "--json", "--days", "3")
+    assert first.returncode == 0, first.stderr
+    listed = json.loads(first.stdout)
+    assert set(listed["devices"]) == {"00000000-0000-4000-8000-00000000d301"}
+    assert {d["kind"] for d in listed["dispatches"]} >= {"completed"}
+    assert all(d["kwh"] is None or d["kwh"] >= 0 for d in listed["dispatches"])
+    again = cli.run("dispatches", "--refresh")
+    assert again.returncode == 1
+    (line,) = again.stderr.strip().splitlines()
+    assert line.startswith("Error: dispatches were refreshed too recently: the next refresh is allowed at")
+    table = cli.ok("dispatches", "--days", "3")
+    assert "Device 00000000-0000-4000-8000-00000000d301:" in table
+    assert "completed" in table
+
+
+@pytest.fixture
+def synced_demo_copy(tmp_path: Path) -> Iterator[Cli]:
+    with simulator() as sim:
+        cli = make_cli(sim, tmp_path)
+        cli.ok("sync", "--to", "2026-11-22")
+        yield cli
