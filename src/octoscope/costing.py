@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from octoscope.config import CostSettings, Settings
 from octoscope.domain.costs import Bucket, PriceColumns, Prices, Rounding, Totals, bucketed, cost, gas_kwh, next_month
-from octoscope.domain.models import Account, Charge, Direction, Fuel, MeterPoint, TariffCode
+from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
 from octoscope.domain.uktime import BadDate, local_date, local_midnight, parse_date
 from octoscope.store.sqlite import Store
 
@@ -120,6 +120,32 @@ def _point_days(point: MeterPoint, first: date, end: date) -> tuple[date, date] 
     return (lo, hi) if lo < hi else None
 
 
+INTELLIGENT = "INTELLI"  # product codes of Intelligent Octopus tariffs (Go, Flux) carry it
+
+
+def smart_dispatch_half_hours(records: Iterable[DispatchRecord]) -> frozenset[datetime]:
+    """Half-hours Octopus dispatched smart charging in, which Intelligent tariffs bill at the off-peak price.
+
+    Completed dispatches are the record of what happened, but carry no type; a completed half-hour that
+    overlaps a planned boost was a boost (normal price). Planned smart dispatches count where nothing
+    completed is known yet. Any half-hour a dispatch touches counts, as Octopus bills whole half-hours.
+    """
+    records = list(records)
+    boosts = [(r.start, r.end) for r in records if r.kind == "planned" and r.charge_type == "BOOST"]
+    out: set[datetime] = set()
+    for r in records:
+        if r.kind == "planned" and r.charge_type != "SMART":
+            continue
+        if r.kind == "completed" and (r.charge_type == "BOOST" or any(a < r.end and r.start < b for a, b in boosts)):
+            continue
+        step = timedelta(minutes=30)
+        slot = datetime.fromtimestamp(r.start.timestamp() // 1800 * 1800, r.start.tzinfo)
+        while slot < r.end:
+            out.add(slot)
+            slot += step
+    return frozenset(out)
+
+
 def _money(value: float) -> float:
     return round(value, 4)
 
@@ -219,6 +245,15 @@ def _account_costs(
                     " run `octoscope sync` again to ask Octopus for it"
                 )
             prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
+            intelligent = [a for a in point.agreements if INTELLIGENT in a.tariff.product]
+            dispatched: frozenset[datetime] = frozenset()
+            if intelligent and fuel == "electricity":
+                half_hours = smart_dispatch_half_hours(store.dispatches(lo, hi))
+                dispatched = frozenset(
+                    t
+                    for t in half_hours
+                    if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)
+                )
             report = cost(
                 readings,
                 point.agreements,
@@ -229,6 +264,7 @@ def _account_costs(
                 rounding=rounding,
                 night=night,
                 standing_charges=fuel != "export",  # export tariffs have no standing charge to pay
+                dispatched=dispatched,
             )
             for day, m3 in m3_by_day.items():
                 report.days[day].m3 += m3

@@ -351,3 +351,34 @@ def test_a_non_smart_economy_7_night_window_can_be_given() -> None:
         night=(time(0, 0), time(7, 0)),
     )
     assert report.totals.bands["night"] == [14.0, 210.0]  # 00:00-07:00 UTC: 14 half-hours
+
+
+def test_intelligent_go_bills_smart_dispatches_at_the_off_peak_price_and_boosts_at_the_normal_one() -> None:
+    iog = "E-1R-INTELLI-VAR-24-10-29-J"
+    day = date(2026, 1, 14)  # GMT: local = UTC
+    m = local_midnight(day)
+
+    def at(hours: float) -> datetime:
+        return m + timedelta(hours=hours)
+
+    # 7 p from 23:30 to 05:30, 30 p otherwise
+    rates = [
+        Rate(at(-0.5), at(5.5), 0.0, 7.0, "DIRECT_DEBIT"),
+        Rate(at(5.5), at(23.5), 0.0, 30.0, "DIRECT_DEBIT"),
+        Rate(at(23.5), at(29.5), 0.0, 7.0, "DIRECT_DEBIT"),
+    ]
+    prices = {iog: Prices({Charge.STANDARD: rates}, [flat(46.0)], "DIRECT_DEBIT")}
+    # 0.2 kWh every half-hour, plus 3.5 kWh in 18:00-19:00 (smart) and 19:00-19:30 (boost)
+    extra = {at(18): 3.5, at(18.5): 3.5, at(19): 3.5}
+    readings = [(t, 0.2 + extra.get(t, 0.0)) for t in slots(day)]
+    plain = cost(readings, [agreement(iog)], prices, day, day + timedelta(days=1))
+    adjusted = cost(
+        readings, [agreement(iog)], prices, day, day + timedelta(days=1), dispatched=frozenset({at(18), at(18.5)})
+    )
+    # Plain: 12 off-peak half-hours (00:00-05:30 and 23:30-24:00) x 0.2 x 7 = 16.8; 36 peak x 0.2 x 30 = 216;
+    # the extra 3 x 3.5 kWh at 30 p = 315: 547.8 p
+    assert plain.totals.energy_cost == pytest.approx(547.8)
+    # Adjusted: the two smart half-hours (3.7 kWh each) at 7 p instead of 30 p: 547.8 - 2 x 3.7 x 23 = 377.6 p;
+    # the boost half-hour keeps the peak price
+    assert adjusted.totals.energy_cost == pytest.approx(377.6)
+    assert adjusted.totals.bands["off-peak"][0] == pytest.approx(12 * 0.2 + 2 * 3.7)

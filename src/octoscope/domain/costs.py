@@ -280,6 +280,7 @@ def cost(
     rounding: Rounding = "exact",
     night: tuple[time, time] = SMART_E7_NIGHT,
     standing_charges: bool = True,
+    dispatched: frozenset[datetime] = frozenset(),
 ) -> CostReport:
     """Cost the local days [first_day, end_day) of one series from its half-hourly kWh.
 
@@ -287,6 +288,9 @@ def cost(
     stretch the agreements cover is costed. A day of it lacking a reading, a unit rate for a half-hour, or
     (with ``standing_charges``; export has none) its standing charge is listed in ``partial_days``: what is
     known of it is still counted, nothing missing is counted as zero.
+
+    ``dispatched``: half-hour starts of Intelligent Octopus smart dispatches. Octopus charges those at the
+    day's off-peak price even outside the off-peak window (boosts are not in it: they pay the normal rate).
 
     One pass over the readings in time order, stepping through days, agreements and price lists alongside
     (a year is 17,520 half-hours: no per-reading search or time-zone arithmetic).
@@ -336,9 +340,6 @@ def cost(
         if rate is None or current is None:
             incomplete.add(first_day + timedelta(days=index))
             continue
-        pence = _round(kwh, "0.01") * _round(rate, "0.01") if billing else kwh * rate
-        totals.energy_cost += pence
-        totals.priced_kwh += kwh
         key = (index, agreement_index, charge)
         known = levels.get(key)
         if known is None:
@@ -349,7 +350,13 @@ def cost(
                 else None
             )
             known = levels[key] = (day_levels, fixed)
-        band = totals.bands.setdefault(known[1] or band_of(charge, rate, known[0]), [0.0, 0.0])
+        name = known[1]
+        if dispatched and start in dispatched and known[0] and rate > known[0][0]:
+            rate, name = known[0][0], "off-peak"  # a smart dispatch: the off-peak price, whatever the hour
+        pence = _round(kwh, "0.01") * _round(rate, "0.01") if billing else kwh * rate
+        totals.energy_cost += pence
+        totals.priced_kwh += kwh
+        band = totals.bands.setdefault(name or band_of(charge, rate, known[0]), [0.0, 0.0])
         band[0] += kwh
         band[1] += pence
     for local, day_totals in days.items():
