@@ -189,7 +189,7 @@ def demo(
         )
         typer.echo(f"  Costs API:    http://127.0.0.1:{web_port}/api/costs?period=... (docs at /docs)")
         typer.echo("Serving; the dashboard arrives with its issue. Press Ctrl-C to stop.")
-        _serve(create_app(settings), "127.0.0.1", web_port)
+        _serve(create_app(settings, schedule_every=60.0), "127.0.0.1", web_port)
 
 
 @app.command()
@@ -552,7 +552,7 @@ def dispatches(
     Example: octoscope dispatches --refresh
     """
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon  # noqa: PLC0415
+    from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, listing  # noqa: PLC0415
 
     with user_errors():
         settings = _settings()
@@ -566,23 +566,11 @@ def dispatches(
         except (RefreshTooSoon, NoIntelligentDevice) as err:
             raise fail(str(err)) from None
         with Store.open(settings.db) as store:
-            account = store.load_account(number)
-            kept = store.dispatches(now - timedelta(days=days), None)
-    devices = {d.id: d.state for d in (account.devices if account else ())}
-    rows = [
-        {
-            "device_id": r.device_id,
-            "kind": r.kind,
-            "start": r.start.isoformat(),
-            "end": r.end.isoformat(),
-            "type": r.charge_type,
-            "kwh": None if r.energy_kwh is None else abs(r.energy_kwh),
-            "location": r.location,
-        }
-        for r in kept
-    ]
+            listed = listing(store, number, now - timedelta(days=days))
+    devices: dict[str, str | None] = listed["devices"]  # type: ignore[assignment]
+    rows: list[dict[str, Any]] = listed["dispatches"]  # type: ignore[assignment]
     if as_json:
-        _echo_json({"devices": devices, "dispatches": rows})
+        _echo_json(listed)
         return
     for device, state in devices.items():
         typer.echo(f"Device {device}: {state or 'state unknown'}")
@@ -635,7 +623,7 @@ def serve(
         settings.require_account()
         if not settings.db.exists():
             raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
-        web = create_app(settings, token=token)
+        web = create_app(settings, token=token, schedule_every=60.0)
     typer.echo(f"octoscope on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     _serve(web, host, port)
 

@@ -94,3 +94,23 @@ def due(store: Store, key_id: str, number: str, now: float) -> bool:
     if last is None:
         last = max(store.requests_since(key_id, LEDGER, now - 2 * IDLE_EVERY), default=None)
     return (last is None or now - last >= every) and next_allowed(store, key_id, now) <= now
+
+
+def listing(store: Store, number: str, since: datetime) -> dict[str, object]:
+    """What is kept since ``since``, as plain data: the devices' states and the dispatches, kWh positive."""
+    account = store.load_account(number)
+    return {
+        "devices": {d.id: d.state for d in (account.devices if account else ())},
+        "dispatches": [
+            {
+                "device_id": r.device_id,
+                "kind": r.kind,
+                "start": r.start.isoformat(),
+                "end": r.end.isoformat(),
+                "type": r.charge_type,
+                "kwh": None if r.energy_kwh is None else abs(r.energy_kwh),
+                "location": r.location,
+            }
+            for r in store.dispatches(since, None)
+        ],
+    }
