@@ -595,6 +595,49 @@ async def _refresh_dispatches(settings: Settings, now: float) -> None:
                 )
 
 
+@app.command()
+def sessions(
+    from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (UK local, inclusive).")] = None,
+    to: Annotated[str | None, typer.Option(help="Day after the last, YYYY-MM-DD (exclusive).")] = None,
+    days: Annotated[int | None, typer.Option(help="The N whole days before today (default 30).")] = None,
+    charger_kw: Annotated[float | None, typer.Option(help="Your charger's power; estimated if not given.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """EV charging sessions found in your half-hourly consumption, on any tariff, each costed and matched with
+    Intelligent Octopus dispatches.
+
+    Example: octoscope sessions --days 14
+    """
+    from octoscope.costing import CostError, ev_sessions, resolve_days  # noqa: PLC0415
+    from octoscope.domain.uktime import local_date  # noqa: PLC0415
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+
+    if charger_kw is not None and not 1 <= charger_kw <= 50:
+        raise fail(f"--charger-kw {charger_kw}: a home charger gives between 1 and 50 kW")
+    with user_errors():
+        settings = _settings()
+        settings.require_account()
+        today = local_date(datetime_now())
+        first, end = resolve_days(from_, to, None, days, today)
+        if not settings.db.exists():
+            raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
+        try:
+            with Store.open(settings.db) as store:
+                found = ev_sessions(store, settings, first, end, today=today, charger_kw=charger_kw)
+        except CostError as err:
+            raise fail(str(err)) from None
+    if as_json:
+        _echo_json(found)
+        return
+    if not found:
+        typer.echo(f"No charging sessions from {first} to {end}.")
+    for s in found:
+        typer.echo(
+            f"{s['start'][:16]} to {s['end'][11:16]}  {s['kwh']:6.2f} kWh  {_pounds(s['cost_pence']):>8}"
+            f"  {s['average_pence_per_kwh'] or 0:5.2f} p/kWh  {s['dispatch']}"
+        )
+
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bisect
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -16,7 +16,8 @@ from typing import Any, Literal
 from octoscope.config import CostSettings, Settings
 from octoscope.domain.costs import Bucket, PriceColumns, Prices, Rounding, Totals, bucketed, cost, gas_kwh, next_month
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
-from octoscope.domain.uktime import BadDate, local_date, local_midnight, parse_date
+from octoscope.domain.sessions import detect_sessions
+from octoscope.domain.uktime import UK, BadDate, local_date, local_midnight, parse_date
 from octoscope.store.sqlite import Store
 
 FuelName = Literal["electricity", "gas", "export"]
@@ -332,3 +333,79 @@ def costs_as_asked(
         settings=cost_settings,
         today=today,
     )
+
+
+def dispatch_kind(start: datetime, end: datetime, records: Sequence[DispatchRecord]) -> str:
+    """Whether Octopus dispatched a charge: ``boost`` if it overlaps a planned boost, ``smart`` if it overlaps
+    another dispatch, else ``none``."""
+    overlapping = [r for r in records if r.start < end and start < r.end]
+    if any(r.charge_type == "BOOST" for r in overlapping):
+        return "boost"
+    return "smart" if overlapping else "none"
+
+
+def ev_sessions(
+    store: Store,
+    settings: Settings,
+    first: date,
+    end: date,
+    *,
+    today: date,
+    charger_kw: float | None = None,
+) -> list[dict[str, Any]]:
+    """Charging sessions in [first, end) local days, each costed at the rates in force (dispatch-adjusted on
+    Intelligent tariffs) and matched with the dispatches kept. Detection looks a fortnight either side, for
+    the household's baseline."""
+    number = settings.require_account()
+    account = load_account(store, number)
+    end = max(first, min(end, today + timedelta(days=1)))
+    lo, hi = local_midnight(first), local_midnight(end)
+    margin = timedelta(days=14)
+    out: list[dict[str, Any]] = []
+    for prop in account.properties:
+        imports = [p for p in prop.meter_points if fuel_of(p) == "electricity"]
+        exports = [p for p in prop.meter_points if fuel_of(p) == "export"]
+        for point in imports:
+            readings = [
+                (t, v) for t, v, unit in store.readings(point.series, lo - margin, hi + margin) if unit == "kWh"
+            ]
+            export = [
+                (t, v)
+                for p in exports
+                for t, v, unit in store.readings(p.series, lo - margin, hi + margin)
+                if unit == "kWh"
+            ]
+            found = [
+                s for s in detect_sessions(readings, charger_kw=charger_kw, export=export or None) if lo <= s.start < hi
+            ]
+            if not found:
+                continue
+            records = store.dispatches(lo - timedelta(days=1), hi + timedelta(days=1))
+            prices = _prices(store, {a.tariff_code for a in point.agreements}, settings.payment_method, lo, hi)
+            intelligent = [a for a in point.agreements if INTELLIGENT in a.tariff.product]
+            dispatched = smart_dispatch_half_hours(records) if intelligent else frozenset()
+            for session in found:
+                days = (local_date(session.start), local_date(session.end) + timedelta(days=1))
+                report = cost(
+                    list(session.half_hours),
+                    point.agreements,
+                    prices,
+                    *days,
+                    standing_charges=False,
+                    dispatched=dispatched,
+                )
+                pence = report.totals.energy_cost
+                out.append(
+                    {
+                        "start": session.start.astimezone(UK).isoformat(),
+                        "end": session.end.astimezone(UK).isoformat(),
+                        "kwh": round(session.kwh, 3),
+                        "cost_pence": _money(pence),
+                        "average_pence_per_kwh": round(pence / session.kwh, 4) if session.kwh else None,
+                        "dispatch": dispatch_kind(session.start, session.end, records),
+                        "charger_kw": round(session.charger_kw, 2),
+                        # every half-hour of it found a price
+                        "priced": abs(report.totals.priced_kwh - report.totals.kwh) < 1e-9,
+                    }
+                )
+    return sorted(out, key=lambda s: s["start"])

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 
 from octoscope import __version__
 from octoscope.config import Settings
-from octoscope.costing import CostError, costs_as_asked, resolve_days
+from octoscope.costing import CostError, costs_as_asked, ev_sessions, resolve_days
 from octoscope.domain.uktime import BadDate, from_epoch, local_date
 from octoscope.octopus.errors import OctopusError
 from octoscope.store.sqlite import Store
@@ -105,6 +105,23 @@ def create_app(
             )
         except BadDate as err:
             raise HTTPException(400, str(err).replace("--", "")) from None  # query names, not CLI flags
+        except CostError as err:
+            raise HTTPException(404, str(err)) from None
+
+    @app.get("/api/sessions", summary="EV charging sessions, costed and matched with dispatches")
+    def sessions(
+        request: Request,
+        from_: Annotated[str | None, Query(alias="from", description="First local day, YYYY-MM-DD")] = None,
+        to: Annotated[str | None, Query(description="Day after the last, YYYY-MM-DD (exclusive)")] = None,
+        days: Annotated[int | None, Query(description="The N whole days before today")] = None,
+        charger_kw: Annotated[float | None, Query(ge=1, le=50)] = None,
+    ) -> list[dict[str, Any]]:
+        try:
+            today = local_date(from_epoch(now()))
+            first, end = resolve_days(from_, to, None, days, today)
+            return ev_sessions(request.app.state.store, settings, first, end, today=today, charger_kw=charger_kw)
+        except BadDate as err:
+            raise HTTPException(400, str(err).replace("--", "")) from None
         except CostError as err:
             raise HTTPException(404, str(err)) from None
 
