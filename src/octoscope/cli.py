@@ -453,12 +453,18 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     )
 
 
+# The range options that `costs` and `sessions` share.
+FromDay = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (UK local, inclusive).")]
+ToDay = Annotated[str | None, typer.Option(help="Day after the last, YYYY-MM-DD (exclusive).")]
+LastDays = Annotated[int | None, typer.Option(help="The N whole days before today (default 30).")]
+
+
 @app.command()
 def costs(
-    from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (UK local, inclusive).")] = None,
-    to: Annotated[str | None, typer.Option(help="Day after the last, YYYY-MM-DD (exclusive).")] = None,
+    from_: FromDay = None,
+    to: ToDay = None,
     period: Annotated[str | None, typer.Option(help="A month (YYYY-MM) or a year (YYYY).")] = None,
-    days: Annotated[int | None, typer.Option(help="The N whole days before today (default 30).")] = None,
+    days: LastDays = None,
     by: Annotated[str, typer.Option(help="Buckets: day, week, month.")] = "month",
     fuel: Annotated[str | None, typer.Option(help="Only electricity, gas or export.")] = None,
     exc_vat: Annotated[bool, typer.Option("--exc-vat", help="Prices without VAT.")] = False,
@@ -597,9 +603,9 @@ async def _refresh_dispatches(settings: Settings, now: float) -> None:
 
 @app.command()
 def sessions(
-    from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (UK local, inclusive).")] = None,
-    to: Annotated[str | None, typer.Option(help="Day after the last, YYYY-MM-DD (exclusive).")] = None,
-    days: Annotated[int | None, typer.Option(help="The N whole days before today (default 30).")] = None,
+    from_: FromDay = None,
+    to: ToDay = None,
+    days: LastDays = None,
     charger_kw: Annotated[float | None, typer.Option(help="Your charger's power; estimated if not given.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
