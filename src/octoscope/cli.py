@@ -57,13 +57,14 @@ def main_options(
 def user_errors() -> Iterator[None]:
     """Turn every error a user can act on into one line and exit 1; anything else is a bug and says so."""
     from octoscope.config import ConfigError  # noqa: PLC0415
+    from octoscope.costing import CostError  # noqa: PLC0415
     from octoscope.domain.uktime import BadDate  # noqa: PLC0415
     from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
     from octoscope.store.sqlite import StoreError  # noqa: PLC0415
 
     try:
         yield
-    except (ConfigError, BadDate, StoreError, OctopusError) as err:
+    except (ConfigError, BadDate, StoreError, OctopusError, CostError) as err:
         raise fail(str(err)) from None
     except sqlite3.Error as err:
         raise fail(f"the database said: {err} (is another octoscope writing to it?)") from None
@@ -86,6 +87,12 @@ def _settings(**overrides: Any) -> Settings:
     if overrides.get("db"):
         changes["db"] = Path(overrides["db"]).expanduser()
     return replace(settings, **changes)
+
+
+def _require_database(settings: Settings) -> None:
+    """Commands that only read the database say so plainly when there is none yet."""
+    if not settings.db.exists():
+        raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
 
 
 def _echo_json(value: object) -> None:
@@ -425,8 +432,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     with user_errors():
         settings = _settings()
         settings.require_credentials()
-        if not settings.db.exists():
-            raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
+        _require_database(settings)
         with Store.open(settings.db) as store:
             key, number = settings.require_credentials()
             limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour}
@@ -476,7 +482,7 @@ def costs(
     Example: octoscope costs --period 2026-10 --by day
     """
 
-    from octoscope.costing import FUELS, CostError, costs_as_asked, resolve_days  # noqa: PLC0415
+    from octoscope.costing import FUELS, costs_as_asked, resolve_days  # noqa: PLC0415
     from octoscope.domain.uktime import local_date  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
 
@@ -491,23 +497,19 @@ def costs(
         settings.require_account()  # fail early, before any work, if it is missing
         today = local_date(datetime_now())
         first, end = resolve_days(from_, to, period, days, today)
-        if not settings.db.exists():
-            raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
-        try:
-            with Store.open(settings.db) as store:
-                report = costs_as_asked(
-                    store,
-                    settings,
-                    first,
-                    end,
-                    by=by,  # type: ignore[arg-type]
-                    fuel=fuel,
-                    exc_vat=exc_vat,
-                    rounding=rounding,
-                    today=today,
-                )
-        except CostError as err:
-            raise fail(str(err)) from None
+        _require_database(settings)
+        with Store.open(settings.db) as store:
+            report = costs_as_asked(
+                store,
+                settings,
+                first,
+                end,
+                by=by,  # type: ignore[arg-type]
+                fuel=fuel,
+                exc_vat=exc_vat,
+                rounding=rounding,
+                today=today,
+            )
     if as_json:
         _echo_json(report)
     else:
@@ -563,8 +565,7 @@ def dispatches(
     with user_errors():
         settings = _settings()
         number = settings.require_account()
-        if not settings.db.exists():
-            raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
+        _require_database(settings)
         now = datetime_now()
         try:
             if refresh:
@@ -614,7 +615,7 @@ def sessions(
 
     Example: octoscope sessions --days 14
     """
-    from octoscope.costing import CostError, ev_sessions, resolve_days  # noqa: PLC0415
+    from octoscope.costing import ev_sessions, resolve_days  # noqa: PLC0415
     from octoscope.domain.uktime import local_date  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
 
@@ -625,13 +626,9 @@ def sessions(
         settings.require_account()
         today = local_date(datetime_now())
         first, end = resolve_days(from_, to, None, days, today)
-        if not settings.db.exists():
-            raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
-        try:
-            with Store.open(settings.db) as store:
-                found = ev_sessions(store, settings, first, end, today=today, charger_kw=charger_kw)
-        except CostError as err:
-            raise fail(str(err)) from None
+        _require_database(settings)
+        with Store.open(settings.db) as store:
+            found = ev_sessions(store, settings, first, end, today=today, charger_kw=charger_kw)
     if as_json:
         _echo_json(found)
         return
@@ -670,8 +667,7 @@ def serve(
     with user_errors():
         settings = _settings()
         settings.require_account()
-        if not settings.db.exists():
-            raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
+        _require_database(settings)
         web = create_app(settings, token=token, schedule_every=60.0)
     typer.echo(f"octoscope on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     _serve(web, host, port)
