@@ -1,0 +1,38 @@
+"""``/api/costs``: the same answer ``octoscope costs --json`` prints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from octoscope.costing import CostError, costs_as_asked, resolve_days
+from octoscope.domain.uktime import BadDate
+from octoscope.web.deps import SettingsDep, StoreDep, TodayDep, bad_query
+
+router = APIRouter(tags=["costs"])
+
+
+@router.get("/api/costs", summary="What energy cost, per fuel, with buckets")
+def costs(
+    store: StoreDep,
+    settings: SettingsDep,
+    today: TodayDep,
+    from_: Annotated[str | None, Query(alias="from", description="First local day, YYYY-MM-DD")] = None,
+    to: Annotated[str | None, Query(description="Day after the last, YYYY-MM-DD (exclusive)")] = None,
+    period: Annotated[str | None, Query(description="A month, YYYY-MM, or a year, YYYY")] = None,
+    days: Annotated[int | None, Query(description="The N whole days before today")] = None,
+    by: Literal["day", "week", "month"] = "month",
+    fuel: Literal["electricity", "gas", "export"] | None = None,
+    exc_vat: bool = False,
+    rounding: Literal["exact", "billing"] | None = None,
+) -> dict[str, Any]:
+    try:
+        first, end = resolve_days(from_, to, period, days, today)
+        return costs_as_asked(
+            store, settings, first, end, by=by, fuel=fuel, exc_vat=exc_vat, rounding=rounding, today=today
+        )
+    except BadDate as err:
+        raise bad_query(err) from None
+    except CostError as err:
+        raise HTTPException(404, str(err)) from None

@@ -1,0 +1,48 @@
+"""What every router needs, read from the app's state: the store, the settings and the clock.
+
+Routers live one module per area and take these as FastAPI dependencies, so ``create_app`` is the only place
+that decides what they are (tests hand in a fixed clock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from octoscope.config import Settings
+from octoscope.domain.uktime import BadDate, from_epoch, local_date
+from octoscope.store.sqlite import Store
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Callable[[], float]:
+    clock: Callable[[], float] = request.app.state.clock
+    return clock
+
+
+def get_today(clock: Annotated[Callable[[], float], Depends(get_clock)]) -> date:
+    """Today as a UK local day, on the app's clock."""
+    return local_date(from_epoch(clock()))
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
+TodayDep = Annotated[date, Depends(get_today)]
+
+
+def bad_query(err: BadDate) -> HTTPException:
+    """A date error as a 400, naming query parameters rather than the CLI's flags."""
+    return HTTPException(400, str(err).replace("--", ""))
