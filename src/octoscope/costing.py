@@ -14,7 +14,18 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from octoscope.config import CostSettings, Settings
-from octoscope.domain.costs import Bucket, PriceColumns, Prices, Rounding, Totals, bucketed, cost, gas_kwh, next_month
+from octoscope.domain.costs import (
+    Bucket,
+    PriceColumns,
+    Prices,
+    Rounding,
+    Totals,
+    bucketed,
+    cost,
+    gas_kwh,
+    next_month,
+    unit_rates,
+)
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
 from octoscope.domain.sessions import detect_sessions
 from octoscope.domain.uktime import UK, BadDate, local_date, local_midnight, parse_date
@@ -147,6 +158,94 @@ def smart_dispatch_half_hours(records: Iterable[DispatchRecord]) -> frozenset[da
     return frozenset(out)
 
 
+def _dispatched(store: Store, point: MeterPoint, lo: datetime, hi: datetime) -> frozenset[datetime]:
+    """The half-hours of [lo, hi) an Intelligent agreement of an import point bills at the off-peak price."""
+    intelligent = [a for a in point.agreements if INTELLIGENT in a.tariff.product]
+    if not intelligent or fuel_of(point) != "electricity":
+        return frozenset()
+    return frozenset(
+        t
+        for t in smart_dispatch_half_hours(store.dispatches(lo, hi))
+        if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)
+    )
+
+
+def half_hours(
+    store: Store,
+    account: Account,
+    fuel: FuelName,
+    start: datetime,
+    end: datetime,
+    *,
+    inc_vat: bool = True,
+    payment_method: str = "DIRECT_DEBIT",
+    settings: CostSettings | None = None,
+) -> list[tuple[datetime, float, float | None]]:
+    """Each stored half-hour of [start, end) of one fuel, in time order: (start, kWh, p/kWh charged, or None
+    where no price is known). Gas read in m³ is converted as costs do; points of the same fuel (two homes)
+    are added, the price then weighted by their kWh."""
+    settings = settings or CostSettings()
+    calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
+    merged: dict[datetime, list[float]] = {}  # start -> [kWh, pence, priced kWh]
+    unpriced: set[datetime] = set()
+    for prop in account.properties:
+        for point in prop.meter_points:
+            if fuel_of(point) != fuel:
+                continue
+            readings: list[tuple[datetime, float]] = []
+            for at, value, unit in store.readings(point.series, start, end):
+                if unit == "kWh":
+                    readings.append((at, value))
+                elif unit == "m³":
+                    readings.append((at, gas_kwh(value, calorific.on(local_date(at)))))
+            if not readings:
+                continue
+            prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, start, end)
+            rates = unit_rates(
+                [t for t, _ in readings],
+                point.agreements,
+                prices,
+                inc_vat=inc_vat,
+                night=settings.e7_night,
+                dispatched=_dispatched(store, point, start, end),
+            )
+            for (at, kwh), rate in zip(readings, rates, strict=True):
+                held = merged.setdefault(at, [0.0, 0.0, 0.0])
+                held[0] += kwh
+                if rate is None:
+                    unpriced.add(at)
+                else:
+                    held[1] += kwh * rate
+                    held[2] += kwh
+                    held.append(rate)
+    out: list[tuple[datetime, float, float | None]] = []
+    for at in sorted(merged):
+        kwh, pence, priced, *charged = merged[at]
+        price: float | None = None
+        if at not in unpriced and charged:
+            price = charged[0] if len(charged) == 1 or not priced else pence / priced
+        out.append((at, kwh, price))
+    return out
+
+
+def prices_ahead(
+    store: Store,
+    point: MeterPoint,
+    start: datetime,
+    half_hours_wanted: int,
+    *,
+    payment_method: str = "DIRECT_DEBIT",
+    settings: CostSettings | None = None,
+) -> list[tuple[datetime, float | None]]:
+    """The unit rate (inc VAT) of each half-hour from ``start`` on, as far as prices are stored."""
+    settings = settings or CostSettings()
+    starts = [start + timedelta(minutes=30 * i) for i in range(half_hours_wanted)]
+    end = starts[-1] + timedelta(minutes=30)
+    prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, start, end)
+    rates = unit_rates(starts, point.agreements, prices, night=settings.e7_night)
+    return list(zip(starts, rates, strict=True))
+
+
 def _money(value: float) -> float:
     return round(value, 4)
 
@@ -215,6 +314,33 @@ def _account_costs(
     payment_method: str,
     settings: CostSettings | None,
 ) -> dict[str, Any]:
+    daily = daily_totals(store, account, first, end, wanted, inc_vat, payment_method, settings)
+    return costs_report(daily, first, end, by, wanted, inc_vat, settings, payment_method)
+
+
+@dataclass
+class DailyTotals:
+    """Each fuel's totals per local day (what every bucket and period is summed from), and which fuels were
+    read in m³."""
+
+    days: dict[FuelName, dict[date, Totals]]
+    reads_m3: set[FuelName]
+
+
+def daily_totals(
+    store: Store,
+    account: Account,
+    first: date,
+    end: date,
+    wanted: Iterable[FuelName] = FUELS,
+    inc_vat: bool = True,
+    payment_method: str = "DIRECT_DEBIT",
+    settings: CostSettings | None = None,
+    until: datetime | None = None,
+) -> DailyTotals:
+    """Costs of [first, end) local days per fuel and day, unbucketed. ``until``: half-hours from this instant
+    on are left out (a day so far, to compare with the same hours of another)."""
+    wanted = set(wanted)
     settings = settings or CostSettings()
     rounding: Rounding = "billing" if settings.rounding == "billing" else "exact"
     calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
@@ -231,7 +357,7 @@ def _account_costs(
             readings: list[tuple[datetime, float]] = []
             m3_by_day: dict[date, float] = {}
             unknown = 0
-            for start, value, unit in store.readings(point.series, lo, hi):
+            for start, value, unit in store.readings(point.series, lo, hi if until is None else min(hi, until)):
                 if unit == "kWh":
                     readings.append((start, value))
                 elif unit == "m³":
@@ -246,15 +372,7 @@ def _account_costs(
                     " run `octoscope sync` again to ask Octopus for it"
                 )
             prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
-            intelligent = [a for a in point.agreements if INTELLIGENT in a.tariff.product]
-            dispatched: frozenset[datetime] = frozenset()
-            if intelligent and fuel == "electricity":
-                half_hours = smart_dispatch_half_hours(store.dispatches(lo, hi))
-                dispatched = frozenset(
-                    t
-                    for t in half_hours
-                    if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)
-                )
+            dispatched = _dispatched(store, point, lo, hi)
             report = cost(
                 readings,
                 point.agreements,
@@ -274,6 +392,23 @@ def _account_costs(
             held = days.setdefault(fuel, {})
             for day, totals in report.days.items():
                 held.setdefault(day, Totals()).add(totals)
+    return DailyTotals(days, reads_m3)
+
+
+def costs_report(
+    daily: DailyTotals,
+    first: date,
+    end: date,
+    by: Bucket,
+    wanted: Iterable[FuelName],
+    inc_vat: bool,
+    settings: CostSettings | None,
+    payment_method: str = "DIRECT_DEBIT",
+) -> dict[str, Any]:
+    """Daily totals as the CLI's and the API's JSON: per fuel, with buckets."""
+    wanted = set(wanted)
+    days, reads_m3 = daily.days, daily.reads_m3
+    rounding = "billing" if (settings or CostSettings()).rounding == "billing" else "exact"
     result: dict[str, Any] = {
         "from": first.isoformat(),
         "to": end.isoformat(),

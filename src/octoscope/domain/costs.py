@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Literal, NamedTuple
 
 from octoscope.domain.models import Agreement, Charge, Rate, TariffCode
-from octoscope.domain.uktime import local_midnight
+from octoscope.domain.uktime import local_date, local_midnight
 
 Rounding = Literal["exact", "billing"]
 Bucket = Literal["day", "week", "month", "all"]
@@ -405,3 +405,36 @@ def bucketed(days: dict[date, Totals], first_day: date, end_day: date, by: Bucke
     else:
         listed = [(max(s, first_day), min(bucket_end(s, by, end_day), end_day), t) for s, t in sorted(buckets.items())]
     return CostReport(overall, listed, days)
+
+
+def unit_rates(
+    starts: Sequence[datetime],
+    agreements: Sequence[Agreement],
+    prices: dict[str, Prices],
+    *,
+    inc_vat: bool = True,
+    night: tuple[time, time] = SMART_E7_NIGHT,
+    dispatched: frozenset[datetime] = frozenset(),
+) -> list[float | None]:
+    """The unit rate (p/kWh) each half-hour in ``starts`` (time order) is charged at, as :func:`cost` prices
+    it: the tariff in force at its start, the register by the clock on Economy 7, a smart dispatch at the
+    day's off-peak price. None where no price is known."""
+    timeline = _Timeline(agreements, prices, inc_vat)
+    day_levels: dict[tuple[date, int], list[float]] = {}
+    out: list[float | None] = []
+    for start in starts:
+        entry = timeline.at(start)
+        cursor = entry.cursors.get(_charge_for(entry.tariff, start, night)) if entry is not None else None
+        rate = cursor.at(start) if cursor is not None else None
+        if rate is not None and cursor is not None and dispatched and start in dispatched:
+            day = local_date(start)
+            key = (day, id(cursor))
+            levels = day_levels.get(key)
+            if levels is None:
+                levels = day_levels[key] = cursor.lookup.levels(
+                    local_midnight(day), local_midnight(day + timedelta(days=1)), inc_vat
+                )
+            if levels and rate > levels[0]:
+                rate = levels[0]
+        out.append(rate)
+    return out

@@ -182,6 +182,13 @@ class Store:
             row = self._db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
         return int(row[0] or 0)
 
+    def data_version(self) -> tuple[int, int]:
+        """Changes so far: by this connection, and by any other (another process's sync). While it is
+        unchanged, an answer worked out from the store is still the answer."""
+        with self._lock:
+            (other,) = self._db.execute("PRAGMA data_version").fetchone()
+            return self._db.total_changes, int(other)
+
     # --- request budget and tokens: the octopus clients' persistence ------------------------------------
 
     def requests_since(self, key_id: str, api: str, since: float) -> list[float]:

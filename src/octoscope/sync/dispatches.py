@@ -86,6 +86,11 @@ async def refresh(clients: Clients, store: Store, number: str, now: float) -> li
 
 def due(store: Store, key_id: str, number: str, now: float) -> bool:
     """Whether a scheduled refresh should go now: often while a car is plugged in, rarely otherwise."""
+    return next_due(store, key_id, number, now) <= now
+
+
+def next_due(store: Store, key_id: str, number: str, now: float) -> float:
+    """When the next scheduled refresh should go (``now`` or earlier if one is due)."""
     sent = _recent(store, key_id, now)
     account = store.load_account(number)
     states = {d.state for d in (account.devices if account else ())}
@@ -93,7 +98,8 @@ def due(store: Store, key_id: str, number: str, now: float) -> bool:
     last = sent[-1] if sent else None
     if last is None:
         last = max(store.requests_since(key_id, LEDGER, now - 2 * IDLE_EVERY), default=None)
-    return (last is None or now - last >= every) and next_allowed(store, key_id, now) <= now
+    at = now if last is None else last + every
+    return max(at, next_allowed(store, key_id, now))
 
 
 def listing(store: Store, number: str, since: datetime) -> dict[str, object]:

@@ -8,39 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from octoscope import __version__
 from octoscope.config import Settings
-from octoscope.octopus.errors import OctopusError
 from octoscope.store.sqlite import Store
-from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, due, refresh
-from octoscope.web import costs, ev
-from octoscope.wiring import open_clients
+from octoscope.web import costs, ev, overview, pages, status, usage
+from octoscope.web.auth import install_token_guard
+from octoscope.web.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
-
-
-async def keep_dispatches_fresh(settings: Settings, store: Store, every: float, clock: Callable[[], float]) -> None:
-    """The scheduler's dispatch part: look every ``every`` seconds whether a refresh is due (often while a
-    car is plugged in, rarely otherwise, always within the limits) and make it. Errors are logged, not fatal:
-    the next look tries again."""
-    _, number = settings.require_credentials()
-    async with open_clients(settings, store) as clients:
-        while True:
-            try:
-                if due(store, clients.policy.key_id, number, clock()):
-                    await refresh(clients, store, number, clock())
-            except (OctopusError, NoIntelligentDevice, RefreshTooSoon) as err:
-                log.warning("dispatch refresh: %s", err)
-            await asyncio.sleep(every)
 
 
 def create_app(
@@ -50,8 +32,9 @@ def create_app(
     clock: Callable[[], float] | None = None,
     schedule_every: float | None = None,
 ) -> FastAPI:
-    """``token``: if set, every request must carry it (``Authorization: Bearer <token>``).
-    ``schedule_every``: if set (and an API key is configured), keep dispatches fresh in the background."""
+    """``token``: if set, every page and route needs it (a bearer header, or the cookie ``?token=`` sets).
+    ``schedule_every``: if set (and an API key is configured), the scheduler looks this often for work due
+    (consumption, prices, the account, dispatches: see ``sync.schedule``)."""
     now = clock or time.time
     settings.require_account()  # fail at start-up, not on the first request
 
@@ -60,9 +43,10 @@ def create_app(
         app.state.store = Store.open(settings.db)
         app.state.settings = settings
         app.state.clock = now
-        task = None
+        task = app.state.scheduler = None
         if schedule_every is not None and settings.api_key is not None:
-            task = asyncio.create_task(keep_dispatches_fresh(settings, app.state.store, schedule_every, now))
+            app.state.scheduler = Scheduler(settings, app.state.store, now)
+            task = asyncio.create_task(app.state.scheduler.run_forever(schedule_every))
         try:
             yield
         finally:
@@ -75,15 +59,10 @@ def create_app(
     app = FastAPI(title="octoscope", version=__version__, lifespan=lifespan)
 
     if token:
+        install_token_guard(app, token)
 
-        @app.middleware("http")
-        async def require_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(given.encode(), token.encode()):
-                return JSONResponse({"detail": "an access token is required: Authorization: Bearer <token>"}, 401)
-            return await call_next(request)
-
-    for area in (costs, ev):
+    for area in (costs, ev, overview, usage, status, pages):
         app.include_router(area.router)
+    pages.mount_static(app)
 
     return app

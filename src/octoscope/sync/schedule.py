@@ -1,0 +1,185 @@
+"""What the scheduler should do now: a pure decision from the clock and a few facts about the store.
+
+Jobs, each within the shared request budget (the runner goes through the same clients and policy as a sync):
+
+- ``consumption``: a sync from the morning (06:00 UK) on, once a day at least and again every three hours
+  while yesterday is not yet complete (Octopus publishes a day's half-hours the next morning, sometimes in
+  parts), until 22:00; a sync also fetches the prices the new half-hours need.
+- ``prices``: on a tariff with day-ahead prices (Agile), from 16:00 UK every half-hour until tomorrow's
+  prices are stored (and after midnight, today's if they never came).
+- ``account``: the account once a day (tariff switches, new meters, devices).
+- ``dispatches``: Intelligent Octopus dispatches at the pace ``sync.dispatches`` keeps (often while a car is
+  plugged in, every half-hour otherwise, within one a minute and twenty an hour).
+
+A failed job is tried again no sooner than ``RETRY_AFTER_FAILURE``. Local times are UK local: on the day
+the clocks change, 06:00 and 16:00 are still the local hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from octoscope.domain.models import Account, Charge, Fuel
+from octoscope.domain.uktime import UK, half_hours_in, local_date, local_day_bounds, local_midnight
+from octoscope.store.sqlite import Store
+
+MORNING = time(6, 0)
+EVENING = time(22, 0)  # no more tries for yesterday's consumption after this; tomorrow morning again
+CONSUMPTION_EVERY = timedelta(hours=3)
+PRICES_FROM = time(16, 0)  # Agile prices for tomorrow are published around 16:00 UK
+PRICES_EVERY = timedelta(minutes=30)
+ACCOUNT_EVERY = timedelta(days=1)
+RETRY_AFTER_FAILURE = timedelta(minutes=30)
+HALF_HOURLY_KINDS = frozenset({"HalfHourlyTariff"})
+
+JOBS = ("consumption", "prices", "account", "dispatches")
+DESCRIPTIONS = {
+    "consumption": "consumption and the prices it needs: from 06:00 until yesterday is complete",
+    "prices": "day-ahead (Agile) prices for tomorrow: from 16:00 until published",
+    "account": "the account: tariffs, meters and devices, daily",
+    "dispatches": "Intelligent Octopus dispatches: often while plugged in",
+}
+
+
+@dataclass(frozen=True)
+class LastRun:
+    started: datetime
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the decision needs to know besides the clock."""
+
+    last: dict[str, LastRun]  # job -> its last run, if any
+    yesterday_complete: bool  # every series with data holds all of yesterday's half-hours
+    day_ahead_prices: bool  # a current tariff publishes a price per half-hour a day ahead
+    prices_until: datetime | None  # how far those prices are stored
+    dispatches_at: datetime | None  # when the next dispatch refresh is due; None: no Intelligent device
+
+
+@dataclass(frozen=True)
+class Decision:
+    job: str
+    due: bool
+    next_at: datetime | None  # None: never, as things stand (no Agile tariff, no device)
+    why: str
+
+
+def _at(day: date, clock: time) -> datetime:
+    """A UK local wall-clock time on ``day`` as a UTC instant."""
+    return datetime.combine(day, clock, tzinfo=UK).astimezone(UTC)
+
+
+def _retry(last: LastRun | None, every: timedelta) -> datetime | None:
+    """The earliest next try after ``last``: ``every`` after a success, the failure back-off after a failure."""
+    if last is None:
+        return None
+    return last.started + (every if last.ok else min(every, RETRY_AFTER_FAILURE))
+
+
+def _consumption(now: datetime, facts: Facts) -> Decision:
+    today = local_date(now)
+    morning, evening = _at(today, MORNING), _at(today, EVENING)
+    next_morning = morning if now < morning else _at(today + timedelta(days=1), MORNING)
+    last = facts.last.get("consumption")
+    if last is None:
+        return Decision("consumption", True, now, "not synced since the server started")
+    if not last.ok:
+        at = last.started + RETRY_AFTER_FAILURE
+        return Decision("consumption", at <= now, max(at, now), "trying again after a failure")
+    since = morning if now >= morning else _at(today - timedelta(days=1), MORNING)  # the latest morning
+    if last.started < since:
+        return Decision("consumption", True, now, "no sync since this morning")
+    if facts.yesterday_complete:
+        return Decision("consumption", False, next_morning, "yesterday is complete")
+    if now < morning:
+        return Decision("consumption", False, morning, "yesterday is not complete; waiting for the morning")
+    at = last.started + CONSUMPTION_EVERY
+    if at > evening:
+        return Decision("consumption", False, next_morning, "yesterday is not complete; again tomorrow morning")
+    return Decision("consumption", at <= now, max(at, now), "yesterday is not complete yet")
+
+
+def _prices(now: datetime, facts: Facts) -> Decision:
+    if not facts.day_ahead_prices:
+        return Decision("prices", False, None, "no tariff with day-ahead prices")
+    today = local_date(now)
+    published = _at(today, PRICES_FROM)
+    after = now >= published
+    wanted_to = local_midnight(today + timedelta(days=2 if after else 1))
+    if facts.prices_until is not None and facts.prices_until >= wanted_to:
+        at = _at(today + timedelta(days=1), PRICES_FROM) if after else published
+        return Decision("prices", False, at, f"stored through {'tomorrow' if after else 'today'}")
+    at = _retry(facts.last.get("prices"), PRICES_EVERY) or now
+    why = "tomorrow's prices are not stored yet" if after else "today's prices are not stored"
+    return Decision("prices", at <= now, max(at, now), why)
+
+
+def _account(now: datetime, facts: Facts) -> Decision:
+    at = _retry(facts.last.get("account"), ACCOUNT_EVERY) or now
+    return Decision("account", at <= now, max(at, now), "daily")
+
+
+def _dispatches(now: datetime, facts: Facts) -> Decision:
+    if facts.dispatches_at is None:
+        return Decision("dispatches", False, None, "no Intelligent Octopus device")
+    at = facts.dispatches_at
+    last = facts.last.get("dispatches")
+    if last is not None and not last.ok:
+        at = max(at, last.started + timedelta(minutes=5))
+    return Decision("dispatches", at <= now, max(at, now), "within the dispatch limits")
+
+
+def decide(now: datetime, facts: Facts) -> list[Decision]:
+    """Each job: whether it is due at ``now``, and when it will next be."""
+    return [_consumption(now, facts), _prices(now, facts), _account(now, facts), _dispatches(now, facts)]
+
+
+# --- facts from the store ---------------------------------------------------------------------------------
+
+
+def yesterday_complete(store: Store, account: Account, now: datetime) -> bool:
+    """Whether every current series that has data holds each half-hour of yesterday (46, 48 or 50)."""
+    yesterday = local_date(now) - timedelta(days=1)
+    lo, hi = local_day_bounds(yesterday)
+    for prop in account.properties:
+        if not prop.lived_in_at(now):
+            continue
+        for point in prop.meter_points:
+            if store.series_extent(point.series) is None:
+                continue  # a meter that reports nothing (a traditional gas meter) is not waited for
+            if len(store.readings(point.series, lo, hi)) < half_hours_in(yesterday):
+                return False
+    return True
+
+
+def day_ahead_tariffs(store: Store, account: Account, now: datetime) -> list[str]:
+    """The current electricity tariffs with a price per half-hour published a day ahead (Agile)."""
+    kinds = store.tariff_kinds()
+    codes = []
+    for prop in account.properties:
+        if not prop.lived_in_at(now):
+            continue
+        for point in prop.meter_points:
+            if point.fuel is not Fuel.ELECTRICITY:
+                continue
+            for agreement in point.agreements:
+                if agreement.overlaps(now, now + timedelta(days=1)) and (
+                    kinds.get(agreement.tariff_code) in HALF_HOURLY_KINDS or "AGILE" in agreement.tariff.product
+                ):
+                    codes.append(agreement.tariff_code)
+    return sorted(set(codes))
+
+
+def prices_stored_until(store: Store, codes: list[str], now: datetime) -> datetime | None:
+    """How far every one of ``codes`` has its unit rates stored, from now on (the least of them)."""
+    ends = []
+    for code in codes:
+        rates = store.rates(code, Charge.STANDARD, now - timedelta(hours=1), None)
+        ends.append(max((r.valid_to or r.valid_from for r in rates), default=None))
+    known = [e for e in ends if e is not None]
+    if not ends or len(known) < len(ends):
+        return None
+    return min(known)

@@ -1,0 +1,80 @@
+"""The access token that guards every page and route when ``octoscope serve`` listens beyond this machine.
+
+Two ways in: ``Authorization: Bearer <token>`` (scripts, the API), or a browser's cookie, set by opening any
+page once with ``?token=<token>`` (the address is then cleaned of it by a redirect). The cookie holds a
+keyed digest of the token, not the token; nothing ever echoes the token back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from html import escape
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+COOKIE = "octoscope_session"
+COOKIE_DAYS = 30
+NEEDED = "an access token is required: Authorization: Bearer <token>, or open the page with ?token=<token>"
+
+
+def session_value(token: str) -> str:
+    """What the cookie holds: a digest of the token, from which the token cannot be had back."""
+    return hmac.new(token.encode(), b"octoscope web session", hashlib.sha256).hexdigest()
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/openapi.json", "/metrics")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+LOGIN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark"><title>octoscope: access token</title>
+<style>body{{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}}
+input,button{{font:inherit;padding:.5rem;margin:.25rem 0;width:100%;box-sizing:border-box}}</style></head>
+<body><h1>octoscope</h1><p>{message}</p>
+<form method="get" action="{action}"><label for="token">Access token</label>
+<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+<button type="submit">Open</button></form></body></html>"""
+
+
+def install_token_guard(app: FastAPI, token: str) -> None:
+    """Every request must carry the token (header or cookie); ``?token=`` logs a browser in."""
+    expected_cookie = session_value(token)
+
+    @app.middleware("http")
+    async def require_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        header = request.headers.get("authorization", "")
+        if header.startswith("Bearer ") and _same(header.removeprefix("Bearer ").strip(), token):
+            return await call_next(request)
+        given = request.query_params.get("token")
+        if given is not None:
+            if not _same(given, token):
+                return _refused(request, "That access token is not the right one.")
+            rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+            target = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+            redirect = RedirectResponse(target, status_code=303)
+            redirect.set_cookie(
+                COOKIE, expected_cookie, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="lax", path="/"
+            )
+            return redirect
+        if _same(request.cookies.get(COOKIE, ""), expected_cookie):
+            return await call_next(request)
+        return _refused(request, "This octoscope needs its access token.")
+
+
+def _refused(request: Request, message: str) -> Response:
+    if _wants_html(request):
+        page = LOGIN_PAGE.format(message=escape(message), action=escape(request.url.path))
+        return HTMLResponse(page, status_code=401)
+    return JSONResponse({"detail": NEEDED}, status_code=401, headers={"WWW-Authenticate": "Bearer"})

@@ -1,0 +1,153 @@
+"""Answers worked out from the store, kept while the store is unchanged.
+
+The dashboard asks the same questions over and over (every open page, every refresh), and the answers only
+change when a sync writes. Two layers, both dropped as soon as :meth:`Store.data_version` moves (a write by
+this process or any other):
+
+- per local day, each fuel's costed totals, worked out a month at a time: a year of usage by week, or this
+  month against the last, is a sum of days already costed;
+- whole JSON answers, keyed by the route's parameters and whatever the answer depends on (today, the
+  half-hour now), so that twenty viewers of one page cost one computation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import orjson
+from fastapi import Request, Response
+
+from octoscope.config import Settings
+from octoscope.costing import FUELS, FuelName, daily_totals, load_account
+from octoscope.domain.costs import Totals, next_month
+from octoscope.domain.models import Account
+from octoscope.store.sqlite import Store
+
+ANSWERS_KEPT = 256
+
+
+class StoreCache:
+    """One per app. Thread-safe: routes run in the server's thread pool."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._version: tuple[int, int] | None = None
+        self._answers: OrderedDict[Hashable, Any] = OrderedDict()
+        self._months: dict[tuple[date, date], dict[FuelName, dict[date, Totals]]] = {}
+        self._account: Account | None = None
+
+    def _current(self) -> tuple[int, int]:
+        """Drop everything if the store changed since it was worked out; the version now."""
+        version = self.store.data_version()
+        if version != self._version:
+            self._answers.clear()
+            self._months.clear()
+            self._account = None
+            self._version = version
+        return version
+
+    def _still(self, version: tuple[int, int]) -> bool:
+        """Whether an answer worked out at ``version`` may be kept (nothing was written meanwhile)."""
+        return self._version == version and self.store.data_version() == version
+
+    def account(self) -> Account:
+        with self._lock:
+            self._current()
+            if self._account is None:
+                self._account = load_account(self.store, self.settings.require_account())
+            return self._account
+
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()``, worked out once per store version (kept for the last few hundred keys)."""
+        with self._lock:
+            version = self._current()
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]
+        value = compute()
+        with self._lock:
+            if self._still(version):
+                self._answers[key] = value
+                while len(self._answers) > ANSWERS_KEPT:
+                    self._answers.popitem(last=False)
+        return value
+
+    def answer(self, key: Hashable, compute: Callable[[], Any]) -> Response:
+        """The JSON answer for ``key``, encoded once per store version."""
+        body: bytes = self.memo(("json", key), lambda: orjson.dumps(compute()))
+        return Response(body, media_type="application/json")
+
+    def days(self, fuel: FuelName, first: date, end: date, today: date) -> dict[date, Totals]:
+        """Each local day of [first, end) up to today, costed (inc VAT, the user's payment method and
+        settings); days without data are absent or empty."""
+        out: dict[date, Totals] = {}
+        month = first.replace(day=1)
+        while month < end:
+            held = self._month(month, today)
+            for day, totals in held.get(fuel, {}).items():
+                if first <= day < end:
+                    out[day] = totals
+            month = next_month(month)
+        return out
+
+    def _month(self, month: date, today: date) -> dict[FuelName, dict[date, Totals]]:
+        key = (month, today)
+        with self._lock:
+            version = self._current()
+            held = self._months.get(key)
+        if held is not None:
+            return held
+        account = self.account()
+        end = min(next_month(month), today + timedelta(days=1))  # days ahead have no standing charge yet
+        computed: dict[FuelName, dict[date, Totals]] = {}
+        if month < end:
+            computed = daily_totals(
+                self.store,
+                account,
+                month,
+                end,
+                FUELS,
+                True,
+                self.settings.payment_method,
+                self.settings.costs,
+            ).days
+        with self._lock:
+            if self._still(version):
+                self._months[key] = computed
+        return computed
+
+    def part_of_day(self, fuel: FuelName, day: date, until: datetime) -> Totals:
+        """One local day's totals for the half-hours before ``until`` (not cached: it is a day)."""
+        found = daily_totals(
+            self.store,
+            self.account(),
+            day,
+            day + timedelta(days=1),
+            (fuel,),
+            True,
+            self.settings.payment_method,
+            self.settings.costs,
+            until=until,
+        ).days
+        return found.get(fuel, {}).get(day) or Totals()
+
+
+def get_cache(request: Request) -> StoreCache:
+    state = request.app.state
+    cache: StoreCache | None = getattr(state, "store_cache", None)
+    if cache is None or cache.store is not state.store:
+        with _made:
+            cache = getattr(state, "store_cache", None)
+            if cache is None or cache.store is not state.store:
+                cache = StoreCache(state.store, state.settings)
+                state.store_cache = cache
+    return cache
+
+
+_made = threading.Lock()

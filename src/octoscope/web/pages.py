@@ -1,0 +1,121 @@
+"""The dashboard: server-rendered pages (Jinja2) whose charts and tables fill in from the JSON API.
+
+plotly.js comes from the installed ``plotly`` package (its bundled ``plotly.min.js``), served here: no CDN,
+works offline. Times are shown in UK local time; the pages follow the system's light or dark theme and fit a
+phone. A page whose feature is not in this build (the live view, prices) says so rather than failing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from octoscope import __version__
+from octoscope.domain.uktime import from_epoch, local_date
+
+HERE = Path(__file__).parent
+
+
+def _plotly_js() -> Path | None:
+    """The plotly.min.js bundled with the installed plotly package, found without importing plotly."""
+    spec = find_spec("plotly")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "package_data" / "plotly.min.js"
+
+
+PLOTLY_JS = _plotly_js()
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(include_in_schema=False)
+
+PAGES = (
+    ("overview", "/", "Overview"),
+    ("usage", "/usage", "Usage"),
+    ("prices", "/prices", "Prices"),
+    ("costs", "/costs", "Costs"),
+    ("ev", "/ev", "EV"),
+    ("live", "/live", "Live"),
+    ("status", "/status", "Status"),
+)
+# What each page reads, by the routes it needs: a page whose routes this build lacks explains instead.
+NEEDS = {
+    "prices": ("/api/prices", "/api/cheapest"),
+    "live": ("/api/live/dashboard", "/api/live/stream"),
+}
+
+
+def _routes(app: Any) -> set[str]:
+    return {getattr(r, "path", "") for r in app.routes}
+
+
+def _render(request: Request, page: str, **extra: Any) -> HTMLResponse:
+    routes = _routes(request.app)
+    today = local_date(from_epoch(request.app.state.clock()))
+    missing = [r for r in NEEDS.get(page, ()) if r not in routes]
+    context = {
+        "page": page,
+        "pages": PAGES,
+        "title": dict((p, t) for p, _, t in PAGES)[page],
+        "version": __version__,
+        "today": today.isoformat(),
+        "yesterday": (today - timedelta(days=1)).isoformat(),
+        "missing": missing,
+        "has_cheapest": "/api/cheapest" in routes,
+        "has_live": "/api/live/dashboard" in routes,
+        **extra,
+    }
+    return templates.TemplateResponse(request, f"{page}.html", context)
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview_page(request: Request) -> HTMLResponse:
+    return _render(request, "overview")
+
+
+@router.get("/usage", response_class=HTMLResponse)
+def usage_page(request: Request) -> HTMLResponse:
+    return _render(request, "usage")
+
+
+@router.get("/prices", response_class=HTMLResponse)
+def prices_page(request: Request) -> HTMLResponse:
+    return _render(request, "prices")
+
+
+@router.get("/costs", response_class=HTMLResponse)
+def costs_page(request: Request) -> HTMLResponse:
+    return _render(request, "costs")
+
+
+@router.get("/ev", response_class=HTMLResponse)
+def ev_page(request: Request) -> HTMLResponse:
+    return _render(request, "ev")
+
+
+@router.get("/live", response_class=HTMLResponse)
+def live_page(request: Request) -> HTMLResponse:
+    return _render(request, "live")
+
+
+@router.get("/status", response_class=HTMLResponse)
+def status_page(request: Request) -> HTMLResponse:
+    return _render(request, "status")
+
+
+@router.get("/vendor/plotly.min.js")
+def plotly_js() -> FileResponse:
+    """The plotly.js bundled with the installed plotly package (cached by browsers for a day)."""
+    if PLOTLY_JS is None or not PLOTLY_JS.is_file():
+        raise HTTPException(404, "plotly.min.js is missing from the installed plotly package; reinstall plotly")
+    return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def mount_static(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

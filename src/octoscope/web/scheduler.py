@@ -1,0 +1,196 @@
+"""The scheduler ``octoscope serve`` runs: each minute it asks ``sync.schedule.decide`` what is due and does it,
+through the same clients, request policy and budget as every other call to Octopus.
+
+It remembers each job's last run (and takes the last sync and the last dispatch query from the store at
+start, so a restart does not repeat them); the Status page and ``/api/status`` show them with the next runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from octoscope.config import Settings
+from octoscope.domain.uktime import UK, from_epoch
+from octoscope.octopus.errors import OctopusError
+from octoscope.octopus.policy import key_fingerprint
+from octoscope.store.sqlite import Store
+from octoscope.sync.discovery import discover
+from octoscope.sync.dispatches import LEDGER, NoIntelligentDevice, RefreshTooSoon, next_due, refresh
+from octoscope.sync.plan import resolve_window
+from octoscope.sync.run import run_sync
+from octoscope.sync.schedule import (
+    DESCRIPTIONS,
+    JOBS,
+    Decision,
+    Facts,
+    LastRun,
+    day_ahead_tariffs,
+    decide,
+    prices_stored_until,
+    yesterday_complete,
+)
+from octoscope.wiring import open_clients
+
+log = logging.getLogger(__name__)
+
+# Called after each successful scheduled sync (an exporter registers itself here).
+AFTER_SYNC: list[Callable[[Settings, Store], Awaitable[None]]] = []
+
+
+@dataclass
+class JobRun:
+    started: datetime
+    finished: datetime | None = None
+    ok: bool | None = None  # None while running
+    message: str = ""
+
+
+class Scheduler:
+    def __init__(self, settings: Settings, store: Store, clock: Callable[[], float]) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        key, self.number = settings.require_credentials()
+        self.key_id = key_fingerprint(key.reveal())
+        self.runs: dict[str, JobRun] = {}
+        last = store.last_run()
+        if last is not None and last[2] in ("ok", "failed"):
+            self.runs["consumption"] = JobRun(last[0], last[1], last[2] == "ok", "the last sync, from the store")
+        sent = store.requests_since(self.key_id, LEDGER, 0)
+        if sent:
+            self.runs["dispatches"] = JobRun(from_epoch(sent[-1]), from_epoch(sent[-1]), True, "from the ledger")
+        self.decisions: list[Decision] = []
+
+    def now(self) -> datetime:
+        return from_epoch(self.clock())
+
+    def facts(self, now: datetime) -> Facts:
+        account = self.store.load_account(self.number)
+        last = {name: LastRun(r.started, bool(r.ok)) for name, r in self.runs.items() if r.ok is not None}
+        if account is None:
+            return Facts(last, False, False, None, None)
+        codes = day_ahead_tariffs(self.store, account, now)
+        has_device = any(d.device_type == "ELECTRIC_VEHICLES" for d in account.devices)
+        dispatch_at = (
+            from_epoch(next_due(self.store, self.key_id, self.number, now.timestamp())) if has_device else None
+        )
+        return Facts(
+            last,
+            yesterday_complete(self.store, account, now),
+            bool(codes),
+            prices_stored_until(self.store, codes, now) if codes else None,
+            dispatch_at,
+        )
+
+    async def tick(self) -> list[str]:
+        """Run every job due now, one after another; the names of those run."""
+        now = self.now()
+        self.decisions = decide(now, self.facts(now))
+        done = []
+        for decision in self.decisions:
+            if decision.due:
+                await self.run(decision.job)
+                done.append(decision.job)
+        if done:
+            now = self.now()
+            self.decisions = decide(now, self.facts(now))
+        return done
+
+    async def run(self, job: str) -> None:
+        started = self.now()
+        record = self.runs[job] = JobRun(started)
+        try:
+            record.message = await getattr(self, f"_{job}")(started)
+            record.ok = True
+        except (OctopusError, NoIntelligentDevice, RefreshTooSoon) as err:
+            record.ok, record.message = False, str(err)
+            log.warning("scheduled %s: %s", job, err)
+        except Exception as err:  # a bug must not stop the scheduler; it is logged in full and shown
+            record.ok, record.message = False, f"unexpected error: {type(err).__name__}"
+            log.exception("scheduled %s failed", job)
+        record.finished = self.now()
+
+    async def _sync(self, now: datetime) -> str:
+        _, end = resolve_window("latest", "tomorrow", now)
+        run_id = self.store.start_run(now)
+        outcome: tuple[str, dict[str, Any]] = ("interrupted", {})
+        try:
+            async with open_clients(self.settings, self.store) as clients:
+                result = await run_sync(
+                    clients,
+                    self.store,
+                    self.number,
+                    start=None,
+                    end=end,
+                    now=now,
+                    reread_days=self.settings.sync.reread_days,
+                    concurrency=self.settings.sync.concurrency,
+                )
+            summary = result.summary(self.store)
+            outcome = ("ok", summary)
+        except OctopusError as err:
+            outcome = ("failed", {"error": str(err)})
+            raise
+        finally:
+            self.store.finish_run(run_id, self.now(), *outcome)
+        for hook in AFTER_SYNC:
+            await hook(self.settings, self.store)
+        new = sum(s["rows_new"] for s in summary["series"].values())
+        requests = summary["requests"]
+        return f"{new} new half-hours; {requests.get('rest', 0)} REST, {requests.get('graphql', 0)} GraphQL requests"
+
+    async def _consumption(self, now: datetime) -> str:
+        return await self._sync(now)
+
+    async def _prices(self, now: datetime) -> str:
+        return await self._sync(now)
+
+    async def _account(self, now: datetime) -> str:
+        async with open_clients(self.settings, self.store) as clients:
+            account = await discover(clients, self.store, self.number, now, refresh=True)
+        points = sum(len(p.meter_points) for p in account.properties)
+        return f"{len(account.properties)} properties, {points} meter points, {len(account.devices)} devices"
+
+    async def _dispatches(self, now: datetime) -> str:
+        async with open_clients(self.settings, self.store) as clients:
+            done = await refresh(clients, self.store, self.number, now.timestamp())
+        return "; ".join(f"{d.state or 'state unknown'}: {d.new} new, {d.updated} updated" for d in done)
+
+    async def run_forever(self, every: float) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # the store or the account unreadable for a moment: try again next time
+                log.exception("scheduler tick failed")
+            await asyncio.sleep(every)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Each job with its last and next runs, for the Status page."""
+        decisions = {d.job: d for d in self.decisions or decide(self.now(), self.facts(self.now()))}
+        out = []
+        for job in JOBS:
+            run = self.runs.get(job)
+            decision = decisions[job]
+            out.append(
+                {
+                    "job": job,
+                    "what": DESCRIPTIONS[job],
+                    "last_run": None
+                    if run is None
+                    else {
+                        "started": run.started.astimezone(UK).isoformat(),
+                        "finished": run.finished.astimezone(UK).isoformat() if run.finished else None,
+                        "outcome": "running" if run.ok is None else "ok" if run.ok else "failed",
+                        "message": run.message,
+                    },
+                    "next_run": decision.next_at.astimezone(UK).isoformat() if decision.next_at else None,
+                    "due": decision.due,
+                    "why": decision.why,
+                }
+            )
+        return out

@@ -1,0 +1,365 @@
+// octoscope dashboard: each page fills itself in from the JSON API. Times are shown in UK local time
+// whatever the browser's zone; charts are plotly.js (served from the installed plotly package).
+"use strict";
+(() => {
+  const TZ = "Europe/London";
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const body = document.body;
+  const fmt = (opts) => new Intl.DateTimeFormat("en-GB", { timeZone: TZ, ...opts });
+  const fTime = fmt({ hour: "2-digit", minute: "2-digit" });
+  const fDay = fmt({ weekday: "short", day: "numeric", month: "short" });
+  const fWhen = fmt({ weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  const fMonth = new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", month: "short", year: "numeric" });
+  const fDate = new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", weekday: "short", day: "numeric", month: "short", year: "numeric" });
+  const fParts = fmt({ year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+
+  const when = (iso) => (iso ? fWhen.format(new Date(iso)) : "never");
+  const time = (iso) => fTime.format(new Date(iso));
+  const day = (iso) => fDay.format(new Date(iso));
+  const dateOnly = (d) => fDate.format(new Date(d + "T12:00:00Z"));
+  const month = (d) => fMonth.format(new Date(d + "T12:00:00Z"));
+  const pounds = (p) => (p == null ? "—" : (p < 0 ? "−" : "") + "£" + (Math.abs(p) / 100).toFixed(2));
+  const kwh = (v) => (v == null ? "—" : v.toFixed(Math.abs(v) < 10 ? 2 : 1) + " kWh");
+  const ppk = (v) => (v == null ? "—" : v.toFixed(2) + "p/kWh");
+  const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+
+  // An instant as UK local wall-clock time, "YYYY-MM-DD HH:MM:SS": what plotly's date axis lays out.
+  function local(iso) {
+    const p = Object.fromEntries(fParts.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+  }
+  function addDays(isoDate, n) {
+    const d = new Date(isoDate + "T12:00:00Z");
+    d.setUTCDate(d.getUTCDate() + n);
+    return d.toISOString().slice(0, 10);
+  }
+
+  async function getJSON(url) {
+    const r = await fetch(url, { headers: { Accept: "application/json" } });
+    if (!r.ok) {
+      let detail = r.statusText;
+      try { detail = (await r.json()).detail || detail; } catch (e) { /* not JSON */ }
+      throw new Error(`${detail}`);
+    }
+    return r.json();
+  }
+  function showError(err) {
+    const el = $("#error");
+    el.hidden = false;
+    el.textContent = "Could not load this page's data: " + err.message;
+  }
+  const set = (root, field, text) => { const el = $(`[data-field="${field}"]`, root); if (el) el.textContent = text; };
+
+  // --- charts --------------------------------------------------------------------------------------------
+  const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  function theme() {
+    const axis = { gridcolor: css("--grid"), linecolor: css("--line"), zerolinecolor: css("--line") };
+    return {
+      paper_bgcolor: css("--card"), plot_bgcolor: css("--card"),
+      font: { color: css("--fg"), family: "system-ui, sans-serif", size: 12 },
+      xaxis: { ...axis }, yaxis: { ...axis }, yaxis2: { ...axis },
+    };
+  }
+  function draw(id, traces, extra = {}) {
+    const el = document.getElementById(id);
+    const t = theme();
+    const layout = {
+      ...t, margin: { l: 52, r: 52, t: 12, b: 36 }, hovermode: "x unified", bargap: 0.1,
+      legend: { orientation: "h", x: 0, y: 1.12 }, ...extra,
+      xaxis: { ...t.xaxis, ...(extra.xaxis || {}) },
+      yaxis: { ...t.yaxis, ...(extra.yaxis || {}) },
+    };
+    if (extra.yaxis2) layout.yaxis2 = { ...t.yaxis2, ...extra.yaxis2 };
+    Plotly.react(el, traces, layout, { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] });
+    el.dataset.ready = "1";
+    return el;
+  }
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+    const t = theme();
+    document.querySelectorAll(".js-plotly-plot").forEach((el) => Plotly.relayout(el, {
+      paper_bgcolor: t.paper_bgcolor, plot_bgcolor: t.plot_bgcolor, "font.color": t.font.color,
+      "xaxis.gridcolor": t.xaxis.gridcolor, "yaxis.gridcolor": t.yaxis.gridcolor,
+    }));
+  });
+  const color = (name) => css(name);
+
+  // --- Overview ------------------------------------------------------------------------------------------
+  const FUEL_NAMES = { electricity: "Electricity", gas: "Gas", export: "Export" };
+  function change(pct, previous, isExport) {
+    if (pct == null) return `<span class="sub" title="${esc(previous)}">—</span>`;
+    const cls = pct > 0 ? "up" : pct < 0 ? "down" : "";
+    const arrow = pct > 0 ? "▲" : pct < 0 ? "▼" : "＝";
+    return `<span class="${cls}" title="${esc(previous)}">${arrow} ${Math.abs(pct).toFixed(0)}%</span>`;
+  }
+  async function overview() {
+    const d = await getJSON("/api/overview");
+    const price = d.price_now;
+    set($("#price-now"), "price", price ? ppk(price.pence_per_kwh) : "—");
+    set($("#price-now"), "until", price && price.until ? `until ${time(price.until)}` : price ? "no change known ahead" : "no import tariff in force");
+    const cheap = d.next_cheap;
+    set($("#next-cheap"), "cheap", cheap ? ppk(cheap.pence_per_kwh) : price ? "the same all day" : "—");
+    set($("#next-cheap"), "cheap-when", cheap ? (cheap.now ? `now until ${time(cheap.to)}` : `${day(cheap.from)} ${time(cheap.from)}–${time(cheap.to)}`) : "");
+    const fresh = Object.entries(d.fuels).map(([f, v]) => `${FUEL_NAMES[f]} to ${when(v.data_until)}`);
+    set($("#freshness"), "fresh", fresh.join(" · ") + (d.last_sync ? ` · synced ${when(d.last_sync.started)}` : ""));
+    const html = Object.entries(d.fuels).map(([fuel, v]) => {
+      const money = fuel === "export" ? "Earned" : "Cost";
+      const rows = v.periods.map((p) => {
+        const prev = `${p.previous.kwh.toFixed(2)} kWh, ${pounds(p.previous.pence)} from ${when(p.previous.from)} to ${when(p.previous.to)}`;
+        if (p.kwh == null) return `<tr data-period="${p.name}"><td>${p.label}</td><td colspan="3" class="sub">no data yet (Octopus publishes a day's half-hours the next morning)</td></tr>`;
+        return `<tr data-period="${p.name}"><td>${p.label}${p.partial ? ' <span class="flag" title="some half-hours or prices missing">partial</span>' : ""}</td>` +
+          `<td class="num">${kwh(p.kwh)}</td><td class="num">${pounds(p.pence)}</td>` +
+          `<td class="num">${change(p.change_pct.kwh, prev, fuel === "export")}</td></tr>`;
+      }).join("");
+      return `<div class="fuel ${fuel}" data-fuel="${fuel}"><h2>${FUEL_NAMES[fuel]}</h2><table><thead><tr><th>Period</th><th class="num">Used</th>` +
+        `<th class="num">${money}</th><th class="num">vs before</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+    }).join("");
+    $("#fuels").innerHTML = html;
+    $("#fuels").dataset.ready = "1";
+    const recent = await getJSON("/api/usage?days=14&resolution=day&fuel=electricity");
+    const pts = recent.points;
+    draw("recent-chart", [{
+      type: "bar", name: "kWh", x: pts.start, y: pts.kwh, marker: { color: color("--accent") },
+      customdata: pts.pence.map(pounds), hovertemplate: "%{y:.2f} kWh · %{customdata}<extra></extra>",
+    }], { xaxis: { type: "date", tickformat: "%a %d %b" }, yaxis: { title: { text: "kWh" } }, showlegend: false });
+    if ($("#cheapest-window")) {
+      const c = await getJSON("/api/cheapest?hours=3&top=1");
+      const w = c.windows && c.windows[0];
+      set($("#cheapest-window"), "window", w ? ppk(w.average_pence_per_kwh) : "not known yet");
+      set($("#cheapest-window"), "window-when", w ? `${day(w.start)} ${time(w.start)}–${time(w.end)}` : "");
+    }
+  }
+
+  // --- Usage ---------------------------------------------------------------------------------------------
+  function usage() {
+    const form = $("#usage-form");
+    const params = new URLSearchParams(location.search);
+    const today = body.dataset.today;
+    form.from.value = params.get("from") || addDays(today, -7);
+    form.to.value = params.get("to") || today;
+    form.fuel.value = params.get("fuel") || "electricity";
+    form.resolution.value = params.get("resolution") || "auto";
+    form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
+    form.fuel.addEventListener("change", load);
+    form.resolution.addEventListener("change", load);
+    form.querySelectorAll("[data-range]").forEach((b) => b.addEventListener("click", () => {
+      const r = b.dataset.range;
+      form.to.value = today;
+      form.from.value = r === "yesterday" ? addDays(today, -1) : addDays(today, -Number(r));
+      if (r === "yesterday") form.to.value = today;
+      load();
+    }));
+    async function load() {
+      const q = new URLSearchParams({ from: form.from.value, to: form.to.value, fuel: form.fuel.value, resolution: form.resolution.value });
+      history.replaceState(null, "", "?" + q);
+      try {
+        const d = await getJSON("/api/usage?" + q);
+        $("#error").hidden = true;
+        const p = d.points;
+        const half = d.resolution === "halfhour";
+        const x = half ? p.start.map(local) : p.start;
+        const price = half ? p.pence_per_kwh : p.average_pence_per_kwh;
+        const money = d.fuel === "export" ? "earned" : "cost";
+        draw("usage-chart", [
+          { type: "bar", name: "kWh", x, y: p.kwh, marker: { color: color("--accent") },
+            customdata: p.pence.map(pounds), hovertemplate: `%{y:.3f} kWh · ${money} %{customdata}<extra></extra>` },
+          { type: "scatter", mode: "lines", name: half ? "unit price" : "average price", x, y: price, yaxis: "y2",
+            line: { color: color("--accent2"), shape: half ? "hv" : "linear", width: 2 }, hovertemplate: "%{y:.2f}p/kWh<extra></extra>" },
+        ], {
+          xaxis: { type: "date" },
+          yaxis: { title: { text: "kWh" }, rangemode: "tozero" },
+          yaxis2: { title: { text: "p/kWh" }, overlaying: "y", side: "right", showgrid: false },
+        });
+        const t = d.totals;
+        const span = `${dateOnly(d.from)} to ${dateOnly(addDays(d.to, -1))}`;
+        $("#usage-summary").textContent = `${span}: ${kwh(t.kwh)}, ${money} ${pounds(t.pence)}` +
+          (t.average_pence_per_kwh != null ? `, average ${ppk(t.average_pence_per_kwh)}` : "") +
+          (half ? ` · ${t.half_hours} half-hours` : ` · by ${d.resolution}`) + (d.fuel === "electricity" ? "" : ` · ${d.fuel}`);
+      } catch (err) { showError(err); }
+    }
+    return load();
+  }
+
+  // --- Prices --------------------------------------------------------------------------------------------
+  async function prices() {
+    const today = body.dataset.today;
+    const d = await getJSON(`/api/prices?from=${today}&to=${addDays(today, 2)}`);
+    const rates = d.rates || [];
+    $("#prices-tariff").textContent = `${d.product || ""} ${d.tariff || ""}`.trim() + (d.published_until ? ` · published until ${when(d.published_until)}` : "");
+    const x = rates.map((r) => local(r.start));
+    const y = rates.map((r) => r.pence_inc_vat);
+    const colours = y.map((v) => (v < 0 ? color("--good") : color("--accent")));
+    const now = new Date();
+    const shapes = [{ type: "line", x0: local(now.toISOString()), x1: local(now.toISOString()), yref: "paper", y0: 0, y1: 1, line: { color: color("--accent2"), dash: "dot" } }];
+    draw("prices-chart", [{ type: "bar", name: "p/kWh", x, y, marker: { color: colours },
+      customdata: rates.map((r) => `${time(r.start)}–${time(r.end)}`), hovertemplate: "%{customdata}: %{y:.2f}p/kWh<extra></extra>" }],
+      { xaxis: { type: "date" }, yaxis: { title: { text: "p/kWh inc VAT" } }, shapes, showlegend: false });
+    const negative = rates.filter((r) => r.pence_inc_vat < 0);
+    $("#prices-note").innerHTML = rates.length === 0 ? "No prices stored for today and tomorrow yet." :
+      negative.length ? `<span class="negative">${negative.length} half-hour${negative.length > 1 ? "s" : ""} at a negative price</span> (you are paid to use): ` +
+        negative.map((r) => `${day(r.start)} ${time(r.start)}`).join(", ") : "No negative prices in these two days.";
+    const rows = [];
+    for (const hours of [1, 2, 3, 4]) {
+      const c = await getJSON(`/api/cheapest?hours=${hours}&top=1`);
+      const w = c.windows && c.windows[0];
+      rows.push(`<tr><td>${hours} hour${hours > 1 ? "s" : ""}</td>` + (w ? `<td>${day(w.start)} ${time(w.start)}</td><td>${time(w.end)}</td><td class="num">${w.average_pence_per_kwh.toFixed(2)}</td>` : `<td colspan="3" class="sub">not known yet</td>`) + "</tr>");
+    }
+    $("#cheapest-table tbody").innerHTML = rows.join("");
+    $("#cheapest-table").dataset.ready = "1";
+  }
+
+  // --- Costs ---------------------------------------------------------------------------------------------
+  function costs() {
+    const form = $("#costs-form");
+    const params = new URLSearchParams(location.search);
+    const today = body.dataset.today;
+    const first = today.slice(0, 8) + "01";
+    const monthsBack = (n) => { const d = new Date(first + "T12:00:00Z"); d.setUTCMonth(d.getUTCMonth() + n); return d.toISOString().slice(0, 10); };
+    form.from.value = params.get("from") || monthsBack(-11);
+    form.to.value = params.get("to") || monthsBack(1);
+    form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
+    async function load() {
+      const q = new URLSearchParams({ from: form.from.value, to: form.to.value, by: "month" });
+      history.replaceState(null, "", "?" + new URLSearchParams({ from: form.from.value, to: form.to.value }));
+      try {
+        const d = await getJSON("/api/costs?" + q);
+        $("#error").hidden = true;
+        const traces = [];
+        const palette = { electricity: color("--accent"), gas: color("--accent2"), export: color("--good") };
+        for (const fuel of ["electricity", "gas", "export"]) {
+          if (!d[fuel]) continue;
+          const b = d[fuel].buckets;
+          traces.push({ type: "bar", name: FUEL_NAMES[fuel], x: b.map((r) => r.from), marker: { color: palette[fuel] },
+            y: b.map((r) => (fuel === "export" ? -r.earnings_pence : r.total_pence) / 100),
+            hovertemplate: `${FUEL_NAMES[fuel]} %{y:.2f} £<extra></extra>` });
+        }
+        draw("costs-chart", traces, { barmode: "relative", xaxis: { type: "date", tickformat: "%b %Y" }, yaxis: { title: { text: "£ (export earnings below zero)" } } });
+        let html = "";
+        for (const fuel of ["electricity", "gas", "export"]) {
+          const f = d[fuel];
+          if (!f) continue;
+          const isExport = fuel === "export";
+          const head = isExport ? "<th class='num'>kWh</th><th class='num'>Earned</th><th class='num'>p/kWh</th>" :
+            "<th class='num'>kWh</th><th class='num'>Energy</th><th class='num'>Standing</th><th class='num'>Total</th><th class='num'>p/kWh</th>";
+          const row = (label, r) => `<tr><td>${label}${r.partial_days.length ? ` <span class="flag" title="${esc(r.partial_days.join(", "))}">partial: ${r.partial_days.length} day${r.partial_days.length > 1 ? "s" : ""}</span>` : ""}</td>` +
+            `<td class="num">${r.kwh.toFixed(1)}</td>` + (isExport ? `<td class="num">${pounds(r.earnings_pence)}</td>` :
+            `<td class="num">${pounds(r.energy_cost_pence)}</td><td class="num">${pounds(r.standing_charge_pence)}</td><td class="num">${pounds(r.total_pence)}</td>`) +
+            `<td class="num">${r.average_p_per_kwh == null ? "—" : r.average_p_per_kwh.toFixed(2)}</td></tr>`;
+          html += `<div class="fuel" data-fuel="${fuel}"><h2>${FUEL_NAMES[fuel]}${f.m3 != null ? ` <span class="sub">(${f.m3.toFixed(1)} m³ read)</span>` : ""}</h2><table><thead><tr><th>Month</th>${head}</tr></thead><tbody>` +
+            f.buckets.map((r) => row(month(r.from), r)).join("") + `</tbody><tfoot>${row("All", f)}</tfoot></table></div>`;
+        }
+        html += `<p class="big" id="net">Net ${pounds(d.net_pence)}</p>`;
+        $("#statements").innerHTML = html;
+        $("#statements").dataset.ready = "1";
+      } catch (err) { showError(err); }
+    }
+    return load();
+  }
+
+  // --- EV ------------------------------------------------------------------------------------------------
+  function ev() {
+    const form = $("#ev-form");
+    form.days.addEventListener("change", load);
+    async function load() {
+      const days = Number(form.days.value);
+      try {
+        const [sessions, dispatches] = await Promise.all([
+          getJSON(`/api/sessions?days=${days}`), getJSON(`/api/dispatches?days=${Math.min(days, 30)}`),
+        ]);
+        $("#error").hidden = true;
+        const total = sessions.reduce((a, s) => a + s.kwh, 0);
+        const pence = sessions.reduce((a, s) => a + s.cost_pence, 0);
+        $("#sessions-summary").textContent = `${sessions.length} session${sessions.length === 1 ? "" : "s"} in the last ${days} days: ` +
+          `${kwh(total)}, ${pounds(pence)}` + (total ? `, average ${ppk(pence / total)}` : "");
+        const kinds = { smart: color("--good"), boost: color("--accent2"), none: color("--accent") };
+        draw("sessions-chart", ["smart", "boost", "none"].map((k) => {
+          const mine = sessions.filter((s) => s.dispatch === k);
+          return { type: "bar", name: k === "none" ? "not dispatched" : k, x: mine.map((s) => local(s.start)), y: mine.map((s) => s.kwh),
+            width: 4 * 3600 * 1000, marker: { color: kinds[k] }, customdata: mine.map((s) => `${time(s.start)}–${time(s.end)} · ${pounds(s.cost_pence)}`),
+            hovertemplate: "%{y:.1f} kWh · %{customdata}<extra></extra>" };
+        }), { xaxis: { type: "date" }, yaxis: { title: { text: "kWh per session" } }, hovermode: "closest" });
+        $("#sessions-table tbody").innerHTML = sessions.slice().reverse().map((s) => `<tr><td>${when(s.start)}</td><td>${time(s.end)}</td>` +
+          `<td class="num">${s.kwh.toFixed(2)}</td><td class="num">${pounds(s.cost_pence)}</td><td class="num">${s.average_pence_per_kwh == null ? "—" : s.average_pence_per_kwh.toFixed(2)}</td><td>${s.dispatch}</td></tr>`).join("") ||
+          `<tr><td colspan="6" class="sub">No charging found in these days.</td></tr>`;
+        const devices = Object.entries(dispatches.devices);
+        $("#devices").textContent = devices.length ? devices.map(([id, state]) => `Device ${id.slice(0, 8)}…: ${state || "state unknown"}`).join(" · ") : "No Intelligent Octopus device on this account.";
+        $("#dispatches-table tbody").innerHTML = dispatches.dispatches.slice().reverse().map((r) => `<tr><td>${r.kind}</td><td>${when(r.start)}</td><td>${time(r.end)}</td><td>${r.type || ""}</td><td class="num">${r.kwh == null ? "—" : r.kwh.toFixed(2)}</td></tr>`).join("") ||
+          `<tr><td colspan="5" class="sub">No dispatches kept for these days.</td></tr>`;
+        $("#sessions-table").dataset.ready = "1";
+      } catch (err) { showError(err); }
+    }
+    return load();
+  }
+
+  // --- Live ----------------------------------------------------------------------------------------------
+  const WINDOW_MS = 5 * 60 * 1000;
+  async function live() {
+    const d = await getJSON("/api/live/dashboard");
+    const card = $("#demand");
+    function reading(r) {
+      if (!r) return;
+      set(card, "watts", `${Math.round(r.demand_w).toLocaleString("en-GB")} W`);
+      const lvl = $('[data-field="level"]', card);
+      lvl.textContent = r.level;
+      lvl.className = `level level-${r.level}`;
+      set(card, "at", `at ${time(r.time)}${r.stale ? " (stale)" : ""}`);
+      card.dataset.time = r.time;
+    }
+    function status(s) {
+      if (!s) return;
+      set($("#live-status"), "state", s.state);
+      set($("#live-status"), "message", (s.message || "") + (s.next_poll_at ? ` · next reading ${time(s.next_poll_at)}` : ""));
+    }
+    function cost(c) {
+      if (!c) return;
+      set($("#live-cost"), "per-hour", c.cost_per_hour_pence == null ? "—" : `${pounds(c.cost_per_hour_pence)}/h`);
+      set($("#live-cost"), "projected", `at ${ppk(c.rate_pence_per_kwh)} · today ~${pounds(c.projected_day_pence)} · month ~${pounds(c.projected_month_pence)}`);
+    }
+    reading(d.current);
+    status(d.status);
+    cost(d.cost);
+    const recent = (d.recent || []).filter((r) => r && r.time);
+    const el = draw("live-chart", [{ type: "scatter", mode: "lines", name: "W", x: recent.map((r) => local(r.time)), y: recent.map((r) => r.demand_w),
+      line: { color: color("--accent"), shape: "hv" }, fill: "tozeroy", hovertemplate: "%{y:.0f} W<extra></extra>" }],
+      { xaxis: { type: "date" }, yaxis: { title: { text: "W" }, rangemode: "tozero" }, showlegend: false });
+    const source = new EventSource("/api/live/stream");
+    source.addEventListener("reading", (e) => {
+      const r = JSON.parse(e.data);
+      reading(r);
+      const trace = el.data[0];
+      const cutoff = local(new Date(new Date(r.time).getTime() - WINDOW_MS).toISOString());
+      const keep = trace.x.map((x, i) => [x, trace.y[i]]).filter(([x]) => x >= cutoff);
+      keep.push([local(r.time), r.demand_w]);
+      Plotly.restyle(el, { x: [keep.map((k) => k[0])], y: [keep.map((k) => k[1])] });
+      el.dataset.updates = String(Number(el.dataset.updates || 0) + 1);
+    });
+    source.addEventListener("status", (e) => status(JSON.parse(e.data)));
+    window.addEventListener("pagehide", () => source.close());
+  }
+
+  // --- Status --------------------------------------------------------------------------------------------
+  async function statusPage() {
+    const d = await getJSON("/api/status");
+    $("#series-table tbody").innerHTML = d.series.map((s) => `<tr data-series="${esc(s.series)}"><td>${esc(s.series)}${s.current_property ? "" : " <span class='sub'>(past home)</span>"}</td>` +
+      `<td>${esc(s.unit || "?")}</td><td>${when(s.first_interval)}</td><td>${when(s.last_interval)}</td><td class="num">${s.rows.toLocaleString("en-GB")}</td>` +
+      `<td class="num">${s.coverage_pct == null ? "—" : s.coverage_pct.toFixed(2) + "%"}</td><td class="num">${s.gap_count}${s.missing_half_hours ? ` (${s.missing_half_hours} half-hours)` : ""}</td><td>${when(s.last_sync)}</td></tr>`).join("");
+    $("#gaps").innerHTML = d.series.filter((s) => s.gaps.length).map((s) => `<details><summary>Gaps in ${esc(s.series)}</summary><ul>` +
+      s.gaps.map(([a, b]) => `<li>${when(a)} to ${when(b)}</li>`).join("") + "</ul></details>").join("");
+    const jobs = d.scheduler ? d.scheduler.jobs : [];
+    $("#jobs-table tbody").innerHTML = jobs.map((j) => `<tr data-job="${j.job}"><td title="${esc(j.what)}">${j.job}</td>` +
+      `<td>${j.last_run ? when(j.last_run.started) : "not yet"}</td><td title="${esc(j.last_run ? j.last_run.message : "")}">${j.last_run ? `${j.last_run.outcome}${j.last_run.message ? ": " + esc(j.last_run.message) : ""}` : ""}</td>` +
+      `<td>${j.due ? "now" : j.next_run ? when(j.next_run) : "not needed"}</td><td>${esc(j.why)}</td></tr>`).join("") ||
+      `<tr><td colspan="5" class="sub">The scheduler is off: octoscope serve runs it when an API key is configured.</td></tr>`;
+    const b = d.budget_this_hour;
+    $("#budget").innerHTML = b ? Object.entries(b).map(([api, v]) => `<p><label>${api === "dispatches" ? "Dispatch queries" : api === "rest" ? "REST" : "GraphQL"}: ${v.used} of ${v.limit} ` +
+      `<meter min="0" max="${v.limit}" value="${v.used}" high="${v.limit * 0.8}"></meter></label></p>`).join("") : "<p class='sub'>No API key configured.</p>";
+    $("#jobs-table").dataset.ready = "1";
+  }
+
+  const PAGES = { overview, usage, prices, costs, ev, live, status: statusPage };
+  const page = PAGES[body.dataset.page];
+  if (page && !$("#unavailable")) {
+    Promise.resolve().then(page).then(() => { body.dataset.ready = "1"; }, (err) => { showError(err); body.dataset.ready = "1"; });
+  } else {
+    body.dataset.ready = "1";
+  }
+})();
