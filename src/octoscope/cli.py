@@ -194,8 +194,8 @@ def demo(
             f"Explore it: OCTOSCOPE_DB={path} OCTOSCOPE_API_KEY={DEMO_KEY} OCTOSCOPE_ACCOUNT={DEMO_ACCOUNT}"
             f" OCTOSCOPE_API_URL={base}/v1 OCTOSCOPE_GRAPHQL_URL={base}/v1/graphql/ octoscope costs"
         )
-        typer.echo(f"  Costs API:    http://127.0.0.1:{web_port}/api/costs?period=... (docs at /docs)")
-        typer.echo("Serving; the dashboard arrives with its issue. Press Ctrl-C to stop.")
+        typer.echo(f"  JSON API:     http://127.0.0.1:{web_port}/api/overview (docs at /docs)")
+        typer.echo(f"Dashboard: http://127.0.0.1:{web_port}/   (Ctrl-C stops the demo)")
         _serve(create_app(settings, schedule_every=60.0), "127.0.0.1", web_port)
 
 
@@ -650,8 +650,12 @@ def serve(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(help="Access token for every page and route (else OCTOSCOPE_WEB_TOKEN); needed off this machine."),
+    ] = None,
 ) -> None:
-    """Serve the JSON API (/api, docs at /docs) on this machine. Another address needs OCTOSCOPE_WEB_TOKEN.
+    """Serve the dashboard, the JSON API (/api, docs at /docs) and the scheduler that keeps the data fresh.
 
     Example: octoscope serve --port 8000
     """
@@ -659,17 +663,22 @@ def serve(
 
     from octoscope.web.app import create_app  # noqa: PLC0415
 
-    token = os.environ.get("OCTOSCOPE_WEB_TOKEN") or None
+    token = token or os.environ.get("OCTOSCOPE_WEB_TOKEN") or None
     if host not in LOOPBACK and not token:
         raise fail(
-            f"listening on {host} opens your data to the network: set OCTOSCOPE_WEB_TOKEN to a long secret first"
+            f"listening on {host} opens your data to the network: give --token or set OCTOSCOPE_WEB_TOKEN"
+            " to a long secret first"
         )
     with user_errors():
         settings = _settings()
         settings.require_account()
         _require_database(settings)
         web = create_app(settings, token=token, schedule_every=60.0)
-    typer.echo(f"octoscope on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"octoscope dashboard on http://{shown}:{port}/  (API docs: http://{shown}:{port}/docs)")
+    if token:
+        typer.echo("  Open it once with ?token=<your token> (the browser then keeps a cookie), or send")
+        typer.echo("  Authorization: Bearer <your token>.")
     _serve(web, host, port)
 
 

@@ -5,8 +5,8 @@ Jobs, each within the shared request budget (the runner goes through the same cl
 - ``consumption``: a sync from the morning (06:00 UK) on, once a day at least and again every three hours
   while yesterday is not yet complete (Octopus publishes a day's half-hours the next morning, sometimes in
   parts), until 22:00; a sync also fetches the prices the new half-hours need.
-- ``prices``: on a tariff with day-ahead prices (Agile), from 16:00 UK every half-hour until tomorrow's
-  prices are stored (and after midnight, today's if they never came).
+- ``prices``: on a tariff with day-ahead prices (Agile, whose days run 23:00 to 23:00 UK), from 16:00 UK every
+  half-hour until the prices up to 23:00 tomorrow are stored (and the next morning, today's if they never came).
 - ``account``: the account once a day (tariff switches, new meters, devices).
 - ``dispatches``: Intelligent Octopus dispatches at the pace ``sync.dispatches`` keeps (often while a car is
   plugged in, every half-hour otherwise, within one a minute and twenty an hour).
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from octoscope.domain.models import Account, Charge, Fuel
-from octoscope.domain.uktime import UK, half_hours_in, local_date, local_day_bounds, local_midnight
+from octoscope.domain.uktime import UK, half_hours_in, local_date, local_day_bounds
 from octoscope.store.sqlite import Store
 
 MORNING = time(6, 0)
@@ -29,6 +29,7 @@ EVENING = time(22, 0)  # no more tries for yesterday's consumption after this; t
 CONSUMPTION_EVERY = timedelta(hours=3)
 PRICES_FROM = time(16, 0)  # Agile prices for tomorrow are published around 16:00 UK
 PRICES_EVERY = timedelta(minutes=30)
+AGILE_DAY_ENDS = time(23, 0)  # an Agile day's prices run from 23:00 to 23:00 UK
 ACCOUNT_EVERY = timedelta(days=1)
 RETRY_AFTER_FAILURE = timedelta(minutes=30)
 HALF_HOURLY_KINDS = frozenset({"HalfHourlyTariff"})
@@ -108,7 +109,7 @@ def _prices(now: datetime, facts: Facts) -> Decision:
     today = local_date(now)
     published = _at(today, PRICES_FROM)
     after = now >= published
-    wanted_to = local_midnight(today + timedelta(days=2 if after else 1))
+    wanted_to = _at(today + timedelta(days=1 if after else 0), AGILE_DAY_ENDS)
     if facts.prices_until is not None and facts.prices_until >= wanted_to:
         at = _at(today + timedelta(days=1), PRICES_FROM) if after else published
         return Decision("prices", False, at, f"stored through {'tomorrow' if after else 'today'}")

@@ -1,0 +1,216 @@
+"""The dashboard's JSON routes over a real socket, on the synced demo database, checked against the store and
+against /api/costs: usage (half-hours on the 46- and 50-half-hour days, bars), the overview's periods, the
+status page's coverage, answers kept only while the store is unchanged."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from octoscope.config import Settings
+from octoscope.domain.secret import Secret
+from octoscope.domain.uktime import local_day_bounds, local_midnight
+from octoscope.simulator.threaded import serve_in_thread
+from octoscope.store.sqlite import Store
+from octoscope.web.app import create_app
+from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, Cli
+
+IMPORT = "electricity-import:1900000000101"
+GAS = "gas:3000000101"
+
+
+def clock_at(text: str) -> Callable[[], float]:
+    instant = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return lambda: instant
+
+
+def settings_for(cli: Cli, db: Path | None = None) -> Settings:
+    return Settings(api_key=Secret(DEMO_KEY), account=DEMO_ACCOUNT, db=db or cli.db, config_path=cli.home / "none.toml")
+
+
+@contextmanager
+def served(cli: Cli, now: str = DEMO_NOW, **kwargs: object) -> Iterator[httpx.Client]:
+    app = create_app(settings_for(cli), clock=clock_at(now), **kwargs)  # type: ignore[arg-type]
+    with serve_in_thread(app) as base, httpx.Client(base_url=base, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def api(synced_demo: Cli) -> Iterator[httpx.Client]:
+    with served(synced_demo) as client:
+        yield client
+
+
+def stored(cli: Cli, series: str, day: str) -> list[tuple[int, float]]:
+    lo, hi = local_day_bounds(date.fromisoformat(day))
+    with sqlite3.connect(cli.db) as db:
+        return db.execute(
+            "SELECT interval_start, value FROM consumption WHERE series_id = (SELECT id FROM series WHERE name = ?)"
+            " AND interval_start >= ? AND interval_start < ? ORDER BY interval_start",
+            (series, lo.timestamp(), hi.timestamp()),
+        ).fetchall()
+
+
+@pytest.mark.parametrize(("day", "half_hours"), [("2026-03-29", 46), ("2026-10-25", 50), ("2026-11-19", 48)])
+def test_half_hourly_usage_holds_every_stored_half_hour_of_the_day(
+    api: httpx.Client, synced_demo: Cli, day: str, half_hours: int
+) -> None:
+    following = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    got = api.get("/api/usage", params={"from": day, "to": following, "resolution": "halfhour"}).json()
+    rows = stored(synced_demo, IMPORT, day)
+    assert len(rows) == half_hours
+    points = got["points"]
+    assert len(points["start"]) == len(points["kwh"]) == len(points["pence_per_kwh"]) == half_hours
+    instants = [datetime.fromisoformat(s).timestamp() for s in points["start"]]
+    assert instants == [t for t, _ in rows]  # UK local times with their offsets, one per real half-hour
+    assert points["kwh"] == [round(v, 4) for _, v in rows]
+    assert all(p is not None and p > 0 for p in points["pence_per_kwh"])
+    assert got["totals"]["half_hours"] == half_hours
+    assert got["totals"]["kwh"] == pytest.approx(sum(v for _, v in rows), abs=1e-3)
+
+
+def test_autumn_clock_change_shows_the_repeated_hour_twice_with_its_offsets(api: httpx.Client) -> None:
+    got = api.get("/api/usage", params={"from": "2026-10-25", "to": "2026-10-26", "resolution": "halfhour"}).json()
+    starts = got["points"]["start"]
+    assert starts[2:6] == [
+        "2026-10-25T01:00:00+01:00",
+        "2026-10-25T01:30:00+01:00",
+        "2026-10-25T01:00:00+00:00",
+        "2026-10-25T01:30:00+00:00",
+    ]
+
+
+@pytest.mark.parametrize("fuel", ["electricity", "gas", "export"])
+def test_daily_bars_are_what_costs_says_for_each_day(api: httpx.Client, fuel: str) -> None:
+    bars = api.get("/api/usage", params={"period": "2026-10", "fuel": fuel, "resolution": "day"}).json()
+    costs = api.get("/api/costs", params={"period": "2026-10", "by": "day", "fuel": fuel}).json()[fuel]
+    assert bars["points"]["start"] == [b["from"] for b in costs["buckets"]]
+    assert len(bars["points"]["start"]) == 31
+    assert bars["points"]["kwh"] == [b["kwh"] for b in costs["buckets"]]
+    money = "earnings_pence" if fuel == "export" else "total_pence"
+    assert bars["points"]["pence"] == pytest.approx([b[money] for b in costs["buckets"]], abs=1e-3)
+    assert bars["totals"]["pence"] == pytest.approx(costs[money], abs=1e-3)
+
+
+@pytest.mark.parametrize(("resolution", "count"), [("week", 53), ("month", 12)])
+def test_a_year_in_weekly_or_monthly_bars(api: httpx.Client, resolution: str, count: int) -> None:
+    bars = api.get("/api/usage", params={"from": "2025-11-01", "to": "2026-11-01", "resolution": resolution}).json()
+    costs = api.get("/api/costs", params={"from": "2025-11-01", "to": "2026-11-01", "by": resolution}).json()
+    assert len(bars["points"]["start"]) == count == len(costs["electricity"]["buckets"])
+    assert bars["totals"]["kwh"] == costs["electricity"]["kwh"]
+
+
+def test_auto_resolution_and_bad_queries(api: httpx.Client) -> None:
+    assert api.get("/api/usage", params={"days": 7}).json()["resolution"] == "halfhour"
+    assert api.get("/api/usage", params={"days": 90}).json()["resolution"] == "day"
+    assert api.get("/api/usage", params={"days": 700}).json()["resolution"] == "week"
+    too_long = api.get("/api/usage", params={"days": 60, "resolution": "halfhour"})
+    assert too_long.status_code == 400
+    assert "at most 31 days" in too_long.json()["detail"]
+    bad = api.get("/api/usage", params={"from": "2026-02-30"})
+    assert bad.status_code == 400
+    assert "is not a date that exists" in bad.json()["detail"]
+    assert api.get("/api/usage", params={"fuel": "water"}).status_code == 422
+
+
+def test_overview_periods_match_the_store_and_costs(api: httpx.Client, synced_demo: Cli) -> None:
+    got = api.get("/api/overview").json()
+    electricity = {p["name"]: p for p in got["fuels"]["electricity"]["periods"]}
+    # Consumption is published through yesterday: today has nothing yet, and so nothing to compare.
+    assert got["fuels"]["electricity"]["data_until"] == "2026-11-21T00:00:00+00:00"
+    assert electricity["today"]["kwh"] is None
+    yesterday = electricity["yesterday"]
+    assert yesterday["kwh"] == pytest.approx(sum(v for _, v in stored(synced_demo, IMPORT, "2026-11-20")), abs=1e-3)
+    costs = api.get("/api/costs", params={"from": "2026-11-20", "to": "2026-11-21", "fuel": "electricity"}).json()
+    assert yesterday["pence"] == pytest.approx(costs["electricity"]["total_pence"], abs=0.01)
+    before = api.get("/api/costs", params={"from": "2026-11-19", "to": "2026-11-20"}).json()["electricity"]
+    assert yesterday["previous"]["pence"] == pytest.approx(before["total_pence"], abs=0.01)
+    # This week: Monday 16th to the end of the 20th, against Monday 9th to the end of the 13th.
+    week = electricity["week"]
+    assert (week["from"], week["to"]) == ("2026-11-16T00:00:00+00:00", "2026-11-21T00:00:00+00:00")
+    previous = (week["previous"]["from"], week["previous"]["to"])
+    assert previous == ("2026-11-09T00:00:00+00:00", "2026-11-14T00:00:00+00:00")
+    last_week = api.get("/api/costs", params={"from": "2026-11-09", "to": "2026-11-14"}).json()["electricity"]
+    assert week["previous"]["kwh"] == pytest.approx(last_week["kwh"], abs=1e-3)
+    month = electricity["month"]
+    assert month["previous"]["to"] == "2026-10-21T00:00:00+01:00"  # as far into October as November is
+    assert month["change_pct"]["kwh"] == pytest.approx(
+        round((month["kwh"] - month["previous"]["kwh"]) / month["previous"]["kwh"] * 100, 1), abs=0.2
+    )
+    assert set(got["fuels"]) == {"electricity", "gas", "export"}
+    # Intelligent Octopus Go at 09:00: the peak price until the 23:30 off-peak.
+    assert got["price_now"]["tariff"] == "E-1R-INTELLI-VAR-24-10-29-J"
+    assert got["next_cheap"]["from"] == "2026-11-21T23:30:00+00:00"
+    assert got["next_cheap"]["pence_per_kwh"] < got["price_now"]["pence_per_kwh"]
+
+
+def test_overview_mid_afternoon_compares_today_so_far_with_yesterday_to_the_same_time(synced_demo: Cli) -> None:
+    with served(synced_demo, now="2026-11-20T15:10:00Z") as client:
+        got = client.get("/api/overview").json()
+    today = {p["name"]: p for p in got["fuels"]["electricity"]["periods"]}["today"]
+    assert (today["from"], today["to"]) == ("2026-11-20T00:00:00+00:00", "2026-11-20T15:00:00+00:00")
+    cut = datetime.fromisoformat("2026-11-20T15:00:00+00:00").timestamp()
+    expected = sum(v for t, v in stored(synced_demo, IMPORT, "2026-11-20") if t < cut)
+    assert today["kwh"] == pytest.approx(expected, abs=1e-3)
+    assert today["previous"]["to"] == "2026-11-19T15:00:00+00:00"
+    cut_before = cut - 86400
+    assert today["previous"]["kwh"] == pytest.approx(
+        sum(v for t, v in stored(synced_demo, IMPORT, "2026-11-19") if t < cut_before), abs=1e-3
+    )
+
+
+def test_status_lists_coverage_and_gaps_from_the_store(api: httpx.Client, synced_demo: Cli) -> None:
+    got = api.get("/api/status").json()
+    series = {s["series"]: s for s in got["series"]}
+    assert set(series) == {IMPORT, GAS, "electricity-export:1900000000125"}
+    with Store.open(synced_demo.db) as store:
+        for name, s in series.items():
+            gaps = store.series_gaps(name)
+            extent = store.series_extent(name)
+            assert extent is not None
+            assert s["rows"] == extent.rows
+            assert s["gap_count"] == len(gaps)
+            assert [[datetime.fromisoformat(a), datetime.fromisoformat(b)] for a, b in s["gaps"]] == [
+                [a, b] for a, b in gaps
+            ]
+            missing = sum(int((b - a).total_seconds() // 1800) for a, b in gaps)
+            assert s["coverage_pct"] == pytest.approx(100 * extent.rows / (extent.rows + missing), abs=1e-3)
+    assert got["scheduler"] is None  # not scheduling in this app
+    assert got["budget_this_hour"]["rest"]["limit"] == 300
+
+
+def test_answers_follow_the_store_when_another_process_writes(synced_demo: Cli, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(synced_demo.db) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    app = create_app(settings_for(synced_demo, copy), clock=clock_at(DEMO_NOW))
+    params = {"from": "2026-11-19", "to": "2026-11-20", "resolution": "day"}
+    with serve_in_thread(app) as base:
+        first = httpx.get(f"{base}/api/usage", params=params, timeout=60).json()["totals"]["kwh"]
+        again = httpx.get(f"{base}/api/usage", params=params, timeout=60).json()["totals"]["kwh"]
+        lo = local_midnight(date(2026, 11, 19)).timestamp()
+        with sqlite3.connect(copy) as other:  # another process, as `octoscope sync` would be
+            other.execute(
+                "UPDATE consumption SET value = value + 10 WHERE interval_start = ?"
+                " AND series_id = (SELECT id FROM series WHERE name = ?)",
+                (lo, IMPORT),
+            )
+        after = httpx.get(f"{base}/api/usage", params=params, timeout=60).json()["totals"]["kwh"]
+    assert first == again
+    assert after == pytest.approx(first + 10, abs=1e-3)
+
+
+def test_status_shows_the_schedulers_jobs(synced_demo: Cli) -> None:
+    # A scheduler looking once an hour: it decides at start and runs nothing the test waits for.
+    settings = Settings(account=DEMO_ACCOUNT, db=synced_demo.db, config_path=synced_demo.home / "none.toml")
+    app = create_app(settings, clock=clock_at(DEMO_NOW), schedule_every=3600)
+    with serve_in_thread(app) as base:
+        got = httpx.get(f"{base}/api/status", timeout=60).json()
+    assert got["scheduler"] is None  # no API key: nothing can be fetched, so nothing is scheduled
+    assert got["budget_this_hour"] is None

@@ -1,0 +1,87 @@
+"""The scheduler doing what it decided, against the simulator: the account and dispatches on the demo, and
+Agile prices for tomorrow fetched once they are published at 16:00, then left alone."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from octoscope.config import Settings
+from octoscope.domain.models import Charge
+from octoscope.domain.secret import Secret
+from octoscope.store.sqlite import Store
+from octoscope.web.scheduler import JobRun, Scheduler
+from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, Cli, make_cli, simulator
+
+
+def settings_for(cli: Cli, key: str, account: str) -> Settings:
+    return Settings(
+        api_key=Secret(key),
+        account=account,
+        api_url=f"{cli.sim.url}/v1",
+        graphql_url=f"{cli.sim.url}/v1/graphql/",
+        db=cli.db,
+        config_path=cli.home / "none.toml",
+    )
+
+
+def epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_on_the_demo_the_account_and_dispatches_are_due_then_nothing(tmp_path: Path) -> None:
+    with simulator() as sim:
+        cli = make_cli(sim, tmp_path)
+        cli.ok("sync", "--to", "2026-11-22")
+        sim.reset_log()
+        with Store.open(cli.db) as store:
+            now = epoch(DEMO_NOW)
+            scheduler = Scheduler(settings_for(cli, DEMO_KEY, DEMO_ACCOUNT), store, lambda: now)
+            # The CLI's sync is taken as this morning's; yesterday has late half-hours, so the next try is
+            # three hours after it; the demo has no Agile tariff.
+            ran = asyncio.run(scheduler.tick())
+            again = asyncio.run(scheduler.tick())
+            jobs = {j["job"]: j for j in scheduler.snapshot()}
+        log = sim.requests_log()
+    assert ran == ["account", "dispatches"]
+    assert again == []
+    assert jobs["account"]["last_run"]["outcome"] == "ok"
+    assert jobs["account"]["next_run"] == "2026-11-22T09:00:00+00:00"
+    assert jobs["dispatches"]["last_run"]["outcome"] == "ok"
+    assert jobs["prices"]["next_run"] is None
+    assert jobs["prices"]["why"] == "no tariff with day-ahead prices"
+    assert jobs["consumption"]["last_run"]["outcome"] == "ok"
+    assert not jobs["consumption"]["due"]
+    fields = [f for r in log["requests"] for f in r.get("fields", [])]  # type: ignore[union-attr]
+    assert fields.count("flexPlannedDispatches") == 1
+
+
+def test_agile_prices_for_tomorrow_are_fetched_from_1600_until_stored(tmp_path: Path) -> None:
+    key, account = "sk_live_octoscope_agile_test", "A-0000A61E"
+    with simulator("agile") as sim:
+        cli = make_cli(sim, tmp_path, key=key, account=account)
+        cli.ok("sync", "--to", "2026-11-22")  # at 09:00: Agile prices known to 23:00 today
+        clock = {"now": epoch("2026-11-21T15:00:00Z")}
+        with Store.open(cli.db) as store:
+            kinds = store.tariff_kinds().items()
+            tariff = next(c for c, kind in kinds if kind == "HalfHourlyTariff" and "OUTGOING" not in c)
+            scheduler = Scheduler(settings_for(cli, key, account), store, lambda: clock["now"])
+            # As if the morning's sync and account reading were done, on the test's clock.
+            scheduler.runs["consumption"] = JobRun(datetime.fromisoformat("2026-11-21T06:00:00+00:00"), None, True)
+            scheduler.runs["account"] = JobRun(datetime.fromisoformat("2026-11-21T06:00:00+00:00"), None, True)
+            before = asyncio.run(scheduler.tick())
+            httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-21T16:05:00Z"}, timeout=30)
+            clock["now"] = epoch("2026-11-21T16:05:00Z")
+            at_four = asyncio.run(scheduler.tick())
+            after = asyncio.run(scheduler.tick())
+            rates = store.rates(tariff, Charge.STANDARD, datetime.fromisoformat("2026-11-22T12:00:00+00:00"), None)
+            jobs = {j["job"]: j for j in scheduler.snapshot()}
+    assert "prices" not in before  # known to 23:00 today, and it is not 16:00 yet
+    assert "prices" in at_four
+    assert after == []
+    assert max(r.valid_to for r in rates if r.valid_to) == datetime.fromisoformat("2026-11-22T23:00:00+00:00")
+    assert jobs["prices"]["next_run"] == "2026-11-22T16:00:00+00:00"
+    assert jobs["prices"]["why"] == "stored through tomorrow"
