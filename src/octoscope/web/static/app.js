@@ -9,11 +9,13 @@
   const fTime = fmt({ hour: "2-digit", minute: "2-digit" });
   const fDay = fmt({ weekday: "short", day: "numeric", month: "short" });
   const fWhen = fmt({ weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  const fLong = fmt({ day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
   const fMonth = new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", month: "short", year: "numeric" });
   const fDate = new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", weekday: "short", day: "numeric", month: "short", year: "numeric" });
   const fParts = fmt({ year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 
   const when = (iso) => (iso ? fWhen.format(new Date(iso)) : "never");
+  const long = (iso) => (iso ? fLong.format(new Date(iso)) : "—");
   const time = (iso) => fTime.format(new Date(iso));
   const day = (iso) => fDay.format(new Date(iso));
   const dateOnly = (d) => fDate.format(new Date(d + "T12:00:00Z"));
@@ -105,7 +107,7 @@
       const money = fuel === "export" ? "Earned" : "Cost";
       const rows = v.periods.map((p) => {
         const prev = `${p.previous.kwh.toFixed(2)} kWh, ${pounds(p.previous.pence)} from ${when(p.previous.from)} to ${when(p.previous.to)}`;
-        if (p.kwh == null) return `<tr data-period="${p.name}"><td>${p.label}</td><td colspan="3" class="sub">no data yet (Octopus publishes a day's half-hours the next morning)</td></tr>`;
+        if (p.kwh == null) return `<tr data-period="${p.name}"><td>${p.label}</td><td colspan="3" class="sub wrap" title="Octopus publishes a day's half-hours the next morning">no data yet</td></tr>`;
         return `<tr data-period="${p.name}"><td>${p.label}${p.partial ? ' <span class="flag" title="some half-hours or prices missing">partial</span>' : ""}</td>` +
           `<td class="num">${kwh(p.kwh)}</td><td class="num">${pounds(p.pence)}</td>` +
           `<td class="num">${change(p.change_pct.kwh, prev, fuel === "export")}</td></tr>`;
@@ -340,10 +342,10 @@
   async function statusPage() {
     const d = await getJSON("/api/status");
     $("#series-table tbody").innerHTML = d.series.map((s) => `<tr data-series="${esc(s.series)}"><td>${esc(s.series)}${s.current_property ? "" : " <span class='sub'>(past home)</span>"}</td>` +
-      `<td>${esc(s.unit || "?")}</td><td>${when(s.first_interval)}</td><td>${when(s.last_interval)}</td><td class="num">${s.rows.toLocaleString("en-GB")}</td>` +
+      `<td>${esc(s.unit || "?")}</td><td>${long(s.first_interval)}</td><td>${long(s.last_interval)}</td><td class="num">${s.rows.toLocaleString("en-GB")}</td>` +
       `<td class="num">${s.coverage_pct == null ? "—" : s.coverage_pct.toFixed(2) + "%"}</td><td class="num">${s.gap_count}${s.missing_half_hours ? ` (${s.missing_half_hours} half-hours)` : ""}</td><td>${when(s.last_sync)}</td></tr>`).join("");
     $("#gaps").innerHTML = d.series.filter((s) => s.gaps.length).map((s) => `<details><summary>Gaps in ${esc(s.series)}</summary><ul>` +
-      s.gaps.map(([a, b]) => `<li>${when(a)} to ${when(b)}</li>`).join("") + "</ul></details>").join("");
+      s.gaps.map(([a, b]) => `<li>${long(a)} to ${long(b)}</li>`).join("") + "</ul></details>").join("");
     const jobs = d.scheduler ? d.scheduler.jobs : [];
     $("#jobs-table tbody").innerHTML = jobs.map((j) => `<tr data-job="${j.job}"><td title="${esc(j.what)}">${j.job}</td>` +
       `<td>${j.last_run ? when(j.last_run.started) : "not yet"}</td><td title="${esc(j.last_run ? j.last_run.message : "")}">${j.last_run ? `${j.last_run.outcome}${j.last_run.message ? ": " + esc(j.last_run.message) : ""}` : ""}</td>` +
