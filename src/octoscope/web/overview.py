@@ -10,15 +10,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from octoscope.costing import FUELS, CostError, FuelName, fuel_of, prices_ahead
 from octoscope.domain.costs import Totals, next_month
 from octoscope.domain.models import Account, MeterPoint
 from octoscope.domain.uktime import UK, from_epoch, local_date, local_midnight
-from octoscope.web.cache import StoreCache
-from octoscope.web.deps import ClockDep
-from octoscope.web.usage import CacheDep
+from octoscope.web.cache import StoreCache, cache_of
 
 router = APIRouter(tags=["overview"])
 
@@ -195,10 +193,12 @@ def overview_at(cache: StoreCache, now: datetime) -> dict[str, Any]:
 
 
 @router.get("/api/overview", summary="Today, yesterday, this week and this month per fuel, against the period before")
-def overview(cache: CacheDep, clock: ClockDep) -> Response:
-    # Worked out once per half-hour (prices change on the half-hour) and per store version (data arrives).
-    slot = int(clock() // 1800 * 1800)
+async def overview(request: Request) -> Response:
+    # Worked out once per half-hour (prices change on the half-hour) and per store version (data arrives);
+    # async, so that an answer already worked out costs no thread hop.
+    cache = cache_of(request.app)
+    slot = int(request.app.state.clock() // 1800 * 1800)
     try:
-        return cache.answer(("overview", slot), lambda: overview_at(cache, from_epoch(slot)))
+        return await cache.answer_async(("overview", slot), lambda: overview_at(cache, from_epoch(slot)))
     except CostError as err:
         raise HTTPException(404, str(err)) from None

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from octoscope.costing import CostError, FuelName, half_hours, resolve_days
 from octoscope.domain.costs import Totals, bucketed
-from octoscope.domain.uktime import UK, BadDate, local_midnight
-from octoscope.web.cache import StoreCache, get_cache
-from octoscope.web.deps import SettingsDep, TodayDep, bad_query
+from octoscope.domain.uktime import UK, BadDate, from_epoch, local_date, local_midnight
+from octoscope.web.cache import StoreCache, cache_of, get_cache
+from octoscope.web.deps import bad_query
 
 router = APIRouter(tags=["usage"])
 
@@ -51,10 +51,8 @@ def _bucket_fields(fuel: FuelName, totals: Totals) -> dict[str, Any]:
     summary="Consumption over a range with its price: half-hourly, or by day, week or month",
     response_description="Columns of equal length under `points`; `pence` is what it cost (export: earned)",
 )
-def usage(
-    settings: SettingsDep,
-    today: TodayDep,
-    cache: CacheDep,
+async def usage(
+    request: Request,
     from_: Annotated[str | None, Query(alias="from", description="First local day, YYYY-MM-DD")] = None,
     to: Annotated[str | None, Query(description="Day after the last, YYYY-MM-DD (exclusive)")] = None,
     period: Annotated[str | None, Query(description="A month, YYYY-MM, or a year, YYYY")] = None,
@@ -62,6 +60,9 @@ def usage(
     fuel: Literal["electricity", "gas", "export"] = "electricity",
     resolution: Resolution = "auto",
 ) -> Response:
+    # async, reading the app's state directly: an answer already worked out costs no thread hop.
+    cache = cache_of(request.app)
+    today = local_date(from_epoch(request.app.state.clock()))
     try:
         first, end = resolve_days(from_, to, period, days, today)
     except BadDate as err:
@@ -70,10 +71,11 @@ def usage(
     if chosen == "halfhour" and (end - first).days > HALF_HOURLY_DAYS:
         raise HTTPException(400, f"half-hourly usage is served for at most {HALF_HOURLY_DAYS} days; ask for less")
     key = ("usage", first, end, fuel, chosen, today)
+    payment_method = cache.settings.payment_method
     try:
         if chosen == "halfhour":
-            return cache.answer(key, lambda: _half_hourly(cache, settings.payment_method, fuel, first, end))
-        return cache.answer(key, lambda: _bars(cache, fuel, first, end, chosen, today))
+            return await cache.answer_async(key, lambda: _half_hourly(cache, payment_method, fuel, first, end))
+        return await cache.answer_async(key, lambda: _bars(cache, fuel, first, end, chosen, today))
     except CostError as err:
         raise HTTPException(404, str(err)) from None
 

@@ -1,0 +1,177 @@
+"""Benchmark the dashboard's JSON routes under 20 concurrent clients on three years of demo data; prints one
+JSON line.
+
+The demo scenario with its history made three years long (the home, the first tariff and gas from -1095 days)
+is served by the simulator in this process on a frozen clock (2026-11-21 09:00 UTC), synced by the real CLI
+into a fresh database, then `octoscope serve` runs in its own process (no API key: no scheduler) and 20
+clients send requests as fast as they are answered, each waiting for its answer before the next:
+
+- ``overview``: ``GET /api/overview``; ``usage_year``: ``GET /api/usage`` for a year at day resolution (what
+  the Usage page asks for a year): p50 and p95 latency over ``REQUESTS`` requests per client;
+- ``one_client_p50_ms``: the same, one client alone (what a request costs without queueing);
+- ``*_cold_ms``: the first request of each, before anything is cached (a sync or a write by any process
+  drops the cache; the same then holds);
+- ``page_weight_kb``: per page, the HTML, CSS and JavaScript plus the JSON it loads at first, without
+  plotly.js (which the browser caches: ``plotly_js_kb``); target at most 200 kB.
+- ``within_target``: p95 at most 50 ms for both routes and every page at most 200 kB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from machine import machine
+from octoscope.simulator import create_app
+from octoscope.simulator.threaded import free_port, serve_in_thread
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "src" / "octoscope" / "simulator" / "scenarios" / "demo.toml"
+NOW = "2026-11-21T09:00:00Z"
+KEY, ACCOUNT = "sk_live_octoscope_demo", "A-DE30DE30"
+CLIENTS = 20
+REQUESTS = 40  # per client and route
+YEAR = {"from": "2025-11-01", "to": "2026-11-01", "resolution": "day"}
+# What each page fetches when it opens (the Live and Prices pages only where their features are served).
+PAGE_DATA = {
+    "/": ["/api/overview", "/api/usage?days=14&resolution=day&fuel=electricity"],
+    "/usage": ["/api/usage?from=2026-11-14&to=2026-11-21&fuel=electricity&resolution=auto"],
+    "/costs": ["/api/costs?from=2025-12-01&to=2026-12-01&by=month"],
+    "/ev": ["/api/sessions?days=30", "/api/dispatches?days=30"],
+    "/status": ["/api/status"],
+    "/prices": [],
+    "/live": [],
+}
+
+
+def three_years(folder: Path) -> Path:
+    text = DEMO.read_text().replace('"-730d"', '"-1095d"').replace('name = "demo"', 'name = "demo-3y"')
+    path = folder / "demo-3y.toml"
+    path.write_text(text)
+    return path
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def hammer(base: str, path: str, params: dict[str, str] | None) -> list[float]:
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=CLIENTS)) as client:
+
+        async def one_client() -> list[float]:
+            times = []
+            for _ in range(REQUESTS):
+                start = time.perf_counter()
+                response = await client.get(path, params=params)
+                times.append((time.perf_counter() - start) * 1000)
+                assert response.status_code == 200, response.text
+            return times
+
+        results = await asyncio.gather(*(one_client() for _ in range(CLIENTS)))
+    return [t for r in results for t in r]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        scenario = three_years(folder)
+        with serve_in_thread(create_app(str(scenario), now=NOW, speed=0)) as sim:
+            env = {
+                "PATH": os.environ.get("PATH", ""),
+                "HOME": str(folder),
+                "OCTOSCOPE_API_KEY": KEY,
+                "OCTOSCOPE_ACCOUNT": ACCOUNT,
+                "OCTOSCOPE_API_URL": f"{sim}/v1",
+                "OCTOSCOPE_GRAPHQL_URL": f"{sim}/v1/graphql/",
+                "OCTOSCOPE_DB": str(folder / "octoscope.db"),
+                "OCTOSCOPE_CONFIG": str(folder / "config.toml"),
+            }
+            subprocess.run(
+                [sys.executable, "-m", "octoscope", "sync", "--to", "2026-11-22", "--json"],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+        env.pop("OCTOSCOPE_API_KEY")
+        port = free_port()
+        server = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "octoscope", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(f"{base}/static/app.css", timeout=5)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            half_hours = httpx.get(f"{base}/api/status", timeout=60).json()["series"]
+            cold = {}
+            for name, path, params in (("overview", "/api/overview", None), ("usage_year", "/api/usage", YEAR)):
+                start = time.perf_counter()
+                httpx.get(f"{base}{path}", params=params, timeout=60).raise_for_status()
+                cold[name] = round((time.perf_counter() - start) * 1000, 1)
+            figures = {}
+            for name, path, params in (("overview", "/api/overview", None), ("usage_year", "/api/usage", YEAR)):
+                serial = []
+                with httpx.Client(base_url=base, timeout=60) as one:
+                    for _ in range(200):
+                        start = time.perf_counter()
+                        one.get(path, params=params).raise_for_status()
+                        serial.append((time.perf_counter() - start) * 1000)
+                times = asyncio.run(hammer(base, path, params))
+                figures[name] = {
+                    "p50_ms": round(statistics.median(times), 1),
+                    "p95_ms": round(percentile(times, 0.95), 1),
+                    "requests": len(times),
+                    "cold_ms": cold[name],
+                    "one_client_p50_ms": round(statistics.median(serial), 2),
+                }
+            weights = {}
+            for page, data in PAGE_DATA.items():
+                total = 0
+                html = httpx.get(f"{base}{page}", timeout=60)
+                total += len(html.content)
+                for asset in ("/static/app.css", "/static/app.js"):
+                    total += len(httpx.get(f"{base}{asset}", timeout=60).content)
+                for url in data:
+                    total += len(httpx.get(f"{base}{url}", timeout=60).content)
+                weights[page] = round(total / 1024, 1)
+            plotly_kb = round(len(httpx.get(f"{base}/vendor/plotly.min.js", timeout=60).content) / 1024, 1)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(
+        json.dumps(
+            {
+                "bench": "web",
+                "clients": CLIENTS,
+                "meter_years": round(sum(s["rows"] for s in half_hours) / 17520, 2),
+                **figures,
+                "page_weight_kb": weights,
+                "plotly_js_kb": plotly_kb,
+                "within_target": all(f["p95_ms"] <= 50 for f in figures.values()) and max(weights.values()) <= 200,
+                "machine": machine(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
