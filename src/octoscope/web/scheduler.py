@@ -8,6 +8,7 @@ start, so a restart does not repeat them); the Status page and ``/api/status`` s
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,8 +39,21 @@ from octoscope.wiring import open_clients
 
 log = logging.getLogger(__name__)
 
-# Called after each successful scheduled sync (an exporter registers itself here).
-AFTER_SYNC: list[Callable[[Settings, Store], Awaitable[None]]] = []
+
+def _optional(module: str, name: str) -> Any:
+    """A function from a feature that may not be in this build (the prices and exports issues land apart)."""
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ModuleNotFoundError:
+        return None
+
+
+# Fetches today's and tomorrow's prices of the current tariffs only (``octoscope.pricing``); without it, a sync.
+SYNC_PRICES_AHEAD: Callable[[Settings, Store, datetime], Awaitable[Any]] | None = _optional(
+    "octoscope.pricing", "sync_prices_ahead"
+)
+# Awaited after each successful scheduled sync: writes what is new to InfluxDB when ``[influx]`` is set.
+PUSH_AFTER_SYNC: Callable[..., Awaitable[Any]] | None = _optional("octoscope.exports.influx", "push_after_sync")
 
 
 @dataclass
@@ -138,8 +152,10 @@ class Scheduler:
             raise
         finally:
             self.store.finish_run(run_id, self.now(), *outcome)
-        for hook in AFTER_SYNC:
-            await hook(self.settings, self.store)
+        if PUSH_AFTER_SYNC is not None:
+            pushed = await PUSH_AFTER_SYNC(self.settings, self.store, now=now)
+            if pushed and "error" in pushed:
+                log.warning("pushing to InfluxDB after the sync: %s", pushed["error"])
         new = sum(s["rows_new"] for s in summary["series"].values())
         requests = summary["requests"]
         return f"{new} new half-hours; {requests.get('rest', 0)} REST, {requests.get('graphql', 0)} GraphQL requests"
@@ -148,7 +164,10 @@ class Scheduler:
         return await self._sync(now)
 
     async def _prices(self, now: datetime) -> str:
-        return await self._sync(now)
+        if SYNC_PRICES_AHEAD is None:
+            return await self._sync(now)
+        done = await SYNC_PRICES_AHEAD(self.settings, self.store, now)
+        return ", ".join(f"{k}: {v}" for k, v in done.items() if not isinstance(v, dict | list))
 
     async def _account(self, now: datetime) -> str:
         async with open_clients(self.settings, self.store) as clients:
