@@ -16,7 +16,9 @@ known). Sessions are detected with the charger's power estimated from the data (
   them by how the simulator's car charged (``smart`` dispatches and boosts, ``timer``, ``plug_in`` on
   arrival, daytime ``top_up``).
 - Sessions cut by the ends of the data are left out on both sides (``left_out_at_edges``): the data cannot
-  show their energy.
+  show their energy. A true session is cut when it touches the first or last half-hour of the data (the truth
+  is fetched up to ``NOW``, so a charge running on past the data keeps its true end), a detected one when it
+  holds either half-hour or overlaps a cut true one.
 - ``charger_kw`` is the scenario's, ``charger_kw_estimated`` what the data gives; ``detect_ms`` one
   detection over the scenario's whole history (median of 3); ``detect_ms_one_year``: one over the demo's
   last 17,520 half-hours, import and export (median of 5, after a warm-up).
@@ -85,9 +87,10 @@ def household(client: httpx.Client, account: str, property_id: int) -> tuple[Rea
 def score(detected: list[Session], truth: list[dict[str, Any]], first: datetime, end: datetime) -> dict[str, Any]:
     """Precision, recall and energy errors, leaving out the sessions cut by the ends of the data."""
     true = [(parse_api_instant(t["start"]), parse_api_instant(t["end"]), t["kwh"], t["mode"]) for t in truth]
-    cut = [t for t in true if t[0] < first or t[1] > end]
-    inner = [t for t in true if t not in cut]
     last_slot = end - timedelta(minutes=30)
+    # A session in the first or last half-hour of the data may have begun before it or gone on after it.
+    cut = [t for t in true if t[0] < first + timedelta(minutes=30) or t[1] > last_slot]
+    inner = [t for t in true if t not in cut]
     found = [
         s
         for s in detected
@@ -147,7 +150,8 @@ def run(name: str, seed: int | None) -> tuple[dict[str, Any], Readings, Readings
         fetch_seconds = time.perf_counter() - started
         first = imports[0][0]
         end = imports[-1][0] + timedelta(minutes=30)
-        response = client.get("/_sim/truth", params={"from": iso_z(first - timedelta(days=1)), "to": iso_z(end)})
+        # Up to now, not to the end of the data: a charge still running there is not cut short in the truth.
+        response = client.get("/_sim/truth", params={"from": iso_z(first - timedelta(days=1)), "to": NOW})
         response.raise_for_status()
         truth = [t for t in response.json()["ev_sessions"] if t["property_id"] == prop.id]
     detected = detect_sessions(imports, export=exports or None)
