@@ -70,7 +70,7 @@ def test_bad_sessions_input_is_one_line(synced_demo: Cli) -> None:
 def test_the_dispatch_history_places_the_charging(synced_demo: Cli, tmp_path: Path) -> None:
     # A copy of the synced demo (Intelligent Octopus Go in November) given the whole dispatch history of the
     # window, as a store that polled all along keeps it: every true charge found, the sessions' energy nearer
-    # the truth's on average, and none off by more than 5 % (one was without).
+    # the truth's on average than without it, and none off by more than 5 %.
     cli = make_cli(synced_demo.sim, tmp_path)
     shutil.copy(synced_demo.db, cli.db)
     before = json.loads(cli.ok("sessions", *WINDOW, "--json"))
@@ -99,4 +99,4 @@ def test_the_dispatch_history_places_the_charging(synced_demo: Cli, tmp_path: Pa
     assert len(true) >= 10
     assert len(with_history) == len(true)
     assert statistics.fmean(with_history) < statistics.fmean(without)
-    assert max(with_history) <= 0.05 < max(without)
+    assert max(with_history) <= 0.05

@@ -15,7 +15,9 @@ How, in a few linear passes (a year of 17,520 half-hours takes about a tenth of 
    flat for two whole half-hours (a heat pump's steps hold too, but lower; showers, kettles and ovens do not
    hold). ``DEFAULT_CHARGER_KW`` when the data cannot tell.
 3. Charging. A half-hour is at power when it holds ``FULL_LEVEL`` of a whole half-hour at the charger's
-   power above the household median; a run of them, with the half-hour either side, is a piece of a session.
+   power above the household median, or above the low baseline next to a run of those (at dinner time the
+   median holds an oven the house did not always run); a run of them, with the half-hour either side, is a
+   piece of a session.
    A lone one counts only if, with a neighbour, it also stands above what the house does in an hour then. A
    charge under an hour may fill no half-hour at all: two half-hours in a row are a short charge when they
    hold far more than the house ever puts in two half-hours at that time of day, the house was quiet just
@@ -30,8 +32,10 @@ How, in a few linear passes (a year of 17,520 half-hours takes about a tenth of 
 4. Energy. A charger draws a constant power, so the half-hours a session fills hold the same energy: the
    charger's level, measured over every such half-hour of the series above the household median (an oven or
    a kettle in one of them does not move it; a session that clearly charged at another power keeps its own),
-   and every half-hour at power counts that. The others, partly filled, count their energy above the
-   household mean, capped at that level; where the house was off its usual on both sides of the session (a
+   and every half-hour charged throughout counts that, as does one at power at a session's edge unless its
+   energy above the household mean is short of it by more than the house's own low side (the car stopped a
+   few minutes early). The others, partly filled, count their energy above the household mean, capped at that
+   level; where the house was off its usual on both sides of the session (a
    sunny afternoon against the export, a heat pump already running), the smaller of the two shifts moves
    their baseline. Sessions under ``min_kwh`` are dropped.
 5. Dispatches, where given (Intelligent Octopus Go): they say when the car was told to charge. A half-hour a
@@ -451,7 +455,8 @@ def _find(
     excess = [v - m for v, m in zip(values, base.mean if base is not None else low, strict=True)]
     reference = base.median if base is not None else low
     cut = FULL_LEVEL * full
-    powered = [i for i, (v, m) in enumerate(zip(values, reference, strict=True)) if v - m >= cut]
+    firm = [i for i, (v, m) in enumerate(zip(values, reference, strict=True)) if v - m >= cut]
+    powered = _grown(firm, values, low, cut) if base is not None else firm
     pieces = _pieces(series, excess, base, powered, full, cover)
     groups = _sessions(pieces, excess, full, max_gap_hours)
     at_power = [False] * len(values)
@@ -465,7 +470,10 @@ def _find(
     # Per time of day, the days the car holds at power for LONG_RUN half-hours or more: what a charge does and
     # an oven, a shower or a kettle does not.
     held: list[set[int]] = [set() for _ in range(48)]
-    for a, b in _runs(powered):
+    firm_at = [False] * len(values)
+    for i in firm:
+        firm_at[i] = True
+    for a, b in _runs(firm):
         if b - a + 1 >= LONG_RUN:
             for i in range(a, b + 1):
                 held[series.tod[i]].add(series.day[i])
@@ -479,15 +487,17 @@ def _find(
                 own = mine  # clearly another power: another car, or a charger set lower
         inside = set(inner)
         dispatched = any(cover[i] > 0 for i in range(start, stop + 1))
-        if base is not None and not dispatched and _house_like(series, base, at_power, held, start, stop, full):
+        if base is not None and not dispatched and _house_like(series, base, firm_at, held, start, stop, full):
             continue
         kwh = []
         for i in range(start, stop + 1):
             e = excess[i] - shift
             if dispatched and base is not None:
                 kwh.append(_dispatched(e, cover[i], i in inside, at_power[i], own, base, low, i, full))
-            elif i in inside or at_power[i]:
+            elif i in inside:
                 kwh.append(own)
+            elif at_power[i]:  # at a session's edge: a whole half-hour unless clearly short of one
+                kwh.append(_short_of(e, own, base, low, i, full) if base is not None else own)
             elif math.isnan(e):  # missing: charging if both neighbours are at power
                 kwh.append(own if 0 < i < len(values) - 1 and at_power[i - 1] and at_power[i + 1] else 0.0)
             elif i in (start, stop) and not at_power[i] and e <= EDGE_LEVEL * full:
@@ -594,7 +604,12 @@ def _dispatched(
     expected = (c or 1.0) * level if powered else c * level
     if expected == 0 or math.isnan(e):
         return expected  # a missing reading inside a dispatch: what the dispatch shows
-    # Short of it only where even the house at its lowest (or its usual spread) leaves less for the car.
+    return _short_of(e, expected, base, low, i, full)
+
+
+def _short_of(e: float, expected: float, base: _Baseline, low: list[float], i: int, full: float) -> float:
+    """``expected`` kWh for the car in half-hour ``i``, or the energy above the house's usual ``e`` where that
+    is short of it by more than the house's own low side (its mean above its low baseline) or spread."""
     slack = max(base.mean[i] - low[i], base.pair_spread[i], EDGE_LEVEL * full)
     return expected if e >= expected - slack else max(e, 0.0)
 
@@ -617,6 +632,20 @@ def _cover(series: _Series, intervals: Sequence[tuple[datetime, datetime]]) -> l
                 cover[i] = min(cover[i] + overlap / SLOT_SECONDS, 1.0)
             slot += 1
     return cover
+
+
+def _grown(powered: list[int], values: list[float], low: list[float], cut: float) -> list[int]:
+    """Runs at power grown over the half-hours next to them that are at power above the low baseline: the car
+    goes on charging where the house draws less than its median (at dinner time the median has an oven in it)."""
+    out: list[int] = []
+    for a, b in _runs(powered):
+        first, last = a, b
+        while first > 0 and first - 1 > (out[-1] if out else -1) and values[first - 1] - low[first - 1] >= cut:
+            first -= 1
+        while last + 1 < len(values) and values[last + 1] - low[last + 1] >= cut:
+            last += 1
+        out += range(max(first, out[-1] + 1 if out else 0), last + 1)
+    return out
 
 
 def _runs(indices: list[int]) -> list[tuple[int, int]]:
@@ -652,13 +681,14 @@ def _pause(excess: list[float], between: range, full: float, hours: float, missi
 
 
 def _house_like(
-    series: _Series, base: _Baseline, at_power: list[bool], held: list[set[int]], start: int, stop: int, full: float
+    series: _Series, base: _Baseline, firm_at: list[bool], held: list[set[int]], start: int, stop: int, full: float
 ) -> bool:
-    """Whether a session looks like the house rather than a car: at power for at most SHORT_RUN half-hours, at a
-    time of day the house itself often goes far above its usual (BUSY of a whole half-hour at the charger's
-    power over two half-hours: cooking), and where the car never holds at power on other days."""
+    """Whether a session looks like the house rather than a car: at power above the household median for at most
+    SHORT_RUN half-hours, at a time of day the house itself often goes far above its usual (BUSY of a whole
+    half-hour at the charger's power over two half-hours: cooking), and where the car never holds at power on
+    other days."""
     span = range(start, stop + 1)
-    if sum(at_power[i] for i in span) > SHORT_RUN or max(base.pair_upper[i] for i in span) < BUSY * full:
+    if sum(firm_at[i] for i in span) > SHORT_RUN or max(base.pair_upper[i] for i in span) < BUSY * full:
         return False
     return not _seen(series, held, start)
 
