@@ -3,7 +3,7 @@
 Pure: no I/O, no clock. Instants are aware UTC datetimes; the time zone (Europe/London by default) only lines
 half-hours up by local time of day, because a household's habits follow the wall clock.
 
-How, in a few linear passes (a year of 17,520 half-hours takes about a tenth of a second):
+How, in a few linear passes (a year of 17,520 half-hours takes well under a tenth of a second):
 
 1. The household baseline of each half-hour comes from the same local time of day in the weeks around it
    (``window_days`` either side). First a low percentile, which the car cannot drag up even where it charges
@@ -17,27 +17,26 @@ How, in a few linear passes (a year of 17,520 half-hours takes about a tenth of 
 3. Charging. A half-hour is at power when it holds ``FULL_LEVEL`` of a whole half-hour at the charger's
    power above the household median, or above the low baseline next to a run of those (at dinner time the
    median holds an oven the house did not always run); a run of them, with the half-hour either side, is a
-   piece of a session.
-   A lone one counts only if, with a neighbour, it also stands above what the house does in an hour then. A
-   charge under an hour may fill no half-hour at all: two half-hours in a row are a short charge when they
-   hold far more than the house ever puts in two half-hours at that time of day, the house was quiet just
-   before and after, and the car is seen at power at about that time of day on other days. Pieces whose pause
-   between them (the half-hours between, less the charging they hold) is at most ``max_gap`` are one session:
-   Octopus skips a slot between dispatches now and then. A session at power for at most ``SHORT_RUN``
-   half-hours, at a time of day when the house itself often goes far above its usual (``BUSY``: cooking, the
-   showers) and when the car never holds at power for ``LONG_RUN`` half-hours or more on other days, is the
-   house: two ovens at once draw more than a 3.6 kW charger for a whole half-hour, but for an hour at most, at
-   dinner time. One-off top-ups by day stand where the house is quiet; a short charge at dinner time stands
-   where the car charges at dinner time on other days.
+   piece of a session. A lone one counts only if, with a neighbour, it also stands above what the house does
+   in an hour then. A charge under an hour may fill no half-hour at all: two half-hours in a row are a short
+   charge when they hold far more than the house ever puts in two half-hours at that time of day, the house
+   was quiet just before and after, and the car is seen at power at about that time of day on other days.
+   Pieces whose pause between them (the half-hours between, less the charging they hold) is at most
+   ``max_gap`` are one session: Octopus skips a slot between dispatches now and then. A session at power
+   for at most ``SHORT_RUN`` half-hours, at a time of day when the house itself often goes far above its
+   usual (``BUSY``: cooking, the showers) and when the car never holds at power for ``LONG_RUN`` half-hours
+   or more on other days, is the house: two ovens at once draw more than a 3.6 kW charger for a whole
+   half-hour, but for an hour at most, at dinner time. One-off top-ups by day stand where the house is quiet;
+   a short charge at dinner time stands where the car charges at dinner time on other days.
 4. Energy. A charger draws a constant power, so the half-hours a session fills hold the same energy: the
    charger's level, measured over every such half-hour of the series above the household median (an oven or
    a kettle in one of them does not move it; a session that clearly charged at another power keeps its own),
    and every half-hour charged throughout counts that, as does one at power at a session's edge unless its
    energy above the household mean is short of it by more than the house's own low side (the car stopped a
    few minutes early). The others, partly filled, count their energy above the household mean, capped at that
-   level; where the house was off its usual on both sides of the session (a
-   sunny afternoon against the export, a heat pump already running), the smaller of the two shifts moves
-   their baseline. Sessions under ``min_kwh`` are dropped.
+   level; where the house was off its usual on both sides of the session (a sunny afternoon against the
+   export, a heat pump already running), the smaller of the two shifts moves their baseline. Sessions under
+   ``min_kwh`` are dropped.
 5. Dispatches, where given (Intelligent Octopus Go): they say when the car was told to charge. A half-hour a
    dispatch covers that holds some energy above the house's usual is charging, however short the charge (the
    tail of a plan that needed six minutes more). In a session that overlaps them, a half-hour counts the share
@@ -53,8 +52,8 @@ the house drew then is indistinguishable from the car's share, unless a dispatch
 charged. Against the simulator's truth (bench/sessions.py, README), precision and recall reach 0.95 but the
 largest energy error per session stays above 5 % wherever sessions have no dispatches: even an estimate that
 knows which half-hours the car charged throughout and the household's true usual draw errs by more than 5 %
-(up to 80 %) on the worst session of nearly every scenario: an oven or a kettle in a short session's first or
-last half-hour.
+(up to 82 %) on the worst session of nearly every scenario, where an oven or a kettle ran in a short
+session's first or last half-hour.
 
 Exported energy can be passed too: a car charging while solar panels export draws part of its energy from the
 panels, which the import alone cannot see and import - export can.
