@@ -4,18 +4,29 @@ in force and matched with the dispatches kept; the same JSON both ways."""
 from __future__ import annotations
 
 import json
+import shutil
+import statistics
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from octoscope.config import Settings
+from octoscope.domain.models import DispatchRecord
 from octoscope.domain.secret import Secret
+from octoscope.domain.sessions import match_by_overlap
 from octoscope.simulator.threaded import serve_in_thread
+from octoscope.store.sqlite import Store
 from octoscope.web.app import create_app
-from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, Cli
+from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, Cli, make_cli
 
 WINDOW = ("--from", "2026-11-01", "--to", "2026-11-21")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def test_sessions_are_costed_matched_and_the_same_over_the_api(synced_demo: Cli) -> None:
@@ -54,3 +65,38 @@ def test_bad_sessions_input_is_one_line(synced_demo: Cli) -> None:
     assert done.returncode == 1
     assert "--charger-kw" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_dispatch_history_places_the_charging(synced_demo: Cli, tmp_path: Path) -> None:
+    # A copy of the synced demo (Intelligent Octopus Go in November) given the whole dispatch history of the
+    # window, as a store that polled all along keeps it: every true charge found, the sessions' energy nearer
+    # the truth's on average than without it, and none off by more than 5 %.
+    cli = make_cli(synced_demo.sim, tmp_path)
+    shutil.copy(synced_demo.db, cli.db)
+    before = json.loads(cli.ok("sessions", *WINDOW, "--json"))
+    truth = httpx.get(
+        f"{cli.sim.url}/_sim/truth", params={"from": "2026-10-15T00:00:00Z", "to": "2026-11-22T00:00:00Z"}, timeout=30
+    ).json()
+    history = [
+        DispatchRecord(d["device_id"], "planned", at(d["start"]), at(d["end"]), d["type"], -d["kwh"], None, None)
+        for d in truth["dispatches"]
+    ]
+    store = Store.open(cli.db)
+    store.save_dispatches(history, None, at("2026-11-21T09:00:00Z"))
+    store.close()
+    after = json.loads(cli.ok("sessions", *WINDOW, "--json"))
+    window = (at("2026-11-01T00:00:00Z"), at("2026-11-20T23:00:00Z"))
+    true = [t for t in truth["ev_sessions"] if window[0] <= at(t["start"]) and at(t["end"]) <= window[1]]
+
+    def errors(found: list[dict[str, Any]]) -> list[float]:
+        """Per true charge, the energy error of the session matched with it (by overlap, one to one)."""
+        pairs = match_by_overlap(
+            [(at(s["start"]), at(s["end"])) for s in found], [(at(t["start"]), at(t["end"])) for t in true]
+        )
+        return [abs(found[i]["kwh"] - true[j]["kwh"]) / true[j]["kwh"] for i, j in pairs]
+
+    with_history, without = errors(after), errors(before)
+    assert len(true) >= 10
+    assert len(with_history) == len(true)
+    assert statistics.fmean(with_history) < statistics.fmean(without)
+    assert max(with_history) <= 0.05

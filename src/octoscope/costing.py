@@ -490,12 +490,15 @@ def ev_sessions(
 ) -> list[dict[str, Any]]:
     """Charging sessions in [first, end) local days, each costed at the rates in force (dispatch-adjusted on
     Intelligent tariffs) and matched with the dispatches kept. Detection looks a fortnight either side, for
-    the household's baseline."""
+    the household's baseline, and is told when the dispatches kept had the car charge (planned, boosts and
+    completed alike), which places its part-filled half-hours."""
     number = settings.require_account()
     account = load_account(store, number)
     end = max(first, min(end, today + timedelta(days=1)))
     lo, hi = local_midnight(first), local_midnight(end)
     margin = timedelta(days=14)
+    kept = store.dispatches(lo - margin, hi + margin)
+    intervals = [(r.start, r.end) for r in kept]
     out: list[dict[str, Any]] = []
     for prop in account.properties:
         imports = [p for p in prop.meter_points if fuel_of(p) == "electricity"]
@@ -511,7 +514,9 @@ def ev_sessions(
                 if unit == "kWh"
             ]
             found = [
-                s for s in detect_sessions(readings, charger_kw=charger_kw, export=export or None) if lo <= s.start < hi
+                s
+                for s in detect_sessions(readings, charger_kw=charger_kw, export=export or None, dispatches=intervals)
+                if lo <= s.start < hi
             ]
             if not found:
                 continue

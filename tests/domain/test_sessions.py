@@ -204,6 +204,80 @@ def test_export_counts_the_energy_the_car_took_from_the_panels() -> None:
     assert all(s.kwh <= 1.1 * (10.5 - 1.5 * (2 - 0.36)) for s in import_only)
 
 
+def cooking(days: int = 28, pairs: tuple[int, ...] = (5, 12, 16, 23)) -> House:
+    """A 3.6 kW charger from 23:30 for 3 hours on ten nights, and an oven (2.2 kW for 45 minutes) on five
+    evenings a week at any time from 17:00 to 18:45; on the ``pairs`` days a second one 10 minutes after the
+    first: 4.4 kW for 35 minutes, 2.2 kWh above the house in one half-hour, more than the charger's 1.8."""
+    house = House(days=days).nights([1, 3, 6, 8, 10, 13, 15, 18, 20, 24], kw=3.6, hours=3)
+    rng = random.Random(5)
+    for day in range(days):
+        if day % 7 in (2, 6) and day not in pairs:
+            continue
+        start = house.at(day, 17 + rng.uniform(0, 1.75))
+        house.add(start, start + timedelta(minutes=45), 2.2)
+        if day in pairs:
+            house.add(start + timedelta(minutes=10), start + timedelta(minutes=55), 2.2)
+    return house
+
+
+def test_two_ovens_at_once_are_not_a_charge_where_the_car_never_charges_then() -> None:
+    # The car charges at night and tops up twice at midday (80 minutes at 3.6 kW from 12:10 on the fifth day,
+    # 75 from 10:40 on the twelfth): those are the sessions; the four evenings with two ovens are not.
+    house = cooking()
+    top_ups = [(house.at(4, 12 + 10 / 60), 80), (house.at(11, 10 + 40 / 60), 75)]
+    for start, minutes in top_ups:
+        house.add(start, start + timedelta(minutes=minutes), 3.6)
+    found = detect_sessions(house.readings())
+    assert len(found) == 12
+    assert [s for s in found if 16 <= s.start.hour < 20] == []
+    for start, minutes in top_ups:
+        (session,) = during(found, start, start + timedelta(minutes=minutes))
+        assert session.kwh == pytest.approx(3.6 * minutes / 60, rel=0.05)
+
+
+def test_a_short_charge_at_dinner_time_counts_where_the_car_charges_then() -> None:
+    # The same house where the car also charges on arrival at 18:15 for three hours on ten evenings, and one
+    # evening only for 50 minutes from 18:10 (3 kWh): that one is a session too.
+    house = cooking()
+    for day in (0, 2, 4, 7, 9, 11, 14, 17, 21, 25):
+        start = house.at(day, 18.25)
+        house.add(start, start + timedelta(hours=3), 3.6)
+    start = house.at(19, 18 + 10 / 60)
+    house.add(start, start + timedelta(minutes=50), 3.6)
+    assert len(during(detect_sessions(house.readings(), charger_kw=3.6), start, start + timedelta(minutes=50))) == 1
+
+
+def test_dispatches_tell_when_the_car_charged() -> None:
+    # A 7 kW charger. One evening an oven (2.4 kW, 17:40-18:30) overlaps a boost from 18:07 to 18:52 (5.25 kWh);
+    # that night Octopus dispatches 23:30-01:30 and the car is full at 01:10 (11.67 kWh); the rest of the plan,
+    # 02:30-03:00, takes 6 minutes (0.7 kWh). Given the dispatches, each is a session of its energy; without,
+    # the oven counts as the car's and the 6 minutes are under min_kwh.
+    house = House().nights([2, 6, 9, 13, 17], hours=2.5)
+    house.add(z("2026-01-15T17:40:00Z"), z("2026-01-15T18:30:00Z"), 2.4)
+    charges = [
+        (z("2026-01-15T18:07:00Z"), z("2026-01-15T18:52:00Z"), 5.25),
+        (z("2026-01-15T23:30:00Z"), z("2026-01-16T01:10:00Z"), 7.0 * 5 / 3),
+        (z("2026-01-16T02:30:00Z"), z("2026-01-16T02:36:00Z"), 0.7),
+    ]
+    for start, end, _ in charges:
+        house.add(start, end, 7.0)
+    dispatches = [
+        (z("2026-01-15T18:07:00Z"), z("2026-01-15T18:52:00Z")),
+        (z("2026-01-15T23:30:00Z"), z("2026-01-16T01:30:00Z")),
+        (z("2026-01-16T02:30:00Z"), z("2026-01-16T03:00:00Z")),
+    ]
+    evening = (z("2026-01-15T12:00:00Z"), z("2026-01-16T06:00:00Z"))
+    found = during(detect_sessions(house.readings(), dispatches=dispatches), *evening)
+    assert [s.kwh for s in found] == [pytest.approx(kwh, rel=0.02) for _, _, kwh in charges]
+    for session, (start, end, _) in zip(found, charges, strict=True):
+        assert abs(session.start - start) <= timedelta(minutes=1)
+        assert abs(session.end - end) <= timedelta(minutes=1)
+    assert found[0].half_hours[0][0] == z("2026-01-15T18:00:00Z")  # none of the oven's half-hour before it
+    without = during(detect_sessions(house.readings()), *evening)
+    assert len(without) == 2
+    assert without[0].kwh > 1.2 * 5.25  # the oven's share taken for the car's
+
+
 @pytest.mark.parametrize("kw", [2.3, 3.6, 7.0, 7.4, 11.0, 22.0])
 def test_the_charger_power_is_measured_from_the_data(kw: float) -> None:
     house = House().nights([1, 3, 6, 9, 12, 15, 18], kw=kw, hours=3)
@@ -292,19 +366,22 @@ def test_sessions_are_ordered_apart_and_add_up(seed: int, kw: float, nights: lis
 
 SCENARIOS = ("demo", "ev_3kw_go", "ev_3kw_flexible", "ev_7kw_heat_pump", "ev_11kw_intelligent")
 TARGET = 0.95
-# What each scenario reaches at least, so that a change for the worse shows even where the target is not met.
+# What each scenario reaches at least, so that a change for the worse shows.
 FLOORS = {
-    "demo": (0.99, 0.97),
-    "ev_3kw_go": (0.92, 0.98),
-    "ev_3kw_flexible": (0.98, 1.0),
-    "ev_7kw_heat_pump": (0.98, 1.0),
-    "ev_11kw_intelligent": (0.98, 0.95),
+    "demo": (0.99, 0.98),
+    "ev_3kw_go": (0.99, 0.99),
+    "ev_3kw_flexible": (0.98, 0.99),
+    "ev_7kw_heat_pump": (0.98, 0.99),
+    "ev_11kw_intelligent": (0.97, 0.99),
 }
-SHORT_OF_TARGET = {
-    "ev_3kw_go": "data: the simulator draws each oven run on its own, so on some evenings two 2.2 kW runs "
-    "overlap and draw 4.4 kW for up to 45 minutes: more than the 3.6 kW charger for a whole half-hour, which "
-    "half-hours cannot tell from a charge (7 dinners read as charges, precision 0.93)",
-}
+ENERGY_SHORT_OF_TARGET = (
+    "data: in the half-hours a car only partly fills (a session's first and last), whatever else the house drew "
+    "then (an oven or two, a kettle, a heat pump's run, the evening's noise; the demo's solar before its export "
+    "meter) cannot be told from the car's share; without dispatches to say when the car charged, even an "
+    "estimate that knows which half-hours it charged throughout and the household's true usual draw misses 5 % "
+    "on some sessions (test_half_hours_alone_cannot_meet_the_energy_target, bench energy_error_floor)"
+)
+WITHOUT_DISPATCHES = ("demo", "ev_3kw_go", "ev_3kw_flexible", "ev_7kw_heat_pump")  # all or part of the time
 
 
 @pytest.mark.parametrize(
@@ -345,7 +422,8 @@ def rows(client: httpx.Client, path: str, params: dict[str, Any]) -> list[dict[s
 
 def accuracy(name: str) -> dict[str, Any]:
     """Detection on the scenario's EV household against the simulator's truth, as bench/sessions.py measures
-    it: sessions cut by the ends of the data left out on both sides."""
+    it: sessions cut by the ends of the data left out on both sides; with the dispatches Octopus planned, where
+    there are some, and without; and the energy floor of splitting half-hours without them."""
     scenario = load_scenario(name, z(DEMO_NOW))
     account, prop = next((a, p) for a in scenario.accounts for p in a.properties if p.household.ev is not None)
     assert prop.household.ev is not None
@@ -362,26 +440,84 @@ def accuracy(name: str) -> dict[str, Any]:
                 ]
         imports, exports = sorted(series[False]), sorted(series[True])
         first, end = imports[0][0], imports[-1][0] + HH
-        truth = client.get("/_sim/truth", params={"from": iso_z(first - timedelta(days=1)), "to": iso_z(end)})
-    true = [(parse_api_instant(t["start"]), parse_api_instant(t["end"]), t["kwh"]) for t in truth.json()["ev_sessions"]]
-    cut = [t for t in true if t[0] < first or t[1] > end]
+        # Up to now, not to the end of the data: a charge still running there keeps its true end.
+        truth = client.get("/_sim/truth", params={"from": iso_z(first - timedelta(days=1)), "to": DEMO_NOW}).json()
+    true = [(parse_api_instant(t["start"]), parse_api_instant(t["end"]), t["kwh"]) for t in truth["ev_sessions"]]
+    cut = [t for t in true if t[0] < first + HH or t[1] > end - HH]  # may have begun before or gone on after
     inner = [t for t in true if t not in cut]
-    found = [
-        s
-        for s in detect_sessions(imports, export=exports or None)
-        if first < s.half_hours[0][0]
-        and s.half_hours[-1][0] < end - HH
-        and not any(s.start < t[1] and t[0] < s.end for t in cut)
+    device = prop.household.ev.device_id
+    dispatches = [
+        (parse_api_instant(d["start"]), parse_api_instant(d["end"]))
+        for d in truth["dispatches"]
+        if d["device_id"] == device
     ]
-    pairs = match_by_overlap([(s.start, s.end) for s in found], [(t[0], t[1]) for t in inner])
-    errors = [abs(found[i].kwh - inner[j][2]) / inner[j][2] for i, j in pairs]
+
+    def score(given: list[tuple[datetime, datetime]] | None) -> tuple[float, float, list[float]]:
+        found = [
+            s
+            for s in detect_sessions(imports, export=exports or None, dispatches=given)
+            if first < s.half_hours[0][0]
+            and s.half_hours[-1][0] < end - HH
+            and not any(s.start < t[1] and t[0] < s.end for t in cut)
+        ]
+        pairs = match_by_overlap([(s.start, s.end) for s in found], [(t[0], t[1]) for t in inner])
+        errors = [abs(found[i].kwh - inner[j][2]) / inner[j][2] for i, j in pairs]
+        return len(pairs) / len(found), len(pairs) / len(inner), errors
+
+    precision, recall, errors = score(dispatches or None)
+    kw = prop.household.ev.charger_kw
     return {
-        "precision": len(pairs) / len(found),
-        "recall": len(pairs) / len(inner),
+        "precision": precision,
+        "recall": recall,
         "errors": errors,
-        "charger_kw": prop.household.ev.charger_kw,
+        "errors_without_dispatches": score(None)[2] if dispatches else None,
+        "floor": energy_floor(imports, exports, inner, kw),
+        "charger_kw": kw,
         "estimated_kw": estimate_charger_kw(imports, export=exports or None),
     }
+
+
+def energy_floor(
+    imports: list[tuple[datetime, float]],
+    exports: list[tuple[datetime, float]],
+    true: list[tuple[datetime, datetime, float]],
+    kw: float,
+) -> list[float]:
+    """The error on each true session without a pause inside of an estimate that knows which half-hours the
+    car charged throughout (a whole half-hour at ``kw`` each) and takes, in the others, the import less export
+    above the household's true mean at that local time of day over the 14 days either side (from the truth,
+    without the car), capped at a whole half-hour: what splitting part-filled half-hours reaches at best."""
+    net = dict(imports)
+    for t, kwh in exports:
+        if t in net:
+            net[t] -= kwh
+    car: dict[datetime, float] = {}
+    for a, b, _ in true:
+        slot = datetime.fromtimestamp(a.timestamp() // 1800 * 1800, UTC)
+        while slot < b:
+            car[slot] = car.get(slot, 0.0) + kw * (min(slot + HH, b) - max(slot, a)).total_seconds() / 3600
+            slot += HH
+    house: dict[tuple[int, int], dict[date, float]] = {}
+    for t, kwh in net.items():
+        local = t.astimezone(UK)
+        house.setdefault((local.hour, local.minute), {})[local.date()] = kwh - car.get(t, 0.0)
+
+    def usual(t: datetime) -> float:
+        local = t.astimezone(UK)
+        days = house[(local.hour, local.minute)]
+        return statistics.fmean(days[d] for k in range(-14, 15) if (d := local.date() + timedelta(days=k)) in days)
+
+    errors = []
+    for a, b, kwh in true:
+        if abs(kw * (b - a).total_seconds() / 3600 - kwh) > 0.01:
+            continue  # a pause inside: which half-hours it fills is not known from its ends
+        slot, estimate = datetime.fromtimestamp(a.timestamp() // 1800 * 1800, UTC), 0.0
+        while slot < b:
+            whole = a <= slot and slot + HH <= b
+            estimate += kw / 2 if whole else min(max(net[slot] - usual(slot), 0.0), kw / 2) if slot in net else 0.0
+            slot += HH
+        errors.append(abs(estimate - kwh) / kwh)
+    return errors
 
 
 @pytest.fixture(scope="module")
@@ -402,27 +538,39 @@ def test_sessions_hold_their_measured_accuracy(measured: dict[str, dict[str, Any
     assert statistics.fmean(figures["errors"]) <= 0.05
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=SHORT_OF_TARGET[name]))
-        if name in SHORT_OF_TARGET
-        else name
-        for name in SCENARIOS
-    ],
-)
+@pytest.mark.parametrize("name", SCENARIOS)
 def test_precision_and_recall_reach_the_target(measured: dict[str, dict[str, Any]], name: str) -> None:
     # Matched by overlap, one to one: at least 0.95 of the sessions found are real, and of the real ones found.
     assert measured[name]["precision"] >= TARGET
     assert measured[name]["recall"] >= TARGET
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="data: in the half-hours a car only partly fills (a session's first and last), whatever else the "
-    "house drew then (an oven, a kettle, a heat pump's run, the evening's noise; the demo's solar before its "
-    "export meter) cannot be told from the car's share, which is a large part of a short session's energy",
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=ENERGY_SHORT_OF_TARGET))
+        if name in WITHOUT_DISPATCHES
+        else name
+        for name in SCENARIOS
+    ],
 )
-@pytest.mark.parametrize("name", SCENARIOS)
 def test_every_session_energy_within_5_percent(measured: dict[str, dict[str, Any]], name: str) -> None:
     assert max(measured[name]["errors"]) <= 0.05
+
+
+@pytest.mark.parametrize("name", WITHOUT_DISPATCHES)
+def test_half_hours_alone_cannot_meet_the_energy_target(measured: dict[str, dict[str, Any]], name: str) -> None:
+    # The reason for the xfails above, checked: where some sessions have no dispatches, the best split of their
+    # part-filled half-hours (energy_floor) is itself more than 5 % off on some of them.
+    floor = measured[name]["floor"]
+    assert len(floor) >= 50
+    assert max(floor) > 0.05
+
+
+@pytest.mark.parametrize("name", ["demo", "ev_11kw_intelligent"])
+def test_dispatches_make_intelligent_sessions_more_exact(measured: dict[str, dict[str, Any]], name: str) -> None:
+    # On Intelligent Octopus Go the dispatches tell when the car charged: errors smaller on average with them
+    # (the demo's first year, on Flexible Octopus, has none; the 11 kW household's largest error falls under 5 %,
+    # test_every_session_energy_within_5_percent).
+    with_them, without = measured[name]["errors"], measured[name]["errors_without_dispatches"]
+    assert statistics.fmean(with_them) < statistics.fmean(without)

@@ -165,7 +165,9 @@ class Household:
             dispatches.append(Dispatch(start, end, "BOOST", round(kw * hours, 4)))
             kwh -= kw * hours
         if mode == "smart" and kwh > 0.5:
-            runs_s, disp_s = self._smart_dispatches(rng, kwh, kw, plugged, midnight, next_midnight, ready)
+            # From 20 minutes after plugging in, and not before a boost is over: one charger, one charge at a time.
+            not_before = max([plugged + 1200] + [r.end for r in runs])
+            runs_s, disp_s = self._smart_dispatches(rng, kwh, kw, not_before, midnight, next_midnight, ready)
             runs += runs_s
             dispatches += disp_s
         elif mode in ("timer", "plug_in") and kwh > 0.5:
@@ -183,16 +185,17 @@ class Household:
         rng: random.Random,
         kwh: float,
         kw: float,
-        plugged: float,
+        not_before: float,
         midnight: float,
         next_midnight: float,
         ready: float,
     ) -> tuple[list[PowerRun], list[Dispatch]]:
-        """Octopus plans half-hour-aligned blocks, mostly inside 23:30-05:30 local, sometimes outside."""
+        """Octopus plans half-hour-aligned blocks from the first half-hour that begins at ``not_before`` or later,
+        mostly inside 23:30-05:30 local, sometimes outside."""
         per_slot = kw * 0.5
         needed = math.ceil(kwh / per_slot)
         blocks: list[tuple[float, float]] = []
-        earliest = math.ceil((plugged + 1200) / SLOT) * SLOT
+        earliest = math.ceil(not_before / SLOT) * SLOT
         latest_end = math.floor(ready / SLOT) * SLOT
         if rng.random() < 0.2 and needed >= 2:
             # An early block in the evening, outside the standard off-peak window.
