@@ -425,6 +425,9 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
 
     Example: octoscope status
     """
+    import time  # noqa: PLC0415
+
+    from octoscope.domain.uktime import from_epoch  # noqa: PLC0415
     from octoscope.octopus.policy import key_fingerprint  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync.status import status_report  # noqa: PLC0415
@@ -436,7 +439,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         with Store.open(settings.db) as store:
             key, number = settings.require_credentials()
             limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour}
-            report = status_report(store, number, key_fingerprint(key.reveal()), limits)
+            now = time.time()
+            report = status_report(store, number, key_fingerprint(key.reveal()), limits, from_epoch(now), now)
     if as_json:
         _echo_json(report)
         return
