@@ -94,7 +94,9 @@ def test_candidates_are_the_regions_tariffs_of_each_fuel_less_the_current_one() 
     }
     e7 = next(c for c in found if c.tariff == "E-2R-VAR-22-11-01-J")
     assert e7.name == "Flexible Octopus (Economy 7)"
-    assert e7.caveats == ("Economy 7 on a smart meter: night rate 00:30-07:30 UTC whatever the season, day rate otherwise",)
+    assert e7.caveats == (
+        "Economy 7 on a smart meter: night rate 00:30-07:30 UTC whatever the season, day rate otherwise",
+    )
 
 
 def test_economy_7_only_where_the_meter_can_and_intelligent_go_with_its_caveat() -> None:
