@@ -593,7 +593,17 @@ def comparison_costs(store: Store, settings: Settings, plan: ComparisonPlan, nam
     }
 
 
-async def compare_tariffs(
+@dataclass(frozen=True)
+class Prepared:
+    """A comparison ready to cost: its plan, the products' names, and what preparing it asked Octopus."""
+
+    plan: ComparisonPlan
+    names: dict[str, str]
+    requests: dict[str, int]
+    problems: list[str]
+
+
+async def prepare_comparison(
     settings: Settings,
     store: Store,
     now: datetime,
@@ -602,10 +612,10 @@ async def compare_tariffs(
     fuel: str | None = None,
     region: str | None = None,
     progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Compare the household's last ``months`` on every tariff available in its region: the catalogue and
-    the rates not yet stored are fetched (once per tariff, shared with the account's own prices, within
-    the budget), then everything is costed from the store."""
+) -> Prepared:
+    """Everything a comparison needs, in the store: the region, the catalogue (once a day) and every
+    tariff's rates over the period (once per tariff, shared with the account's own prices, only the
+    stretches not held, within the budget)."""
     fuels = _fuels_wanted(fuel)
     account = load_account(store, settings.require_account())
     prop = current_property(account)
@@ -656,9 +666,26 @@ async def compare_tariffs(
             concurrency=settings.sync.concurrency,
             progress=progress,
         )
-        made = {api: clients.policy.made[api] - before[api] for api in before}
-    names = {p.code: p.display_name for p in products}
-    out = comparison_costs(store, settings, plan, names)
-    out["requests"] = made
-    out["problems"] = fetched.problems
+        made: dict[str, int] = {api: clients.policy.made[api] - before[api] for api in before}
+    return Prepared(plan, {p.code: p.display_name for p in products}, made, fetched.problems)
+
+
+async def compare_tariffs(
+    settings: Settings,
+    store: Store,
+    now: datetime,
+    *,
+    months: int = 12,
+    fuel: str | None = None,
+    region: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Compare the household's last ``months`` on every tariff available in its region: what is missing is
+    fetched (:func:`prepare_comparison`), then everything is costed from the store."""
+    prepared = await prepare_comparison(
+        settings, store, now, months=months, fuel=fuel, region=region, progress=progress
+    )
+    out = comparison_costs(store, settings, prepared.plan, prepared.names)
+    out["requests"] = prepared.requests
+    out["problems"] = prepared.problems
     return out
