@@ -7,8 +7,9 @@ store does not hold, through the shared clients and budget; the others read the 
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -400,7 +401,7 @@ def comparison_period(store: Store, prop: Property, months: int, today: date) ->
 
 
 async def find_region(
-    store: Store, prop: Property, now: datetime, ask: Any | None, override: str | None
+    prop: Property, now: datetime, ask: Callable[[str], Awaitable[list[str]]] | None, override: str | None
 ) -> tuple[str, str]:
     """(region letter, how it was found): ``override``, else the import MPAN's distributor id, else the
     postcode's grid supply point (``ask`` fetches it), else the region letter of a current tariff."""
@@ -640,7 +641,7 @@ async def prepare_comparison(
         async def ask(postcode: str) -> list[str]:
             return await regions_of_postcode(clients, store, postcode, now)
 
-        found = await find_region(store, prop, now, ask, region)
+        found = await find_region(prop, now, ask, region)
         products, tariffs = await catalogue(
             clients, store, now, _directions(current), concurrency=settings.sync.concurrency
         )
@@ -685,7 +686,8 @@ async def compare_tariffs(
     prepared = await prepare_comparison(
         settings, store, now, months=months, fuel=fuel, region=region, progress=progress
     )
-    out = comparison_costs(store, settings, prepared.plan, prepared.names)
+    # Costing a year of each tariff takes a fraction of a second: off the event loop, for the web app.
+    out = await asyncio.to_thread(comparison_costs, store, settings, prepared.plan, prepared.names)
     out["requests"] = prepared.requests
     out["problems"] = prepared.problems
     return out
