@@ -97,6 +97,13 @@ def test_one_month_on_three_tariffs_matches_the_sums_worked_out_by_hand(synced_d
         assert row["total_pence"] == pytest.approx(energy + standing, abs=0.006), tariff
         assert row["saving_pence"] == pytest.approx(current["total_pence"] - row["total_pence"], abs=0.011), tariff
         assert row["days_compared"] == 31
+    # The same as text: a line per tariff, its total and its saving (+ cheaper, - dearer).
+    text = cli.ok("compare", "--months", "1", "--fuel", "electricity").splitlines()
+    assert text[0].startswith("Tariff comparison 2026-10-21 to 2026-11-21 (31 days, to exclusive), region J")
+    agile = rows["E-1R-AGILE-24-10-01-J"]
+    total = f"£{agile['total_pence'] / 100:,.2f}"
+    saved = ("-" if agile["saving_pence"] < 0 else "+") + f"£{abs(agile['saving_pence']) / 100:,.2f}"
+    assert f"  {'Agile Octopus':<36}{total:>11}{saved:>11}" in text
     # The baseline is what `octoscope costs` says the month cost on the current tariff (in force all month).
     costs = json.loads(cli.ok("costs", "--from", "2026-10-21", "--to", "2026-11-21", "--fuel", "electricity", "--json"))
     assert current["total_pence"] == pytest.approx(costs["electricity"]["total_pence"], abs=0.006)

@@ -754,6 +754,11 @@ def compare(
     _print_comparison(report)
 
 
+def _signed(pence: float) -> str:
+    """A saving: +£4.95 cheaper, -£11.48 dearer."""
+    return ("-" if pence < 0 else "+") + _pounds(abs(pence))
+
+
 def _marks(caveats: list[str], notes: list[str]) -> str:
     """Footnote marks for ``caveats``, each note numbered once however many rows share it."""
     marks = ""
@@ -781,7 +786,7 @@ def _print_comparison(report: dict[str, Any]) -> None:
         for row in (r for r in report["tariffs"] if r["fuel"] == fuel):
             marks = _marks(row["caveats"], notes)
             typer.echo(
-                f"  {row['name'][:35]:<36}{_pounds(row['total_pence']):>11}{_pounds(row['saving_pence']):>11}{marks}"
+                f"  {row['name'][:35]:<36}{_pounds(row['total_pence']):>11}{_signed(row['saving_pence']):>11}{marks}"
             )
     typer.echo("")
     for i, note in enumerate(notes, start=1):
