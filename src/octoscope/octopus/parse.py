@@ -26,6 +26,7 @@ from octoscope.domain.models import (
     TariffCode,
     TariffInfo,
 )
+from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import parse_api_instant
 from octoscope.octopus.errors import UnexpectedResponse
 
@@ -430,3 +431,84 @@ def dispatches(data: Any, device_id: str) -> tuple[str | None, list[DispatchReco
                 )
             )
     return state, out
+
+
+# --- the product catalogue -----------------------------------------------------------------------------
+
+_PRODUCT_FLAGS = ("is_variable", "is_green", "is_tracker", "is_prepay", "is_business", "is_restricted")
+_TARIFF_MAPS = (
+    ("single_register_electricity_tariffs", Fuel.ELECTRICITY, 1),
+    ("dual_register_electricity_tariffs", Fuel.ELECTRICITY, 2),
+    ("single_register_gas_tariffs", Fuel.GAS, 1),
+)
+_PAYMENT_KEYS = ("direct_debit_monthly", "varying")  # the keys clients read, in this order
+
+
+def _flag(obj: Any, key: str, path: str) -> bool:
+    value = obj.get(key, False) if isinstance(obj, dict) else None
+    if not isinstance(value, bool):
+        raise UnexpectedResponse(f"{path}.{key} should be true or false")
+    return value
+
+
+def product(raw: Any, path: str) -> Product:
+    """One product of ``/v1/products/`` (or the top of a product's detail)."""
+    term = raw.get("term") if isinstance(raw, dict) else None
+    if term is not None and (isinstance(term, bool) or not isinstance(term, int)):
+        raise UnexpectedResponse(f"{path}.term should be whole months or null")
+    code = _required_text(raw, "code", path)
+    flags = {key: _flag(raw, key, path) for key in _PRODUCT_FLAGS}
+    return Product(
+        code=code,
+        direction=_text(raw, "direction", path, optional=True) or "IMPORT",
+        full_name=_text(raw, "full_name", path, optional=True) or code,
+        display_name=_text(raw, "display_name", path, optional=True) or code,
+        term=term,
+        brand=_text(raw, "brand", path, optional=True) or "",
+        available_from=_instant(raw, "available_from", path, optional=True),
+        available_to=_instant(raw, "available_to", path, optional=True),
+        **flags,
+    )
+
+
+def products_page(payload: Any, what: str) -> Page[Product]:
+    count, next_url, results = _page_header(payload, what)
+    return Page(count, next_url, [product(r, f"{what}.results[{i}]") for i, r in enumerate(results)])
+
+
+def product_tariffs(payload: Any, code: str, what: str) -> list[ProductTariff]:
+    """Every tariff a product's detail lists: per region, fuel and register count, one code (the same for
+    every payment method)."""
+    got = _required_text(payload, "code", what)
+    if got != code:
+        raise UnexpectedResponse(f"{what}: asked for product {code} and got {got}")
+    out: list[ProductTariff] = []
+    for key, fuel, registers in _TARIFF_MAPS:
+        regions = payload.get(key) or {}
+        if not isinstance(regions, dict):
+            raise UnexpectedResponse(f"{what}.{key} should be an object keyed by region")
+        for region_key, by_payment in sorted(regions.items()):
+            where = f"{what}.{key}.{region_key}"
+            if not isinstance(by_payment, dict) or not by_payment:
+                continue
+            chosen = next((by_payment[k] for k in _PAYMENT_KEYS if k in by_payment), next(iter(by_payment.values())))
+            tariff_code = _required_text(chosen, "code", where)
+            try:
+                parsed = TariffCode.parse(tariff_code)
+            except ValueError as err:
+                raise UnexpectedResponse(f"{where}: {err}") from None
+            if parsed.fuel is not fuel or parsed.registers != registers:
+                raise UnexpectedResponse(f"{where}: {tariff_code} is not a {registers}-register {fuel} tariff")
+            out.append(ProductTariff(code, tariff_code, parsed.region, fuel, registers))
+    return out
+
+
+def grid_supply_points(payload: Any, what: str) -> list[str]:
+    """Region letters (``_J`` -> ``J``) of a grid-supply-points answer: one for a known postcode, none for
+    an unknown one, several where a postcode straddles regions."""
+    _, _, results = _page_header(payload, what)
+    out = []
+    for i, r in enumerate(results):
+        group = _required_text(r, "group_id", f"{what}.results[{i}]")
+        out.append(group.removeprefix("_"))
+    return out

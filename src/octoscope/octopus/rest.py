@@ -1,4 +1,5 @@
-"""The REST client: account, consumption and tariff charges, each page one request under the policy.
+"""The REST client: account, consumption, tariff charges and the product catalogue, each page one request
+under the policy.
 
 Pages are streamed (an async iterator), never gathered, so memory stays flat however long the history.
 """
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from octoscope.domain.models import Account, Charge, Fuel, Rate, Reading, TariffCode
+from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import iso_z
 from octoscope.octopus import parse
@@ -85,3 +87,26 @@ class RestClient:
             page = parse.rates_page(await self._get(url, params, what, auth=False), what)
             yield page
             url, params = page.next_url, None
+
+    async def products(self) -> AsyncIterator[parse.Page[Product]]:
+        """Pages of the products on sale now (the API's pages are fixed at 100), public: no key sent."""
+        url: str | None = f"{self.base_url}/products/"
+        params: dict[str, str] | None = {"brand": "OCTOPUS_ENERGY"}
+        while url is not None:
+            page = parse.products_page(await self._get(url, params, "products", auth=False), "products")
+            yield page
+            url, params = page.next_url, None
+
+    async def product_tariffs(self, code: str) -> list[ProductTariff]:
+        """The tariffs a product has, per region, fuel and register count, from its detail (public)."""
+        what = f"product {code}"
+        payload = await self._get(f"{self.base_url}/products/{code}/", None, what, auth=False)
+        return parse.product_tariffs(payload, code, what)
+
+    async def grid_supply_points(self, postcode: str) -> list[str]:
+        """The region letters of a postcode's grid supply point (public): usually one, none if unknown."""
+        what = "grid supply point of the postcode"  # the postcode itself stays out of logs
+        payload = await self._get(
+            f"{self.base_url}/industry/grid-supply-points/", {"postcode": postcode}, what, auth=False
+        )
+        return parse.grid_supply_points(payload, what)

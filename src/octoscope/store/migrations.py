@@ -159,4 +159,40 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "tariff catalogue",
+        """
+        CREATE TABLE catalogue_products (
+            code TEXT PRIMARY KEY,
+            direction TEXT NOT NULL,
+            full_name TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            is_variable INTEGER NOT NULL,
+            is_green INTEGER NOT NULL,
+            is_tracker INTEGER NOT NULL,
+            is_prepay INTEGER NOT NULL,
+            is_business INTEGER NOT NULL,
+            is_restricted INTEGER NOT NULL,
+            term INTEGER,
+            brand TEXT NOT NULL,
+            available_from INTEGER,
+            available_to INTEGER,
+            position INTEGER NOT NULL,
+            detailed_at INTEGER
+        );
+        CREATE TABLE catalogue_tariffs (
+            product TEXT NOT NULL REFERENCES catalogue_products(code),
+            tariff_code TEXT NOT NULL,
+            region TEXT NOT NULL,
+            fuel TEXT NOT NULL,
+            registers INTEGER NOT NULL,
+            PRIMARY KEY (product, tariff_code)
+        );
+        CREATE TABLE catalogue_lookups (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            fetched_at INTEGER NOT NULL
+        );
+        """,
+    ),
 )

@@ -35,6 +35,7 @@ from octoscope.domain.models import (
     TariffCode,
     TariffInfo,
 )
+from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import epoch, from_epoch
 from octoscope.store.migrations import MIGRATIONS
 
@@ -691,3 +692,130 @@ class Store:
         """Tariff code -> GraphQL tariff type (HalfHourlyTariff for Agile-like prices), where known."""
         with self._lock:
             return dict(self._db.execute("SELECT code, kind FROM tariffs").fetchall())
+
+    # --- the tariff catalogue ---------------------------------------------------------------------------
+
+    def save_products(self, products: Sequence[Product], at: datetime) -> None:
+        """The products on sale, as listed at ``at``: those no longer listed go, with their tariffs; a
+        product listed again keeps its tariffs (and when they were read)."""
+        codes = [p.code for p in products]
+        with self._transaction() as db:
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS listed (code TEXT PRIMARY KEY)")
+            db.execute("DELETE FROM listed")
+            db.executemany("INSERT OR IGNORE INTO listed (code) VALUES (?)", [(c,) for c in codes])
+            db.execute("DELETE FROM catalogue_tariffs WHERE product NOT IN (SELECT code FROM listed)")
+            db.execute("DELETE FROM catalogue_products WHERE code NOT IN (SELECT code FROM listed)")
+            db.executemany(
+                "INSERT INTO catalogue_products (code, direction, full_name, display_name, is_variable, is_green,"
+                " is_tracker, is_prepay, is_business, is_restricted, term, brand, available_from, available_to,"
+                " position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET"
+                " direction = excluded.direction, full_name = excluded.full_name,"
+                " display_name = excluded.display_name, is_variable = excluded.is_variable,"
+                " is_green = excluded.is_green, is_tracker = excluded.is_tracker, is_prepay = excluded.is_prepay,"
+                " is_business = excluded.is_business, is_restricted = excluded.is_restricted,"
+                " term = excluded.term, brand = excluded.brand, available_from = excluded.available_from,"
+                " available_to = excluded.available_to, position = excluded.position",
+                [
+                    (
+                        p.code,
+                        p.direction,
+                        p.full_name,
+                        p.display_name,
+                        p.is_variable,
+                        p.is_green,
+                        p.is_tracker,
+                        p.is_prepay,
+                        p.is_business,
+                        p.is_restricted,
+                        p.term,
+                        p.brand,
+                        _opt_epoch(p.available_from),
+                        _opt_epoch(p.available_to),
+                        i,
+                    )
+                    for i, p in enumerate(products)
+                ],
+            )
+            db.execute(
+                "INSERT INTO catalogue_lookups (key, value, fetched_at) VALUES ('products', '', ?)"
+                " ON CONFLICT (key) DO UPDATE SET fetched_at = excluded.fetched_at",
+                (epoch(at),),
+            )
+
+    def products(self) -> tuple[list[Product], datetime | None]:
+        """The products last listed, in the API's order, and when they were listed (None: never)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT code, direction, full_name, display_name, is_variable, is_green, is_tracker, is_prepay,"
+                " is_business, is_restricted, term, brand, available_from, available_to FROM catalogue_products"
+                " ORDER BY position"
+            ).fetchall()
+            listed = self._db.execute("SELECT fetched_at FROM catalogue_lookups WHERE key = 'products'").fetchone()
+        products = [
+            Product(
+                code=r[0],
+                direction=r[1],
+                full_name=r[2],
+                display_name=r[3],
+                is_variable=bool(r[4]),
+                is_green=bool(r[5]),
+                is_tracker=bool(r[6]),
+                is_prepay=bool(r[7]),
+                is_business=bool(r[8]),
+                is_restricted=bool(r[9]),
+                term=r[10],
+                brand=r[11],
+                available_from=_opt_dt(r[12]),
+                available_to=_opt_dt(r[13]),
+            )
+            for r in rows
+        ]
+        return products, None if listed is None else from_epoch(listed[0])
+
+    def save_product_tariffs(self, product: str, tariffs: Sequence[ProductTariff], at: datetime) -> None:
+        """A product's tariffs as its detail lists them at ``at`` (replacing what was kept)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM catalogue_tariffs WHERE product = ?", (product,))
+            db.executemany(
+                "INSERT INTO catalogue_tariffs (product, tariff_code, region, fuel, registers) VALUES (?, ?, ?, ?, ?)",
+                [(product, t.code, t.region, t.fuel.value, t.registers) for t in tariffs],
+            )
+            db.execute("UPDATE catalogue_products SET detailed_at = ? WHERE code = ?", (epoch(at), product))
+
+    def product_tariffs(self) -> tuple[list[ProductTariff], dict[str, datetime]]:
+        """Every product tariff kept, and when each product's tariffs were read (products never read are
+        absent)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT product, tariff_code, region, fuel, registers FROM catalogue_tariffs"
+                " ORDER BY product, fuel, registers, region"
+            ).fetchall()
+            read = self._db.execute(
+                "SELECT code, detailed_at FROM catalogue_products WHERE detailed_at IS NOT NULL"
+            ).fetchall()
+        tariffs = [ProductTariff(p, code, region, Fuel(fuel), registers) for p, code, region, fuel, registers in rows]
+        return tariffs, {code: from_epoch(at) for code, at in read}
+
+    def save_lookup(self, key: str, value: str, at: datetime) -> None:
+        """A small answer worth keeping (a postcode's region), with when it was fetched."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO catalogue_lookups (key, value, fetched_at) VALUES (?, ?, ?) ON CONFLICT (key)"
+                " DO UPDATE SET value = excluded.value, fetched_at = excluded.fetched_at",
+                (key, value, epoch(at)),
+            )
+
+    def lookup(self, key: str) -> tuple[str, datetime] | None:
+        with self._lock:
+            row = self._db.execute("SELECT value, fetched_at FROM catalogue_lookups WHERE key = ?", (key,)).fetchone()
+        return None if row is None else (row[0], from_epoch(row[1]))
+
+    def product_name(self, code: str) -> str | None:
+        """A product's display name, from the catalogue or from what the account's discovery learnt."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT display_name FROM catalogue_products WHERE code = ?1 UNION ALL"
+                " SELECT COALESCE(display_name, full_name) FROM products WHERE code = ?1",
+                (code,),
+            ).fetchone()
+        return None if row is None else row[0]

@@ -218,15 +218,24 @@ def make_plan(
                 continue
             for charge in agreement.tariff.charges:
                 rate_needs.setdefault((agreement.tariff_code, charge), []).append(span)
-    charges = []
-    for (code, charge), windows in sorted(rate_needs.items()):
-        covered = _merge(stored.covered.get((code, charge), []))
-        for need in _merge(windows):
-            for gap in _subtract(need, covered):
-                half_hourly = code in stored.half_hourly_tariffs
-                charges.append(ChargeTask(TariffCode.parse(code), charge, gap.start, gap.end, half_hourly))
+    charges = charge_tasks(rate_needs, stored.covered, stored.half_hourly_tariffs)
     window = Window(min(earliest, default=start or end), end)
     return Plan(window, tuple(tasks), tuple(charges))
+
+
+def charge_tasks(
+    needs: dict[tuple[str, Charge], list[Window]],
+    covered: dict[tuple[str, Charge], list[Window]],
+    half_hourly: frozenset[str],
+) -> list[ChargeTask]:
+    """One task per stretch of a price list that is needed and not held: per tariff, not per meter."""
+    charges = []
+    for (code, charge), windows in sorted(needs.items()):
+        held = _merge(covered.get((code, charge), []))
+        for need in _merge(windows):
+            for gap in _subtract(need, held):
+                charges.append(ChargeTask(TariffCode.parse(code), charge, gap.start, gap.end, code in half_hourly))
+    return charges
 
 
 def _pair(window: Window) -> tuple[datetime, datetime]:

@@ -92,12 +92,21 @@ def stored_state(store: Store, account: Account, now: datetime) -> StoredState:
             if kinds.get(code) in HALF_HOURLY_KINDS:
                 half_hourly.add(code)
             for charge in agreement.tariff.charges:
-                windows = covered.setdefault((code, charge), [])
-                for w in store.rate_windows(code, charge):
-                    windows.append(Window(w.start, w.end if w.fresh_until > now else min(w.end, w.settled_to)))
+                covered.setdefault((code, charge), []).extend(held_windows(store, code, charge, now))
     last = {key: extent[1] for key, extent in meters.items()}
     synced = {key: to for key, (_, to) in store.cursors().items()}
     return StoredState(last, synced, first, covered, frozenset(half_hourly))
+
+
+def held_windows(store: Store, code: str, charge: Charge, now: datetime) -> list[Window]:
+    """The stretches of a price list that need no fetch at ``now``: a window fetched within the API's
+    cache time counts whole, an older one only as far as it is settled (a window that settled nothing is
+    no stretch at all: left in, it would split the gap around it into two requests)."""
+    held = (
+        Window(w.start, w.end if w.fresh_until > now else min(w.end, w.settled_to))
+        for w in store.rate_windows(code, charge)
+    )
+    return [w for w in held if w.start < w.end]
 
 
 def settled_until(task: ChargeTask, ends: list[datetime | None], now: datetime) -> datetime:

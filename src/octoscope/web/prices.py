@@ -1,0 +1,90 @@
+"""``/api/prices``, ``/api/cheapest`` and ``/api/compare``: the answers ``octoscope cheapest --json`` and
+``octoscope compare --json`` print, and the current tariff's prices per half-hour.
+
+Prices and windows are read from the store only (the scheduler keeps prices ahead fresh with
+:func:`octoscope.pricing.sync_prices_ahead`): a page open in many tabs asks Octopus nothing. A comparison
+fetches what it lacks (the catalogue once a day, each tariff's rates once), within the shared budget.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal, NoReturn
+
+from fastapi import APIRouter, HTTPException, Query
+
+from octoscope.costing import CostError
+from octoscope.domain.uktime import BadDate, from_epoch, parse_date
+from octoscope.octopus.errors import OctopusError
+from octoscope.pricing import PriceError, WindowQuery, cheapest, compare_tariffs, prices_view
+from octoscope.web.deps import ClockDep, SettingsDep, StoreDep, TodayDep, bad_query
+
+router = APIRouter(tags=["prices"])
+
+
+def _refuse(err: Exception) -> NoReturn:
+    """A user's mistake or a missing thing as a 4xx whose detail names query parameters, not CLI flags."""
+    if isinstance(err, BadDate):
+        raise bad_query(err) from None
+    status = err.status if isinstance(err, PriceError) else 404
+    raise HTTPException(status, str(err).replace("--", "")) from None
+
+
+@router.get("/api/prices", summary="The current tariff's unit rates per half-hour, as far as published")
+def prices(
+    store: StoreDep,
+    settings: SettingsDep,
+    today: TodayDep,
+    clock: ClockDep,
+    from_: Annotated[str | None, Query(alias="from", description="First local day, YYYY-MM-DD (default today)")] = None,
+    to: Annotated[
+        str | None, Query(description="Day after the last, YYYY-MM-DD, exclusive (default: after tomorrow)")
+    ] = None,
+    fuel: Literal["electricity", "gas", "export"] = "electricity",
+) -> dict[str, Any]:
+    try:
+        first = parse_date(from_, "--from") if from_ else today
+        end = parse_date(to, "--to") if to else first + timedelta(days=2)
+        return prices_view(store, settings, first, end, fuel, from_epoch(clock()))
+    except (BadDate, CostError) as err:
+        _refuse(err)
+
+
+@router.get("/api/cheapest", summary="The cheapest windows ahead on the current import tariff's prices")
+def cheapest_windows(
+    store: StoreDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    hours: Annotated[float, Query(description="Length in hours, half-hour steps")],
+    after: Annotated[str | None, Query(description="Start at or after, HH:MM UK")] = None,
+    before: Annotated[str | None, Query(description="Finish by, HH:MM UK")] = None,
+    mode: Literal["contiguous", "any"] = "contiguous",
+    top: int = 1,
+    max_price: Annotated[float | None, Query(description="No half-hour dearer, p/kWh inc VAT")] = None,
+    kw: Annotated[str | None, Query(description="Load: kW, or kW per half-hour comma-separated")] = None,
+    tariff: Annotated[str | None, Query(description="A tariff code (default the current import tariff)")] = None,
+) -> dict[str, Any]:
+    query = WindowQuery(hours, after, before, mode, top, max_price, kw or None)
+    try:
+        return cheapest(store, settings, query, from_epoch(clock()), tariff)
+    except (BadDate, CostError) as err:
+        _refuse(err)
+
+
+@router.get("/api/compare", summary="The household's usage costed on every tariff in its region")
+async def compare(
+    store: StoreDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    months: Annotated[int, Query(ge=1, le=36)] = 12,
+    fuel: Literal["electricity", "gas", "export"] | None = None,
+    region: Annotated[str | None, Query(description="Region letter A-P, if it cannot be found")] = None,
+) -> dict[str, Any]:
+    if settings.api_key is None:
+        raise HTTPException(409, "no API key configured: run `octoscope init`")
+    try:
+        return await compare_tariffs(settings, store, from_epoch(clock()), months=months, fuel=fuel, region=region)
+    except (BadDate, CostError) as err:
+        _refuse(err)
+    except OctopusError as err:
+        raise HTTPException(502, str(err)) from None
