@@ -95,6 +95,9 @@ def test_window_options_as_written() -> None:
     assert half_hours_of(0.5) == 1
     with pytest.raises(PriceError, match="half-hour steps"):
         half_hours_of(1.25)
+    for absurd in (float("inf"), float("nan"), 1.7976931348623157e308, -3, 48.5):  # schemathesis found inf
+        with pytest.raises(PriceError, match=r"half-hour steps, 0\.5 to 48"):
+            half_hours_of(absurd)
     assert parse_load("7", 3) == [7.0, 7.0, 7.0]
     assert parse_load("7,7,3.5", 3) == [7.0, 7.0, 3.5]
     assert parse_load(None, 3) is None

@@ -8,6 +8,7 @@ store does not hold, through the shared clients and budget; the others read the 
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from octoscope.wiring import open_clients
 Mode = Literal["contiguous", "any"]
 LOOK_AHEAD_DAYS = 2  # cheapest windows are sought up to local midnight after tomorrow, as far as published
 MAX_MONTHS = 36
+MAX_WINDOW_HOURS = 24 * LOOK_AHEAD_DAYS  # no window can be longer than the prices ahead
 
 
 class PriceError(CostError):
@@ -216,9 +218,11 @@ def parse_load(text: str | None, n: int) -> list[float] | None:
 
 
 def half_hours_of(hours: float) -> int:
-    n = round(hours * 2)
+    n = round(hours * 2) if math.isfinite(hours) and 0 < hours <= MAX_WINDOW_HOURS else 0
     if n < 1 or abs(n - hours * 2) > 1e-9:
-        raise PriceError(f"--hours {hours:g}: give a number of hours in half-hour steps, 0.5 or more (like 3 or 1.5)")
+        raise PriceError(
+            f"--hours {hours:g}: give a number of hours in half-hour steps, 0.5 to {MAX_WINDOW_HOURS} (like 3 or 1.5)"
+        )
     return n
 
 

@@ -52,7 +52,8 @@ NEEDS = {
 
 
 def _routes(app: Any) -> set[str]:
-    return {getattr(r, "path", "") for r in app.routes}
+    # The OpenAPI paths, not app.routes: included routers need not appear there one route each.
+    return set(app.openapi()["paths"])
 
 
 def _render(request: Request, page: str, **extra: Any) -> HTMLResponse:

@@ -19,6 +19,7 @@ from octoscope.config import Settings
 from octoscope.domain.uktime import UK, from_epoch
 from octoscope.octopus.errors import OctopusError
 from octoscope.octopus.policy import key_fingerprint
+from octoscope.pricing import sync_prices_ahead
 from octoscope.store.sqlite import Store
 from octoscope.sync.discovery import discover
 from octoscope.sync.dispatches import LEDGER, NoIntelligentDevice, RefreshTooSoon, next_due, refresh
@@ -48,10 +49,6 @@ def _optional(module: str, name: str) -> Any:
         return None
 
 
-# Fetches today's and tomorrow's prices of the current tariffs only (``octoscope.pricing``); without it, a sync.
-SYNC_PRICES_AHEAD: Callable[[Settings, Store, datetime], Awaitable[Any]] | None = _optional(
-    "octoscope.pricing", "sync_prices_ahead"
-)
 # Awaited after each successful scheduled sync: writes what is new to InfluxDB when ``[influx]`` is set.
 PUSH_AFTER_SYNC: Callable[..., Awaitable[Any]] | None = _optional("octoscope.exports.influx", "push_after_sync")
 
@@ -164,9 +161,7 @@ class Scheduler:
         return await self._sync(now)
 
     async def _prices(self, now: datetime) -> str:
-        if SYNC_PRICES_AHEAD is None:
-            return await self._sync(now)
-        done = await SYNC_PRICES_AHEAD(self.settings, self.store, now)
+        done = await sync_prices_ahead(self.settings, self.store, now)
         return ", ".join(f"{k}: {v}" for k, v in done.items() if not isinstance(v, dict | list))
 
     async def _account(self, now: datetime) -> str:
