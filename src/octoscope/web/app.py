@@ -22,7 +22,7 @@ from octoscope.config import Settings
 from octoscope.octopus.errors import OctopusError
 from octoscope.store.sqlite import Store
 from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, due, refresh
-from octoscope.web import costs, ev
+from octoscope.web import costs, ev, metrics
 from octoscope.wiring import open_clients
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def create_app(
                 return JSONResponse({"detail": "an access token is required: Authorization: Bearer <token>"}, 401)
             return await call_next(request)
 
-    for area in (costs, ev):
+    for area in (costs, ev, metrics):
         app.include_router(area.router)
 
     return app
