@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,12 @@ def test_every_command_has_help_with_an_example(command: tuple[str, ...]) -> Non
         [sys.executable, "-m", "octoscope", *command, "--help"], capture_output=True, text=True, timeout=60, check=True
     )
     assert "Example: octoscope " + " ".join(command) in " ".join(done.stdout.split())
+
+
+def test_the_readme_documents_every_measurement_field_and_tag() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for measurement in MEASUREMENTS.values():
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{measurement.name}`")), None)
+        assert row is not None, measurement.name
+        for name in (*measurement.fields, *measurement.tags):
+            assert f"`{name}`" in row, (measurement.name, name)

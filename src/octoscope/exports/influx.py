@@ -29,7 +29,15 @@ from octoscope.costing import CostError, FuelName, account_costs, ev_sessions, f
 from octoscope.domain.models import Account, Fuel, MeterPoint
 from octoscope.domain.uktime import epoch, local_date, local_midnight
 from octoscope.exports.rows import point_rows, price_rows
-from octoscope.store.sinks.influx import FieldValue, InfluxError, InfluxTarget, InfluxWriter, field_set, series_key
+from octoscope.store.sinks.influx import (
+    FieldValue,
+    InfluxError,
+    InfluxTarget,
+    InfluxWriter,
+    NumberFields,
+    field_set,
+    series_key,
+)
 from octoscope.store.sqlite import ExportCursor, Store
 
 log = logging.getLogger(__name__)
@@ -151,6 +159,25 @@ def _point_tag(point: MeterPoint) -> tuple[str, str]:
     return ("gas_mprn" if point.fuel is Fuel.GAS else "electricity_mpan", point.identifier)
 
 
+EXPORT_FIELDS = NumberFields("usage_kwh", "earnings_exc_vat_pence", "earnings_inc_vat_pence")
+IMPORT_FIELDS = NumberFields(
+    "usage_kwh",
+    "usage_cost_exc_vat_pence",
+    "usage_cost_inc_vat_pence",
+    "standing_charge_cost_exc_vat_pence",
+    "standing_charge_cost_inc_vat_pence",
+    "total_cost_exc_vat_pence",
+    "total_cost_inc_vat_pence",
+    "usage_m3",
+)
+PRICE_FIELDS = NumberFields(
+    "unit_price_exc_vat_price",
+    "unit_price_inc_vat_price",
+    "standing_charge_exc_vat_price",
+    "standing_charge_inc_vat_price",
+)
+
+
 def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime) -> Iterator[str]:
     fuel = fuel_of(point)
     measurement = CONSUMPTION[fuel]
@@ -160,47 +187,35 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
         if prefix is None:
             tags = (*ctx.tags, _point_tag(point), ("tariff_code", r.tariff_code or ""))
             prefix = prefixes[r.tariff_code] = series_key(measurement, tags)
-        fields: tuple[tuple[str, FieldValue], ...]
         if fuel == "export":
-            fields = (
-                ("usage_kwh", r.kwh),
-                ("earnings_exc_vat_pence", r.cost_exc_vat),
-                ("earnings_inc_vat_pence", r.cost_inc_vat),
-            )
+            fields = EXPORT_FIELDS(r.kwh, r.cost_exc_vat, r.cost_inc_vat)
         else:
-            priced = r.cost_exc_vat is not None and r.cost_inc_vat is not None
-            fields = (
-                ("usage_kwh", r.kwh),
-                ("usage_cost_exc_vat_pence", r.cost_exc_vat),
-                ("usage_cost_inc_vat_pence", r.cost_inc_vat),
-                ("standing_charge_cost_exc_vat_pence", r.standing_exc_vat),
-                ("standing_charge_cost_inc_vat_pence", r.standing_inc_vat),
-                ("total_cost_exc_vat_pence", (r.cost_exc_vat or 0.0) + r.standing_exc_vat if priced else None),
-                ("total_cost_inc_vat_pence", (r.cost_inc_vat or 0.0) + r.standing_inc_vat if priced else None),
-                ("usage_m3", r.m3),
+            exc, inc = r.cost_exc_vat, r.cost_inc_vat
+            priced = exc is not None and inc is not None
+            fields = IMPORT_FIELDS(
+                r.kwh,
+                exc,
+                inc,
+                r.standing_exc_vat,
+                r.standing_inc_vat,
+                (exc or 0.0) + r.standing_exc_vat if priced else None,
+                (inc or 0.0) + r.standing_inc_vat if priced else None,
+                r.m3,
             )
-        yield f"{prefix} {field_set(fields)} {epoch(r.start)}"
+        yield f"{prefix} {fields} {int(r.start.timestamp())}"
 
 
 def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime) -> Iterator[str]:
-    fuel = fuel_of(point)
-    measurement = PRICING[fuel]
+    """Export tariffs have no standing charge: those rows carry None for it, and the fields are left out."""
+    measurement = PRICING[fuel_of(point)]
     prefixes: dict[str, str] = {}
     for r in price_rows(ctx.settings, ctx.store, point, local_date(lo), local_date(hi)):
         prefix = prefixes.get(r.tariff_code)
         if prefix is None:
             tags = (*ctx.tags, _point_tag(point), ("tariff_code", r.tariff_code))
             prefix = prefixes[r.tariff_code] = series_key(measurement, tags)
-        fields: tuple[tuple[str, FieldValue], ...] = (
-            ("unit_price_exc_vat_price", r.rate_exc_vat),
-            ("unit_price_inc_vat_price", r.rate_inc_vat),
-        )
-        if fuel != "export":
-            fields += (
-                ("standing_charge_exc_vat_price", r.standing_exc_vat),
-                ("standing_charge_inc_vat_price", r.standing_inc_vat),
-            )
-        yield f"{prefix} {field_set(fields)} {epoch(r.start)}"
+        fields = PRICE_FIELDS(r.rate_exc_vat, r.rate_inc_vat, r.standing_exc_vat, r.standing_inc_vat)
+        yield f"{prefix} {fields} {int(r.start.timestamp())}"
 
 
 def _cost_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:

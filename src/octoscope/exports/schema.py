@@ -119,7 +119,7 @@ MEASUREMENTS: dict[str, Measurement] = {
         ),
         Measurement(
             "ev_sessions",
-            "session start",
+            "half-hour it starts in",
             ("dispatch",),
             ("kwh", "cost_pence", "average_pence_per_kwh", "duration_minutes", "charger_kw"),
             "EV charging sessions found in consumption (`octoscope sessions`); `dispatch` smart, boost or none",

@@ -26,6 +26,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple
@@ -154,6 +155,19 @@ def field_set(fields: Iterable[tuple[str, FieldValue]]) -> str:
     return ",".join(out)
 
 
+class NumberFields:
+    """A fixed list of number fields, formatted as :func:`field_set` does, with the names escaped once: the
+    exports format a few hundred thousand points at a time."""
+
+    def __init__(self, *names: str) -> None:
+        self.keys = tuple(f"{name.translate(_KEY_ESCAPES)}=" for name in names)
+
+    def __call__(self, *values: float | None) -> str:
+        return ",".join(
+            [k + repr(float(v)) for k, v in zip(self.keys, values, strict=True) if v is not None and math.isfinite(v)]
+        )
+
+
 def line(point: Point) -> str | None:
     """One point as a line of line protocol; None if it has no field to write."""
     fields = field_set(point.fields)
@@ -220,10 +234,24 @@ class InfluxWriter:
         return self.write_lines(filter(None, map(line, points)))
 
     def write_lines(self, lines: Iterable[str]) -> int:
+        """Send batches as the lines come: one batch travels (in a worker thread) while the next is made.
+        Returns once every batch is written; the first failure is raised and stops the rest."""
         sent = 0
-        for batch in _batches(lines, self.batch_size):
-            self._send(gzip.compress("\n".join(batch).encode(), compresslevel=5), len(batch))
-            sent += len(batch)
+        in_flight: Future[None] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="influx-write") as sender:
+            try:
+                for batch in _batches(lines, self.batch_size):
+                    body = gzip.compress("\n".join(batch).encode(), compresslevel=5)
+                    if in_flight is not None:
+                        in_flight.result()
+                    in_flight = sender.submit(self._send, body, len(batch))
+                    sent += len(batch)
+                if in_flight is not None:
+                    in_flight.result()
+            except BaseException:
+                if in_flight is not None:
+                    in_flight.cancel()
+                raise
         return sent
 
     def _send(self, body: bytes, count: int) -> None:
