@@ -291,8 +291,17 @@ def _session_lines(ctx: _Context, whole: Span, lo: datetime, hi: datetime) -> It
 
 
 def _telemetry_lines(ctx: _Context, device: str, lo: datetime, hi: datetime) -> Iterator[str]:
+    """A day of readings at a time: a year of 10-second readings is three million of them."""
     prefix = series_key("live_telemetry", (*ctx.tags, ("device_id", device)))
-    for r in ctx.store.telemetry(device, lo, hi):
+    start = lo
+    while start < hi:
+        end = min(hi, start + timedelta(days=1))
+        yield from _telemetry_day(prefix, ctx.store, device, start, end)
+        start = end
+
+
+def _telemetry_day(prefix: str, store: Store, device: str, lo: datetime, hi: datetime) -> Iterator[str]:
+    for r in store.telemetry(device, lo, hi):
         fields = (
             ("demand_w", r.demand_w),
             ("consumption_wh", r.consumption_wh),
