@@ -348,6 +348,10 @@ def sync(
         _print_plan(summary)
     else:
         _print_summary(summary)
+    if not dry_run:
+        from octoscope.exports.cli import push_after_cli_sync  # noqa: PLC0415
+
+        push_after_cli_sync(settings)
 
 
 async def _sync(
@@ -847,6 +851,11 @@ def version() -> None:
     Example: octoscope version
     """
     typer.echo(__version__)
+
+
+from octoscope.exports.cli import register as register_exports  # noqa: E402 (it uses the helpers above)
+
+register_exports(app)
 
 
 def main() -> None:

@@ -75,6 +75,42 @@ class CostSettings:
     e7_night: tuple[time, time] = SMART_E7_NIGHT  # UTC; an older (non-smart) meter's may differ
 
 
+INFLUX_TAG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Tags the export writes itself: a tag of [influx.tags] may not take one of these names.
+INFLUX_OWN_TAGS = (
+    "account_number",
+    "tariff_code",
+    "electricity_mpan",
+    "gas_mprn",
+    "fuel",
+    "device_id",
+    "kind",
+    "charge_type",
+    "dispatch",
+)
+
+
+@dataclass(frozen=True)
+class InfluxSettings:
+    """Where ``octoscope export influx`` (and ``serve`` after each sync) writes: InfluxDB 1.x (``version = 1``,
+    a database, an optional retention policy, user and password) or the 2.x write API (org, bucket, token).
+    ``tags`` go on every point; ``location = "Home"`` by default, as octograph's dashboard filters on it."""
+
+    url: str
+    version: int = 1
+    database: str | None = None
+    retention_policy: str | None = None
+    org: str | None = None
+    bucket: str | None = None
+    username: str | None = None
+    password: Secret | None = None
+    token: Secret | None = None
+    tags: tuple[tuple[str, str], ...] = (("location", "Home"),)
+    batch_size: int = 5000
+    timeout_seconds: float = 30.0
+    push_after_sync: bool = True
+
+
 @dataclass(frozen=True)
 class Settings:
     api_key: Secret | None = None
@@ -88,6 +124,7 @@ class Settings:
     retry: Retry = field(default_factory=Retry)
     sync: SyncOptions = field(default_factory=SyncOptions)
     costs: CostSettings = field(default_factory=CostSettings)
+    influx: InfluxSettings | None = None  # no [influx] section (nor OCTOSCOPE_INFLUX_URL): nothing to push to
 
     def require_account(self) -> str:
         """The account number, for commands that only read the database (no key needed)."""
@@ -155,11 +192,15 @@ def _section(cls: type[Any], name: str, raw: object) -> Any:
 def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path: Path) -> Settings:
     """Combine a parsed config file and the environment into checked settings."""
     settings = Settings(config_path=config_path)
-    top = {"api_key", "account", "api_url", "graphql_url", "db", "payment_method", "budget", "retry", "sync", "costs"}
+    top = {
+        *("api_key", "account", "api_url", "graphql_url", "db", "payment_method"),
+        *("budget", "retry", "sync", "costs", "influx"),
+    }
     for key in file_values:
         if key not in top:
             raise ConfigError(f"{config_path}: unknown setting {key!r}; known: {', '.join(sorted(top))}")
-    merged: dict[str, Any] = {k: v for k, v in file_values.items() if k not in ("budget", "retry", "sync", "costs")}
+    sections = ("budget", "retry", "sync", "costs", "influx")
+    merged: dict[str, Any] = {k: v for k, v in file_values.items() if k not in sections}
     for name in ("api_key", "account", "api_url", "graphql_url", "db", "payment_method"):
         from_env = env.get(f"OCTOSCOPE_{name.upper()}")
         if from_env:
@@ -187,6 +228,7 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
             changes[name] = _section(cls, name, file_values[name])
     if "costs" in file_values:
         changes["costs"] = _costs_section(file_values["costs"])
+    changes["influx"] = _influx_section(file_values.get("influx"), env)
     return replace(settings, **changes)
 
 
@@ -226,6 +268,121 @@ def _costs_section(raw: object) -> CostSettings:
         if night[0] >= night[1]:
             raise ConfigError("[costs] e7_night must start before it ends, within one UTC day")
     return CostSettings(float(value), tuple(sorted(dated)), rounding, night)
+
+
+INFLUX_SECRETS = ("password", "token")
+INFLUX_STRINGS = ("url", "database", "retention_policy", "org", "bucket", "username", *INFLUX_SECRETS)
+
+
+def _influx_section(raw: object, env: dict[str, str]) -> InfluxSettings | None:
+    """``[influx]`` with ``OCTOSCOPE_INFLUX_<KEY>`` over it (the way to give the password or token without
+    writing it in the file). Every message names the key; none shows a secret."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("[influx] must be a table")
+    known = (*INFLUX_STRINGS, "version", "tags", "batch_size", "timeout_seconds", "push_after_sync")
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"[influx] has an unknown setting {key!r}; known: {', '.join(known)}")
+    values: dict[str, Any] = dict(raw)
+    for key in (*INFLUX_STRINGS, "version", "batch_size", "timeout_seconds"):
+        from_env = env.get(f"OCTOSCOPE_INFLUX_{key.upper()}")
+        if from_env:
+            values[key] = from_env
+    if not values:
+        return None
+    if "url" not in values:
+        raise ConfigError('[influx] url is missing: write the server\'s address, like url = "http://127.0.0.1:8086"')
+    for key in INFLUX_STRINGS:
+        if key in values and (not isinstance(values[key], str) or not values[key].strip()):
+            shown = "" if key in INFLUX_SECRETS else f", not {values[key]!r}"
+            raise ConfigError(f"[influx] {key} must be a non-empty string{shown}")
+    url = values["url"].strip().rstrip("/")
+    if "@" in url.split("/")[2 if "://" in url else 0]:
+        raise ConfigError(
+            "[influx] url must not hold credentials: set username and OCTOSCOPE_INFLUX_PASSWORD, or the token"
+        )
+    if not re.match(r"^https?://(\[[^\]]+\]|[^/\s:]+)(:\d+)?(/\S*)?$", url):
+        raise ConfigError(f"[influx] url {url!r} is not an http(s) URL, like http://127.0.0.1:8086")
+    version = _influx_number(values, "version", int, 1)
+    if version not in (1, 2):
+        raise ConfigError(
+            f"[influx] version must be 1 (InfluxDB 1.x: database, username, password) or 2 (org, bucket,"
+            f" token), not {values['version']!r}"
+        )
+    batch_size = _influx_number(values, "batch_size", int, 5000)
+    if not 1 <= batch_size <= 100_000:
+        raise ConfigError(f"[influx] batch_size must be between 1 and 100000 points, not {batch_size}")
+    timeout = _influx_number(values, "timeout_seconds", float, 30.0)
+    if not 0 < timeout <= 600:
+        raise ConfigError(f"[influx] timeout_seconds must be more than 0 and at most 600, not {timeout}")
+    push = values.get("push_after_sync", True)
+    if not isinstance(push, bool):
+        raise ConfigError(f"[influx] push_after_sync must be true or false, not {push!r}")
+    text = {k: values[k].strip() for k in INFLUX_STRINGS if k in values}
+    if version == 1:
+        if "database" not in text:
+            raise ConfigError("[influx] database is missing: InfluxDB 1.x writes into a database (version = 1)")
+        for key in ("org", "bucket", "token"):
+            if key in text:
+                raise ConfigError(f"[influx] {key} is for version = 2; InfluxDB 1.x takes database and username")
+        if ("username" in text) != ("password" in text):
+            raise ConfigError(
+                "[influx] username and password go together: set both (the password in OCTOSCOPE_INFLUX_PASSWORD)"
+            )
+    else:
+        for key in ("org", "bucket", "token"):
+            if key not in text:
+                hint = " (in OCTOSCOPE_INFLUX_TOKEN)" if key == "token" else ""
+                raise ConfigError(
+                    f"[influx] {key} is missing: the version 2 write API needs org, bucket and token{hint}"
+                )
+        for key in ("database", "retention_policy", "username", "password"):
+            if key in text:
+                raise ConfigError(f"[influx] {key} is for version = 1; version 2 takes org, bucket and token")
+    return InfluxSettings(
+        url=url,
+        version=version,
+        database=text.get("database"),
+        retention_policy=text.get("retention_policy"),
+        org=text.get("org"),
+        bucket=text.get("bucket"),
+        username=text.get("username"),
+        password=Secret(text["password"]) if "password" in text else None,
+        token=Secret(text["token"]) if "token" in text else None,
+        tags=_influx_tags(values.get("tags", {"location": "Home"})),
+        batch_size=batch_size,
+        timeout_seconds=timeout,
+        push_after_sync=push,
+    )
+
+
+def _influx_number(values: dict[str, Any], key: str, kind: type[int] | type[float], default: float) -> Any:
+    raw = values.get(key, default)
+    try:
+        if isinstance(raw, bool) or (isinstance(raw, float) and kind is int):
+            raise ValueError
+        number = kind(raw)
+    except (TypeError, ValueError):
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"[influx] {key} must be {what}, not {raw!r}") from None
+    return number
+
+
+def _influx_tags(raw: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, dict):
+        raise ConfigError('[influx] tags must be a table of names and strings, like tags = { location = "Home" }')
+    out = []
+    for name, value in raw.items():
+        if not INFLUX_TAG.match(name):
+            raise ConfigError(f"[influx.tags] {name!r} is not a tag name: letters, digits and _ only")
+        if name in INFLUX_OWN_TAGS:
+            raise ConfigError(f"[influx.tags] {name!r} is a tag the export writes itself; choose another name")
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"[influx.tags] {name} must be a non-empty string, not {value!r}")
+        out.append((name, value.strip()))
+    return tuple(sorted(out))
 
 
 def load_settings(env: dict[str, str] | None = None, config_path: Path | None = None) -> Settings:

@@ -16,9 +16,10 @@ from typing import Any, Literal
 from octoscope.config import CostSettings, Settings
 from octoscope.domain.costs import (
     Bucket,
+    CostReport,
+    HalfHourCost,
     PriceColumns,
     Prices,
-    Rounding,
     Totals,
     bucketed,
     cost,
@@ -342,9 +343,6 @@ def daily_totals(
     on are left out (a day so far, to compare with the same hours of another)."""
     wanted = set(wanted)
     settings = settings or CostSettings()
-    rounding: Rounding = "billing" if settings.rounding == "billing" else "exact"
-    calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
-    night = settings.e7_night
     days: dict[FuelName, dict[date, Totals]] = {}
     reads_m3: set[FuelName] = set()
     for prop in account.properties:
@@ -353,38 +351,17 @@ def daily_totals(
             span = _point_days(point, first, end) if fuel in wanted else None
             if span is None:
                 continue
-            lo, hi = local_midnight(span[0]), local_midnight(span[1])
-            readings: list[tuple[datetime, float]] = []
-            m3_by_day: dict[date, float] = {}
-            unknown = 0
-            for start, value, unit in store.readings(point.series, lo, hi if until is None else min(hi, until)):
-                if unit == "kWh":
-                    readings.append((start, value))
-                elif unit == "m³":
-                    day = local_date(start)
-                    m3_by_day[day] = m3_by_day.get(day, 0.0) + value
-                    readings.append((start, gas_kwh(value, calorific.on(day))))
-                else:
-                    unknown += 1
-            if unknown and not readings:
-                raise CostError(
-                    f"{point.series}: the meter's unit is not known, so its readings cannot be priced;"
-                    " run `octoscope sync` again to ask Octopus for it"
-                )
-            prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
-            dispatched = _dispatched(store, point, lo, hi)
-            report = cost(
-                readings,
-                point.agreements,
-                prices,
+            costed = cost_point(
+                store,
+                point,
                 span[0],
                 span[1],
                 inc_vat=inc_vat,
-                rounding=rounding,
-                night=night,
-                standing_charges=fuel != "export",  # export tariffs have no standing charge to pay
-                dispatched=dispatched,
+                payment_method=payment_method,
+                settings=settings,
+                until=until,
             )
+            report, m3_by_day = costed.report, costed.m3_by_day
             for day, m3 in m3_by_day.items():
                 report.days[day].m3 += m3
             if m3_by_day:
@@ -432,6 +409,81 @@ def costs_report(
     earned = result["export"]["earnings_pence"] if "export" in result else 0.0
     result["net_pence"] = _money(spent - earned)
     return result
+
+
+@dataclass(frozen=True)
+class PointCosts:
+    """One meter point's local days as the cost engine priced them."""
+
+    report: CostReport
+    m3_by_day: dict[date, float]  # gas read in m³ (a SMETS2 meter), as stored, per local day
+    m3: dict[datetime, float]  # the same per half-hour
+    half_hours: list[HalfHourCost]  # each half-hour as priced, when asked for
+
+
+def cost_point(
+    store: Store,
+    point: MeterPoint,
+    first: date,
+    end: date,
+    *,
+    inc_vat: bool = True,
+    payment_method: str = "DIRECT_DEBIT",
+    settings: CostSettings | None = None,
+    half_hours: bool = False,
+    readings: Iterable[tuple[datetime, float]] | None = None,
+    until: datetime | None = None,
+) -> PointCosts:
+    """Cost the local days [first, end) of one meter point from the store: its readings (m³ converted as
+    bills do), the prices of its tariffs, and on Intelligent tariffs the smart-dispatched half-hours.
+
+    ``readings``: (half-hour, kWh) to cost instead of the stored ones; zero at every half-hour reads the
+    price in force at each. ``half_hours``: also list each half-hour as priced (the exports' rows). ``until``:
+    stored half-hours from this instant on are left out (a day so far, to compare with the same hours of
+    another)."""
+    settings = settings or CostSettings()
+    fuel = fuel_of(point)
+    calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
+    lo, hi = local_midnight(first), local_midnight(end)
+    kwh: list[tuple[datetime, float]] = []
+    m3_by_day: dict[date, float] = {}
+    m3: dict[datetime, float] = {}
+    if readings is not None:
+        kwh = list(readings)
+    else:
+        unknown = 0
+        for start, value, unit in store.readings(point.series, lo, hi if until is None else min(hi, until)):
+            if unit == "kWh":
+                kwh.append((start, value))
+            elif unit == "m³":
+                day = local_date(start)
+                m3_by_day[day] = m3_by_day.get(day, 0.0) + value
+                m3[start] = value
+                kwh.append((start, gas_kwh(value, calorific.on(day))))
+            else:
+                unknown += 1
+        if unknown and not kwh:
+            raise CostError(
+                f"{point.series}: the meter's unit is not known, so its readings cannot be priced;"
+                " run `octoscope sync` again to ask Octopus for it"
+            )
+    prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
+    dispatched = _dispatched(store, point, lo, hi)
+    priced: list[HalfHourCost] = []
+    report = cost(
+        kwh,
+        point.agreements,
+        prices,
+        first,
+        end,
+        inc_vat=inc_vat,
+        rounding="billing" if settings.rounding == "billing" else "exact",
+        night=settings.e7_night,
+        standing_charges=fuel != "export",  # export tariffs have no standing charge to pay
+        dispatched=dispatched,
+        half_hours=priced if half_hours else None,
+    )
+    return PointCosts(report, m3_by_day, m3, priced)
 
 
 def load_account(store: Store, number: str) -> Account:

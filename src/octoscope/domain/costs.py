@@ -181,6 +181,20 @@ class Totals:
             mine[1] += pence
 
 
+class HalfHourCost(NamedTuple):
+    """One half-hour as the cost engine priced it: what the CSV and InfluxDB exports write.
+
+    ``rate`` is the p/kWh applied (a smart dispatch's off-peak price where it applied) and ``pence`` the
+    energy cost (earnings, for export); both None where no price was found. ``band`` as in the totals."""
+
+    start: datetime
+    kwh: float
+    tariff_code: str | None
+    rate: float | None
+    pence: float | None
+    band: str | None
+
+
 @dataclass(frozen=True)
 class CostReport:
     totals: Totals
@@ -281,6 +295,7 @@ def cost(
     night: tuple[time, time] = SMART_E7_NIGHT,
     standing_charges: bool = True,
     dispatched: frozenset[datetime] = frozenset(),
+    half_hours: list[HalfHourCost] | None = None,
 ) -> CostReport:
     """Cost the local days [first_day, end_day) of one series from its half-hourly kWh.
 
@@ -291,6 +306,8 @@ def cost(
 
     ``dispatched``: half-hour starts of Intelligent Octopus smart dispatches. Octopus charges those at the
     day's off-peak price even outside the off-peak window (boosts are not in it: they pay the normal rate).
+
+    ``half_hours``: if given, each half-hour costed is appended to it, in time order, as it was priced.
 
     One pass over the readings in time order, stepping through days, agreements and price lists alongside
     (a year is 17,520 half-hours: no per-reading search or time-zone arithmetic).
@@ -339,6 +356,8 @@ def cost(
             rate = cursor.at(start) if cursor is not None else None
         if rate is None or current is None:
             incomplete.add(first_day + timedelta(days=index))
+            if half_hours is not None:
+                half_hours.append(HalfHourCost(start, kwh, current.tariff.code if current else None, None, None, None))
             continue
         key = (index, agreement_index, charge)
         known = levels.get(key)
@@ -356,9 +375,12 @@ def cost(
         pence = _round(kwh, "0.01") * _round(rate, "0.01") if billing else kwh * rate
         totals.energy_cost += pence
         totals.priced_kwh += kwh
-        band = totals.bands.setdefault(name or band_of(charge, rate, known[0]), [0.0, 0.0])
+        name = name or band_of(charge, rate, known[0])
+        band = totals.bands.setdefault(name, [0.0, 0.0])
         band[0] += kwh
         band[1] += pence
+        if half_hours is not None:
+            half_hours.append(HalfHourCost(start, kwh, current.tariff.code, rate, pence, name))
     for local, day_totals in days.items():
         i = (local - first_day).days
         midnight, next_midnight = bounds[i], bounds[i + 1]

@@ -195,4 +195,19 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "export cursors",
+        """
+        CREATE TABLE export_cursors (
+            target TEXT NOT NULL,
+            measurement TEXT NOT NULL,
+            series TEXT NOT NULL,
+            exported_from INTEGER NOT NULL,
+            exported_to INTEGER NOT NULL,
+            exported_at INTEGER NOT NULL,
+            points INTEGER NOT NULL,
+            PRIMARY KEY (target, measurement, series)
+        );
+        """,
+    ),
 )

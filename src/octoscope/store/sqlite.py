@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from octoscope.domain.costs import PriceColumns
 from octoscope.domain.models import (
@@ -62,6 +63,26 @@ class RateWindow:
     end: datetime
     settled_to: datetime  # rates before this instant were published when fetched and never change
     fresh_until: datetime  # the API's Cache-Control: the whole window counts as current until then
+
+
+class TelemetryRow(NamedTuple):
+    """One Home Mini reading as stored."""
+
+    device_id: str
+    read_at: datetime
+    consumption_wh: float | None
+    delta_wh: float | None
+    demand_w: float | None
+    export_wh: float | None
+
+
+class ExportCursor(NamedTuple):
+    """What an export has written of one measurement and series: [start, end), when, how many points."""
+
+    start: datetime
+    end: datetime
+    at: datetime
+    points: int
 
 
 def _opt_epoch(value: datetime | None) -> int | None:
@@ -666,6 +687,64 @@ class Store:
                 (epoch(start) if start else 0, epoch(end) if end else 2**62),
             ).fetchall()
         return [DispatchRecord(d, k, from_epoch(a), from_epoch(b), t, e, s, loc) for d, k, a, b, t, e, s, loc in rows]
+
+    # --- telemetry and export cursors --------------------------------------------------------------------
+
+    def latest_telemetry(self) -> list[TelemetryRow]:
+        """The newest Home Mini reading of each device."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT t.device_id, t.read_at, t.consumption_wh, t.delta_wh, t.demand_w, t.export_wh FROM telemetry t"
+                " JOIN (SELECT device_id, MAX(read_at) AS newest FROM telemetry GROUP BY device_id) n"
+                " ON n.device_id = t.device_id AND n.newest = t.read_at ORDER BY t.device_id"
+            ).fetchall()
+        return [TelemetryRow(d, from_epoch(at), *rest) for d, at, *rest in rows]
+
+    def telemetry(self, device_id: str, start: datetime, end: datetime) -> list[TelemetryRow]:
+        """One device's readings with ``start <= read_at < end``, in time order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT device_id, read_at, consumption_wh, delta_wh, demand_w, export_wh FROM telemetry"
+                " WHERE device_id = ? AND read_at >= ? AND read_at < ? ORDER BY read_at",
+                (device_id, epoch(start), epoch(end)),
+            ).fetchall()
+        return [TelemetryRow(d, from_epoch(at), *rest) for d, at, *rest in rows]
+
+    def telemetry_extents(self) -> dict[str, tuple[datetime, datetime]]:
+        """Per device: its first and last reading."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT device_id, MIN(read_at), MAX(read_at) FROM telemetry GROUP BY device_id"
+            ).fetchall()
+        return {d: (from_epoch(lo), from_epoch(hi)) for d, lo, hi in rows}
+
+    def export_cursors(self, target: str) -> dict[tuple[str, str], ExportCursor]:
+        """(measurement, series) -> what was written to ``target`` (a sink's description, no secret)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT measurement, series, exported_from, exported_to, exported_at, points FROM export_cursors"
+                " WHERE target = ?",
+                (target,),
+            ).fetchall()
+        return {(m, s): ExportCursor(from_epoch(lo), from_epoch(hi), from_epoch(at), n) for m, s, lo, hi, at, n in rows}
+
+    def save_export_cursor(self, target: str, measurement: str, series: str, cursor: ExportCursor) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO export_cursors (target, measurement, series, exported_from, exported_to, exported_at,"
+                " points) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, measurement, series) DO UPDATE SET"
+                " exported_from = excluded.exported_from, exported_to = excluded.exported_to,"
+                " exported_at = excluded.exported_at, points = excluded.points",
+                (
+                    target,
+                    measurement,
+                    series,
+                    epoch(cursor.start),
+                    epoch(cursor.end),
+                    epoch(cursor.at),
+                    cursor.points,
+                ),
+            )
 
     # --- runs -------------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from octoscope import __version__
 from octoscope.config import Settings
 from octoscope.store.sqlite import Store
-from octoscope.web import costs, ev, overview, pages, prices, status, usage
+from octoscope.web import costs, ev, metrics, overview, pages, prices, status, usage
 from octoscope.web.auth import install_token_guard
 from octoscope.web.scheduler import Scheduler
 
@@ -61,7 +61,7 @@ def create_app(
     if token:
         install_token_guard(app, token)
 
-    for area in (costs, ev, overview, usage, prices, status, pages):
+    for area in (costs, ev, overview, usage, prices, status, metrics, pages):
         app.include_router(area.router)
     pages.mount_static(app)
 

@@ -1,0 +1,1 @@
+"""Places octoscope writes its data to besides its own database: InfluxDB (``influx``)."""

@@ -1,0 +1,340 @@
+"""InfluxDB line protocol over HTTP: the 1.x write API (``/write``) and the 2.x one (``/api/v2/write``).
+
+A point is a measurement, tags, fields and a time in epoch seconds (``precision=s``). InfluxDB keeps one
+point per measurement, tag set and time: writing the same point again overwrites it, which is what makes a
+repeated or resumed export harmless. Points go in batches of a few thousand lines, gzip'd.
+
+Temporary trouble (no connection, a timeout, 5xx, 429) is retried with full-jitter exponential backoff,
+``Retry-After`` honoured up to the cap; the rest fails at once. Every error is one line that names what to
+fix, and never shows the password or the token (they travel in the ``Authorization`` header only, never in
+the URL, which httpx logs)::
+
+    InfluxError
+     +-- InfluxUnreachable   no connection or no answer, still after the retries: is it running? the url?
+     +-- InfluxAuthError     401 or 403: the username and password, or the token
+     +-- InfluxNotFound      the database, retention policy, org or bucket does not exist
+     +-- InfluxRejected      400, 413: a point or a batch it will not take, and its reason
+     +-- InfluxServerError   5xx or 429, still after the retries
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import NamedTuple
+
+import httpx
+
+from octoscope import __version__
+from octoscope.domain.secret import Secret
+
+log = logging.getLogger(__name__)
+
+FieldValue = float | bool | str | None
+
+
+class InfluxError(Exception):
+    """Writing to InfluxDB failed; the message says what to fix. Nothing written is lost by failing."""
+
+
+class InfluxUnreachable(InfluxError):
+    pass
+
+
+class InfluxAuthError(InfluxError):
+    pass
+
+
+class InfluxNotFound(InfluxError):
+    pass
+
+
+class InfluxRejected(InfluxError):
+    pass
+
+
+class InfluxServerError(InfluxError):
+    pass
+
+
+@dataclass(frozen=True)
+class InfluxTarget:
+    """Where to write. Version 1: ``database`` (and ``retention_policy``), ``username`` and ``password``
+    if the server asks for them. Version 2 (or any server that speaks its write API): ``org``, ``bucket`` and
+    ``token``."""
+
+    url: str
+    version: int = 1
+    database: str | None = None
+    retention_policy: str | None = None
+    org: str | None = None
+    bucket: str | None = None
+    username: str | None = None
+    password: Secret | None = None
+    token: Secret | None = None
+    timeout_seconds: float = 30.0
+
+    def describe(self) -> str:
+        """Which server and where in it, for messages and for keying export cursors; no secret."""
+        if self.version == 1:
+            rp = f", retention policy {self.retention_policy}" if self.retention_policy else ""
+            return f"InfluxDB at {self.url} (database {self.database}{rp})"
+        return f"InfluxDB at {self.url} (org {self.org}, bucket {self.bucket})"
+
+    def endpoint(self) -> tuple[str, dict[str, str]]:
+        if self.version == 1:
+            params = {"db": self.database or "", "precision": "s"}
+            if self.retention_policy:
+                params["rp"] = self.retention_policy
+            return f"{self.url}/write", params
+        return f"{self.url}/api/v2/write", {"org": self.org or "", "bucket": self.bucket or "", "precision": "s"}
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "Content-Type": "text/plain; charset=utf-8",
+            "Content-Encoding": "gzip",
+            "User-Agent": f"octoscope/{__version__}",
+        }
+        if self.version == 2 and self.token is not None:
+            headers["Authorization"] = f"Token {self.token.reveal()}"
+        elif self.username is not None and self.password is not None:
+            pair = f"{self.username}:{self.password.reveal()}".encode()
+            headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
+        return headers
+
+    def credentials_hint(self) -> str:
+        if self.version == 2:
+            return f"check OCTOSCOPE_INFLUX_TOKEN (a token allowed to write to bucket {self.bucket} of org {self.org})"
+        if self.username is None:
+            return "it asks for a user: set [influx] username, and the password in OCTOSCOPE_INFLUX_PASSWORD"
+        return f"check [influx] username ({self.username}) and OCTOSCOPE_INFLUX_PASSWORD, and that the user may write"
+
+
+class Point(NamedTuple):
+    measurement: str
+    tags: tuple[tuple[str, str], ...]
+    fields: tuple[tuple[str, FieldValue], ...]
+    time: int  # epoch seconds
+
+
+_KEY_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n"})
+_MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n"})
+
+
+def series_key(measurement: str, tags: Iterable[tuple[str, str]]) -> str:
+    """``measurement,tag=value,...`` with the line protocol's escapes; tags sorted by name, as InfluxDB
+    recommends. Tags with an empty value are left out (the protocol has no empty tag)."""
+    parts = [measurement.translate(_MEASUREMENT_ESCAPES)]
+    parts += [f"{k.translate(_KEY_ESCAPES)}={v.translate(_KEY_ESCAPES)}" for k, v in sorted(tags) if v]
+    return ",".join(parts)
+
+
+def field_set(fields: Iterable[tuple[str, FieldValue]]) -> str:
+    """``name=value,...``: numbers always as floats (octograph writes floats, and a field's type is fixed
+    once written), booleans, strings quoted. None, and a number that is not finite, are left out."""
+    out = []
+    for name, value in fields:
+        if value is None:
+            continue
+        key = name.translate(_KEY_ESCAPES)
+        if isinstance(value, bool):
+            out.append(f"{key}={'true' if value else 'false'}")
+        elif isinstance(value, str):
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+            out.append(f'{key}="{escaped}"')
+        elif math.isfinite(value):
+            out.append(f"{key}={float(value)!r}")
+    return ",".join(out)
+
+
+class NumberFields:
+    """A fixed list of number fields, formatted as :func:`field_set` does, with the names escaped once: the
+    exports format a few hundred thousand points at a time."""
+
+    def __init__(self, *names: str) -> None:
+        self.keys = tuple(f"{name.translate(_KEY_ESCAPES)}=" for name in names)
+
+    def __call__(self, *values: float | None) -> str:
+        return ",".join(
+            [k + repr(float(v)) for k, v in zip(self.keys, values, strict=True) if v is not None and math.isfinite(v)]
+        )
+
+
+def line(point: Point) -> str | None:
+    """One point as a line of line protocol; None if it has no field to write."""
+    fields = field_set(point.fields)
+    if not fields:
+        return None
+    return f"{series_key(point.measurement, point.tags)} {fields} {point.time}"
+
+
+def _reason(response: httpx.Response) -> str:
+    """What the server said, on one line: 1.x answers {"error": ...}, 2.x {"code", "message"}."""
+    text = ""
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            text = str(body.get("error") or body.get("message") or "")
+    except (ValueError, UnicodeDecodeError):
+        text = response.headers.get("X-Influxdb-Error") or response.text
+    text = " ".join(text.split())
+    return (text[:300] + "...") if len(text) > 300 else text or response.reason_phrase
+
+
+class InfluxWriter:
+    """Writes points to one target over one HTTP connection pool. Use as a context manager.
+
+    ``transport``, ``sleep`` and ``jitter`` are seams for tests; by default the real network and clock.
+    """
+
+    def __init__(
+        self,
+        target: InfluxTarget,
+        *,
+        batch_size: int = 5000,
+        attempts: int = 5,
+        base_seconds: float = 0.5,
+        cap_seconds: float = 15.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.target = target
+        self.batch_size = batch_size
+        self.attempts = attempts
+        self.base_seconds = base_seconds
+        self.cap_seconds = cap_seconds
+        self._sleep = sleep
+        self._jitter = jitter
+        self._url, self._params = target.endpoint()
+        self._headers = target.headers()
+        self._http = httpx.Client(timeout=target.timeout_seconds, transport=transport)
+        self.batches = 0
+        self.retries = 0
+
+    def __enter__(self) -> InfluxWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def write(self, points: Iterable[Point]) -> int:
+        """Write points in batches; returns how many lines were sent."""
+        return self.write_lines(filter(None, map(line, points)))
+
+    def write_lines(self, lines: Iterable[str]) -> int:
+        """Send batches as the lines come: one batch travels (in a worker thread) while the next is made.
+        Returns once every batch is written; the first failure is raised and stops the rest."""
+        sent = 0
+        in_flight: Future[None] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="influx-write") as sender:
+            try:
+                for batch in _batches(lines, self.batch_size):
+                    body = gzip.compress("\n".join(batch).encode(), compresslevel=5)
+                    if in_flight is not None:
+                        in_flight.result()
+                    in_flight = sender.submit(self._send, body, len(batch))
+                    sent += len(batch)
+                if in_flight is not None:
+                    in_flight.result()
+            except BaseException:
+                if in_flight is not None:
+                    in_flight.cancel()
+                raise
+        return sent
+
+    def _send(self, body: bytes, count: int) -> None:
+        where = self.target.describe()
+        for attempt in range(1, self.attempts + 1):
+            last = attempt == self.attempts
+            try:
+                response = self._http.post(self._url, params=self._params, headers=self._headers, content=body)
+            except httpx.TransportError as err:
+                kind = type(err).__name__
+                if last:
+                    raise InfluxUnreachable(
+                        f"cannot reach {where} ({kind}) after {self.attempts} tries: is it running? check [influx] url"
+                    ) from None
+                self._wait(attempt, None, f"{kind}")
+                continue
+            status = response.status_code
+            if status in (200, 204):
+                self.batches += 1
+                return
+            reason = _reason(response)
+            if status in (401, 403):
+                raise InfluxAuthError(
+                    f"{where} refused to let us write ({status}: {reason}): {self.target.credentials_hint()}"
+                )
+            if "retention policy not found" in reason:  # 1.x answers 500 for it
+                raise InfluxNotFound(
+                    f"{where}: {reason}; fix [influx] retention_policy, or leave it out for the database's default"
+                )
+            if status == 404:
+                raise InfluxNotFound(f"{where}: {reason}; {self._missing_hint()}")
+            if status == 413:
+                raise InfluxRejected(f"{where} would not take {count} points at once (413): lower [influx] batch_size")
+            if status == 429 or status >= 500:
+                if last:
+                    raise InfluxServerError(
+                        f"{where} answered {status} ({reason}) {self.attempts} times: try again later;"
+                        " nothing is lost, the next export writes it"
+                    )
+                self._wait(attempt, response.headers.get("Retry-After"), f"{status} {reason}")
+                continue
+            hint = ""
+            if "field type conflict" in reason:
+                hint = (
+                    " (the measurement already holds one of these fields with another type:"
+                    " write to a new database or bucket, or drop the measurement)"
+                )
+            raise InfluxRejected(f"{where} refused a batch of {count} points ({status}: {reason}){hint}")
+
+    def _missing_hint(self) -> str:
+        if self.target.version == 1:
+            return f"create it (influx -execute 'CREATE DATABASE \"{self.target.database}\"') or fix [influx] database"
+        return "check [influx] org and bucket"
+
+    def _wait(self, attempt: int, retry_after: str | None, why: str) -> None:
+        delay = min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1)) * self._jitter()
+        asked = _retry_after(retry_after)
+        if asked is not None:
+            delay = min(max(delay, asked), self.cap_seconds * 4)
+        self.retries += 1
+        log.info("InfluxDB: %s; try %d of %d in %.1f s", why, attempt + 1, self.attempts, delay)
+        self._sleep(delay)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for text in lines:
+        batch.append(text)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
