@@ -8,15 +8,15 @@ start, so a restart does not repeat them); the Status page and ``/api/status`` s
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from octoscope.config import Settings
 from octoscope.domain.uktime import UK, from_epoch
+from octoscope.exports.influx import push_after_sync
 from octoscope.octopus.errors import OctopusError
 from octoscope.octopus.policy import key_fingerprint
 from octoscope.pricing import sync_prices_ahead
@@ -39,18 +39,6 @@ from octoscope.sync.schedule import (
 from octoscope.wiring import open_clients
 
 log = logging.getLogger(__name__)
-
-
-def _optional(module: str, name: str) -> Any:
-    """A function from a feature that may not be in this build (the prices and exports issues land apart)."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ModuleNotFoundError:
-        return None
-
-
-# Awaited after each successful scheduled sync: writes what is new to InfluxDB when ``[influx]`` is set.
-PUSH_AFTER_SYNC: Callable[..., Awaitable[Any]] | None = _optional("octoscope.exports.influx", "push_after_sync")
 
 
 @dataclass
@@ -149,10 +137,9 @@ class Scheduler:
             raise
         finally:
             self.store.finish_run(run_id, self.now(), *outcome)
-        if PUSH_AFTER_SYNC is not None:
-            pushed = await PUSH_AFTER_SYNC(self.settings, self.store, now=now)
-            if pushed and "error" in pushed:
-                log.warning("pushing to InfluxDB after the sync: %s", pushed["error"])
+        pushed = await push_after_sync(self.settings, self.store, now=now)  # when ``[influx]`` is set
+        if pushed and "error" in pushed:
+            log.warning("pushing to InfluxDB after the sync: %s", pushed["error"])
         new = sum(s["rows_new"] for s in summary["series"].values())
         requests = summary["requests"]
         return f"{new} new half-hours; {requests.get('rest', 0)} REST, {requests.get('graphql', 0)} GraphQL requests"
