@@ -273,6 +273,27 @@ def test_write_config_round_trips(tmp_path: Path) -> None:
     assert read.budget == written.budget
 
 
+def test_write_config_keeps_the_tables_it_does_not_write(tmp_path: Path) -> None:
+    """Running `init` again must not lose a user's [costs] or [influx] (or their comments)."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'api_key = "old"\n\n[budget]\nrest_per_hour = 5\n\n'
+        "# my gas supplier's figure\n[costs]\ncalorific_value = 39.1\n\n"
+        '[costs.calorific_values]\n"2026-01-01" = 39.3\n\n[sync]\nreread_days = 9\n'
+    )
+    write_config(Settings(api_key=Secret(KEY), account="A-0000FEED", config_path=path))
+    text = path.read_text()
+    read = load_settings(env={}, config_path=path)
+    assert read.api_key == Secret(KEY)
+    assert read.costs.calorific_value == 39.1
+    assert read.costs.calorific_values == ((date(2026, 1, 1), 39.3),)
+    assert read.budget == Budget(), "the tables init writes are written from the settings given"
+    assert text.count("[budget]") == 1
+    assert text.count("[sync]") == 1
+    assert "# my gas supplier's figure\n[costs]" in text, "a comment stays with the table it stands above"
+    assert "old" not in text
+
+
 def test_write_config_without_credentials_writes_none(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     write_config(Settings(config_path=path, db=tmp_path / "o.db"))

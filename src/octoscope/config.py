@@ -404,8 +404,36 @@ def _toml_string(value: str) -> str:
     return f'"{escaped}"'
 
 
+WRITTEN_TABLES = ("budget", "retry", "sync")
+_TABLE_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_-]+)")
+
+
+def _kept_tables(path: Path) -> list[str]:
+    """The tables of an existing config file that ``write_config`` does not write (``[costs]``, ``[influx]``
+    and the like), verbatim with their comments, so that running ``init`` again loses none of them."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    kept: list[str] = []
+    keep = False
+    above: list[str] = []  # comments and blank lines: they belong to the table that follows them
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            above.append(line)
+            continue
+        header = _TABLE_HEADER.match(line)
+        if header:
+            keep = header.group(1) not in WRITTEN_TABLES
+        if keep:
+            kept += [*above, line]
+        above = []
+    return kept
+
+
 def write_config(settings: Settings) -> Path:
-    """Write the connection settings as TOML, readable by the owner only (it holds the API key)."""
+    """Write the connection settings as TOML, readable by the owner only (it holds the API key). Tables
+    of the file already there that these settings do not cover are kept as they were."""
     lines = ["# octoscope settings; OCTOSCOPE_* environment variables override these."]
     if settings.api_key is not None:
         lines.append(f"api_key = {_toml_string(settings.api_key.reveal())}")
@@ -418,11 +446,12 @@ def write_config(settings: Settings) -> Path:
         f"payment_method = {_toml_string(settings.payment_method)}",
         "",
     ]
-    for section in ("budget", "retry", "sync"):
+    for section in WRITTEN_TABLES:
         values = getattr(settings, section)
         lines += ["", f"[{section}]", *(f"{f.name} = {getattr(values, f.name)}" for f in fields(values))]
-    lines.append("")
     path = settings.config_path
+    kept = _kept_tables(path)
+    lines += ["", *kept, ""] if kept else [""]
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
