@@ -157,6 +157,7 @@ def prices_view(
     return {
         "tariff": tariff.code,
         "product": tariff.product,
+        "name": store.product_name(tariff.product) or tariff.product,
         "fuel": fuel,
         "rates": [
             {

@@ -69,6 +69,7 @@ def served(cli: Cli, day_from: str, day_to: str) -> dict[str, float]:
 def test_prices_today_and_tomorrow_as_far_as_published(api: str, copy: Cli) -> None:
     body = get(api, "/api/prices").json()
     assert (body["tariff"], body["product"], body["fuel"]) == (IOG, "INTELLI-VAR-24-10-29", "electricity")
+    assert body["name"] == "Intelligent Octopus Go"  # the product's display name, as the account learnt it
     # At 09:00 the simulator had published today only: 48 half-hours to midnight.
     assert len(body["rates"]) == 48
     assert body["rates"][0]["start"] == "2026-11-21T00:00:00+00:00"

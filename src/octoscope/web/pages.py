@@ -58,18 +58,21 @@ def _routes(app: Any) -> set[str]:
 
 def _render(request: Request, page: str, **extra: Any) -> HTMLResponse:
     routes = _routes(request.app)
-    today = local_date(from_epoch(request.app.state.clock()))
+    now = from_epoch(request.app.state.clock())
+    today = local_date(now)
     missing = [r for r in NEEDS.get(page, ()) if r not in routes]
     context = {
         "page": page,
         "pages": PAGES,
         "title": dict((p, t) for p, _, t in PAGES)[page],
         "version": __version__,
+        "now": now.isoformat(),  # the app's clock, which pages use rather than the browser's
         "today": today.isoformat(),
         "yesterday": (today - timedelta(days=1)).isoformat(),
         "missing": missing,
         "has_cheapest": "/api/cheapest" in routes,
         "has_live": "/api/live/dashboard" in routes,
+        "has_compare": "/api/compare" in routes,
         **extra,
     }
     return templates.TemplateResponse(request, f"{page}.html", context)

@@ -20,7 +20,8 @@
   const day = (iso) => fDay.format(new Date(iso));
   const dateOnly = (d) => fDate.format(new Date(d + "T12:00:00Z"));
   const month = (d) => fMonth.format(new Date(d + "T12:00:00Z"));
-  const pounds = (p) => (p == null ? "—" : (p < 0 ? "−" : "") + "£" + (Math.abs(p) / 100).toFixed(2));
+  const gbp = new Intl.NumberFormat("en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const pounds = (p) => (p == null ? "—" : (p < 0 ? "−" : "") + "£" + gbp.format(Math.abs(p) / 100));
   const kwh = (v) => (v == null ? "—" : v.toFixed(Math.abs(v) < 10 ? 2 : 1) + " kWh");
   const ppk = (v) => (v == null ? "—" : v.toFixed(2) + "p/kWh");
   const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
@@ -96,6 +97,8 @@
   async function overview() {
     const d = await getJSON("/api/overview");
     const price = d.price_now;
+    const flat = Boolean(price && price.pence_per_kwh != null && !d.next_cheap && !price.until);
+    const windowCard = $("#cheapest-window") ? cheapestCard(flat) : null;
     set($("#price-now"), "price", price ? ppk(price.pence_per_kwh) : "—");
     set($("#price-now"), "until", price && price.until ? `until ${time(price.until)}` : price ? "no change known ahead" : "no import tariff in force");
     const cheap = d.next_cheap;
@@ -123,11 +126,21 @@
       type: "bar", name: "kWh", x: pts.start, y: pts.kwh, marker: { color: color("--accent") },
       customdata: pts.pence.map(pounds), hovertemplate: "%{y:.2f} kWh · %{customdata}<extra></extra>",
     }], { xaxis: { type: "date", tickformat: "%a %d %b" }, yaxis: { title: { text: "kWh" } }, showlegend: false });
-    if ($("#cheapest-window")) {
+    if (windowCard) await windowCard;
+  }
+  // The Overview's cheapest 3 hours ahead, from /api/cheapest: what the Prices page shows for 3 hours.
+  async function cheapestCard(flat) {
+    const card = $("#cheapest-window");
+    try {
       const c = await getJSON("/api/cheapest?hours=3&top=1");
-      const w = c.windows && c.windows[0];
-      set($("#cheapest-window"), "window", w ? ppk(w.average_pence_per_kwh) : "not known yet");
-      set($("#cheapest-window"), "window-when", w ? `${day(w.start)} ${time(w.start)}–${time(w.end)}` : "");
+      const w = c.windows[0];
+      card.dataset.start = w.start;
+      card.dataset.end = w.end;
+      set(card, "window", flat ? `any time, ${ppk(w.average_pence_per_kwh)}` : ppk(w.average_pence_per_kwh));
+      set(card, "window-when", flat ? "one price for as long as prices are known" : `${day(w.start)} ${time(w.start)}–${time(w.end)}`);
+    } catch (err) {
+      set(card, "window", "not known yet");
+      set(card, "window-when", err.message);
     }
   }
 
@@ -182,31 +195,182 @@
   }
 
   // --- Prices --------------------------------------------------------------------------------------------
+  // Runs of consecutive half-hours ({start, end} ISO) joined into stretches, for shading and for words.
+  function stretches(items) {
+    const out = [];
+    for (const it of items) {
+      const last = out[out.length - 1];
+      if (last && new Date(last.end).getTime() === new Date(it.start).getTime()) last.end = it.end;
+      else out.push({ start: it.start, end: it.end });
+    }
+    return out;
+  }
+  const HH_MS = 30 * 60 * 1000;
+  const slotEnd = (iso) => new Date(new Date(iso).getTime() + HH_MS).toISOString();
+  const span = (s) => `${day(s.start)} ${time(s.start)}–${time(s.end)}`;
+
   async function prices() {
     const today = body.dataset.today;
-    const d = await getJSON(`/api/prices?from=${today}&to=${addDays(today, 2)}`);
-    const rates = d.rates || [];
-    $("#prices-tariff").textContent = `${d.product || ""} ${d.tariff || ""}`.trim() + (d.published_until ? ` · published until ${when(d.published_until)}` : "");
-    const x = rates.map((r) => local(r.start));
-    const y = rates.map((r) => r.pence_inc_vat);
-    const colours = y.map((v) => (v < 0 ? color("--good") : color("--accent")));
-    const now = new Date();
-    const shapes = [{ type: "line", x0: local(now.toISOString()), x1: local(now.toISOString()), yref: "paper", y0: 0, y1: 1, line: { color: color("--accent2"), dash: "dot" } }];
-    draw("prices-chart", [{ type: "bar", name: "p/kWh", x, y, marker: { color: colours },
-      customdata: rates.map((r) => `${time(r.start)}–${time(r.end)}`), hovertemplate: "%{customdata}: %{y:.2f}p/kWh<extra></extra>" }],
-      { xaxis: { type: "date" }, yaxis: { title: { text: "p/kWh inc VAT" } }, shapes, showlegend: false });
-    const negative = rates.filter((r) => r.pence_inc_vat < 0);
-    $("#prices-note").innerHTML = rates.length === 0 ? "No prices stored for today and tomorrow yet." :
-      negative.length ? `<span class="negative">${negative.length} half-hour${negative.length > 1 ? "s" : ""} at a negative price</span> (you are paid to use): ` +
-        negative.map((r) => `${day(r.start)} ${time(r.start)}`).join(", ") : "No negative prices in these two days.";
-    const rows = [];
-    for (const hours of [1, 2, 3, 4]) {
-      const c = await getJSON(`/api/cheapest?hours=${hours}&top=1`);
-      const w = c.windows && c.windows[0];
-      rows.push(`<tr><td>${hours} hour${hours > 1 ? "s" : ""}</td>` + (w ? `<td>${day(w.start)} ${time(w.start)}</td><td>${time(w.end)}</td><td class="num">${w.average_pence_per_kwh.toFixed(2)}</td>` : `<td colspan="3" class="sub">not known yet</td>`) + "</tr>");
+    const tomorrow = addDays(today, 1);
+    const form = $("#prices-form");
+    const wf = $("#cheapest-form");
+    const params = new URLSearchParams(location.search);
+    form.fuel.value = params.get("fuel") || "electricity";
+    for (const name of ["hours", "after", "before", "mode", "top", "kw"]) if (params.has(name)) wf[name].value = params.get(name);
+    const syncTop = () => { wf.top.disabled = wf.mode.value === "any"; };
+    syncTop();
+    let shown = null; // the prices drawn
+    let windows = []; // the windows found, as the API gave them
+
+    function remember() {
+      const q = new URLSearchParams();
+      if (form.fuel.value !== "electricity") q.set("fuel", form.fuel.value);
+      for (const name of ["hours", "after", "before", "mode", "top", "kw"]) {
+        const v = wf[name].value;
+        if (v && !(name === "top" && wf.top.disabled)) q.set(name, v);
+      }
+      history.replaceState(null, "", q.toString() ? "?" + q : location.pathname);
     }
-    $("#cheapest-table tbody").innerHTML = rows.join("");
-    $("#cheapest-table").dataset.ready = "1";
+
+    function drawPrices() {
+      const d = shown;
+      const rates = d.rates;
+      const negativeColour = color("--good");
+      const x = rates.map((r) => local(r.start));
+      const y = rates.map((r) => r.pence_inc_vat);
+      const shapes = [];
+      const annotations = [];
+      // Shade the cheapest windows (on the import tariff: the one they are sought on).
+      if (d.fuel === "electricity") {
+        windows.forEach((w, i) => {
+          for (const s of stretches(w.slots.map((h) => ({ start: h.start, end: slotEnd(h.start) })))) {
+            shapes.push({ type: "rect", name: `window-${i + 1}`, layer: "below", xref: "x", yref: "paper",
+              x0: local(s.start), x1: local(s.end), y0: 0, y1: 1, line: { width: 0 },
+              fillcolor: color("--accent2"), opacity: i === 0 ? 0.28 : 0.14 });
+          }
+          annotations.push({ x: local(w.start), xanchor: "left", yref: "paper", y: 1, yanchor: "bottom",
+            text: `#${i + 1}`, showarrow: false, font: { color: color("--accent2"), size: 11 } });
+        });
+      }
+      const end = addDays(today, 2);
+      // What is not published yet, greyed: Agile's next day appears about 16:00.
+      const known = d.published_until ? local(d.published_until) : null;
+      if (known && known < `${end} 00:00:00` && rates.length) {
+        shapes.push({ type: "rect", name: "unpublished", layer: "below", xref: "x", yref: "paper", x0: known, x1: `${end} 00:00:00`,
+          y0: 0, y1: 1, line: { width: 0 }, fillcolor: color("--grid"), opacity: 0.6 });
+        if (known <= `${tomorrow} 12:00:00`) {
+          annotations.push({ x: known, xanchor: "left", yref: "paper", y: 0.5, text: " not published yet", showarrow: false,
+            font: { color: color("--muted"), size: 12 } });
+        }
+      }
+      const now = body.dataset.now;
+      shapes.push({ type: "line", name: "now", xref: "x", x0: local(now), x1: local(now), yref: "paper", y0: 0, y1: 1,
+        line: { color: color("--fg"), dash: "dot", width: 1 } });
+      annotations.push({ x: local(now), yref: "paper", y: 1, yanchor: "bottom", text: "now", showarrow: false, font: { size: 11 } });
+      draw("prices-chart", [{
+        type: "bar", name: "p/kWh", x, y, width: HH_MS * 0.9,
+        marker: { color: y.map((v) => (v < 0 ? negativeColour : color("--accent"))) },
+        customdata: rates.map((r) => span(r)), hovertemplate: "%{customdata}: %{y:.2f}p/kWh<extra></extra>",
+      }], {
+        xaxis: { type: "date", range: [`${today} 00:00:00`, `${end} 00:00:00`], tickformat: "%H:%M\n%a %d %b" },
+        yaxis: { title: { text: "p/kWh inc VAT" }, zeroline: true }, shapes, annotations, showlegend: false, hovermode: "closest",
+        margin: { l: 52, r: 16, t: 22, b: 48 },
+      });
+    }
+
+    function describePrices() {
+      const d = shown;
+      const rates = d.rates;
+      const what = { electricity: "import", export: "export", gas: "gas" }[d.fuel];
+      $("#prices-tariff").textContent = `${d.name || d.product} · ${d.tariff} (${what}) · ` +
+        (d.published_until ? `prices published to ${when(d.published_until)}` : "one price in force until further notice");
+      const parts = [];
+      if (d.now) parts.push(`Now ${ppk(d.now.pence_inc_vat)} (${time(d.now.start)}–${time(d.now.end)})`);
+      if (rates.length) {
+        const values = rates.map((r) => r.pence_inc_vat);
+        const lo = Math.min(...values), hi = Math.max(...values);
+        if (lo === hi) parts.push(`one price all day: ${ppk(lo)}`);
+        else {
+          const at = (v) => rates.filter((r) => r.pence_inc_vat === v).map((r) => ({ start: r.start, end: r.end }));
+          parts.push(`lowest ${ppk(lo)} from ${span(stretches(at(lo))[0])}`, `highest ${ppk(hi)} from ${span(stretches(at(hi))[0])}`);
+        }
+      }
+      const negative = rates.filter((r) => r.pence_inc_vat < 0);
+      let html = rates.length === 0 ? "No prices stored for today and tomorrow yet: run <code>octoscope sync</code>." : esc(parts.join(" · ")) + ".";
+      if (negative.length) {
+        const paid = d.fuel === "export" ? "exporting costs you" : "you are paid to use";
+        html += ` <span class="negative" id="negative-prices">${negative.length} half-hour${negative.length > 1 ? "s" : ""} at a negative price</span> (${paid}): ` +
+          esc(stretches(negative).map(span).join(", ")) + ".";
+      } else if (rates.length) {
+        html += " No negative prices in these two days.";
+      }
+      $("#prices-note").innerHTML = html;
+      // Tomorrow's prices: Agile's appear about 16:00 UK (the scheduler fetches them then).
+      const note = $("#tomorrow-note");
+      const hasTomorrow = rates.some((r) => local(r.start).slice(0, 10) === tomorrow);
+      note.hidden = hasTomorrow || !d.published_until || rates.length === 0;
+      note.textContent = `Tomorrow's prices are not published yet (usually about 16:00). Prices are known to ${when(d.published_until)}; ` +
+        "octoscope fetches tomorrow's as soon as Octopus publishes them.";
+    }
+
+    async function loadPrices() {
+      const q = new URLSearchParams({ from: today, to: addDays(today, 2), fuel: form.fuel.value });
+      try {
+        shown = await getJSON("/api/prices?" + q);
+        $("#error").hidden = true;
+      } catch (err) {
+        shown = { fuel: form.fuel.value, rates: [], name: "", product: "", tariff: "", published_until: null, now: null };
+        $("#prices-tariff").textContent = err.message;
+        drawPrices();
+        $("#prices-note").textContent = "";
+        $("#tomorrow-note").hidden = true;
+        return;
+      }
+      describePrices();
+      drawPrices();
+    }
+
+    async function loadWindows() {
+      const q = new URLSearchParams({ hours: wf.hours.value, mode: wf.mode.value });
+      if (wf.mode.value !== "any") q.set("top", wf.top.value);
+      for (const name of ["after", "before", "kw"]) if (wf[name].value) q.set(name, wf[name].value);
+      const table = $("#cheapest-table");
+      table.removeAttribute("data-ready");
+      const summary = $("#cheapest-summary");
+      try {
+        const c = await getJSON("/api/cheapest?" + q);
+        windows = c.windows;
+        summary.classList.remove("error");
+        summary.textContent = `Searched ${when(c.from)} to ${when(c.to)} on ${c.tariff}` +
+          (c.published_until ? " (as far as published)" : "") + (c.mode === "any" ? " · the cheapest half-hours, together or not" : "");
+        const hasCost = windows.some((w) => w.cost_pence != null);
+        $("#cheapest-table tbody").innerHTML = windows.map((w, i) => {
+          const runs = stretches(w.slots.map((h) => ({ start: h.start, end: slotEnd(h.start) })));
+          const halves = c.mode === "any" ? runs.map((s) => `${time(s.start)}–${time(s.end)}`).join(", ") : `${w.slots.length}`;
+          return `<tr data-start="${esc(w.start)}" data-end="${esc(w.end)}"><td>${i + 1}</td><td>${day(w.start)} ${time(w.start)}</td>` +
+            `<td>${day(w.end) === day(w.start) ? "" : day(w.end) + " "}${time(w.end)}</td><td class="num">${w.average_pence_per_kwh.toFixed(2)}</td>` +
+            `<td class="num">${w.cost_pence != null ? `${pounds(w.cost_pence)} for ${w.kwh.toFixed(1)} kWh` : "—"}</td><td class="wrap">${halves}</td></tr>`;
+        }).join("");
+        table.querySelectorAll("th")[4].textContent = hasCost ? "Cost" : "Cost (give a load)";
+      } catch (err) {
+        windows = [];
+        summary.classList.add("error");
+        summary.textContent = err.message;
+        $("#cheapest-table tbody").innerHTML = "";
+      }
+      table.dataset.ready = "1";
+    }
+
+    form.fuel.addEventListener("change", async () => { remember(); await loadPrices(); });
+    wf.mode.addEventListener("change", syncTop);
+    wf.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      remember();
+      await loadWindows();
+      if (shown) drawPrices();
+    });
+    await Promise.all([loadPrices(), loadWindows()]);
+    drawPrices();
   }
 
   // --- Costs ---------------------------------------------------------------------------------------------
@@ -219,6 +383,7 @@
     form.from.value = params.get("from") || monthsBack(-11);
     form.to.value = params.get("to") || monthsBack(1);
     form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
+    compareSection();
     async function load() {
       const q = new URLSearchParams({ from: form.from.value, to: form.to.value, by: "month" });
       history.replaceState(null, "", "?" + new URLSearchParams({ from: form.from.value, to: form.to.value }));
@@ -255,6 +420,85 @@
       } catch (err) { showError(err); }
     }
     return load();
+  }
+
+  // The tariff comparison on the Costs page: asked for with the button (the first one fetches every
+  // tariff's public prices from Octopus), and the last answer kept in this browser to show on the next visit.
+  const COMPARED = "octoscope.compare";
+  function compareSection() {
+    const form = $("#compare-form");
+    if (!form) return;
+    const status = $("#compare-status");
+    const out = $("#compare-result");
+    const button = form.querySelector("button");
+    function render(saved) {
+      const r = saved.result;
+      const asked = Object.values(r.requests || {}).reduce((a, n) => a + n, 0);
+      status.classList.remove("error");
+      status.textContent = `Compared ${when(saved.at)}: ${r.days} days, ${dateOnly(r.from)} to ${dateOnly(addDays(r.to, -1))}, ` +
+        `region ${r.region.letter} (${r.region.name}, from the ${r.region.from}), ${r.payment_method === "DIRECT_DEBIT" ? "Direct Debit" : r.payment_method.toLowerCase().replace(/_/g, " ")} prices inc VAT. ` +
+        (asked ? `Octopus was asked ${asked} time${asked > 1 ? "s" : ""} for prices.` : "Every price was already stored: Octopus was not asked.");
+      let html = "";
+      for (const [fuel, mine] of Object.entries(r.current)) {
+        const isExport = fuel === "export";
+        const rows = r.tariffs.filter((t) => t.fuel === fuel);
+        const best = rows[0];
+        const headline = best && best.saving_pence > 0
+          ? `${esc(best.name)} would have ${isExport ? "earned" : "cost"} <strong>${pounds(best.saving_pence)} ${isExport ? "more" : "less"}</strong> than your ${esc(mine.name)}.`
+          : rows.length ? `Your ${esc(mine.name)} ${isExport ? "earned the most" : "was the cheapest"} of the ${rows.length + 1} tariffs compared.`
+            : "No other tariff to compare with.";
+        const vs = (t) => {
+          if (t.saving_pence === 0) return "the same";
+          const better = t.saving_pence > 0;
+          const word = isExport ? (better ? "more" : "less") : (better ? "cheaper" : "dearer");
+          return `<span class="${better ? "better" : "worse"}">${pounds(Math.abs(t.saving_pence))} ${word}</span>`;
+        };
+        const notes = (t) => {
+          const list = [...t.caveats];
+          if (t.partial_days) list.push(`${t.partial_days} day${t.partial_days > 1 ? "s" : ""} not fully priced or read`);
+          return list.length ? `<div class="sub wrap">${list.map(esc).join("; ")}</div>` : "";
+        };
+        const row = (t, current) => `<tr data-tariff="${esc(t.tariff)}" data-total="${t.total_pence}"${current ? ' class="current"' : ""}>` +
+          `<td class="wrap"><strong>${esc(t.name)}</strong>${current ? " (yours)" : ""} <span class="sub">${esc(t.tariff)}</span>${notes(t)}</td>` +
+          (isExport ? `<td class="num">${pounds(t.total_pence)}</td>` :
+            `<td class="num">${pounds(t.energy_pence)}</td><td class="num">${pounds(t.standing_pence)}</td><td class="num">${pounds(t.total_pence)}</td>`) +
+          `<td class="num">${t.average_pence_per_kwh == null ? "—" : t.average_pence_per_kwh.toFixed(2)}</td>` +
+          `<td class="num">${current ? "" : vs(t)}</td></tr>`;
+        const head = isExport ? "<th class='num'>Earned</th>" : "<th class='num'>Energy</th><th class='num'>Standing</th><th class='num'>Total</th>";
+        html += `<div class="fuel compare" data-fuel="${fuel}"><h3>${FUEL_NAMES[fuel]} <span class="sub">(${kwh(mine.kwh)})</span></h3><p>${headline}</p>` +
+          `<table><thead><tr><th>Tariff</th>${head}<th class="num">p/kWh</th><th class="num">vs yours</th></tr></thead><tbody>` +
+          row(mine, true) + rows.map((t) => row(t, false)).join("") + "</tbody></table></div>";
+      }
+      html += `<ul class="caveats">${r.caveats.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>`;
+      if (r.problems.length) html += `<p class="error">Some prices could not be fetched: ${esc(r.problems.join("; "))}</p>`;
+      out.innerHTML = html;
+      out.dataset.ready = "1";
+      button.textContent = "Compare again";
+    }
+    let saved = null;
+    try { saved = JSON.parse(localStorage.getItem(COMPARED) || "null"); } catch (e) { saved = null; }
+    if (saved && saved.result && saved.result.current) {
+      form.months.value = String(saved.months);
+      render(saved);
+    }
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const months = form.months.value;
+      button.disabled = true;
+      status.classList.remove("error");
+      status.textContent = "Comparing… the first comparison over a period fetches each tariff's public prices from Octopus, which can take a minute.";
+      try {
+        const result = await getJSON(`/api/compare?months=${months}`);
+        const fresh = { at: body.dataset.now, months: Number(months), result };
+        try { localStorage.setItem(COMPARED, JSON.stringify(fresh)); } catch (err) { /* private browsing: shown, not kept */ }
+        render(fresh);
+      } catch (err) {
+        status.classList.add("error");
+        status.textContent = "Could not compare: " + err.message;
+      } finally {
+        button.disabled = false;
+      }
+    });
   }
 
   // --- EV ------------------------------------------------------------------------------------------------
