@@ -21,6 +21,7 @@ test: setup lint
 
 lint: setup
 	@$(UV) run ruff check
+	@$(UV) run ruff format --check --quiet
 	@$(UV) run mypy
 
 bench: setup

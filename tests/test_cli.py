@@ -15,8 +15,9 @@ from tests.conftest import DEMO_ACCOUNT, DEMO_KEY
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "octoscope", *args], capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "octoscope", *args], capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_every_command_has_help_with_an_example() -> None:
@@ -51,7 +52,8 @@ def test_bad_scenario_file_is_one_line(tmp_path: Path) -> None:
     result = run("simulate", "--scenario", str(path))
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "Error: broken.toml: products[0].code: expected an upper-case product code like VAR-22-11-01, got 'flexible'")
+        "Error: broken.toml: products[0].code: expected an upper-case product code like VAR-22-11-01, got 'flexible'"
+    )
 
 
 def get_when_up(url: str, **kwargs: object) -> httpx.Response:
@@ -67,8 +69,9 @@ def get_when_up(url: str, **kwargs: object) -> httpx.Response:
 
 
 def start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "octoscope", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "octoscope", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
 
 
 def test_simulate_serves_the_api_over_a_socket() -> None:

@@ -103,16 +103,18 @@ def test_offsets_are_z_in_gmt_and_plus_one_in_bst(year: Year) -> None:
     assert kinds.count(bst) == 210 * 48
     assert kinds[0] == gmt
     assert kinds[-1] == gmt
-    spring = [(r["interval_start"], r["interval_end"]) for r in year.rows
-              if r["interval_start"].startswith("2026-03-29T0")]
+    spring = [
+        (r["interval_start"], r["interval_end"]) for r in year.rows if r["interval_start"].startswith("2026-03-29T0")
+    ]
     assert spring[:4] == [
         ("2026-03-29T00:00:00Z", "2026-03-29T00:30:00Z"),
         ("2026-03-29T00:30:00Z", "2026-03-29T02:00:00+01:00"),  # 01:00 UTC is 02:00 BST
         ("2026-03-29T02:00:00+01:00", "2026-03-29T02:30:00+01:00"),
         ("2026-03-29T02:30:00+01:00", "2026-03-29T03:00:00+01:00"),
     ]
-    autumn = [(r["interval_start"], r["interval_end"]) for r in year.rows
-              if r["interval_start"].startswith("2026-10-25T0")]
+    autumn = [
+        (r["interval_start"], r["interval_end"]) for r in year.rows if r["interval_start"].startswith("2026-10-25T0")
+    ]
     assert autumn[:8] == [
         ("2026-10-25T00:00:00+01:00", "2026-10-25T00:30:00+01:00"),
         ("2026-10-25T00:30:00+01:00", "2026-10-25T01:00:00+01:00"),
@@ -193,10 +195,18 @@ def test_week_buckets_start_on_mondays(demo_sim: SimServer, year: Year) -> None:
 def test_month_buckets_start_on_the_local_first(demo_sim: SimServer, year: Year) -> None:
     buckets = _buckets(demo_sim, "month")
     assert [b["interval_start"] for b in buckets] == [
-        "2025-11-01T00:00:00Z", "2025-12-01T00:00:00Z", "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z",
-        "2026-03-01T00:00:00Z", "2026-04-01T00:00:00+01:00", "2026-05-01T00:00:00+01:00",
-        "2026-06-01T00:00:00+01:00", "2026-07-01T00:00:00+01:00", "2026-08-01T00:00:00+01:00",
-        "2026-09-01T00:00:00+01:00", "2026-10-01T00:00:00+01:00",
+        "2025-11-01T00:00:00Z",
+        "2025-12-01T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+        "2026-02-01T00:00:00Z",
+        "2026-03-01T00:00:00Z",
+        "2026-04-01T00:00:00+01:00",
+        "2026-05-01T00:00:00+01:00",
+        "2026-06-01T00:00:00+01:00",
+        "2026-07-01T00:00:00+01:00",
+        "2026-08-01T00:00:00+01:00",
+        "2026-09-01T00:00:00+01:00",
+        "2026-10-01T00:00:00+01:00",
     ]
     assert buckets[-1]["interval_end"] == "2026-11-01T00:00:00Z"
     _assert_sums(year, buckets)
@@ -243,8 +253,10 @@ def test_grouped_default_order_is_newest_first(demo_sim: SimServer) -> None:
     with demo_sim.client(auth=(DEMO_KEY, "")) as client:
         body = client.get(CONSUMPTION, params={**YEAR, "group_by": "month"}).json()
     assert body["count"] == 12
-    assert [b["interval_start"] for b in body["results"]][:2] == ["2026-10-01T00:00:00+01:00",
-                                                                  "2026-09-01T00:00:00+01:00"]
+    assert [b["interval_start"] for b in body["results"]][:2] == [
+        "2026-10-01T00:00:00+01:00",
+        "2026-09-01T00:00:00+01:00",
+    ]
 
 
 def test_unencoded_plus_offset_is_a_400(demo_sim: SimServer) -> None:
@@ -272,12 +284,15 @@ def test_a_local_time_that_does_not_exist_is_a_400(demo_sim: SimServer) -> None:
     assert after.json()["results"][0]["interval_start"] == "2026-03-29T02:00:00+01:00"
 
 
-@pytest.mark.parametrize(("naive", "offset", "first"), [
-    ("2026-07-01T00:00:00", "2026-06-30T23:00:00Z", "2026-07-01T00:00:00+01:00"),  # BST
-    ("2026-07-01T00:00", "2026-06-30T23:00:00Z", "2026-07-01T00:00:00+01:00"),
-    ("2026-01-15T00:00:00", "2026-01-15T00:00:00Z", "2026-01-15T00:00:00Z"),  # GMT
-    ("2026-10-25T03:00:00", "2026-10-25T03:00:00Z", "2026-10-25T03:00:00Z"),  # after the autumn change
-])
+@pytest.mark.parametrize(
+    ("naive", "offset", "first"),
+    [
+        ("2026-07-01T00:00:00", "2026-06-30T23:00:00Z", "2026-07-01T00:00:00+01:00"),  # BST
+        ("2026-07-01T00:00", "2026-06-30T23:00:00Z", "2026-07-01T00:00:00+01:00"),
+        ("2026-01-15T00:00:00", "2026-01-15T00:00:00Z", "2026-01-15T00:00:00Z"),  # GMT
+        ("2026-10-25T03:00:00", "2026-10-25T03:00:00Z", "2026-10-25T03:00:00Z"),  # after the autumn change
+    ],
+)
 def test_a_datetime_without_offset_is_uk_local_time(demo_sim: SimServer, naive: str, offset: str, first: str) -> None:
     to_naive = (datetime.fromisoformat(naive) + timedelta(hours=3)).isoformat()
     to_offset = (ts(offset) + timedelta(hours=3)).isoformat().replace("+00:00", "Z")

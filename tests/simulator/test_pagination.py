@@ -32,6 +32,7 @@ EMPTY_PAGE: dict[str, Any] = {"count": 0, "next": None, "previous": None, "resul
 
 def local_half_hours(first: date, end: date) -> int:
     """Half-hours in the UK local days [first, end): 46 on a spring-forward day, 50 on a fall-back day."""
+
     def midnight(d: date) -> datetime:
         return datetime.combine(d, time(0), UK).astimezone(UTC)  # UTC: aware arithmetic in one zone is wall time
 
@@ -51,13 +52,19 @@ class Endpoint:
 ENDPOINTS = {
     # Demo import data runs from -730d (2024-11-21) to the end of yesterday (the clock is 2026-11-21 09:00);
     # it is settled up to 2026-11-18.
-    "consumption": Endpoint(CONSUMPTION, 25_000, "interval_start", SETTLED,
-                            local_half_hours(date(2024, 11, 21), date(2026, 11, 18)), 96),
+    "consumption": Endpoint(
+        CONSUMPTION, 25_000, "interval_start", SETTLED, local_half_hours(date(2024, 11, 21), date(2026, 11, 18)), 96
+    ),
     # Agile from its launch at -1200d (2023-08-09 local = 2023-08-08T23:00Z) to 23:00 today (before 16:00
     # tomorrow's prices are not out yet).
-    "rates": Endpoint(AGILE_RATES, 1_500, "valid_from", {},
-                      int((datetime(2026, 11, 21, 23, tzinfo=UTC)
-                           - datetime(2023, 8, 8, 23, tzinfo=UTC)).total_seconds()) // 1800, 96),
+    "rates": Endpoint(
+        AGILE_RATES,
+        1_500,
+        "valid_from",
+        {},
+        int((datetime(2026, 11, 21, 23, tzinfo=UTC) - datetime(2023, 8, 8, 23, tzinfo=UTC)).total_seconds()) // 1800,
+        96,
+    ),
 }
 
 
@@ -146,10 +153,14 @@ def test_rates_default_to_100_rows_newest_first(demo_sim: SimServer) -> None:
 
 def test_links_are_sorted_encoded_and_echo_datetimes_as_sent(demo_sim: SimServer) -> None:
     # +01:00 sent correctly encoded, fractional seconds (nine digits, as in a real capture) kept as sent.
-    query = ("period_to=2026-07-03T00%3A00%3A00%2B01%3A00&page_size=10&order_by=period"
-             "&period_from=2026-07-01T00%3A00%3A00.408332200%2B01%3A00")
-    expected_tail = ("order_by=period&page_size=10&period_from=2026-07-01T00%3A00%3A00.408332200%2B01%3A00"
-                     "&period_to=2026-07-03T00%3A00%3A00%2B01%3A00")
+    query = (
+        "period_to=2026-07-03T00%3A00%3A00%2B01%3A00&page_size=10&order_by=period"
+        "&period_from=2026-07-01T00%3A00%3A00.408332200%2B01%3A00"
+    )
+    expected_tail = (
+        "order_by=period&page_size=10&period_from=2026-07-01T00%3A00%3A00.408332200%2B01%3A00"
+        "&period_to=2026-07-03T00%3A00%3A00%2B01%3A00"
+    )
     base = f"{demo_sim.url}{CONSUMPTION}"
     with demo_sim.client(auth=(DEMO_KEY, "")) as client:
         page1 = client.get(f"{CONSUMPTION}?{query}").json()

@@ -43,8 +43,15 @@ FLEX_1R = "/v1/products/VAR-22-11-01/electricity-tariffs/E-1R-VAR-22-11-01-J"
 FLEX_2R = "/v1/products/VAR-22-11-01/electricity-tariffs/E-2R-VAR-22-11-01-J"
 FLEX_GAS = "/v1/products/VAR-22-11-01/gas-tariffs/G-1R-VAR-22-11-01-J"
 DEMO_PRODUCTS = {
-    "VAR-22-11-01", "AGILE-24-10-01", "INTELLI-VAR-24-10-29", "GO-VAR-22-10-14", "SILVER-24-12-31",
-    "COSY-22-12-08", "OE-FIX-12M-25-09-01", "OUTGOING-VAR-24-10-26", "AGILE-OUTGOING-19-05-13",
+    "VAR-22-11-01",
+    "AGILE-24-10-01",
+    "INTELLI-VAR-24-10-29",
+    "GO-VAR-22-10-14",
+    "SILVER-24-12-31",
+    "COSY-22-12-08",
+    "OE-FIX-12M-25-09-01",
+    "OUTGOING-VAR-24-10-26",
+    "AGILE-OUTGOING-19-05-13",
 }
 
 # The query of the fixtures' consumption pages (page_size=3 over 9 half-hours in January), as they encode it.
@@ -55,7 +62,8 @@ FIXTURE_CONSUMPTION = "/v1/electricity-meter-points/1900000000001/meters/99L0000
 # --- timestamps --------------------------------------------------------------------------------------
 
 _TIMESTAMP = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:T(?P<time>\d{2}:\d{2}:\d{2})(?P<frac>\.\d+)?(?P<tz>Z|[+-]\d{2}:\d{2}|[+-]\d{4})?)?")
+    r"\d{4}-\d{2}-\d{2}(?:T(?P<time>\d{2}:\d{2}:\d{2})(?P<frac>\.\d+)?(?P<tz>Z|[+-]\d{2}:\d{2}|[+-]\d{4})?)?"
+)
 LOCAL_GMT = "YYYY-MM-DDTHH:MM:SSZ"
 LOCAL_BST = "YYYY-MM-DDTHH:MM:SS+01:00"
 
@@ -178,7 +186,8 @@ class _ShapeChecker:
             assert ac.startswith(self.base_url + "/"), f"{path}: {ac!r} is not on the request's host {self.base_url}"
         want_segments, got_segments = want.path.split("/"), got.path.split("/")
         same_shape = len(want_segments) == len(got_segments) and all(
-            w == g or (_has_digit(w) and _has_digit(g)) for w, g in zip(want_segments, got_segments, strict=True))
+            w == g or (_has_digit(w) and _has_digit(g)) for w, g in zip(want_segments, got_segments, strict=True)
+        )
         assert same_shape, f"{path}: path {got.path!r} does not have the shape of {want.path!r}"
         want_keys = [k for k, _ in parse_qsl(want.query, keep_blank_values=True)]
         got_keys = [k for k, _ in parse_qsl(got.query, keep_blank_values=True)]
@@ -216,8 +225,15 @@ class _ShapeChecker:
             self.check(value, ac[key], f"{path}.{key}", f"{wild}.{key}")
 
 
-def assert_same_shape(fixture: Any, actual: Any, path: str = "$", *, local_times: bool = False,
-                      nullable: frozenset[str] = frozenset(), base_url: str | None = None) -> None:
+def assert_same_shape(
+    fixture: Any,
+    actual: Any,
+    path: str = "$",
+    *,
+    local_times: bool = False,
+    nullable: frozenset[str] = frozenset(),
+    base_url: str | None = None,
+) -> None:
     """Assert that ``actual`` has the shape of ``fixture``, recursively.
 
     Same keys and nesting; same JSON types (numbers are numbers, and int vs float must agree wherever the fixture
@@ -297,8 +313,10 @@ def _check_gas(body: Any, fixture: Any, sim: SimServer, client: httpx.Client) ->
     assert _series(body, "interval_start")[0] == "2026-11-20T23:30:00Z"  # newest first, up to yesterday
     _check_half_hours(body)
     # SMETS2 gas comes in m³: a winter day of a gas-heated home is a few m³ (it would be 30+ in kWh).
-    week = client.get(GAS_CONSUMPTION, params={"period_from": "2026-01-10T00:00:00Z",
-                                                "period_to": "2026-01-17T00:00:00Z", "group_by": "day"}).json()
+    week = client.get(
+        GAS_CONSUMPTION,
+        params={"period_from": "2026-01-10T00:00:00Z", "period_to": "2026-01-17T00:00:00Z", "group_by": "day"},
+    ).json()
     assert week["count"] == 7
     assert all(0.5 < row["consumption"] < 15 for row in week["results"]), week
 
@@ -308,9 +326,10 @@ def _check_grouped_day(body: Any, fixture: Any, sim: SimServer, client: httpx.Cl
     # Local-midnight buckets across the spring clock change, exactly as the fixture writes them.
     assert _series(body, "interval_start") == _series(fixture, "interval_start")
     assert _series(body, "interval_end") == _series(fixture, "interval_end")
-    halves = client.get(IMPORT_CONSUMPTION, params={"period_from": "2025-03-29T00:00:00Z",
-                                                     "period_to": "2025-04-01T00:00:00+01:00",
-                                                     "page_size": "500"}).json()
+    halves = client.get(
+        IMPORT_CONSUMPTION,
+        params={"period_from": "2025-03-29T00:00:00Z", "period_to": "2025-04-01T00:00:00+01:00", "page_size": "500"},
+    ).json()
     assert halves["count"] == 48 + 46 + 48
     for bucket in body["results"]:
         lo, hi = parse_ts(bucket["interval_start"]), parse_ts(bucket["interval_end"])
@@ -346,8 +365,9 @@ def _check_account(body: Any, fixture: Any, sim: SimServer, client: httpx.Client
     assert imp["agreements"][0]["valid_to"] == imp["agreements"][1]["valid_from"] == "2025-11-21T00:00:00Z"
     assert imp["agreements"][1]["valid_to"] is None
     # -400d is 2025-10-17, in BST: local midnight is written with +01:00.
-    assert exp["agreements"] == [{"tariff_code": "E-1R-OUTGOING-VAR-24-10-26-J",
-                                  "valid_from": "2025-10-17T00:00:00+01:00", "valid_to": None}]
+    assert exp["agreements"] == [
+        {"tariff_code": "E-1R-OUTGOING-VAR-24-10-26-J", "valid_from": "2025-10-17T00:00:00+01:00", "valid_to": None}
+    ]
     [gas] = prop["gas_meter_points"]
     assert gas["mprn"] == MPRN
     assert gas["meters"] == [{"serial_number": GAS_SERIAL}]  # gas meters have no registers
@@ -450,8 +470,9 @@ def _check_products(body: Any, fixture: Any, sim: SimServer, client: httpx.Clien
     assert body["next"] is None
     assert body["previous"] is None
     for product in body["results"]:
-        assert product["links"] == [{"href": f"{sim.url}/v1/products/{product['code']}/", "method": "GET",
-                                     "rel": "self"}]
+        assert product["links"] == [
+            {"href": f"{sim.url}/v1/products/{product['code']}/", "method": "GET", "rel": "self"}
+        ]
         assert product["brand"] == "OCTOPUS_ENERGY"
         assert product["available_to"] is None  # all on sale
         assert product["direction"] == ("EXPORT" if "OUTGOING" in product["code"] else "IMPORT")
@@ -474,8 +495,10 @@ def _check_agile_detail(body: Any, fixture: Any, sim: SimServer, client: httpx.C
         code = f"E-1R-AGILE-24-10-01-{region[1:]}"
         assert tariff["code"] == code
         base = f"{sim.url}/v1/products/AGILE-24-10-01/electricity-tariffs/{code}/"
-        assert _tariff_links(tariff) == {"standing_charges": f"{base}standing-charges/",
-                                         "standard_unit_rates": f"{base}standard-unit-rates/"}
+        assert _tariff_links(tariff) == {
+            "standing_charges": f"{base}standing-charges/",
+            "standard_unit_rates": f"{base}standard-unit-rates/",
+        }
     assert body["links"] == [{"href": f"{sim.url}/v1/products/AGILE-24-10-01/", "method": "GET", "rel": "self"}]
 
 
@@ -494,15 +517,23 @@ def _check_flexible_detail(body: Any, fixture: Any, sim: SimServer, client: http
             assert tariff["code"] == f"{prefix}-VAR-22-11-01-{region[1:]}"
             assert set(_tariff_links(tariff)) == rels
     assert set(body["sample_quotes"]["_J"]["varying"]) == {
-        "electricity_single_rate", "electricity_dual_rate", "dual_fuel_single_rate", "dual_fuel_dual_rate"}
+        "electricity_single_rate",
+        "electricity_dual_rate",
+        "dual_fuel_single_rate",
+        "dual_fuel_dual_rate",
+    }
 
 
 def _check_no_credentials(body: Any, fixture: Any, sim: SimServer, client: httpx.Client) -> None:
     # Every endpoint that needs a key answers the same way; Bearer and Token headers count as no credentials.
     with sim.client() as anonymous:
         for path in (IMPORT_CONSUMPTION, GAS_CONSUMPTION, f"/v1/accounts/{DEMO_ACCOUNT}/"):
-            for headers in ({}, {"Authorization": f"Bearer {DEMO_KEY}"}, {"Authorization": f"Token {DEMO_KEY}"},
-                            {"Authorization": f"JWT {DEMO_KEY}"}):
+            for headers in (
+                {},
+                {"Authorization": f"Bearer {DEMO_KEY}"},
+                {"Authorization": f"Token {DEMO_KEY}"},
+                {"Authorization": f"JWT {DEMO_KEY}"},
+            ):
                 response = anonymous.get(path, headers=headers)
                 assert response.status_code == 401, (path, headers)
                 assert response.json() == fixture, (path, headers)
@@ -541,72 +572,132 @@ def _same_400_elsewhere(params: str) -> Check:
 
 CASES: dict[str, Case] = {
     "account.json": Case(f"/v1/accounts/{DEMO_ACCOUNT}/", local_times=True, more=_check_account),
-    "consumption-electricity-page1.json": Case(IMPORT_CONSUMPTION, PAGED_QUERY, local_times=True,
-                                               more=_check_consumption_page),
-    "consumption-electricity-page2.json": Case(IMPORT_CONSUMPTION, f"page=2&{PAGED_QUERY}", local_times=True,
-                                               more=_check_consumption_page),
-    "consumption-electricity-page3.json": Case(IMPORT_CONSUMPTION, f"page=3&{PAGED_QUERY}", local_times=True,
-                                               more=_check_consumption_page),
+    "consumption-electricity-page1.json": Case(
+        IMPORT_CONSUMPTION, PAGED_QUERY, local_times=True, more=_check_consumption_page
+    ),
+    "consumption-electricity-page2.json": Case(
+        IMPORT_CONSUMPTION, f"page=2&{PAGED_QUERY}", local_times=True, more=_check_consumption_page
+    ),
+    "consumption-electricity-page3.json": Case(
+        IMPORT_CONSUMPTION, f"page=3&{PAGED_QUERY}", local_times=True, more=_check_consumption_page
+    ),
     "consumption-electricity-bst-ascending.json": Case(
-        IMPORT_CONSUMPTION, "order_by=period&period_from=2025-07-01T00%3A00%3A00%2B01%3A00"
-        "&period_to=2025-07-01T02%3A00%3A00%2B01%3A00", local_times=True, more=_check_bst_ascending),
+        IMPORT_CONSUMPTION,
+        "order_by=period&period_from=2025-07-01T00%3A00%3A00%2B01%3A00&period_to=2025-07-01T02%3A00%3A00%2B01%3A00",
+        local_times=True,
+        more=_check_bst_ascending,
+    ),
     "consumption-gas-smets2-m3.json": Case(GAS_CONSUMPTION, "page_size=6", local_times=True, more=_check_gas),
     "consumption-grouped-day.json": Case(
-        IMPORT_CONSUMPTION, "group_by=day&period_from=2025-03-29T00%3A00%3A00Z"
-        "&period_to=2025-04-01T00%3A00%3A00%2B01%3A00", local_times=True, more=_check_grouped_day),
+        IMPORT_CONSUMPTION,
+        "group_by=day&period_from=2025-03-29T00%3A00%3A00Z&period_to=2025-04-01T00%3A00%3A00%2B01%3A00",
+        local_times=True,
+        more=_check_grouped_day,
+    ),
     # The export meter was installed at -400d (2025-10-17): nothing before that.
-    "consumption-empty.json": Case(EXPORT_CONSUMPTION, "period_from=2025-01-01T00%3A00%3A00Z"
-                                   "&period_to=2025-01-02T00%3A00%3A00Z", equal=True, more=_check_empty_elsewhere),
-    "electricity-meter-point.json": Case(f"/v1/electricity-meter-points/{IMPORT_MPAN}/", auth=None,
-                                         more=_check_meter_point),
-    "grid-supply-points-postcode.json": Case("/v1/industry/grid-supply-points/", "postcode=BN1%201AA", auth=None,
-                                             equal=True),
-    "grid-supply-points-all.json": Case("/v1/industry/grid-supply-points/", auth=None, equal=True,
-                                        more=_check_gsp_all),
-    "products-list-page1.json": Case("/v1/products/", "brand=OCTOPUS_ENERGY", auth=None, local_times=True,
-                                     nullable=frozenset({"$.next"}), more=_check_products),
-    "product-detail-agile.json": Case("/v1/products/AGILE-24-10-01/", auth=None, local_times=True,
-                                      more=_check_agile_detail),
-    "product-detail-flexible.json": Case("/v1/products/VAR-22-11-01/", auth=None, local_times=True,
-                                         more=_check_flexible_detail),
+    "consumption-empty.json": Case(
+        EXPORT_CONSUMPTION,
+        "period_from=2025-01-01T00%3A00%3A00Z&period_to=2025-01-02T00%3A00%3A00Z",
+        equal=True,
+        more=_check_empty_elsewhere,
+    ),
+    "electricity-meter-point.json": Case(
+        f"/v1/electricity-meter-points/{IMPORT_MPAN}/", auth=None, more=_check_meter_point
+    ),
+    "grid-supply-points-postcode.json": Case(
+        "/v1/industry/grid-supply-points/", "postcode=BN1%201AA", auth=None, equal=True
+    ),
+    "grid-supply-points-all.json": Case("/v1/industry/grid-supply-points/", auth=None, equal=True, more=_check_gsp_all),
+    "products-list-page1.json": Case(
+        "/v1/products/",
+        "brand=OCTOPUS_ENERGY",
+        auth=None,
+        local_times=True,
+        nullable=frozenset({"$.next"}),
+        more=_check_products,
+    ),
+    "product-detail-agile.json": Case(
+        "/v1/products/AGILE-24-10-01/", auth=None, local_times=True, more=_check_agile_detail
+    ),
+    "product-detail-flexible.json": Case(
+        "/v1/products/VAR-22-11-01/", auth=None, local_times=True, more=_check_flexible_detail
+    ),
     "agile-standard-unit-rates.json": Case(
-        f"{AGILE}/standard-unit-rates/", "page_size=4&period_from=2025-01-12T23%3A00%3A00Z"
-        "&period_to=2025-01-13T23%3A00%3A00Z", auth=None, more=_check_agile_page),
+        f"{AGILE}/standard-unit-rates/",
+        "page_size=4&period_from=2025-01-12T23%3A00%3A00Z&period_to=2025-01-13T23%3A00%3A00Z",
+        auth=None,
+        more=_check_agile_page,
+    ),
     "agile-standard-unit-rates-bst.json": Case(
-        f"{AGILE}/standard-unit-rates/", "period_from=2025-07-01T21%3A00%3A00Z&period_to=2025-07-01T22%3A00%3A00Z",
-        auth=None, more=_agile_rates(["2025-07-01T21:30:00Z", "2025-07-01T21:00:00Z"], 2)),
+        f"{AGILE}/standard-unit-rates/",
+        "period_from=2025-07-01T21%3A00%3A00Z&period_to=2025-07-01T22%3A00%3A00Z",
+        auth=None,
+        more=_agile_rates(["2025-07-01T21:30:00Z", "2025-07-01T21:00:00Z"], 2),
+    ),
     "agile-standing-charges.json": Case(f"{AGILE}/standing-charges/", auth=None, more=_check_agile_standing),
-    "flexible-standard-unit-rates.json": Case(f"{FLEX_1R}/standard-unit-rates/",
-                                              "period_from=2026-06-01T00%3A00%3A00Z", auth=None,
-                                              more=_flat_rates(QUARTERS)),
-    "standing-charges.json": Case(f"{FLEX_1R}/standing-charges/", "period_from=2026-09-01T00%3A00%3A00Z",
-                                  auth=None, more=_flat_rates(QUARTERS[:2])),
-    "day-unit-rates.json": Case(f"{FLEX_2R}/day-unit-rates/", "period_from=2026-09-01T00%3A00%3A00Z", auth=None,
-                                more=_check_day_rates),
-    "night-unit-rates.json": Case(f"{FLEX_2R}/night-unit-rates/", "period_from=2026-09-01T00%3A00%3A00Z",
-                                  auth=None, more=_flat_rates(QUARTERS[:2])),
-    "gas-standard-unit-rates.json": Case(f"{FLEX_GAS}/standard-unit-rates/", "period_from=2026-11-01T00%3A00%3A00Z",
-                                         auth=None, more=_flat_rates(QUARTERS[:1])),
-    "gas-standing-charges.json": Case(f"{FLEX_GAS}/standing-charges/", "period_from=2026-11-01T00%3A00%3A00Z",
-                                      auth=None, more=_flat_rates(QUARTERS[:1])),
-    "error-401-no-credentials.json": Case(f"/v1/accounts/{DEMO_ACCOUNT}/", auth=None, status=401, equal=True,
-                                          more=_check_no_credentials),
-    "error-401-invalid-api-key.json": Case(f"/v1/accounts/{DEMO_ACCOUNT}/", auth=("sk_live_wrong_key", ""),
-                                           status=401, equal=True, more=_check_invalid_key),
-    "error-403-permission-denied.json": Case("/v1/accounts/A-0000FEED/", status=403, equal=True,
-                                             more=_check_permission),
-    "error-404-not-found.json": Case("/v1/electricity-meter-points/1900000000999/", auth=None, status=404,
-                                     equal=True, more=_check_not_found),
+    "flexible-standard-unit-rates.json": Case(
+        f"{FLEX_1R}/standard-unit-rates/", "period_from=2026-06-01T00%3A00%3A00Z", auth=None, more=_flat_rates(QUARTERS)
+    ),
+    "standing-charges.json": Case(
+        f"{FLEX_1R}/standing-charges/",
+        "period_from=2026-09-01T00%3A00%3A00Z",
+        auth=None,
+        more=_flat_rates(QUARTERS[:2]),
+    ),
+    "day-unit-rates.json": Case(
+        f"{FLEX_2R}/day-unit-rates/", "period_from=2026-09-01T00%3A00%3A00Z", auth=None, more=_check_day_rates
+    ),
+    "night-unit-rates.json": Case(
+        f"{FLEX_2R}/night-unit-rates/",
+        "period_from=2026-09-01T00%3A00%3A00Z",
+        auth=None,
+        more=_flat_rates(QUARTERS[:2]),
+    ),
+    "gas-standard-unit-rates.json": Case(
+        f"{FLEX_GAS}/standard-unit-rates/",
+        "period_from=2026-11-01T00%3A00%3A00Z",
+        auth=None,
+        more=_flat_rates(QUARTERS[:1]),
+    ),
+    "gas-standing-charges.json": Case(
+        f"{FLEX_GAS}/standing-charges/",
+        "period_from=2026-11-01T00%3A00%3A00Z",
+        auth=None,
+        more=_flat_rates(QUARTERS[:1]),
+    ),
+    "error-401-no-credentials.json": Case(
+        f"/v1/accounts/{DEMO_ACCOUNT}/", auth=None, status=401, equal=True, more=_check_no_credentials
+    ),
+    "error-401-invalid-api-key.json": Case(
+        f"/v1/accounts/{DEMO_ACCOUNT}/", auth=("sk_live_wrong_key", ""), status=401, equal=True, more=_check_invalid_key
+    ),
+    "error-403-permission-denied.json": Case(
+        "/v1/accounts/A-0000FEED/", status=403, equal=True, more=_check_permission
+    ),
+    "error-404-not-found.json": Case(
+        "/v1/electricity-meter-points/1900000000999/", auth=None, status=404, equal=True, more=_check_not_found
+    ),
     "error-400-period-to-without-period-from.json": Case(
-        IMPORT_CONSUMPTION, "period_to=2025-01-13T00%3A00%3A00Z", status=400, equal=True,
-        more=_same_400_elsewhere("period_to=2025-01-13T00%3A00%3A00Z")),
+        IMPORT_CONSUMPTION,
+        "period_to=2025-01-13T00%3A00%3A00Z",
+        status=400,
+        equal=True,
+        more=_same_400_elsewhere("period_to=2025-01-13T00%3A00%3A00Z"),
+    ),
     "error-400-period-from-after-period-to.json": Case(
-        IMPORT_CONSUMPTION, "period_from=2025-01-14T00%3A00%3A00Z&period_to=2025-01-13T00%3A00%3A00Z", status=400,
-        equal=True, more=_same_400_elsewhere(
-            "period_from=2025-01-14T00%3A00%3A00Z&period_to=2025-01-13T00%3A00%3A00Z")),
+        IMPORT_CONSUMPTION,
+        "period_from=2025-01-14T00%3A00%3A00Z&period_to=2025-01-13T00%3A00%3A00Z",
+        status=400,
+        equal=True,
+        more=_same_400_elsewhere("period_from=2025-01-14T00%3A00%3A00Z&period_to=2025-01-13T00%3A00%3A00Z"),
+    ),
     "error-400-invalid-datetime.json": Case(
-        IMPORT_CONSUMPTION, "period_from=yesterday", status=400, equal=True,
-        more=_same_400_elsewhere("period_from=2025-13-45T00%3A00%3A00Z")),
+        IMPORT_CONSUMPTION,
+        "period_from=yesterday",
+        status=400,
+        equal=True,
+        more=_same_400_elsewhere("period_from=2025-13-45T00%3A00%3A00Z"),
+    ),
 }
 
 
@@ -619,7 +710,8 @@ def test_every_rest_fixture_has_a_contract_case() -> None:
     assert len(names) >= 30, f"expected the REST fixtures in {FIXTURES}, found {names}"
     assert sorted(CASES) == names, (
         f"fixtures without a case: {sorted(set(names) - set(CASES))}; cases without a fixture: "
-        f"{sorted(set(CASES) - set(names))}")
+        f"{sorted(set(CASES) - set(names))}"
+    )
 
 
 @pytest.mark.parametrize("name", rest_fixture_names())
@@ -653,18 +745,21 @@ def test_basic_auth_needs_an_empty_password(demo_sim: SimServer) -> None:
 # --- the helpers themselves --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "kind"), [
-    ("2025-01-13T01:00:00Z", "YYYY-MM-DDTHH:MM:SSZ"),
-    ("2025-07-01T00:30:00+01:00", "YYYY-MM-DDTHH:MM:SS+01:00"),
-    ("2025-01-13T09:15:42.123456Z", "YYYY-MM-DDTHH:MM:SS.ffffffZ"),
-    ("2024-03-20T17:00:00+00:00", "YYYY-MM-DDTHH:MM:SS+00:00"),
-    ("2024-05-07T00:30:00+0100", "YYYY-MM-DDTHH:MM:SS+0100"),
-    ("2025-01-13", "YYYY-MM-DD"),
-    ("2025-01-13T01:00:00", "YYYY-MM-DDTHH:MM:SS"),
-    ("A-0000FEED", None),
-    ("1900000000001", None),
-    (12, None),
-])
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("2025-01-13T01:00:00Z", "YYYY-MM-DDTHH:MM:SSZ"),
+        ("2025-07-01T00:30:00+01:00", "YYYY-MM-DDTHH:MM:SS+01:00"),
+        ("2025-01-13T09:15:42.123456Z", "YYYY-MM-DDTHH:MM:SS.ffffffZ"),
+        ("2024-03-20T17:00:00+00:00", "YYYY-MM-DDTHH:MM:SS+00:00"),
+        ("2024-05-07T00:30:00+0100", "YYYY-MM-DDTHH:MM:SS+0100"),
+        ("2025-01-13", "YYYY-MM-DD"),
+        ("2025-01-13T01:00:00", "YYYY-MM-DDTHH:MM:SS"),
+        ("A-0000FEED", None),
+        ("1900000000001", None),
+        (12, None),
+    ],
+)
 def test_classify_timestamp(value: object, kind: str | None) -> None:
     assert classify_timestamp(value) == kind
 

@@ -66,7 +66,7 @@ def _demo_with(old: str, new: str) -> str:
         ('window = "17:00-19:30"', 'window = "evening"', "appliances[0].window: expected windows like 23:30-05:30"),
         ('tariff = "E-1R-VAR-22-11-01-J"', 'tariff = "E-1R-NOPE-22-11-01-J"', "product NOPE-22-11-01 is not in"),
         ('api_key = "sk_live_octoscope_demo"', 'api_key = "secret"', "accounts[0].api_key: expected an API key"),
-        ('seed = 20261121', 'seed = 1\ncolour = "red"', "colour: unknown key"),
+        ("seed = 20261121", 'seed = 1\ncolour = "red"', "colour: unknown key"),
     ],
 )
 def test_bad_scenarios_get_one_line_naming_the_field(tmp_path: Path, old: str, new: str, expected: str) -> None:

@@ -229,8 +229,9 @@ def test_past_homes_on_request_with_economy_7_day_and_night_prices(tmp_path: Pat
         old = both["series"]["electricity-import:1000000002101"]
         assert old["rows_new"] == old["rows"] > 0
         moved_out = datetime.fromisoformat(
-            httpx.get(f"{sim.url}/v1/accounts/A-0000B0B5/", auth=("sk_live_octoscope_moved_test", ""), timeout=30)
-            .json()["properties"][0]["moved_out_at"]
+            httpx.get(
+                f"{sim.url}/v1/accounts/A-0000B0B5/", auth=("sk_live_octoscope_moved_test", ""), timeout=30
+            ).json()["properties"][0]["moved_out_at"]
         )
         assert datetime.fromisoformat(old["last_interval"]) < moved_out
         # An Economy 7 tariff has day and night unit rates, and no standard ones.
