@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -20,11 +22,88 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def all_commands() -> list[list[str]]:
+    """Every command and sub-command's words, from the app itself (a new command cannot be forgotten)."""
+    import typer
+
+    from octoscope.cli import app
+
+    def walk(group: object, prefix: list[str]) -> list[list[str]]:
+        out = []
+        for name, command in sorted(getattr(group, "commands", {}).items()):
+            out += walk(command, [*prefix, name]) if hasattr(command, "commands") else [[*prefix, name]]
+        return out
+
+    return walk(typer.main.get_command(app), [])
+
+
 def test_every_command_has_help_with_an_example() -> None:
-    for command in ("simulate", "demo", "version"):
-        result = run(command, "--help")
+    commands = all_commands()
+    assert len(commands) >= 15
+    assert ["export", "influx"] in commands
+    for words in commands:
+        result = run(*words, "--help")
         assert result.returncode == 0, result.stderr
-        assert "Example: octoscope" in " ".join(result.stdout.split()), command
+        assert f"Example: octoscope {words[0]}" in " ".join(result.stdout.split()), words
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["dispatches", "--days", "0"], "Error: Invalid value for '--days'"),
+        (["cheapest", "--hours", "abc"], "Error: Invalid value for '--hours'"),
+        (["export", "xml"], "Error: No such command 'xml'"),
+        (["serve", "--port", "99999"], "Error: Invalid value for '--port'"),
+        (["costs", "--nope"], "Error: No such option: --nope"),
+        (["nosuch"], "Error: No such command 'nosuch'"),
+    ],
+)
+def test_usage_mistakes_are_one_line_and_exit_1(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(message)
+    assert result.stderr.rstrip().endswith("--help`)")
+
+
+def test_no_command_shows_the_help() -> None:
+    result = run()
+    assert result.returncode == 0
+    assert "Usage: python -m octoscope" in result.stdout
+    assert "Error" not in result.stdout + result.stderr
+
+
+def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'api_key = "\xff"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "octoscope", "status"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "OCTOSCOPE_CONFIG": str(path)},
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr == f"Error: {path} is not UTF-8 text: save it as UTF-8, or remove it and run `octoscope init`\n"
+    )
+
+
+def test_a_short_token_does_not_guard_the_network() -> None:
+    result = run("serve", "--host", "0.0.0.0", "--token", "short")  # noqa: S104 (refused before it binds)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: an access token for the network needs 16 characters or more")
+    assert "short" not in result.stderr
+
+
+def test_a_port_in_use_is_one_line() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run("simulate", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(f"Error: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,16 @@ def _free_port(host: str) -> int:
 
 
 def _serve(asgi_app: object, host: str, port: int) -> None:
+    import socket  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415 (keeps `octoscope --help` fast)
+
+    # uvicorn reports a port in use as a log line and exits 3; say it as every other user error.
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as err:
+        raise fail(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from None
 
     config = uvicorn.Config(asgi_app, host=host, port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
     server = uvicorn.Server(config)
@@ -804,6 +813,7 @@ def _print_comparison(report: dict[str, Any]) -> None:
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+MIN_NETWORK_TOKEN = 16  # a token that guards the data on a network must not be guessable
 
 
 @app.command()
@@ -830,6 +840,11 @@ def serve(
         raise fail(
             f"listening on {host} opens your data to the network: give --token or set OCTOSCOPE_WEB_TOKEN"
             " to a long secret first"
+        )
+    if host not in LOOPBACK and token is not None and len(token) < MIN_NETWORK_TOKEN:
+        raise fail(
+            f"an access token for the network needs {MIN_NETWORK_TOKEN} characters or more;"
+            " `python -c 'import secrets; print(secrets.token_urlsafe())'` makes one"
         )
     with user_errors():
         settings = _settings()
@@ -859,7 +874,18 @@ register_exports(app)
 
 
 def main() -> None:
+    from typer.exceptions import TyperException  # noqa: PLC0415
+
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
+    except TyperException as err:  # a bad option or value: one line, like every other user error
+        message = err.format_message()
+        if not message:  # no command given: the help was the answer
+            sys.exit(0)
+        ctx = getattr(err, "ctx", None)
+        command = ctx.command_path if ctx is not None else "octoscope"
+        typer.echo(f"Error: {message} (see `{command} --help`)", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

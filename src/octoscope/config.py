@@ -394,6 +394,9 @@ def load_settings(env: dict[str, str] | None = None, config_path: Path | None = 
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path} is not valid TOML: {err}") from None
+        except UnicodeDecodeError:
+            hint = "save it as UTF-8, or remove it and run `octoscope init`"
+            raise ConfigError(f"{path} is not UTF-8 text: {hint}") from None
         except OSError as err:
             raise ConfigError(f"cannot read {path}: {err.strerror}") from None
     return settings_from(values, env, path)
@@ -412,7 +415,7 @@ def _kept_tables(path: Path) -> list[str]:
     """The tables of an existing config file that ``write_config`` does not write (``[costs]``, ``[influx]``
     and the like), verbatim with their comments, so that running ``init`` again loses none of them."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8", errors="replace")  # load_settings has refused it if not UTF-8
     except FileNotFoundError:
         return []
     kept: list[str] = []

@@ -214,7 +214,8 @@ def parse_load(text: str | None, n: int) -> list[float] | None:
     if len(values) == 1:
         return values * n
     if len(values) != n:
-        raise PriceError(f"--kw gives {len(values)} half-hourly values; a window of {n / 2:g} hours needs {n}")
+        hours = f"{n / 2:g} hour{'' if n == 2 else 's'}"
+        raise PriceError(f"--kw gives {len(values)} half-hourly values; a window of {hours} needs {n}")
     return values
 
 

@@ -227,6 +227,9 @@ def test_timeouts_are_temporary(exc: type[httpx.TransportError]) -> None:
 def test_connection_errors_are_temporary(exc: type[httpx.TransportError]) -> None:
     err = failure(raiser(exc))
     assert isinstance(err, TemporarilyUnavailable)
+    # Where it could not reach and which setting to look at; not the path or query (they carry the account).
+    assert f"cannot reach https://api.octopus.energy ({exc.__name__}): is api_url" in str(err)
+    assert "/v1/" not in str(err)
 
 
 def test_truncated_json_on_200_is_temporary() -> None:

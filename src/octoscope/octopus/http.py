@@ -69,7 +69,10 @@ async def exchange(http: httpx.AsyncClient, request: httpx.Request, what: str) -
     except httpx.TimeoutException:
         raise TemporarilyUnavailable(f"{what}: Octopus did not answer in time") from None
     except httpx.TransportError as err:
-        raise TemporarilyUnavailable(f"{what}: network error ({type(err).__name__})") from None
+        # Where, not the whole URL: its query may carry an account number, never more; no credential is in it.
+        where = f"{request.url.scheme}://{request.url.netloc.decode()}"
+        hint = "is api_url (or graphql_url) right, and is the network up?"
+        raise TemporarilyUnavailable(f"{what}: cannot reach {where} ({type(err).__name__}): {hint}") from None
     status = response.status_code
     wait = retry_after_seconds(response.headers.get("retry-after"))
     if status == 429:

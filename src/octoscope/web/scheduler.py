@@ -41,6 +41,10 @@ from octoscope.wiring import open_clients
 log = logging.getLogger(__name__)
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 @dataclass
 class JobRun:
     started: datetime
@@ -155,7 +159,10 @@ class Scheduler:
         async with open_clients(self.settings, self.store) as clients:
             account = await discover(clients, self.store, self.number, now, refresh=True)
         points = sum(len(p.meter_points) for p in account.properties)
-        return f"{len(account.properties)} properties, {points} meter points, {len(account.devices)} devices"
+        return (
+            f"{_count(len(account.properties), 'property', 'properties')}, {_count(points, 'meter point')},"
+            f" {_count(len(account.devices), 'device')}"
+        )
 
     async def _dispatches(self, now: datetime) -> str:
         async with open_clients(self.settings, self.store) as clients:
