@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 from octoscope.config import CostSettings, Settings
 from octoscope.domain.costs import Bucket, PriceColumns, Prices, Rounding, Totals, bucketed, cost, gas_kwh, next_month
+from octoscope.domain.live import DayRates, half_hours
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
 from octoscope.domain.sessions import detect_sessions
-from octoscope.domain.uktime import UK, BadDate, local_date, local_midnight, parse_date
+from octoscope.domain.uktime import UK, BadDate, local_date, local_day_bounds, local_midnight, parse_date
 from octoscope.store.sqlite import Store
 
 FuelName = Literal["electricity", "gas", "export"]
@@ -147,6 +148,18 @@ def smart_dispatch_half_hours(records: Iterable[DispatchRecord]) -> frozenset[da
     return frozenset(out)
 
 
+def _dispatched(store: Store, point: MeterPoint, lo: datetime, hi: datetime) -> frozenset[datetime]:
+    """The point's smart-dispatched half-hours in [lo, hi) that fell under an Intelligent agreement."""
+    intelligent = [a for a in point.agreements if INTELLIGENT in a.tariff.product]
+    if not intelligent:
+        return frozenset()
+    return frozenset(
+        t
+        for t in smart_dispatch_half_hours(store.dispatches(lo, hi))
+        if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)
+    )
+
+
 def _money(value: float) -> float:
     return round(value, 4)
 
@@ -246,15 +259,7 @@ def _account_costs(
                     " run `octoscope sync` again to ask Octopus for it"
                 )
             prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
-            intelligent = [a for a in point.agreements if INTELLIGENT in a.tariff.product]
-            dispatched: frozenset[datetime] = frozenset()
-            if intelligent and fuel == "electricity":
-                half_hours = smart_dispatch_half_hours(store.dispatches(lo, hi))
-                dispatched = frozenset(
-                    t
-                    for t in half_hours
-                    if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)
-                )
+            dispatched = _dispatched(store, point, lo, hi) if fuel == "electricity" else frozenset()
             report = cost(
                 readings,
                 point.agreements,
@@ -409,3 +414,44 @@ def ev_sessions(
                     }
                 )
     return sorted(out, key=lambda s: s["start"])
+
+
+def live_day_rates(store: Store, settings: Settings, device_id: str, day: date) -> DayRates | None:
+    """The unit rate of each half-hour of a UK local day for the import meter point a Home Mini reads, as the
+    costs above bill it (Agile's half-hour, Economy 7's night, Go's off-peak, an Intelligent dispatch at the
+    off-peak price), VAT included, with the day's standing charge; None if no meter point has that device.
+
+    Each half-hour is costed as one kWh through :func:`domain.costs.cost`, so the live view and the bill
+    can never disagree on a rate.
+    """
+    account = store.load_account(settings.require_account())
+    points = [
+        p
+        for prop in (account.properties if account else ())
+        for p in prop.meter_points
+        if fuel_of(p) == "electricity" and any(m.device_id == device_id for m in p.meters)
+    ]
+    if not points:
+        return None
+    point = points[-1]
+    lo, hi = local_day_bounds(day)
+    prices = _prices(store, {a.tariff_code for a in point.agreements}, settings.payment_method, lo, hi)
+    dispatched = _dispatched(store, point, lo, hi)
+    night = settings.costs.e7_night
+    rates = {}
+    for start in half_hours(day):
+        one = cost(
+            [(start, 1.0)],
+            point.agreements,
+            prices,
+            day,
+            day + timedelta(days=1),
+            night=night,
+            standing_charges=False,
+            dispatched=dispatched,
+        ).totals
+        if one.priced_kwh:
+            rates[start] = one.energy_cost
+    # With no readings the day counts as partial whatever; a standing charge found is a positive price.
+    standing = cost([], point.agreements, prices, day, day + timedelta(days=1), night=night).totals.standing_charge
+    return DayRates(day, rates, standing or None)

@@ -17,6 +17,7 @@ import httpx
 
 from octoscope.domain.models import DispatchRecord, IssuedToken, TelemetryReading
 from octoscope.domain.secret import Secret
+from octoscope.domain.uktime import iso_z
 from octoscope.octopus import documents, parse
 from octoscope.octopus.errors import (
     CredentialsRejected,
@@ -27,7 +28,6 @@ from octoscope.octopus.errors import (
     TemporarilyUnavailable,
     UnexpectedResponse,
 )
-from octoscope.domain.uktime import iso_z
 from octoscope.octopus.http import KEY_HINT, exchange
 from octoscope.octopus.policy import RequestPolicy
 

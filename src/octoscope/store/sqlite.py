@@ -34,6 +34,7 @@ from octoscope.domain.models import (
     SmartDevice,
     TariffCode,
     TariffInfo,
+    TelemetryReading,
 )
 from octoscope.domain.uktime import epoch, from_epoch
 from octoscope.store.migrations import MIGRATIONS
@@ -658,6 +659,44 @@ class Store:
                 (epoch(start) if start else 0, epoch(end) if end else 2**62),
             ).fetchall()
         return [DispatchRecord(d, k, from_epoch(a), from_epoch(b), t, e, s, loc) for d, k, a, b, t, e, s, loc in rows]
+
+    # --- Home Mini telemetry (recorded by the live poller when asked to) ---------------------------------
+
+    def write_telemetry(self, device_id: str, readings: Sequence[TelemetryReading]) -> int:
+        """Upsert readings (a re-read one overwrites); returns how many were written."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO telemetry (device_id, read_at, consumption_wh, delta_wh, demand_w, export_wh)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, read_at) DO UPDATE SET"
+                " consumption_wh = excluded.consumption_wh, delta_wh = excluded.delta_wh,"
+                " demand_w = excluded.demand_w, export_wh = excluded.export_wh",
+                [
+                    (device_id, epoch(r.read_at), r.consumption_wh, r.delta_wh, r.demand_w, r.export_wh)
+                    for r in readings
+                ],
+            )
+        return len(readings)
+
+    def telemetry(self, device_id: str, start: datetime, end: datetime) -> list[TelemetryReading]:
+        """Recorded readings in [start, end), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT read_at, consumption_wh, delta_wh, demand_w, export_wh FROM telemetry"
+                " WHERE device_id = ? AND read_at >= ? AND read_at < ? ORDER BY read_at",
+                (device_id, epoch(start), epoch(end)),
+            ).fetchall()
+        return [TelemetryReading(from_epoch(at), *rest) for at, *rest in rows]
+
+    def last_telemetry(self, device_id: str) -> datetime | None:
+        with self._lock:
+            row = self._db.execute("SELECT MAX(read_at) FROM telemetry WHERE device_id = ?", (device_id,)).fetchone()
+        return _opt_dt(row[0])
+
+    def prune_telemetry(self, before: datetime) -> int:
+        """Forget recorded readings older than ``before`` (the retention setting); returns how many."""
+        with self._transaction() as db:
+            cursor = db.execute("DELETE FROM telemetry WHERE read_at < ?", (epoch(before),))
+        return cursor.rowcount
 
     # --- runs -------------------------------------------------------------------------------------------
 
