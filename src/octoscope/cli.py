@@ -108,7 +108,15 @@ def _free_port(host: str) -> int:
 def _serve(asgi_app: object, host: str, port: int) -> None:
     import uvicorn  # noqa: PLC0415 (keeps `octoscope --help` fast)
 
-    config = uvicorn.Config(asgi_app, host=host, port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
+    # Event streams never end by themselves: on Ctrl-C they get 3 seconds, then the server stops.
+    config = uvicorn.Config(
+        asgi_app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
     server = uvicorn.Server(config)
     try:
         server.run()

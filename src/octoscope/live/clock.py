@@ -6,9 +6,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+@runtime_checkable
+class SleepingClock(Protocol):
+    """A clock that knows how to wait its own seconds (one that runs fast, or one a test moves by hand)."""
+
+    def __call__(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
 
 
 class ScaledClock:
@@ -30,5 +40,5 @@ class ScaledClock:
 
 
 def sleeper(clock: Clock) -> Sleep:
-    """How to wait ``seconds`` of ``clock``: scaled for a :class:`ScaledClock`, real otherwise."""
-    return clock.sleep if isinstance(clock, ScaledClock) else asyncio.sleep
+    """How to wait ``seconds`` of ``clock``: its own way if it has one, real seconds otherwise."""
+    return clock.sleep if isinstance(clock, SleepingClock) else asyncio.sleep

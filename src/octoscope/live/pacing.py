@@ -17,10 +17,15 @@ RECHECK = 300.0  # with no room at all, look again this much later
 
 @dataclass(frozen=True)
 class Pace:
-    at: float  # the earliest instant the next poll may go (at or before now: at once)
+    at: float  # when the next poll is due, polls spread evenly (at or before now: at once)
     interval: float  # seconds between polls at the allowance below
     per_hour: int  # polls an hour allowed now (0: none until others' calls age out of the hour)
     reason: str | None  # why fewer than asked, or why none
+    hard: float = float("-inf")  # no poll before this, whatever: the rolling hour would hold too many
+
+    def when(self, align: bool) -> float:
+        """The instant to poll: ``at`` (just after a reading ends, if ``align``), never before ``hard``."""
+        return max(aligned(self.at) if align else self.at, self.hard)
 
 
 def headroom(shared_limit: int) -> int:
@@ -58,11 +63,13 @@ def pace(
         return Pace(now + RECHECK, RECHECK, 0, reason)
     interval = WINDOW * max(1, feeds) / allowed
     at = recent[-1] + interval if recent else now
+    hard = float("-inf")
     if len(recent) >= allowed:
-        at = max(at, recent[len(recent) - allowed] + WINDOW)  # the rolling hour holds no more than allowed
-    return Pace(at, interval, allowed, reason)
+        hard = recent[len(recent) - allowed] + WINDOW  # the rolling hour holds no more than allowed
+    return Pace(max(at, hard), interval, allowed, reason, hard)
 
 
-def aligned(at: float) -> float:
-    """The first instant at or after ``at`` that is ``PHASE`` seconds past a 10-second boundary."""
-    return math.ceil((at - PHASE) / 10) * 10 + PHASE
+def aligned(at: float, slack: float = 2.0) -> float:
+    """The first instant ``PHASE`` seconds past a 10-second boundary, at or after ``at`` less ``slack`` (a
+    poll that went a moment late does not push every later one a whole 10 seconds on)."""
+    return math.ceil((at - slack - PHASE) / 10) * 10 + PHASE

@@ -22,8 +22,8 @@ from octoscope.config import Settings
 from octoscope.octopus.errors import OctopusError
 from octoscope.store.sqlite import Store
 from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, due, refresh
-from octoscope.web import costs, ev
-from octoscope.wiring import open_clients
+from octoscope.web import costs, ev, live
+from octoscope.wiring import open_clients, open_live
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def create_app(
         if schedule_every is not None and settings.api_key is not None:
             task = asyncio.create_task(keep_dispatches_fresh(settings, app.state.store, schedule_every, now))
         try:
-            yield
+            async with open_live(settings, app.state.store, now) as app.state.live:  # the Home Mini pollers
+                yield
         finally:
             if task is not None:
                 task.cancel()
@@ -83,7 +84,7 @@ def create_app(
                 return JSONResponse({"detail": "an access token is required: Authorization: Bearer <token>"}, 401)
             return await call_next(request)
 
-    for area in (costs, ev):
+    for area in (costs, ev, live):
         app.include_router(area.router)
 
     return app

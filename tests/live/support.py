@@ -1,0 +1,169 @@
+"""Helpers for the live tests: the web app served over a real socket on the simulator's (fast) clock, and an
+SSE client that reads events as a browser's EventSource would."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from octoscope.config import Budget, LiveSettings, Settings
+from octoscope.domain.secret import Secret
+from octoscope.live.clock import ScaledClock
+from octoscope.simulator.threaded import serve_in_thread
+from octoscope.web.app import create_app
+from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, SimServer
+
+HOME_MINI = "00-00-00-FF-FE-00-01-01"
+
+
+@dataclass
+class Event:
+    name: str
+    id: str | None
+    data: Any
+
+
+async def events(response: httpx.Response) -> AsyncIterator[Event]:
+    """Events as the SSE spec frames them; comments (keep-alives) and retry-only blocks are skipped."""
+    name: str | None = None
+    event_id: str | None = None
+    data: list[str] = []
+    async for line in response.aiter_lines():
+        if line == "":
+            if data:
+                yield Event(name or "message", event_id, json.loads("\n".join(data)))
+            name, event_id, data = None, None, []
+            continue
+        if line.startswith(":"):
+            continue
+        key, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if key == "event":
+            name = value
+        elif key == "id":
+            event_id = value
+        elif key == "data":
+            data.append(value)
+
+
+def copy_synced(source: Path, target: Path) -> Path:
+    """A copy of a synced database without its token and request ledger (they belong to another simulator
+    and another clock)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    with sqlite3.connect(target) as db:
+        db.execute("DELETE FROM tokens")
+        db.execute("DELETE FROM request_budget")
+    return target
+
+
+class SteppedClock:
+    """A clock that moves only when the test moves it; a sleeper, on whatever event loop (the server runs in
+    its own thread), wakes when the clock passes its instant. Runs an hour of polling in seconds and makes
+    every poll's instant the same from one run to the next."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+        self._lock = threading.Lock()
+        self._sleepers: list[tuple[float, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        loop = asyncio.get_running_loop()
+        wake: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            self._sleepers.append((self.now + seconds, loop, wake))
+        await wake
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+            due = [s for s in self._sleepers if s[0] <= self.now]
+            self._sleepers = [s for s in self._sleepers if s[0] > self.now]
+        for _, loop, wake in due:
+            loop.call_soon_threadsafe(_wake, wake)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def sim_clock(sim: SimServer) -> ScaledClock:
+    """Our clock, started from the simulator's and running at its speed."""
+    world = sim.app.state.world
+    return ScaledClock(world.now(), world.clock.speed)
+
+
+def set_sim_clock(sim: SimServer, **body: object) -> None:
+    httpx.post(f"{sim.url}/_sim/clock", json=body, timeout=10).raise_for_status()
+
+
+def settings_for(
+    sim: SimServer, db: Path, graphql_per_hour: int = 100, key: str = DEMO_KEY, account: str = DEMO_ACCOUNT, **live: Any
+) -> Settings:
+    return Settings(
+        api_key=Secret(key),
+        account=account,
+        api_url=f"{sim.url}/v1",
+        graphql_url=f"{sim.url}/v1/graphql/",
+        db=db,
+        config_path=db.parent / "none.toml",
+        budget=Budget(rest_per_hour=300, graphql_per_hour=graphql_per_hour),
+        live=LiveSettings(**live),
+    )
+
+
+@contextlib.contextmanager
+def live_app(settings: Settings, clock: ScaledClock | SteppedClock) -> Iterator[str]:
+    """The web app on a free port; open streams get a second when it stops."""
+    with serve_in_thread(create_app(settings, clock=clock), graceful_seconds=1) as base:
+        yield base
+
+
+def telemetry_calls(sim: SimServer) -> list[dict[str, Any]]:
+    """The simulator's log of telemetry calls (their ``sim_at`` is simulated time)."""
+    log = sim.requests_log()["requests"]
+    assert isinstance(log, list)
+    return [e for e in log if "smartMeterTelemetry" in e.get("fields", [])]
+
+
+@dataclass
+class Viewer:
+    """One SSE client's record of what it received."""
+
+    readings: list[int] = field(default_factory=list)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    other: list[Event] = field(default_factory=list)
+
+    def take(self, event: Event) -> None:
+        if event.name == "reading":
+            assert event.id is not None
+            self.readings.append(int(event.id))
+        elif event.name == "status":
+            self.statuses.append(event.data)
+        else:
+            self.other.append(event)
+
+    @property
+    def states(self) -> list[str]:
+        return [s["state"] for s in self.statuses]
+
+
+def contiguous(ids: list[int]) -> bool:
+    return all(b - a == 10 for a, b in itertools.pairwise(ids))
