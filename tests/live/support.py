@@ -9,8 +9,9 @@ import itertools
 import json
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,8 @@ class SteppedClock:
             due = [s for s in self._sleepers if s[0] <= self.now]
             self._sleepers = [s for s in self._sleepers if s[0] > self.now]
         for _, loop, wake in due:
-            loop.call_soon_threadsafe(_wake, wake)
+            with contextlib.suppress(RuntimeError):  # a server stopped since: its loop is closed
+                loop.call_soon_threadsafe(_wake, wake)
 
 
 def _wake(future: asyncio.Future[None]) -> None:
@@ -148,6 +150,7 @@ class Viewer:
     """One SSE client's record of what it received."""
 
     readings: list[int] = field(default_factory=list)
+    data: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     other: list[Event] = field(default_factory=list)
 
@@ -155,6 +158,7 @@ class Viewer:
         if event.name == "reading":
             assert event.id is not None
             self.readings.append(int(event.id))
+            self.data.append(event.data)
         elif event.name == "status":
             self.statuses.append(event.data)
         else:
@@ -167,3 +171,78 @@ class Viewer:
 
 def contiguous(ids: list[int]) -> bool:
     return all(b - a == 10 for a, b in itertools.pairwise(ids))
+
+
+async def watch(
+    base: str, viewer: Viewer, clock: Callable[[], float], until: float, headers: dict[str, str] | None = None
+) -> None:
+    """Read the stream until the clock passes ``until`` (looked at on each event)."""
+    async with (
+        httpx.AsyncClient(timeout=httpx.Timeout(30, read=120)) as client,
+        client.stream("GET", f"{base}/api/live/stream", headers=headers or {}) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for event in events(response):
+            viewer.take(event)
+            if clock() >= until:
+                return
+
+
+class Session:
+    """The app on a stepped clock against a frozen simulator: the test moves time; viewers watch."""
+
+    def __init__(self, sim: SimServer, base: str, clock: SteppedClock) -> None:
+        self.sim = sim
+        self.base = base
+        self.clock = clock
+        self.http = httpx.AsyncClient(timeout=30)
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def status(self) -> dict[str, Any]:
+        answer = (await self.http.get(f"{self.base}/api/live/status")).json()
+        assert isinstance(answer, dict)
+        return answer
+
+    async def viewers(self, count: int) -> None:
+        """Wait until ``count`` viewers are connected."""
+        for _ in range(1000):
+            if (await self.status())["viewers"] >= count:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"{count} viewers did not connect")
+
+    def watch(self, viewer: Viewer, headers: dict[str, str] | None = None, until: float = float("inf")) -> None:
+        self.tasks.append(asyncio.create_task(watch(self.base, viewer, self.clock, until, headers)))
+
+    async def leave(self) -> None:
+        """Every viewer disconnects."""
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks = []
+
+    async def advance(self, seconds: float, *, sim_follows: bool = True) -> None:
+        """Move the simulator's clock and ours together (or ours alone: the Home Mini falls silent), 10
+        seconds a step, each step once the poller has done what was due (it then says when its next poll
+        is): every poll at the same instant, run after run."""
+        end = self.clock() + seconds
+        while self.clock() < end:
+            if sim_follows:
+                at = datetime.fromtimestamp(self.clock() + 10, UTC).isoformat()
+                answer = await self.http.post(f"{self.sim.url}/_sim/clock", json={"now": at, "speed": 0})
+                answer.raise_for_status()
+            self.clock.advance(10)
+            for _ in range(500):
+                status = await self.status()
+                due = status["next_poll_at"]
+                if (due is not None and datetime.fromisoformat(due).timestamp() > self.clock()) or status[
+                    "state"
+                ] == "idle":
+                    break
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(0.002)
+
+    async def close(self) -> None:
+        await self.leave()
+        await self.http.aclose()

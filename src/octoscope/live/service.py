@@ -349,8 +349,8 @@ class Feed:
         self._set(
             LiveStatus(
                 "no_device",
-                "the account has no smart electricity meter a Home Mini could read; looking again at"
-                f" {_clock_time(now + wait)}",
+                "no Home Mini on the account: Octopus lists no smart meter with a Home Mini's readings (one"
+                f" paired in the Octopus app shows up here); looking again at {_clock_time(now + wait)}",
                 now + wait,
             )
         )
