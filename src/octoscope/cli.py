@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from octoscope import __version__
+from octoscope import __version__, cli_live
 
 if TYPE_CHECKING:
     from octoscope.config import Settings
@@ -688,6 +688,9 @@ def version() -> None:
     Example: octoscope version
     """
     typer.echo(__version__)
+
+
+app.command(name="live")(cli_live.live)
 
 
 def main() -> None:
