@@ -69,7 +69,7 @@ class PollRecord:
     """One telemetry call: when (the service's clock), how long, what came of it."""
 
     at: float
-    took_ms: float
+    took_ms: float  # the call itself
     readings: int  # new readings it brought
     newest: int | None  # the newest reading's id after it
     outcome: str  # a state
@@ -223,10 +223,12 @@ class Feed:
             self.not_before = start + STEP  # nothing complete to ask for yet
             return
         began = time.perf_counter()
-        outcome, new = "error", 0
+        outcome, new, answered, took = "error", 0, time.time(), 0.0
         try:
             rows = await service.graphql.telemetry(device, from_epoch(start), from_epoch(now), attempts=1)
+            answered, took = time.time(), time.perf_counter() - began
         except Exception as err:  # every failure is a status, none a crash
+            answered, took = time.time(), time.perf_counter() - began
             await service.count_poll(service.clock())
             outcome = self._failed(err, now, device)
         else:
@@ -239,11 +241,11 @@ class Feed:
             self.polls.append(
                 PollRecord(
                     now,
-                    (time.perf_counter() - began) * 1000,
+                    took * 1000,
                     new,
                     newest.id if newest else None,
                     outcome,
-                    time.time(),
+                    answered,
                 )
             )
             self.polled.set()
