@@ -440,3 +440,49 @@ def test_bad_requests_are_one_clear_line(
     assert answer.status_code == status
     assert words in answer.json()["detail"]
     assert "\n" not in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("synced", [True, False])
+def test_a_wrong_key_is_a_token_error_that_names_the_setting(synced_copy: Path, tmp_path: Path, synced: bool) -> None:
+    viewer = Viewer()
+    wrong = "sk_live_not_the_right_key_0000"
+    told: list[dict[str, Any]] = []
+
+    async def scenario(s: Session) -> None:
+        s.watch(viewer)
+        await s.viewers(1)
+        await s.advance(120)
+        told.append(await s.status())
+
+    with simulator() as sim:
+        db = synced_copy if synced else tmp_path / "fresh.db"  # the device known, or to be found
+        run_session(sim, settings_for(sim, db, key=wrong), SteppedClock(START), scenario)
+    status = told[0]
+    assert status["state"] == "token_error"
+    assert "OCTOSCOPE_API_KEY" in status["message"]
+    assert status["next_poll_at"] is not None
+    assert "token_error" in viewer.states
+    assert wrong not in repr(told) + repr(viewer)
+
+
+def test_other_work_on_a_tight_shared_budget_slows_live_polling(synced_copy: Path) -> None:
+    told: list[dict[str, Any]] = []
+    with Store.open(synced_copy) as store:
+        for i in range(20):  # dispatches, a sync: twenty GraphQL calls in the last hour
+            store.record_request(key_fingerprint(DEMO_KEY), "graphql", START - 1800 + i)
+
+    async def scenario(s: Session) -> None:
+        s.watch(Viewer())
+        await s.viewers(1)
+        await s.advance(1230)
+        told.append(await s.status())
+
+    with simulator() as sim:
+        run_session(sim, settings_for(sim, synced_copy, graphql_per_hour=40), SteppedClock(START), scenario)
+        calls = telemetry_calls(sim)
+    status = told[0]
+    # 40 an hour shared, 4 kept spare, 20 (and the token) used by other work: live gets 15, one per 240 s.
+    assert status["poll_interval_seconds"] == 240.0
+    assert "the shared GraphQL budget (40 an hour, 21 used by other work" in status["pace_reason"]
+    assert "15 calls an hour" in status["message"]
+    assert len(calls) == 6  # at 0, 4, 8, 12, 16 and 20 minutes

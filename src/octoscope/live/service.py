@@ -298,7 +298,7 @@ class Feed:
         self._set(state)
         return sent, state.state
 
-    def _failed(self, err: Exception, now: float, device: str) -> str:
+    def _failed(self, err: Exception, now: float, device: str | None) -> str:
         """The status an error means, and the backoff before the next poll."""
         self.failures += 1
         cause = err.last if isinstance(err, GaveUp) and err.last is not None else err
@@ -311,6 +311,9 @@ class Feed:
         elif isinstance(err, CredentialsRejected):
             wait = self._backoff(300.0, 1800.0)
             status = LiveStatus("token_error", f"{err}", now + wait)
+        elif isinstance(err, NotFound) and device is None:
+            wait = self._backoff(600.0, 3600.0)
+            status = LiveStatus("no_device", f"{err}", now + wait)
         elif isinstance(err, NotFound):
             wait = self._backoff(600.0, 3600.0)
             status = LiveStatus(
@@ -341,7 +344,12 @@ class Feed:
     async def _resolve_device(self, now: float) -> str | None:
         if self.device is not None:
             return self.device
-        devices = await self.service.devices(now)
+        try:
+            devices = await self.service.devices(now)
+        except OctopusError as err:  # the account could not be read: a bad key is a token error, not "no device"
+            self._failed(err, now, None)
+            self.polled.set()
+            return None
         if devices:
             self.device = devices[0]
             return self.device
@@ -460,17 +468,20 @@ class LiveService:
         ]
 
     async def devices(self, now: float) -> list[str]:
-        """The devices, asking Octopus again (at most every ten minutes) when none is known or one failed."""
+        """The devices, asking Octopus again (at most every ten minutes) when none is known or one failed;
+        an error asking is raised only when nothing is known."""
         known = await asyncio.to_thread(self.known_devices)
         lookup = self.rediscover
         due = now - self._last_rediscovery >= REDISCOVER_EVERY
         if (not known or self.devices_stale) and lookup is not None and due:
-            self._last_rediscovery = now
-            self.devices_stale = False
             try:
                 await lookup()
             except OctopusError as err:
+                if not known:
+                    raise  # nothing to go on: the caller says what is wrong (and asks again after a backoff)
                 log.warning("live: looking up the account's devices failed: %s", err)
+            self._last_rediscovery = now
+            self.devices_stale = False
             known = await asyncio.to_thread(self.known_devices)
         return known
 
