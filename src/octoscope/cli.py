@@ -203,6 +203,7 @@ def demo(
             f" OCTOSCOPE_API_URL={base}/v1 OCTOSCOPE_GRAPHQL_URL={base}/v1/graphql/ octoscope costs"
         )
         typer.echo(f"  Costs API:    http://127.0.0.1:{web_port}/api/costs?period=... (docs at /docs)")
+        typer.echo(f"  Live:         curl -N http://127.0.0.1:{web_port}/api/live/stream")
         typer.echo("Serving; the dashboard arrives with its issue. Press Ctrl-C to stop.")
         _serve(create_app(settings, schedule_every=60.0), "127.0.0.1", web_port)
 
