@@ -1,5 +1,5 @@
-"""Helpers for the live tests: the web app served over a real socket on the simulator's (fast) clock, and an
-SSE client that reads events as a browser's EventSource would."""
+"""Helpers for the live tests: the web app served over a real socket on a clock the test moves in step with
+the simulator's, and an SSE client that reads events as a browser's EventSource would."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import itertools
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +20,6 @@ import httpx
 
 from octoscope.config import Budget, LiveSettings, Settings
 from octoscope.domain.secret import Secret
-from octoscope.live.clock import ScaledClock
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, SimServer
@@ -106,12 +106,6 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def sim_clock(sim: SimServer) -> ScaledClock:
-    """Our clock, started from the simulator's and running at its speed."""
-    world = sim.app.state.world
-    return ScaledClock(world.now(), world.clock.speed)
-
-
 def set_sim_clock(sim: SimServer, **body: object) -> None:
     httpx.post(f"{sim.url}/_sim/clock", json=body, timeout=10).raise_for_status()
 
@@ -132,7 +126,7 @@ def settings_for(
 
 
 @contextlib.contextmanager
-def live_app(settings: Settings, clock: ScaledClock | SteppedClock) -> Iterator[str]:
+def live_app(settings: Settings, clock: SteppedClock) -> Iterator[str]:
     """The web app on a free port; open streams get a second when it stops."""
     with serve_in_thread(create_app(settings, clock=clock), graceful_seconds=1) as base:
         yield base
@@ -233,13 +227,16 @@ class Session:
                 answer = await self.http.post(f"{self.sim.url}/_sim/clock", json={"now": at, "speed": 0})
                 answer.raise_for_status()
             self.clock.advance(10)
-            for _ in range(500):
+            deadline = time.monotonic() + 30  # a loaded machine can be slow; a wrong one never answers
+            while True:
                 status = await self.status()
                 due = status["next_poll_at"]
-                if (due is not None and datetime.fromisoformat(due).timestamp() > self.clock()) or status[
-                    "state"
-                ] == "idle":
+                if status["state"] == "idle" or (
+                    due is not None and datetime.fromisoformat(due).timestamp() > self.clock()
+                ):
                     break
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the poller did not get past {self.clock()}: {status}")
                 await asyncio.sleep(0.005)
             await asyncio.sleep(0.002)
 

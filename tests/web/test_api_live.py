@@ -1,5 +1,6 @@
-"""The live API over real sockets, against the simulator with its clock running fast: one poller however many
-viewers, every reading to every viewer once and in order, resuming with Last-Event-ID, tokens kept across
+"""The live API over real sockets against the simulator, its clock and ours moved together by the test, ten
+seconds a step (an hour passes in seconds, every poll at the same instant run after run): one poller however
+many viewers, every reading to every viewer once and in order, resuming with Last-Event-ID, tokens kept across
 restarts, and every failure told to viewers who stay connected."""
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections import deque
@@ -60,7 +61,7 @@ class LiveStatus:
     next_poll_at: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        when = None if self.next_poll_at is None else local_iso(from_epoch(round(self.next_poll_at)))
+        when = None if self.next_poll_at is None else local_iso(from_epoch(math.ceil(self.next_poll_at)))
         return {"state": self.state, "message": self.message, "next_poll_at": when}
 
 
@@ -331,8 +332,10 @@ class Feed:
             log.error("live: telemetry of %s failed unexpectedly: %r", device, err)
             wait = self._backoff(30.0, 600.0)
             status = LiveStatus("error", f"telemetry failed unexpectedly ({type(err).__name__}); see the server log")
-        self.not_before = now + wait
-        status = LiveStatus(status.state, f"{status.message}; next poll at {_clock_time(now + wait)}", now + wait)
+        self.not_before = aligned(now + wait, slack=0.0)  # no sooner than the wait, just after a reading ends
+        status = LiveStatus(
+            status.state, f"{status.message}; next poll at {_clock_time(self.not_before)}", self.not_before
+        )
         self._set(status)
         return status.state
 
@@ -354,14 +357,13 @@ class Feed:
             self.device = devices[0]
             return self.device
         self.failures += 1
-        wait = self._backoff(REDISCOVER_EVERY, 3600.0)
-        self.not_before = now + wait
+        self.not_before = aligned(now + self._backoff(REDISCOVER_EVERY, 3600.0), slack=0.0)
         self._set(
             LiveStatus(
                 "no_device",
                 "no Home Mini on the account: Octopus lists no smart meter with a Home Mini's readings (one"
-                f" paired in the Octopus app shows up here); looking again at {_clock_time(now + wait)}",
-                now + wait,
+                f" paired in the Octopus app shows up here); looking again at {_clock_time(self.not_before)}",
+                self.not_before,
             )
         )
         self.polled.set()
@@ -528,7 +530,7 @@ class LiveService:
         feed = self.feed(device)
         feed.lease_until = max(feed.lease_until, self.clock() + self.settings.grace_seconds)
         feed.ensure_running()
-        if not feed.polls and self.graphql is not None:
+        if not feed.polled.is_set() and self.graphql is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await feed.polled.wait()

@@ -6,7 +6,7 @@ are. A plain request keeps the poller running for a grace period; a stream for a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -109,7 +109,7 @@ class EventStream(StreamingResponse):
 
     media_type = "text/event-stream"
 
-    def __init__(self, events: AsyncIterator[bytes], status_code: int = 200) -> None:
+    def __init__(self, events: AsyncGenerator[bytes, None], status_code: int = 200) -> None:
         super().__init__(events, status_code, {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         self._events = events
 
@@ -117,7 +117,7 @@ class EventStream(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            await self._events.aclose()  # type: ignore[attr-defined]
+            await self._events.aclose()
 
 
 @router.get(
@@ -147,7 +147,7 @@ async def stream(
     except UnknownDevice as err:
         raise HTTPException(404, str(err)) from None
 
-    async def events() -> AsyncIterator[bytes]:
+    async def events() -> AsyncGenerator[bytes, None]:
         async with live.watch(device, after) as sub:
             while True:
                 frames = await sub.next(KEEPALIVE_SECONDS)
