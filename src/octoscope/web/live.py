@@ -48,7 +48,7 @@ async def _feed(live: LiveService, device: str | None) -> Feed:
 
 
 @router.get("/status", summary="Whether live data flows, and if not why; the poller's pace and last polls")
-def status(live: LiveDep, device: Device = None) -> dict[str, Any]:
+async def status(live: LiveDep, device: Device = None) -> dict[str, Any]:
     try:
         return live.status(device)
     except UnknownDevice as err:
