@@ -106,3 +106,12 @@ def test_a_sparkline_fits_its_width_and_spans_least_to_most() -> None:
     assert sparkline([5.0] * 3, 10) == "▁▁▁"
     assert len(sparkline(list(range(360)), 60)) == 60
     assert sparkline([], 10) == ""
+
+
+def test_once_on_an_account_without_a_home_mini_says_so(tmp_path: Path) -> None:
+    with simulator("no_home_mini", now=datetime.now(UTC).isoformat(timespec="seconds"), speed=1.0) as sim:
+        cli = make_cli(sim, tmp_path, key="sk_live_octoscope_nomini_test", account="A-00000000")
+        done = cli.run("live", "--once", timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("Error: no Home Mini on the account")
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -161,6 +161,8 @@ async def _watch(
                 # What came before the first poll is history: not counted in the cost since start, not listed.
                 view = _View(minutes, newest.id if newest else -1, newest.id - 10 if newest else -1)
                 if once:
+                    if feed.status.state in ("token_error", "no_device") and feed.hub.newest is None:
+                        raise _LiveError(feed.status.message)  # nothing to show: say what to fix
                     rates = await _rates(service, feed, local_date(from_epoch(time.time())))
                     _print_once(feed, _snapshot(feed, rates, time.time(), minutes), view, as_json)
                     return
