@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from octoscope import __version__
+from octoscope import __version__, cli_live
 
 if TYPE_CHECKING:
     from octoscope.config import Settings
@@ -117,7 +117,15 @@ def _serve(asgi_app: object, host: str, port: int) -> None:
     except OSError as err:
         raise fail(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from None
 
-    config = uvicorn.Config(asgi_app, host=host, port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
+    # Event streams never end by themselves: on Ctrl-C they get 3 seconds, then the server stops.
+    config = uvicorn.Config(
+        asgi_app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
     server = uvicorn.Server(config)
     try:
         server.run()
@@ -204,6 +212,7 @@ def demo(
             f" OCTOSCOPE_API_URL={base}/v1 OCTOSCOPE_GRAPHQL_URL={base}/v1/graphql/ octoscope costs"
         )
         typer.echo(f"  JSON API:     http://127.0.0.1:{web_port}/api/overview (docs at /docs)")
+        typer.echo(f"  Live stream:  curl -N http://127.0.0.1:{web_port}/api/live/stream")
         typer.echo(f"Dashboard: http://127.0.0.1:{web_port}/   (Ctrl-C stops the demo)")
         _serve(create_app(settings, schedule_every=60.0), "127.0.0.1", web_port)
 
@@ -871,6 +880,8 @@ def version() -> None:
 from octoscope.exports.cli import register as register_exports  # noqa: E402 (it uses the helpers above)
 
 register_exports(app)
+
+app.command(name="live")(cli_live.live)
 
 
 def main() -> None:

@@ -112,6 +112,16 @@ class InfluxSettings:
 
 
 @dataclass(frozen=True)
+class LiveSettings:
+    """The live Home Mini view: one poller per device while someone watches (or while recording)."""
+
+    calls_per_hour: int = 60  # telemetry calls an hour, all devices together; fewer if the GraphQL budget is tight
+    record: bool = False  # keep every reading in the database (the poller then runs all the time)
+    retention_days: int = 30  # recorded readings older than this are deleted
+    grace_seconds: float = 120.0  # keep polling this long after the last viewer leaves (a page reload)
+
+
+@dataclass(frozen=True)
 class Settings:
     api_key: Secret | None = None
     account: str | None = None
@@ -125,6 +135,7 @@ class Settings:
     sync: SyncOptions = field(default_factory=SyncOptions)
     costs: CostSettings = field(default_factory=CostSettings)
     influx: InfluxSettings | None = None  # no [influx] section (nor OCTOSCOPE_INFLUX_URL): nothing to push to
+    live: LiveSettings = field(default_factory=LiveSettings)
 
     def require_account(self) -> str:
         """The account number, for commands that only read the database (no key needed)."""
@@ -194,12 +205,12 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
     settings = Settings(config_path=config_path)
     top = {
         *("api_key", "account", "api_url", "graphql_url", "db", "payment_method"),
-        *("budget", "retry", "sync", "costs", "influx"),
+        *("budget", "retry", "sync", "costs", "influx", "live"),
     }
     for key in file_values:
         if key not in top:
             raise ConfigError(f"{config_path}: unknown setting {key!r}; known: {', '.join(sorted(top))}")
-    sections = ("budget", "retry", "sync", "costs", "influx")
+    sections = ("budget", "retry", "sync", "costs", "influx", "live")
     merged: dict[str, Any] = {k: v for k, v in file_values.items() if k not in sections}
     for name in ("api_key", "account", "api_url", "graphql_url", "db", "payment_method"):
         from_env = env.get(f"OCTOSCOPE_{name.upper()}")
@@ -229,7 +240,26 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
     if "costs" in file_values:
         changes["costs"] = _costs_section(file_values["costs"])
     changes["influx"] = _influx_section(file_values.get("influx"), env)
+    if "live" in file_values:
+        changes["live"] = _live_section(file_values["live"])
     return replace(settings, **changes)
+
+
+def _live_section(raw: object) -> LiveSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError("[live] must be a table")
+    record = raw.get("record", False)
+    if not isinstance(record, bool):
+        raise ConfigError(f"[live] record must be true or false, not {record!r}")
+    live: LiveSettings = _section(LiveSettings, "live", {k: v for k, v in raw.items() if k != "record"})
+    if not 1 <= live.calls_per_hour <= 360:
+        raise ConfigError(
+            f"[live] calls_per_hour must be 1 to 360 (one a minute is 60; more than one per 10-second reading"
+            f" gains nothing), not {live.calls_per_hour}"
+        )
+    if live.retention_days < 1:
+        raise ConfigError(f"[live] retention_days must be 1 or more, not {live.retention_days}")
+    return replace(live, record=record)
 
 
 def _costs_section(raw: object) -> CostSettings:

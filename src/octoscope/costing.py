@@ -27,9 +27,11 @@ from octoscope.domain.costs import (
     next_month,
     unit_rates,
 )
+from octoscope.domain.live import DayRates
+from octoscope.domain.live import half_hours as half_hours_of_day
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
 from octoscope.domain.sessions import detect_sessions
-from octoscope.domain.uktime import UK, BadDate, local_date, local_midnight, parse_date
+from octoscope.domain.uktime import UK, BadDate, local_date, local_day_bounds, local_midnight, parse_date
 from octoscope.store.sqlite import Store
 
 FuelName = Literal["electricity", "gas", "export"]
@@ -601,3 +603,44 @@ def ev_sessions(
                     }
                 )
     return sorted(out, key=lambda s: s["start"])
+
+
+def live_day_rates(store: Store, settings: Settings, device_id: str, day: date) -> DayRates | None:
+    """The unit rate of each half-hour of a UK local day for the import meter point a Home Mini reads, as the
+    costs above bill it (Agile's half-hour, Economy 7's night, Go's off-peak, an Intelligent dispatch at the
+    off-peak price), VAT included, with the day's standing charge; None if no meter point has that device.
+
+    Each half-hour is costed as one kWh through :func:`domain.costs.cost`, so the live view and the bill
+    can never disagree on a rate.
+    """
+    account = store.load_account(settings.require_account())
+    points = [
+        p
+        for prop in (account.properties if account else ())
+        for p in prop.meter_points
+        if fuel_of(p) == "electricity" and any(m.device_id == device_id for m in p.meters)
+    ]
+    if not points:
+        return None
+    point = points[-1]
+    lo, hi = local_day_bounds(day)
+    prices = _prices(store, {a.tariff_code for a in point.agreements}, settings.payment_method, lo, hi)
+    dispatched = _dispatched(store, point, lo, hi)
+    night = settings.costs.e7_night
+    rates = {}
+    for start in half_hours_of_day(day):
+        one = cost(
+            [(start, 1.0)],
+            point.agreements,
+            prices,
+            day,
+            day + timedelta(days=1),
+            night=night,
+            standing_charges=False,
+            dispatched=dispatched,
+        ).totals
+        if one.priced_kwh:
+            rates[start] = one.energy_cost
+    # With no readings the day counts as partial whatever; a standing charge found is a positive price.
+    standing = cost([], point.agreements, prices, day, day + timedelta(days=1), night=night).totals.standing_charge
+    return DayRates(day, rates, standing or None)

@@ -5,19 +5,27 @@ neither package imports the other, nor the settings; they meet here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 
 from octoscope.config import Settings
+from octoscope.costing import live_day_rates
+from octoscope.domain.live import DayRates
+from octoscope.domain.uktime import from_epoch
+from octoscope.live.clock import Clock, sleeper
+from octoscope.live.service import LiveService
 from octoscope.octopus.graphql import GraphQLClient
 from octoscope.octopus.http import new_http_client
 from octoscope.octopus.policy import RequestPolicy, key_fingerprint
 from octoscope.octopus.rest import RestClient
 from octoscope.store.sqlite import Store
+from octoscope.sync.discovery import discover
 from octoscope.sync.session import Clients
 
 
-def make_policy(settings: Settings, store: Store) -> RequestPolicy:
+def make_policy(settings: Settings, store: Store, clock: Clock = time.time) -> RequestPolicy:
     key, _ = settings.require_credentials()
     retry = settings.retry
     return RequestPolicy(
@@ -29,16 +37,60 @@ def make_policy(settings: Settings, store: Store) -> RequestPolicy:
         cap_seconds=retry.cap_seconds,
         max_wait_seconds=retry.max_wait_seconds,
         rate_limit_floor_seconds=retry.rate_limit_floor_seconds,
+        clock=clock,
+        sleep=sleeper(clock),
     )
 
 
 @asynccontextmanager
-async def open_clients(settings: Settings, store: Store) -> AsyncIterator[Clients]:
+async def open_clients(settings: Settings, store: Store, clock: Clock = time.time) -> AsyncIterator[Clients]:
+    """``clock``: what "now" is for the budget and the token's lifetime (a faster one against the simulator)."""
     key, _ = settings.require_credentials()
-    policy = make_policy(settings, store)
+    policy = make_policy(settings, store, clock)
     async with new_http_client(settings.retry.timeout_seconds) as http:
         yield Clients(
             RestClient(http, settings.api_url, key, policy),
-            GraphQLClient(http, settings.graphql_url, key, policy, store),
+            GraphQLClient(http, settings.graphql_url, key, policy, store, clock=clock),
             policy,
         )
+
+
+@asynccontextmanager
+async def open_live(settings: Settings, store: Store, clock: Clock = time.time) -> AsyncIterator[LiveService]:
+    """The live Home Mini service for the configured account, its pollers stopped on the way out. Without an
+    API key it still answers, with a ``token_error`` status that says what to set."""
+    if settings.api_key is None or settings.account is None:
+        missing = "no API key" if settings.api_key is None else "no account number"
+        service = LiveService(
+            settings.live,
+            store=store,
+            account=settings.account,
+            clock=clock,
+            unavailable=f"{missing} configured: run `octoscope init`, or set OCTOSCOPE_API_KEY and OCTOSCOPE_ACCOUNT",
+        )
+        yield service
+        return
+    number = settings.account
+    async with open_clients(settings, store, clock) as clients:
+
+        async def rediscover() -> None:
+            await discover(clients, store, number, from_epoch(clock()), refresh=True)
+
+        def rates(device: str, day: date) -> DayRates | None:
+            return live_day_rates(store, settings, device, day)
+
+        service = LiveService(
+            settings.live,
+            graphql=clients.graphql,
+            policy=clients.policy,
+            store=store,
+            account=number,
+            clock=clock,
+            rediscover=rediscover,
+            rates=rates,
+        )
+        await service.start()
+        try:
+            yield service
+        finally:
+            await service.close()

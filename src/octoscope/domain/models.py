@@ -198,3 +198,14 @@ class DispatchRecord(NamedTuple):
     energy_kwh: float | None
     source: str | None
     location: str | None
+
+
+class TelemetryReading(NamedTuple):
+    """One Home Mini reading (``TEN_SECONDS``) or group of them, as Octopus gives it: Wh and W; a field
+    Octopus left out is None."""
+
+    read_at: datetime  # the start of the reading's interval
+    consumption_wh: float | None  # the meter's import register after it
+    delta_wh: float | None  # energy imported during it
+    demand_w: float | None  # instantaneous (for a group, the mean); negative when exporting
+    export_wh: float | None  # the meter's export register after it

@@ -1,1 +1,4 @@
-"""See ARCHITECTURE.md for what lives here."""
+"""Live Home Mini demand: one poller per device shared by every viewer, and a fan-out hub for SSE.
+
+Uses ``octopus``, ``store`` and ``domain`` only; the web app and the CLI sit on top (see ``wiring.open_live``).
+"""

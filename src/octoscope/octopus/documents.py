@@ -69,3 +69,12 @@ query DispatchesLegacy($account: String!, $device: String!) {
   completedDispatches(accountNumber: $account) { start end delta meta { source location } }
 }
 """
+
+# A Home Mini's readings over a range: every 10-second reading since the last poll in one call.
+TELEMETRY = """
+query Telemetry($device: String!, $start: DateTime!, $end: DateTime!, $grouping: TelemetryGrouping!) {
+  smartMeterTelemetry(deviceId: $device, start: $start, end: $end, grouping: $grouping) {
+    readAt consumption consumptionDelta demand export
+  }
+}
+"""

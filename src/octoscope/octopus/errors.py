@@ -48,7 +48,12 @@ class TemporarilyUnavailable(Retryable):
 
 
 class GaveUp(OctopusError):
-    """Retries ran out, or the wait asked for is longer than allowed: try again later."""
+    """Retries ran out, or the wait asked for is longer than allowed: try again later. ``last`` is the last
+    retryable answer, if there was one (a caller may treat a rate limit differently from an outage)."""
+
+    def __init__(self, message: str, last: Retryable | None = None) -> None:
+        super().__init__(message)
+        self.last = last
 
 
 class BudgetExhausted(OctopusError):

@@ -25,6 +25,7 @@ from octoscope.domain.models import (
     SmartDevice,
     TariffCode,
     TariffInfo,
+    TelemetryReading,
 )
 from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import parse_api_instant
@@ -511,4 +512,28 @@ def grid_supply_points(payload: Any, what: str) -> list[str]:
     for i, r in enumerate(results):
         group = _required_text(r, "group_id", f"{what}.results[{i}]")
         out.append(group.removeprefix("_"))
+    return out
+
+
+def telemetry(data: Any) -> list[TelemetryReading]:
+    """Home Mini readings, oldest first. Decimals arrive as strings (``"0E+1"`` is zero); a missing field is
+    None; an empty list (no readings in the range) is an answer, not an error."""
+    rows = data.get("smartMeterTelemetry") if isinstance(data, dict) else None
+    if rows is None:
+        return []
+    if not isinstance(rows, list):
+        raise UnexpectedResponse("smartMeterTelemetry should be a list")
+    out = []
+    for i, r in enumerate(rows):
+        at = f"smartMeterTelemetry[{i}]"
+        out.append(
+            TelemetryReading(
+                _required_instant(r, "readAt", at),
+                _decimal(r.get("consumption"), f"{at}.consumption"),
+                _decimal(r.get("consumptionDelta"), f"{at}.consumptionDelta"),
+                _decimal(r.get("demand"), f"{at}.demand"),
+                _decimal(r.get("export"), f"{at}.export"),
+            )
+        )
+    out.sort(key=lambda r: r.read_at)
     return out

@@ -110,11 +110,13 @@ class RequestPolicy:
         ceiling = min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1))
         return self.rng.uniform(min(ceiling, self.base_seconds / 2), ceiling)
 
-    async def call(self, api: Api, what: str, send: Callable[[], Awaitable[T]]) -> T:
-        """Run ``send`` under the budget, retrying what is worth retrying, at most ``attempts`` times."""
+    async def call(self, api: Api, what: str, send: Callable[[], Awaitable[T]], *, attempts: int | None = None) -> T:
+        """Run ``send`` under the budget, retrying what is worth retrying, at most ``attempts`` times (the
+        policy's own number unless a caller that keeps its own schedule, like the live poller, asks fewer)."""
         last: Retryable | None = None
         made = 0
-        for attempt in range(1, self.attempts + 1):
+        tries = max(1, attempts) if attempts is not None else self.attempts
+        for attempt in range(1, tries + 1):
             await self._take_turn(api, what)
             made = attempt
             try:
@@ -124,7 +126,7 @@ class RequestPolicy:
             if last.retry_after is not None:
                 # The server's wait is a floor for everyone under this key, even if this request gives up.
                 self.not_before = max(self.not_before, self.clock() + last.retry_after)
-            if attempt == self.attempts:
+            if attempt == tries:
                 break
             self.retries += 1
             delay = self.backoff(attempt)
@@ -137,5 +139,5 @@ class RequestPolicy:
             if delay > self.max_wait_seconds:
                 break
             await self.sleep(delay)
-        tries = f"{made} attempt{'s' if made != 1 else ''}"
-        raise GaveUp(f"{what}: gave up after {tries}; the last answer was: {last}")
+        count = f"{made} attempt{'s' if made != 1 else ''}"
+        raise GaveUp(f"{what}: gave up after {count}; the last answer was: {last}", last)

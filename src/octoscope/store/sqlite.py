@@ -35,6 +35,7 @@ from octoscope.domain.models import (
     SmartDevice,
     TariffCode,
     TariffInfo,
+    TelemetryReading,
 )
 from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import epoch, from_epoch
@@ -700,16 +701,6 @@ class Store:
             ).fetchall()
         return [TelemetryRow(d, from_epoch(at), *rest) for d, at, *rest in rows]
 
-    def telemetry(self, device_id: str, start: datetime, end: datetime) -> list[TelemetryRow]:
-        """One device's readings with ``start <= read_at < end``, in time order."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT device_id, read_at, consumption_wh, delta_wh, demand_w, export_wh FROM telemetry"
-                " WHERE device_id = ? AND read_at >= ? AND read_at < ? ORDER BY read_at",
-                (device_id, epoch(start), epoch(end)),
-            ).fetchall()
-        return [TelemetryRow(d, from_epoch(at), *rest) for d, at, *rest in rows]
-
     def telemetry_extents(self) -> dict[str, tuple[datetime, datetime]]:
         """Per device: its first and last reading."""
         with self._lock:
@@ -745,6 +736,42 @@ class Store:
                     cursor.points,
                 ),
             )
+
+    def write_telemetry(self, device_id: str, readings: Sequence[TelemetryReading]) -> int:
+        """Upsert readings (a re-read one overwrites); returns how many were written."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO telemetry (device_id, read_at, consumption_wh, delta_wh, demand_w, export_wh)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, read_at) DO UPDATE SET"
+                " consumption_wh = excluded.consumption_wh, delta_wh = excluded.delta_wh,"
+                " demand_w = excluded.demand_w, export_wh = excluded.export_wh",
+                [
+                    (device_id, epoch(r.read_at), r.consumption_wh, r.delta_wh, r.demand_w, r.export_wh)
+                    for r in readings
+                ],
+            )
+        return len(readings)
+
+    def telemetry(self, device_id: str, start: datetime, end: datetime) -> list[TelemetryReading]:
+        """Recorded readings in [start, end), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT read_at, consumption_wh, delta_wh, demand_w, export_wh FROM telemetry"
+                " WHERE device_id = ? AND read_at >= ? AND read_at < ? ORDER BY read_at",
+                (device_id, epoch(start), epoch(end)),
+            ).fetchall()
+        return [TelemetryReading(from_epoch(at), *rest) for at, *rest in rows]
+
+    def last_telemetry(self, device_id: str) -> datetime | None:
+        with self._lock:
+            row = self._db.execute("SELECT MAX(read_at) FROM telemetry WHERE device_id = ?", (device_id,)).fetchone()
+        return _opt_dt(row[0])
+
+    def prune_telemetry(self, before: datetime) -> int:
+        """Forget recorded readings older than ``before`` (the retention setting); returns how many."""
+        with self._transaction() as db:
+            cursor = db.execute("DELETE FROM telemetry WHERE read_at < ?", (epoch(before),))
+        return cursor.rowcount
 
     # --- runs -------------------------------------------------------------------------------------------
 

@@ -18,9 +18,10 @@ from fastapi import FastAPI
 from octoscope import __version__
 from octoscope.config import Settings
 from octoscope.store.sqlite import Store
-from octoscope.web import costs, ev, metrics, overview, pages, prices, status, usage
+from octoscope.web import costs, ev, live, metrics, overview, pages, prices, status, usage
 from octoscope.web.auth import install_token_guard
 from octoscope.web.scheduler import Scheduler
+from octoscope.wiring import open_live
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ def create_app(
             app.state.scheduler = Scheduler(settings, app.state.store, now)
             task = asyncio.create_task(app.state.scheduler.run_forever(schedule_every))
         try:
-            yield
+            async with open_live(settings, app.state.store, now) as app.state.live:  # the Home Mini pollers
+                yield
         finally:
             if task is not None:
                 task.cancel()
@@ -61,7 +63,7 @@ def create_app(
     if token:
         install_token_guard(app, token)
 
-    for area in (costs, ev, overview, usage, prices, status, metrics, pages):
+    for area in (costs, ev, live, overview, usage, prices, status, metrics, pages):
         app.include_router(area.router)
     pages.mount_static(app)
 

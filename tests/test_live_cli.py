@@ -1,0 +1,117 @@
+"""``octoscope live`` as a real process against the simulator running in real time: one view, a plain
+stream of readings for a pipe, Ctrl-C, and bad input."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from octoscope.cli_live import sparkline
+from tests.conftest import Cli, make_cli, simulator
+
+
+@pytest.fixture
+def now_cli(tmp_path: Path) -> Iterator[Cli]:
+    """The demo account on a simulator whose clock is the real one, the last few days synced."""
+    with simulator(now=datetime.now(UTC).isoformat(timespec="seconds"), speed=1.0) as sim:
+        cli = make_cli(sim, tmp_path)
+        today = datetime.now(UTC).date()
+        cli.ok("sync", "--from", today.replace(day=max(1, today.day - 2)).isoformat(), "--to", "tomorrow")
+        yield cli
+
+
+def test_once_as_json_is_the_dashboard_after_one_poll(now_cli: Cli) -> None:
+    snapshot = json.loads(now_cli.ok("live", "--once", "--json", timeout=120))
+    assert snapshot["device_id"] == "00-00-00-FF-FE-00-01-01"
+    assert snapshot["status"]["state"] == "ok"
+    current = snapshot["current"]
+    assert current["level"] in ("green", "blue", "yellow", "orange", "red")
+    assert datetime.fromisoformat(current["time"]).timestamp() > datetime.now(UTC).timestamp() - 60
+    assert len(snapshot["recent"]) >= 55  # ten minutes of the hour the first poll brought
+    assert snapshot["cost"]["rate_pence_per_kwh"] > 0
+    assert snapshot["cost"]["projected_day_pence"] > 0
+    counts = now_cli.sim.requests_log()["counts"]
+    assert counts["graphql:smartMeterTelemetry"] == 1
+
+
+def test_once_shows_demand_its_level_a_sparkline_and_cost(now_cli: Cli) -> None:
+    out = now_cli.ok("live", "--once", "--minutes", "5", timeout=120)
+    assert "Home Mini 00-00-00-FF-FE-00-01-01  ok" in out
+    assert " W " in out
+    assert any(c in out for c in "▁▂▃▄▅▆▇█")
+    assert "p/kWh" in out
+    assert "today ~" in out
+
+
+def test_piped_it_prints_each_reading_and_stops_when_told(now_cli: Cli) -> None:
+    out = now_cli.ok("live", "--seconds", "4", timeout=120)
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("status ok: polling every")
+    readings = [line for line in lines if " W " in line]
+    assert readings
+    assert datetime.fromisoformat(readings[0].split()[0]).tzinfo is not None
+
+
+def test_ctrl_c_stops_cleanly(now_cli: Cli) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "octoscope", "live"],
+        env=now_cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # the status line: the first poll has been made
+        assert first.startswith("status ok")
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert err.strip() == "Stopped."
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--minutes", "0"), "Error: --minutes 0: give 1 to 60"),
+        (("--seconds", "-1"), "Error: --seconds -1.0: give a number of seconds above 0"),
+        (("--json",), "Error: --json goes with --once"),
+        (("--once", "--device", "00-11"), "Error: device '00-11' is not a smart meter on the account"),
+    ],
+)
+def test_bad_input_is_one_line(now_cli: Cli, args: tuple[str, ...], words: str) -> None:
+    done = now_cli.run("live", *args, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith(words)
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_without_a_key_it_says_what_to_set(now_cli: Cli) -> None:
+    done = now_cli.run("live", "--once", env={"OCTOSCOPE_API_KEY": ""}, timeout=60)
+    assert done.returncode == 1
+    assert "Error: no API key" in done.stderr
+
+
+def test_a_sparkline_fits_its_width_and_spans_least_to_most() -> None:
+    assert sparkline([0, 1, 2, 3, 4, 5, 6, 7], 8) == "▁▂▃▄▅▆▇█"
+    assert sparkline([5.0] * 3, 10) == "▁▁▁"
+    assert len(sparkline(list(range(360)), 60)) == 60
+    assert sparkline([], 10) == ""
+
+
+def test_once_on_an_account_without_a_home_mini_says_so(tmp_path: Path) -> None:
+    with simulator("no_home_mini", now=datetime.now(UTC).isoformat(timespec="seconds"), speed=1.0) as sim:
+        cli = make_cli(sim, tmp_path, key="sk_live_octoscope_nomini_test", account="A-00000000")
+        done = cli.run("live", "--once", timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("Error: no Home Mini on the account")
+    assert len(done.stderr.strip().splitlines()) == 1
