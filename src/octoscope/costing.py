@@ -173,6 +173,37 @@ def _dispatched(store: Store, point: MeterPoint, lo: datetime, hi: datetime) -> 
     )
 
 
+@dataclass(frozen=True)
+class StoredKwh:
+    """A meter point's stored half-hours in kWh, and those read in m³ as they were stored."""
+
+    kwh: list[tuple[datetime, float]]
+    m3: dict[datetime, float]
+
+
+def stored_kwh(store: Store, point: MeterPoint, lo: datetime, hi: datetime, calorific: CalorificValues) -> StoredKwh:
+    """The point's half-hours of [lo, hi) in kWh: gas read in m³ converted as bills do, with the calorific
+    value of its local day. Rows of an unknown unit are left out; if nothing else is left, that is an error
+    that says how to mend it."""
+    kwh: list[tuple[datetime, float]] = []
+    m3: dict[datetime, float] = {}
+    unknown = 0
+    for start, value, unit in store.readings(point.series, lo, hi):
+        if unit == "kWh":
+            kwh.append((start, value))
+        elif unit == "m³":
+            m3[start] = value
+            kwh.append((start, gas_kwh(value, calorific.on(local_date(start)))))
+        else:
+            unknown += 1
+    if unknown and not kwh:
+        raise CostError(
+            f"{point.series}: the meter's unit is not known, so its readings cannot be priced;"
+            " run `octoscope sync` again to ask Octopus for it"
+        )
+    return StoredKwh(kwh, m3)
+
+
 def half_hours(
     store: Store,
     account: Account,
@@ -195,12 +226,7 @@ def half_hours(
         for point in prop.meter_points:
             if fuel_of(point) != fuel:
                 continue
-            readings: list[tuple[datetime, float]] = []
-            for at, value, unit in store.readings(point.series, start, end):
-                if unit == "kWh":
-                    readings.append((at, value))
-                elif unit == "m³":
-                    readings.append((at, gas_kwh(value, calorific.on(local_date(at)))))
+            readings = stored_kwh(store, point, start, end, calorific).kwh
             if not readings:
                 continue
             prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, start, end)
@@ -447,28 +473,16 @@ def cost_point(
     fuel = fuel_of(point)
     calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
     lo, hi = local_midnight(first), local_midnight(end)
-    kwh: list[tuple[datetime, float]] = []
     m3_by_day: dict[date, float] = {}
     m3: dict[datetime, float] = {}
     if readings is not None:
         kwh = list(readings)
     else:
-        unknown = 0
-        for start, value, unit in store.readings(point.series, lo, hi if until is None else min(hi, until)):
-            if unit == "kWh":
-                kwh.append((start, value))
-            elif unit == "m³":
-                day = local_date(start)
-                m3_by_day[day] = m3_by_day.get(day, 0.0) + value
-                m3[start] = value
-                kwh.append((start, gas_kwh(value, calorific.on(day))))
-            else:
-                unknown += 1
-        if unknown and not kwh:
-            raise CostError(
-                f"{point.series}: the meter's unit is not known, so its readings cannot be priced;"
-                " run `octoscope sync` again to ask Octopus for it"
-            )
+        stored = stored_kwh(store, point, lo, hi if until is None else min(hi, until), calorific)
+        kwh, m3 = stored.kwh, stored.m3
+        for start, value in m3.items():
+            day = local_date(start)
+            m3_by_day[day] = m3_by_day.get(day, 0.0) + value
     prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
     dispatched = _dispatched(store, point, lo, hi)
     priced: list[HalfHourCost] = []

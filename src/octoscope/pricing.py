@@ -25,6 +25,7 @@ from octoscope.costing import (
     fuel_of,
     load_account,
     smart_dispatch_half_hours,
+    stored_kwh,
 )
 from octoscope.domain.compare import (
     USAGE_UNCHANGED,
@@ -33,7 +34,7 @@ from octoscope.domain.compare import (
     saving,
     two_rate_capable,
 )
-from octoscope.domain.costs import PriceColumns, Prices, Rounding, Totals, cost, gas_kwh
+from octoscope.domain.costs import PriceColumns, Prices, Rounding, Totals, cost
 from octoscope.domain.models import Account, Agreement, Charge, MeterPoint, Property, TariffCode
 from octoscope.domain.products import REGIONS, region_of_mpan
 from octoscope.domain.uktime import HALF_HOUR, UK, BadDate, local_date, local_midnight
@@ -442,16 +443,11 @@ def _fuel_readings(
     """Half-hourly kWh of every point of one fuel, summed per half-hour (gas m³ converted per day)."""
     total: dict[datetime, float] = {}
     for point in points:
-        for start, read, unit in store.readings(point.series, lo, hi):
-            value = read
-            if unit == "m³":
-                value = gas_kwh(read, calorific.on(local_date(start)))
-            elif unit != "kWh":
-                raise PriceError(
-                    f"{point.series}: the meter's unit is not known, so its readings cannot be priced;"
-                    " run `octoscope sync` again to ask Octopus for it",
-                    409,
-                )
+        try:
+            readings = stored_kwh(store, point, lo, hi, calorific).kwh
+        except CostError as err:
+            raise PriceError(str(err), 409) from None
+        for start, value in readings:
             total[start] = total.get(start, 0.0) + value
     return sorted(total.items())
 
