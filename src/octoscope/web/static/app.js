@@ -98,7 +98,7 @@
     const d = await getJSON("/api/overview");
     const price = d.price_now;
     const flat = Boolean(price && price.pence_per_kwh != null && !d.next_cheap && !price.until);
-    const windowCard = $("#cheapest-window") ? cheapestCard(flat) : null;
+    const windowCard = cheapestCard(flat);
     set($("#price-now"), "price", price ? ppk(price.pence_per_kwh) : "—");
     set($("#price-now"), "until", price && price.until ? `until ${time(price.until)}` : price ? "no change known ahead" : "no import tariff in force");
     const cheap = d.next_cheap;
@@ -126,7 +126,7 @@
       type: "bar", name: "kWh", x: pts.start, y: pts.kwh, marker: { color: color("--accent") },
       customdata: pts.pence.map(pounds), hovertemplate: "%{y:.2f} kWh · %{customdata}<extra></extra>",
     }], { xaxis: { type: "date", tickformat: "%a %d %b" }, yaxis: { title: { text: "kWh" } }, showlegend: false });
-    if (windowCard) await windowCard;
+    await windowCard;
   }
   // The Overview's cheapest 3 hours ahead, from /api/cheapest: what the Prices page shows for 3 hours.
   async function cheapestCard(flat) {
@@ -427,7 +427,6 @@
   const COMPARED = "octoscope.compare";
   function compareSection() {
     const form = $("#compare-form");
-    if (!form) return;
     const status = $("#compare-status");
     const out = $("#compare-result");
     const button = form.querySelector("button");
@@ -602,10 +601,5 @@
   }
 
   const PAGES = { overview, usage, prices, costs, ev, live, status: statusPage };
-  const page = PAGES[body.dataset.page];
-  if (page && !$("#unavailable")) {
-    Promise.resolve().then(page).then(() => { body.dataset.ready = "1"; }, (err) => { showError(err); body.dataset.ready = "1"; });
-  } else {
-    body.dataset.ready = "1";
-  }
+  Promise.resolve().then(PAGES[body.dataset.page]).then(() => { body.dataset.ready = "1"; }, (err) => { showError(err); body.dataset.ready = "1"; });
 })();
