@@ -21,6 +21,7 @@ from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
 from octoscope.web.pages import PAGES
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, Cli
+from tests.live.support import copy_synced
 from tests.web.test_api_dashboard import clock_at
 
 CHROMIUM = "/usr/bin/chromium"
@@ -52,13 +53,23 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def settings_for(cli: Cli) -> Settings:
-    return Settings(api_key=Secret(DEMO_KEY), account=DEMO_ACCOUNT, db=cli.db, config_path=cli.home / "none.toml")
+def settings_for(cli: Cli, db: Path | None = None) -> Settings:
+    """The synced demo; the Live page's Home Mini is the demo simulator's (never the real Octopus)."""
+    return Settings(
+        api_key=Secret(DEMO_KEY),
+        account=DEMO_ACCOUNT,
+        api_url=f"{cli.sim.url}/v1",
+        graphql_url=f"{cli.sim.url}/v1/graphql/",
+        db=db or cli.db,
+        config_path=cli.home / "none.toml",
+    )
 
 
 @pytest.fixture(scope="module")
-def base(synced_demo: Cli) -> Iterator[str]:
-    with serve_in_thread(create_app(settings_for(synced_demo), clock=clock_at(DEMO_NOW))) as url:
+def base(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # A copy: the Live page's poller keeps its token and request ledger in the database.
+    db = copy_synced(synced_demo.db, tmp_path_factory.mktemp("browser") / "octoscope.db")
+    with serve_in_thread(create_app(settings_for(synced_demo, db), clock=clock_at(DEMO_NOW))) as url:
         yield url
 
 

@@ -23,12 +23,16 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextlib.contextmanager
 def serve_in_thread(
-    app: ASGIApp, host: str = "127.0.0.1", start_timeout: float = 20, graceful_seconds: int | None = None
+    app: ASGIApp,
+    host: str = "127.0.0.1",
+    start_timeout: float = 20,
+    graceful_seconds: int | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
     """Yield the base URL (``http://127.0.0.1:PORT``) once the server accepts connections; stop it after.
     ``graceful_seconds``: how long open responses (event streams never end by themselves) may run on when
-    it stops."""
-    port = free_port(host)
+    it stops. ``port``: a given one (a server restarted where its clients expect it), else a free one."""
+    port = port or free_port(host)
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=graceful_seconds
     )

@@ -39,7 +39,7 @@ def _wants_html(request: Request) -> bool:
 
 LOGIN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark"><title>octoscope: access token</title>
+<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,"><title>octoscope: access token</title>
 <style>body{{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}}
 input,button{{font:inherit;padding:.5rem;margin:.25rem 0;width:100%;box-sizing:border-box}}</style></head>
 <body><h1>octoscope</h1><p>{message}</p>

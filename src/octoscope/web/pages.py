@@ -2,7 +2,7 @@
 
 plotly.js comes from the installed ``plotly`` package (its bundled ``plotly.min.js``), served here: no CDN,
 works offline. Times are shown in UK local time; the pages follow the system's light or dark theme and fit a
-phone. A page whose feature is not in this build (the live view, prices) says so rather than failing.
+phone.
 """
 
 from __future__ import annotations
@@ -44,23 +44,11 @@ PAGES = (
     ("live", "/live", "Live"),
     ("status", "/status", "Status"),
 )
-# What each page reads, by the routes it needs: a page whose routes this build lacks explains instead.
-NEEDS = {
-    "prices": ("/api/prices", "/api/cheapest"),
-    "live": ("/api/live/dashboard", "/api/live/stream"),
-}
-
-
-def _routes(app: Any) -> set[str]:
-    # The OpenAPI paths, not app.routes: included routers need not appear there one route each.
-    return set(app.openapi()["paths"])
 
 
 def _render(request: Request, page: str, **extra: Any) -> HTMLResponse:
-    routes = _routes(request.app)
     now = from_epoch(request.app.state.clock())
     today = local_date(now)
-    missing = [r for r in NEEDS.get(page, ()) if r not in routes]
     context = {
         "page": page,
         "pages": PAGES,
@@ -69,10 +57,6 @@ def _render(request: Request, page: str, **extra: Any) -> HTMLResponse:
         "now": now.isoformat(),  # the app's clock, which pages use rather than the browser's
         "today": today.isoformat(),
         "yesterday": (today - timedelta(days=1)).isoformat(),
-        "missing": missing,
-        "has_cheapest": "/api/cheapest" in routes,
-        "has_live": "/api/live/dashboard" in routes,
-        "has_compare": "/api/compare" in routes,
         **extra,
     }
     return templates.TemplateResponse(request, f"{page}.html", context)

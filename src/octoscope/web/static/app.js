@@ -98,7 +98,7 @@
     const d = await getJSON("/api/overview");
     const price = d.price_now;
     const flat = Boolean(price && price.pence_per_kwh != null && !d.next_cheap && !price.until);
-    const windowCard = $("#cheapest-window") ? cheapestCard(flat) : null;
+    const windowCard = cheapestCard(flat);
     set($("#price-now"), "price", price ? ppk(price.pence_per_kwh) : "—");
     set($("#price-now"), "until", price && price.until ? `until ${time(price.until)}` : price ? "no change known ahead" : "no import tariff in force");
     const cheap = d.next_cheap;
@@ -126,7 +126,7 @@
       type: "bar", name: "kWh", x: pts.start, y: pts.kwh, marker: { color: color("--accent") },
       customdata: pts.pence.map(pounds), hovertemplate: "%{y:.2f} kWh · %{customdata}<extra></extra>",
     }], { xaxis: { type: "date", tickformat: "%a %d %b" }, yaxis: { title: { text: "kWh" } }, showlegend: false });
-    if (windowCard) await windowCard;
+    await windowCard;
   }
   // The Overview's cheapest 3 hours ahead, from /api/cheapest: what the Prices page shows for 3 hours.
   async function cheapestCard(flat) {
@@ -427,7 +427,6 @@
   const COMPARED = "octoscope.compare";
   function compareSection() {
     const form = $("#compare-form");
-    if (!form) return;
     const status = $("#compare-status");
     const out = $("#compare-result");
     const button = form.querySelector("button");
@@ -537,48 +536,165 @@
   }
 
   // --- Live ----------------------------------------------------------------------------------------------
-  const WINDOW_MS = 5 * 60 * 1000;
+  // The Home Mini's demand from the server's one shared poller: /api/live/dashboard once for what it holds,
+  // then every 10-second reading from the SSE stream, which resumes after the newest reading shown (none is
+  // missed between the two; a reconnecting EventSource sends Last-Event-ID itself and gets what it missed).
+  const WINDOW_S = 300; // the chart: the readings of the five minutes up to the newest
+  const STEP_S = 10;
+  const STATES = {
+    ok: "Live", starting: "Starting", stale: "Stale: no new readings", rate_limited: "Rate limited by Octopus",
+    no_device: "No Home Mini", token_error: "Octopus refused the credentials", error: "Error",
+  };
+  const fClock = fmt({ hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+  const clock = (iso) => fClock.format(new Date(iso));
+  // Small sums as people say them ("0.42p", "12.3p"), pounds from £1.
+  const pence = (p) => (p == null ? "—" : Math.abs(p) < 100 ? `${p.toFixed(Math.abs(p) < 10 ? 2 : 1)}p` : pounds(p));
+  const readingId = (r) => Date.parse(r.time) / 1000; // the stream's event id: the reading's epoch seconds
+  // The UTC offset an ISO time carries ("+01:00" in summer), in ms.
+  function offsetOf(iso) {
+    const m = /([+-])(\d\d):(\d\d)$/.exec(iso);
+    return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60000 : 0;
+  }
+  // An instant as wall-clock time at an offset. The chart lays its five minutes out at the newest reading's
+  // offset, so that the axis runs straight on through a clock change; the hover gives each reading's own time.
+  const wallAt = (ms, offset) => new Date(ms + offset).toISOString().slice(0, 19).replace("T", " ");
+
   async function live() {
+    const opened = Date.parse(body.dataset.now); // the server's clock when it made this page
+    const demand = $("#demand");
+    const costCard = $("#live-cost");
+    const statusCard = $("#live-status");
+    const chart = $("#live-chart");
+    const held = []; // the readings shown, oldest first: five minutes' worth
+    let newest = null;
+    let state = null;
+    const since = { pence: 0, kwh: 0, readings: 0, unpriced: 0 };
+
+    function accept(r) {
+      const id = readingId(r);
+      if (newest && id <= readingId(newest)) return false; // already shown: each reading once
+      held.push(r);
+      newest = r;
+      while (readingId(held[0]) <= id - WINDOW_S) held.shift();
+      if (id * 1000 >= opened) {
+        since.readings += 1;
+        since.kwh += r.kwh;
+        if (r.pence == null) since.unpriced += 1;
+        else since.pence += r.pence;
+      }
+      return true;
+    }
+    function showReading() {
+      const lvl = $('[data-field="level"]', demand);
+      if (!newest) {
+        set(demand, "watts", "—");
+        set(demand, "at", state === "no_device" ? "no Home Mini to read" : "no reading yet");
+        lvl.hidden = true;
+        return;
+      }
+      const w = newest.demand_w;
+      set(demand, "watts", `${Math.round(w).toLocaleString("en-GB")} W`);
+      set(demand, "kw", `${(w / 1000).toFixed(3)} kW`);
+      lvl.hidden = false;
+      lvl.textContent = newest.level;
+      lvl.className = `level level-${newest.level}`;
+      set(demand, "at", `at ${clock(newest.time)}${newest.stale ? ", arrived late" : ""}`);
+      Object.assign(demand.dataset, { level: newest.level, watts: String(w), time: newest.time });
+    }
+    function showSince() {
+      Object.assign(costCard.dataset, { sincePence: String(since.pence), sinceReadings: String(since.readings) });
+      set(costCard, "since", since.readings ? pence(since.pence) : "—");
+      set(costCard, "since-detail", `Since you opened this page at ${clock(body.dataset.now)}: ` +
+        (since.readings ? `${since.kwh.toFixed(3)} kWh in ${since.readings} reading${since.readings > 1 ? "s" : ""}` : "no reading yet") +
+        (since.unpriced ? `, ${since.unpriced} without a known unit rate (not costed)` : "") + ".");
+    }
+    function showCost(c) {
+      const figure = (v) => (v == null ? "" : String(v));
+      Object.assign(costCard.dataset, { perHour: figure(c.cost_per_hour_pence), day: figure(c.projected_day_pence), month: figure(c.projected_month_pence) });
+      set(costCard, "per-hour", c.cost_per_hour_pence == null ? "—" : `${pence(c.cost_per_hour_pence)} an hour`);
+      set(costCard, "rate", c.rate_pence_per_kwh == null ? "no unit rate known for now" : `at ${ppk(c.rate_pence_per_kwh)}, the unit rate now`);
+      set(costCard, "day", c.projected_day_pence == null ? "—" : `~${pence(c.projected_day_pence)}`);
+      set(costCard, "month", c.projected_month_pence == null ? "—" : `~${pence(c.projected_month_pence)}`);
+      set(costCard, "standing", c.standing_charge_pence_per_day == null ? "" : ` The standing charge, ${pence(c.standing_charge_pence_per_day)} a day, comes on top.`);
+    }
+    function showStatus(s) {
+      state = s.state;
+      statusCard.dataset.state = s.state;
+      set(statusCard, "state", STATES[s.state] || s.state);
+      set(statusCard, "message", s.message || "");
+      // Failures say in their message when the next poll is; a feed that works says when the next readings come.
+      const next = s.next_poll_at && (s.state === "ok" || s.state === "stale");
+      set(statusCard, "next", next ? `Next poll at ${clock(s.next_poll_at)}.` : "");
+    }
+    function drawChart() {
+      const offset = newest ? offsetOf(newest.time) : 0;
+      const end = newest ? (readingId(newest) + STEP_S) * 1000 : opened;
+      const empty = state === "no_device" ? "No Home Mini on this account" : "No readings yet";
+      draw("live-chart", [{
+        type: "scatter", mode: "lines+markers", name: "demand", x: held.map((r) => wallAt(Date.parse(r.time), offset)),
+        y: held.map((r) => r.demand_w), customdata: held.map((r) => clock(r.time) + (r.stale ? ", arrived late" : "")),
+        line: { color: color("--accent"), width: 2 }, marker: { size: 7, color: held.map((r) => color(`--${r.level}`)) },
+        hovertemplate: "%{y:,.0f} W at %{customdata}<extra></extra>",
+      }], {
+        xaxis: { type: "date", range: [wallAt(end - WINDOW_S * 1000, offset), wallAt(end, offset)], dtick: 60000, tickformat: "%H:%M" },
+        yaxis: { title: { text: "W" }, rangemode: "tozero" }, showlegend: false, hovermode: "closest",
+        annotations: held.length ? [] : [{ text: empty, xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: { size: 16 } }],
+      });
+    }
+    // The cost at this demand and the projections come from the server, asked again after new readings
+    // (one request at a time, however many readings arrive meanwhile).
+    let asking = false;
+    let askAgain = false;
+    async function refresh() {
+      if (asking) { askAgain = true; return; }
+      asking = true;
+      try {
+        do {
+          askAgain = false;
+          const d = await getJSON("/api/live/dashboard?minutes=1");
+          showCost(d.cost);
+          if (d.status.state === state) showStatus(d.status); // changes come by the stream, in order
+        } while (askAgain);
+      } catch (err) {
+        set(costCard, "rate", `could not update the cost: ${err.message}`);
+      } finally {
+        asking = false;
+      }
+    }
+
     const d = await getJSON("/api/live/dashboard");
-    const card = $("#demand");
-    function reading(r) {
-      if (!r) return;
-      set(card, "watts", `${Math.round(r.demand_w).toLocaleString("en-GB")} W`);
-      const lvl = $('[data-field="level"]', card);
-      lvl.textContent = r.level;
-      lvl.className = `level level-${r.level}`;
-      set(card, "at", `at ${time(r.time)}${r.stale ? " (stale)" : ""}`);
-      card.dataset.time = r.time;
-    }
-    function status(s) {
-      if (!s) return;
-      set($("#live-status"), "state", s.state);
-      set($("#live-status"), "message", (s.message || "") + (s.next_poll_at ? ` · next reading ${time(s.next_poll_at)}` : ""));
-    }
-    function cost(c) {
-      if (!c) return;
-      set($("#live-cost"), "per-hour", c.cost_per_hour_pence == null ? "—" : `${pounds(c.cost_per_hour_pence)}/h`);
-      set($("#live-cost"), "projected", `at ${ppk(c.rate_pence_per_kwh)} · today ~${pounds(c.projected_day_pence)} · month ~${pounds(c.projected_month_pence)}`);
-    }
-    reading(d.current);
-    status(d.status);
-    cost(d.cost);
-    const recent = (d.recent || []).filter((r) => r && r.time);
-    const el = draw("live-chart", [{ type: "scatter", mode: "lines", name: "W", x: recent.map((r) => local(r.time)), y: recent.map((r) => r.demand_w),
-      line: { color: color("--accent"), shape: "hv" }, fill: "tozeroy", hovertemplate: "%{y:.0f} W<extra></extra>" }],
-      { xaxis: { type: "date" }, yaxis: { title: { text: "W" }, rangemode: "tozero" }, showlegend: false });
-    const source = new EventSource("/api/live/stream");
+    showStatus(d.status);
+    for (const r of [...d.recent, ...(d.current ? [d.current] : [])]) accept(r);
+    showReading();
+    showCost(d.cost);
+    showSince();
+    drawChart();
+
+    const source = new EventSource("/api/live/stream" + (newest ? `?resume=${readingId(newest)}` : ""));
+    let updates = 0;
     source.addEventListener("reading", (e) => {
-      const r = JSON.parse(e.data);
-      reading(r);
-      const trace = el.data[0];
-      const cutoff = local(new Date(new Date(r.time).getTime() - WINDOW_MS).toISOString());
-      const keep = trace.x.map((x, i) => [x, trace.y[i]]).filter(([x]) => x >= cutoff);
-      keep.push([local(r.time), r.demand_w]);
-      Plotly.restyle(el, { x: [keep.map((k) => k[0])], y: [keep.map((k) => k[1])] });
-      el.dataset.updates = String(Number(el.dataset.updates || 0) + 1);
+      if (!accept(JSON.parse(e.data))) return;
+      showReading();
+      showSince();
+      drawChart();
+      chart.dataset.updates = String(++updates);
+      refresh();
     });
-    source.addEventListener("status", (e) => status(JSON.parse(e.data)));
+    source.addEventListener("status", (e) => {
+      showStatus(JSON.parse(e.data));
+      if (!newest) { showReading(); drawChart(); }
+    });
+    source.addEventListener("resync", () => set(statusCard, "connection", "This page fell behind the stream: catching up…"));
+    source.addEventListener("open", () => {
+      statusCard.dataset.connection = "open";
+      set(statusCard, "connection", "");
+    });
+    source.addEventListener("error", () => {
+      const closed = source.readyState === EventSource.CLOSED;
+      statusCard.dataset.connection = closed ? "closed" : "reconnecting";
+      set(statusCard, "connection", closed ? "The live stream was refused: reload the page to try again."
+        : "Connection to octoscope lost: reconnecting, and catching up on what was missed…");
+    });
     window.addEventListener("pagehide", () => source.close());
   }
 
@@ -602,10 +718,5 @@
   }
 
   const PAGES = { overview, usage, prices, costs, ev, live, status: statusPage };
-  const page = PAGES[body.dataset.page];
-  if (page && !$("#unavailable")) {
-    Promise.resolve().then(page).then(() => { body.dataset.ready = "1"; }, (err) => { showError(err); body.dataset.ready = "1"; });
-  } else {
-    body.dataset.ready = "1";
-  }
+  Promise.resolve().then(PAGES[body.dataset.page]).then(() => { body.dataset.ready = "1"; }, (err) => { showError(err); body.dataset.ready = "1"; });
 })();
