@@ -22,6 +22,9 @@ from tests.conftest import DEMO_ACCOUNT, DEMO_NOW, Cli
 from tests.web.test_api_dashboard import clock_at
 
 EXAMPLES = 20  # per operation and mode (valid and invalid queries)
+# An event stream never ends, so a generated call would only wait for its timeout (4 minutes in all); its
+# bad inputs (a Last-Event-ID that is not a reading id) are tested in test_api_live.
+STREAMS = {"GET /api/live/stream"}
 
 
 def fuzz(operation: Any, mode: GenerationMode, base: str, tried: dict[str, int]) -> None:
@@ -48,7 +51,11 @@ def test_no_query_makes_a_server_error(synced_demo: Cli) -> None:
     with serve_in_thread(create_app(settings, clock=clock_at(DEMO_NOW))) as base:
         schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
         for result in schema.get_all_operations():
+            operation = result.ok()
+            if operation.label in STREAMS:
+                continue
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                fuzz(result.ok(), mode, base, tried)
-    assert set(tried) >= {"GET /api/usage", "GET /api/overview", "GET /api/status", "GET /api/costs"}
+                fuzz(operation, mode, base, tried)
+    assert set(tried) >= {"GET /api/usage", "GET /api/overview", "GET /api/costs", "GET /api/cheapest", "GET /metrics"}
+    assert not set(tried) & STREAMS
     assert min(tried.values()) >= 1
