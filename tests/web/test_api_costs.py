@@ -46,7 +46,8 @@ def test_the_api_answers_what_the_cli_prints(synced: Cli) -> None:
         ({"period": "2026-13"}, 400, "is not a month"),
         ({"from": "2026-10-10", "to": "2026-10-01"}, 400, "is not before to"),
         ({"from": "2026-02-30"}, 400, "is not a date that exists"),
-        ({"by": "year"}, 422, "day"),
+        ({"by": "year"}, 422, "by: Input should be 'day', 'week' or 'month'"),
+        ({"days": "many"}, 422, "days: Input should be a valid integer"),
     ],
 )
 def test_bad_queries(synced: Cli, params: dict[str, str], status: int, expected: str) -> None:
@@ -54,6 +55,9 @@ def test_bad_queries(synced: Cli, params: dict[str, str], status: int, expected:
         response = httpx.get(f"{base}/api/costs", params=params, timeout=30)
     assert response.status_code == status
     assert expected in json.dumps(response.json()["detail"])
+    detail = response.json()["detail"]
+    assert isinstance(detail, str), "every 4xx says what is wrong in one line"
+    assert "\n" not in detail
 
 
 def test_an_access_token_when_one_is_set(synced: Cli) -> None:

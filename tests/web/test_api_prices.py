@@ -151,6 +151,9 @@ def test_bad_queries(api: str, path: str, params: dict[str, str], status: int, e
     response = get(api, path, **params)
     assert response.status_code == status
     assert expected in json.dumps(response.json()["detail"])
+    detail = response.json()["detail"]
+    assert isinstance(detail, str), "every 4xx says what is wrong in one line"
+    assert "\n" not in detail
     assert "--" not in json.dumps(response.json()["detail"])
 
 

@@ -13,7 +13,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from octoscope import __version__
 from octoscope.config import Settings
@@ -24,6 +27,16 @@ from octoscope.web.scheduler import Scheduler
 from octoscope.wiring import open_live
 
 log = logging.getLogger(__name__)
+
+
+async def one_line_validation_error(request: Request, err: RequestValidationError) -> JSONResponse:
+    """A query FastAPI cannot parse, said as our other 4xx are: one ``detail`` line naming the parameter
+    (the structured list stays under ``errors`` for programs)."""
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "body", "path", "header"))
+        parts.append(f"{where}: {e.get('msg', 'invalid')}" if where else str(e.get("msg", "invalid")))
+    return JSONResponse({"detail": "; ".join(parts), "errors": jsonable_encoder(err.errors())}, 422)
 
 
 def create_app(
@@ -59,6 +72,7 @@ def create_app(
             app.state.store.close()
 
     app = FastAPI(title="octoscope", version=__version__, lifespan=lifespan)
+    app.add_exception_handler(RequestValidationError, one_line_validation_error)  # type: ignore[arg-type]
 
     if token:
         install_token_guard(app, token)
