@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import sqlite3
@@ -182,9 +183,16 @@ def demo(
 
     asgi_app = _build_simulator("demo", None, None, 1.0, None)
     path = db or default_data_home() / "demo.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The demo starts from an empty database: never delete one another demo is still serving.
+    lock = path.with_name(path.name + ".lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise fail(f"another octoscope demo is using {path}: stop it, or give this one --db OTHER.db") from None
     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         leftover.unlink(missing_ok=True)
-    with serve_in_thread(asgi_app) as base:  # type: ignore[arg-type]
+    with lock, serve_in_thread(asgi_app) as base:  # type: ignore[arg-type]
         typer.echo("octoscope demo: a simulated Octopus account with two years of history")
         typer.echo(f"  REST API:     {base}/v1/  (account {DEMO_ACCOUNT}, API key {DEMO_KEY})")
         typer.echo(f"  GraphQL:      {base}/v1/graphql/")
@@ -209,7 +217,7 @@ def demo(
         web_port = port or _free_port("127.0.0.1")
         typer.echo(
             f"Explore it: OCTOSCOPE_DB={path} OCTOSCOPE_API_KEY={DEMO_KEY} OCTOSCOPE_ACCOUNT={DEMO_ACCOUNT}"
-            f" OCTOSCOPE_API_URL={base}/v1 OCTOSCOPE_GRAPHQL_URL={base}/v1/graphql/ octoscope costs"
+            f" OCTOSCOPE_API_URL={base}/v1 OCTOSCOPE_GRAPHQL_URL={base}/v1/graphql/ uv run octoscope costs"
         )
         typer.echo(f"  JSON API:     http://127.0.0.1:{web_port}/api/overview (docs at /docs)")
         typer.echo(f"  Live stream:  curl -N http://127.0.0.1:{web_port}/api/live/stream")

@@ -46,6 +46,18 @@ def test_the_demo_serves_the_dashboard_and_prints_its_address(tmp_path: Path) ->
         overview = httpx.get(f"{match.group(1)}api/overview", timeout=60)
         assert overview.status_code == 200
         assert set(overview.json()["fuels"]) == {"electricity", "gas", "export"}
+        # A second demo on the same database must not delete it under the first.
+        second = subprocess.run(
+            [sys.executable, "-m", "octoscope", "demo", "--db", str(tmp_path / "demo.db")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert second.returncode == 1
+        assert second.stderr.startswith(f"Error: another octoscope demo is using {tmp_path / 'demo.db'}")
+        assert httpx.get(f"{match.group(1)}api/overview", timeout=60).json() == overview.json()
     finally:
         process.terminate()
         process.communicate(timeout=30)
