@@ -7,6 +7,7 @@ phone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
@@ -62,39 +63,16 @@ def _render(request: Request, page: str, **extra: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, f"{page}.html", context)
 
 
-@router.get("/", response_class=HTMLResponse)
-def overview_page(request: Request) -> HTMLResponse:
-    return _render(request, "overview")
+def _page(page: str) -> Callable[[Request], HTMLResponse]:
+    def show(request: Request) -> HTMLResponse:
+        return _render(request, page)
+
+    show.__name__ = f"{page}_page"
+    return show
 
 
-@router.get("/usage", response_class=HTMLResponse)
-def usage_page(request: Request) -> HTMLResponse:
-    return _render(request, "usage")
-
-
-@router.get("/prices", response_class=HTMLResponse)
-def prices_page(request: Request) -> HTMLResponse:
-    return _render(request, "prices")
-
-
-@router.get("/costs", response_class=HTMLResponse)
-def costs_page(request: Request) -> HTMLResponse:
-    return _render(request, "costs")
-
-
-@router.get("/ev", response_class=HTMLResponse)
-def ev_page(request: Request) -> HTMLResponse:
-    return _render(request, "ev")
-
-
-@router.get("/live", response_class=HTMLResponse)
-def live_page(request: Request) -> HTMLResponse:
-    return _render(request, "live")
-
-
-@router.get("/status", response_class=HTMLResponse)
-def status_page(request: Request) -> HTMLResponse:
-    return _render(request, "status")
+for _name, _href, _title in PAGES:  # one route per page, all rendered alike
+    router.add_api_route(_href, _page(_name), response_class=HTMLResponse, summary=f"The {_title} page")
 
 
 @router.get("/vendor/plotly.min.js")
