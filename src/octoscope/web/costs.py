@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from octoscope.costing import CostError, costs_as_asked, resolve_days
 from octoscope.domain.uktime import BadDate
-from octoscope.web.deps import SettingsDep, StoreDep, TodayDep, bad_query
+from octoscope.web.deps import FromDay, LastDays, SettingsDep, StoreDep, ToDay, TodayDep, bad_query
 
 router = APIRouter(tags=["costs"])
 
@@ -18,10 +18,10 @@ def costs(
     store: StoreDep,
     settings: SettingsDep,
     today: TodayDep,
-    from_: Annotated[str | None, Query(alias="from", description="First local day, YYYY-MM-DD")] = None,
-    to: Annotated[str | None, Query(description="Day after the last, YYYY-MM-DD (exclusive)")] = None,
+    from_: FromDay = None,
+    to: ToDay = None,
     period: Annotated[str | None, Query(description="A month, YYYY-MM, or a year, YYYY")] = None,
-    days: Annotated[int | None, Query(description="The N whole days before today")] = None,
+    days: LastDays = None,
     by: Literal["day", "week", "month"] = "month",
     fuel: Literal["electricity", "gas", "export"] | None = None,
     exc_vat: bool = False,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
 
 from octoscope.config import Settings
 from octoscope.domain.uktime import BadDate, from_epoch, local_date
@@ -41,6 +41,11 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
 TodayDep = Annotated[date, Depends(get_today)]
+
+# The range every dated route takes, as the CLI's --from/--to/--days (``costing.resolve_days`` reads them).
+FromDay = Annotated[str | None, Query(alias="from", description="First local day, YYYY-MM-DD")]
+ToDay = Annotated[str | None, Query(description="Day after the last, YYYY-MM-DD (exclusive)")]
+LastDays = Annotated[int | None, Query(description="The N whole days before today", ge=1, le=7320)]
 
 
 def bad_query(err: BadDate) -> HTTPException:

@@ -13,7 +13,7 @@ from octoscope.costing import CostError, ev_sessions, resolve_days
 from octoscope.domain.uktime import BadDate, from_epoch
 from octoscope.octopus.errors import OctopusError
 from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, listing, refresh
-from octoscope.web.deps import ClockDep, SettingsDep, StoreDep, TodayDep, bad_query
+from octoscope.web.deps import ClockDep, FromDay, LastDays, SettingsDep, StoreDep, ToDay, TodayDep, bad_query
 from octoscope.wiring import open_clients
 
 router = APIRouter(tags=["ev"])
@@ -24,9 +24,9 @@ def sessions(
     store: StoreDep,
     settings: SettingsDep,
     today: TodayDep,
-    from_: Annotated[str | None, Query(alias="from", description="First local day, YYYY-MM-DD")] = None,
-    to: Annotated[str | None, Query(description="Day after the last, YYYY-MM-DD (exclusive)")] = None,
-    days: Annotated[int | None, Query(description="The N whole days before today")] = None,
+    from_: FromDay = None,
+    to: ToDay = None,
+    days: LastDays = None,
     charger_kw: Annotated[float | None, Query(ge=1, le=50)] = None,
 ) -> list[dict[str, Any]]:
     try:

@@ -11,7 +11,7 @@ from octoscope.costing import CostError, FuelName, half_hours, resolve_days
 from octoscope.domain.costs import Totals, bucketed
 from octoscope.domain.uktime import UK, BadDate, from_epoch, local_date, local_midnight
 from octoscope.web.cache import StoreCache, cache_of, get_cache
-from octoscope.web.deps import bad_query
+from octoscope.web.deps import FromDay, LastDays, ToDay, bad_query
 
 router = APIRouter(tags=["usage"])
 
@@ -53,10 +53,10 @@ def _bucket_fields(fuel: FuelName, totals: Totals) -> dict[str, Any]:
 )
 async def usage(
     request: Request,
-    from_: Annotated[str | None, Query(alias="from", description="First local day, YYYY-MM-DD")] = None,
-    to: Annotated[str | None, Query(description="Day after the last, YYYY-MM-DD (exclusive)")] = None,
+    from_: FromDay = None,
+    to: ToDay = None,
     period: Annotated[str | None, Query(description="A month, YYYY-MM, or a year, YYYY")] = None,
-    days: Annotated[int | None, Query(description="The N whole days before today", ge=1, le=7320)] = None,
+    days: LastDays = None,
     fuel: Literal["electricity", "gas", "export"] = "electricity",
     resolution: Resolution = "auto",
 ) -> Response:
