@@ -15,6 +15,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from octoscope.config import Settings
+from octoscope.domain.secret import Secret
 from octoscope.simulator import create_app
 from octoscope.simulator.threaded import serve_in_thread
 
@@ -86,6 +88,18 @@ class Cli:
     @property
     def db(self) -> Path:
         return Path(self.env["OCTOSCOPE_DB"])
+
+    def settings(self, db: Path | None = None) -> Settings:
+        """The settings this CLI runs with (its simulator, key and account), for an app built in the test's own
+        process; ``db``: another database (a copy) instead of its own."""
+        return Settings(
+            api_key=Secret(self.env["OCTOSCOPE_API_KEY"]),
+            account=self.env["OCTOSCOPE_ACCOUNT"],
+            api_url=self.env["OCTOSCOPE_API_URL"],
+            graphql_url=self.env["OCTOSCOPE_GRAPHQL_URL"],
+            db=db or self.db,
+            config_path=self.home / "none.toml",
+        )
 
     def run(
         self, *args: str, timeout: float = 300, env: dict[str, str] | None = None

@@ -14,12 +14,11 @@ import httpx
 import pytest
 
 from octoscope.config import Settings
-from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import local_day_bounds, local_midnight
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
 from octoscope.web.app import create_app
-from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, Cli
+from tests.conftest import DEMO_ACCOUNT, DEMO_NOW, Cli
 
 IMPORT = "electricity-import:1900000000101"
 GAS = "gas:3000000101"
@@ -30,13 +29,9 @@ def clock_at(text: str) -> Callable[[], float]:
     return lambda: instant
 
 
-def settings_for(cli: Cli, db: Path | None = None) -> Settings:
-    return Settings(api_key=Secret(DEMO_KEY), account=DEMO_ACCOUNT, db=db or cli.db, config_path=cli.home / "none.toml")
-
-
 @contextmanager
 def served(cli: Cli, now: str = DEMO_NOW, **kwargs: object) -> Iterator[httpx.Client]:
-    app = create_app(settings_for(cli), clock=clock_at(now), **kwargs)  # type: ignore[arg-type]
+    app = create_app(cli.settings(), clock=clock_at(now), **kwargs)  # type: ignore[arg-type]
     with serve_in_thread(app) as base, httpx.Client(base_url=base, timeout=60) as client:
         yield client
 
@@ -189,7 +184,7 @@ def test_answers_follow_the_store_when_another_process_writes(synced_demo: Cli, 
     copy = tmp_path / "copy.db"
     with sqlite3.connect(synced_demo.db) as source, sqlite3.connect(copy) as target:
         source.backup(target)
-    app = create_app(settings_for(synced_demo, copy), clock=clock_at(DEMO_NOW))
+    app = create_app(synced_demo.settings(copy), clock=clock_at(DEMO_NOW))
     params = {"from": "2026-11-19", "to": "2026-11-20", "resolution": "day"}
     with serve_in_thread(app) as base:
         first = httpx.get(f"{base}/api/usage", params=params, timeout=60).json()["totals"]["kwh"]

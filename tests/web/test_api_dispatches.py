@@ -9,11 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from octoscope.config import Settings
-from octoscope.domain.secret import Secret
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
-from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, Cli, make_cli, simulator
+from tests.conftest import Cli, make_cli, simulator
 
 
 @pytest.fixture
@@ -24,19 +22,8 @@ def synced(tmp_path: Path) -> Iterator[Cli]:
         yield cli
 
 
-def settings_for(cli: Cli) -> Settings:
-    return Settings(
-        api_key=Secret(DEMO_KEY),
-        account=DEMO_ACCOUNT,
-        api_url=f"{cli.sim.url}/v1",
-        graphql_url=f"{cli.sim.url}/v1/graphql/",
-        db=cli.db,
-        config_path=cli.home / "none.toml",
-    )
-
-
 def test_a_manual_refresh_keeps_to_the_limits_and_says_when(synced: Cli) -> None:
-    with serve_in_thread(create_app(settings_for(synced))) as base:
+    with serve_in_thread(create_app(synced.settings())) as base:
         first = httpx.post(f"{base}/api/dispatches/refresh", timeout=30)
         second = httpx.post(f"{base}/api/dispatches/refresh", timeout=30)
         listed = httpx.get(f"{base}/api/dispatches", params={"days": 3}, timeout=30).json()
@@ -50,7 +37,7 @@ def test_a_manual_refresh_keeps_to_the_limits_and_says_when(synced: Cli) -> None
 
 
 def test_the_scheduler_keeps_dispatches_fresh(synced: Cli) -> None:
-    with serve_in_thread(create_app(settings_for(synced), schedule_every=0.1)) as base:
+    with serve_in_thread(create_app(synced.settings(), schedule_every=0.1)) as base:
         deadline = time.monotonic() + 20
         listed: dict[str, object] = {"dispatches": []}
         while not listed["dispatches"] and time.monotonic() < deadline:

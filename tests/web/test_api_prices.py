@@ -15,11 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from octoscope.config import Settings
-from octoscope.domain.secret import Secret
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
-from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, Cli, make_cli
+from tests.conftest import DEMO_NOW, Cli, make_cli
 from tests.test_costs_cli import get_all
 
 IOG = "E-1R-INTELLI-VAR-24-10-29-J"
@@ -34,20 +32,9 @@ def copy(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     return cli
 
 
-def settings_for(cli: Cli) -> Settings:
-    return Settings(
-        api_key=Secret(DEMO_KEY),
-        account=DEMO_ACCOUNT,
-        api_url=f"{cli.sim.url}/v1",
-        graphql_url=f"{cli.sim.url}/v1/graphql/",
-        db=cli.db,
-        config_path=cli.home / "none.toml",
-    )
-
-
 @pytest.fixture(scope="module")
 def api(copy: Cli) -> Iterator[str]:
-    with serve_in_thread(create_app(settings_for(copy), clock=lambda: CLOCK)) as base:
+    with serve_in_thread(create_app(copy.settings(), clock=lambda: CLOCK)) as base:
         yield base
 
 
@@ -159,7 +146,7 @@ def test_bad_queries(api: str, path: str, params: dict[str, str], status: int, e
 
 def test_the_comparison_is_what_the_cli_prints(copy: Cli) -> None:
     expected = json.loads(copy.ok("compare", "--months", "1", "--json"))
-    with serve_in_thread(create_app(settings_for(copy))) as base:  # on the real clock, as the CLI
+    with serve_in_thread(create_app(copy.settings())) as base:  # on the real clock, as the CLI
         body = get(base, "/api/compare", months=1).json()
     assert body["requests"] == {"rest": 0, "graphql": 0}  # the CLI fetched everything already
     for key in ("requests", "problems"):
@@ -170,11 +157,11 @@ def test_the_comparison_is_what_the_cli_prints(copy: Cli) -> None:
 
 
 def test_no_data_or_no_key(tmp_path: Path, copy: Cli) -> None:
-    empty = replace(settings_for(copy), db=tmp_path / "empty.db")
+    empty = replace(copy.settings(), db=tmp_path / "empty.db")
     with serve_in_thread(create_app(empty, clock=lambda: CLOCK)) as base:
         assert get(base, "/api/prices").status_code == 404
         assert "run `octoscope sync` first" in get(base, "/api/cheapest", hours=1).json()["detail"]
-    keyless = replace(settings_for(copy), api_key=None)
+    keyless = replace(copy.settings(), api_key=None)
     with serve_in_thread(create_app(keyless, clock=lambda: CLOCK)) as base:
         response = get(base, "/api/compare")
     assert response.status_code == 409

@@ -12,19 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from octoscope.config import Settings
-from octoscope.domain.secret import Secret
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
 from octoscope.web.auth import COOKIE
 from octoscope.web.pages import PAGES, PLOTLY_JS
-from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, Cli
+from tests.conftest import DEMO_KEY, Cli
 
 TOKEN = "a-long-secret-for-the-tests-7f3e"
-
-
-def settings_for(cli: Cli) -> Settings:
-    return Settings(api_key=Secret(DEMO_KEY), account=DEMO_ACCOUNT, db=cli.db, config_path=cli.home / "none.toml")
 
 
 PATHS = [href for _, href, _ in PAGES] + ["/api/overview", "/api/status", "/static/app.js", "/vendor/plotly.min.js"]
@@ -32,7 +26,7 @@ PATHS = [href for _, href, _ in PAGES] + ["/api/overview", "/api/status", "/stat
 
 @pytest.mark.parametrize("path", PATHS)
 def test_every_page_and_route_needs_the_token(synced_demo: Cli, path: str) -> None:
-    with serve_in_thread(create_app(settings_for(synced_demo), token=TOKEN)) as base:
+    with serve_in_thread(create_app(synced_demo.settings(), token=TOKEN)) as base:
         bare = httpx.get(f"{base}{path}", timeout=30)
         html = httpx.get(f"{base}{path}", headers={"Accept": "text/html"}, timeout=30)
         wrong = httpx.get(f"{base}{path}", headers={"Authorization": "Bearer nope"}, timeout=30)
@@ -49,7 +43,7 @@ def test_every_page_and_route_needs_the_token(synced_demo: Cli, path: str) -> No
 
 
 def test_a_token_in_the_address_logs_a_browser_in_with_a_cookie_and_is_cleaned_away(synced_demo: Cli) -> None:
-    with serve_in_thread(create_app(settings_for(synced_demo), token=TOKEN)) as base:
+    with serve_in_thread(create_app(synced_demo.settings(), token=TOKEN)) as base:
         with httpx.Client(base_url=base, timeout=30) as browser:
             login = browser.get("/usage", params={"token": TOKEN, "fuel": "gas"})
             page = browser.get("/usage")
@@ -72,7 +66,7 @@ def test_a_token_in_the_address_logs_a_browser_in_with_a_cookie_and_is_cleaned_a
 
 
 def test_without_a_token_everything_is_open_on_this_machine(synced_demo: Cli) -> None:
-    with serve_in_thread(create_app(settings_for(synced_demo))) as base:
+    with serve_in_thread(create_app(synced_demo.settings())) as base:
         responses = {path: httpx.get(f"{base}{path}", timeout=30) for path in PATHS}
     for path, response in responses.items():
         assert response.status_code == 200, path

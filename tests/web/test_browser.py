@@ -15,12 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from octoscope.config import Settings
-from octoscope.domain.secret import Secret
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
 from octoscope.web.pages import PAGES
-from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, Cli
+from tests.conftest import DEMO_NOW, Cli
 from tests.live.support import copy_synced
 from tests.web.test_api_dashboard import clock_at
 
@@ -53,23 +51,11 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def settings_for(cli: Cli, db: Path | None = None) -> Settings:
-    """The synced demo; the Live page's Home Mini is the demo simulator's (never the real Octopus)."""
-    return Settings(
-        api_key=Secret(DEMO_KEY),
-        account=DEMO_ACCOUNT,
-        api_url=f"{cli.sim.url}/v1",
-        graphql_url=f"{cli.sim.url}/v1/graphql/",
-        db=db or cli.db,
-        config_path=cli.home / "none.toml",
-    )
-
-
 @pytest.fixture(scope="module")
 def base(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # A copy: the Live page's poller keeps its token and request ledger in the database.
     db = copy_synced(synced_demo.db, tmp_path_factory.mktemp("browser") / "octoscope.db")
-    with serve_in_thread(create_app(settings_for(synced_demo, db), clock=clock_at(DEMO_NOW))) as url:
+    with serve_in_thread(create_app(synced_demo.settings(db), clock=clock_at(DEMO_NOW))) as url:
         yield url
 
 
@@ -194,7 +180,7 @@ def test_phone_width_has_no_sideways_scrolling(browser: Any, base: str) -> None:
 
 
 def test_the_token_guard_in_a_browser(browser: Any, synced_demo: Cli) -> None:
-    app = create_app(settings_for(synced_demo), token=TOKEN, clock=clock_at(DEMO_NOW))
+    app = create_app(synced_demo.settings(), token=TOKEN, clock=clock_at(DEMO_NOW))
     with serve_in_thread(app) as url:
         context = browser.new_context()
         page = context.new_page()

@@ -27,7 +27,6 @@ from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
 from octoscope.web.app import create_app
 from tests.conftest import DEMO_NOW, Cli, make_cli, simulator
-from tests.web.test_api_prices import settings_for
 from tests.web.test_browser import Page, browser, shot
 
 __all__ = ["browser"]  # the module's Chromium, a fixture
@@ -60,7 +59,7 @@ def demo(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     cli = make_cli(synced_demo.sim, tmp_path_factory.mktemp("browser-prices"))
     with sqlite3.connect(synced_demo.db) as source, sqlite3.connect(cli.db) as target:
         source.backup(target)
-    with serve_in_thread(create_app(settings_for(cli), clock=lambda: epoch(DEMO_NOW))) as url:
+    with serve_in_thread(create_app(cli.settings(), clock=lambda: epoch(DEMO_NOW))) as url:
         yield url
 
 
@@ -81,7 +80,7 @@ class Agile:
 
 
 def agile_settings(cli: Cli) -> Any:
-    return replace(settings_for(cli), api_key=Secret(AGILE_KEY), account=AGILE_ACCOUNT)
+    return replace(cli.settings(), api_key=Secret(AGILE_KEY), account=AGILE_ACCOUNT)
 
 
 @pytest.fixture(scope="module")

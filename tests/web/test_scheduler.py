@@ -9,23 +9,10 @@ from pathlib import Path
 
 import httpx
 
-from octoscope.config import Settings
 from octoscope.domain.models import Charge
-from octoscope.domain.secret import Secret
 from octoscope.store.sqlite import Store
 from octoscope.web.scheduler import JobRun, Scheduler
-from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, Cli, make_cli, simulator
-
-
-def settings_for(cli: Cli, key: str, account: str) -> Settings:
-    return Settings(
-        api_key=Secret(key),
-        account=account,
-        api_url=f"{cli.sim.url}/v1",
-        graphql_url=f"{cli.sim.url}/v1/graphql/",
-        db=cli.db,
-        config_path=cli.home / "none.toml",
-    )
+from tests.conftest import DEMO_NOW, make_cli, simulator
 
 
 def epoch(text: str) -> float:
@@ -39,7 +26,7 @@ def test_on_the_demo_the_account_and_dispatches_are_due_then_nothing(tmp_path: P
         sim.reset_log()
         with Store.open(cli.db) as store:
             now = epoch(DEMO_NOW)
-            scheduler = Scheduler(settings_for(cli, DEMO_KEY, DEMO_ACCOUNT), store, lambda: now)
+            scheduler = Scheduler(cli.settings(), store, lambda: now)
             # The CLI's sync is taken as this morning's; yesterday has late half-hours, so the next try is
             # three hours after it; the demo has no Agile tariff.
             ran = asyncio.run(scheduler.tick())
@@ -68,7 +55,7 @@ def test_agile_prices_for_tomorrow_are_fetched_from_1600_until_stored(tmp_path: 
         with Store.open(cli.db) as store:
             kinds = store.tariff_kinds().items()
             tariff = next(c for c, kind in kinds if kind == "HalfHourlyTariff" and "OUTGOING" not in c)
-            scheduler = Scheduler(settings_for(cli, key, account), store, lambda: clock["now"])
+            scheduler = Scheduler(cli.settings(), store, lambda: clock["now"])
             # As if the morning's sync and account reading were done, on the test's clock.
             scheduler.runs["consumption"] = JobRun(datetime.fromisoformat("2026-11-21T06:00:00+00:00"), None, True)
             scheduler.runs["account"] = JobRun(datetime.fromisoformat("2026-11-21T06:00:00+00:00"), None, True)
