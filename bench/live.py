@@ -16,15 +16,12 @@ per 10-second reading (`[live] calls_per_hour = 360`, a budget raised to allow i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +30,7 @@ import httpx
 
 from machine import machine
 from octoscope.simulator.threaded import free_port
+from serving import process
 
 CLIENTS = 100
 SECONDS = 75.0
@@ -45,32 +43,6 @@ graphql_per_hour = 1000
 [live]
 calls_per_hour = 360
 """
-
-
-@contextlib.contextmanager
-def process(command: list[str], env: dict[str, str], log: Path, ready: str) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a command; yield it once ``ready`` (a URL) answers; stop it after."""
-    with open(log, "wb") as out:
-        child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if child.poll() is not None:
-                raise RuntimeError(f"{command[3]} exited: {log.read_text()[-2000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{command[3]} did not start within 60 s")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(ready, timeout=2).status_code == 200:
-                    break
-            time.sleep(0.05)
-        yield child
-    finally:
-        child.terminate()
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:

@@ -41,6 +41,7 @@ import orjson
 from machine import machine
 from octoscope.config import SyncOptions
 from octoscope.simulator.threaded import free_port
+from serving import process
 
 SIM_NOW = "2026-11-21T09:00:00Z"
 SYNC_TO = "2026-11-21"  # exclusive; a fixed end makes the window the same whatever day the bench runs
@@ -115,27 +116,8 @@ def simulator(scenario: Path, logs: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "octoscope", "simulate", "--scenario", str(scenario), "--port", str(port)]
     command += ["--now", SIM_NOW, "--speed", "0"]
-    with open(logs / "simulator.log", "wb") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"the simulator exited: {(logs / 'simulator.log').read_text()[-2000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the simulator did not start within 60 s")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/_sim/clock", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.05)
+    with process(command, None, logs / "simulator.log", f"{base}/_sim/clock"):
         yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def sync_env(base: str, home: Path, db: Path) -> dict[str, str]:
