@@ -33,6 +33,7 @@ from typing import Any
 
 from costs import ACCOUNT, END_DAY, HALF_HOURS_PER_METER_YEAR, build
 from machine import machine
+from octoscope.clock import frozen
 from octoscope.config import InfluxSettings, Settings
 from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import local_midnight
@@ -68,10 +69,10 @@ def main() -> None:
             settings = replace(base, influx=influx)
             store._db.execute("DELETE FROM export_cursors")  # each run a first export
             started = time.perf_counter()
-            summary = export_influx(settings, store, now=NOW)
+            summary = export_influx(settings, store, clock=frozen(NOW))
             seconds = time.perf_counter() - started
             started = time.perf_counter()
-            again = export_influx(settings, store, now=NOW)
+            again = export_influx(settings, store, clock=frozen(NOW))
             incremental = time.perf_counter() - started
             # The same lines made alone, then sent alone into another fresh database.
             ctx = _Context(settings, store, account, (("account_number", ACCOUNT), *influx.tags), NOW)
@@ -86,7 +87,7 @@ def main() -> None:
             server.create_database(f"{database}_write")
             target = target_of(replace(influx, database=f"{database}_write"))
             started = time.perf_counter()
-            with InfluxWriter(target, batch_size=influx.batch_size) as writer:
+            with InfluxWriter(target, clock=frozen(NOW), batch_size=influx.batch_size) as writer:
                 writer.write_lines(lines)
             write_only = time.perf_counter() - started
             stored = server.series('SELECT count("usage_kwh") FROM "electricity_consumption"', database)

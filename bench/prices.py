@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from machine import machine
+from octoscope.clock import frozen
 from octoscope.config import Settings
 from octoscope.domain.costs import PriceColumns
 from octoscope.domain.secret import Secret
@@ -117,7 +118,7 @@ def comparison_figures(tmp: Path) -> dict[str, Any]:
         )
 
         async def sync() -> None:
-            async with open_clients(settings, store) as clients:
+            async with open_clients(settings, store, frozen(NOW)) as clients:
                 await run_sync(clients, store, ACCOUNT, start=None, end=NOW + timedelta(hours=15), now=NOW)
 
         started = time.perf_counter()
@@ -125,7 +126,7 @@ def comparison_figures(tmp: Path) -> dict[str, Any]:
         sync_s = time.perf_counter() - started
 
         def compare(fuel: str | None) -> dict[str, Any]:
-            return asyncio.run(compare_tariffs(settings, store, NOW, months=12, fuel=fuel))
+            return asyncio.run(compare_tariffs(settings, store, frozen(NOW), months=12, fuel=fuel))
 
         started = time.perf_counter()
         first = compare(None)
@@ -136,7 +137,7 @@ def comparison_figures(tmp: Path) -> dict[str, Any]:
         electricity_ms, electricity_runs = timed(lambda: compare("electricity"))
         all_ms, _ = timed(lambda: compare(None))
 
-        prepared = asyncio.run(prepare_comparison(settings, store, NOW, months=12, fuel="electricity"))
+        prepared = asyncio.run(prepare_comparison(settings, store, frozen(NOW), months=12, fuel="electricity"))
         if prepared.requests["rest"]:
             raise RuntimeError("preparing a stored comparison asked Octopus")
         costing_ms, _ = timed(lambda: comparison_costs(store, settings, prepared.plan, prepared.names))

@@ -130,6 +130,8 @@ def sync_env(base: str, home: Path, db: Path) -> dict[str, str]:
         "OCTOSCOPE_GRAPHQL_URL": f"{base}/v1/graphql/",
         "OCTOSCOPE_DB": str(db),
         "OCTOSCOPE_CONFIG": str(home / "config.toml"),  # absent: everything comes from the environment
+        "OCTOSCOPE_NOW": SIM_NOW,  # octoscope's clock and the simulator's agree, whatever the machine's date
+        "OCTOSCOPE_SPEED": "0",
     }
 
 

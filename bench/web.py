@@ -107,6 +107,8 @@ def main() -> None:
                 "OCTOSCOPE_GRAPHQL_URL": f"{sim}/v1/graphql/",
                 "OCTOSCOPE_DB": str(folder / "octoscope.db"),
                 "OCTOSCOPE_CONFIG": str(folder / "config.toml"),
+                "OCTOSCOPE_NOW": NOW,  # the simulator's instant, whatever the machine's date
+                "OCTOSCOPE_SPEED": "0",
             }
             subprocess.run(
                 [sys.executable, "-m", "octoscope", "sync", "--to", "2026-11-22", "--json"],

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from octoscope.clock import SetClock, parse_instant
 from octoscope.config import Settings
 from octoscope.domain.secret import Secret
 from octoscope.simulator import create_app
@@ -40,6 +41,16 @@ class SimServer:
 
     def reset_log(self) -> None:
         httpx.delete(f"{self.url}/_sim/requests", timeout=30)
+
+    def clock_state(self) -> tuple[str, float]:
+        """The simulated instant (ISO 8601) and its speed."""
+        body = httpx.get(f"{self.url}/_sim/clock", timeout=30).json()
+        return str(body["now"]), float(body["speed"])
+
+    def clock(self) -> SetClock:
+        """A clock for octoscope in step with the simulator's: the same instant, moving at the same speed."""
+        now, speed = self.clock_state()
+        return SetClock(parse_instant(now), speed)
 
 
 @contextlib.contextmanager
@@ -84,6 +95,7 @@ class Cli:
     sim: SimServer
     home: Path
     env: dict[str, str]
+    last_clock: tuple[str, float] | None = None  # the simulator's, as last seen (it may be stopped since)
 
     @property
     def db(self) -> Path:
@@ -101,12 +113,27 @@ class Cli:
             config_path=self.home / "none.toml",
         )
 
+    def clock_env(self) -> dict[str, str]:
+        """OCTOSCOPE_NOW and OCTOSCOPE_SPEED at the simulator's instant: both sides agree on "now", whatever
+        the machine's date."""
+        with contextlib.suppress(httpx.TransportError):
+            self.last_clock = self.sim.clock_state()
+        now, speed = self.last_clock or (DEMO_NOW, 0.0)
+        # A frozen simulator's CLI still runs at real speed: it must be able to wait out a Retry-After or a
+        # spent budget (a few seconds' drift from the frozen instant changes nothing a test looks at).
+        return {"OCTOSCOPE_NOW": now, "OCTOSCOPE_SPEED": repr(speed or 1.0)}
+
+    def clock(self) -> SetClock:
+        """The clock this CLI runs with, for an app built in the test's own process."""
+        now, speed = self.sim.clock_state()
+        return SetClock(parse_instant(now), speed or 1.0)
+
     def run(
         self, *args: str, timeout: float = 300, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "octoscope", *args],
-            env={**self.env, **(env or {})},
+            env={**self.env, **self.clock_env(), **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -162,12 +162,13 @@ def test_bad_input_is_one_line(live: Cli, args: tuple[str, ...], message: str) -
 
 
 def test_no_prices_published_ahead_is_one_line(synced_demo: Cli, tmp_path: Path) -> None:
-    # The session's demo simulator stands still on 21 November 2026, 09:00; the real clock is later, so it
-    # has nothing to offer after now (the fetch finds nothing) and nothing stored reaches past now.
+    # The session's demo simulator stands still on 21 November 2026, 09:00; the CLI's clock is set four days
+    # later, so the simulator has nothing to offer after now (the fetch finds nothing) and nothing stored
+    # reaches past now.
     cli = make_cli(synced_demo.sim, tmp_path)
     with sqlite3.connect(synced_demo.db) as source, sqlite3.connect(cli.db) as target:
         source.backup(target)
-    done = cli.run("cheapest", "--hours", "3")
+    done = cli.run("cheapest", "--hours", "3", env={"OCTOSCOPE_NOW": "2026-11-25T09:00:00Z"})
     assert done.returncode == 1
     assert done.stderr.startswith("Error: no prices for E-1R-INTELLI-VAR-24-10-29-J are published from ")
     assert "Agile's next day appears about 16:00 UK" in done.stderr

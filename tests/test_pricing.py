@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from octoscope.clock import frozen
 from octoscope.config import Settings
 from octoscope.domain.models import Agreement, Direction, Fuel, Meter, MeterPoint, Property
 from octoscope.domain.secret import Secret
@@ -110,7 +111,7 @@ def test_a_postcodes_region_is_asked_once_and_kept(demo_sim: SimServer, tmp_path
     settings = Settings(api_key=Secret(DEMO_KEY), account=DEMO_ACCOUNT, api_url=f"{demo_sim.url}/v1")
 
     async def twice(store: Store) -> tuple[list[str], list[str], int]:
-        async with open_clients(settings, store) as clients:
+        async with open_clients(settings, store, frozen(NOW)) as clients:
             first = await regions_of_postcode(clients, store, "bn1 1aa", NOW)
             second = await regions_of_postcode(clients, store, "BN11AA", NOW)
             return first, second, clients.policy.made["rest"]
@@ -123,5 +124,5 @@ def test_a_postcodes_region_is_asked_once_and_kept(demo_sim: SimServer, tmp_path
 
 
 async def _unknown(settings: Settings, store: Store) -> list[str]:
-    async with open_clients(settings, store) as clients:
+    async with open_clients(settings, store, frozen(NOW)) as clients:
         return await regions_of_postcode(clients, store, "ZZ9 9ZZ", NOW)

@@ -53,7 +53,7 @@ def test_sessions_are_costed_matched_and_the_same_over_the_api(synced_demo: Cli)
     settings = Settings(
         api_key=Secret(DEMO_KEY), account=DEMO_ACCOUNT, db=synced_demo.db, config_path=synced_demo.home / "none.toml"
     )
-    with serve_in_thread(create_app(settings)) as base:
+    with serve_in_thread(create_app(settings, clock=synced_demo.clock())) as base:
         over_api = httpx.get(
             f"{base}/api/sessions", params={"from": "2026-11-01", "to": "2026-11-21"}, timeout=60
         ).json()

@@ -22,6 +22,7 @@ import typer
 from octoscope import __version__, cli_live
 
 if TYPE_CHECKING:
+    from octoscope.clock import Clock
     from octoscope.config import Settings
     from octoscope.sync.run import Progress
 
@@ -43,15 +44,53 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+_process_clock: list[Clock] = []  # the one clock of this process, made by the options below
+
+
+def process_clock() -> Clock:
+    """The process's clock: the machine's, or the instant ``--now`` / ``OCTOSCOPE_NOW`` set."""
+    if not _process_clock:
+        _process_clock.append(_system_clock())
+    return _process_clock[0]
+
+
+def _system_clock() -> Clock:
+    from octoscope.clock import SYSTEM  # noqa: PLC0415
+
+    return SYSTEM
+
+
 @app.callback()
 def main_options(
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="-v for progress logs, -vv for debug.")
     ] = 0,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            envvar="OCTOSCOPE_NOW",
+            help="Run as if it were this instant (ISO 8601 with offset), for replays and demos; off by default.",
+        ),
+    ] = None,
+    speed: Annotated[
+        str | None,
+        typer.Option(
+            "--clock-speed",
+            envvar="OCTOSCOPE_SPEED",
+            help="With --now: seconds of that clock per real second (1 by default; 0 freezes it).",
+        ),
+    ] = None,
 ) -> None:
     """octoscope: your Octopus Energy data, complete, in a local database."""
+    from octoscope.clock import ClockError, make_clock  # noqa: PLC0415
+
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        _process_clock[:] = [make_clock(now, speed)]
+    except ClockError as err:
+        raise fail(str(err)) from None
 
 
 @contextlib.contextmanager
@@ -159,6 +198,9 @@ def simulate(
 
     Example: octoscope simulate --scenario demo --port 8123 --now 2026-11-20T09:00:00Z --speed 0
     """
+    clock = process_clock()
+    if now is None and clock is not _system_clock():  # the process's own instant (--now before the command)
+        now, speed = clock.now().isoformat(), clock.speed
     asgi_app = _build_simulator(scenario, seed, now, speed, faults)
     port = port or _free_port(host)
     typer.echo(
@@ -181,7 +223,9 @@ def demo(
     from octoscope.simulator.threaded import serve_in_thread  # noqa: PLC0415
     from octoscope.sync.plan import resolve_window  # noqa: PLC0415
 
-    asgi_app = _build_simulator("demo", None, None, 1.0, None)
+    clock = process_clock()
+    # The simulator starts at this process's instant and moves at its pace: both sides agree on "now".
+    asgi_app = _build_simulator("demo", None, clock.now().isoformat(), clock.speed, None)
     path = db or default_data_home() / "demo.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     # The demo starts from an empty database: never delete one another demo is still serving.
@@ -207,11 +251,15 @@ def demo(
             db=path,
         )
         with user_errors():
-            now = datetime_now()
+            now = clock.now()
             start, end = resolve_window("latest", "tomorrow", now)
             with _progress(quiet=False) as progress:
                 summary = asyncio.run(_sync(settings, start, end, now, False, False, progress))
         _print_summary(summary)
+        typer.echo(
+            f"Now: {_uk(clock.now().isoformat())} UK time ({clock.describe()}); yesterday's readings appear"
+            " in the morning, as Octopus publishes them"
+        )
         from octoscope.web.app import create_app  # noqa: PLC0415
 
         web_port = port or _free_port("127.0.0.1")
@@ -222,7 +270,7 @@ def demo(
         typer.echo(f"  JSON API:     http://127.0.0.1:{web_port}/api/overview (docs at /docs)")
         typer.echo(f"  Live stream:  curl -N http://127.0.0.1:{web_port}/api/live/stream")
         typer.echo(f"Dashboard: http://127.0.0.1:{web_port}/   (Ctrl-C stops the demo)")
-        _serve(create_app(settings, schedule_every=60.0), "127.0.0.1", web_port)
+        _serve(create_app(settings, clock=clock, schedule_every=60.0), "127.0.0.1", web_port)
 
 
 @app.command()
@@ -271,17 +319,16 @@ def _ask(prompt: str, option: str, hide: bool = False) -> str:
 
 
 async def _discover(settings: Settings) -> list[str]:
-    from datetime import UTC, datetime  # noqa: PLC0415
-
     from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync.discovery import discover  # noqa: PLC0415
     from octoscope.wiring import open_clients  # noqa: PLC0415
 
     _, number = settings.require_credentials()
-    with Store.open(settings.db) as store:
-        async with open_clients(settings, store) as clients:
+    clock = process_clock()
+    with Store.open(settings.db, clock) as store:
+        async with open_clients(settings, store, clock) as clients:
             await clients.graphql.token()  # checks the key on GraphQL too, and keeps the token for later
-            account = await discover(clients, store, number, datetime.now(UTC), refresh=True)
+            account = await discover(clients, store, number, clock.now(), refresh=True)
     lines = [
         f"Account {account.number}: {len(account.properties)} propert{'y' if len(account.properties) == 1 else 'ies'}"
     ]
@@ -357,14 +404,12 @@ def sync(
 
     Example: octoscope sync --from 2025-01-01 --to today
     """
-    from datetime import UTC, datetime  # noqa: PLC0415
-
     from octoscope.sync.plan import resolve_window  # noqa: PLC0415
 
     with user_errors():
         settings = _settings()
         settings.require_credentials()
-        now = datetime.now(UTC)
+        now = process_clock().now()
         start, end = resolve_window(from_, to, now)
         with _progress(as_json or dry_run) as progress:
             summary = asyncio.run(_sync(settings, start, end, now, dry_run, past_properties, progress))
@@ -388,8 +433,9 @@ async def _sync(
     from octoscope.sync.run import run_sync  # noqa: PLC0415
     from octoscope.wiring import open_clients  # noqa: PLC0415
 
-    with Store.open(settings.db) as store:
-        async with open_clients(settings, store) as clients:
+    clock = process_clock()
+    with Store.open(settings.db, clock) as store:
+        async with open_clients(settings, store, clock) as clients:
             _, number = settings.require_credentials()
             options = {
                 "start": start,
@@ -413,13 +459,7 @@ async def _sync(
                 outcome = ("failed", {"error": str(err)})
                 raise
             finally:
-                store.finish_run(run_id, datetime_now(), *outcome)
-
-
-def datetime_now() -> Any:
-    from datetime import UTC, datetime  # noqa: PLC0415
-
-    return datetime.now(UTC)
+                store.finish_run(run_id, clock.now(), *outcome)
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
@@ -433,17 +473,31 @@ def _print_plan(plan: dict[str, Any]) -> None:
         typer.echo(f"  {t['charge']} charges of {t['tariff']}: {t['from']} to {t['to']} ({t['requests']})")
 
 
+def _uk(iso: str | None, end_of_half_hour: bool = False) -> str:
+    """An instant of the JSON (UTC) as people read it here: UK local time, e.g. ``Sat 5 Dec 2026 23:30``;
+    ``end_of_half_hour``: the end of the half-hour that starts then (data "up to" it)."""
+    from datetime import datetime, timedelta  # noqa: PLC0415
+
+    from octoscope.domain.uktime import UK  # noqa: PLC0415
+
+    if iso is None:
+        return "nothing"
+    at = datetime.fromisoformat(iso.replace("Z", "+00:00")) + timedelta(minutes=30 if end_of_half_hour else 0)
+    local = at.astimezone(UK)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
     requests = summary["requests"]
     typer.echo(
-        f"Synced {summary['window'][0]} to {summary['window'][1]} with {requests.get('rest', 0)} REST and"
-        f" {requests.get('graphql', 0)} GraphQL requests ({summary['retries']} retried)"
+        f"Synced {_uk(summary['window'][0])} to {_uk(summary['window'][1])} UK time with {requests.get('rest', 0)}"
+        f" REST and {requests.get('graphql', 0)} GraphQL requests ({summary['retries']} retried)"
     )
     for name, s in summary["series"].items():
         gaps = f", {len(s['gaps'])} gaps" if s["gaps"] else ""
         typer.echo(
-            f"  {name}: {s['rows_new']} new, {s['rows_updated']} updated; holds {s['first_interval']} to"
-            f" {s['last_interval']} ({s['unit']}){gaps}"
+            f"  {name}: {s['rows_new']} new, {s['rows_updated']} updated; holds {_uk(s['first_interval'])} to"
+            f" {_uk(s['last_interval'], end_of_half_hour=True)} ({s['unit']}){gaps}"
         )
     for name, c in summary["charges"].items():
         typer.echo(f"  {name}: {c['rows_new']} new, {c['rows_updated']} updated")
@@ -455,8 +509,6 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
 
     Example: octoscope status
     """
-    import time  # noqa: PLC0415
-
     from octoscope.domain.uktime import from_epoch  # noqa: PLC0415
     from octoscope.octopus.policy import key_fingerprint  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
@@ -466,10 +518,11 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         settings = _settings()
         settings.require_credentials()
         _require_database(settings)
-        with Store.open(settings.db) as store:
+        clock = process_clock()
+        with Store.open(settings.db, clock) as store:
             key, number = settings.require_credentials()
             limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour}
-            now = time.time()
+            now = clock()
             report = status_report(store, number, key_fingerprint(key.reveal()), limits, from_epoch(now), now)
     if as_json:
         _echo_json(report)
@@ -529,10 +582,10 @@ def costs(
     with user_errors():
         settings = _settings()
         settings.require_account()  # fail early, before any work, if it is missing
-        today = local_date(datetime_now())
+        today = local_date(process_clock().now())
         first, end = resolve_days(from_, to, period, days, today)
         _require_database(settings)
-        with Store.open(settings.db) as store:
+        with Store.open(settings.db, process_clock()) as store:
             report = costs_as_asked(
                 store,
                 settings,
@@ -600,13 +653,13 @@ def dispatches(
         settings = _settings()
         number = settings.require_account()
         _require_database(settings)
-        now = datetime_now()
+        now = process_clock().now()
         try:
             if refresh:
-                asyncio.run(_refresh_dispatches(settings, now.timestamp()))
+                asyncio.run(_refresh_dispatches(settings))
         except (RefreshTooSoon, NoIntelligentDevice) as err:
             raise fail(str(err)) from None
-        with Store.open(settings.db) as store:
+        with Store.open(settings.db, process_clock()) as store:
             listed = listing(store, number, now - timedelta(days=days))
     devices: dict[str, str | None] = listed["devices"]  # type: ignore[assignment]
     rows: list[dict[str, Any]] = listed["dispatches"]  # type: ignore[assignment]
@@ -622,15 +675,16 @@ def dispatches(
         typer.echo(f"  {r['kind']:<9} {r['start']} to {r['end']} {r['type'] or ''}{energy}")
 
 
-async def _refresh_dispatches(settings: Settings, now: float) -> None:
+async def _refresh_dispatches(settings: Settings) -> None:
     from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync.dispatches import refresh  # noqa: PLC0415
     from octoscope.wiring import open_clients  # noqa: PLC0415
 
     _, number = settings.require_credentials()
-    with Store.open(settings.db) as store:
-        async with open_clients(settings, store) as clients:
-            for done in await refresh(clients, store, number, now):
+    clock = process_clock()
+    with Store.open(settings.db, clock) as store:
+        async with open_clients(settings, store, clock) as clients:
+            for done in await refresh(clients, store, number, clock()):
                 typer.echo(
                     f"Refreshed {done.device_id}: {done.state}, {done.new} new, {done.updated} updated", err=True
                 )
@@ -658,10 +712,10 @@ def sessions(
     with user_errors():
         settings = _settings()
         settings.require_account()
-        today = local_date(datetime_now())
+        today = local_date(process_clock().now())
         first, end = resolve_days(from_, to, None, days, today)
         _require_database(settings)
-        with Store.open(settings.db) as store:
+        with Store.open(settings.db, process_clock()) as store:
             found = ev_sessions(store, settings, first, end, today=today, charger_kw=charger_kw)
     if as_json:
         _echo_json(found)
@@ -711,8 +765,8 @@ def cheapest(
         if tariff is None:
             settings.require_account()
             _require_database(settings)
-        now = datetime_now()
-        with Store.open(settings.db) as store:
+        now = process_clock().now()
+        with Store.open(settings.db, process_clock()) as store:
             if not offline:
                 asyncio.run(_fetch_ahead(settings, store, tariff, now))
             found = cheapest(store, settings, query, now, tariff)
@@ -728,7 +782,7 @@ async def _fetch_ahead(settings: Settings, store: Any, tariff: str | None, now: 
     from octoscope.wiring import open_clients  # noqa: PLC0415
 
     code = tariff_to_search(store, settings, tariff, now).code
-    async with open_clients(settings, store) as clients:
+    async with open_clients(settings, store, process_clock()) as clients:
         result = await fetch_prices_ahead(clients, store, [code], now, concurrency=settings.sync.concurrency)
     for problem in result.problems:
         typer.echo(f"Warning: {problem}", err=True)
@@ -777,10 +831,10 @@ def compare(
         settings = _settings()
         settings.require_credentials()
         _require_database(settings)
-        now = datetime_now()
-        with Store.open(settings.db) as store, _progress(as_json or not sys.stderr.isatty()) as progress:
+        clock = process_clock()
+        with Store.open(settings.db, clock) as store, _progress(as_json or not sys.stderr.isatty()) as progress:
             report = asyncio.run(
-                compare_tariffs(settings, store, now, months=months, fuel=fuel, region=region, progress=progress)
+                compare_tariffs(settings, store, clock, months=months, fuel=fuel, region=region, progress=progress)
             )
     if as_json:
         _echo_json(report)
@@ -867,7 +921,7 @@ def serve(
         settings = _settings()
         settings.require_account()
         _require_database(settings)
-        web = create_app(settings, token=token, schedule_every=60.0)
+        web = create_app(settings, token=token, clock=process_clock(), schedule_every=60.0)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"octoscope dashboard on http://{shown}:{port}/  (API docs: http://{shown}:{port}/docs)")
     if token:

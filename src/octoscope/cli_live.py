@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,6 +15,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from octoscope.clock import Clock
     from octoscope.config import Settings
     from octoscope.domain.live import DayRates, LiveReading
     from octoscope.live.service import Feed
@@ -142,51 +142,58 @@ def _collect(feed: Feed, view: _View, seen: set[int]) -> None:
 
 
 async def _watch(
-    settings: Settings, device: str | None, minutes: int, seconds: float | None, once: bool, as_json: bool
+    settings: Settings,
+    clock: Clock,
+    device: str | None,
+    minutes: int,
+    seconds: float | None,
+    once: bool,
+    as_json: bool,
 ) -> None:
     from octoscope.domain.uktime import from_epoch, local_date  # noqa: PLC0415
     from octoscope.live.service import UnknownDevice  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.wiring import open_live  # noqa: PLC0415
 
-    with Store.open(settings.db) as store:
-        async with open_live(settings, store) as service:
+    with Store.open(settings.db, clock) as store:
+        async with open_live(settings, store, clock) as service:
             try:
                 feed = service.feed(device)
             except UnknownDevice as err:
                 raise _LiveError(str(err)) from None
             async with service.watch(device) as sub:
-                await _first_poll(feed)
+                await _first_poll(feed, clock)
                 newest = feed.hub.newest
                 # What came before the first poll is history: not counted in the cost since start, not listed.
                 view = _View(minutes, newest.id if newest else -1, newest.id - 10 if newest else -1)
                 if once:
                     if feed.status.state in ("token_error", "no_device") and feed.hub.newest is None:
                         raise _LiveError(feed.status.message)  # nothing to show: say what to fix
-                    rates = await _rates(service, feed, local_date(from_epoch(time.time())))
-                    _print_once(feed, _snapshot(feed, rates, time.time(), minutes), view, as_json)
+                    now = clock()
+                    rates = await _rates(service, feed, local_date(from_epoch(now)))
+                    _print_once(feed, _snapshot(feed, rates, now, minutes), view, as_json)
                     return
-                stop_at = None if seconds is None else time.monotonic() + seconds
+                stop_at = None if seconds is None else clock.monotonic() + seconds
                 if sys.stdout.isatty():
-                    await _live_screen(service, feed, sub, view, stop_at)
+                    await _live_screen(service, clock, feed, sub, view, stop_at)
                 else:
-                    await _live_lines(feed, sub, view, stop_at)
+                    await _live_lines(clock, feed, sub, view, stop_at)
 
 
 class _LiveError(Exception):
     """Something the user can fix, found while watching."""
 
 
-async def _first_poll(feed: Feed) -> None:
+async def _first_poll(feed: Feed, clock: Clock) -> None:
     """Wait for the poller's first answer; if the live budget puts it a while off (another process polled
     lately), say when."""
     told = False
-    began = time.monotonic()
+    began = clock.monotonic()
     while not feed.polled.is_set():
         due = feed.status.next_poll_at
-        if due is None and time.monotonic() - began > FIRST_POLL_WAIT:
+        if due is None and clock.monotonic() - began > FIRST_POLL_WAIT:
             return
-        if due is not None and due - time.time() > 5 and not told:
+        if due is not None and due - clock() > 5 and not told:
             told = True
             typer.echo(f"Waiting for the next poll, at {feed.status.as_dict()['next_poll_at'][11:19]}.", err=True)
         try:
@@ -212,11 +219,11 @@ def _print_once(feed: Feed, snapshot: dict[str, Any], view: _View, as_json: bool
     Console(highlight=False, soft_wrap=True).print(_render(feed, snapshot, view, 60))
 
 
-def _remaining(stop_at: float | None) -> float:
-    return 1.0 if stop_at is None else max(0.0, min(1.0, stop_at - time.monotonic()))
+def _remaining(clock: Clock, stop_at: float | None) -> float:
+    return 1.0 if stop_at is None else max(0.0, min(1.0, stop_at - clock.monotonic()))
 
 
-async def _live_screen(service: Any, feed: Feed, sub: Any, view: _View, stop_at: float | None) -> None:
+async def _live_screen(service: Any, clock: Clock, feed: Feed, sub: Any, view: _View, stop_at: float | None) -> None:
     from rich.console import Console  # noqa: PLC0415
     from rich.live import Live  # noqa: PLC0415
 
@@ -225,17 +232,18 @@ async def _live_screen(service: Any, feed: Feed, sub: Any, view: _View, stop_at:
     console = Console(highlight=False)
     seen: set[int] = set()
     with Live(console=console, refresh_per_second=4, transient=False) as screen:
-        while stop_at is None or time.monotonic() < stop_at:
-            await sub.next(_remaining(stop_at))
+        while stop_at is None or clock.monotonic() < stop_at:
+            await sub.next(_remaining(clock, stop_at))
             _collect(feed, view, seen)
-            rates = await _rates(service, feed, local_date(from_epoch(time.time())))
-            snapshot = _snapshot(feed, rates, time.time(), view.minutes)
+            now = clock()
+            rates = await _rates(service, feed, local_date(from_epoch(now)))
+            snapshot = _snapshot(feed, rates, now, view.minutes)
             screen.update(_render(feed, snapshot, view, max(10, console.width - 60)))
 
 
-async def _live_lines(feed: Feed, sub: Any, view: _View, stop_at: float | None) -> None:
-    while stop_at is None or time.monotonic() < stop_at:
-        await sub.next(_remaining(stop_at))
+async def _live_lines(clock: Clock, feed: Feed, sub: Any, view: _View, stop_at: float | None) -> None:
+    while stop_at is None or clock.monotonic() < stop_at:
+        await sub.next(_remaining(clock, stop_at))
         for line in _plain_lines(feed, view):
             typer.echo(line)
 
@@ -255,7 +263,7 @@ def live(
 
     Example: octoscope live --minutes 5
     """
-    from octoscope.cli import _settings, fail, user_errors  # noqa: PLC0415
+    from octoscope.cli import _settings, fail, process_clock, user_errors  # noqa: PLC0415
 
     if not 1 <= minutes <= 60:
         raise fail(f"--minutes {minutes}: give 1 to 60")
@@ -267,7 +275,7 @@ def live(
         settings = _settings()
         settings.require_credentials()
         try:
-            asyncio.run(_watch(settings, device, minutes, seconds, once, as_json))
+            asyncio.run(_watch(settings, process_clock(), device, minutes, seconds, once, as_json))
         except _LiveError as err:
             raise fail(str(err)) from None
         except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
+from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.costing import (
     FUELS,
@@ -340,7 +341,7 @@ def _current_codes(account: Account, now: datetime) -> list[str]:
     return codes
 
 
-async def sync_prices_ahead(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
+async def sync_prices_ahead(settings: Settings, store: Store, clock: Clock) -> dict[str, Any]:
     """For the scheduler: fetch today's and tomorrow's unit rates of the account's current tariffs (import,
     export, gas), only where not already stored, within the shared budget.
 
@@ -349,9 +350,10 @@ async def sync_prices_ahead(settings: Settings, store: Store, now: datetime) -> 
     per tariff whose prices ahead are not complete, and none once they are. The account must have been
     synced once (its tariffs are read from the store).
     """
+    now = clock.now()
     account = load_account(store, settings.require_account())
     codes = _current_codes(account, now)
-    async with open_clients(settings, store) as clients:
+    async with open_clients(settings, store, clock) as clients:
         result = await fetch_prices_ahead(clients, store, codes, now, concurrency=settings.sync.concurrency)
     start, end = ahead_window(now)
     until = {code: published_until(store, TariffCode.parse(code), start, settings) for code in codes}
@@ -609,7 +611,7 @@ class Prepared:
 async def prepare_comparison(
     settings: Settings,
     store: Store,
-    now: datetime,
+    clock: Clock,
     *,
     months: int = 12,
     fuel: str | None = None,
@@ -619,6 +621,7 @@ async def prepare_comparison(
     """Everything a comparison needs, in the store: the region, the catalogue (once a day) and every
     tariff's rates over the period (once per tariff, shared with the account's own prices, only the
     stretches not held, within the budget)."""
+    now = clock.now()
     fuels = _fuels_wanted(fuel)
     account = load_account(store, settings.require_account())
     prop = current_property(account)
@@ -637,7 +640,7 @@ async def prepare_comparison(
         current[f] = tariff.code
     if not current:
         raise PriceError("nothing to compare: no meter of that fuel with readings and a tariff", 404)
-    async with open_clients(settings, store) as clients:
+    async with open_clients(settings, store, clock) as clients:
         before = dict(clients.policy.made)
 
         async def ask(postcode: str) -> list[str]:
@@ -676,7 +679,7 @@ async def prepare_comparison(
 async def compare_tariffs(
     settings: Settings,
     store: Store,
-    now: datetime,
+    clock: Clock,
     *,
     months: int = 12,
     fuel: str | None = None,
@@ -686,7 +689,7 @@ async def compare_tariffs(
     """Compare the household's last ``months`` on every tariff available in its region: what is missing is
     fetched (:func:`prepare_comparison`), then everything is costed from the store."""
     prepared = await prepare_comparison(
-        settings, store, now, months=months, fuel=fuel, region=region, progress=progress
+        settings, store, clock, months=months, fuel=fuel, region=region, progress=progress
     )
     # Costing a year of each tariff takes a fraction of a second: off the event loop, for the web app.
     out = await asyncio.to_thread(comparison_costs, store, settings, prepared.plan, prepared.names)

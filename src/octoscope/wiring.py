@@ -5,16 +5,15 @@ neither package imports the other, nor the settings; they meet here.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 
+from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.costing import live_day_rates
 from octoscope.domain.live import DayRates
 from octoscope.domain.uktime import from_epoch
-from octoscope.live.clock import Clock, sleeper
 from octoscope.live.service import LiveService
 from octoscope.octopus.graphql import GraphQLClient
 from octoscope.octopus.http import new_http_client
@@ -25,7 +24,7 @@ from octoscope.sync.discovery import discover
 from octoscope.sync.session import Clients
 
 
-def make_policy(settings: Settings, store: Store, clock: Clock = time.time) -> RequestPolicy:
+def make_policy(settings: Settings, store: Store, clock: Clock) -> RequestPolicy:
     key, _ = settings.require_credentials()
     retry = settings.retry
     return RequestPolicy(
@@ -38,13 +37,13 @@ def make_policy(settings: Settings, store: Store, clock: Clock = time.time) -> R
         max_wait_seconds=retry.max_wait_seconds,
         rate_limit_floor_seconds=retry.rate_limit_floor_seconds,
         clock=clock,
-        sleep=sleeper(clock),
+        sleep=clock.sleep,
     )
 
 
 @asynccontextmanager
-async def open_clients(settings: Settings, store: Store, clock: Clock = time.time) -> AsyncIterator[Clients]:
-    """``clock``: what "now" is for the budget and the token's lifetime (a faster one against the simulator)."""
+async def open_clients(settings: Settings, store: Store, clock: Clock) -> AsyncIterator[Clients]:
+    """``clock``: the process's, what "now" is for the budget, ``Retry-After`` and the token's lifetime."""
     key, _ = settings.require_credentials()
     policy = make_policy(settings, store, clock)
     async with new_http_client(settings.retry.timeout_seconds) as http:
@@ -56,7 +55,7 @@ async def open_clients(settings: Settings, store: Store, clock: Clock = time.tim
 
 
 @asynccontextmanager
-async def open_live(settings: Settings, store: Store, clock: Clock = time.time) -> AsyncIterator[LiveService]:
+async def open_live(settings: Settings, store: Store, clock: Clock) -> AsyncIterator[LiveService]:
     """The live Home Mini service for the configured account, its pollers stopped on the way out. Without an
     API key it still answers, with a ``token_error`` status that says what to set."""
     if settings.api_key is None or settings.account is None:

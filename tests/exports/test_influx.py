@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from octoscope.clock import frozen
 from octoscope.domain.uktime import iso_z, local_midnight
 from octoscope.exports.grafana import dashboard, queries
 from octoscope.exports.influx import export_influx
@@ -53,7 +54,7 @@ def written(
     db = copy_database(export_demo, home / "octoscope.db")
     influx.create_database(DATABASE)
     with Store.open(db) as store:
-        summary = export_influx(settings_for(db, influx_v1(influx, DATABASE)), store, now=NOW)
+        summary = export_influx(settings_for(db, influx_v1(influx, DATABASE)), store, clock=frozen(NOW))
     return make_cli(synced_demo.sim, home), summary
 
 
@@ -107,8 +108,8 @@ def test_writing_again_adds_no_duplicates(influx: Influx1, written: tuple[Cli, d
     before, series_before = counts(influx, DATABASE), series_count(influx, DATABASE)
     settings = settings_for(cli.db, influx_v1(influx, DATABASE))
     with Store.open(cli.db) as store:
-        again = export_influx(settings, store, now=NOW)  # incremental: the last days again
-        everything = export_influx(settings, store, now=NOW, first=date(2024, 1, 1), end=date(2027, 1, 1))
+        again = export_influx(settings, store, clock=frozen(NOW))  # incremental: the last days again
+        everything = export_influx(settings, store, clock=frozen(NOW), first=date(2024, 1, 1), end=date(2027, 1, 1))
     assert 0 < again["total_points"] < 5_000
     assert everything["total_points"] > 150_000
     assert counts(influx, DATABASE) == before

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from octoscope.clock import frozen
 from octoscope.config import InfluxSettings
 from octoscope.exports.influx import export_influx, push_after_sync, target_of
 from octoscope.simulator.threaded import free_port
@@ -43,7 +44,7 @@ def reference(
     db = copy_database(export_demo, tmp_path_factory.mktemp("reference") / "octoscope.db")
     influx.create_database("reference")
     with Store.open(db) as store:
-        export_influx(settings_for(db, influx_v1(influx, "reference")), store, now=NOW)
+        export_influx(settings_for(db, influx_v1(influx, "reference")), store, clock=frozen(NOW))
     return counts(influx, "reference")
 
 
@@ -55,7 +56,7 @@ def cursors(db: Path, influx: InfluxSettings) -> dict[tuple[str, str], object]:
 def test_influx_down_then_up(influx: Influx1, demo_db: Path, reference: dict[str, dict[str, int]]) -> None:
     down = influx_v1(influx, "after_down", url=f"http://127.0.0.1:{free_port()}")
     with Store.open(demo_db) as store, pytest.raises(InfluxUnreachable) as caught:
-        export_influx(settings_for(demo_db, down), store, now=NOW, sleep=no_sleep)
+        export_influx(settings_for(demo_db, down), store, clock=frozen(NOW), sleep=no_sleep)
     message = str(caught.value)
     assert "cannot reach InfluxDB at http://127.0.0.1:" in message
     assert "is it running? check [influx] url" in message
@@ -63,7 +64,7 @@ def test_influx_down_then_up(influx: Influx1, demo_db: Path, reference: dict[str
     influx.create_database("after_down")
     up = replace(down, url=influx.url)
     with Store.open(demo_db) as store:
-        export_influx(settings_for(demo_db, up), store, now=NOW)
+        export_influx(settings_for(demo_db, up), store, clock=frozen(NOW))
     assert counts(influx, "after_down") == reference
 
 
@@ -71,14 +72,14 @@ def test_wrong_password_then_right(influx: Influx1, demo_db: Path, reference: di
     influx.create_database("after_401")
     wrong = influx_v1(influx, "after_401", password=WRONG_PASSWORD)
     with Store.open(demo_db) as store, pytest.raises(InfluxAuthError) as caught:
-        export_influx(settings_for(demo_db, wrong), store, now=NOW, sleep=no_sleep)
+        export_influx(settings_for(demo_db, wrong), store, clock=frozen(NOW), sleep=no_sleep)
     message = str(caught.value)
     assert "refused to let us write (401: authorization failed)" in message
     assert "check [influx] username (octoscope) and OCTOSCOPE_INFLUX_PASSWORD" in message
     assert WRONG_PASSWORD not in message
     assert cursors(demo_db, wrong) == {}
     with Store.open(demo_db) as store:
-        export_influx(settings_for(demo_db, influx_v1(influx, "after_401")), store, now=NOW)
+        export_influx(settings_for(demo_db, influx_v1(influx, "after_401")), store, clock=frozen(NOW))
     assert counts(influx, "after_401") == reference
 
 
@@ -107,7 +108,7 @@ def test_5xx_part_way_then_the_next_run_writes_the_rest(
     settings = influx_v1(influx, "after_503")
     failing = FailsPartWay(good=12)  # some measurements whole, one cut in the middle
     with Store.open(demo_db) as store, pytest.raises(InfluxServerError) as caught:
-        export_influx(settings_for(demo_db, settings), store, now=NOW, transport=failing, sleep=no_sleep)
+        export_influx(settings_for(demo_db, settings), store, clock=frozen(NOW), transport=failing, sleep=no_sleep)
     assert str(caught.value) == (
         f"InfluxDB at {influx.url} (database after_503) answered 503 (engine: cache-max-memory-size exceeded)"
         " 5 times: try again later; nothing is lost, the next export writes it"
@@ -118,14 +119,14 @@ def test_5xx_part_way_then_the_next_run_writes_the_rest(
     partial = counts(influx, "after_503")
     assert partial != reference
     with Store.open(demo_db) as store:
-        export_influx(settings_for(demo_db, settings), store, now=NOW)
+        export_influx(settings_for(demo_db, settings), store, clock=frozen(NOW))
     assert counts(influx, "after_503") == reference
 
 
 def test_a_missing_database_says_how_to_create_it(influx: Influx1, demo_db: Path) -> None:
     settings = influx_v1(influx, "never_created")
     with Store.open(demo_db) as store, pytest.raises(InfluxNotFound) as caught:
-        export_influx(settings_for(demo_db, settings), store, now=NOW)
+        export_influx(settings_for(demo_db, settings), store, clock=frozen(NOW))
     assert str(caught.value) == (
         f'InfluxDB at {influx.url} (database never_created): database not found: "never_created";'
         " create it (influx -execute 'CREATE DATABASE \"never_created\"') or fix [influx] database"
@@ -137,7 +138,7 @@ def test_a_missing_retention_policy_is_named(influx: Influx1, demo_db: Path) -> 
     influx.create_database("with_rp")
     settings = influx_v1(influx, "with_rp", retention_policy="forever")
     with Store.open(demo_db) as store, pytest.raises(InfluxNotFound) as caught:
-        export_influx(settings_for(demo_db, settings), store, now=NOW, sleep=no_sleep)
+        export_influx(settings_for(demo_db, settings), store, clock=frozen(NOW), sleep=no_sleep)
     assert "retention policy not found: forever; fix [influx] retention_policy" in str(caught.value)
 
 
@@ -153,7 +154,7 @@ def test_a_point_refused_is_one_line_with_the_reason(influx: Influx1, demo_db: P
     ).raise_for_status()
     settings = influx_v1(influx, "conflict")
     with Store.open(demo_db) as store, pytest.raises(InfluxRejected) as caught:
-        export_influx(settings_for(demo_db, settings), store, now=NOW)
+        export_influx(settings_for(demo_db, settings), store, clock=frozen(NOW))
     message = str(caught.value)
     assert "refused a batch of" in message
     assert "field type conflict" in message
@@ -165,18 +166,20 @@ def test_push_after_sync_reports_and_never_raises(
     influx: Influx1, demo_db: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with Store.open(demo_db) as store:
-        assert asyncio.run(push_after_sync(settings_for(demo_db), store, now=NOW)) is None
+        assert asyncio.run(push_after_sync(settings_for(demo_db), store, clock=frozen(NOW))) is None
         off = replace(influx_v1(influx, "pushed"), push_after_sync=False)
-        assert asyncio.run(push_after_sync(settings_for(demo_db, off), store, now=NOW)) is None
+        assert asyncio.run(push_after_sync(settings_for(demo_db, off), store, clock=frozen(NOW))) is None
         wrong = influx_v1(influx, "pushed", password=WRONG_PASSWORD)
         with caplog.at_level(logging.DEBUG):
-            failed = asyncio.run(push_after_sync(settings_for(demo_db, wrong), store, now=NOW))
+            failed = asyncio.run(push_after_sync(settings_for(demo_db, wrong), store, clock=frozen(NOW)))
         assert failed is not None
         assert "OCTOSCOPE_INFLUX_PASSWORD" in failed["error"]
         assert WRONG_PASSWORD not in caplog.text
         assert "InfluxDB push after sync: " in caplog.text
         influx.create_database("pushed")
-        done = asyncio.run(push_after_sync(settings_for(demo_db, influx_v1(influx, "pushed")), store, now=NOW))
+        done = asyncio.run(
+            push_after_sync(settings_for(demo_db, influx_v1(influx, "pushed")), store, clock=frozen(NOW))
+        )
     assert done is not None
     assert done["total_points"] > 150_000
 

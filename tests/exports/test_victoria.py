@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from octoscope.clock import frozen
 from octoscope.config import InfluxSettings
 from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import UK
@@ -39,7 +40,7 @@ def test_the_v2_write_api_round_trip(vm: Victoria, demo_db: Path, synced_demo: C
     influx = InfluxSettings(url=vm.url, version=2, org="home", bucket="energy", token=Secret("vm-accepts-any"))
     settings = settings_for(demo_db, influx)
     with Store.open(demo_db) as store:
-        summary = export_influx(settings, store, now=NOW)
+        summary = export_influx(settings, store, clock=frozen(NOW))
     assert summary["target"] == f"InfluxDB at {vm.url} (org home, bucket energy)"
     cli = make_cli(synced_demo.sim, demo_db.parent)
     expected = json.loads(
@@ -56,5 +57,5 @@ def test_the_v2_write_api_round_trip(vm: Victoria, demo_db: Path, synced_demo: C
     assert samples == summary["points"]["electricity_consumption"]
     # Written again, whole: the same half-hours, not twice as many.
     with Store.open(demo_db) as store:
-        export_influx(settings, store, now=NOW, first=date(2024, 1, 1), end=date(2027, 1, 1))
+        export_influx(settings, store, clock=frozen(NOW), first=date(2024, 1, 1), end=date(2027, 1, 1))
     assert per_day(vm, '{__name__="electricity_consumption_usage_kwh"}')[1] == samples

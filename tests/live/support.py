@@ -8,7 +8,6 @@ import contextlib
 import itertools
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from octoscope.clock import ManualClock
 from octoscope.config import Budget, LiveSettings, Settings
 from octoscope.domain.secret import Secret
 from octoscope.simulator.threaded import serve_in_thread
@@ -68,44 +68,6 @@ def copy_synced(source: Path, target: Path) -> Path:
     return target
 
 
-class SteppedClock:
-    """A clock that moves only when the test moves it; a sleeper, on whatever event loop (the server runs in
-    its own thread), wakes when the clock passes its instant. Runs an hour of polling in seconds and makes
-    every poll's instant the same from one run to the next."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-        self._lock = threading.Lock()
-        self._sleepers: list[tuple[float, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
-            await asyncio.sleep(0)
-            return
-        loop = asyncio.get_running_loop()
-        wake: asyncio.Future[None] = loop.create_future()
-        with self._lock:
-            self._sleepers.append((self.now + seconds, loop, wake))
-        await wake
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
-            due = [s for s in self._sleepers if s[0] <= self.now]
-            self._sleepers = [s for s in self._sleepers if s[0] > self.now]
-        for _, loop, wake in due:
-            with contextlib.suppress(RuntimeError):  # a server stopped since: its loop is closed
-                loop.call_soon_threadsafe(_wake, wake)
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
 def set_sim_clock(sim: SimServer, **body: object) -> None:
     httpx.post(f"{sim.url}/_sim/clock", json=body, timeout=10).raise_for_status()
 
@@ -126,7 +88,7 @@ def settings_for(
 
 
 @contextlib.contextmanager
-def live_app(settings: Settings, clock: SteppedClock) -> Iterator[str]:
+def live_app(settings: Settings, clock: ManualClock) -> Iterator[str]:
     """The web app on a free port; open streams get a second when it stops."""
     with serve_in_thread(create_app(settings, clock=clock), graceful_seconds=1) as base:
         yield base
@@ -186,7 +148,7 @@ async def watch(
 class Session:
     """The app on a stepped clock against a frozen simulator: the test moves time; viewers watch."""
 
-    def __init__(self, sim: SimServer, base: str, clock: SteppedClock) -> None:
+    def __init__(self, sim: SimServer, base: str, clock: ManualClock) -> None:
         self.sim = sim
         self.base = base
         self.clock = clock

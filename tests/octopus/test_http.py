@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ import orjson
 import pytest
 
 from octoscope import __version__
+from octoscope.clock import Clock, frozen
 from octoscope.octopus.errors import (
     CredentialsRejected,
     NotFound,
@@ -30,6 +30,8 @@ from octoscope.octopus.errors import (
 )
 from octoscope.octopus.http import USER_AGENT, exchange, new_http_client, retry_after_seconds
 from tests.conftest import load_fixture
+
+NOW = 1_792_000_000.0  # any fixed instant: these tests read Retry-After against it
 
 KEY = "sk_live_http0123456789abcdefTEST"
 URL = "https://api.octopus.energy/v1/accounts/A-0000FEED/"
@@ -75,7 +77,7 @@ def exchange_with(handler: Callable[[httpx.Request], httpx.Response]) -> Any:
     async def go() -> Any:
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
             request = http.build_request("GET", URL, headers={"Authorization": f"Basic {basic_credentials()}"})
-            return await exchange(http, request, "account A-0000FEED")
+            return await exchange(http, request, "account A-0000FEED", lambda: NOW)
 
     return asyncio.run(go())
 
@@ -182,12 +184,12 @@ def test_429_with_retry_after_in_seconds() -> None:
 
 
 def test_429_with_retry_after_as_an_http_date() -> None:
-    when = datetime.now(UTC) + timedelta(seconds=90)
+    when = datetime.fromtimestamp(NOW, UTC) + timedelta(seconds=90)
     header = email.utils.format_datetime(when, usegmt=True)
     err = failure(lambda request: json_response(429, {"detail": "Request was throttled."}, **{"retry-after": header}))
     assert isinstance(err, RateLimited)
     assert err.retry_after is not None
-    assert 85.0 <= err.retry_after <= 90.0
+    assert err.retry_after == 90.0
 
 
 def test_429_without_retry_after_has_no_server_wait() -> None:
@@ -263,9 +265,9 @@ def test_redirect_is_not_followed_and_is_unexpected() -> None:
 
 
 def test_retry_after_seconds_reads_delay_seconds() -> None:
-    assert retry_after_seconds("120") == 120.0
-    assert retry_after_seconds(" 7 ") == 7.0
-    assert retry_after_seconds("0") == 0.0
+    assert retry_after_seconds("120", NOW) == 120.0
+    assert retry_after_seconds(" 7 ", NOW) == 7.0
+    assert retry_after_seconds("0", NOW) == 0.0
 
 
 def test_retry_after_seconds_reads_an_http_date_against_now() -> None:
@@ -275,20 +277,29 @@ def test_retry_after_seconds_reads_an_http_date_against_now() -> None:
     assert retry_after_seconds(header, now=now.timestamp()) == 90.0
 
 
-def test_retry_after_seconds_defaults_now_to_the_wall_clock() -> None:
-    header = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=600), usegmt=True)
-    wait = retry_after_seconds(header)
-    assert wait is not None
-    assert 595.0 <= wait <= 600.0
+def test_a_retry_after_date_is_read_on_the_callers_clock() -> None:
+    header = "Wed, 21 Oct 2026 07:38:00 GMT"
+    for clock in (frozen("2026-10-21T07:28:00Z"), frozen("2026-10-21T07:37:00Z")):
+
+        def handler(request: httpx.Request, header: str = header) -> httpx.Response:
+            return httpx.Response(429, headers={"Retry-After": header}, json={"detail": "throttled"})
+
+        async def go(clock: Clock = clock) -> None:
+            async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+                await exchange(http, http.build_request("GET", URL), "probe", clock)
+
+        with pytest.raises(RateLimited) as caught:
+            asyncio.run(go())
+        assert caught.value.retry_after == clock.now().replace(minute=38).timestamp() - clock()
 
 
 def test_retry_after_in_the_past_means_now() -> None:
-    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=time.time()) == 0.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", NOW) == 0.0
 
 
 @pytest.mark.parametrize("value", [None, "", "soon", "-5", "1.5e3"])
 def test_retry_after_that_cannot_be_read_is_none(value: str | None) -> None:
-    assert retry_after_seconds(value) is None
+    assert retry_after_seconds(value, NOW) is None
 
 
 # --- the HTTP pool --------------------------------------------------------------------------------------
@@ -306,7 +317,7 @@ def test_the_pool_identifies_itself_and_sends_it() -> None:
             assert http.headers["user-agent"] == f"octoscope/{__version__}"
             assert http.timeout.read == 5.0
             http._transport = httpx.MockTransport(handler)  # only the transport is swapped
-            await exchange(http, http.build_request("GET", URL), "probe")
+            await exchange(http, http.build_request("GET", URL), "probe", lambda: NOW)
 
     asyncio.run(go())
     assert f"octoscope/{__version__}" == USER_AGENT

@@ -446,3 +446,23 @@ def test_a_rest_budget_wait_does_not_hold_back_graphql() -> None:
 
     run(both())
     assert order == ["graphql", "rest"]
+
+
+def test_a_frozen_clock_gives_up_a_wait_it_could_never_finish() -> None:
+    """A replay at speed 0: the budget full for the next hour, and the clock never moving, is one clear
+    error after one real wait, not a loop for ever."""
+    from octoscope.clock import frozen
+    from octoscope.octopus.errors import GaveUp
+
+    clock = frozen(T0)
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    ledger = MemoryLedger()
+    ledger.record_request(KEY_ID, "rest", T0 - 10)
+    policy = RequestPolicy(KEY_ID, ledger, {"rest": 1, "graphql": 1}, clock=clock, sleep=sleep, max_wait_seconds=3600)
+    with pytest.raises(GaveUp, match="the clock is frozen"):
+        run(policy.call("rest", "a request", lambda: asyncio.sleep(0)))
+    assert slept == [3590.0]

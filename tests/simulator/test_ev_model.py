@@ -8,8 +8,9 @@ from itertools import pairwise
 
 import pytest
 
+from octoscope.clock import frozen
 from octoscope.simulator import load_scenario
-from octoscope.simulator.world import SimClock, World
+from octoscope.simulator.world import World
 from tests.conftest import DEMO_NOW
 
 
@@ -22,7 +23,7 @@ def test_a_boost_and_smart_dispatches_never_charge_at_once(name: str, seed: int 
     scenario = load_scenario(name, now)
     if seed is not None:
         scenario = replace(scenario, seed=seed)
-    world = World(scenario, SimClock(now.timestamp(), speed=0.0))
+    world = World(scenario, frozen(now))
     (ev,) = world.evs.values()
     plans = world.charge_plans(ev, ev.prop.moved_in.timestamp(), now.timestamp())
     boosted = [p for p in plans if any(d.kind == "BOOST" for d in p.dispatches)]

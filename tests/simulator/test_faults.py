@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from octoscope.simulator import FaultSpecError, parse_fault_spec
-from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, SimServer, simulator
+from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, SimServer, simulator
 
 PRODUCTS = "/v1/products/"
 CONSUMPTION = "/v1/electricity-meter-points/1900000000101/meters/21L0000101/consumption/"
@@ -131,8 +131,8 @@ def test_429_with_retry_after_as_an_http_date(fresh_sim: SimServer) -> None:
     assert response.status_code == 429
     when = parsedate_to_datetime(response.headers["retry-after"])
     assert when.tzinfo is not None
-    ahead = (when - datetime.now(UTC)).total_seconds()
-    assert 25 <= ahead <= 35, response.headers["retry-after"]
+    ahead = (when - datetime.fromisoformat(DEMO_NOW.replace("Z", "+00:00"))).total_seconds()
+    assert ahead == 31, response.headers["retry-after"]  # on the simulated clock (frozen), not the machine's
 
 
 @pytest.mark.parametrize(

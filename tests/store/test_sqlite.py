@@ -308,8 +308,8 @@ def test_no_extent_for_an_empty_series(store: Store) -> None:
 
 def test_the_cursor_only_moves_forward(store: Store) -> None:
     store.write_consumption(IMPORT, "S", "kWh", half_hourly("2026-11-20T00:00:00Z", [1]))
-    store.mark_synced(IMPORT, "S", z("2026-11-21T00:00:00Z"))
-    store.mark_synced(IMPORT, "S", z("2026-11-19T00:00:00Z"))
+    store.mark_synced(IMPORT, "S", z("2026-11-21T00:00:00Z"), z("2026-11-21T09:00:00Z"))
+    store.mark_synced(IMPORT, "S", z("2026-11-19T00:00:00Z"), z("2026-11-21T09:05:00Z"))
     assert store.cursors()[(IMPORT, "S")][1] == z("2026-11-21T00:00:00Z")
 
 
@@ -439,6 +439,22 @@ def test_the_ledger_counts_per_key_per_api_since_an_instant(store: Store) -> Non
     assert store.requests_since(KEY_ID, "rest", 1_760_000_200.0) == [1_760_000_200.0, 1_760_000_300.0]
     assert store.requests_since(KEY_ID, "graphql", 0) == [1_760_000_250.0]
     assert store.requests_since("another-key", "rest", 0) == [1_760_000_250.0]
+
+
+@pytest.mark.parametrize("ledger", ["store", "memory"])
+def test_the_ledger_is_pruned_per_key_and_api_on_the_clock_that_wrote_it(store: Store, ledger: str) -> None:
+    """A row written days ahead (another caller's clock) must not delete what this API still counts: the
+    scheduler's dispatch ledger and the GraphQL calls once ran on two clocks, and dispatches looked due."""
+    from tests.octopus.fakes import MemoryLedger
+
+    book = store if ledger == "store" else MemoryLedger()
+    t = 1_760_000_000.0
+    book.record_request(KEY_ID, "dispatches", t)
+    book.record_request(KEY_ID, "graphql", t + 5 * 86400)  # five days ahead
+    book.record_request("another-key", "dispatches", t + 5 * 86400)
+    assert book.requests_since(KEY_ID, "dispatches", 0) == [t]
+    book.record_request(KEY_ID, "dispatches", t + 3 * 86400)  # its own API, three days on: the old row goes
+    assert book.requests_since(KEY_ID, "dispatches", 0) == [t + 3 * 86400]
 
 
 def test_the_ledger_keeps_fractions_of_seconds(store: Store) -> None:

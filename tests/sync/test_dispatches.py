@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from octoscope.clock import ManualClock
 from octoscope.domain.secret import Secret
 from octoscope.octopus.graphql import GraphQLClient
 from octoscope.octopus.http import new_http_client
@@ -34,20 +35,22 @@ def set_clock(sim: SimServer, at: datetime) -> None:
 
 
 async def walk(sim: SimServer, store: Store) -> int:
-    now = [START.timestamp()]
-    policy = RequestPolicy(key_fingerprint(DEMO_KEY), store, {"rest": 1000, "graphql": 1000}, clock=lambda: now[0])
+    clock = ManualClock(START.timestamp())
+    policy = RequestPolicy(
+        key_fingerprint(DEMO_KEY), store, {"rest": 1000, "graphql": 1000}, clock=clock, sleep=clock.sleep
+    )
     async with new_http_client(30) as http:
-        graphql = GraphQLClient(http, f"{sim.url}/v1/graphql/", Secret(DEMO_KEY), policy, store, clock=lambda: now[0])
+        graphql = GraphQLClient(http, f"{sim.url}/v1/graphql/", Secret(DEMO_KEY), policy, store, clock=clock)
         clients = Clients(RestClient(http, f"{sim.url}/v1", Secret(DEMO_KEY), policy), graphql, policy)
         set_clock(sim, START)
         await discover(clients, store, DEMO_ACCOUNT, START)
         refreshes = 0
         at = START
         while at < END:
-            now[0] = at.timestamp()
-            if due(store, policy.key_id, DEMO_ACCOUNT, now[0]):
+            clock.set(at.timestamp())
+            if due(store, policy.key_id, DEMO_ACCOUNT, clock()):
                 set_clock(sim, at)
-                await refresh(clients, store, DEMO_ACCOUNT, now[0])
+                await refresh(clients, store, DEMO_ACCOUNT, clock())
                 refreshes += 1
             at += timedelta(minutes=1)
         return refreshes

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from octoscope.clock import frozen
 from octoscope.config import Settings
 from octoscope.domain.secret import Secret
 from octoscope.pricing import sync_prices_ahead
@@ -43,7 +44,7 @@ def test_tomorrows_prices_once_published_then_nothing(tmp_path: Path) -> None:
         )
 
         async def synced() -> None:
-            async with open_clients(settings, store) as clients:
+            async with open_clients(settings, store, frozen(MORNING)) as clients:
                 await run_sync(clients, store, DEMO_ACCOUNT, start=None, end=MORNING + timedelta(hours=15), now=MORNING)
 
         asyncio.run(synced())
@@ -51,7 +52,7 @@ def test_tomorrows_prices_once_published_then_nothing(tmp_path: Path) -> None:
 
         def ahead(at: datetime) -> dict[str, Any]:
             set_clock(sim, at)
-            return asyncio.run(sync_prices_ahead(settings, store, at))
+            return asyncio.run(sync_prices_ahead(settings, store, frozen(at)))
 
         morning = ahead(MORNING)
         # The sync holds today's prices; tomorrow's unit rates are asked once per tariff: Intelligent Go's are

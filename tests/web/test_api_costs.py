@@ -21,7 +21,7 @@ def synced(synced_demo: Cli) -> Cli:
 
 def test_the_api_answers_what_the_cli_prints(synced: Cli) -> None:
     expected = json.loads(synced.ok("costs", "--period", "2026-10", "--by", "week", "--json"))
-    with serve_in_thread(create_app(synced.settings())) as base:
+    with serve_in_thread(create_app(synced.settings(), clock=synced.clock())) as base:
         got = httpx.get(f"{base}/api/costs", params={"period": "2026-10", "by": "week"}, timeout=30)
         one = httpx.get(
             f"{base}/api/costs", params={"from": "2026-10-01", "to": "2026-10-08", "fuel": "gas"}, timeout=30
@@ -45,7 +45,7 @@ def test_the_api_answers_what_the_cli_prints(synced: Cli) -> None:
     ],
 )
 def test_bad_queries(synced: Cli, params: dict[str, str], status: int, expected: str) -> None:
-    with serve_in_thread(create_app(synced.settings())) as base:
+    with serve_in_thread(create_app(synced.settings(), clock=synced.clock())) as base:
         response = httpx.get(f"{base}/api/costs", params=params, timeout=30)
     assert response.status_code == status
     assert expected in json.dumps(response.json()["detail"])
@@ -55,7 +55,7 @@ def test_bad_queries(synced: Cli, params: dict[str, str], status: int, expected:
 
 
 def test_an_access_token_when_one_is_set(synced: Cli) -> None:
-    with serve_in_thread(create_app(synced.settings(), token="a-long-secret")) as base:
+    with serve_in_thread(create_app(synced.settings(), clock=synced.clock(), token="a-long-secret")) as base:
         refused = httpx.get(f"{base}/api/costs", timeout=30)
         allowed = httpx.get(f"{base}/api/costs", headers={"Authorization": "Bearer a-long-secret"}, timeout=30)
     assert refused.status_code == 401
@@ -71,7 +71,7 @@ def test_serve_refuses_the_network_without_a_token(tmp_path: Path) -> None:
 
 def test_no_data_yet_is_404(tmp_path: Path, synced: Cli) -> None:
     empty = replace(synced.settings(), db=tmp_path / "empty.db")
-    with serve_in_thread(create_app(empty)) as base:
+    with serve_in_thread(create_app(empty, clock=synced.clock())) as base:
         response = httpx.get(f"{base}/api/costs", timeout=30)
     assert response.status_code == 404
     assert "run `octoscope sync` first" in response.json()["detail"]

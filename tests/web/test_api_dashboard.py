@@ -5,7 +5,7 @@ status page's coverage, answers kept only while the store is unchanged."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from octoscope.clock import SetClock, frozen
 from octoscope.config import Settings
 from octoscope.domain.uktime import local_day_bounds, local_midnight
 from octoscope.simulator.threaded import serve_in_thread
@@ -24,9 +25,8 @@ IMPORT = "electricity-import:1900000000101"
 GAS = "gas:3000000101"
 
 
-def clock_at(text: str) -> Callable[[], float]:
-    instant = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    return lambda: instant
+def clock_at(text: str) -> SetClock:
+    return frozen(text)
 
 
 @contextmanager

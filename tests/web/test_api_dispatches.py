@@ -23,7 +23,7 @@ def synced(tmp_path: Path) -> Iterator[Cli]:
 
 
 def test_a_manual_refresh_keeps_to_the_limits_and_says_when(synced: Cli) -> None:
-    with serve_in_thread(create_app(synced.settings())) as base:
+    with serve_in_thread(create_app(synced.settings(), clock=synced.clock())) as base:
         first = httpx.post(f"{base}/api/dispatches/refresh", timeout=30)
         second = httpx.post(f"{base}/api/dispatches/refresh", timeout=30)
         listed = httpx.get(f"{base}/api/dispatches", params={"days": 3}, timeout=30).json()
@@ -37,7 +37,7 @@ def test_a_manual_refresh_keeps_to_the_limits_and_says_when(synced: Cli) -> None
 
 
 def test_the_scheduler_keeps_dispatches_fresh(synced: Cli) -> None:
-    with serve_in_thread(create_app(synced.settings(), schedule_every=0.1)) as base:
+    with serve_in_thread(create_app(synced.settings(), clock=synced.clock(), schedule_every=0.1)) as base:
         deadline = time.monotonic() + 20
         listed: dict[str, object] = {"dispatches": []}
         while not listed["dispatches"] and time.monotonic() < deadline:

@@ -26,8 +26,8 @@ from octoscope.store.sqlite import Store
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, Cli, SimServer, simulator
 from tests.live.support import (
     HOME_MINI,
+    ManualClock,
     Session,
-    SteppedClock,
     Viewer,
     contiguous,
     copy_synced,
@@ -49,7 +49,7 @@ def stalled_socket(base: str) -> socket.socket:
     return sock
 
 
-async def an_hour_watched(sim: SimServer, base: str, clock: SteppedClock, count: int) -> list[Viewer]:
+async def an_hour_watched(sim: SimServer, base: str, clock: ManualClock, count: int) -> list[Viewer]:
     session = Session(sim, base, clock)
     viewers = [Viewer() for _ in range(count)]
     until = clock() + HOUR
@@ -69,7 +69,7 @@ def test_one_ten_and_a_hundred_viewers_cost_the_same_calls_and_each_gets_every_r
     counts: dict[int, list[float]] = {}
     for count in (1, 10, 100):
         with simulator() as sim:  # frozen: the test moves it
-            clock = SteppedClock(START)
+            clock = ManualClock(START)
             db = copy_synced(synced_demo.db, tmp_path / f"viewers-{count}.db")
             with live_app(settings_for(sim, db), clock) as base:
                 stalled = stalled_socket(base)
@@ -99,7 +99,7 @@ def test_one_ten_and_a_hundred_viewers_cost_the_same_calls_and_each_gets_every_r
 Scenario = Callable[[Session], Awaitable[None]]
 
 
-def run_session(sim: SimServer, settings: Settings, clock: SteppedClock, scenario: Scenario) -> None:
+def run_session(sim: SimServer, settings: Settings, clock: ManualClock, scenario: Scenario) -> None:
     with live_app(settings, clock) as base:
 
         async def go() -> None:
@@ -137,7 +137,7 @@ def test_a_viewer_back_with_last_event_id_gets_what_it_missed_even_after_the_pol
         await s.advance(120)
 
     with simulator() as sim:
-        run_session(sim, settings_for(sim, synced_copy), SteppedClock(START), scenario)
+        run_session(sim, settings_for(sim, synced_copy), ManualClock(START), scenario)
     assert polled_while_away[0] <= 2  # the grace period's polls, then none
     assert again.readings[0] == first.readings[-1] + 10
     assert contiguous(first.readings + again.readings)  # nothing missed, nothing twice
@@ -148,7 +148,7 @@ def test_three_restarts_within_an_hour_mint_one_token_and_a_viewer_misses_nothin
     viewer = Viewer()
     with simulator() as sim:
         db = tmp_path / "fresh.db"  # no token yet, nothing synced: the service finds the Home Mini itself
-        clock = SteppedClock(START)
+        clock = ManualClock(START)
         settings = settings_for(sim, db)
         for run in range(4):  # a start and three restarts, ten minutes each, two minutes down between
 
@@ -185,7 +185,7 @@ def test_a_rate_limit_is_told_backed_off_from_and_no_reading_is_lost(synced_copy
         await s.advance(900)
 
     with simulator() as sim:
-        run_session(sim, settings_for(sim, synced_copy), SteppedClock(START), scenario)
+        run_session(sim, settings_for(sim, synced_copy), ManualClock(START), scenario)
         calls = [datetime.fromisoformat(e["sim_at"]).timestamp() for e in telemetry_calls(sim)]
     status = limited[0]
     assert status["state"] == "rate_limited"
@@ -224,7 +224,7 @@ def test_an_expired_token_is_renewed_and_viewers_see_nothing_wrong(synced_copy: 
             await s.viewers(1)
             await s.advance(400)
 
-        run_session(sim, settings_for(sim, synced_copy), SteppedClock(START), scenario)
+        run_session(sim, settings_for(sim, synced_copy), ManualClock(START), scenario)
         counts = sim.requests_log()["counts"]
     assert set(viewer.states) <= {"starting", "ok"}
     assert contiguous(viewer.readings)
@@ -249,7 +249,7 @@ def test_a_silent_home_mini_is_stale_then_catches_up(synced_copy: Path) -> None:
         await s.advance(120)
 
     with simulator() as sim:
-        run_session(sim, settings_for(sim, synced_copy), SteppedClock(START), scenario)
+        run_session(sim, settings_for(sim, synced_copy), ManualClock(START), scenario)
     assert silent[0]["state"] == "stale"
     assert "no new reading since 09:02" in silent[0]["message"]
     assert "stale" in viewer.states
@@ -277,7 +277,7 @@ def test_a_home_mini_that_disappears_is_told_and_found_again(synced_copy: Path) 
         await s.advance(1800)
 
     with simulator() as sim:
-        run_session(sim, settings_for(sim, synced_copy), SteppedClock(START), scenario)
+        run_session(sim, settings_for(sim, synced_copy), ManualClock(START), scenario)
     status, dashboard = gone
     assert status["state"] == "no_device"
     assert status["available"] is False
@@ -304,7 +304,7 @@ def test_an_account_without_a_home_mini_is_told_and_nothing_breaks(tmp_path: Pat
 
     with simulator("no_home_mini", now="2026-11-21T09:00:00Z") as sim:
         settings = settings_for(sim, tmp_path / "nomini.db", key="sk_live_octoscope_nomini_test", account="A-00000000")
-        run_session(sim, settings, SteppedClock(START), scenario)
+        run_session(sim, settings, ManualClock(START), scenario)
         calls = telemetry_calls(sim)
     status, dashboard, telemetry = answers
     assert status["state"] == "no_device"
@@ -337,7 +337,7 @@ def test_plain_requests_cost_no_calls_and_agree_with_the_stream(synced_copy: Pat
         got["calls"] = len(telemetry_calls(s.sim)) - before
 
     with simulator() as sim:
-        run_session(sim, settings_for(sim, synced_copy), SteppedClock(START), scenario)
+        run_session(sim, settings_for(sim, synced_copy), ManualClock(START), scenario)
     assert got["calls"] == 0
     tens, minutes, dashboard = got["tens"], got["minutes"], got["dashboard"]
     assert tens["count"] >= 54  # ten minutes to now, the last poll a minute ago at most
@@ -384,7 +384,7 @@ def test_the_stream_crosses_the_clock_change_and_today_has_25_hours(synced_copy:
         got["dashboard"] = (await s.http.get(f"{s.base}/api/live/dashboard", params={"minutes": 60})).json()
 
     with simulator(now="2026-10-25T00:50:00Z") as sim:
-        run_session(sim, settings_for(sim, synced_copy), SteppedClock(start), scenario)
+        run_session(sim, settings_for(sim, synced_copy), ManualClock(start), scenario)
     times = [d["time"] for d in viewer.data]
     assert contiguous(viewer.readings)
     assert "2026-10-25T01:59:50+01:00" in times
@@ -410,7 +410,7 @@ def test_recording_keeps_readings_while_nobody_watches_and_forgets_old_ones(sync
 
     with simulator() as sim:
         settings = settings_for(sim, synced_copy, record=True, retention_days=30)
-        run_session(sim, settings, SteppedClock(START), scenario)
+        run_session(sim, settings, ManualClock(START), scenario)
         calls = telemetry_calls(sim)
     with Store.open(synced_copy) as store:
         kept = store.telemetry(
@@ -436,7 +436,7 @@ def test_recording_keeps_readings_while_nobody_watches_and_forgets_old_ones(sync
 def test_bad_requests_are_one_clear_line(
     synced_copy: Path, path: str, params: dict[str, str], headers: dict[str, str], status: int, words: str
 ) -> None:
-    with simulator() as sim, live_app(settings_for(sim, synced_copy), SteppedClock(START)) as base:
+    with simulator() as sim, live_app(settings_for(sim, synced_copy), ManualClock(START)) as base:
         answer = httpx.get(f"{base}{path}", params=params, headers=headers, timeout=10)
     assert answer.status_code == status
     assert words in answer.json()["detail"]
@@ -457,7 +457,7 @@ def test_a_wrong_key_is_a_token_error_that_names_the_setting(synced_copy: Path, 
 
     with simulator() as sim:
         db = synced_copy if synced else tmp_path / "fresh.db"  # the device known, or to be found
-        run_session(sim, settings_for(sim, db, key=wrong), SteppedClock(START), scenario)
+        run_session(sim, settings_for(sim, db, key=wrong), ManualClock(START), scenario)
     status = told[0]
     assert status["state"] == "token_error"
     assert "OCTOSCOPE_API_KEY" in status["message"]
@@ -479,7 +479,7 @@ def test_other_work_on_a_tight_shared_budget_slows_live_polling(synced_copy: Pat
         told.append(await s.status())
 
     with simulator() as sim:
-        run_session(sim, settings_for(sim, synced_copy, graphql_per_hour=40), SteppedClock(START), scenario)
+        run_session(sim, settings_for(sim, synced_copy, graphql_per_hour=40), ManualClock(START), scenario)
         calls = telemetry_calls(sim)
     status = told[0]
     # 40 an hour shared, 4 kept spare, 20 (and the token) used by other work: live gets 15, one per 240 s.

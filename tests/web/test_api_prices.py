@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from octoscope.clock import frozen
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
 from tests.conftest import DEMO_NOW, Cli, make_cli
@@ -34,7 +35,7 @@ def copy(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Cli:
 
 @pytest.fixture(scope="module")
 def api(copy: Cli) -> Iterator[str]:
-    with serve_in_thread(create_app(copy.settings(), clock=lambda: CLOCK)) as base:
+    with serve_in_thread(create_app(copy.settings(), clock=frozen(CLOCK))) as base:
         yield base
 
 
@@ -146,7 +147,7 @@ def test_bad_queries(api: str, path: str, params: dict[str, str], status: int, e
 
 def test_the_comparison_is_what_the_cli_prints(copy: Cli) -> None:
     expected = json.loads(copy.ok("compare", "--months", "1", "--json"))
-    with serve_in_thread(create_app(copy.settings())) as base:  # on the real clock, as the CLI
+    with serve_in_thread(create_app(copy.settings(), clock=copy.clock())) as base:  # on the CLI's clock
         body = get(base, "/api/compare", months=1).json()
     assert body["requests"] == {"rest": 0, "graphql": 0}  # the CLI fetched everything already
     for key in ("requests", "problems"):
@@ -158,11 +159,11 @@ def test_the_comparison_is_what_the_cli_prints(copy: Cli) -> None:
 
 def test_no_data_or_no_key(tmp_path: Path, copy: Cli) -> None:
     empty = replace(copy.settings(), db=tmp_path / "empty.db")
-    with serve_in_thread(create_app(empty, clock=lambda: CLOCK)) as base:
+    with serve_in_thread(create_app(empty, clock=frozen(CLOCK))) as base:
         assert get(base, "/api/prices").status_code == 404
         assert "run `octoscope sync` first" in get(base, "/api/cheapest", hours=1).json()["detail"]
     keyless = replace(copy.settings(), api_key=None)
-    with serve_in_thread(create_app(keyless, clock=lambda: CLOCK)) as base:
+    with serve_in_thread(create_app(keyless, clock=frozen(CLOCK))) as base:
         response = get(base, "/api/compare")
     assert response.status_code == 409
     assert "no API key" in response.json()["detail"]

@@ -26,7 +26,7 @@ PATHS = [href for _, href, _ in PAGES] + ["/api/overview", "/api/status", "/stat
 
 @pytest.mark.parametrize("path", PATHS)
 def test_every_page_and_route_needs_the_token(synced_demo: Cli, path: str) -> None:
-    with serve_in_thread(create_app(synced_demo.settings(), token=TOKEN)) as base:
+    with serve_in_thread(create_app(synced_demo.settings(), clock=synced_demo.clock(), token=TOKEN)) as base:
         bare = httpx.get(f"{base}{path}", timeout=30)
         html = httpx.get(f"{base}{path}", headers={"Accept": "text/html"}, timeout=30)
         wrong = httpx.get(f"{base}{path}", headers={"Authorization": "Bearer nope"}, timeout=30)
@@ -43,7 +43,7 @@ def test_every_page_and_route_needs_the_token(synced_demo: Cli, path: str) -> No
 
 
 def test_a_token_in_the_address_logs_a_browser_in_with_a_cookie_and_is_cleaned_away(synced_demo: Cli) -> None:
-    with serve_in_thread(create_app(synced_demo.settings(), token=TOKEN)) as base:
+    with serve_in_thread(create_app(synced_demo.settings(), clock=synced_demo.clock(), token=TOKEN)) as base:
         with httpx.Client(base_url=base, timeout=30) as browser:
             login = browser.get("/usage", params={"token": TOKEN, "fuel": "gas"})
             page = browser.get("/usage")
@@ -66,7 +66,7 @@ def test_a_token_in_the_address_logs_a_browser_in_with_a_cookie_and_is_cleaned_a
 
 
 def test_without_a_token_everything_is_open_on_this_machine(synced_demo: Cli) -> None:
-    with serve_in_thread(create_app(synced_demo.settings())) as base:
+    with serve_in_thread(create_app(synced_demo.settings(), clock=synced_demo.clock())) as base:
         responses = {path: httpx.get(f"{base}{path}", timeout=30) for path in PATHS}
     for path, response in responses.items():
         assert response.status_code == 200, path

@@ -26,7 +26,7 @@ from octoscope.simulator.threaded import free_port, serve_in_thread
 from octoscope.web.app import create_app
 from octoscope.web.auth import COOKIE, session_value
 from tests.conftest import DEMO_NOW, Cli, SimServer, simulator
-from tests.live.support import Session, SteppedClock, Viewer, copy_synced, set_sim_clock, settings_for
+from tests.live.support import ManualClock, Session, Viewer, copy_synced, set_sim_clock, settings_for
 from tests.web.test_browser import TOKEN, Page, browser, shot
 
 __all__ = ["browser"]  # the Chromium of test_browser, a fixture
@@ -76,7 +76,7 @@ def rgb(hex_colour: str) -> str:
 class Driver:
     """The test's hand on time and its own viewer of the stream, on an event loop in a thread of its own."""
 
-    def __init__(self, sim: SimServer, base: str, clock: SteppedClock, token: str | None = None) -> None:
+    def __init__(self, sim: SimServer, base: str, clock: ManualClock, token: str | None = None) -> None:
         self.base = base
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.viewer = Viewer()
@@ -85,7 +85,7 @@ class Driver:
         self.thread.start()
         self.session = self.run(self._session(sim, base, clock))
 
-    async def _session(self, sim: SimServer, base: str, clock: SteppedClock) -> Session:
+    async def _session(self, sim: SimServer, base: str, clock: ManualClock) -> Session:
         session = Session(sim, base, clock)
         session.http.headers.update(self.headers)
         return session
@@ -135,7 +135,7 @@ class Driver:
 
 @contextlib.contextmanager
 def live_server(
-    sim: SimServer, settings: Settings, clock: SteppedClock, token: str | None = None, port: int | None = None
+    sim: SimServer, settings: Settings, clock: ManualClock, token: str | None = None, port: int | None = None
 ) -> Iterator[tuple[str, Driver]]:
     """The web app on a real socket, on the stepped clock; open streams get a second when it stops."""
     app = create_app(settings, token=token, clock=clock)
@@ -241,7 +241,7 @@ def assert_demand_shows(seen: dict[str, Any], reading: dict[str, Any]) -> None:
 
 def test_the_live_page_follows_the_stream_as_the_clocks_move(browser: Any, synced_demo: Cli, tmp_path: Path) -> None:
     start = epoch(EVENING)
-    clock = SteppedClock(start)
+    clock = ManualClock(start)
     db = copy_synced(synced_demo.db, tmp_path / "live.db")
     with simulator(now=EVENING) as sim, live_server(sim, settings_for(sim, db), clock) as (base, drive):
         drive.watch()
@@ -299,7 +299,7 @@ def test_the_live_page_follows_the_stream_as_the_clocks_move(browser: Any, synce
 
 def test_a_reconnect_after_a_server_restart_resumes_with_no_gap(browser: Any, synced_demo: Cli, tmp_path: Path) -> None:
     start = epoch(DEMO_NOW)
-    clock = SteppedClock(start)
+    clock = ManualClock(start)
     db = copy_synced(synced_demo.db, tmp_path / "live.db")
     port = free_port()
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -346,7 +346,7 @@ def test_a_reconnect_after_a_server_restart_resumes_with_no_gap(browser: Any, sy
 
 
 def test_an_account_without_a_home_mini_is_shown_plainly(browser: Any, tmp_path: Path) -> None:
-    clock = SteppedClock(epoch(DEMO_NOW))
+    clock = ManualClock(epoch(DEMO_NOW))
     with simulator("no_home_mini", now=DEMO_NOW) as sim:
         settings = settings_for(sim, tmp_path / "nomini.db", key="sk_live_octoscope_nomini_test", account="A-00000000")
         with live_server(sim, settings, clock) as (base, drive):
@@ -374,7 +374,7 @@ def test_an_account_without_a_home_mini_is_shown_plainly(browser: Any, tmp_path:
 
 
 def test_the_token_guard_with_the_stream(browser: Any, synced_demo: Cli, tmp_path: Path) -> None:
-    clock = SteppedClock(epoch(DEMO_NOW))
+    clock = ManualClock(epoch(DEMO_NOW))
     db = copy_synced(synced_demo.db, tmp_path / "live.db")
     with simulator() as sim, live_server(sim, settings_for(sim, db), clock, token=TOKEN) as (base, drive):
         drive.watch()
@@ -417,7 +417,7 @@ def test_the_token_guard_with_the_stream(browser: Any, synced_demo: Cli, tmp_pat
 def test_the_chart_runs_straight_through_a_clock_change(
     browser: Any, synced_demo: Cli, tmp_path: Path, start: str, before: str, after: str
 ) -> None:
-    clock = SteppedClock(epoch(start))
+    clock = ManualClock(epoch(start))
     db = copy_synced(synced_demo.db, tmp_path / "live.db")
     with simulator(now=start) as sim, live_server(sim, settings_for(sim, db), clock) as (base, drive):
         drive.watch()

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from octoscope.clock import ManualClock, frozen
 from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import HALF_HOUR, UK
 from octoscope.pricing import sync_prices_ahead
@@ -59,7 +60,7 @@ def demo(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     cli = make_cli(synced_demo.sim, tmp_path_factory.mktemp("browser-prices"))
     with sqlite3.connect(synced_demo.db) as source, sqlite3.connect(cli.db) as target:
         source.backup(target)
-    with serve_in_thread(create_app(cli.settings(), clock=lambda: epoch(DEMO_NOW))) as url:
+    with serve_in_thread(create_app(cli.settings(), clock=frozen(DEMO_NOW))) as url:
         yield url
 
 
@@ -67,16 +68,15 @@ def demo(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 class Agile:
     url: str
     cli: Cli
-    clock: dict[str, float]
+    clock: ManualClock
 
     def move_to(self, iso: str) -> None:
         """Move the simulator and the app to ``iso`` and fetch the prices ahead, as the scheduler would."""
         httpx.post(f"{self.cli.sim.url}/_sim/clock", json={"now": iso}, timeout=30)
-        self.clock["now"] = epoch(iso)
+        self.clock.set(epoch(iso))
         settings = agile_settings(self.cli)
-        now = datetime.fromisoformat(iso.replace("Z", "+00:00"))
         with Store.open(self.cli.db) as store, ThreadPoolExecutor(1) as pool:  # Playwright holds this thread's loop
-            pool.submit(asyncio.run, sync_prices_ahead(settings, store, now)).result()
+            pool.submit(asyncio.run, sync_prices_ahead(settings, store, self.clock)).result()
 
 
 def agile_settings(cli: Cli) -> Any:
@@ -87,11 +87,10 @@ def agile_settings(cli: Cli) -> Any:
 def agile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agile]:
     with simulator("agile", now=AGILE_MORNING) as sim:
         cli = make_cli(sim, tmp_path_factory.mktemp("browser-agile"), key=AGILE_KEY, account=AGILE_ACCOUNT)
-        # The CLI runs on the real clock, past the scenario's: it syncs the past only, and the prices ahead
-        # are fetched as the scheduler does, on the test's clock.
+        # The CLI syncs the past only; the prices ahead are fetched as the scheduler does, on the app's clock.
         cli.ok("sync", "--from", "2026-11-01", "--to", "2026-11-08")
-        clock = {"now": epoch(AGILE_MORNING)}
-        with serve_in_thread(create_app(agile_settings(cli), clock=lambda: clock["now"])) as url:
+        clock = ManualClock(epoch(AGILE_MORNING))
+        with serve_in_thread(create_app(agile_settings(cli), clock=clock)) as url:
             account = Agile(url, cli, clock)
             account.move_to(AGILE_MORNING)
             yield account

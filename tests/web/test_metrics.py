@@ -13,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from octoscope import __version__
+from octoscope.clock import frozen
 from octoscope.config import Settings
 from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import UK, iso_z
@@ -61,7 +62,7 @@ def scrape(
     cli: Cli, now: float, token: str | None = None
 ) -> tuple[httpx.Response, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
     settings = Settings(api_key=Secret(DEMO_KEY), account=DEMO_ACCOUNT, db=cli.db, config_path=cli.home / "none.toml")
-    with serve_in_thread(create_app(settings, clock=lambda: now, token=token)) as base:
+    with serve_in_thread(create_app(settings, clock=frozen(now), token=token)) as base:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = httpx.get(f"{base}/metrics", headers=headers, timeout=60)
         if token:

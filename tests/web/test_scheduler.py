@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from octoscope.clock import ManualClock, frozen
 from octoscope.domain.models import Charge
 from octoscope.store.sqlite import Store
 from octoscope.web.scheduler import JobRun, Scheduler
@@ -26,7 +27,7 @@ def test_on_the_demo_the_account_and_dispatches_are_due_then_nothing(tmp_path: P
         sim.reset_log()
         with Store.open(cli.db) as store:
             now = epoch(DEMO_NOW)
-            scheduler = Scheduler(cli.settings(), store, lambda: now)
+            scheduler = Scheduler(cli.settings(), store, frozen(now))
             # The CLI's sync is taken as this morning's; yesterday has late half-hours, so the next try is
             # three hours after it; the demo has no Agile tariff.
             ran = asyncio.run(scheduler.tick())
@@ -51,17 +52,17 @@ def test_agile_prices_for_tomorrow_are_fetched_from_1600_until_stored(tmp_path: 
     with simulator("agile") as sim:
         cli = make_cli(sim, tmp_path, key=key, account=account)
         cli.ok("sync", "--to", "2026-11-22")  # at 09:00: Agile prices known to 23:00 today
-        clock = {"now": epoch("2026-11-21T15:00:00Z")}
+        clock = ManualClock(epoch("2026-11-21T15:00:00Z"))
         with Store.open(cli.db) as store:
             kinds = store.tariff_kinds().items()
             tariff = next(c for c, kind in kinds if kind == "HalfHourlyTariff" and "OUTGOING" not in c)
-            scheduler = Scheduler(cli.settings(), store, lambda: clock["now"])
+            scheduler = Scheduler(cli.settings(), store, clock)
             # As if the morning's sync and account reading were done, on the test's clock.
             scheduler.runs["consumption"] = JobRun(datetime.fromisoformat("2026-11-21T06:00:00+00:00"), None, True)
             scheduler.runs["account"] = JobRun(datetime.fromisoformat("2026-11-21T06:00:00+00:00"), None, True)
             before = asyncio.run(scheduler.tick())
             httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-21T16:05:00Z"}, timeout=30)
-            clock["now"] = epoch("2026-11-21T16:05:00Z")
+            clock.set(epoch("2026-11-21T16:05:00Z"))
             at_four = asyncio.run(scheduler.tick())
             after = asyncio.run(scheduler.tick())
             rates = store.rates(tariff, Charge.STANDARD, datetime.fromisoformat("2026-11-22T12:00:00+00:00"), None)

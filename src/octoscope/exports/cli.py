@@ -47,12 +47,12 @@ def _errors() -> Iterator[None]:
 
 
 def _open(settings: Settings) -> Any:
-    from octoscope.cli import _require_database  # noqa: PLC0415
+    from octoscope.cli import _require_database, process_clock  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
 
     settings.require_account()
     _require_database(settings)
-    return Store.open(settings.db)
+    return Store.open(settings.db, process_clock())
 
 
 @export_app.command()
@@ -68,7 +68,7 @@ def influx(
 
     Example: octoscope export influx --from 2025-01-01
     """
-    from octoscope.cli import _echo_json, _settings, datetime_now  # noqa: PLC0415
+    from octoscope.cli import _echo_json, _settings, process_clock  # noqa: PLC0415
     from octoscope.domain.uktime import parse_date  # noqa: PLC0415
     from octoscope.exports.influx import export_influx  # noqa: PLC0415
 
@@ -77,7 +77,7 @@ def influx(
         first = parse_date(from_, "--from") if from_ else None
         end = parse_date(to, "--to") if to else None
         with _open(settings) as store:
-            summary = export_influx(settings, store, now=datetime_now(), first=first, end=end)
+            summary = export_influx(settings, store, clock=process_clock(), first=first, end=end)
     if as_json:
         _echo_json(summary)
         return
@@ -88,7 +88,7 @@ def influx(
 
 
 def _rows(from_: str | None, to: str | None, period: str | None, days: int | None, fuel: str | None) -> Any:
-    from octoscope.cli import _settings, datetime_now  # noqa: PLC0415
+    from octoscope.cli import _settings, process_clock  # noqa: PLC0415
     from octoscope.costing import FUELS, resolve_days  # noqa: PLC0415
     from octoscope.domain.uktime import local_date  # noqa: PLC0415
     from octoscope.exports.files import FileExportError, rows  # noqa: PLC0415
@@ -96,7 +96,7 @@ def _rows(from_: str | None, to: str | None, period: str | None, days: int | Non
     if fuel is not None and fuel not in FUELS:
         raise FileExportError(f"--fuel {fuel!r}: write electricity, gas or export")
     settings = _settings()
-    first, end = resolve_days(from_, to, period, days, local_date(datetime_now()))
+    first, end = resolve_days(from_, to, period, days, local_date(process_clock().now()))
     with _open(settings) as store:
         return rows(store, settings, first, end, (fuel,) if fuel else FUELS)
 
@@ -165,14 +165,14 @@ def push_after_cli_sync(settings: Settings) -> None:
     line and exit 1, saying the sync itself is kept."""
     if settings.influx is None or not settings.influx.push_after_sync:
         return
-    from octoscope.cli import datetime_now, fail  # noqa: PLC0415
+    from octoscope.cli import fail, process_clock  # noqa: PLC0415
     from octoscope.exports.influx import export_influx  # noqa: PLC0415
     from octoscope.store.sinks.influx import InfluxError  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
 
     try:
-        with Store.open(settings.db) as store:
-            summary = export_influx(settings, store, now=datetime_now())
+        with Store.open(settings.db, process_clock()) as store:
+            summary = export_influx(settings, store, clock=process_clock())
     except InfluxError as err:
         raise fail(f"synced, but not written to InfluxDB: {err}") from None
     typer.echo(f"Wrote {summary['total_points']} points to {summary['target']}", err=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from octoscope.clock import Clock
 from octoscope.config import InfluxSettings, Settings
 from octoscope.costing import CostError, FuelName, account_costs, ev_sessions, fuel_of, load_account
 from octoscope.domain.models import Account, Fuel, MeterPoint
@@ -399,11 +399,11 @@ def export_influx(
     settings: Settings,
     store: Store,
     *,
-    now: datetime,
+    clock: Clock,
     first: date | None = None,
     end: date | None = None,
     transport: httpx.BaseTransport | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     """Write what the cursors do not cover (or, with ``first``/``end``, the local days [first, end) of
     everything) to the configured InfluxDB; returns a summary. Raises :class:`InfluxError` (one line saying
@@ -416,6 +416,7 @@ def export_influx(
         )
     if first is not None and end is not None and first >= end:
         raise ExportError(f"--from {first} is not before --to {end}; --to is exclusive")
+    now = clock.now()
     account = load_account(store, settings.require_account())
     ctx = _Context(settings, store, account, (("account_number", account.number), *influx.tags), now)
     target = target_of(influx)
@@ -427,9 +428,9 @@ def export_influx(
             local_midnight(end) if end else datetime.max.replace(tzinfo=UTC),
         )
     cursors = store.export_cursors(key)
-    started = time.perf_counter()
+    started = clock.monotonic()
     points: dict[str, int] = {}
-    with InfluxWriter(target, batch_size=influx.batch_size, transport=transport, sleep=sleep) as writer:
+    with InfluxWriter(target, clock=clock, batch_size=influx.batch_size, transport=transport, sleep=sleep) as writer:
         for job in jobs(ctx):
             cursor = cursors.get((job.measurement, job.series))
             ranges = plan_ranges(job.extent, cursor, job.margin, job.by_day, asked)
@@ -448,11 +449,11 @@ def export_influx(
         "total_points": sum(points.values()),
         "batches": writer.batches,
         "retries": writer.retries,
-        "seconds": round(time.perf_counter() - started, 3),
+        "seconds": round(clock.monotonic() - started, 3),
     }
 
 
-async def push_after_sync(settings: Settings, store: Store, *, now: datetime | None = None) -> dict[str, Any] | None:
+async def push_after_sync(settings: Settings, store: Store, *, clock: Clock) -> dict[str, Any] | None:
     """The scheduler's hook, to await after each successful sync: writes what is new to InfluxDB, in a
     worker thread (the export is CPU and network bound, the event loop stays free).
 
@@ -461,9 +462,8 @@ async def push_after_sync(settings: Settings, store: Store, *, now: datetime | N
     scheduler, and the next one writes what this one missed."""
     if settings.influx is None or not settings.influx.push_after_sync:
         return None
-    when = now or datetime.now(UTC)
     try:
-        return await asyncio.to_thread(export_influx, settings, store, now=when)
+        return await asyncio.to_thread(export_influx, settings, store, clock=clock)
     except (InfluxError, ExportError, CostError) as err:
         log.warning("InfluxDB push after sync: %s", err)
         return {"error": str(err)}

@@ -17,17 +17,16 @@ import contextlib
 import logging
 import math
 import random
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+from octoscope.clock import SYSTEM, Clock
 from octoscope.domain.live import STEP, DayRates, LiveReading, from_telemetry
 from octoscope.domain.models import TelemetryReading
 from octoscope.domain.uktime import UK, from_epoch, local_date
-from octoscope.live.clock import Clock, Sleep, sleeper
 from octoscope.live.hub import Hub, Subscription, local_iso
 from octoscope.live.pacing import Pace, aligned, pace
 from octoscope.octopus.errors import (
@@ -223,13 +222,15 @@ class Feed:
         if start > now - STEP:
             self.not_before = start + STEP  # nothing complete to ask for yet
             return
-        began = time.perf_counter()
-        outcome, new, answered, took = "error", 0, time.time(), 0.0
+        # The call's real duration and the machine's time of its answer, whatever the service's clock is set
+        # to: they measure delivery to viewers in other processes, and decide nothing.
+        began = SYSTEM.monotonic()
+        outcome, new, answered, took = "error", 0, SYSTEM(), 0.0
         try:
             rows = await service.graphql.telemetry(device, from_epoch(start), from_epoch(now), attempts=1)
-            answered, took = time.time(), time.perf_counter() - began
+            answered, took = SYSTEM(), SYSTEM.monotonic() - began
         except Exception as err:  # every failure is a status, none a crash
-            answered, took = time.time(), time.perf_counter() - began
+            answered, took = SYSTEM(), SYSTEM.monotonic() - began
             await service.count_poll(service.clock())
             outcome = self._failed(err, now, device)
         else:
@@ -411,8 +412,7 @@ class LiveService:
         policy: RequestPolicy | None = None,
         store: Store | None = None,
         account: str | None = None,
-        clock: Clock = time.time,
-        sleep: Sleep | None = None,
+        clock: Clock,
         rediscover: DeviceLookup | None = None,
         rates: RateLookup | None = None,
         unavailable: str | None = None,
@@ -424,7 +424,7 @@ class LiveService:
         self.store = store
         self.account = account
         self.clock = clock
-        self.sleep = sleep or sleeper(clock)
+        self.sleep = clock.sleep
         self.rediscover = rediscover
         self.rates = rates
         self.unavailable = unavailable

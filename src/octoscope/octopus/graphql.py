@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -80,7 +79,7 @@ class GraphQLClient:
         api_key: Secret,
         policy: RequestPolicy,
         vault: TokenVault,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float],
     ) -> None:
         self.http = http
         self.url = url
@@ -100,7 +99,7 @@ class GraphQLClient:
         )
 
         async def send() -> dict[str, Any]:
-            body = await exchange(self.http, request, what)
+            body = await exchange(self.http, request, what, self.clock)
             if not isinstance(body, dict) or ("data" not in body and "errors" not in body):
                 raise UnexpectedResponse(f"{what}: the answer is not a GraphQL response")
             code, message = _first_error(body)

@@ -6,7 +6,7 @@ Shared by the REST and GraphQL clients, which differ only in how they ask and wh
 from __future__ import annotations
 
 import email.utils
-import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -34,8 +34,8 @@ def new_http_client(timeout_seconds: float) -> httpx.AsyncClient:
     )
 
 
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds from now: a number of seconds or an HTTP date (RFC 9110)."""
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds from ``now``: a number of seconds or an HTTP date (RFC 9110)."""
     if not value:
         return None
     value = value.strip()
@@ -45,7 +45,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return max(0.0, when.timestamp() - now)
 
 
 def _detail(body: Any) -> str:
@@ -62,8 +62,9 @@ def _is_html(response: httpx.Response) -> bool:
     return "html" in kind or response.content.lstrip()[:1] == b"<"
 
 
-async def exchange(http: httpx.AsyncClient, request: httpx.Request, what: str) -> Any:
-    """Send ``request`` and return its JSON body, or raise the error that names the way forward."""
+async def exchange(http: httpx.AsyncClient, request: httpx.Request, what: str, clock: Callable[[], float]) -> Any:
+    """Send ``request`` and return its JSON body, or raise the error that names the way forward; ``clock``
+    reads a ``Retry-After`` given as a date."""
     try:
         response = await http.send(request)
     except httpx.TimeoutException:
@@ -74,7 +75,7 @@ async def exchange(http: httpx.AsyncClient, request: httpx.Request, what: str) -
         hint = "is api_url (or graphql_url) right, and is the network up?"
         raise TemporarilyUnavailable(f"{what}: cannot reach {where} ({type(err).__name__}): {hint}") from None
     status = response.status_code
-    wait = retry_after_seconds(response.headers.get("retry-after"))
+    wait = retry_after_seconds(response.headers.get("retry-after"), clock())
     if status == 429:
         raise RateLimited(f"{what}: HTTP 429, too many requests", wait)
     if status >= 500:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
@@ -46,8 +45,8 @@ class RequestPolicy:
         cap_seconds: float = 60.0,
         max_wait_seconds: float = 900.0,
         rate_limit_floor_seconds: float = 60.0,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
         rng: random.Random | None = None,
     ) -> None:
         self.key_id = key_id
@@ -102,6 +101,8 @@ class RequestPolicy:
                 if wait <= 0:
                     break
                 await self.sleep(wait)
+                if self.clock() == now:  # a frozen clock (a replay at speed 0) never gets there
+                    raise GaveUp(f"{what}: would wait {wait:.0f} s, but the clock is frozen; give it a speed")
             self.made[api] += 1
             await asyncio.to_thread(self.ledger.record_request, self.key_id, api, now)
 

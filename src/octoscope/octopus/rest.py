@@ -46,7 +46,7 @@ class RestClient:
         request = self.http.build_request("GET", url, params=params)
         if auth and self._auth is not None:
             request = next(self._auth.auth_flow(request))
-        return await self.policy.call("rest", what, lambda: exchange(self.http, request, what))
+        return await self.policy.call("rest", what, lambda: exchange(self.http, request, what, self.policy.clock))
 
     async def account(self, number: str) -> Account:
         payload = await self._get(f"{self.base_url}/accounts/{number}/", None, f"account {number}")

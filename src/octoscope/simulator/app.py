@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -18,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from octoscope.clock import SYSTEM, SetClock
 from octoscope.simulator import rest
 from octoscope.simulator.faults import FaultInjector, FaultSpecError, category_of, parse_fault_spec
 from octoscope.simulator.graphql_api import TokenService, error_body, execute, root_fields
@@ -30,7 +29,7 @@ from octoscope.simulator.scenario import (
     scenario_default_now,
 )
 from octoscope.simulator.timeutil import BadDateTime, parse_api_datetime
-from octoscope.simulator.world import SimClock, World
+from octoscope.simulator.world import World
 
 HTML_403_EDGE = (
     b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" "http://www.w3.org/TR/html4/loose.dtd">\n'
@@ -133,7 +132,7 @@ class SimulatorMiddleware:
             "path": path,
             "query": scope.get("query_string", b"").decode("latin-1"),
             "status": 0,
-            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "at": SYSTEM.now().isoformat(timespec="milliseconds"),  # when it really came
             "sim_at": datetime.fromtimestamp(self.state.world.now(), UTC).isoformat(),
             "route": rest.route_name(path, method) if category != "graphql" else f"{method} /v1/graphql/",
         }
@@ -143,7 +142,7 @@ class SimulatorMiddleware:
         answer = next((f for f in chosen if f.kind != "latency"), None)
         for fault in chosen:
             if fault.kind == "latency":
-                await asyncio.sleep(float(fault.params.get("ms", "200")) / 1000)
+                await SYSTEM.sleep(float(fault.params.get("ms", "200")) / 1000)
         if answer is not None:
             entry["fault"] = answer.kind
         try:
@@ -163,7 +162,8 @@ class SimulatorMiddleware:
             retry = fault.params.get("retry_after", "5")
             if retry == "date":
                 seconds = int(fault.params.get("date_seconds", "5"))
-                header = format_datetime(datetime.fromtimestamp(time.time() + seconds + 1, UTC), usegmt=True)
+                # A date on the simulated clock, which the client's clock follows
+                header = format_datetime(datetime.fromtimestamp(self.state.world.now() + seconds + 1, UTC), usegmt=True)
             else:
                 seconds, header = int(retry), retry
             body = orjson.dumps({"detail": f"Request was throttled. Expected available in {seconds} seconds."})
@@ -240,9 +240,9 @@ async def sim_clock(request: Request) -> Response:
                 now = parse_api_datetime(str(body["now"])).timestamp()
             now += float(body.get("advance_seconds", 0))
             speed = float(body["speed"]) if "speed" in body else None
+            world.clock.set(now, speed)  # a negative speed is a ValueError too
         except (orjson.JSONDecodeError, BadDateTime, TypeError, ValueError):
-            return rest.json_response({"detail": 'expected {"now": ISO, "advance_seconds": N, "speed": X}'}, 400)
-        world.clock.set(now, speed)
+            return rest.json_response({"detail": 'expected {"now": ISO, "advance_seconds": N, "speed": X >= 0}'}, 400)
     return rest.json_response(
         {
             "now": datetime.fromtimestamp(world.now(), UTC).isoformat(),
@@ -326,7 +326,7 @@ async def graphql_endpoint(request: Request) -> Response:
 def build_app(
     scenario: Scenario, now: float, speed: float = 1.0, faults: tuple[FaultSpec, ...] | None = None
 ) -> Starlette:
-    world = World(scenario, SimClock(now, speed))
+    world = World(scenario, SetClock(now, speed))
     secret = hashlib.sha256(f"octoscope-simulator:{scenario.name}:{scenario.seed}".encode()).digest()
     state = SimState(
         world, FaultInjector(scenario.faults if faults is None else faults, scenario.seed), TokenService(world, secret)
@@ -368,7 +368,7 @@ def create_app(
     elif isinstance(now, datetime):
         start = now
     else:
-        start = scenario_default_now(text, source) or datetime.now(UTC).replace(microsecond=0)
+        start = scenario_default_now(text, source) or SYSTEM.now().replace(microsecond=0)
     loaded = load_scenario(scenario, start)
     if seed is not None:
         loaded = replace(loaded, seed=seed)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from octoscope.clock import SYSTEM
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -39,12 +40,12 @@ def serve_in_thread(
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
-    deadline = time.monotonic() + start_timeout
+    deadline = SYSTEM.monotonic() + start_timeout
     while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
+        if SYSTEM.monotonic() > deadline or not thread.is_alive():
             server.should_exit = True
             raise RuntimeError(f"the server on {host}:{port} did not start")
-        time.sleep(0.02)
+        SYSTEM.sleep_blocking(0.02)
     try:
         yield f"http://{host}:{port}"
     finally:

@@ -10,7 +10,6 @@ already contains.
 from __future__ import annotations
 
 import random
-import time
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from operator import itemgetter
 
+from octoscope.clock import SetClock
 from octoscope.simulator.catalogue import Catalogue, Tariff
 from octoscope.simulator.household import STEPS_PER_SLOT, TELEMETRY_STEP, ChargePlan, Household, _stable_seed
 from octoscope.simulator.scenario import (
@@ -32,24 +32,6 @@ from octoscope.simulator.scenario import (
 from octoscope.simulator.timeutil import SLOT, UK, day_slots, local_date_of, local_hour, local_midnight
 
 VOLUME_CORRECTION = 1.02264
-
-
-class SimClock:
-    """Simulated time: a start instant that advances at ``speed`` times real time (0 freezes it)."""
-
-    def __init__(self, start: float, speed: float = 1.0) -> None:
-        self._start = start
-        self._real0 = time.monotonic()
-        self.speed = speed
-
-    def now(self) -> float:
-        return self._start + (time.monotonic() - self._real0) * self.speed
-
-    def set(self, ts: float, speed: float | None = None) -> None:
-        self._start = ts
-        self._real0 = time.monotonic()
-        if speed is not None:
-            self.speed = speed
 
 
 @dataclass(frozen=True)
@@ -73,7 +55,7 @@ class EVRef:
 
 
 class World:
-    def __init__(self, scenario: Scenario, clock: SimClock) -> None:
+    def __init__(self, scenario: Scenario, clock: SetClock) -> None:
         self.scenario = scenario
         self.clock = clock
         self.catalogue = Catalogue(scenario.products, scenario.seed, scenario.agile_publish_hour)
@@ -99,7 +81,7 @@ class World:
                     self.evs[prop.household.ev.device_id] = EVRef(account, prop, prop.household.ev)
 
     def now(self) -> float:
-        return self.clock.now()
+        return self.clock()
 
     # --- agreements and tariffs ----------------------------------------------------------------------
 

@@ -11,11 +11,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from octoscope.domain.models import Account, Charge
-from octoscope.domain.uktime import iso_z
+from octoscope.domain.uktime import from_epoch, iso_z
 from octoscope.octopus.errors import NotFound, RequestRejected
 from octoscope.store.sqlite import RateWindow, Store
 from octoscope.sync.discovery import discover
@@ -141,7 +141,8 @@ class Runner:
             new, updated = await self._write(self.store.write_consumption, task.series, task.serial, unit, page.items)
             count.new += new
             count.updated += updated
-        await self._write(self.store.mark_synced, task.series, task.serial, task.end)
+        synced_at = from_epoch(self.clients.policy.clock())  # the process's clock, which the policy keeps
+        await self._write(self.store.mark_synced, task.series, task.serial, task.end, synced_at)
         self.progress.advance(f"{task.series} {task.serial}")
 
     async def charge(self, task: ChargeTask, result: SyncResult) -> None:
@@ -185,7 +186,7 @@ async def run_sync(
     *,
     start: datetime | None,
     end: datetime,
-    now: datetime | None = None,
+    now: datetime,
     reread_days: int = 3,
     concurrency: int = 4,
     past_properties: bool = False,
@@ -193,7 +194,6 @@ async def run_sync(
     progress: Progress | None = None,
 ) -> SyncResult:
     """Discover the account, plan, and (unless ``dry_run``) fetch and store; returns what happened."""
-    now = now or datetime.now(UTC)
     before = dict(clients.policy.made)
     account = await discover(clients, store, number, now)
     plan = make_plan(

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -19,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from octoscope import __version__
+from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.store.sqlite import Store
 from octoscope.web import costs, ev, live, metrics, overview, pages, prices, status, usage
@@ -43,18 +43,19 @@ def create_app(
     settings: Settings,
     *,
     token: str | None = None,
-    clock: Callable[[], float] | None = None,
+    clock: Clock,
     schedule_every: float | None = None,
 ) -> FastAPI:
     """``token``: if set, every page and route needs it (a bearer header, or the cookie ``?token=`` sets).
     ``schedule_every``: if set (and an API key is configured), the scheduler looks this often for work due
-    (consumption, prices, the account, dispatches: see ``sync.schedule``)."""
-    now = clock or time.time
+    (consumption, prices, the account, dispatches: see ``sync.schedule``). ``clock``: the process's, which
+    every route, the scheduler and live read "now" from."""
+    now = clock
     settings.require_account()  # fail at start-up, not on the first request
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = Store.open(settings.db)
+        app.state.store = Store.open(settings.db, clock)
         app.state.settings = settings
         app.state.clock = now
         task = app.state.scheduler = None

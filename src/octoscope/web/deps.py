@@ -6,14 +6,14 @@ that decides what they are (tests hand in a fixed clock).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
 
+from octoscope.clock import Clock
 from octoscope.config import Settings
-from octoscope.domain.uktime import BadDate, from_epoch, local_date
+from octoscope.domain.uktime import BadDate, local_date
 from octoscope.store.sqlite import Store
 
 
@@ -27,19 +27,19 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_clock(request: Request) -> Callable[[], float]:
-    clock: Callable[[], float] = request.app.state.clock
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
     return clock
 
 
-def get_today(clock: Annotated[Callable[[], float], Depends(get_clock)]) -> date:
+def get_today(clock: Annotated[Clock, Depends(get_clock)]) -> date:
     """Today as a UK local day, on the app's clock."""
-    return local_date(from_epoch(clock()))
+    return local_date(clock.now())
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
 TodayDep = Annotated[date, Depends(get_today)]
 
 # The range every dated route takes, as the CLI's --from/--to/--days (``costing.resolve_days`` reads them).

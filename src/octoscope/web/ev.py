@@ -51,7 +51,7 @@ async def refresh_now(store: StoreDep, settings: SettingsDep, clock: ClockDep) -
     if settings.api_key is None:
         raise HTTPException(409, "no API key configured: run `octoscope init`")
     try:
-        async with open_clients(settings, store) as clients:
+        async with open_clients(settings, store, clock) as clients:
             done = await refresh(clients, store, settings.require_account(), clock())
     except RefreshTooSoon as err:
         wait = max(1, math.ceil(err.allowed_at - clock()))

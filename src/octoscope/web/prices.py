@@ -83,7 +83,7 @@ async def compare(
     if settings.api_key is None:
         raise HTTPException(409, "no API key configured: run `octoscope init`")
     try:
-        return await compare_tariffs(settings, store, from_epoch(clock()), months=months, fuel=fuel, region=region)
+        return await compare_tariffs(settings, store, clock, months=months, fuel=fuel, region=region)
     except (BadDate, CostError) as err:
         _refuse(err)
     except OctopusError as err:

@@ -7,13 +7,12 @@ start, so a restart does not repeat them); the Status page and ``/api/status`` s
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.domain.uktime import UK, from_epoch
 from octoscope.exports.influx import push_after_sync
@@ -54,7 +53,7 @@ class JobRun:
 
 
 class Scheduler:
-    def __init__(self, settings: Settings, store: Store, clock: Callable[[], float]) -> None:
+    def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock
@@ -123,7 +122,7 @@ class Scheduler:
         run_id = self.store.start_run(now)
         outcome: tuple[str, dict[str, Any]] = ("interrupted", {})
         try:
-            async with open_clients(self.settings, self.store) as clients:
+            async with open_clients(self.settings, self.store, self.clock) as clients:
                 result = await run_sync(
                     clients,
                     self.store,
@@ -141,7 +140,7 @@ class Scheduler:
             raise
         finally:
             self.store.finish_run(run_id, self.now(), *outcome)
-        pushed = await push_after_sync(self.settings, self.store, now=now)  # when ``[influx]`` is set
+        pushed = await push_after_sync(self.settings, self.store, clock=self.clock)  # when ``[influx]`` is set
         if pushed and "error" in pushed:
             log.warning("pushing to InfluxDB after the sync: %s", pushed["error"])
         new = sum(s["rows_new"] for s in summary["series"].values())
@@ -152,11 +151,11 @@ class Scheduler:
         return await self._sync(now)
 
     async def _prices(self, now: datetime) -> str:
-        done = await sync_prices_ahead(self.settings, self.store, now)
+        done = await sync_prices_ahead(self.settings, self.store, self.clock)
         return ", ".join(f"{k}: {v}" for k, v in done.items() if not isinstance(v, dict | list))
 
     async def _account(self, now: datetime) -> str:
-        async with open_clients(self.settings, self.store) as clients:
+        async with open_clients(self.settings, self.store, self.clock) as clients:
             account = await discover(clients, self.store, self.number, now, refresh=True)
         points = sum(len(p.meter_points) for p in account.properties)
         return (
@@ -165,7 +164,7 @@ class Scheduler:
         )
 
     async def _dispatches(self, now: datetime) -> str:
-        async with open_clients(self.settings, self.store) as clients:
+        async with open_clients(self.settings, self.store, self.clock) as clients:
             done = await refresh(clients, self.store, self.number, now.timestamp())
         return "; ".join(f"{d.state or 'state unknown'}: {d.new} new, {d.updated} updated" for d in done)
 
@@ -175,7 +174,7 @@ class Scheduler:
                 await self.tick()
             except Exception:  # the store or the account unreadable for a moment: try again next time
                 log.exception("scheduler tick failed")
-            await asyncio.sleep(every)
+            await self.clock.sleep(every)
 
     def snapshot(self) -> list[dict[str, Any]]:
         """Each job with its last and next runs, for the Status page."""

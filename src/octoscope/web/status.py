@@ -3,7 +3,6 @@ and next runs, and the request budget used this hour."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
@@ -47,8 +46,7 @@ def status(
     budget = None
     if settings.api_key is not None:
         limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour, LEDGER: PER_HOUR}
-        # the ledger is kept on the real clock
-        budget = budget_used(store, key_fingerprint(settings.api_key.reveal()), limits, time.time())
+        budget = budget_used(store, key_fingerprint(settings.api_key.reveal()), limits, clock())
     scheduler = getattr(request.app.state, "scheduler", None)
     return {
         "account": settings.require_account(),

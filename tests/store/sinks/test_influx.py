@@ -10,6 +10,7 @@ import logging
 import httpx
 import pytest
 
+from octoscope.clock import frozen
 from octoscope.domain.secret import Secret
 from octoscope.store.sinks.influx import (
     InfluxAuthError,
@@ -53,6 +54,7 @@ def writer(server: Server, target: InfluxTarget = V1, **options: object) -> tupl
     slept: list[float] = []
     made = InfluxWriter(
         target,
+        clock=frozen("2026-11-21T09:00:00Z"),
         transport=httpx.MockTransport(server),
         sleep=slept.append,
         jitter=lambda: 1.0,

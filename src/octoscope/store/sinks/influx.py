@@ -24,7 +24,6 @@ import gzip
 import logging
 import math
 import random
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from typing import NamedTuple
 import httpx
 
 from octoscope import __version__
+from octoscope.clock import Clock
 from octoscope.domain.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -203,8 +203,9 @@ class InfluxWriter:
         attempts: int = 5,
         base_seconds: float = 0.5,
         cap_seconds: float = 15.0,
+        clock: Clock,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.target = target
@@ -212,7 +213,8 @@ class InfluxWriter:
         self.attempts = attempts
         self.base_seconds = base_seconds
         self.cap_seconds = cap_seconds
-        self._sleep = sleep
+        self._clock = clock
+        self._sleep = sleep or clock.sleep_blocking
         self._jitter = jitter
         self._url, self._params = target.endpoint()
         self._headers = target.headers()
@@ -308,7 +310,7 @@ class InfluxWriter:
 
     def _wait(self, attempt: int, retry_after: str | None, why: str) -> None:
         delay = min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1)) * self._jitter()
-        asked = _retry_after(retry_after)
+        asked = _retry_after(retry_after, self._clock())
         if asked is not None:
             delay = min(max(delay, asked), self.cap_seconds * 4)
         self.retries += 1
@@ -316,7 +318,7 @@ class InfluxWriter:
         self._sleep(delay)
 
 
-def _retry_after(value: str | None) -> float | None:
+def _retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
     try:
@@ -324,7 +326,7 @@ def _retry_after(value: str | None) -> float | None:
     except ValueError:
         pass
     try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
     except (TypeError, ValueError):
         return None
 
