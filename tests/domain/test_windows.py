@@ -274,3 +274,37 @@ def test_blocks_match_brute_force(prices: list[int], n: int, top: int, cap: int 
         return
     found = cheapest_blocks(slots, n, top=top, max_price=cap)
     assert [slots.index(w.slots[0]) for w in found] == chosen
+
+
+@pytest.mark.parametrize("mode", ["contiguous", "any"])
+def test_finish_by_0645_never_takes_the_half_hour_that_ends_at_0700(mode: str) -> None:
+    """ "Finish by" is the window's end, not its last half-hour's start: 06:30-07:00 ends after 06:45."""
+    # Winter (UK = UTC): from noon, the cheapest half-hours are 06:00 and 06:30 the next morning.
+    slots = run("2026-12-06T12:00:00Z", [1.0 if h in (36, 37) else 20.0 for h in range(48)])
+    end = slots[-1].end
+    for after in (None, time(18, 0)):
+        periods = allowed_periods(slots[0].start, end, after, time(6, 45), UK)
+        if mode == "contiguous":
+            found = cheapest_blocks(slots, 2, periods=periods)[0]
+        else:
+            found = cheapest_half_hours(slots, 2, periods=periods)
+        assert all(s.end <= z("2026-12-07T06:45:00Z") for s in found.slots), starts([found])
+        assert z("2026-12-07T06:00:00Z") in [s.start for s in found.slots]  # the cheap one that fits is taken
+    with pytest.raises(NoWindow):
+        cheapest_blocks(slots, 2, periods=allowed_periods(z("2026-12-07T06:00:00Z"), end, None, time(6, 45), UK))
+
+
+def test_after_equal_to_before_means_24_hours_a_day() -> None:
+    start, end = z("2026-12-06T12:00:00Z"), z("2026-12-09T12:00:00Z")
+    periods = allowed_periods(start, end, time(18, 0), time(18, 0), UK)
+    assert periods == [
+        (z("2026-12-06T12:00:00Z"), z("2026-12-06T18:00:00Z")),  # the period under way at the start
+        (z("2026-12-06T18:00:00Z"), z("2026-12-07T18:00:00Z")),
+        (z("2026-12-07T18:00:00Z"), z("2026-12-08T18:00:00Z")),
+        (z("2026-12-08T18:00:00Z"), z("2026-12-09T12:00:00Z")),
+    ]
+    # A 24-hour window fits a whole period, and not one that straddles 18:00.
+    slots = run("2026-12-06T18:00:00Z", [5.0] * 96)
+    found = cheapest_blocks(slots, 48, periods=allowed_periods(slots[0].start, slots[-1].end, time(18), time(18), UK))
+    assert found[0].start == z("2026-12-06T18:00:00Z")
+    assert found[0].end == z("2026-12-07T18:00:00Z")
