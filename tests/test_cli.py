@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY
+
+UK = ZoneInfo("Europe/London")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -167,16 +173,72 @@ def test_simulate_serves_the_api_over_a_socket() -> None:
             process.terminate()
 
 
-def test_demo_prints_what_it_serves_and_the_url() -> None:
-    with start("demo") as process:
-        try:
-            assert process.stdout is not None
-            text = "".join(process.stdout.readline() for _ in range(6))
-            assert "A-DE30DE30" in text
-            match = re.search(r"REST API:\s+(http://127\.0\.0\.1:\d+)/v1/", text)
-            assert match, text
-            response = get_when_up(f"{match.group(1)}/v1/products/")
-            assert response.status_code == 200
-            assert response.json()["count"] >= 9
-        finally:
-            process.terminate()
+class Printed:
+    """What a running process prints, read line by line in a thread so that a wait can time out."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        self.process, self.stdout = process, process.stdout
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.reader = threading.Thread(target=lambda: [self.lines.put(line) for line in self.stdout], daemon=True)
+        self.reader.start()
+        self.text = ""
+
+    def until(self, marker: str, seconds: float) -> str:
+        """Everything printed, up to and including the first line holding ``marker``."""
+        deadline = time.monotonic() + seconds
+        while marker not in self.text:
+            try:
+                self.text += self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {marker!r} within {seconds} s; printed:\n{self.text}") from None
+        return self.text
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+        self.reader.join(30)  # the pipe's end reached: the reader is done with the file
+        self.stdout.close()
+
+
+@pytest.mark.parametrize("now", [None, "2027-10-31T12:00:00Z"], ids=["machine-date", "set-instant"])
+def test_demo_syncs_up_to_yesterday_on_its_date_and_serves_it(tmp_path: Path, now: str | None) -> None:
+    """The demo runs on the machine's date (or the instant --now sets), in a home of its own: never the
+    user's demo database. Its data ends where the simulator's published consumption does: yesterday, or
+    the day before when run before the morning's publication."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    args = ["--now", now] if now else []
+    began = datetime.now(UTC)  # the machine's date: what a newcomer's demo must follow
+    process = subprocess.Popen(
+        [sys.executable, "-m", "octoscope", *args, "demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    printed = Printed(process)
+    try:
+        text = printed.until("Dashboard: http://", 240)
+        assert "A-DE30DE30" in text
+        sim = re.search(r"REST API:\s+(http://127\.0\.0\.1:\d+)/v1/", text)
+        web = re.search(r"Dashboard: (http://127\.0\.0\.1:\d+)/", text)
+        assert sim, text
+        assert web, text
+        clock = httpx.get(f"{sim.group(1)}/_sim/clock", timeout=30).json()
+        sim_now = datetime.fromisoformat(clock["now"])
+        published = datetime.fromisoformat(clock["consumption_published_until"])
+        expected_now = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else began
+        assert abs((sim_now - expected_now).total_seconds()) < 600, (sim_now, expected_now)
+        today = sim_now.astimezone(UK).date()
+        assert published.astimezone(UK).date() in (today, today - timedelta(days=1))  # midnight ending the data
+        overview = get_when_up(f"{web.group(1)}/api/overview").json()
+        until = datetime.fromisoformat(overview["fuels"]["electricity"]["data_until"])
+        assert published - timedelta(hours=2) <= until <= published  # a late half-hour or two may be missing
+        app_now = datetime.fromisoformat(overview["now"])  # the half-hour under way, on the app's clock
+        assert 0 <= (sim_now - app_now).total_seconds() < 1800 + 120  # the app's clock is the simulator's
+        assert (tmp_path / "data" / "octoscope" / "demo.db").exists()
+        assert "UK time" in text  # the sync says when, as a UK reader reads it
+        assert f" {until.astimezone(UK).day} {until.astimezone(UK):%b %Y %H:%M} (kWh)" in text
+        assert process.poll() is None
+    finally:
+        printed.stop()
