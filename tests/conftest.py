@@ -142,7 +142,7 @@ def table_rows(
     the data); and the columns that record when a thing was fetched.
     """
     clock_columns = {"discovered_at", "synced_at", "fresh_until", "settled_to", "seen_at", "applied_at"}
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # closed: a connection left open holds a lock
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         out = {}
         for table in sorted(set(tables) - set(skip)):
