@@ -179,3 +179,17 @@ def test_backup_of_no_database_says_to_sync(tmp_path: Path) -> None:
     assert done.stderr == (
         f"Error: no database at {tmp_path}/data/octoscope.db: run `octoscope sync` first, or set OCTOSCOPE_DB\n"
     )
+
+
+def test_paths_with_characters_special_in_uris_back_up_and_restore(tmp_path: Path) -> None:
+    odd = tmp_path / "my data #1?x=%41"
+    odd.mkdir()
+    env = make_env(tmp_path) | {"OCTOSCOPE_DB": str(odd / "octo?scope#.db")}
+    cli = Cli(sim=None, home=tmp_path, env=env)  # type: ignore[arg-type]
+    (odd / "old%20backup.db").write_bytes(gzip.decompress((FIXTURES / "upgrade" / "f73ed23-demo.db.gz").read_bytes()))
+    restored = cli.run("restore", str(odd / "old%20backup.db"))
+    assert restored.returncode == 0, restored.stderr
+    backed = cli.run("backup", str(odd / "new?backup#.db"))
+    assert backed.returncode == 0, backed.stderr
+    assert "4,038 half-hours, integrity ok" in backed.stdout
+    assert table_rows(odd / "new?backup#.db", skip=EVERYTHING) == table_rows(cli.db, skip=EVERYTHING)

@@ -16,7 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from octoscope.store.guard import Found, MigrationFailed, NotOurs, inspect, migrate
+from octoscope.store.guard import Found, MigrationFailed, NotOurs, inspect, migrate, read_only_uri
 
 
 class BackupError(Exception):
@@ -49,7 +49,7 @@ def _ours(path: Path, what: str) -> Found:
 def check(path: Path, what: str = "database") -> Snapshot:
     """Open ``path`` read-only: octoscope's, a schema version this build knows, and SQLite's integrity check ok."""
     found = _ours(path, what)
-    db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+    db = sqlite3.connect(read_only_uri(path), uri=True)
     try:
         problems = [row[0] for row in db.execute("PRAGMA integrity_check(5)")]
         if problems != ["ok"]:
@@ -130,7 +130,7 @@ def restore(backup_file: Path, target: Path, *, replace: bool, applied_at: int) 
                 f"{target} is in use by another process: stop `octoscope serve` (systemctl stop octoscope) and any"
                 " sync, then restore"
             ) from None
-        src = sqlite3.connect(f"file:{backup_file.resolve()}?mode=ro", uri=True)
+        src = sqlite3.connect(read_only_uri(backup_file), uri=True)
         try:
             src.backup(dst)
         finally:

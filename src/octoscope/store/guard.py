@@ -41,12 +41,16 @@ class Found:
         return len(MIGRATIONS) - len(self.applied)
 
 
+def read_only_uri(path: Path, *, immutable: bool = False) -> str:
+    """The URI that opens ``path`` for reading only (any ``?``, ``#`` or ``%`` in the path escaped)."""
+    return f"file:{quote(str(path.resolve()))}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
 def _read_only(path: Path) -> sqlite3.Connection:
     """A connection that cannot write. With no -wal beside the file, the file alone is the database, and
     ``immutable`` keeps SQLite from creating -wal and -shm files next to someone else's database."""
     live = Path(f"{path}-wal").exists()
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro" + ("" if live else "&immutable=1")
-    return sqlite3.connect(uri, uri=True, check_same_thread=False)
+    return sqlite3.connect(read_only_uri(path, immutable=not live), uri=True, check_same_thread=False)
 
 
 def inspect(path: Path) -> Found:

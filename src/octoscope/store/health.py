@@ -7,6 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from octoscope.store.guard import read_only_uri
+
 
 @dataclass(frozen=True)
 class Activity:
@@ -18,7 +20,7 @@ class Activity:
 def activity(path: Path, key_id: str | None, since: float) -> Activity:
     """What the database records: the key's requests since ``since`` (epoch seconds), the newest reading
     and the last sync run. ``key_id`` is the key's fingerprint, never the key."""
-    db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+    db = sqlite3.connect(read_only_uri(path), uri=True)
     try:
         requests: dict[str, int] = {}
         if key_id is not None:
