@@ -3,6 +3,7 @@ checked by opening it; a restore that never lands on a database in use or on ano
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import sqlite3
 import subprocess
@@ -193,3 +194,19 @@ def test_paths_with_characters_special_in_uris_back_up_and_restore(tmp_path: Pat
     assert backed.returncode == 0, backed.stderr
     assert "4,038 half-hours, integrity ok" in backed.stdout
     assert table_rows(odd / "new?backup#.db", skip=EVERYTHING) == table_rows(cli.db, skip=EVERYTHING)
+
+
+def test_restore_never_lands_on_another_applications_database(tmp_path: Path) -> None:
+    theirs = tmp_path / "notes.db"
+    with contextlib.closing(sqlite3.connect(theirs)) as conn, conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    before = theirs.read_bytes()
+    backup_file = tmp_path / "backup.db"
+    backup_file.write_bytes(gzip.decompress((FIXTURES / "upgrade" / "f73ed23-demo.db.gz").read_bytes()))
+    cli = Cli(sim=None, home=tmp_path, env=make_env(tmp_path) | {"OCTOSCOPE_DB": str(theirs)})  # type: ignore[arg-type]
+    done = cli.run("restore", str(backup_file), "--force")
+    assert done.stderr == (
+        f"Error: {theirs} is another application's database (tables notes); octoscope writes nothing into it:"
+        " choose another OCTOSCOPE_DB\n"
+    )
+    assert theirs.read_bytes() == before
