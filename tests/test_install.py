@@ -1,6 +1,6 @@
 """The package works outside the repository: `uv build` makes an sdist and, from it, a wheel; the wheel
-installed into a fresh virtualenv in a temporary directory runs `octoscope demo`, whose every page and
-asset answers 200, and holds every scenario and the Grafana dashboard."""
+installed by `uv tool install` into a fresh virtualenv in a temporary directory runs `octoscope demo`, whose
+every page and asset answers 200, and holds every scenario and the Grafana dashboard."""
 
 from __future__ import annotations
 
@@ -103,19 +103,19 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_runs_the_demo(tmp_path: Path)
     assert len(wheels) == 1, sorted(p.name for p in dist.iterdir())
     assert (dist / f"octoscope-{__version__}.tar.gz").exists(), "uv build makes the sdist, and the wheel from it"
 
-    venv = tmp_path / "venv"
-    requirements = tmp_path / "requirements.txt"
-    for command in (
-        [*tool, "venv", "--quiet", "--python", sys.executable, str(venv)],
-        [*tool, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "-o", str(requirements)],
-        [*tool, "pip", "install", "--quiet", "--python", str(venv / "bin/python"), "-r", str(requirements)],
-        [*tool, "pip", "install", "--quiet", "--no-deps", "--python", str(venv / "bin/python"), str(wheels[0])],
+    # `uv tool install`, as a user would, into directories of the test's own; the dependencies held to the
+    # versions of uv.lock.
+    env |= {"UV_TOOL_DIR": str(tmp_path / "tools"), "UV_TOOL_BIN_DIR": str(tmp_path / "bin")}
+    pins = tmp_path / "constraints.txt"
+    for command, cwd in (
+        ([*tool, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "-o", str(pins)], ROOT),
+        ([*tool, "tool", "install", "--quiet", "--python", sys.executable, "-c", str(pins), str(wheels[0])], tmp_path),
     ):
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
         assert done.returncode == 0, f"{command}: {done.stderr}"
     installed = time.monotonic() - started
-
-    octoscope = venv / "bin" / "octoscope"
+    venv = tmp_path / "tools" / "octoscope"
+    octoscope = tmp_path / "bin" / "octoscope"
     where = subprocess.run(
         [str(venv / "bin/python"), "-c", "import octoscope; print(octoscope.__file__)"],
         cwd=tmp_path,
@@ -125,6 +125,16 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_runs_the_demo(tmp_path: Path)
         check=True,
     )
     assert where.stdout.startswith(str(venv)), "the installed package, not the repository's"
+    import fastapi
+
+    pinned = subprocess.run(
+        [str(venv / "bin/python"), "-c", "import fastapi; print(fastapi.__version__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert pinned.stdout.strip() == fastapi.__version__, "the versions of uv.lock"
 
     def run(*command: str | Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
