@@ -116,8 +116,9 @@ class Cli:
     def clock_env(self) -> dict[str, str]:
         """OCTOSCOPE_NOW and OCTOSCOPE_SPEED at the simulator's instant: both sides agree on "now", whatever
         the machine's date."""
-        with contextlib.suppress(httpx.TransportError):
-            self.last_clock = self.sim.clock_state()
+        if self.sim is not None:  # a CLI with no simulator (backups, restores) runs at the demo's instant
+            with contextlib.suppress(httpx.TransportError):
+                self.last_clock = self.sim.clock_state()
         now, speed = self.last_clock or (DEMO_NOW, 0.0)
         # A frozen simulator's CLI still runs at real speed: it must be able to wait out a Retry-After or a
         # spent budget (a few seconds' drift from the frozen instant changes nothing a test looks at).
@@ -169,7 +170,7 @@ def table_rows(
     the data); and the columns that record when a thing was fetched.
     """
     clock_columns = {"discovered_at", "synced_at", "fresh_until", "settled_to", "seen_at", "applied_at"}
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # closed: a connection left open holds a lock
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         out = {}
         for table in sorted(set(tables) - set(skip)):

@@ -943,6 +943,10 @@ from octoscope.exports.cli import register as register_exports  # noqa: E402 (it
 
 register_exports(app)
 
+from octoscope.cli_admin import register as register_admin  # noqa: E402 (it uses the helpers above)
+
+register_admin(app)
+
 app.command(name="live")(cli_live.live)
 
 

@@ -123,7 +123,7 @@ def test_reopening_does_not_run_migrations_again(db: Path) -> None:
 def test_a_failing_migration_leaves_nothing_half_done(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     Store.open(db).close()
     broken = (*migrations.MIGRATIONS, ("half a migration", "CREATE TABLE extra (x INTEGER); CREATE TABLE oops ("))
-    monkeypatch.setattr("octoscope.store.sqlite.MIGRATIONS", broken)
+    monkeypatch.setattr("octoscope.store.guard.MIGRATIONS", broken)
     with pytest.raises(StoreError) as caught:
         Store.open(db)
     assert str(db) in str(caught.value)

@@ -210,4 +210,12 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        # Marks the file as octoscope's in the SQLite header (0x6F63746F, "octo"; store/guard.py), so that
+        # `file`, other tools and octoscope itself can tell it from another application's database.
+        "application id",
+        """
+        PRAGMA application_id = 1868788847;
+        """,
+    ),
 )

@@ -39,7 +39,7 @@ from octoscope.domain.models import (
 )
 from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import epoch, from_epoch
-from octoscope.store.migrations import MIGRATIONS
+from octoscope.store.guard import MigrationFailed, NotOurs, inspect, migrate
 
 HALF_HOUR = 1800
 BUDGET_KEEP_SECONDS = 2 * 86400
@@ -144,23 +144,32 @@ class Store:
     def open(cls, path: Path | str, clock: Callable[[], float] = SYSTEM) -> Store:
         path = Path(path)
         try:
+            found = inspect(path)  # reads only: another application's file, or a newer release's, stays as it is
+        except NotOurs as err:
+            raise StoreError(str(err)) from None
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Owner only: the database keeps the GraphQL refresh token. SQLite gives the -wal and -shm
             # files the database file's mode.
             os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
             path.chmod(0o600)
             connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
             connection.execute("PRAGMA foreign_keys=ON")
         except (sqlite3.Error, OSError) as err:
             raise StoreError(f"cannot open the database {path}: {err}") from None
         store = cls(connection, path, clock)
         try:
-            store._migrate()
-        except sqlite3.DatabaseError as err:
+            if found.pending:
+                store._migrate()
+            # After migrating: a failed upgrade leaves even the header's journal mode as it was.
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
+        except (MigrationFailed, NotOurs) as err:
             connection.close()
-            raise StoreError(f"{path} is not an octoscope database ({err}); choose another OCTOSCOPE_DB") from None
+            raise StoreError(str(err)) from None
+        except sqlite3.Error as err:
+            connection.close()
+            raise StoreError(f"cannot open the database {path}: {err}") from None
         return store
 
     def close(self) -> None:
@@ -185,21 +194,8 @@ class Store:
             self._db.execute("COMMIT")
 
     def _migrate(self) -> None:
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-            " applied_at INTEGER NOT NULL)"
-        )
-        done = {row[0] for row in self._db.execute("SELECT version FROM schema_migrations")}
-        for version, (name, sql) in enumerate(MIGRATIONS, start=1):
-            if version in done:
-                continue
-            with self._transaction() as db:
-                for statement in filter(str.strip, sql.split(";")):
-                    db.execute(statement)
-                db.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (version, name, int(self.clock())),
-                )
+        with self._lock:
+            migrate(self._db, self.path, int(self.clock()))
 
     def schema_version(self) -> int:
         with self._lock:
