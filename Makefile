@@ -8,10 +8,17 @@ APT_PACKAGES := chromium influxdb victoria-metrics faketime systemd
 # The suite again with the machine's clock moved (libfaketime, as UTC): a spring-forward night, an autumn
 # fall-back night, a leap day and two years from today. Nothing may depend on the date it runs on.
 CLOCK_DATES ?= "2027-03-28 00:45:00" "2027-10-31 01:15:00" "2028-02-29 12:00:00" "$$(date -u -d '+2 years' '+%Y-%m-%d 12:00:00')"
-# What touches time: the clock, the domain's days, sync, the CLI, the web app, live, exports and the demo.
-# (The browser tests and the simulator's contract tests run once, on the real clock.)
-CLOCK_TESTS ?= tests --ignore=tests/web/test_browser.py --ignore=tests/web/test_browser_live.py \
-	--ignore=tests/web/test_browser_prices.py --ignore=tests/web/test_schemathesis.py --ignore=tests/simulator
+# What touches time and the machine's date: the clock, the domain's days, the store, sync, the CLI and the demo,
+# the web app and its scheduler, live, the export files and the push after a sync. Run once, on the real clock:
+# the browser tests, the simulator's contract tests, the Octopus clients' unit tests (their own fake clocks),
+# the InfluxDB round trips and the tariff comparison (frozen instants, and the slowest), packaging.
+CLOCK_TESTS ?= tests/test_clock.py tests/domain tests/store tests/sync tests/live tests/test_cli.py \
+	tests/test_costs_cli.py tests/test_cheapest_cli.py tests/test_sessions_cli.py tests/test_live_cli.py \
+	tests/test_costing.py tests/test_pricing.py tests/test_doctor.py tests/exports/test_files.py \
+	tests/exports/test_cursors.py tests/exports/test_sync_push.py tests/web/test_api_costs.py \
+	tests/web/test_api_dashboard.py tests/web/test_api_dispatches.py tests/web/test_api_live.py \
+	tests/web/test_api_prices.py tests/web/test_auth_pages.py tests/web/test_demo_dashboard.py \
+	tests/web/test_metrics.py tests/web/test_scheduler.py
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv

@@ -147,9 +147,16 @@ class Cli:
         return done.stdout
 
 
+def machine_env() -> dict[str, str]:
+    """What a child process needs of this one's environment: PATH, and libfaketime's variables when the suite
+    runs with the machine's clock moved (make test-clocks), so that a child lives on the same moved clock."""
+    keep = ("PATH", "LD_PRELOAD", "TZ")
+    return {k: v for k, v in os.environ.items() if k in keep or k.startswith("FAKETIME")}
+
+
 def make_cli(sim: SimServer, home: Path, key: str = DEMO_KEY, account: str = DEMO_ACCOUNT) -> Cli:
     env = {
-        "PATH": os.environ.get("PATH", ""),
+        **machine_env(),
         "HOME": str(home),
         "OCTOSCOPE_API_KEY": key,
         "OCTOSCOPE_ACCOUNT": account,

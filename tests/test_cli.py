@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.conftest import DEMO_ACCOUNT, DEMO_KEY
+from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, machine_env
 
 UK = ZoneInfo("Europe/London")
 
@@ -206,7 +206,7 @@ def test_demo_syncs_up_to_yesterday_on_its_date_and_serves_it(tmp_path: Path, no
     """The demo runs on the machine's date (or the instant --now sets), in a home of its own: never the
     user's demo database. Its data ends where the simulator's published consumption does: yesterday, or
     the day before when run before the morning's publication."""
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    env = {**machine_env(), "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
     args = ["--now", now] if now else []
     began = datetime.now(UTC)  # the machine's date: what a newcomer's demo must follow
     process = subprocess.Popen(

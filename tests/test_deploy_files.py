@@ -3,7 +3,6 @@ here, so these read the files; what they cannot show (an image builds and runs) 
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
@@ -11,6 +10,8 @@ import sys
 from pathlib import Path
 
 import yaml
+
+from tests.conftest import machine_env
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -47,7 +48,7 @@ def test_the_image_command_is_one_the_cli_takes(tmp_path: Path) -> None:
     assert argv[:2] == ["octoscope", "serve"]
     done = subprocess.run(
         [sys.executable, "-m", "octoscope", *argv[1:]],
-        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "OCTOSCOPE_CONFIG": str(tmp_path / "c.toml")},
+        env={**machine_env(), "HOME": str(tmp_path), "OCTOSCOPE_CONFIG": str(tmp_path / "c.toml")},
         capture_output=True,
         text=True,
         timeout=60,

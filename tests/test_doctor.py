@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from starlette.routing import Route
 from octoscope.clock import frozen
 from octoscope.doctor import _Seen, check_clock
 from octoscope.simulator.threaded import serve_in_thread
-from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, SimServer, make_cli, simulator
+from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, SimServer, machine_env, make_cli, simulator
 
 NAMES = ["version", "config", "modes", "database", "api", "influx", "budget", "clock"]
 
@@ -48,7 +47,7 @@ def doctor(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, "-m", "octoscope", "doctor", *args],
         env={
-            "PATH": os.environ.get("PATH", ""),
+            **machine_env(),
             "HOME": str(home),
             "OCTOSCOPE_CONFIG": str(home / "config.toml"),
             "OCTOSCOPE_NOW": DEMO_NOW,  # the simulator's instant, at which the sync above ran

@@ -60,21 +60,21 @@ def test_piped_it_prints_each_reading_and_stops_when_told(now_cli: Cli) -> None:
 
 
 def test_ctrl_c_stops_cleanly(now_cli: Cli) -> None:
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "octoscope", "live"],
-        env=now_cli.env,
+        env={**now_cli.env, **now_cli.clock_env()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()  # the status line: the first poll has been made
-        assert first.startswith("status ok")
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
-    finally:
-        process.kill()
+    ) as process:
+        try:
+            assert process.stdout is not None
+            first = process.stdout.readline()  # the status line: the first poll has been made
+            assert first.startswith("status ok"), first
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=30)
+        finally:
+            process.kill()
     assert process.returncode == 0
     assert err.strip() == "Stopped."
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from octoscope.service_unit import ServiceSpec, UnitError, quote, render
+from tests.conftest import machine_env
 
 KEY = "sk_live_doNotShowThisKey42"
 
@@ -44,7 +45,7 @@ def run(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "octoscope", *args],
         env={
-            "PATH": os.environ.get("PATH", ""),
+            **machine_env(),
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / "xdg-config"),
             "XDG_DATA_HOME": str(home / "xdg-data"),
@@ -62,7 +63,7 @@ def run(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
 def verify(tool: str, unit: Path, home: Path, *, user: bool) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [tool, *(["--user"] if user else []), "verify", str(unit)],
-        env={"PATH": os.environ.get("PATH", ""), "HOME": str(home), "XDG_RUNTIME_DIR": str(home / "run")},
+        env={**machine_env(), "HOME": str(home), "XDG_RUNTIME_DIR": str(home / "run")},
         capture_output=True,
         text=True,
         timeout=60,

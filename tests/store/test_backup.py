@@ -20,7 +20,7 @@ from octoscope.store.backup import check
 from octoscope.store.migrations import MIGRATIONS
 from octoscope.store.sqlite import Store
 from octoscope.web.app import create_app
-from tests.conftest import FIXTURES, Cli, make_cli, simulator, table_rows
+from tests.conftest import FIXTURES, Cli, machine_env, make_cli, simulator, table_rows
 
 EVERYTHING: tuple[str, ...] = ()  # table_rows(skip=...): compare every table, the run log and budget too
 
@@ -143,10 +143,9 @@ def test_restoring_a_previous_release_backup_upgrades_it(tmp_path: Path) -> None
 
 
 def make_env(home: Path) -> dict[str, str]:
-    import os
 
     return {
-        "PATH": os.environ.get("PATH", ""),
+        **machine_env(),
         "HOME": str(home),
         "OCTOSCOPE_DB": str(home / "data" / "octoscope.db"),
         "OCTOSCOPE_CONFIG": str(home / "none.toml"),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from typer.testing import CliRunner
 from octoscope.cli import app
 from octoscope.store import migrations
 from octoscope.store.guard import APPLICATION_ID
-from tests.conftest import DEMO_ACCOUNT, FIXTURES, table_rows
+from tests.conftest import DEMO_ACCOUNT, FIXTURES, machine_env, table_rows
 
 UPGRADE = FIXTURES / "upgrade"
 PREVIOUS_SCHEMA = 3  # what release f73ed23 had applied
@@ -38,7 +37,7 @@ def env_for(db: Path) -> dict[str, str]:
     home = db.parent / "home"
     home.mkdir(exist_ok=True)
     return {
-        "PATH": os.environ.get("PATH", ""),
+        **machine_env(),
         "HOME": str(home),
         "XDG_DATA_HOME": str(home / "data"),
         "XDG_CONFIG_HOME": str(home / "config"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -11,9 +10,11 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import machine_env
+
 
 def test_the_demo_serves_the_dashboard_and_prints_its_address(tmp_path: Path) -> None:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+    env = {**machine_env(), "HOME": str(tmp_path)}
     process = subprocess.Popen(
         [sys.executable, "-m", "octoscope", "demo", "--db", str(tmp_path / "demo.db")],
         env=env,
