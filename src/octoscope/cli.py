@@ -62,10 +62,11 @@ def user_errors() -> Iterator[None]:
     from octoscope.domain.uktime import BadDate  # noqa: PLC0415
     from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
     from octoscope.store.sqlite import StoreError  # noqa: PLC0415
+    from octoscope.validation import BadValue  # noqa: PLC0415
 
     try:
         yield
-    except (ConfigError, BadDate, StoreError, OctopusError, CostError) as err:
+    except (ConfigError, BadDate, BadValue, StoreError, OctopusError, CostError) as err:
         raise fail(str(err)) from None
     except sqlite3.Error as err:
         raise fail(f"the database said: {err} (is another octoscope writing to it?)") from None
@@ -118,15 +119,11 @@ def _serve(asgi_app: object, host: str, port: int) -> None:
     except OSError as err:
         raise fail(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from None
 
-    # Event streams never end by themselves: on Ctrl-C they get 3 seconds, then the server stops.
-    config = uvicorn.Config(
-        asgi_app,  # type: ignore[arg-type]
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=3,
-    )
+    from octoscope.web.serving import server_config  # noqa: PLC0415
+
+    # Event streams never end by themselves: on Ctrl-C they get 3 seconds, then the server stops. The
+    # connections' number, header size and idle time are bounded (see web.serving).
+    config = server_config(asgi_app, host, port, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     try:
         server.run()
@@ -830,7 +827,6 @@ def _print_comparison(report: dict[str, Any]) -> None:
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-MIN_NETWORK_TOKEN = 16  # a token that guards the data on a network must not be guessable
 
 
 @app.command()
@@ -843,31 +839,47 @@ def serve(
         str | None,
         typer.Option(help="Access token for every page and route (else OCTOSCOPE_WEB_TOKEN); needed off this machine."),
     ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(help="A host name to answer to besides this machine's (a reverse proxy's); repeatable."),
+    ] = None,
+    sign_out_everyone: Annotated[
+        bool, typer.Option(help="Make a new session secret: every browser signed in must give the token again.")
+    ] = False,
+    new_token: Annotated[bool, typer.Option(help="Print a new random access token and exit.")] = False,
 ) -> None:
     """Serve the dashboard, the JSON API (/api, docs at /docs) and the scheduler that keeps the data fresh.
 
     Example: octoscope serve --port 8000
     """
     import os  # noqa: PLC0415
+    import secrets  # noqa: PLC0415
 
+    from octoscope.validation import BadValue  # noqa: PLC0415
     from octoscope.web.app import create_app  # noqa: PLC0415
+    from octoscope.web.security import check_allowed_host, check_token, session_secret  # noqa: PLC0415
 
-    token = token or os.environ.get("OCTOSCOPE_WEB_TOKEN") or None
-    if host not in LOOPBACK and not token:
+    if new_token:
+        typer.echo(secrets.token_urlsafe(32))
+        return
+    token = token if token is not None else os.environ.get("OCTOSCOPE_WEB_TOKEN")
+    if host not in LOOPBACK and not (token or "").strip():
         raise fail(
             f"listening on {host} opens your data to the network: give --token or set OCTOSCOPE_WEB_TOKEN"
-            " to a long secret first"
+            " to a long secret first (`octoscope serve --new-token` makes one)"
         )
-    if host not in LOOPBACK and token is not None and len(token) < MIN_NETWORK_TOKEN:
-        raise fail(
-            f"an access token for the network needs {MIN_NETWORK_TOKEN} characters or more;"
-            " `python -c 'import secrets; print(secrets.token_urlsafe())'` makes one"
-        )
+    try:
+        if token is not None:
+            check_token(token)
+        hosts = [check_allowed_host(h) for h in allow_host or ()]
+    except BadValue as err:
+        raise fail(str(err)) from None
     with user_errors():
         settings = _settings()
         settings.require_account()
         _require_database(settings)
-        web = create_app(settings, token=token, schedule_every=60.0)
+        secret = session_secret(settings.db.with_name(f"{settings.db.stem}.web-session"), rotate=sign_out_everyone)
+        web = create_app(settings, token=token, schedule_every=60.0, allowed_hosts=hosts, session_secret=secret)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"octoscope dashboard on http://{shown}:{port}/  (API docs: http://{shown}:{port}/docs)")
     if token:
