@@ -72,12 +72,13 @@ def _resolve_days(
     if period is not None:
         try:
             if len(period) == 4:
-                year = int(period)
-                return in_range(date(year, 1, 1), "--period"), date(year + 1, 1, 1)
-            first = date.fromisoformat(f"{period}-01")
+                first = date(int(period), 1, 1)
+            else:
+                first = date.fromisoformat(f"{period}-01")
         except ValueError:
             raise BadDate(f"--period {period!r} is not a month; write YYYY-MM (or a year, YYYY)") from None
-        return in_range(first, "--period"), next_month(first)
+        in_range(first, "--period")
+        return (first, date(first.year + 1, 1, 1)) if len(period) == 4 else (first, next_month(first))
     if from_text is not None or to_text is not None:
         end = parse_date(to_text, "--to") if to_text else today
         first = parse_date(from_text, "--from") if from_text else end - timedelta(days=30)
