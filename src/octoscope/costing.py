@@ -71,10 +71,7 @@ def _resolve_days(
         raise BadDate("give one of --from/--to, --period or --days")
     if period is not None:
         try:
-            if len(period) == 4:
-                first = date(int(period), 1, 1)
-            else:
-                first = date.fromisoformat(f"{period}-01")
+            first = date(int(period), 1, 1) if len(period) == 4 else date.fromisoformat(f"{period}-01")
         except ValueError:
             raise BadDate(f"--period {period!r} is not a month; write YYYY-MM (or a year, YYYY)") from None
         in_range(first, "--period")

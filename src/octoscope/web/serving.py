@@ -31,7 +31,11 @@ HEADER_TIMEOUT = 10.0  # seconds to send a request's line and headers
 KEEP_ALIVE = 5.0  # seconds an idle connection is kept after a response
 MAX_HEADER_BYTES = 16 * 1024
 MAX_CONNECTIONS = 1000
-FD_HEADROOM = 100  # descriptors kept for the database, the log, the pollers' own connections
+# The event loop accepts up to BACKLOG connections in a row before any of them is counted here, and a shed
+# connection's descriptor is released a moment after: the cap leaves room for that burst, and for the
+# database, the log and the pollers' own connections.
+BACKLOG = 128
+FD_HEADROOM = BACKLOG + 128
 LOG_BURST = 5  # lines of one kind a minute before the rest are counted, not written
 
 
@@ -119,6 +123,10 @@ class RateLimitedLog(logging.Filter):
         self.seen: dict[tuple[str, str], tuple[float, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], OSError):  # 'Too many open files': one line
+            record.msg = f"{record.getMessage().splitlines()[0]}: {record.exc_info[1]}"
+            record.args = None
+            record.exc_info = None
         key = (record.name, str(record.msg)[:200])
         now = time.monotonic()
         start, count = self.seen.get(key, (now, 0))
@@ -147,6 +155,7 @@ def server_config(app: Any, host: str, port: int, **kwargs: Any) -> uvicorn.Conf
         host=host,
         port=port,
         http=protocol,
+        backlog=BACKLOG,
         timeout_keep_alive=int(KEEP_ALIVE),
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         **kwargs,
