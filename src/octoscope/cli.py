@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from octoscope import __version__, cli_live
+from octoscope.validation import MAX_DAYS, MAX_DISPATCH_DAYS
 
 if TYPE_CHECKING:
     from octoscope.config import Settings
@@ -493,7 +494,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
 # The range options that `costs` and `sessions` share.
 FromDay = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (UK local, inclusive).")]
 ToDay = Annotated[str | None, typer.Option(help="Day after the last, YYYY-MM-DD (exclusive).")]
-LastDays = Annotated[int | None, typer.Option(help="The N whole days before today (default 30).")]
+LastDays = Annotated[int | None, typer.Option(help="The N whole days before today (default 30).", min=1, max=MAX_DAYS)]
 
 
 @app.command()
@@ -583,7 +584,9 @@ def _print_costs(report: dict[str, Any]) -> None:
 @app.command()
 def dispatches(
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask Octopus now (within the limits) first.")] = False,
-    days: Annotated[int, typer.Option(help="Show the dispatches of the last N days.", min=1)] = 2,
+    days: Annotated[
+        int, typer.Option(help="Show the dispatches of the last N days.", min=1, max=MAX_DISPATCH_DAYS)
+    ] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Intelligent Octopus dispatches kept in the database: planned and completed, smart and boost.

@@ -13,6 +13,9 @@ import math
 from urllib.parse import SplitResult, urlsplit
 
 LOOPBACK_NAMES = ("localhost",)
+# The ranges a count of days may take, the same in the CLI's options and the API's queries.
+MAX_DAYS = 7320  # twenty years, the longest range costed or listed
+MAX_DISPATCH_DAYS = 3660
 
 
 class BadValue(ValueError):
