@@ -70,7 +70,9 @@ def user_errors() -> Iterator[None]:
     except (ConfigError, BadDate, BadValue, StoreError, OctopusError, CostError) as err:
         raise fail(str(err)) from None
     except sqlite3.Error as err:
-        raise fail(f"the database said: {err} (is another octoscope writing to it?)") from None
+        from octoscope.store.problems import describe  # noqa: PLC0415
+
+        raise fail(describe(err)) from None
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -96,6 +98,20 @@ def _require_database(settings: Settings) -> None:
     """Commands that only read the database say so plainly when there is none yet."""
     if not settings.db.exists():
         raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
+
+
+def _check_database(path: Path) -> None:
+    """Open the database and read every page's header (``quick_check``): one line if it cannot be used."""
+    from octoscope.store.problems import describe  # noqa: PLC0415
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+
+    with Store.open(path) as store:
+        try:
+            problem = store.quick_check()
+        except sqlite3.Error as err:
+            raise fail(describe(err, path)) from None
+    if problem is not None:
+        raise fail(describe(sqlite3.DatabaseError(f"database disk image is malformed: {problem}"), path))
 
 
 def _echo_json(value: object) -> None:
@@ -881,6 +897,7 @@ def serve(
         settings = _settings()
         settings.require_account()
         _require_database(settings)
+        _check_database(settings.db)  # a damaged or unreadable file is said before anything is served
         secret = session_secret(settings.db.with_name(f"{settings.db.stem}.web-session"), rotate=sign_out_everyone)
         web = create_app(settings, token=token, schedule_every=60.0, allowed_hosts=hosts, session_secret=secret)
     shown = f"[{host}]" if ":" in host else host
