@@ -152,10 +152,14 @@ def test_a_cookie_does_not_carry_a_cross_site_post(tokened: str) -> None:
         own = browser.post("/api/dispatches/refresh", headers={"Origin": tokened})
         script = browser.get("/api/overview", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"})
         link = browser.get("/", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"})
+        api_link = browser.get(
+            "/api/live/stream", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+        )
     assert foreign.status_code == 403
     assert own.status_code == 409
     assert script.status_code == 403  # another site's script cannot even ask the API
     assert link.status_code == 200  # following a link to the dashboard still works
+    assert api_link.status_code == 403  # but not to the API (the live stream would start a poller)
 
 
 # --- 3. no GET spends the budget ----------------------------------------------------------------------

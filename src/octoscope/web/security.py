@@ -9,8 +9,9 @@ allow-list, one Origin / Sec-Fetch-Site policy, and the security headers on ever
 - **Origin**: a browser sends ``Origin`` and ``Sec-Fetch-Site`` with every request a page makes. A request
   that changes state or spends the Octopus budget (every method but GET, HEAD and OPTIONS), and any script's
   request to ``/api``, must come from this server's own pages: a foreign ``Origin``, ``Origin: null``, or
-  ``Sec-Fetch-Site`` other than ``same-origin``/``none`` is refused with a 403. Following a link to a page
-  (a navigation) is not refused. A client that is not a browser (curl, a script) sends neither header and
+  ``Sec-Fetch-Site`` other than ``same-origin``/``none`` is refused with a 403 (the live stream starts a
+  poller that spends budget: a link from another site to ``/api`` is refused too). Following a link to a
+  dashboard page is not refused. A client that is not a browser (curl, a script) sends neither header and
   is judged by the token alone.
 - **Headers**: a Content-Security-Policy that allows only this server's own scripts and no framing
   (``frame-ancestors 'none'``), ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer`` (an
@@ -205,9 +206,7 @@ class SecurityMiddleware:
         path: str = scope.get("path", "")
         origin = headers.get("origin")
         site = headers.get("sec-fetch-site")
-        guarded = method not in SAFE_METHODS or (
-            path.startswith("/api/") and headers.get("sec-fetch-mode") != "navigate"
-        )
+        guarded = method not in SAFE_METHODS or path.startswith("/api/")
         if not guarded:
             return None
         if origin is not None and not _origin_is_own(origin, host, self.policy):
