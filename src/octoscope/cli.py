@@ -881,7 +881,7 @@ def serve(
     if new_token:
         typer.echo(secrets.token_urlsafe(32))
         return
-    token = token if token is not None else os.environ.get("OCTOSCOPE_WEB_TOKEN")
+    token = token if token is not None else (os.environ.get("OCTOSCOPE_WEB_TOKEN") or None)  # set but empty: unset
     if host not in LOOPBACK and not (token or "").strip():
         raise fail(
             f"listening on {host} opens your data to the network: give --token or set OCTOSCOPE_WEB_TOKEN"

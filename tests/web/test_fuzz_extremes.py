@@ -95,6 +95,8 @@ COMMANDS: dict[str, tuple[list[str], list[str]]] = {
     "dispatches": (["--days"], []),
     "cheapest": (["--hours", "--max-price", "--top", "--kw"], ["--hours", "2"]),
     "compare": (["--months"], []),
+    "live": (["--minutes", "--seconds"], []),
+    "sync": (["--from", "--to"], ["--dry-run"]),
     "export csv": (["--from", "--to", "--period", "--days"], ["--output", "/dev/null"]),
 }
 CLI_EXTREMES = ["9999-12-31", "0001-01-01", "99999-01-01", "nan", "inf", "-inf", "1e308", "-1", "0", "9" * 20]

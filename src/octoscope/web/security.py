@@ -122,14 +122,13 @@ class HostPolicy:
     """The names this server answers to (see the module docstring)."""
 
     allowed: tuple[str, ...] = ()  # checked entries: names, ".domain" suffixes, or "*"
+    own: frozenset[str] = frozenset({"localhost"})  # this machine's names, found once at start-up
 
     @classmethod
     def of(cls, allowed: Iterable[str]) -> HostPolicy:
-        return cls(tuple(check_allowed_host(h) for h in allowed))
-
-    def _own_names(self) -> set[str]:
         name = socket.gethostname().lower()
-        return {"localhost", name, f"{name}.local", socket.getfqdn().lower()}
+        own = frozenset({"localhost", name, f"{name}.local", socket.getfqdn().lower()})
+        return cls(tuple(check_allowed_host(h) for h in allowed), own)
 
     def explicitly_allowed(self, name: str) -> bool:
         return any(name == h or (h.startswith(".") and (name.endswith(h) or name == h[1:])) for h in self.allowed)
@@ -137,7 +136,7 @@ class HostPolicy:
     def allows(self, name: str) -> bool:
         if "*" in self.allowed or _is_ip(name) or name.endswith(".localhost"):
             return True
-        return name in self._own_names() or self.explicitly_allowed(name)
+        return name in self.own or self.explicitly_allowed(name)
 
 
 def _origin_is_own(origin: str, host: str, policy: HostPolicy) -> bool:
