@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -372,3 +373,27 @@ def test_extreme_cli_values_are_one_line(synced_demo: Cli, args: list[str]) -> N
     assert done.stderr.startswith("Error: "), done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_allowed_hosts_from_the_config_file_and_the_command_line(synced_demo: Cli, tmp_path: Path) -> None:
+    from octoscope.config import ConfigError, settings_from
+
+    parsed = settings_from({"web": {"allowed_hosts": ["Octo.Example", ".home.arpa"]}}, {}, tmp_path / "c.toml")
+    assert parsed.web.allowed_hosts == ("octo.example", ".home.arpa")
+    with serve_in_thread(create_app(replace(keyless(synced_demo), web=parsed.web), clock=lambda: NOW)) as base:
+        assert httpx.get(f"{base}/api/status", headers={"Host": "octo.example"}, timeout=30).status_code == 200
+        assert httpx.get(f"{base}/api/status", headers={"Host": "pi.home.arpa"}, timeout=30).status_code == 200
+    for bad in (["octo.example:8000"], "octo.example", [""], ["evil example"]):
+        with pytest.raises(ConfigError, match=r"^\[web\] allowed_hosts"):
+            settings_from({"web": {"allowed_hosts": bad}}, {}, tmp_path / "c.toml")
+    done = synced_demo.run("serve", "--port", str(free_tcp_port()), "--allow-host", "evil.example:80", timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: allowed host 'evil.example:80' is not a host name")
+    assert done.stderr.count("\n") == 1
+
+
+def test_a_new_token_is_random_and_strong(synced_demo: Cli) -> None:
+    first, second = (synced_demo.ok("serve", "--new-token", timeout=60).strip() for _ in range(2))
+    assert first != second
+    assert check_token(first) == first
+    assert len(first) >= 40
