@@ -67,6 +67,9 @@ def test_a_killed_sync_is_interrupted_not_running_for_ever(fresh_sim: SimServer,
     status = json.loads(cli.ok("status", "--json"))
     assert status["last_run"]["outcome"] == "interrupted"
     assert status["last_run"]["finished"] is None
+    said = cli.ok("status")
+    assert "Last sync run: started " in said
+    assert "interrupted (the process stopped before it finished)" in said
 
 
 def test_a_running_sync_is_not_marked_interrupted_by_another_command(fresh_sim: SimServer, tmp_path: Path) -> None:

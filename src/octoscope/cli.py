@@ -505,6 +505,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         f"Requests this hour: REST {budget['rest']['used']}/{budget['rest']['limit']},"
         f" GraphQL {budget['graphql']['used']}/{budget['graphql']['limit']}"
     )
+    run = report["last_run"]
+    if run is not None:
+        said = {"interrupted": "interrupted (the process stopped before it finished)"}.get(run["outcome"])
+        typer.echo(f"Last sync run: started {run['started']}, {said or run['outcome']}")
 
 
 # The range options that `costs` and `sessions` share.
