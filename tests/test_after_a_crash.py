@@ -128,3 +128,23 @@ def test_database_errors_name_their_cause(error: Exception, said: str, not_said:
     assert not_said not in message
     assert "/data/octoscope.db" in message
     assert "\n" not in message
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize("args", [["costs", "--json"], ["export", "csv", "--from", "2026-11-01", "--to", "2026-11-02"]])
+def test_a_full_disk_is_one_line(synced_demo: Cli, args: list[str]) -> None:
+    with Path("/dev/full").open("w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "octoscope", *args],
+            env=synced_demo.env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr == (
+        "Error: the disk holding the output is full ([Errno 28] No space left on device):"
+        " free some space, then run the command again\n"
+    )

@@ -943,4 +943,16 @@ def main() -> None:
         command = ctx.command_path if ctx is not None else "octoscope"
         typer.echo(f"Error: {message} (see `{command} --help`)", err=True)
         sys.exit(1)
+    except OSError as err:  # a full disk or a file that cannot be written, found while writing the answer
+        import errno  # noqa: PLC0415
+        import os  # noqa: PLC0415
+
+        from octoscope.store.problems import describe  # noqa: PLC0415
+
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO):
+            raise
+        with contextlib.suppress(OSError):  # the final flush of what could not be written would fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        typer.echo(f"Error: {describe(err, 'the output')}", err=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
