@@ -3,8 +3,8 @@
 Two ways in: ``Authorization: Bearer <token>`` (scripts, the API), or a browser's session cookie, set by
 opening any page once with ``?token=<token>`` (the address is then cleaned of it by a redirect to the same
 path on this server, never to another). The cookie holds when it was issued and a digest of that, keyed by
-the token and by a secret kept on the server (``sessions.SessionKey``): it expires after ``COOKIE_DAYS``, and
-every cookie ever issued stops working when the token or the secret changes
+the token and by a secret kept on the server (``security.session_secret``): it expires after ``COOKIE_DAYS``,
+and every cookie ever issued stops working when the token or the secret changes
 (``octoscope serve --sign-out-everyone``). Nothing ever echoes the token back.
 """
 
