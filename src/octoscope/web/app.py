@@ -76,6 +76,7 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await compare.stop(app)  # a comparison still running uses the store
             app.state.store.close()
 
     policy = HostPolicy.of([*settings.web.allowed_hosts, *allowed_hosts])  # a bad name fails here, at start-up

@@ -114,6 +114,15 @@ class Jobs:
         return job
 
 
+async def stop(app: Any) -> None:
+    """Cancel the comparisons still running, before the app closes the store they use."""
+    jobs: Jobs | None = getattr(app.state, "compare_jobs", None)
+    tasks = [j.task for j in (jobs.jobs.values() if jobs else ()) if j.task is not None and not j.task.done()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def _jobs(request: Request) -> Jobs:
     jobs: Jobs | None = getattr(request.app.state, "compare_jobs", None)
     if jobs is None:
