@@ -153,3 +153,22 @@ def test_another_site_cannot_make_the_server_act(browser: Any, synced_demo: Cli,
     assert all(status == 403 for _, status in attacks), attacks
     assert own.status == 200
     assert posted == 409  # reached the route (no API key here), as the dashboard's button does
+
+
+def test_the_api_docs_render_offline_under_the_policy(browser: Any, synced_demo: Cli) -> None:
+    path, ready = "/docs", ".swagger-ui .opblock"
+    with serve_in_thread(create_app(keyless(synced_demo), clock=lambda: NOW)) as base:
+        context = browser.new_context()
+        page = context.new_page()
+        errors: list[str] = []
+        outside: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("request", lambda r: None if r.url.startswith((base, "data:", "blob:")) else outside.append(r.url))
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base) else route.abort())
+        page.goto(f"{base}{path}")
+        page.wait_for_selector(ready, timeout=30_000)
+        operations = page.locator(ready).count()
+        context.close()
+    assert operations >= 5
+    assert outside == []  # nothing from a CDN: the page works offline
+    assert errors == []  # and nothing it needs is blocked by the Content-Security-Policy

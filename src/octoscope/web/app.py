@@ -80,8 +80,9 @@ def create_app(
             app.state.store.close()
 
     policy = HostPolicy.of([*settings.web.allowed_hosts, *allowed_hosts])  # a bad name fails here, at start-up
-    # The API docs (/docs, /redoc) from the installed fastapi-offline package: no CDN, they work offline.
-    app = FastAPIOffline(title="octoscope", version=__version__, lifespan=lifespan)
+    # The API docs (/docs) from the installed fastapi-offline package: no CDN, they work offline. No /redoc:
+    # ReDoc's bundle still fetches its logo from its CDN.
+    app = FastAPIOffline(title="octoscope", version=__version__, lifespan=lifespan, redoc_url=None)
     app.add_exception_handler(RequestValidationError, one_line_validation_error)  # type: ignore[arg-type]
 
     if token:
