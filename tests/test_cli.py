@@ -99,7 +99,7 @@ def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
 def test_a_short_token_does_not_guard_the_network() -> None:
     result = run("serve", "--host", "0.0.0.0", "--token", "short")  # noqa: S104 (refused before it binds)
     assert result.returncode == 1
-    assert result.stderr.startswith("Error: an access token for the network needs 16 characters or more")
+    assert result.stderr.startswith("Error: an access token needs 16 characters or more")
     assert "short" not in result.stderr
 
 

@@ -16,14 +16,18 @@ import pytest
 from octoscope.cli_live import sparkline
 from tests.conftest import Cli, make_cli, simulator
 
+# A winter evening: the house draws from the grid (at noon the demo's solar panels can make the day's
+# projection negative), whatever the machine's date and time.
+EVENING = "2026-11-21T18:30:00Z"
+
 
 @pytest.fixture
 def now_cli(tmp_path: Path) -> Iterator[Cli]:
-    """The demo account on a simulator whose clock is the real one, the last few days synced."""
-    with simulator(now=datetime.now(UTC).isoformat(timespec="seconds"), speed=1.0) as sim:
+    """The demo account on a simulator whose clock runs in real time from a winter evening (the CLI's runs
+    on the same instant and pace), the last few days synced."""
+    with simulator(now=EVENING, speed=1.0) as sim:
         cli = make_cli(sim, tmp_path)
-        today = datetime.now(UTC).date()
-        cli.ok("sync", "--from", today.replace(day=max(1, today.day - 2)).isoformat(), "--to", "tomorrow")
+        cli.ok("sync", "--from", "2026-11-19", "--to", "tomorrow")
         yield cli
 
 
@@ -33,7 +37,7 @@ def test_once_as_json_is_the_dashboard_after_one_poll(now_cli: Cli) -> None:
     assert snapshot["status"]["state"] == "ok"
     current = snapshot["current"]
     assert current["level"] in ("green", "blue", "yellow", "orange", "red")
-    assert datetime.fromisoformat(current["time"]).timestamp() > datetime.now(UTC).timestamp() - 60
+    assert datetime.fromisoformat(current["time"]).timestamp() > now_cli.sim.clock()() - 60
     assert len(snapshot["recent"]) >= 55  # ten minutes of the hour the first poll brought
     assert snapshot["cost"]["rate_pence_per_kwh"] > 0
     assert snapshot["cost"]["projected_day_pence"] > 0

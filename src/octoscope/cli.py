@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from octoscope import __version__, cli_live
+from octoscope.validation import MAX_DAYS, MAX_DISPATCH_DAYS
 
 if TYPE_CHECKING:
     from octoscope.clock import Clock
@@ -101,13 +102,16 @@ def user_errors() -> Iterator[None]:
     from octoscope.domain.uktime import BadDate  # noqa: PLC0415
     from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
     from octoscope.store.sqlite import StoreError  # noqa: PLC0415
+    from octoscope.validation import BadValue  # noqa: PLC0415
 
     try:
         yield
-    except (ConfigError, BadDate, StoreError, OctopusError, CostError) as err:
+    except (ConfigError, BadDate, BadValue, StoreError, OctopusError, CostError) as err:
         raise fail(str(err)) from None
     except sqlite3.Error as err:
-        raise fail(f"the database said: {err} (is another octoscope writing to it?)") from None
+        from octoscope.store.problems import describe  # noqa: PLC0415
+
+        raise fail(describe(err)) from None
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -135,6 +139,20 @@ def _require_database(settings: Settings) -> None:
         raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
 
 
+def _check_database(path: Path) -> None:
+    """Open the database and read every page's header (``quick_check``): one line if it cannot be used."""
+    from octoscope.store.problems import describe  # noqa: PLC0415
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+
+    with Store.open(path) as store:
+        try:
+            problem = store.quick_check()
+        except sqlite3.Error as err:
+            raise fail(describe(err, path)) from None
+    if problem is not None:
+        raise fail(describe(sqlite3.DatabaseError(f"database disk image is malformed: {problem}"), path))
+
+
 def _echo_json(value: object) -> None:
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
@@ -157,15 +175,11 @@ def _serve(asgi_app: object, host: str, port: int) -> None:
     except OSError as err:
         raise fail(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from None
 
-    # Event streams never end by themselves: on Ctrl-C they get 3 seconds, then the server stops.
-    config = uvicorn.Config(
-        asgi_app,  # type: ignore[arg-type]
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=3,
-    )
+    from octoscope.web.serving import server_config  # noqa: PLC0415
+
+    # Event streams never end by themselves: on Ctrl-C they get 3 seconds, then the server stops. The
+    # connections' number, header size and idle time are bounded (see web.serving).
+    config = server_config(asgi_app, host, port, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     try:
         server.run()
@@ -544,12 +558,16 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         f"Requests this hour: REST {budget['rest']['used']}/{budget['rest']['limit']},"
         f" GraphQL {budget['graphql']['used']}/{budget['graphql']['limit']}"
     )
+    run = report["last_run"]
+    if run is not None:
+        said = {"interrupted": "interrupted (the process stopped before it finished)"}.get(run["outcome"])
+        typer.echo(f"Last sync run: started {run['started']}, {said or run['outcome']}")
 
 
 # The range options that `costs` and `sessions` share.
 FromDay = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (UK local, inclusive).")]
 ToDay = Annotated[str | None, typer.Option(help="Day after the last, YYYY-MM-DD (exclusive).")]
-LastDays = Annotated[int | None, typer.Option(help="The N whole days before today (default 30).")]
+LastDays = Annotated[int | None, typer.Option(help="The N whole days before today (default 30).", min=1, max=MAX_DAYS)]
 
 
 @app.command()
@@ -639,7 +657,9 @@ def _print_costs(report: dict[str, Any]) -> None:
 @app.command()
 def dispatches(
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask Octopus now (within the limits) first.")] = False,
-    days: Annotated[int, typer.Option(help="Show the dispatches of the last N days.", min=1)] = 2,
+    days: Annotated[
+        int, typer.Option(help="Show the dispatches of the last N days.", min=1, max=MAX_DISPATCH_DAYS)
+    ] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Intelligent Octopus dispatches kept in the database: planned and completed, smart and boost.
@@ -884,7 +904,6 @@ def _print_comparison(report: dict[str, Any]) -> None:
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-MIN_NETWORK_TOKEN = 16  # a token that guards the data on a network must not be guessable
 
 
 @app.command()
@@ -897,31 +916,55 @@ def serve(
         str | None,
         typer.Option(help="Access token for every page and route (else OCTOSCOPE_WEB_TOKEN); needed off this machine."),
     ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(help="A host name to answer to besides this machine's (a reverse proxy's); repeatable."),
+    ] = None,
+    sign_out_everyone: Annotated[
+        bool, typer.Option(help="Make a new session secret: every browser signed in must give the token again.")
+    ] = False,
+    new_token: Annotated[bool, typer.Option(help="Print a new random access token and exit.")] = False,
 ) -> None:
     """Serve the dashboard, the JSON API (/api, docs at /docs) and the scheduler that keeps the data fresh.
 
     Example: octoscope serve --port 8000
     """
     import os  # noqa: PLC0415
+    import secrets  # noqa: PLC0415
 
+    from octoscope.validation import BadValue  # noqa: PLC0415
     from octoscope.web.app import create_app  # noqa: PLC0415
+    from octoscope.web.security import check_allowed_host, check_token, session_secret  # noqa: PLC0415
 
-    token = token or os.environ.get("OCTOSCOPE_WEB_TOKEN") or None
-    if host not in LOOPBACK and not token:
+    if new_token:
+        typer.echo(secrets.token_urlsafe(32))
+        return
+    token = token if token is not None else (os.environ.get("OCTOSCOPE_WEB_TOKEN") or None)  # set but empty: unset
+    if host not in LOOPBACK and not (token or "").strip():
         raise fail(
             f"listening on {host} opens your data to the network: give --token or set OCTOSCOPE_WEB_TOKEN"
-            " to a long secret first"
+            " to a long secret first (`octoscope serve --new-token` makes one)"
         )
-    if host not in LOOPBACK and token is not None and len(token) < MIN_NETWORK_TOKEN:
-        raise fail(
-            f"an access token for the network needs {MIN_NETWORK_TOKEN} characters or more;"
-            " `python -c 'import secrets; print(secrets.token_urlsafe())'` makes one"
-        )
+    try:
+        if token is not None:
+            check_token(token)
+        hosts = [check_allowed_host(h) for h in allow_host or ()]
+    except BadValue as err:
+        raise fail(str(err)) from None
     with user_errors():
         settings = _settings()
         settings.require_account()
         _require_database(settings)
-        web = create_app(settings, token=token, clock=process_clock(), schedule_every=60.0)
+        _check_database(settings.db)  # a damaged or unreadable file is said before anything is served
+        secret = session_secret(settings.db.with_name(f"{settings.db.stem}.web-session"), rotate=sign_out_everyone)
+        web = create_app(
+            settings,
+            token=token,
+            clock=process_clock(),
+            schedule_every=60.0,
+            allowed_hosts=hosts,
+            session_secret=secret,
+        )
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"octoscope dashboard on http://{shown}:{port}/  (API docs: http://{shown}:{port}/docs)")
     if token:
@@ -964,5 +1007,17 @@ def main() -> None:
         ctx = getattr(err, "ctx", None)
         command = ctx.command_path if ctx is not None else "octoscope"
         typer.echo(f"Error: {message} (see `{command} --help`)", err=True)
+        sys.exit(1)
+    except OSError as err:  # a full disk or a file that cannot be written, found while writing the answer
+        import errno  # noqa: PLC0415
+        import os  # noqa: PLC0415
+
+        from octoscope.store.problems import describe  # noqa: PLC0415
+
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO):
+            raise
+        with contextlib.suppress(OSError):  # the final flush of what could not be written would fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        typer.echo(f"Error: {describe(err, 'the output')}", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

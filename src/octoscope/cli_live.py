@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -267,8 +268,8 @@ def live(
 
     if not 1 <= minutes <= 60:
         raise fail(f"--minutes {minutes}: give 1 to 60")
-    if seconds is not None and seconds <= 0:
-        raise fail(f"--seconds {seconds}: give a number of seconds above 0")
+    if seconds is not None and not (math.isfinite(seconds) and 0 < seconds <= 366 * 86400):
+        raise fail(f"--seconds {seconds}: give a number of seconds above 0, at most a year")
     if as_json and not once:
         raise fail("--json goes with --once (the live view is for a terminal)")
     with user_errors():

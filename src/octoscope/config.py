@@ -16,11 +16,13 @@ from typing import Any
 
 from octoscope.domain.costs import SMART_E7_NIGHT
 from octoscope.domain.secret import Secret
+from octoscope.validation import BadValue, api_url, parse_url
 
 ACCOUNT_NUMBER = re.compile(r"^A-[0-9A-F]{8}$")
 DEFAULT_API_URL = "https://api.octopus.energy/v1"
 DEFAULT_GRAPHQL_URL = "https://api.octopus.energy/v1/graphql/"
 PAYMENT_METHODS = ("DIRECT_DEBIT", "NON_DIRECT_DEBIT")
+ALLOWED_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 
 
 class ConfigError(ValueError):
@@ -112,6 +114,14 @@ class InfluxSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """``octoscope serve``: ``allowed_hosts``, the host names it answers to besides this machine's own (a
+    reverse proxy's name, a name on the home network); see ``octoscope.web.security``."""
+
+    allowed_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LiveSettings:
     """The live Home Mini view: one poller per device while someone watches (or while recording)."""
 
@@ -136,6 +146,7 @@ class Settings:
     costs: CostSettings = field(default_factory=CostSettings)
     influx: InfluxSettings | None = None  # no [influx] section (nor OCTOSCOPE_INFLUX_URL): nothing to push to
     live: LiveSettings = field(default_factory=LiveSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     def require_account(self) -> str:
         """The account number, for commands that only read the database (no key needed)."""
@@ -170,16 +181,13 @@ def check_api_key(text: str) -> Secret:
     return Secret(key)
 
 
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
-
-
 def check_url(name: str, text: str) -> str:
-    """An API URL: https, or http to this machine only (the key travels in every REST request)."""
-    match = re.match(r"^(https?)://(\[[^\]]+\]|[^/\s:]+)", text)
-    if not match:
-        raise ConfigError(f"{name} {text!r} is not an http(s) URL")
-    if match[1] == "http" and match[2].lower() not in LOOPBACK_HOSTS:
-        raise ConfigError(f"{name} {text!r} would send the API key unencrypted: use https (http is for 127.0.0.1)")
+    """An API URL: https, or http to this machine only (the key travels in every REST request); parsed as a
+    URL, so a user name before ``@`` cannot make it look local (see :mod:`octoscope.validation`)."""
+    try:
+        api_url(name, text)
+    except BadValue as err:
+        raise ConfigError(str(err)) from None
     return text.rstrip("/") if name == "api_url" else text
 
 
@@ -205,12 +213,12 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
     settings = Settings(config_path=config_path)
     top = {
         *("api_key", "account", "api_url", "graphql_url", "db", "payment_method"),
-        *("budget", "retry", "sync", "costs", "influx", "live"),
+        *("budget", "retry", "sync", "costs", "influx", "live", "web"),
     }
     for key in file_values:
         if key not in top:
             raise ConfigError(f"{config_path}: unknown setting {key!r}; known: {', '.join(sorted(top))}")
-    sections = ("budget", "retry", "sync", "costs", "influx", "live")
+    sections = ("budget", "retry", "sync", "costs", "influx", "live", "web")
     merged: dict[str, Any] = {k: v for k, v in file_values.items() if k not in sections}
     for name in ("api_key", "account", "api_url", "graphql_url", "db", "payment_method"):
         from_env = env.get(f"OCTOSCOPE_{name.upper()}")
@@ -242,7 +250,26 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
     changes["influx"] = _influx_section(file_values.get("influx"), env)
     if "live" in file_values:
         changes["live"] = _live_section(file_values["live"])
+    if "web" in file_values:
+        changes["web"] = _web_section(file_values["web"])
     return replace(settings, **changes)
+
+
+def _web_section(raw: object) -> WebSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError("[web] must be a table")
+    for key in raw:
+        if key != "allowed_hosts":
+            raise ConfigError(f"[web] has an unknown setting {key!r}; known: allowed_hosts")
+    hosts = raw.get("allowed_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+        raise ConfigError('[web] allowed_hosts must be a list of host names, like ["octo.example"]')
+    for host in hosts:
+        name = host.strip().lower()
+        bare = name.removeprefix(".")
+        if name != "*" and (not bare or ".." in bare or any(c not in ALLOWED_HOST_CHARS for c in bare)):
+            raise ConfigError(f"[web] allowed_hosts: {host!r} is not a host name; write it like octo.example, no port")
+    return WebSettings(tuple(h.strip().lower() for h in hosts))
 
 
 def _live_section(raw: object) -> LiveSettings:
@@ -335,6 +362,10 @@ def _influx_section(raw: object, env: dict[str, str]) -> InfluxSettings | None:
         )
     if not re.match(r"^https?://(\[[^\]]+\]|[^/\s:]+)(:\d+)?(/\S*)?$", url):
         raise ConfigError(f"[influx] url {url!r} is not an http(s) URL, like http://127.0.0.1:8086")
+    try:
+        parse_url("[influx] url", url)
+    except BadValue as err:
+        raise ConfigError(str(err)) from None
     version = _influx_number(values, "version", int, 1)
     if version not in (1, 2):
         raise ConfigError(

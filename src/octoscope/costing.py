@@ -31,7 +31,7 @@ from octoscope.domain.live import DayRates
 from octoscope.domain.live import half_hours as half_hours_of_day
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
 from octoscope.domain.sessions import detect_sessions
-from octoscope.domain.uktime import UK, BadDate, local_date, local_day_bounds, local_midnight, parse_date
+from octoscope.domain.uktime import UK, BadDate, in_range, local_date, local_day_bounds, local_midnight, parse_date
 from octoscope.store.sqlite import Store
 
 FuelName = Literal["electricity", "gas", "export"]
@@ -71,13 +71,11 @@ def _resolve_days(
         raise BadDate("give one of --from/--to, --period or --days")
     if period is not None:
         try:
-            if len(period) == 4:
-                year = int(period)
-                return date(year, 1, 1), date(year + 1, 1, 1)
-            first = date.fromisoformat(f"{period}-01")
+            first = date(int(period), 1, 1) if len(period) == 4 else date.fromisoformat(f"{period}-01")
         except ValueError:
             raise BadDate(f"--period {period!r} is not a month; write YYYY-MM (or a year, YYYY)") from None
-        return first, next_month(first)
+        in_range(first, "--period")
+        return (first, date(first.year + 1, 1, 1)) if len(period) == 4 else (first, next_month(first))
     if from_text is not None or to_text is not None:
         end = parse_date(to_text, "--to") if to_text else today
         first = parse_date(from_text, "--from") if from_text else end - timedelta(days=30)

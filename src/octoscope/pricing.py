@@ -51,12 +51,14 @@ from octoscope.domain.windows import (
 from octoscope.store.sqlite import Store
 from octoscope.sync.prices import ahead_window, catalogue, fetch_prices_ahead, fetch_rates, regions_of_postcode
 from octoscope.sync.run import Progress
+from octoscope.validation import BadValue, finite
 from octoscope.wiring import open_clients
 
 Mode = Literal["contiguous", "any"]
 LOOK_AHEAD_DAYS = 2  # cheapest windows are sought up to local midnight after tomorrow, as far as published
 MAX_MONTHS = 36
 MAX_WINDOW_HOURS = 24 * LOOK_AHEAD_DAYS  # no window can be longer than the prices ahead
+MAX_PRICE = 1000.0  # p/kWh either way: Agile has gone below zero, never near ten pounds a unit
 
 
 class PriceError(CostError):
@@ -269,6 +271,11 @@ def check_query(query: WindowQuery) -> _Checked:
         raise PriceError(f"--top {query.top}: ask for 1 to 48 windows")
     if query.mode == "any" and query.top != 1:
         raise PriceError("--top applies to contiguous windows; the cheapest half-hours in any order are one set")
+    if query.max_price is not None:
+        try:
+            finite("--max-price", query.max_price, -MAX_PRICE, MAX_PRICE)
+        except BadValue as err:
+            raise PriceError(f"{err} p/kWh") from None
     after = parse_clock(query.after, "--after") if query.after else None
     before = parse_clock(query.before, "--before") if query.before else None
     load = parse_load(query.kw, n)

@@ -50,9 +50,14 @@ def test_a_backup_under_load_opens_and_equals_the_source(tmp_path: Path) -> None
 
             reader = threading.Thread(target=dashboard)
             reader.start()
+            # One consumption page at a time, each answered after a pause: the sync is surely still writing
+            # consumption when the backup's snapshot is taken, however fast the machine.
+            (cli.home / "config.toml").write_text("[sync]\nconcurrency = 1\n")
+            faults = "latency:1:ms=700:route=consumption"
+            httpx.post(f"{sim.url}/_sim/faults", content=faults, timeout=30).raise_for_status()
             writer = subprocess.Popen(
                 [sys.executable, "-m", "octoscope", "sync", "--from", "2024-12-01", "--to", "2026-10-01"],
-                env=cli.env,
+                env={**cli.env, **cli.clock_env()},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,

@@ -55,9 +55,10 @@ def test_bad_queries(synced: Cli, params: dict[str, str], status: int, expected:
 
 
 def test_an_access_token_when_one_is_set(synced: Cli) -> None:
-    with serve_in_thread(create_app(synced.settings(), clock=synced.clock(), token="a-long-secret")) as base:
+    token = "a-long-secret-for-costs-9c1d"
+    with serve_in_thread(create_app(synced.settings(), clock=synced.clock(), token=token)) as base:
         refused = httpx.get(f"{base}/api/costs", timeout=30)
-        allowed = httpx.get(f"{base}/api/costs", headers={"Authorization": "Bearer a-long-secret"}, timeout=30)
+        allowed = httpx.get(f"{base}/api/costs", headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert refused.status_code == 401
     assert allowed.status_code == 200
 

@@ -28,6 +28,7 @@ from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
 from octoscope.web.app import create_app
 from tests.conftest import DEMO_NOW, Cli, make_cli, simulator
+from tests.web.test_api_prices import compared
 from tests.web.test_browser import Page, browser, shot
 
 __all__ = ["browser"]  # the module's Chromium, a fixture
@@ -290,7 +291,14 @@ def test_the_tariff_comparison_on_demand_with_the_routes_totals(browser: Any, de
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = Page(context)
     asked: list[str] = []
-    page.page.on("request", lambda r: asked.append(r.url) if "/api/compare" in r.url else None)
+    asked_methods: list[str] = []
+
+    def seen(r: Any) -> None:
+        if "/api/compare" in r.url:
+            asked.append(r.url)
+            asked_methods.append(r.method)
+
+    page.page.on("request", seen)
     page.open(f"{demo}/costs")
     assert asked == []  # opening the Costs page asks Octopus nothing
     page.page.select_option("#compare-form select[name=months]", "1")
@@ -309,9 +317,12 @@ def test_the_tariff_comparison_on_demand_with_the_routes_totals(browser: Any, de
     shot(page.page, "costs-comparison-phone")
     context.close()
     assert width[0] <= width[1], f"the comparison is {width[0]} px wide on a {width[1]} px screen"
-    assert len(asked) == 1
-    assert asked[0].endswith("/api/compare?months=1")
-    body = get(demo, "/api/compare", months=1)
+    assert asked[0].endswith("/api/compare?months=1")  # the job, started once with a POST, then followed
+    assert asked_methods[0] == "POST"
+    assert all(m == "GET" and "/api/compare/" in u for m, u in zip(asked_methods[1:], asked[1:], strict=True))
+    job = compared(demo, months=1)
+    assert job["status"] == "done"
+    body = job["result"]
     assert body["requests"] == {"rest": 0, "graphql": 0}  # the page's comparison fetched every price
     expected = {
         fuel: [(mine["tariff"], mine["total_pence"])]

@@ -12,6 +12,11 @@ from zoneinfo import ZoneInfo
 UK = ZoneInfo("Europe/London")
 HALF_HOUR = timedelta(minutes=30)
 DAY_WORDS = ("yesterday", "today", "tomorrow")
+# The days a user may name: smart meters, tariffs and this program all live well inside them, and every
+# date sum the program does (a day plus a few years, a local midnight in UTC) stays a date. Year 9999 or
+# year 1 would overflow those sums: they are refused where they are read, in one line.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
 
 
 class BadDate(ValueError):
@@ -47,9 +52,17 @@ def half_hours_in(day: date) -> int:
 def parse_date(text: str, what: str = "date") -> date:
     """A calendar date written YYYY-MM-DD; anything else, including 2026-02-30, is one clear error."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise BadDate(f"{what} {text!r} is not a date that exists; write it as YYYY-MM-DD") from None
+    return in_range(day, what)
+
+
+def in_range(day: date, what: str = "date") -> date:
+    """``day`` if it lies between :data:`FIRST_DAY` and :data:`LAST_DAY`, else one clear error."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadDate(f"{what} {day.isoformat()} is out of range: give a day from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def day_word(text: str, now: datetime) -> date | None:

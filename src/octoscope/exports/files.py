@@ -7,6 +7,8 @@ On export rows the energy cost columns hold what the export earned, and the stan
 from __future__ import annotations
 
 import csv
+import fcntl
+import glob
 import os
 import sys
 import tempfile
@@ -134,12 +136,15 @@ def parquet_table(found: list[HalfHourRow]) -> Any:
 @contextmanager
 def _atomic(path: Path) -> Iterator[Path]:
     """A temporary file beside ``path``, moved into place only when complete: a failure leaves no
-    half-written file (and an older file as it was)."""
+    half-written file (and an older file as it was). The temporary file is locked while it is written, so
+    one left by a killed export (its lock gone with its process) is removed by the next export there."""
     directory = path.parent
     if not directory.is_dir():
         raise FileExportError(f"--output {path}: the folder {directory} does not exist")
-    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    os.close(descriptor)
+    prefix = f".{path.name}."
+    _remove_abandoned(directory, prefix)
+    descriptor, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=directory)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
     temporary = Path(name)
     try:
         yield temporary
@@ -147,6 +152,27 @@ def _atomic(path: Path) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(descriptor)
+
+
+TEMP_SUFFIX = ".part"
+
+
+def _remove_abandoned(directory: Path, prefix: str) -> None:
+    """Temporary files of earlier exports to the same file that no running export holds."""
+    for stale in directory.glob(f"{glob.escape(prefix)}*{TEMP_SUFFIX}"):
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            stale.unlink(missing_ok=True)
+        except OSError:
+            pass  # another export is writing it
+        finally:
+            os.close(fd)
 
 
 def export_csv(found: list[HalfHourRow], output: Path | None) -> int:

@@ -6,6 +6,7 @@ changed never turns into a ``KeyError`` deep inside the sync.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
@@ -28,7 +29,7 @@ from octoscope.domain.models import (
     TelemetryReading,
 )
 from octoscope.domain.products import Product, ProductTariff
-from octoscope.domain.uktime import parse_api_instant
+from octoscope.domain.uktime import HALF_HOUR, parse_api_instant
 from octoscope.octopus.errors import UnexpectedResponse
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a price record with no start has been in force since ever
@@ -100,17 +101,32 @@ def _page_header(payload: Any, what: str) -> tuple[int, str | None, list[Any]]:
 
 
 def consumption_page(payload: Any, what: str) -> Page[Reading]:
-    """A consumption page; the hot path, so the happy case is one comprehension."""
+    """A consumption page; the hot path, so the happy case is one comprehension. Each row must be one
+    half-hour: a row of another length (readings grouped by hour or day) is refused, naming the row,
+    rather than stored as a half-hour."""
     count, next_url, results = _page_header(payload, what)
     try:
-        readings = [Reading(parse_api_instant(r["interval_start"]), float(r["consumption"])) for r in results]
+        spans = [(parse_api_instant(r["interval_start"]), parse_api_instant(r["interval_end"])) for r in results]
+        readings = [Reading(start, float(r["consumption"])) for (start, _), r in zip(spans, results, strict=True)]
     except (KeyError, TypeError, ValueError):
         for i, r in enumerate(results):  # find the culprit for the message
             _instant(r, "interval_start", f"{what}.results[{i}]")
+            _instant(r, "interval_end", f"{what}.results[{i}]")
             value = _field(r, "consumption", f"{what}.results[{i}]")
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise UnexpectedResponse(f"{what}.results[{i}].consumption should be a number") from None
         raise
+    for i, (start, end) in enumerate(spans):
+        if end - start != HALF_HOUR:
+            minutes = (end - start).total_seconds() / 60
+            raise UnexpectedResponse(
+                f"{what}.results[{i}].interval_end = {results[i]['interval_end']!r} is {minutes:g} minutes after"
+                " interval_start, not 30: octoscope stores half-hours only (readings grouped by hour or day,"
+                " group_by, are refused)"
+            )
+    for i, reading in enumerate(readings):
+        if not math.isfinite(reading.value):
+            raise UnexpectedResponse(f"{what}.results[{i}].consumption = {reading.value!r} is not a finite number")
     return Page(count, next_url, readings)
 
 

@@ -39,7 +39,9 @@ from octoscope.domain.models import (
 )
 from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import epoch, from_epoch
+from octoscope.store import runlock
 from octoscope.store.guard import MigrationFailed, NotOurs, inspect, migrate
+from octoscope.store.problems import describe
 
 HALF_HOUR = 1800
 BUDGET_KEEP_SECONDS = 2 * 86400
@@ -139,6 +141,7 @@ class Store:
         self.clock = clock  # stamps what the store records of itself (when a migration ran)
         self._lock = threading.RLock()
         self._series_ids: dict[str, int] = {}
+        self._run_locks: dict[int, int | None] = {}  # run id -> its lock's descriptor (store.runlock)
 
     @classmethod
     def open(cls, path: Path | str, clock: Callable[[], float] = SYSTEM) -> Store:
@@ -156,7 +159,7 @@ class Store:
             connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
             connection.execute("PRAGMA foreign_keys=ON")
         except (sqlite3.Error, OSError) as err:
-            raise StoreError(f"cannot open the database {path}: {err}") from None
+            raise StoreError(f"cannot open the database: {describe(err, path)}") from None
         store = cls(connection, path, clock)
         try:
             if found.pending:
@@ -164,17 +167,26 @@ class Store:
             # After migrating: a failed upgrade leaves even the header's journal mode as it was.
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
+            if runlock.none_running(path):  # runs left 'running' by a killed process: say they were stopped
+                with store._transaction() as db:
+                    db.execute("UPDATE sync_runs SET outcome = 'interrupted' WHERE outcome = 'running'")
         except (MigrationFailed, NotOurs) as err:
             connection.close()
             raise StoreError(str(err)) from None
         except sqlite3.Error as err:
             connection.close()
-            raise StoreError(f"cannot open the database {path}: {err}") from None
+            raise StoreError(f"cannot open the database: {describe(err, path)}") from None
         return store
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def quick_check(self) -> str | None:
+        """SQLite's ``quick_check``: None if the file is sound, else its first finding."""
+        with self._lock:
+            found = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        return None if found == "ok" else str(found)
 
     def __enter__(self) -> Store:
         return self
@@ -778,11 +790,15 @@ class Store:
     # --- runs -------------------------------------------------------------------------------------------
 
     def start_run(self, at: datetime) -> int:
+        lock = runlock.hold(self.path)  # held while the run runs: see store.runlock
         with self._transaction() as db:
             cursor = db.execute("INSERT INTO sync_runs (started_at, outcome) VALUES (?, 'running')", (epoch(at),))
-        return int(cursor.lastrowid or 0)
+        run_id = int(cursor.lastrowid or 0)
+        self._run_locks[run_id] = lock
+        return run_id
 
     def finish_run(self, run_id: int, at: datetime, outcome: str, summary: dict[str, object]) -> None:
+        runlock.release(self._run_locks.pop(run_id, None))
         with self._transaction() as db:
             db.execute(
                 "UPDATE sync_runs SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?",

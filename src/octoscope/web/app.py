@@ -9,21 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from octoscope import __version__
 from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.store.sqlite import Store
-from octoscope.web import costs, ev, live, metrics, overview, pages, prices, status, usage
+from octoscope.web import compare, costs, ev, live, metrics, overview, pages, prices, status, usage
 from octoscope.web.auth import install_token_guard
 from octoscope.web.scheduler import Scheduler
+from octoscope.web.security import HostPolicy, SecurityMiddleware, check_token
 from octoscope.wiring import open_live
 
 log = logging.getLogger(__name__)
@@ -45,8 +48,12 @@ def create_app(
     token: str | None = None,
     clock: Clock,
     schedule_every: float | None = None,
+    allowed_hosts: Sequence[str] = (),
+    session_secret: bytes | None = None,
 ) -> FastAPI:
     """``token``: if set, every page and route needs it (a bearer header, or the cookie ``?token=`` sets).
+    ``allowed_hosts``: host names to answer to besides this machine's (see ``security``); ``session_secret``:
+    what browsers' cookies are keyed by (``octoscope serve`` keeps one beside the database; else a new one).
     ``schedule_every``: if set (and an API key is configured), the scheduler looks this often for work due
     (consumption, prices, the account, dispatches: see ``sync.schedule``). ``clock``: the process's, which
     every route, the scheduler and live read "now" from."""
@@ -70,15 +77,20 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await compare.stop(app)  # a comparison still running uses the store
             app.state.store.close()
 
-    app = FastAPI(title="octoscope", version=__version__, lifespan=lifespan)
+    policy = HostPolicy.of([*settings.web.allowed_hosts, *allowed_hosts])  # a bad name fails here, at start-up
+    # The API docs (/docs) from the installed fastapi-offline package: no CDN, they work offline. No /redoc:
+    # ReDoc's bundle still fetches its logo from its CDN.
+    app = FastAPIOffline(title="octoscope", version=__version__, lifespan=lifespan, redoc_url=None)
     app.add_exception_handler(RequestValidationError, one_line_validation_error)  # type: ignore[arg-type]
 
     if token:
-        install_token_guard(app, token)
+        install_token_guard(app, check_token(token), session_secret or secrets.token_bytes(32), now)
+    app.add_middleware(SecurityMiddleware, policy=policy)  # outermost: its headers are on every answer
 
-    for area in (costs, ev, live, overview, usage, prices, status, metrics, pages):
+    for area in (costs, ev, live, overview, usage, prices, compare, status, metrics, pages):
         app.include_router(area.router)
     pages.mount_static(app)
 

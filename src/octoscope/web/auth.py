@@ -1,8 +1,11 @@
 """The access token that guards every page and route when ``octoscope serve`` listens beyond this machine.
 
-Two ways in: ``Authorization: Bearer <token>`` (scripts, the API), or a browser's cookie, set by opening any
-page once with ``?token=<token>`` (the address is then cleaned of it by a redirect). The cookie holds a
-keyed digest of the token, not the token; nothing ever echoes the token back.
+Two ways in: ``Authorization: Bearer <token>`` (scripts, the API), or a browser's session cookie, set by
+opening any page once with ``?token=<token>`` (the address is then cleaned of it by a redirect to the same
+path on this server, never to another). The cookie holds when it was issued and a digest of that, keyed by
+the token and by a secret kept on the server (``security.session_secret``): it expires after ``COOKIE_DAYS``,
+and every cookie ever issued stops working when the token or the secret changes
+(``octoscope serve --sign-out-everyone``). Nothing ever echoes the token back.
 """
 
 from __future__ import annotations
@@ -21,9 +24,32 @@ COOKIE_DAYS = 30
 NEEDED = "an access token is required: Authorization: Bearer <token>, or open the page with ?token=<token>"
 
 
-def session_value(token: str) -> str:
-    """What the cookie holds: a digest of the token, from which the token cannot be had back."""
-    return hmac.new(token.encode(), b"octoscope web session", hashlib.sha256).hexdigest()
+def _session_key(token: str, secret: bytes) -> bytes:
+    return hmac.new(secret, b"octoscope web session\0" + token.encode(), hashlib.sha256).digest()
+
+
+def session_value(token: str, secret: bytes, issued: int) -> str:
+    """What the cookie holds: when it was issued, and a digest of that keyed by the token and the server's
+    secret (neither can be had back from it)."""
+    digest = hmac.new(_session_key(token, secret), str(issued).encode(), hashlib.sha256).hexdigest()
+    return f"{issued}.{digest}"
+
+
+def session_valid(value: str, token: str, secret: bytes, now: float) -> bool:
+    """Whether a cookie was issued by this server, with this token and secret, less than ``COOKIE_DAYS`` ago."""
+    issued_text, _, _ = value.partition(".")
+    if not issued_text.isdigit() or len(issued_text) > 12:
+        return False
+    issued = int(issued_text)
+    if not issued - 300 <= now < issued + COOKIE_DAYS * 86400:  # five minutes' grace for a clock set back
+        return False
+    return _same(value, session_value(token, secret, issued))
+
+
+def local_path(path: str) -> str:
+    """A path on this server whatever the request's path was: ``//evil.example/x`` as an address (or a form
+    action) would be another site, so leading slashes and backslashes are folded into one slash."""
+    return "/" + path.lstrip("/\\")
 
 
 def _same(given: str, expected: str) -> bool:
@@ -48,9 +74,9 @@ input,button{{font:inherit;padding:.5rem;margin:.25rem 0;width:100%;box-sizing:b
 <button type="submit">Open</button></form></body></html>"""
 
 
-def install_token_guard(app: FastAPI, token: str) -> None:
-    """Every request must carry the token (header or cookie); ``?token=`` logs a browser in."""
-    expected_cookie = session_value(token)
+def install_token_guard(app: FastAPI, token: str, secret: bytes, clock: Callable[[], float]) -> None:
+    """Every request must carry the token (header or cookie); ``?token=`` logs a browser in. ``secret``: the
+    server's session secret; ``clock``: the app's, for when cookies are issued and expire."""
 
     @app.middleware("http")
     async def require_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -62,19 +88,18 @@ def install_token_guard(app: FastAPI, token: str) -> None:
             if not _same(given, token):
                 return _refused(request, "That access token is not the right one.")
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-            target = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+            target = local_path(request.url.path) + (f"?{urlencode(rest)}" if rest else "")
             redirect = RedirectResponse(target, status_code=303)
-            redirect.set_cookie(
-                COOKIE, expected_cookie, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="lax", path="/"
-            )
+            value = session_value(token, secret, int(clock()))
+            redirect.set_cookie(COOKIE, value, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="lax", path="/")
             return redirect
-        if _same(request.cookies.get(COOKIE, ""), expected_cookie):
+        if session_valid(request.cookies.get(COOKIE, ""), token, secret, clock()):
             return await call_next(request)
         return _refused(request, "This octoscope needs its access token.")
 
 
 def _refused(request: Request, message: str) -> Response:
     if _wants_html(request):
-        page = LOGIN_PAGE.format(message=escape(message), action=escape(request.url.path))
+        page = LOGIN_PAGE.format(message=escape(message), action=escape(local_path(request.url.path)))
         return HTMLResponse(page, status_code=401)
     return JSONResponse({"detail": NEEDED}, status_code=401, headers={"WWW-Authenticate": "Bearer"})

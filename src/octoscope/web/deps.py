@@ -15,6 +15,7 @@ from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.domain.uktime import BadDate, local_date
 from octoscope.store.sqlite import Store
+from octoscope.validation import MAX_DAYS
 
 
 def get_store(request: Request) -> Store:
@@ -45,7 +46,7 @@ TodayDep = Annotated[date, Depends(get_today)]
 # The range every dated route takes, as the CLI's --from/--to/--days (``costing.resolve_days`` reads them).
 FromDay = Annotated[str | None, Query(alias="from", description="First local day, YYYY-MM-DD")]
 ToDay = Annotated[str | None, Query(description="Day after the last, YYYY-MM-DD (exclusive)")]
-LastDays = Annotated[int | None, Query(description="The N whole days before today", ge=1, le=7320)]
+LastDays = Annotated[int | None, Query(description="The N whole days before today", ge=1, le=MAX_DAYS)]
 
 
 def bad_query(err: BadDate) -> HTTPException:

@@ -13,6 +13,7 @@ from octoscope.costing import CostError, ev_sessions, resolve_days
 from octoscope.domain.uktime import BadDate, from_epoch
 from octoscope.octopus.errors import OctopusError
 from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, listing, refresh
+from octoscope.validation import MAX_DISPATCH_DAYS
 from octoscope.web.deps import ClockDep, FromDay, LastDays, SettingsDep, StoreDep, ToDay, TodayDep, bad_query
 from octoscope.wiring import open_clients
 
@@ -40,7 +41,7 @@ def sessions(
 
 @router.get("/api/dispatches", summary="Intelligent Octopus dispatches kept: planned and completed")
 def dispatches(
-    store: StoreDep, settings: SettingsDep, clock: ClockDep, days: Annotated[int, Query(ge=1, le=3660)] = 2
+    store: StoreDep, settings: SettingsDep, clock: ClockDep, days: Annotated[int, Query(ge=1, le=MAX_DISPATCH_DAYS)] = 2
 ) -> dict[str, Any]:
     since = from_epoch(clock()) - timedelta(days=days)
     return listing(store, settings.require_account(), since)

@@ -1,9 +1,8 @@
-"""``/api/prices``, ``/api/cheapest`` and ``/api/compare``: the answers ``octoscope cheapest --json`` and
-``octoscope compare --json`` print, and the current tariff's prices per half-hour.
+"""``/api/prices`` and ``/api/cheapest``: the answers ``octoscope cheapest --json`` prints, and the current
+tariff's prices per half-hour (the tariff comparison, which spends budget, is a job: ``compare``).
 
 Prices and windows are read from the store only (the scheduler keeps prices ahead fresh with
-:func:`octoscope.pricing.sync_prices_ahead`): a page open in many tabs asks Octopus nothing. A comparison
-fetches what it lacks (the catalogue once a day, each tariff's rates once), within the shared budget.
+:func:`octoscope.pricing.sync_prices_ahead`): a page open in many tabs asks Octopus nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +14,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from octoscope.costing import CostError
 from octoscope.domain.uktime import BadDate, from_epoch, parse_date
-from octoscope.octopus.errors import OctopusError
-from octoscope.pricing import PriceError, WindowQuery, cheapest, compare_tariffs, prices_view
+from octoscope.pricing import PriceError, WindowQuery, cheapest, prices_view
 from octoscope.web.deps import ClockDep, SettingsDep, StoreDep, TodayDep, bad_query
 
 router = APIRouter(tags=["prices"])
@@ -69,22 +67,3 @@ def cheapest_windows(
         return cheapest(store, settings, query, from_epoch(clock()), tariff)
     except (BadDate, CostError) as err:
         _refuse(err)
-
-
-@router.get("/api/compare", summary="The household's usage costed on every tariff in its region")
-async def compare(
-    store: StoreDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    months: Annotated[int, Query(ge=1, le=36)] = 12,
-    fuel: Literal["electricity", "gas", "export"] | None = None,
-    region: Annotated[str | None, Query(description="Region letter A-P, if it cannot be found")] = None,
-) -> dict[str, Any]:
-    if settings.api_key is None:
-        raise HTTPException(409, "no API key configured: run `octoscope init`")
-    try:
-        return await compare_tariffs(settings, store, clock, months=months, fuel=fuel, region=region)
-    except (BadDate, CostError) as err:
-        _refuse(err)
-    except OctopusError as err:
-        raise HTTPException(502, str(err)) from None

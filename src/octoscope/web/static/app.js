@@ -37,8 +37,8 @@
     return d.toISOString().slice(0, 10);
   }
 
-  async function getJSON(url) {
-    const r = await fetch(url, { headers: { Accept: "application/json" } });
+  async function getJSON(url, method = "GET") {
+    const r = await fetch(url, { method, headers: { Accept: "application/json" } });
     if (!r.ok) {
       let detail = r.statusText;
       try { detail = (await r.json()).detail || detail; } catch (e) { /* not JSON */ }
@@ -487,7 +487,17 @@
       status.classList.remove("error");
       status.textContent = "Comparing… the first comparison over a period fetches each tariff's public prices from Octopus, which can take a minute.";
       try {
-        const result = await getJSON(`/api/compare?months=${months}`);
+        // A job on the server: started with a POST (a GET never spends the Octopus budget), then followed
+        // until it is done; it goes on if this page is closed.
+        let job = await getJSON(`/api/compare?months=${months}`, "POST");
+        while (job.status === "running") {
+          const p = job.progress;
+          if (p.total) status.textContent = `Comparing… ${p.done} of ${p.total} steps${p.step ? ": " + p.step : ""}.`;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          job = await getJSON(`/api/compare/${encodeURIComponent(job.job)}`);
+        }
+        if (job.status === "failed") throw new Error(job.detail);
+        const result = job.result;
         const fresh = { at: body.dataset.now, months: Number(months), result };
         try { localStorage.setItem(COMPARED, JSON.stringify(fresh)); } catch (err) { /* private browsing: shown, not kept */ }
         render(fresh);
