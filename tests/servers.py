@@ -237,7 +237,13 @@ def mosquitto(password: str | None = None) -> Iterator[Broker]:
             passwd.write_text("")
             passwd.chmod(0o600)
             subprocess.run(
-                [shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd", "-b", str(passwd), "octoscope", password],
+                [
+                    shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd",
+                    "-b",
+                    str(passwd),
+                    "octoscope",
+                    password,
+                ],
                 check=True,
                 capture_output=True,
             )

@@ -103,9 +103,10 @@ def copy_of(synced: Cli, home: Path, keyless: bool = False) -> Cli:
     import sqlite3
 
     home.mkdir(parents=True, exist_ok=True)
-    with contextlib.closing(sqlite3.connect(synced.db)) as source, contextlib.closing(
-        sqlite3.connect(home / "octoscope.db")
-    ) as target:
+    with (
+        contextlib.closing(sqlite3.connect(synced.db)) as source,
+        contextlib.closing(sqlite3.connect(home / "octoscope.db")) as target,
+    ):
         source.backup(target)
     cli = make_cli(synced.sim, home)
     if keyless:

@@ -69,7 +69,8 @@ def check_config(topic: str, config: dict[str, Any], retained: dict[str, str]) -
     assert match, topic
     component, object_id = match.groups()
     assert config["uniq_id"] == object_id == config["obj_id"], topic
-    assert config["dev"]["ids"] and config["dev"]["name"], topic
+    assert config["dev"]["ids"], topic
+    assert config["dev"]["name"], topic
     assert config["o"]["name"] == "octoscope", topic
     assert (config["avty_t"], config["pl_avail"], config["pl_not_avail"]) == ("octoscope/status", "online", "offline")
     if component == "button":
@@ -194,7 +195,7 @@ def test_serve_dies_offline_by_the_last_will_and_answers_home_assistant_online(
 
 
 def test_a_broker_password_is_used_and_never_shown(synced_demo: Cli, tmp_path: Path) -> None:
-    secret = "mqtt-pass-Zq81"  # noqa: S105
+    secret = "mqtt-pass-Zq81"
     with mosquitto(password=secret) as broker:
         env = {**mqtt_env(broker), "OCTOSCOPE_MQTT_USERNAME": "octoscope"}
         wrong = synced_demo.run("-vv", "mqtt", "publish", "--once", env={**env, "OCTOSCOPE_MQTT_PASSWORD": "nope-nope"})
