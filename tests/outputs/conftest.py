@@ -15,7 +15,7 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 
-from tests.conftest import Cli, make_cli
+from tests.conftest import Cli, SimServer, make_cli
 from tests.servers import Broker, ServerMissing, in_ci, mosquitto
 
 
@@ -98,7 +98,7 @@ def mqtt_env(broker: Broker) -> dict[str, str]:
     return {"OCTOSCOPE_MQTT_HOST": broker.host, "OCTOSCOPE_MQTT_PORT": str(broker.port)}
 
 
-def copy_of(synced: Cli, home: Path, keyless: bool = False) -> Cli:
+def copy_of(synced: Cli, home: Path, keyless: bool = False, sim: SimServer | None = None) -> Cli:
     """A CLI on a copy of the synced demo's database (tests that write to it must not touch the shared one)."""
     import sqlite3
 
@@ -108,7 +108,7 @@ def copy_of(synced: Cli, home: Path, keyless: bool = False) -> Cli:
         contextlib.closing(sqlite3.connect(home / "octoscope.db")) as target,
     ):
         source.backup(target)
-    cli = make_cli(synced.sim, home)
+    cli = make_cli(sim or synced.sim, home)
     if keyless:
         del cli.env["OCTOSCOPE_API_KEY"]
     return cli

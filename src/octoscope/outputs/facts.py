@@ -15,11 +15,13 @@ from typing import Any
 
 from octoscope.config import Settings
 from octoscope.costing import CostError, costs_as_asked, fuel_of, load_account
+from octoscope.domain.models import Account
 from octoscope.domain.uktime import UK, local_date, local_midnight
 from octoscope.octopus.policy import key_fingerprint
 from octoscope.pricing import WindowQuery, cheapest, current_property, prices_view
 from octoscope.store.sqlite import Store
 from octoscope.sync.dispatches import LEDGER, PER_HOUR, listing
+from octoscope.sync.schedule import day_ahead_tariffs
 from octoscope.sync.status import budget_used
 
 FUEL_KEYS = {"electricity": "import", "export": "export", "gas": "gas"}
@@ -55,16 +57,18 @@ def _gbp(pence: float | None, places: int = 4) -> float | None:
     return None if pence is None else round(pence / 100, places)
 
 
-def _prices(store: Store, settings: Settings, now: datetime, hours: float, problems: list[str]) -> dict[str, Any]:
+def _prices(
+    store: Store, settings: Settings, account: Account, now: datetime, hours: float, problems: list[str]
+) -> dict[str, Any]:
     today = local_date(now)
     out: dict[str, Any] = {}
-    try:
-        view = prices_view(store, settings, today, today + timedelta(days=2), "electricity", now)
+    try:  # from yesterday: a cheap run that began before midnight is known by its real start
+        view = prices_view(store, settings, today - timedelta(days=1), today + timedelta(days=2), "electricity", now)
     except CostError as err:
         problems.append(f"prices: {err}")
         return {}
     out["tariff"] = view["tariff"]
-    out["published_until"] = view["published_until"]  # None: in force until further notice (not day-ahead)
+    out["day_ahead"] = view["tariff"] in day_ahead_tariffs(store, account, now)  # Agile-like: tomorrow at ~16:00
     rates = view["rates"]
     current = view["now"]
     out["current"] = None
@@ -75,7 +79,7 @@ def _prices(store: Store, settings: Settings, now: datetime, hours: float, probl
         if following:
             r = following[0]
             out["next"] = {"start": r["start"], "end": r["end"], "gbp_per_kwh": _gbp(r["pence_inc_vat"], 6)}
-    out["ahead"] = [(r["start"], r["end"], r["pence_inc_vat"]) for r in rates if datetime.fromisoformat(r["end"]) > now]
+    out["rates"] = [(r["start"], r["end"], r["pence_inc_vat"]) for r in rates]  # yesterday to tomorrow
     tomorrow_start, tomorrow_end = local_midnight(today + timedelta(days=1)), local_midnight(today + timedelta(days=2))
     tomorrow = [r for r in rates if tomorrow_start <= datetime.fromisoformat(r["start"]) < tomorrow_end]
     whole = len(tomorrow) == round((tomorrow_end - tomorrow_start).total_seconds() / 1800)
@@ -192,7 +196,7 @@ def read_facts(store: Store, settings: Settings, now: datetime, ledger_now: floa
     except CostError as err:
         problems.append(str(err))
     energy, standing = _energy(store, settings, now)
-    prices = _prices(store, settings, now, cheapest_hours, problems)
+    prices = _prices(store, settings, account, now, cheapest_hours, problems)
     if prices:
         prices["standing_today_gbp"] = _gbp(standing)
     return Facts(

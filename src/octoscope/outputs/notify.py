@@ -80,7 +80,7 @@ def events(facts: Facts, options: NotifySettings) -> list[Event]:
             )
         )
     tomorrow = prices.get("tomorrow")
-    if "tomorrow_prices" in rules and tomorrow and prices.get("published_until") is not None:
+    if "tomorrow_prices" in rules and tomorrow and prices.get("day_ahead"):
         values = [p for _, p in tomorrow["rates"]]
         out.append(
             Event(
@@ -92,12 +92,14 @@ def events(facts: Facts, options: NotifySettings) -> list[Event]:
         )
     if "price_below" in rules:
         threshold = options.price_below_pence
+        # Runs of half-hours at or below the threshold, from yesterday's prices on (so that a run keeps the
+        # key of its real start while it goes on), told until they end.
         run: list[tuple[str, str, float]] = []
-        for slot in [*prices.get("ahead", []), None]:
+        for slot in [*prices.get("rates", []), None]:
             if slot is not None and slot[2] <= threshold and (not run or run[-1][1] == slot[0]):
                 run.append(slot)
                 continue
-            if run:
+            if run and datetime.fromisoformat(run[-1][1]) > facts.now:
                 lowest = min(p for _, _, p in run)
                 out.append(
                     Event(
