@@ -35,6 +35,8 @@ from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.config_outputs import MqttSettings
 from octoscope.costing import CostError
+from octoscope.domain.uktime import UK, local_date, local_midnight
+from octoscope.live.service import Feed, LiveService
 from octoscope.outputs.facts import Facts, read_facts
 from octoscope.store.sqlite import Store
 
@@ -77,6 +79,7 @@ class Topics:
         self.tomorrow = f"{self.root}/prices/tomorrow"
         self.health = f"{self.root}/health"
         self.refresh = f"{self.root}/cmd/refresh_dispatches"
+        self.live = f"{self.root}/live"
 
     def energy(self, point: str) -> str:
         return f"{self.root}/{slug(point)}/energy"
@@ -260,6 +263,49 @@ def states(facts: Facts, options: MqttSettings) -> list[Message]:
     return out
 
 
+def live_discovery(facts: Facts, options: MqttSettings) -> list[Message]:
+    """The Home Mini's entities, on the import meter point's device: demand now (W), and today's import from
+    the recorded telemetry (``[live] record = true``; unknown otherwise)."""
+    t = Topics(options, facts.account)
+    out = []
+    for point in facts.points:
+        if point.fuel != "electricity":
+            continue
+        pid = slug(point.id)
+        device = {"ids": [f"octoscope_{t.account}_{pid}"]}  # the point's device, described by its other entities
+        common = {"avty_t": t.status, "pl_avail": "online", "pl_not_avail": "offline", "dev": device, "o": ORIGIN}
+        for key, config in (
+            ("demand", {"name": "Demand (Home Mini)", "val_tpl": "{{ value_json.demand_w }}", "dev_cla": "power",
+                        "stat_cla": "measurement", "unit_of_meas": "W", "json_attr_t": t.live,
+                        "json_attr_tpl": "{{ {'at': value_json.at, 'state': value_json.state} | tojson }}"}),
+            ("live_today_kwh", {"name": "Import today (Home Mini)", "val_tpl": "{{ value_json.today_kwh }}",
+                                "dev_cla": "energy", "stat_cla": "total_increasing", "unit_of_meas": "kWh",
+                                "sug_dsp_prc": 3}),
+        ):  # fmt: skip
+            uid = f"octoscope_{t.account}_{pid}_{key}"
+            payload = {"uniq_id": uid, "obj_id": uid, "stat_t": t.live, **common, **config}
+            out.append(Message(t.config("sensor", uid), json.dumps(payload, sort_keys=True)))
+    return out
+
+
+def live_state(feed: Feed, store: Store, clock: Clock) -> dict[str, Any]:
+    """The newest reading the shared poller has, and today's import from recorded telemetry (None unless
+    ``[live] record`` keeps every reading)."""
+    newest = feed.hub.newest
+    now = clock.now()
+    status = feed.describe(clock())
+    today_kwh = None
+    if feed.service.settings.record and feed.device is not None:
+        rows = store.telemetry(feed.device, local_midnight(local_date(now)), now)
+        today_kwh = round(sum(r.delta_wh or 0.0 for r in rows) / 1000, 3)
+    return {
+        "demand_w": None if newest is None else round(newest.demand_w, 1),
+        "at": None if newest is None else newest.at.astimezone(UK).isoformat(),
+        "state": status.get("state"),
+        "today_kwh": today_kwh,
+    }
+
+
 Refresh = Callable[[], Awaitable[str]]
 
 
@@ -269,13 +315,23 @@ class Publisher:
     configs again when Home Assistant says ``online``, and reconnects with a growing pause when the broker
     goes away. ``refresh``: what the button does (the scheduler's dispatch job), if anything."""
 
-    def __init__(self, settings: Settings, store: Store, clock: Clock, refresh: Refresh | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Clock,
+        refresh: Refresh | None = None,
+        live: LiveService | None = None,
+    ) -> None:
+        """``live``: the app's Home Mini service; with ``[mqtt] live = true`` the publisher is one more viewer of
+        its one poller (no poll of its own, the same ``[live]`` budget) and publishes each reading."""
         assert settings.mqtt is not None
         self.settings = settings
         self.options: MqttSettings = settings.mqtt
         self.store = store
         self.clock = clock
         self.refresh = refresh
+        self.live = live if self.options.live else None
         self.topics = Topics(self.options, settings.require_account())
         self.published = 0  # messages, for the status page and the tests
 
@@ -297,6 +353,8 @@ class Publisher:
             return
         if configs:
             await self._send(client, discovery(facts, self.options))
+            if self.live is not None:
+                await self._send(client, live_discovery(facts, self.options))
         await self._send(client, states(facts, self.options))
 
     async def _listen(self, client: aiomqtt.Client) -> None:
@@ -324,6 +382,7 @@ class Publisher:
             await client.subscribe(self.topics.refresh, qos=1)
             await self.announce(client)
             listener = asyncio.create_task(self._listen(client))
+            watcher = None if self.live is None else asyncio.create_task(self._watch_live(client, self.live))
             try:
                 while not listener.done():
                     pause = asyncio.create_task(self.clock.sleep(self.options.interval_seconds))
@@ -333,11 +392,24 @@ class Publisher:
                         await self.announce(client, configs=False)
                 listener.result()  # the connection's error, if that is what ended it
             finally:
-                listener.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listener
+                for task in (listener, watcher):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                            await task
                 with contextlib.suppress(aiomqtt.MqttError):
                     await client.publish(self.topics.status, "offline", qos=1, retain=True)
+
+    async def _watch_live(self, client: aiomqtt.Client, live: LiveService) -> None:
+        """A viewer of the Home Mini's feed while connected: each new reading (or a minute without one: the
+        status) is published on ``<base>/<account>/live``."""
+        async with live.watch() as subscription:
+            while True:
+                await subscription.next(60.0)
+                feed = live.feed()
+                await self._send(
+                    client, [Message(self.topics.live, json.dumps(live_state(feed, self.store, self.clock)))]
+                )
 
     async def run_forever(self) -> None:
         pause = 1.0

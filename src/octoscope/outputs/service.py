@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from octoscope.clock import Clock
 from octoscope.config import Settings
+from octoscope.live.service import LiveService
 from octoscope.outputs import notify
 from octoscope.outputs.mqtt import Publisher
 from octoscope.store.sqlite import Store
@@ -21,9 +22,11 @@ class Outputs:
         store: Store,
         clock: Clock,
         refresh: Callable[[], Awaitable[str]] | None = None,
+        live: LiveService | None = None,
     ) -> None:
-        """``refresh``: what the MQTT button runs (the scheduler's dispatch job, within its limits)."""
-        self.publisher = None if settings.mqtt is None else Publisher(settings, store, clock, refresh)
+        """``refresh``: what the MQTT button runs (the scheduler's dispatch job, within its limits); ``live``:
+        the app's Home Mini service, which ``[mqtt] live = true`` watches as one more viewer."""
+        self.publisher = None if settings.mqtt is None else Publisher(settings, store, clock, refresh, live)
         self._tasks: list[asyncio.Task[None]] = []
         if self.publisher is not None:
             self._tasks.append(asyncio.create_task(self.publisher.run_forever()))

@@ -65,12 +65,14 @@ def create_app(
             task = asyncio.create_task(app.state.scheduler.run_forever(schedule_every))
         scheduler = app.state.scheduler
         refresh = None if scheduler is None else (lambda: scheduler.run_job("dispatches"))
-        app.state.outputs = Outputs(settings, app.state.store, now, refresh)  # MQTT, notifications
         try:
             async with open_live(settings, app.state.store, now) as app.state.live:  # the Home Mini pollers
-                yield
+                outputs = Outputs(settings, app.state.store, now, refresh, app.state.live)  # MQTT, notifications
+                try:
+                    yield
+                finally:
+                    await outputs.stop()
         finally:
-            await app.state.outputs.stop()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
