@@ -19,6 +19,7 @@ from starlette.routing import Route
 from octoscope.clock import frozen
 from octoscope.doctor import _Seen, check_clock
 from octoscope.simulator.threaded import serve_in_thread
+from octoscope.store.migrations import MIGRATIONS
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, SimServer, make_cli, simulator
 
 NAMES = ["version", "config", "modes", "database", "api", "influx", "budget", "clock"]
@@ -73,7 +74,8 @@ def test_a_sound_installation_is_all_ok_on_one_screen(home: Path, sim: SimServer
     assert done.returncode == 0, done.stdout + done.stderr
     checks = by_name(done)
     assert {status for status, _ in checks.values()} == {"ok"}, done.stdout
-    assert checks["database"][1].startswith(f"{home}/octoscope.db: schema 4 (current), integrity ok, ")
+    current = len(MIGRATIONS)
+    assert checks["database"][1].startswith(f"{home}/octoscope.db: schema {current} (current), integrity ok, ")
     assert checks["api"][1].startswith(f"{sim.url}/v1/products/ answers (")
     assert checks["config"][1] == (
         f"{home}/config.toml: API key set, account {DEMO_ACCOUNT}, database {home}/octoscope.db"
