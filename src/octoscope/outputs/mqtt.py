@@ -421,6 +421,8 @@ class Publisher:
                 log.warning(
                     "MQTT broker %s:%s: %s; trying again in %.0f s", self.options.host, self.options.port, err, pause
                 )
+            except Exception:  # a bug (or the store unreadable for a moment) must not stop serve: logged in full
+                log.exception("MQTT publishing failed; trying again in %.0f s", pause)
             await self.clock.sleep(pause)
             pause = min(pause * 2, 300.0)
 
