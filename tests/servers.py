@@ -213,18 +213,24 @@ def _wait_tcp(host: str, port: int, process: subprocess.Popen[bytes], log: Path,
     raise RuntimeError(f"mosquitto did not listen on {host}:{port} within {timeout} s: {log.read_text()[-2000:]}")
 
 
-@contextlib.contextmanager
-def mosquitto(password: str | None = None) -> Iterator[Broker]:
-    """A broker of its own on a free loopback port, with no persistence; with ``password``, anonymous clients
-    are refused and the user ``octoscope`` has that password."""
+def mosquitto_binary() -> str:
+    """Debian installs it in /usr/sbin, often not on a user's PATH."""
     binary = shutil.which(MOSQUITTO) or next(
         (p for p in ("/usr/sbin/mosquitto", "/sbin/mosquitto") if Path(p).exists()), None
     )
     if binary is None:
         raise ServerMissing("mosquitto is not installed (apt-get install mosquitto)")
+    return binary
+
+
+@contextlib.contextmanager
+def mosquitto(password: str | None = None, port: int | None = None) -> Iterator[Broker]:
+    """A broker of its own on a free loopback port (or ``port``), with no persistence; with ``password``,
+    anonymous clients are refused and the user ``octoscope`` has that password."""
+    binary = mosquitto_binary()
     with tempfile.TemporaryDirectory(prefix="octoscope-mosquitto-") as tmp:
         folder = Path(tmp)
-        port = free_port()
+        port = port or free_port()
         # Run as whoever runs the tests (as root, mosquitto would drop to a user that cannot read this folder).
         import getpass
 

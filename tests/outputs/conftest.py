@@ -10,13 +10,26 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
 
 from tests.conftest import Cli, SimServer, make_cli
 from tests.servers import Broker, ServerMissing, in_ci, mosquitto
+from tests.servers import mosquitto_binary as require_binary
+
+
+def require_mosquitto() -> None:
+    """Skip (with the reason) when mosquitto is not installed, except under CI=true."""
+    try:
+        require_binary()
+    except ServerMissing as err:
+        if in_ci():
+            raise
+        pytest.skip(str(err))
 
 
 @pytest.fixture
@@ -112,3 +125,27 @@ def copy_of(synced: Cli, home: Path, keyless: bool = False, sim: SimServer | Non
     if keyless:
         del cli.env["OCTOSCOPE_API_KEY"]
     return cli
+
+
+@contextlib.contextmanager
+def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    got: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.append({"path": self.path, **json.loads(body)})
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"json://127.0.0.1:{server.server_address[1]}/hook", got
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import jinja2
 
 from octoscope.simulator.threaded import free_port
 from tests.conftest import Cli
-from tests.outputs.conftest import Listener, copy_of, mqtt_env
+from tests.outputs.conftest import Listener, copy_of, mqtt_env, receiver, require_mosquitto
 from tests.servers import Broker, mosquitto
 
 # homeassistant/components/sensor/const.py (DEVICE_CLASS_STATE_CLASSES, DEVICE_CLASS_UNITS), for the classes
@@ -156,8 +157,14 @@ def test_serve_dies_offline_by_the_last_will_and_answers_home_assistant_online(
 ) -> None:
     cli = copy_of(synced_demo, tmp_path / "home", keyless=True)  # no key: no scheduler, no Octopus request
     listener = Listener(broker)
+    notifications = receiver()
+    url, got = notifications.__enter__()
+    (cli.home / "config.toml").write_text(
+        f'[notify]\nurls = ["{url}"]\nrules = ["price_below", "stale"]\nprice_below_pence = 10\nstale_hours = 6\n'
+    )
     first = _serve(cli, broker, free_port())
     try:
+        listener.wait(lambda _: len(got) == 2, 60, "serve's notifications")
         listener.wait(lambda m: len([x for x in m if x.topic.endswith("/config")]) >= len(EXPECTED), 60, "configs")
         listener.wait(lambda m: any(x.topic == "octoscope/status" and x.payload == "online" for x in m))
         before = listener.configs()
@@ -181,6 +188,8 @@ def test_serve_dies_offline_by_the_last_will_and_answers_home_assistant_online(
             )
             listener.wait(lambda m: any(x.payload == "online" for x in m[count:] if x.topic == "octoscope/status"))
             after = listener.configs()
+            time.sleep(1.0)  # the notifier's first round runs at start-up, beside the publisher's
+            sent_again = len(got)
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(20)
@@ -188,7 +197,10 @@ def test_serve_dies_offline_by_the_last_will_and_answers_home_assistant_online(
         if first.poll() is None:
             first.kill()
         listener.close()
+        notifications.__exit__(None, None, None)
     assert after == before
+    assert sent_again == 2  # the restarted serve sent neither event again
+    assert sorted(g["title"] for g in got) == ["Electricity at or below 10p", "octoscope: no new data"]
     assert {c["uniq_id"] for c in after.values()} == EXPECTED
     # A clean stop says goodbye itself.
     assert listener.latest()["octoscope/status"] == "offline"
@@ -196,6 +208,7 @@ def test_serve_dies_offline_by_the_last_will_and_answers_home_assistant_online(
 
 def test_a_broker_password_is_used_and_never_shown(synced_demo: Cli, tmp_path: Path) -> None:
     secret = "mqtt-pass-Zq81"
+    require_mosquitto()
     with mosquitto(password=secret) as broker:
         env = {**mqtt_env(broker), "OCTOSCOPE_MQTT_USERNAME": "octoscope"}
         wrong = synced_demo.run("-vv", "mqtt", "publish", "--once", env={**env, "OCTOSCOPE_MQTT_PASSWORD": "nope-nope"})

@@ -20,8 +20,7 @@ from octoscope.outputs.notify import notify_round
 from octoscope.store.sqlite import Store
 from octoscope.web.scheduler import Scheduler
 from tests.conftest import DEMO_NOW, Cli, simulator
-from tests.outputs.conftest import Listener, copy_of
-from tests.outputs.test_notify import receiver
+from tests.outputs.conftest import Listener, copy_of, receiver
 from tests.servers import Broker
 
 STEP = timedelta(hours=2)

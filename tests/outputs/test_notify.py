@@ -3,11 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,31 +12,7 @@ from octoscope.clock import frozen
 from octoscope.config import ConfigError, settings_from
 from octoscope.store.sqlite import Store
 from tests.conftest import Cli
-from tests.outputs.conftest import copy_of
-
-
-@contextlib.contextmanager
-def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    got: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            got.append({"path": self.path, **json.loads(body)})
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"json://127.0.0.1:{server.server_address[1]}/hook", got
-    finally:
-        server.shutdown()
-        server.server_close()
+from tests.outputs.conftest import copy_of, receiver
 
 
 def test_each_event_is_sent_once_across_restarts_and_within_the_hourly_limit(synced_demo: Cli, tmp_path: Path) -> None:
