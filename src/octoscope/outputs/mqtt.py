@@ -73,7 +73,9 @@ class Topics:
         self.base = options.base_topic
         self.account = slug(account)
         self.status = f"{self.base}/status"
-        self.ha_status = f"{self.prefix}/status"
+        # Home Assistant's birth topic is homeassistant/status whatever the discovery prefix, unless changed
+        # too: listen on both.
+        self.ha_status = tuple(dict.fromkeys((f"{self.prefix}/status", "homeassistant/status")))
         self.root = f"{self.base}/{self.account}"
         self.prices = f"{self.root}/prices"
         self.tomorrow = f"{self.root}/prices/tomorrow"
@@ -360,7 +362,7 @@ class Publisher:
     async def _listen(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             payload = message.payload.decode() if isinstance(message.payload, bytes) else str(message.payload)
-            if message.topic.matches(self.topics.ha_status) and payload == "online":
+            if any(message.topic.matches(t) for t in self.topics.ha_status) and payload == "online":
                 log.info("MQTT: Home Assistant is online; sending the configs again")
                 await self.announce(client)
             elif message.topic.matches(self.topics.refresh) and payload == "PRESS":
@@ -378,7 +380,8 @@ class Publisher:
         """One connection: announce, then keep the states fresh until the connection drops."""
         async with connect(self.options) as client:
             await client.publish(self.topics.status, "online", qos=1, retain=True)
-            await client.subscribe(self.topics.ha_status, qos=1)
+            for topic in self.topics.ha_status:
+                await client.subscribe(topic, qos=1)
             await client.subscribe(self.topics.refresh, qos=1)
             await self.announce(client)
             listener = asyncio.create_task(self._listen(client))
