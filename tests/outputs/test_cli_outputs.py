@@ -13,6 +13,10 @@ def test_mqtt_show_prints_the_configs_and_states_without_a_broker(synced_demo: C
     shown = json.loads(synced_demo.ok("mqtt", "show"))
     assert {c["uniq_id"] for c in shown["configs"].values()} == EXPECTED
     assert shown["problems"] == []
+    health = shown["states"]["octoscope/a_de30de30/health"]
+    assert health["graphql_used"] is not None
+    keyless = synced_demo.run("mqtt", "show", env={"OCTOSCOPE_API_KEY": ""})
+    assert set(json.loads(keyless.stdout)["states"]["octoscope/a_de30de30/health"]) == set(health)
     prices = shown["states"]["octoscope/a_de30de30/prices"]
     assert prices["tariff"] == "E-1R-INTELLI-VAR-24-10-29-J"
     assert prices["current_start"] == "2026-11-21T09:00:00+00:00"

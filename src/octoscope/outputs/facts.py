@@ -168,8 +168,11 @@ def _health(store: Store, settings: Settings, now: datetime, ledger_now: float) 
         "data_until": _iso(newest),
         "data_age_hours": None if newest is None else round((now - newest).total_seconds() / 3600, 2),
         "graphql_used": None,
+        "graphql_limit": None,
         "rest_used": None,
-    }
+        "rest_limit": None,
+        "dispatch_queries_used": None,
+    }  # every key always there: Home Assistant's templates read them by name
     if settings.api_key is not None:
         limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour, LEDGER: PER_HOUR}
         used = budget_used(store, key_fingerprint(settings.api_key.reveal()), limits, ledger_now)
