@@ -102,3 +102,16 @@ def test_the_mqtt_password_is_a_secret_from_the_environment() -> None:
     assert settings.mqtt.password.reveal() == "hunter2-secret"
     assert "hunter2" not in repr(settings)
     assert settings_from({}, {}, Path("config.toml")).mqtt is None
+
+
+def test_a_url_token_never_reaches_the_log_even_at_debug(synced_demo: Cli, tmp_path: Path) -> None:
+    cli = copy_of(synced_demo, tmp_path / "home", keyless=True)
+    (cli.home / "config.toml").write_text(
+        '[notify]\nurls = ["ntfy://tok-SECRET-456@127.0.0.1:9/topic", "json://u:pw-SECRET-123@127.0.0.1:9/x"]\n'
+        'rules = ["stale"]\nstale_hours = 1\n'
+    )
+    done = cli.run("-vv", "notify", "send")
+    assert done.returncode == 1  # nothing listens on port 9: not delivered, tried again next round
+    assert done.stdout.startswith("Sent 0, held back by the hourly limit 0, failed 1")
+    assert "notify: stale was not delivered" in done.stderr
+    assert "SECRET" not in done.stderr + done.stdout

@@ -133,6 +133,10 @@ def deliver(options: NotifySettings, event: Event) -> bool:
     """Send one event to every URL; True if Apprise delivered it to all of them."""
     import apprise  # noqa: PLC0415 (heavy: only when there is something to send)
 
+    # Apprise's debug lines show the URLs it loads, tokens and passwords included: never below INFO.
+    quiet = logging.getLogger("apprise")
+    if quiet.getEffectiveLevel() < logging.INFO:
+        quiet.setLevel(logging.INFO)
     sender = apprise.Apprise()
     for url in options.urls:
         if not sender.add(url.reveal()):
