@@ -185,3 +185,87 @@ def victoria() -> Iterator[Victoria]:
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+# --- MQTT: Debian's mosquitto -------------------------------------------------------------------------------
+
+MOSQUITTO = "mosquitto"
+
+
+@dataclass
+class Broker:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+
+def _wait_tcp(host: str, port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 20) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"mosquitto exited with {process.returncode}: {log.read_text()[-2000:]}")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"mosquitto did not listen on {host}:{port} within {timeout} s: {log.read_text()[-2000:]}")
+
+
+def mosquitto_binary() -> str:
+    """Debian installs it in /usr/sbin, often not on a user's PATH."""
+    binary = shutil.which(MOSQUITTO) or next(
+        (p for p in ("/usr/sbin/mosquitto", "/sbin/mosquitto") if Path(p).exists()), None
+    )
+    if binary is None:
+        raise ServerMissing("mosquitto is not installed (apt-get install mosquitto)")
+    return binary
+
+
+@contextlib.contextmanager
+def mosquitto(password: str | None = None, port: int | None = None) -> Iterator[Broker]:
+    """A broker of its own on a free loopback port (or ``port``), with no persistence; with ``password``,
+    anonymous clients are refused and the user ``octoscope`` has that password."""
+    binary = mosquitto_binary()
+    with tempfile.TemporaryDirectory(prefix="octoscope-mosquitto-") as tmp:
+        folder = Path(tmp)
+        port = port or free_port()
+        # Run as whoever runs the tests (as root, mosquitto would drop to a user that cannot read this folder).
+        import getpass
+
+        lines = [f"listener {port} 127.0.0.1", f"user {getpass.getuser()}", "persistence false", "log_dest stderr"]
+        lines.append("log_type error")
+        if password is None:
+            lines.append("allow_anonymous true")
+        else:
+            passwd = folder / "passwd"
+            passwd.write_text("")
+            passwd.chmod(0o600)
+            subprocess.run(
+                [
+                    shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd",
+                    "-b",
+                    str(passwd),
+                    "octoscope",
+                    password,
+                ],
+                check=True,
+                capture_output=True,
+            )
+            lines += ["allow_anonymous false", f"password_file {passwd}"]
+        config = folder / "mosquitto.conf"
+        config.write_text("\n".join(lines) + "\n")
+        log = folder / "server.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen([binary, "-c", str(config)], stdout=out, stderr=subprocess.STDOUT, cwd=folder)
+        try:
+            _wait_tcp("127.0.0.1", port, process, log)
+            yield Broker("127.0.0.1", port, "octoscope" if password else None, password)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)

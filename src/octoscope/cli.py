@@ -992,6 +992,10 @@ register_admin(app)
 
 app.command(name="live")(cli_live.live)
 
+from octoscope.cli_mqtt import register as register_outputs  # noqa: E402 (it uses the helpers above)
+
+register_outputs(app)
+
 
 def main() -> None:
     from typer.exceptions import TyperException  # noqa: PLC0415

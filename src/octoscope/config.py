@@ -12,11 +12,14 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from octoscope.domain.costs import SMART_E7_NIGHT
 from octoscope.domain.secret import Secret
 from octoscope.validation import BadValue, api_url, parse_url
+
+if TYPE_CHECKING:
+    from octoscope.config_outputs import MqttSettings, NotifySettings
 
 ACCOUNT_NUMBER = re.compile(r"^A-[0-9A-F]{8}$")
 DEFAULT_API_URL = "https://api.octopus.energy/v1"
@@ -147,6 +150,8 @@ class Settings:
     influx: InfluxSettings | None = None  # no [influx] section (nor OCTOSCOPE_INFLUX_URL): nothing to push to
     live: LiveSettings = field(default_factory=LiveSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    mqtt: MqttSettings | None = None  # [mqtt]: Home Assistant entities through a broker (config_outputs)
+    notify: NotifySettings | None = None  # [notify]: Apprise notifications (config_outputs)
 
     def require_account(self) -> str:
         """The account number, for commands that only read the database (no key needed)."""
@@ -214,11 +219,12 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
     top = {
         *("api_key", "account", "api_url", "graphql_url", "db", "payment_method"),
         *("budget", "retry", "sync", "costs", "influx", "live", "web"),
+        *("mqtt", "notify"),
     }
     for key in file_values:
         if key not in top:
             raise ConfigError(f"{config_path}: unknown setting {key!r}; known: {', '.join(sorted(top))}")
-    sections = ("budget", "retry", "sync", "costs", "influx", "live", "web")
+    sections = ("budget", "retry", "sync", "costs", "influx", "live", "web", "mqtt", "notify")
     merged: dict[str, Any] = {k: v for k, v in file_values.items() if k not in sections}
     for name in ("api_key", "account", "api_url", "graphql_url", "db", "payment_method"):
         from_env = env.get(f"OCTOSCOPE_{name.upper()}")
@@ -252,6 +258,10 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
         changes["live"] = _live_section(file_values["live"])
     if "web" in file_values:
         changes["web"] = _web_section(file_values["web"])
+    from octoscope.config_outputs import mqtt_section, notify_section  # noqa: PLC0415 (it imports ConfigError)
+
+    changes["mqtt"] = mqtt_section(file_values.get("mqtt"), env)
+    changes["notify"] = notify_section(file_values.get("notify"), env)
     return replace(settings, **changes)
 
 

@@ -218,4 +218,16 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         PRAGMA application_id = 1868788847;
         """,
     ),
+    (
+        # Each notification event sent once, whatever restarts; the sent times also cap the rate per hour.
+        "notifications sent",
+        """
+        CREATE TABLE notifications_sent (
+            event TEXT PRIMARY KEY,
+            rule TEXT NOT NULL,
+            sent_at INTEGER NOT NULL
+        );
+        CREATE INDEX notifications_sent_at ON notifications_sent (sent_at);
+        """,
+    ),
 )

@@ -812,6 +812,38 @@ class Store:
             ).fetchone()
         return None if row is None else (from_epoch(row[0]), _opt_dt(row[1]), row[2])
 
+    def last_successful_run(self) -> tuple[datetime, datetime] | None:
+        """The start and end of the newest sync that finished ``ok`` (MQTT's sync health)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT started_at, finished_at FROM sync_runs WHERE outcome = 'ok' AND finished_at IS NOT NULL"
+                " ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else (from_epoch(row[0]), from_epoch(row[1]))
+
+    # --- notifications sent (outputs/notify.py) -------------------------------------------------------
+
+    def notification_sent(self, event: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM notifications_sent WHERE event = ?", (event,)).fetchone()
+        return row is not None
+
+    def notifications_since(self, since: datetime) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM notifications_sent WHERE sent_at >= ?", (epoch(since),)
+            ).fetchone()
+        return int(row[0])
+
+    def record_notification(self, event: str, rule: str, at: datetime) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO notifications_sent (event, rule, sent_at) VALUES (?, ?, ?)",
+                (event, rule, epoch(at)),
+            )
+
+    # --- end of notifications ------------------------------------------------------------------------
+
     def tariff_kinds(self) -> dict[str, str | None]:
         """Tariff code -> GraphQL tariff type (HalfHourlyTariff for Agile-like prices), where known."""
         with self._lock:

@@ -22,6 +22,7 @@ from fastapi_offline import FastAPIOffline
 from octoscope import __version__
 from octoscope.clock import Clock
 from octoscope.config import Settings
+from octoscope.outputs.service import Outputs
 from octoscope.store.sqlite import Store
 from octoscope.web import compare, costs, ev, live, metrics, overview, pages, prices, status, usage
 from octoscope.web.auth import install_token_guard
@@ -69,9 +70,15 @@ def create_app(
         if schedule_every is not None and settings.api_key is not None:
             app.state.scheduler = Scheduler(settings, app.state.store, now)
             task = asyncio.create_task(app.state.scheduler.run_forever(schedule_every))
+        scheduler = app.state.scheduler
+        refresh = None if scheduler is None else (lambda: scheduler.run_job("dispatches"))
         try:
             async with open_live(settings, app.state.store, now) as app.state.live:  # the Home Mini pollers
-                yield
+                outputs = Outputs(settings, app.state.store, now, refresh, app.state.live)  # MQTT, notifications
+                try:
+                    yield
+                finally:
+                    await outputs.stop()
         finally:
             if task is not None:
                 task.cancel()

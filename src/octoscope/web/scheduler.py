@@ -117,6 +117,12 @@ class Scheduler:
             log.exception("scheduled %s failed", job)
         record.finished = self.now()
 
+    async def run_job(self, job: str) -> str:
+        """Run one job now (the MQTT refresh button) and say how it went."""
+        await self.run(job)
+        record = self.runs[job]
+        return f"{'ok' if record.ok else 'failed'}: {record.message}"
+
     async def _sync(self, now: datetime) -> str:
         _, end = resolve_window("latest", "tomorrow", now)
         run_id = self.store.start_run(now)

@@ -1,0 +1,188 @@
+"""Notifications through Apprise (any of its services: ntfy, Pushover, Telegram, email, a JSON webhook...),
+for the rules the user turns on in ``[notify]``:
+
+- ``tomorrow_prices``: a day-ahead tariff's (Agile's) prices for tomorrow are stored, with the cheapest window;
+- ``price_below``: a run of half-hours ahead at or below ``price_below_pence`` (0: negative prices);
+- ``dispatch_planned``: an Intelligent Octopus plan appears or changes;
+- ``stale``: no new consumption for ``stale_hours``;
+- ``sync_failed``: the last sync failed.
+
+Each event has a key made of what it is about (the day, the run, the plan), kept in the store once sent, so it
+goes once whatever restarts; at most ``max_per_hour`` go in any hour (the rest wait). Rules read the store
+(``facts``) and ask Octopus nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from octoscope.clock import Clock
+from octoscope.config import Settings
+from octoscope.config_outputs import NotifySettings
+from octoscope.costing import CostError
+from octoscope.domain.uktime import UK
+from octoscope.outputs.facts import Facts, read_facts
+from octoscope.store.sqlite import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    key: str  # the same event always has the same key
+    rule: str
+    title: str
+    body: str
+
+
+def _hhmm(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(UK).strftime("%a %H:%M")
+
+
+def _window_text(facts: Facts) -> str:
+    window = (facts.prices or {}).get("cheapest")
+    if not window:
+        return ""
+    return (
+        f" Cheapest {window['hours']:g} h: {_hhmm(window['start'])} to {_hhmm(window['end'])},"
+        f" {window['average_pence']:.2f}p/kWh on average."
+    )
+
+
+def events(facts: Facts, options: NotifySettings) -> list[Event]:
+    """What the rules turned on have to say at ``facts.now``, oldest concern first."""
+    out: list[Event] = []
+    rules = set(options.rules)
+    prices = facts.prices or {}
+    tariff = prices.get("tariff", "")
+    if "sync_failed" in rules and facts.health.get("last_outcome") == "failed":
+        started = facts.health.get("last_run_started") or ""
+        out.append(
+            Event(
+                f"sync_failed:{started}",
+                "sync_failed",
+                "octoscope: a sync failed",
+                f"The sync started {_hhmm(started)} failed; the Status page says why.",
+            )
+        )
+    age, until = facts.health.get("data_age_hours"), facts.health.get("data_until")
+    if "stale" in rules and age is not None and until and age >= options.stale_hours:
+        out.append(
+            Event(
+                f"stale:{until}",
+                "stale",
+                "octoscope: no new data",
+                f"No consumption newer than {_hhmm(until)} ({age:.0f} hours ago).",
+            )
+        )
+    tomorrow = prices.get("tomorrow")
+    if "tomorrow_prices" in rules and tomorrow and prices.get("day_ahead"):
+        values = [p for _, p in tomorrow["rates"]]
+        out.append(
+            Event(
+                f"tomorrow_prices:{tariff}:{tomorrow['date']}",
+                "tomorrow_prices",
+                f"Tomorrow's prices are out ({tomorrow['date']})",
+                f"{tariff}: {min(values):.2f}p to {max(values):.2f}p/kWh.{_window_text(facts)}",
+            )
+        )
+    if "price_below" in rules:
+        threshold = options.price_below_pence
+        # Runs of half-hours at or below the threshold, from yesterday's prices on (so that a run keeps the
+        # key of its real start while it goes on), told until they end.
+        run: list[tuple[str, str, float]] = []
+        for slot in [*prices.get("rates", []), None]:
+            if slot is not None and slot[2] <= threshold and (not run or run[-1][1] == slot[0]):
+                run.append(slot)
+                continue
+            if run and datetime.fromisoformat(run[-1][1]) > facts.now:
+                lowest = min(p for _, _, p in run)
+                out.append(
+                    Event(
+                        f"price_below:{tariff}:{threshold:g}:{run[0][0]}",
+                        "price_below",
+                        "Negative prices ahead" if lowest < 0 else f"Electricity at or below {threshold:g}p",
+                        f"{_hhmm(run[0][0])} to {_hhmm(run[-1][1])}: down to {lowest:.2f}p/kWh ({tariff}).",
+                    )
+                )
+            run = [slot] if slot is not None and slot[2] <= threshold else []
+    if "dispatch_planned" in rules:
+        for device, d in sorted(facts.dispatches.items()):
+            planned = d["planned"]
+            if not planned:
+                continue
+            plan = ";".join(f"{p['start']}/{p['end']}/{p['type']}" for p in planned)
+            digest = hashlib.sha256(plan.encode()).hexdigest()[:16]
+            lines = ", ".join(f"{_hhmm(p['start'])}-{datetime.fromisoformat(p['end']):%H:%M}" for p in planned)
+            out.append(
+                Event(
+                    f"dispatch:{device}:{digest}",
+                    "dispatch_planned",
+                    "Intelligent Octopus: charging planned",
+                    f"{len(planned)} planned dispatch{'es' if len(planned) != 1 else ''}: {lines}.",
+                )
+            )
+    return out
+
+
+def deliver(options: NotifySettings, event: Event) -> bool:
+    """Send one event to every URL; True if Apprise delivered it to all of them."""
+    import apprise  # noqa: PLC0415 (heavy: only when there is something to send)
+
+    # Apprise's debug lines show the URLs it loads, tokens and passwords included: never below INFO.
+    quiet = logging.getLogger("apprise")
+    if quiet.getEffectiveLevel() < logging.INFO:
+        quiet.setLevel(logging.INFO)
+    sender = apprise.Apprise()
+    for url in options.urls:
+        if not sender.add(url.reveal()):
+            log.warning("notify: one of the [notify] urls is not one Apprise knows; it is skipped")
+    return bool(sender.notify(body=event.body, title=event.title))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    sent: list[str]
+    held: list[str]  # over the hourly limit: they go in a later round
+    failed: list[str]
+
+
+async def notify_round(settings: Settings, store: Store, clock: Clock) -> Outcome:
+    """Send each new event once (then kept in the store), at most ``max_per_hour`` an hour."""
+    options = settings.notify
+    assert options is not None
+    now = clock.now()
+    try:
+        facts = read_facts(store, settings, now, clock(), options.cheapest_hours)
+    except CostError as err:
+        log.info("notify: nothing to look at yet (%s)", err)
+        return Outcome([], [], [])
+    sent: list[str] = []
+    held: list[str] = []
+    failed: list[str] = []
+    for event in events(facts, options):
+        if store.notification_sent(event.key):
+            continue
+        if store.notifications_since(now - timedelta(hours=1)) >= options.max_per_hour:
+            held.append(event.key)
+            continue
+        if await asyncio.to_thread(deliver, options, event):
+            store.record_notification(event.key, event.rule, now)
+            sent.append(event.key)
+        else:
+            log.warning("notify: %s was not delivered; it is tried again next round", event.rule)
+            failed.append(event.key)
+    return Outcome(sent, held, failed)
+
+
+async def run_forever(settings: Settings, store: Store, clock: Clock, every: float = 60.0) -> None:
+    while True:
+        try:
+            await notify_round(settings, store, clock)
+        except Exception:  # a bug must not stop serve; logged in full
+            log.exception("notification round failed")
+        await clock.sleep(every)
