@@ -17,7 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from octoscope.clock import SYSTEM, SetClock
-from octoscope.simulator import rest
+from octoscope.simulator import rest, statements
 from octoscope.simulator.faults import FaultInjector, FaultSpecError, category_of, parse_fault_spec
 from octoscope.simulator.graphql_api import TokenService, error_body, execute, root_fields
 from octoscope.simulator.scenario import (
@@ -227,7 +227,8 @@ async def sim_truth(request: Request) -> Response:
             bounds[name] = parse_api_datetime(raw).timestamp() if raw else None
         except BadDateTime:
             return rest.json_response({name: ["Enter a valid date/time."]}, 400)
-    return rest.json_response(world.truth(bounds["from"], bounds["to"]))
+    bills = statements.truth(world, statements.biller_of(world))
+    return rest.json_response({**world.truth(bounds["from"], bounds["to"]), **bills})
 
 
 async def sim_clock(request: Request) -> Response:
