@@ -949,6 +949,10 @@ register_admin(app)
 
 app.command(name="live")(cli_live.live)
 
+from octoscope.cli_bills import register as register_bills  # noqa: E402 (it uses the helpers above)
+
+register_bills(app)
+
 
 def main() -> None:
     from typer.exceptions import TyperException  # noqa: PLC0415

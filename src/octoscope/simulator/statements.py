@@ -468,9 +468,9 @@ def bills(
     account: AccountSpec,
     first: int | None = None,
     after: str | None = None,
-    fromDate: Any = None,  # noqa: N803 - the API's argument names
-    toDate: Any = None,  # noqa: N803
-    includeOpenStatements: bool = False,  # noqa: N803
+    fromDate: Any = None,
+    toDate: Any = None,
+    includeOpenStatements: bool = False,
     **_: Any,
 ) -> dict[str, Any]:
     """Newest period first; ``fromDate``/``toDate`` filter the period's start (from inclusive, to exclusive)."""
@@ -486,7 +486,7 @@ def bills(
     return _page([_resolved(st) for st in chosen], first, after)
 
 
-def bill(world: World, account: AccountSpec, id: str, billType: str | None = None) -> dict[str, Any] | None:  # noqa: A002, N803
+def bill(world: World, account: AccountSpec, id: str, billType: str | None = None) -> dict[str, Any] | None:
     for st in biller_of(world).statements(account):
         if st.ident == str(id):
             return _resolved(st)
