@@ -15,11 +15,11 @@ from octoscope.config import Settings
 from octoscope.costing import INTELLIGENT, FuelName, cost_point, fuel_of, load_account
 from octoscope.domain.bills import (
     BILL_FUELS,
-    billed_kwh,
     OurCost,
     StatementReport,
     Window,
     balances,
+    billed_kwh,
     reconcile,
     windows_needed,
 )

@@ -104,11 +104,13 @@ class SimulatorMiddleware:
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
         fields: list[str] = []
+        operation: Any = None  # the GraphQL variables
         category = category_of(path)
         if category == "graphql" and body:
             try:
                 payload = orjson.loads(body)
                 fields = root_fields(payload.get("query", ""), payload.get("operationName"))
+                operation = payload.get("variables") if isinstance(payload.get("variables"), dict) else None
             except (orjson.JSONDecodeError, AttributeError, TypeError):
                 fields = []
         sent = False
@@ -138,6 +140,8 @@ class SimulatorMiddleware:
         }
         if category == "graphql":
             entry["fields"] = fields
+            if operation is not None:
+                entry["variables"] = operation  # what was asked (a statement's fromDate, a device, ...)
         chosen = self.state.faults.pick(category, fields)
         answer = next((f for f in chosen if f.kind != "latency"), None)
         for fault in chosen:

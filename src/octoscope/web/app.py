@@ -21,7 +21,7 @@ from octoscope import __version__
 from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.store.sqlite import Store
-from octoscope.web import costs, ev, live, metrics, overview, pages, prices, status, usage
+from octoscope.web import bills, costs, ev, live, metrics, overview, pages, prices, status, usage
 from octoscope.web.auth import install_token_guard
 from octoscope.web.scheduler import Scheduler
 from octoscope.wiring import open_live
@@ -78,7 +78,7 @@ def create_app(
     if token:
         install_token_guard(app, token)
 
-    for area in (costs, ev, live, overview, usage, prices, status, metrics, pages):
+    for area in (bills, costs, ev, live, overview, usage, prices, status, metrics, pages):
         app.include_router(area.router)
     pages.mount_static(app)
 
