@@ -229,6 +229,12 @@ def reconcile(
         notes.append("open statement: charges are added when it closes")
     if not st.transactions:
         notes.append("the statement has no transactions")
+    credited = sum(t.gross for t in st.transactions if t.kind == "credit")
+    charged = sum(t.gross for t in st.charges if t.gross > 0)
+    if credited:
+        notes.append(f"credits of £{credited / 100:.2f} (rewards, goodwill): not a fuel's charge, not compared")
+    if credited > charged:
+        notes.append(f"the credits exceed the charges (£{charged / 100:.2f}): the statement adds to the balance")
     lines = []
     for fuel in fuels:
         line = _fuel_line(st, fuel, costs, tolerance)
