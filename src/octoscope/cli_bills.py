@@ -60,8 +60,6 @@ def _print(report: dict[str, Any]) -> None:
         period = f"{st['from']}..{st['to']}" + ("*" if st["status"] != "CLOSED" else "")
         for note in st["notes"]:
             typer.echo(f"{period:<24} {'':<12} {note}")
-        if not st["fuels"]:
-            typer.echo(f"{period:<24} {'(nothing)':<12}")
         for line in st["fuels"]:
             reasons = "; ".join(r["text"] for r in line["reasons"]) or ("ok" if line["matches"] else "")
             mark = "" if line["matches"] else "! "

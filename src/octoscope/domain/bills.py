@@ -268,7 +268,7 @@ def _fuel_line(st: Statement, fuel: BillFuel, costs: Mapping[Window, OurCost], t
     if not charges and not held_any:
         return None
     if not st.closed and not charges:
-        return FuelLine(fuel, 0, 0, (), tolerance)  # nothing billed yet: nothing to compare
+        return None  # nothing billed yet: nothing to compare
     for t in charges:
         assert t.start is not None
         assert t.end is not None
