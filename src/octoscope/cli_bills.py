@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,6 +17,14 @@ def bills(
     offline: Annotated[bool, typer.Option("--offline", help="Only the statements kept; ask Octopus nothing.")] = False,
     tolerance: Annotated[int, typer.Option(help="Pence per fuel a statement may differ by.", min=0)] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Also write one row per statement and fuel to this CSV file (- for stdout)."),
+    ] = None,
+    parquet_out: Annotated[Path | None, typer.Option("--parquet", help="Also write those rows as Parquet.")] = None,
+    influx: Annotated[
+        bool, typer.Option("--influx", help="Also write bill_statements and account_balance to InfluxDB ([influx]).")
+    ] = False,
 ) -> None:
     """Is my bill right? Each statement's charges per fuel next to octoscope's costs of the same days, the
     difference in pence and its reason when known; the account balance over time. Closed statements are
@@ -24,7 +33,9 @@ def bills(
     Example: octoscope bills --json
     """
     from octoscope.cli import _echo_json, _require_database, _settings, fail, process_clock, user_errors  # noqa: PLC0415
+    from octoscope.exports import bills as exports  # noqa: PLC0415
     from octoscope.services.bills import bills_report, fetch, report_json  # noqa: PLC0415
+    from octoscope.store.sinks.influx import InfluxError  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
 
     with user_errors():
@@ -37,6 +48,20 @@ def bills(
                 raise fail("no account stored yet: run `octoscope sync` first")
             fetched = None if offline else asyncio.run(fetch(settings, store, clock))
             report = report_json(bills_report(store, settings, fetched=fetched, tolerance=tolerance))
+        try:
+            written = []
+            if csv_out is not None:
+                written.append(f"{exports.export_csv(exports.rows(report), csv_out)} rows to {csv_out}")
+            if parquet_out is not None:
+                written.append(f"{exports.export_parquet(exports.rows(report), parquet_out)} rows to {parquet_out}")
+            if influx:
+                written.append(f"{exports.export_influx(settings, report, clock)} points to InfluxDB")
+        except (exports.BillsExportError, InfluxError) as err:
+            raise fail(str(err)) from None
+        for what in written:
+            typer.echo(f"Wrote {what}", err=True)
+    if csv_out is not None and str(csv_out) == "-":
+        return  # the CSV was the output
     if as_json:
         _echo_json(report)
     else:
