@@ -150,3 +150,27 @@ def test_bills_before_a_sync_is_one_line(tmp_path: Path) -> None:
     assert done.stderr.startswith("Error: no database at ")
     assert done.stderr.count("\n") == 1
     assert "Traceback" not in done.stderr
+
+
+def test_the_table_and_a_broken_answer_from_octopus(tmp_path: Path) -> None:
+    with simulator("bills", now=INSTANTS[0]) as sim:
+        cli = make_cli(sim, tmp_path)
+        cli.ok("sync")
+        (tmp_path / "config.toml").write_text("[retry]\nattempts = 2\nbase_seconds = 0.1\n")  # give up soon
+        httpx.post(f"{sim.url}/_sim/faults", content="truncated:1:route=graphql:account", timeout=30)
+        broken = cli.run("bills")
+        httpx.post(f"{sim.url}/_sim/faults", content="", timeout=30)
+        nothing = cli.ok("bills", "--offline")
+        table = cli.ok("bills")
+    assert broken.returncode == 1
+    assert broken.stderr.startswith("Error: statements of A-DE30DE30")
+    assert broken.stderr.count("\n") == 1
+    assert nothing == "No statements kept yet.\n"
+    lines = table.splitlines()
+    assert lines[0].split() == ["Statement", "Fuel", "Octopus", "octoscope", "Diff", "Reason"]
+    export = "export            £0.00    -£24.67  +2467p  ! no export credit: octoscope has 24.67 earned"
+    assert " " * 25 + export in lines
+    assert lines[-2:] == [
+        "4 statement(s) differ by more than 1p on a fuel.",
+        "Balance on 2026-11-15: £302.08 (in credit)",
+    ]

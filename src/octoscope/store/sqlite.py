@@ -960,3 +960,8 @@ class Store:
                 "SELECT body, fetched_at FROM bill_statements WHERE account = ? ORDER BY from_date, id", (account,)
             ).fetchall()
         return [(statement_from_dict(json.loads(body)), from_epoch(at)) for body, at in rows]
+
+    def forget_statements(self, account: str, idents: Iterable[str]) -> None:
+        """Drop kept statements (an open one Octopus no longer lists)."""
+        with self._transaction() as db:
+            db.executemany("DELETE FROM bill_statements WHERE account = ? AND id = ?", [(account, i) for i in idents])

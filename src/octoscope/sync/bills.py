@@ -69,6 +69,16 @@ async def fetch_statements(client: GraphQLClient, store: Store, number: str, now
         after = page.next_cursor
         if after is None:
             break
-    # A kept open statement that came back closed (or not at all: superseded) is replaced by what was read.
+    # A kept open statement that came back (open or closed) is replaced by what was read; one that did not
+    # come back although its period was asked for was superseded, and goes.
     store.save_statements(number, read, now)
+    returned = {st.ident for st in read}
+    store.forget_statements(
+        number,
+        [
+            st.ident
+            for st, _ in kept
+            if not st.closed and st.ident not in returned and (from_date is None or st.first >= from_date)
+        ],
+    )
     return FetchResult(requests, len(read), len(store.statements(number)), None)
