@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from octoscope.clock import Clock
+    from octoscope.config import Settings
+    from octoscope.store.sqlite import Store
+    from octoscope.sync.bills import FetchResult
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +40,7 @@ def bills(
     """
     from octoscope.cli import _echo_json, _require_database, _settings, fail, process_clock, user_errors  # noqa: PLC0415
     from octoscope.exports import bills as exports  # noqa: PLC0415
-    from octoscope.services.bills import bills_report, fetch, report_json  # noqa: PLC0415
+    from octoscope.services.bills import bills_report, report_json  # noqa: PLC0415
     from octoscope.store.sinks.influx import InfluxError  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
 
@@ -46,7 +52,7 @@ def bills(
         with Store.open(settings.db, clock) as store:
             if store.load_account(settings.require_account()) is None:
                 raise fail("no account stored yet: run `octoscope sync` first")
-            fetched = None if offline else asyncio.run(fetch(settings, store, clock))
+            fetched = None if offline else asyncio.run(_fetch(settings, store, clock))
             report = report_json(bills_report(store, settings, fetched=fetched, tolerance=tolerance))
         try:
             written = []
@@ -66,6 +72,15 @@ def bills(
         _echo_json(report)
     else:
         _print(report)
+
+
+async def _fetch(settings: Settings, store: Store, clock: Clock) -> FetchResult:
+    from octoscope.services.bills import fetch  # noqa: PLC0415
+    from octoscope.wiring import open_clients  # noqa: PLC0415
+
+    _, number = settings.require_credentials()
+    async with open_clients(settings, store, clock) as clients:
+        return await fetch(clients.graphql, store, number, clock)
 
 
 def _money(pence: int) -> str:

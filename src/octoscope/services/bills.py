@@ -25,6 +25,7 @@ from octoscope.domain.bills import (
 )
 from octoscope.domain.models import Account, MeterPoint
 from octoscope.domain.uktime import half_hours_in, local_date, local_midnight
+from octoscope.octopus.graphql import GraphQLClient
 from octoscope.store.sqlite import Store
 from octoscope.sync.bills import FetchResult, fetch_statements
 
@@ -42,13 +43,9 @@ class BillsReport:
         return sum(r.flagged for r in self.statements)
 
 
-async def fetch(settings: Settings, store: Store, clock: Clock) -> FetchResult:
-    """Ask Octopus for statements not yet kept (the open one at most daily)."""
-    from octoscope.wiring import open_clients  # noqa: PLC0415 (wiring sits above services)
-
-    _, number = settings.require_credentials()
-    async with open_clients(settings, store, clock) as clients:
-        return await fetch_statements(clients.graphql, store, number, clock.now())
+async def fetch(client: GraphQLClient, store: Store, number: str, clock: Clock) -> FetchResult:
+    """Ask Octopus for statements not yet kept (the open one at most daily), through ``client``'s policy."""
+    return await fetch_statements(client, store, number, clock.now())
 
 
 def _span(point: MeterPoint) -> tuple[date, date | None] | None:
