@@ -117,6 +117,32 @@ def test_a_second_run_asks_nothing_and_a_later_one_never_asks_for_closed_stateme
         assert third["fetch"] == {"requests": 1, "fetched": 1, "kept": 6, "skipped": None}
 
 
+def test_smart_charging_at_the_off_peak_rate_matches_once_the_dispatches_are_kept(tmp_path: Path) -> None:
+    """On 1 March with a month of completed dispatches kept (from 30 January), February's smart charging billed
+    at the off-peak rate matches to the penny; January's, before the dispatches kept, is dispatch pricing."""
+    _, text = read_scenario_text("bills")
+    final = text.replace("probability = 0.03", "probability = 0").replace(
+        "late_probability = 0.02", "late_probability = 0"
+    )
+    scenario = tmp_path / "month-of-dispatches.toml"
+    scenario.write_text(final + "\n[graphql]\ncompleted_dispatch_hours = 720\n")
+    with simulator(str(scenario), now="2027-03-01T09:00:00Z") as sim:
+        cli = make_cli(sim, tmp_path / "home")
+        cli.home.mkdir()
+        cli.ok("sync")
+        cli.ok("dispatches", "--refresh")
+        report = json.loads(cli.ok("bills", "--json"))
+        smart = {t["from"]: t["smart_off_peak_kwh"] for t in truth(sim)}
+    lines = {(s["from"], f["fuel"]): f for s in report["statements"] for f in s["fuels"]}
+    assert smart["2027-02-01"] > 5
+    assert smart["2027-01-01"] > 5
+    february = lines[("2027-02-01", "electricity")]
+    assert (february["difference_pence"], february["reasons"]) == (0, [])
+    january = lines[("2027-01-01", "electricity")]
+    assert not january["matches"]
+    assert [r["cause"] for r in january["reasons"]] == ["dispatch_pricing"]
+
+
 def test_a_statement_that_straddles_a_move_out(tmp_path: Path) -> None:
     """Moved out on 25 January 2026: until the old property is synced, its months are octoscope's missing
     readings; once it is, every statement matches, the move-out's day outside both homes said so."""

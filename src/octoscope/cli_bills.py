@@ -39,6 +39,7 @@ def bills(
     Example: octoscope bills --json
     """
     from octoscope.cli import _echo_json, _require_database, _settings, fail, process_clock, user_errors  # noqa: PLC0415
+    from octoscope.domain.uktime import local_date  # noqa: PLC0415
     from octoscope.exports import bills as exports  # noqa: PLC0415
     from octoscope.services.bills import bills_report, report_json  # noqa: PLC0415
     from octoscope.store.sinks.influx import InfluxError  # noqa: PLC0415
@@ -53,7 +54,8 @@ def bills(
             if store.load_account(settings.require_account()) is None:
                 raise fail("no account stored yet: run `octoscope sync` first")
             fetched = None if offline else asyncio.run(_fetch(settings, store, clock))
-            report = report_json(bills_report(store, settings, fetched=fetched, tolerance=tolerance))
+            today = local_date(clock.now())
+            report = report_json(bills_report(store, settings, today, fetched=fetched, tolerance=tolerance))
         try:
             written = []
             if csv_out is not None:

@@ -106,6 +106,15 @@ def test_when_our_half_hours_are_missing_then_it_is_our_missing_readings() -> No
     assert "1400 of 1490 half-hours" in line.reasons[0].text
 
 
+def test_when_the_days_are_recent_then_our_readings_may_still_change() -> None:
+    st = statements_page(page(node([charge("2026-10-01", "2026-10-31", "421.30", 9662, 8053, 1609)]))).statements[0]
+    line = reconcile(
+        st, ("electricity",), {OCTOBER: ours(419.0, 8010.0, 1609.1, half_hours=1480, unsettled_days=2)}
+    ).lines[0]
+    assert [r.cause for r in line.reasons] == ["provisional_readings"]
+    assert "2 recent day(s)" in line.reasons[0].text
+
+
 def test_a_statement_with_no_transactions_says_so_and_what_is_unbilled() -> None:
     st = statements_page(page(node([]))).statements[0]
     report = reconcile(st, ("electricity",), {OCTOBER: ours(421.30, 8053.2, 1609.1)})

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ def test_influx_measurements_read_back_and_rewrite_in_place(influx: Influx1, kep
     influx.create_database("bills")
     settings = settings_for(cli.db, influx_v1(influx, "bills"))
     with Store.open(cli.db) as store:
-        again = report_json(bills_report(store, settings))
+        again = report_json(bills_report(store, settings, date(2026, 11, 21)))
     first = export_influx(settings, again, frozen(NOW))
     second = export_influx(settings, again, frozen(NOW))
     lines = [r for r in rows(report) if r.fuel]

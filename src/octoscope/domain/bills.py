@@ -125,6 +125,7 @@ class OurCost:
     expected: int  # in the window's days that had an agreement
     days_outside: int = 0  # days of the window with no agreement or before the data begins
     dispatches_known: bool = True  # an Intelligent window whose smart dispatches octoscope holds
+    unsettled_days: int = 0  # recent days whose readings Octopus may still revise (or deliver late)
 
 
 def _pence(value: Decimal | float) -> int:
@@ -183,8 +184,8 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
 
 @dataclass(frozen=True)
 class Reason:
-    cause: str  # estimated_read, estimate_correction, missing_readings, outside_data, dispatch_pricing,
-    # unit_rate, standing_charge, missed_export, not_billed, rounding, unexplained
+    cause: str  # estimated_read, estimate_correction, missing_readings, provisional_readings, outside_data,
+    # dispatch_pricing, unit_rate, standing_charge, missed_export, not_billed, rounding, unexplained
     text: str
 
 
@@ -307,8 +308,15 @@ def _charge_reasons(fuel: BillFuel, t: Transaction, cost: OurCost) -> list[Reaso
     out: list[Reason] = []
     span = f"{t.start}..{t.end}"
     complete = cost.half_hours >= cost.expected and not cost.days_outside
+    provisional = Reason(
+        "provisional_readings",
+        f"{cost.unsettled_days} recent day(s) of {span}: Octopus may still revise or deliver octoscope's readings"
+        " of them; sync again in a few days",
+    )
     if t.kwh is not None and abs(t.kwh - cost.kwh) > KWH_TOLERANCE:
-        if complete:
+        if cost.unsettled_days:
+            out.append(provisional)
+        elif complete:
             out.append(
                 Reason(
                     "estimated_read",
@@ -326,7 +334,11 @@ def _charge_reasons(fuel: BillFuel, t: Transaction, cost: OurCost) -> list[Reaso
         return out
     if not complete:
         out.append(
-            Reason("missing_readings", f"octoscope holds {cost.half_hours} of {cost.expected} half-hours of {span}")
+            provisional
+            if cost.unsettled_days
+            else Reason(
+                "missing_readings", f"octoscope holds {cost.half_hours} of {cost.expected} half-hours of {span}"
+            )
         )
     if t.usage is not None and abs(t.usage - cost.usage) > 1 and fuel != "export":
         if fuel == "electricity" and not cost.dispatches_known and t.usage < cost.usage:

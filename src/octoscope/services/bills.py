@@ -60,8 +60,9 @@ def _span(point: MeterPoint) -> tuple[date, date | None] | None:
     return first, local_date(last - timedelta(seconds=1)) + timedelta(days=1)
 
 
-def our_cost(store: Store, account: Account, settings: Settings, window: Window) -> OurCost:
-    """octoscope's cost of one fuel over a window's days, exc VAT, with how much of it the data covers."""
+def our_cost(store: Store, account: Account, settings: Settings, window: Window, today: date) -> OurCost:
+    """octoscope's cost of one fuel over a window's days, exc VAT, with how much of it the data covers.
+    Days from ``reread_days`` before ``today`` on are unsettled: Octopus may still revise their readings."""
     costs = replace(settings.costs, rounding="billing")
     end = window.last + timedelta(days=1)
     days = [window.first + timedelta(days=i) for i in range((end - window.first).days)]
@@ -69,6 +70,8 @@ def our_cost(store: Store, account: Account, settings: Settings, window: Window)
     held = expected = 0
     covered: set[date] = set()
     dispatches_known = True
+    kept = store.dispatches()
+    kept_from = min((r.start for r in kept), default=None)  # octoscope's dispatch history begins here
     points = [p for prop in account.properties for p in prop.meter_points if fuel_of(p) == window.fuel]
     for point in points:
         span = _span(point)
@@ -90,7 +93,7 @@ def our_cost(store: Store, account: Account, settings: Settings, window: Window)
         supply += totals.standing_charge
         held += totals.half_hours
         if any(INTELLIGENT in a.tariff.product for a in point.agreements) and window.fuel == "electricity":
-            dispatches_known = dispatches_known and bool(store.dispatches(local_midnight(lo), local_midnight(hi)))
+            dispatches_known = dispatches_known and kept_from is not None and kept_from <= local_midnight(lo)
     return OurCost(
         kwh=kwh,
         usage=usage,
@@ -99,11 +102,12 @@ def our_cost(store: Store, account: Account, settings: Settings, window: Window)
         expected=expected,
         days_outside=len(days) - len(covered) if points else 0,
         dispatches_known=dispatches_known,
+        unsettled_days=sum(d >= today - timedelta(days=settings.sync.reread_days) for d in days),
     )
 
 
 def bills_report(
-    store: Store, settings: Settings, *, fetched: FetchResult | None = None, tolerance: int = 1
+    store: Store, settings: Settings, today: date, *, fetched: FetchResult | None = None, tolerance: int = 1
 ) -> BillsReport:
     number = settings.require_account()
     account = load_account(store, number)
@@ -116,7 +120,7 @@ def bills_report(
     for st in kept:
         for w in windows_needed(st, fuels):
             if w not in cache:
-                cache[w] = our_cost(store, account, settings, w)
+                cache[w] = our_cost(store, account, settings, w, today)
         reports.append(reconcile(st, fuels, cache, tolerance))
     return BillsReport(number, tuple(reports), tuple(balances(kept)), fetched, tolerance)
 

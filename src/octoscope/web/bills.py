@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from octoscope.costing import CostError
 from octoscope.services.bills import bills_report, report_json
-from octoscope.web.deps import SettingsDep, StoreDep
+from octoscope.web.deps import SettingsDep, StoreDep, TodayDep
 
 router = APIRouter(tags=["bills"])
 
@@ -18,9 +18,10 @@ router = APIRouter(tags=["bills"])
 def bills(
     store: StoreDep,
     settings: SettingsDep,
+    today: TodayDep,
     tolerance: Annotated[int, Query(ge=0, le=100_000, description="Pence per fuel a statement may differ by")] = 1,
 ) -> dict[str, Any]:
     try:
-        return report_json(bills_report(store, settings, tolerance=tolerance))
+        return report_json(bills_report(store, settings, today, tolerance=tolerance))
     except CostError as err:
         raise HTTPException(404, str(err)) from None
