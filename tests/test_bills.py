@@ -4,7 +4,9 @@ closed statements are never asked for twice; odd accounts give clear lines."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,12 @@ def truth(sim: SimServer) -> list[dict[str, Any]]:
 def graphql_calls(sim: SimServer) -> list[dict[str, Any]]:
     log = sim.requests_log()["requests"]
     return [r for r in log if r.get("fields") == ["account"]]  # type: ignore[union-attr]
+
+
+def graphql_ledger(cli: Cli) -> int:
+    """GraphQL calls the request policy has counted against the key's budget."""
+    with contextlib.closing(sqlite3.connect(cli.db)) as db:
+        return int(db.execute("SELECT count(*) FROM request_budget WHERE api = 'graphql'").fetchone()[0])
 
 
 def test_every_planted_discrepancy_is_found_and_attributed_and_nothing_else(bills_cli: Cli) -> None:
@@ -98,7 +106,9 @@ def test_a_second_run_asks_nothing_and_a_later_one_never_asks_for_closed_stateme
         cli = make_cli(sim, tmp_path)
         cli.ok("sync")
         sim.reset_log()
+        ledger = graphql_ledger(cli)
         first = json.loads(cli.ok("bills", "--json"))
+        assert graphql_ledger(cli) == ledger + 1  # counted against the key's GraphQL budget
         calls = graphql_calls(sim)
         assert len(calls) == 1  # every statement and its transactions in one call
         assert calls[0]["variables"]["fromDate"] is None
