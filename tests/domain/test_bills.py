@@ -166,6 +166,16 @@ def test_an_unknown_transaction_type_is_kept_as_a_line_and_not_counted() -> None
     assert report.lines[0].matches
 
 
+def test_a_charge_without_a_window_is_counted_and_said_not_compared() -> None:
+    windowless = charge("2026-10-01", "2026-10-31", "421.30", 9662, 8053, 1609)
+    windowless["consumption"] = None
+    st = statements_page(page(node([windowless]))).statements[0]
+    report = reconcile(st, ("electricity",), {OCTOBER: ours(421.30, 8053.2, 1609.1)})
+    assert report.notes == ("charge -2026-10-01421.30 (Electricity) has no consumption window: counted, not compared",)
+    assert (report.lines[0].theirs, report.lines[0].ours, report.lines[0].matches) == (10145, 10145, True)
+    assert report.lines[0].reasons == ()
+
+
 def test_a_missed_export_credit_and_a_correction_of_earlier_days() -> None:
     export = Window("export", date(2026, 10, 1), date(2026, 10, 31))
     earlier = Window("electricity", date(2026, 9, 24), date(2026, 9, 30))

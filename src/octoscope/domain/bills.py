@@ -246,7 +246,7 @@ def reconcile(
 
 def _fuel_line(st: Statement, fuel: BillFuel, costs: Mapping[Window, OurCost], tolerance: int) -> FuelLine | None:
     charges = [t for t in st.charges if t.fuel == fuel]
-    windows = [w for w in windows_needed(st, (fuel,))]
+    windows = windows_needed(st, (fuel,))
     reasons: list[Reason] = []
     theirs = sum(t.gross for t in charges)
     ours = 0
@@ -271,8 +271,8 @@ def _fuel_line(st: Statement, fuel: BillFuel, costs: Mapping[Window, OurCost], t
     if not st.closed and not charges:
         return None  # nothing billed yet: nothing to compare
     for t in charges:
-        assert t.start is not None
-        assert t.end is not None
+        if t.start is None or t.end is None or t.end < t.start:
+            continue  # counted, not compared: the statement's notes say so
         cost = costs.get(Window(fuel, t.start, t.end))
         if not _inside(t, st):
             reasons.append(
@@ -289,7 +289,8 @@ def _fuel_line(st: Statement, fuel: BillFuel, costs: Mapping[Window, OurCost], t
     covered = {d for t in charges if _inside(t, st) and t.start and t.end for d in _days(t.start, t.end)}
     unbilled = [w for w in windows if not any(d in covered for d in _days(w.first, w.last))]
     unbilled_pence = sum(sum(billed(fuel, costs[w])) for w in unbilled if w in costs and st.first <= w.first)
-    if unbilled_pence and st.closed:
+    windowless = any(t.start is None or t.end is None or t.end < t.start for t in charges)
+    if unbilled_pence and st.closed and not windowless:
         if fuel == "export":
             reasons.append(
                 Reason("missed_export", f"no export credit: octoscope has {-unbilled_pence / 100:.2f} earned")
