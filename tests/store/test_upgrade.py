@@ -80,7 +80,9 @@ def test_the_previous_release_database_migrates_forward_and_costs_the_same(previ
 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == json.loads((UPGRADE / "f73ed23-costs.json").read_text())
-    assert table_rows(previous_db, skip=("schema_migrations",)) == before, "every row kept, none added"
+    after = table_rows(previous_db, skip=("schema_migrations",))
+    assert {t: rows for t, rows in after.items() if t in before} == before, "every row kept, none added"
+    assert all(not rows for t, rows in after.items() if t not in before), "tables of new migrations start empty"
     with sqlite3.connect(previous_db) as db:
         names = [r[0] for r in db.execute("SELECT name FROM schema_migrations ORDER BY version")]
         assert names == [name for name, _ in migrations.MIGRATIONS]
@@ -107,7 +109,8 @@ def test_a_failed_migration_leaves_the_file_byte_identical_and_says_so(
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
     assert lines[0].startswith(
-        f"Error: cannot upgrade {previous_db}: migration 5 (one serial per reading) failed: UNIQUE constraint failed"
+        f"Error: cannot upgrade {previous_db}: migration {len(broken)} (one serial per reading) failed:"
+        " UNIQUE constraint failed"
     )
     assert "nothing was changed" in lines[0]
     assert digest(previous_db) == before
@@ -116,8 +119,10 @@ def test_a_failed_migration_leaves_the_file_byte_identical_and_says_so(
 
 
 def test_a_database_from_a_newer_release_is_refused_and_left_alone(previous_db: Path) -> None:
-    with sqlite3.connect(previous_db) as db:  # what a release with two more migrations would have recorded
-        db.execute("INSERT INTO schema_migrations VALUES (4, 'application id', 0), (5, 'from the future', 0)")
+    future = len(migrations.MIGRATIONS) + 1
+    with sqlite3.connect(previous_db) as db:  # what a release with this one's migrations and one more recorded
+        known = [(n, name, 0) for n, (name, _) in enumerate(migrations.MIGRATIONS, 1) if n > PREVIOUS_SCHEMA]
+        db.executemany("INSERT INTO schema_migrations VALUES (?, ?, ?)", [*known, (future, "from the future", 0)])
     before = digest(previous_db)
 
     done = octoscope(previous_db, *COSTS)
@@ -125,7 +130,7 @@ def test_a_database_from_a_newer_release_is_refused_and_left_alone(previous_db: 
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr == (
-        f"Error: {previous_db} was written by a newer octoscope (schema version 5; this build knows up to"
+        f"Error: {previous_db} was written by a newer octoscope (schema version {future}; this build knows up to"
         f" {len(migrations.MIGRATIONS)}): upgrade octoscope, or restore a backup made by this version\n"
     )
     assert digest(previous_db) == before
