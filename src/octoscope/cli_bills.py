@@ -29,7 +29,10 @@ def bills(
     ] = None,
     parquet_out: Annotated[Path | None, typer.Option("--parquet", help="Also write those rows as Parquet.")] = None,
     influx: Annotated[
-        bool, typer.Option("--influx", help="Also write bill_statements and account_balance to InfluxDB ([influx]).")
+        bool,
+        typer.Option(
+            "--influx", help="Also write bill_statements and account_balance to InfluxDB (the config's influx section)."
+        ),
     ] = False,
 ) -> None:
     """Is my bill right? Each statement's charges per fuel next to octoscope's costs of the same days, the
