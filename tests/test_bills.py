@@ -78,6 +78,9 @@ def test_every_planted_discrepancy_is_found_and_attributed_and_nothing_else(bill
         if not expected[s["id"]]["planted"] and not expected[s["id"]]["smart_off_peak_kwh"]
     ]
     assert clean, "no statement without a planted discrepancy to check the match on"
+    changed = [s for s in report["statements"] if expected[s["id"]]["tariff_change"]]
+    assert len(changed) == 1  # Flexible to Intelligent Octopus Go part-way through a month
+    assert all(line["matches"] for line in changed[0]["fuels"] if line["fuel"] != "electricity")
     for st in clean:
         assert not st["flagged"]
         assert all(abs(line["difference_pence"]) <= 1 for line in st["fuels"])

@@ -56,6 +56,7 @@ class Charge:
     smart_kwh: float = 0.0  # smart-charged kWh billed at off-peak outside the off-peak band
     posted: date | None = None
     ref: PointRef | None = None  # the point billed, to bill part of the window again
+    tariff: str | None = None  # in force as the window's first day began
 
     @property
     def net(self) -> int:
@@ -257,7 +258,9 @@ class Biller:
                     supply += self._standing(tariff.code, local_midnight(day).timestamp())
                 day += timedelta(days=1)
         title = "Gas" if ref.fuel == "gas" else "Electricity"
-        return Charge(title, kind, first, last, round(kwh_total, 2), usage, supply, smart_kwh, ref=ref)
+        start_tariff = self.world.tariff_at(point, local_midnight(first).timestamp())
+        code = start_tariff.code if start_tariff else None
+        return Charge(title, kind, first, last, round(kwh_total, 2), usage, supply, smart_kwh, ref=ref, tariff=code)
 
     def _standing(self, code: str, ts: float) -> float:
         catalogue = self.world.catalogue
@@ -398,6 +401,8 @@ def truth(world: World, biller: Biller) -> dict[str, Any]:
                     "status": st.status,
                     "planted": st.planted,
                     "smart_off_peak_kwh": round(sum(c.smart_kwh for c in st.charges), 3),
+                    # more than one import tariff billed: a tariff change part-way through
+                    "tariff_change": len({c.tariff for c in st.charges if c.kind == "electricity" and c.tariff}) > 1,
                     "closing_balance": st.closing if st.status == "CLOSED" else None,
                 }
             )
