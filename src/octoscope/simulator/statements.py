@@ -105,13 +105,16 @@ class Biller:
         self.world = world
         self._cache: dict[tuple[str, date], list[Statement]] = {}
         self._off_peak: dict[tuple[str, date], float | None] = {}
+        self._smart: dict[str, set[int]] = {}  # meter point -> its smart-dispatched half-hours
 
     def statements(self, account: AccountSpec) -> list[Statement]:
         """Oldest first: ``months`` closed monthly statements, then the open one of the current month."""
         today = local_date_of(self.world.now())
         key = (account.number, today)
         if key not in self._cache:
-            self._cache = {key: self._build(account, today)}
+            self._cache = {k: v for k, v in self._cache.items() if k[1] == today}  # a new day: bill again
+            self._smart = {}
+            self._cache[key] = self._build(account, today)
         return self._cache[key]
 
     def _build(self, account: AccountSpec, today: date) -> list[Statement]:
@@ -287,6 +290,11 @@ class Biller:
 
     def _smart_slots(self, ref: PointRef) -> set[int]:
         """Half-hours touched by a smart (not boost) dispatch while an Intelligent tariff was in force."""
+        if ref.ident not in self._smart:
+            self._smart[ref.ident] = self._dispatched(ref)
+        return self._smart[ref.ident]
+
+    def _dispatched(self, ref: PointRef) -> set[int]:
         out: set[int] = set()
         for ev in self.world.evs.values():
             if ev.prop.id != ref.prop.id:
