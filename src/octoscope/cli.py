@@ -996,6 +996,10 @@ from octoscope.cli_mqtt import register as register_outputs  # noqa: E402 (it us
 
 register_outputs(app)
 
+from octoscope.cli_bills import register as register_bills  # noqa: E402 (it uses the helpers above)
+
+register_bills(app)
+
 
 def main() -> None:
     from typer.exceptions import TyperException  # noqa: PLC0415

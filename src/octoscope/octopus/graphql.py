@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import httpx
 
+from octoscope.domain.bills import Transaction
 from octoscope.domain.models import DispatchRecord, IssuedToken, TelemetryReading
 from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import iso_z
@@ -226,3 +227,68 @@ class GraphQLClient:
         variables = {"device": device_id, "start": iso_z(start), "end": iso_z(end), "grouping": grouping}
         data = await self.query(documents.TELEMETRY, variables, f"telemetry of {device_id}", attempts=attempts)
         return parse.telemetry(data)
+
+
+# --- bills and statements (issue 21) -----------------------------------------------------------------
+
+_TRANSACTION_FIELDS = """
+      pageInfo { hasNextPage endCursor }
+      edges { node {
+        __typename id postedDate title note balanceCarriedForward isHeld isReversed
+        amounts { net tax gross }
+        ... on Charge { isExport consumption { startDate endDate quantity unit usageCost supplyCharge } }
+      } }
+"""
+_STATEMENT_FIELDS = f"""
+    __typename id billType fromDate toDate issuedDate
+    ... on StatementType {{
+      status openingBalance closingBalance
+      totalCharges {{ netTotal taxTotal grossTotal }}
+      totalCredits {{ netTotal taxTotal grossTotal }}
+      transactions(first: $transactions, after: $transactionsAfter) {{ {_TRANSACTION_FIELDS} }}
+    }}
+"""
+BILLS = f"""
+query Bills($account: String!, $fromDate: Date, $first: Int, $after: String, $transactions: Int,
+            $transactionsAfter: String) {{
+  account(accountNumber: $account) {{
+    bills(fromDate: $fromDate, first: $first, after: $after, includeOpenStatements: true) {{
+      pageInfo {{ hasNextPage endCursor }}
+      edges {{ node {{ {_STATEMENT_FIELDS} }} }}
+    }}
+  }}
+}}
+"""
+BILL = f"""
+query Bill($account: String!, $id: ID!, $transactions: Int, $transactionsAfter: String) {{
+  account(accountNumber: $account) {{ bill(id: $id, billType: STATEMENT) {{ {_STATEMENT_FIELDS} }} }}
+}}
+"""
+STATEMENTS_PER_PAGE = 12
+TRANSACTIONS_PER_PAGE = 100  # the UK maximum is not documented; an OEJP note says under 100 is safe
+
+
+async def bills_page(
+    client: GraphQLClient, number: str, from_date: date | None, after: str | None
+) -> parse.StatementsPage:
+    """One page of the account's statements whose period starts on ``from_date`` or later (all if None),
+    the open one included, each with its first page of transactions."""
+    variables = {
+        "account": number,
+        "fromDate": from_date.isoformat() if from_date else None,
+        "first": STATEMENTS_PER_PAGE,
+        "after": after,
+        "transactions": TRANSACTIONS_PER_PAGE,
+        "transactionsAfter": None,
+    }
+    data = await client.query(BILLS, variables, f"statements of {number}")
+    return parse.statements_page(data)
+
+
+async def bill_transactions(
+    client: GraphQLClient, number: str, ident: str, after: str
+) -> tuple[list[Transaction], list[str], str | None]:
+    """The next page of one statement's transactions."""
+    variables = {"account": number, "id": ident, "transactions": TRANSACTIONS_PER_PAGE, "transactionsAfter": after}
+    data = await client.query(BILL, variables, f"statement {ident} of {number}")
+    return parse.more_transactions(data, ident)

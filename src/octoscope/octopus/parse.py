@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
+from octoscope.domain.bills import Statement, Transaction
 from octoscope.domain.models import (
     Account,
     Agreement,
@@ -553,3 +554,153 @@ def telemetry(data: Any) -> list[TelemetryReading]:
         )
     out.sort(key=lambda r: r.read_at)
     return out
+
+
+# --- bills and statements (issue 21) -----------------------------------------------------------------
+# Shapes in shared/octopus-api/bills.md. A statement that cannot be read at all (no id or period) is one
+# clear error; odd content inside a readable statement (an unknown transaction type, a charge with no
+# window) is kept as a problem line on the statement, so that one odd line does not hide the rest.
+
+_TX_KINDS = {"Charge": "charge", "Credit": "credit", "Payment": "payment", "Refund": "refund"}
+
+
+@dataclass(frozen=True)
+class StatementsPage:
+    statements: list[Statement]
+    next_cursor: str | None  # of the bills list, when it has more
+    more_transactions: dict[str, str]  # statement id -> cursor after its last transaction read
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(obj: Any, key: str, path: str) -> int | None:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise UnexpectedResponse(f"{path}.{key} is not a whole number: {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise UnexpectedResponse(f"{path}.{key} is not a whole number: {value!r}") from None
+
+
+def _transaction(raw: Any, path: str, problems: list[str]) -> Transaction:
+    if not isinstance(raw, dict):
+        raise UnexpectedResponse(f"{path} is not an object")
+    typename = str(raw.get("__typename") or "")
+    kind = _TX_KINDS.get(typename, "unknown")
+    amounts = _object(raw.get("amounts"))
+    net = _int(amounts, "net", f"{path}.amounts") or 0
+    tax = _int(amounts, "tax", f"{path}.amounts") or 0
+    gross = _int(amounts, "gross", f"{path}.amounts")
+    if kind == "payment" or gross is None:
+        gross = net + tax  # payments carry only net (bills.md §3)
+    title = str(raw.get("title") or "")
+    ident = str(raw.get("id") or "")
+    if kind == "unknown":
+        problems.append(f"transaction {ident or '?'} is of an unknown type {typename or '(none)'!r}: not counted")
+    consumption = _object(raw.get("consumption"))
+    start = _date(consumption.get("startDate"), f"{path}.consumption.startDate")
+    end = _date(consumption.get("endDate"), f"{path}.consumption.endDate")
+    kwh = _decimal(consumption.get("quantity"), f"{path}.consumption.quantity") if consumption else None
+    if kind == "charge" and (start is None or end is None):
+        problems.append(f"charge {ident or '?'} ({title}) has no consumption window: counted, not compared")
+    elif kind == "charge" and start and end and end < start:
+        problems.append(f"charge {ident or '?'} ({title}) ends before it starts ({start}..{end})")
+    tx = Transaction(
+        kind=kind,
+        ident=ident,
+        typename=typename,
+        posted=_date(raw.get("postedDate"), f"{path}.postedDate"),
+        title=title,
+        net=net,
+        tax=tax,
+        gross=gross,
+        balance_after=_int(raw, "balanceCarriedForward", path),
+        is_export=raw.get("isExport") is True,
+        start=start,
+        end=end,
+        kwh=kwh,
+        usage=_int(consumption, "usageCost", f"{path}.consumption"),
+        supply=_int(consumption, "supplyCharge", f"{path}.consumption"),
+    )
+    if kind == "charge" and tx.fuel is None:
+        problems.append(f"charge {ident or '?'} has a title of no known fuel ({title!r}): not compared")
+    return tx
+
+
+def statements_page(data: Any) -> StatementsPage:
+    """``account.bills`` with each statement's transactions, into statements (newest first, as sent)."""
+    account = data.get("account") if isinstance(data, dict) else None
+    if not isinstance(account, dict):
+        raise UnexpectedResponse("bills: the answer has no account")
+    connection = account.get("bills")
+    if not isinstance(connection, dict):
+        raise UnexpectedResponse("bills: account.bills is missing")
+    out: list[Statement] = []
+    more: dict[str, str] = {}
+    for i, edge in enumerate(_list(connection, "edges", "account.bills")):
+        node = edge.get("node") if isinstance(edge, dict) else None
+        path = f"account.bills.edges[{i}].node"
+        if not isinstance(node, dict):
+            raise UnexpectedResponse(f"{path} is not an object")
+        st, cursor = statement(node, path)
+        out.append(st)
+        if cursor is not None:
+            more[st.ident] = cursor
+    info = _object(connection.get("pageInfo"))
+    next_cursor = info.get("endCursor") if info.get("hasNextPage") is True else None
+    return StatementsPage(out, next_cursor if isinstance(next_cursor, str) else None, more)
+
+
+def statement(node: Any, path: str) -> tuple[Statement, str | None]:
+    """One bill node and, when its transactions go on past this page, the cursor to ask after."""
+    ident = _required_text(node, "id", path)
+    first = _date(node.get("fromDate"), f"{path}.fromDate")
+    last = _date(node.get("toDate"), f"{path}.toDate")
+    if first is None or last is None:
+        raise UnexpectedResponse(f"{path}: statement {ident} has no period (fromDate/toDate)")
+    problems: list[str] = []
+    if last < first:
+        raise UnexpectedResponse(f"{path}: statement {ident} ends ({last}) before it starts ({first})")
+    if node.get("__typename") not in (None, "StatementType"):
+        problems.append(f"a {node.get('__typename')} ({node.get('billType')}), not a statement: no transactions")
+    txs: list[Transaction] = []
+    cursor = None
+    connection = node.get("transactions")
+    if isinstance(connection, dict):
+        for j, edge in enumerate(_list(connection, "edges", f"{path}.transactions")):
+            raw = edge.get("node") if isinstance(edge, dict) else None
+            txs.append(_transaction(raw, f"{path}.transactions.edges[{j}].node", problems))
+        info = _object(connection.get("pageInfo"))
+        if info.get("hasNextPage") is True and isinstance(info.get("endCursor"), str):
+            cursor = info["endCursor"]
+    status = node.get("status")
+    return (
+        Statement(
+            ident=ident,
+            bill_type=str(node.get("billType") or ""),
+            first=first,
+            last=last,
+            issued=_date(node.get("issuedDate"), f"{path}.issuedDate"),
+            status=status if isinstance(status, str) else None,
+            opening=_int(node, "openingBalance", path),
+            closing=_int(node, "closingBalance", path),
+            transactions=tuple(txs),
+            problems=tuple(problems),
+        ),
+        cursor,
+    )
+
+
+def more_transactions(data: Any, ident: str) -> tuple[list[Transaction], list[str], str | None]:
+    """A further page of one statement's transactions (``account.bill``): them, problems, next cursor."""
+    account = data.get("account") if isinstance(data, dict) else None
+    node = account.get("bill") if isinstance(account, dict) else None
+    if not isinstance(node, dict):
+        raise UnexpectedResponse(f"bill {ident}: the answer has no bill")
+    st, cursor = statement(node, f"account.bill({ident})")
+    return list(st.transactions), list(st.problems), cursor

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from octoscope.clock import SYSTEM, SetClock
-from octoscope.simulator import rest
+from octoscope.simulator import rest, statements
 from octoscope.simulator.faults import FaultInjector, FaultSpecError, category_of, parse_fault_spec
 from octoscope.simulator.graphql_api import TokenService, error_body, execute, root_fields
 from octoscope.simulator.scenario import (
@@ -104,11 +104,13 @@ class SimulatorMiddleware:
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
         fields: list[str] = []
+        operation: Any = None  # the GraphQL variables
         category = category_of(path)
         if category == "graphql" and body:
             try:
                 payload = orjson.loads(body)
                 fields = root_fields(payload.get("query", ""), payload.get("operationName"))
+                operation = payload.get("variables") if isinstance(payload.get("variables"), dict) else None
             except (orjson.JSONDecodeError, AttributeError, TypeError):
                 fields = []
         sent = False
@@ -138,6 +140,8 @@ class SimulatorMiddleware:
         }
         if category == "graphql":
             entry["fields"] = fields
+            if operation is not None:
+                entry["variables"] = operation  # what was asked (a statement's fromDate, a device, ...)
         chosen = self.state.faults.pick(category, fields)
         answer = next((f for f in chosen if f.kind != "latency"), None)
         for fault in chosen:
@@ -227,7 +231,8 @@ async def sim_truth(request: Request) -> Response:
             bounds[name] = parse_api_datetime(raw).timestamp() if raw else None
         except BadDateTime:
             return rest.json_response({name: ["Enter a valid date/time."]}, 400)
-    return rest.json_response(world.truth(bounds["from"], bounds["to"]))
+    bills = statements.truth(world, statements.biller_of(world))
+    return rest.json_response({**world.truth(bounds["from"], bounds["to"]), **bills})
 
 
 async def sim_clock(request: Request) -> Response:

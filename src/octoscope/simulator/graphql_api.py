@@ -23,6 +23,7 @@ from graphql.language import OperationDefinitionNode
 
 from octoscope.simulator.household import TELEMETRY_STEP, _stable_seed
 from octoscope.simulator.scenario import AccountSpec, ElectricityPointSpec, GasPointSpec
+from octoscope.simulator.statements import account_balance, bill, bills
 from octoscope.simulator.timeutil import SLOT, UK, iso_utc_offset
 from octoscope.simulator.world import EVRef, PointRef, World
 
@@ -79,6 +80,12 @@ type AccountType {
   properties(activeFrom: DateTime): [PropertyType]
   electricityAgreements(active: Boolean): [ElectricityAgreementType]
   gasAgreements(active: Boolean): [GasAgreementType]
+  bills(
+    first: Int, after: String, fromDate: Date, toDate: Date, includeOpenStatements: Boolean,
+    includeBillsWithoutPDF: Boolean, includeHeldStatements: Boolean, includeHistoricStatements: Boolean,
+    orderBy: BillsOrderBy
+  ): BillConnectionTypeConnection
+  bill(id: ID!, billType: BillTypeEnum): BillInterface
 }
 
 type PropertyType {
@@ -239,6 +246,51 @@ type UpsideDispatchType {
   end: DateTime!
   delta: Decimal
   meta: UpsideDispatchMetaType
+}
+
+# --- bills and statements (simulator/statements.py) ---
+enum BillTypeEnum { STATEMENT INVOICE CREDIT_NOTE PRE_KRAKEN }
+enum BillsOrderBy { FROM_DATE_DESC ISSUED_DATE_DESC }
+enum AccountStatementStatus { OPEN CLOSED }
+type PageInfo { hasNextPage: Boolean!, hasPreviousPage: Boolean!, startCursor: String, endCursor: String }
+interface BillInterface { id: ID, billType: BillTypeEnum, fromDate: Date, toDate: Date, issuedDate: Date }
+type BillTotalType { netTotal: Int, taxTotal: Int, grossTotal: Int }
+type StatementType implements BillInterface {
+  id: ID, billType: BillTypeEnum, fromDate: Date, toDate: Date, issuedDate: Date,
+  status: AccountStatementStatus, openingBalance: Int, closingBalance: Int,
+  totalCharges: BillTotalType, totalCredits: BillTotalType,
+  transactions(first: Int, after: String): TransactionConnectionTypeConnection
+}
+type BillEdge { cursor: String!, node: BillInterface }
+type BillConnectionTypeConnection { pageInfo: PageInfo!, edges: [BillEdge]!, totalCount: Int, edgeCount: Int }
+type TransactionAmountType { net: Int, tax: Int, gross: Int }
+type ConsumptionType {
+  startDate: Date, endDate: Date, quantity: Decimal, unit: String, usageCost: Int, supplyCharge: Int
+}
+interface TransactionType {
+  id: ID, postedDate: Date, title: String, note: String, amounts: TransactionAmountType,
+  balanceCarriedForward: Int, isHeld: Boolean, isReversed: Boolean!
+}
+type Charge implements TransactionType {
+  id: ID, postedDate: Date, title: String, note: String, amounts: TransactionAmountType,
+  balanceCarriedForward: Int, isHeld: Boolean, isReversed: Boolean!, isExport: Boolean,
+  consumption: ConsumptionType
+}
+type Credit implements TransactionType {
+  id: ID, postedDate: Date, title: String, note: String, amounts: TransactionAmountType,
+  balanceCarriedForward: Int, isHeld: Boolean, isReversed: Boolean!
+}
+type Payment implements TransactionType {
+  id: ID, postedDate: Date, title: String, note: String, amounts: TransactionAmountType,
+  balanceCarriedForward: Int, isHeld: Boolean, isReversed: Boolean!
+}
+type Refund implements TransactionType {
+  id: ID, postedDate: Date, title: String, note: String, amounts: TransactionAmountType,
+  balanceCarriedForward: Int, isHeld: Boolean, isReversed: Boolean!
+}
+type TransactionEdge { cursor: String!, node: TransactionType }
+type TransactionConnectionTypeConnection {
+  pageInfo: PageInfo!, edges: [TransactionEdge]!, totalCount: Int, edgeCount: Int
 }
 
 type OctoplusAccountInfoType { isOctoplusEnrolled: Boolean }
@@ -602,11 +654,13 @@ def _account_type(world: World, account: AccountSpec) -> dict[str, Any]:
     return {
         "id": str(account.user_id),
         "number": account.number,
-        "balance": lambda info, includeAllLedgers=False: 39303,
+        "balance": lambda info, includeAllLedgers=False: account_balance(world, account),
         "overdueBalance": 0,
         "properties": properties,
         "electricityAgreements": lambda info, active=None: agreements("electricity", active),
         "gasAgreements": lambda info, active=None: agreements("gas", active),
+        "bills": lambda info, **args: bills(world, account, **args),
+        "bill": lambda info, **args: bill(world, account, **args),
     }
 
 

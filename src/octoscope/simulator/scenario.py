@@ -228,6 +228,19 @@ class RevisionsSpec:
 
 
 @dataclass(frozen=True)
+class StatementsSpec:
+    """Monthly statements (``simulator/statements.py``) and the discrepancies planted in them. A planted one
+    names a statement by how many months before the current one it covers (1: last month)."""
+
+    months: int = 6  # closed monthly statements, the newest for last month; 0: none
+    opening_balance: int = 0  # pence, positive in credit, before the oldest statement
+    direct_debit: int = 10000  # pence paid on the 15th of each month
+    estimated_read: int | None = None  # billed on an estimate, corrected on the next statement
+    standing_charge_error: int | None = None  # an electricity standing charge above the published one
+    missed_export: int | None = None  # no export credit at all
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -244,6 +257,7 @@ class Scenario:
     accounts: tuple[AccountSpec, ...]
     faults: tuple[FaultSpec, ...]
     revisions: RevisionsSpec = RevisionsSpec()
+    statements: StatementsSpec = StatementsSpec()
 
 
 # --- parsing -----------------------------------------------------------------------------------------
@@ -724,6 +738,24 @@ def _revisions(r: _Reader, d: dict[str, Any], path: str) -> RevisionsSpec:
     )
 
 
+def _statements(r: _Reader, d: dict[str, Any], path: str) -> StatementsSpec:
+    planted = ("estimated_read", "standing_charge_error", "missed_export")
+    allowed = ("months", "opening_balance", "direct_debit", *planted)
+    for key in d:
+        if key not in allowed:
+            raise r.fail(f"{path}{key}", f"unknown key; expected one of {', '.join(sorted(allowed))}")
+    months = int(r.number(d, "months", path, 6, 0, 120))
+    back = {k: int(r.number(d, k, path, 0, 1, 120)) if k in d else None for k in planted}
+    return StatementsSpec(
+        months=months,
+        opening_balance=int(r.number(d, "opening_balance", path, 0, -1e7, 1e7)),
+        direct_debit=int(r.number(d, "direct_debit", path, 10000, 0, 1e7)),
+        estimated_read=back["estimated_read"],
+        standing_charge_error=back["standing_charge_error"],
+        missed_export=back["missed_export"],
+    )
+
+
 def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scenario:
     r = _Reader(source, anchor)
     known = {
@@ -738,6 +770,7 @@ def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scena
         "accounts",
         "faults",
         "revisions",
+        "statements",
     }
     for key in data:
         if key not in known:
@@ -785,6 +818,7 @@ def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scena
         accounts=accounts,
         faults=tuple(_fault(r, f, f"faults[{i}].") for i, f in enumerate(r.tables(data, "faults", ""))),
         revisions=_revisions(r, r.table(data.get("revisions", {}), "revisions"), "revisions."),
+        statements=_statements(r, r.table(data.get("statements", {}), "statements"), "statements."),
     )
 
 

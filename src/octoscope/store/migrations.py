@@ -230,4 +230,20 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX notifications_sent_at ON notifications_sent (sent_at);
         """,
     ),
+    (
+        # Octopus's statements as read (domain/bills.py's form, JSON): a closed one is never asked for again.
+        "bill statements",
+        """
+        CREATE TABLE bill_statements (
+            account TEXT NOT NULL,
+            id TEXT NOT NULL,
+            status TEXT,
+            from_date TEXT NOT NULL,
+            to_date TEXT NOT NULL,
+            body TEXT NOT NULL,
+            fetched_at INTEGER NOT NULL,
+            PRIMARY KEY (account, id)
+        );
+        """,
+    ),
 )

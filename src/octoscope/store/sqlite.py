@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from octoscope.clock import SYSTEM
+from octoscope.domain.bills import Statement, statement_from_dict, statement_to_dict
 from octoscope.domain.costs import PriceColumns
 from octoscope.domain.models import (
     Account,
@@ -975,3 +976,40 @@ class Store:
                 (code,),
             ).fetchone()
         return None if row is None else row[0]
+
+    # --- bill statements (issue 21) ----------------------------------------------------------------------
+
+    def save_statements(self, account: str, statements: Sequence[Statement], at: datetime) -> None:
+        """Upsert statements as read at ``at`` (an open one read again replaces itself)."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO bill_statements (account, id, status, from_date, to_date, body, fetched_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, id) DO UPDATE SET status = excluded.status,"
+                " from_date = excluded.from_date, to_date = excluded.to_date, body = excluded.body,"
+                " fetched_at = excluded.fetched_at",
+                [
+                    (
+                        account,
+                        st.ident,
+                        st.status,
+                        st.first.isoformat(),
+                        st.last.isoformat(),
+                        json.dumps(statement_to_dict(st), default=str),
+                        epoch(at),
+                    )
+                    for st in statements
+                ],
+            )
+
+    def statements(self, account: str) -> list[tuple[Statement, datetime]]:
+        """The account's statements kept, oldest period first, each with when it was read."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body, fetched_at FROM bill_statements WHERE account = ? ORDER BY from_date, id", (account,)
+            ).fetchall()
+        return [(statement_from_dict(json.loads(body)), from_epoch(at)) for body, at in rows]
+
+    def forget_statements(self, account: str, idents: Iterable[str]) -> None:
+        """Drop kept statements (an open one Octopus no longer lists)."""
+        with self._transaction() as db:
+            db.executemany("DELETE FROM bill_statements WHERE account = ? AND id = ?", [(account, i) for i in idents])

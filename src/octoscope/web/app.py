@@ -24,7 +24,7 @@ from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.outputs.service import Outputs
 from octoscope.store.sqlite import Store
-from octoscope.web import compare, costs, ev, live, metrics, overview, pages, prices, status, usage
+from octoscope.web import bills, compare, costs, ev, live, metrics, overview, pages, prices, status, usage
 from octoscope.web.auth import install_token_guard
 from octoscope.web.scheduler import Scheduler
 from octoscope.web.security import HostPolicy, SecurityMiddleware, check_token
@@ -97,7 +97,7 @@ def create_app(
         install_token_guard(app, check_token(token), session_secret or secrets.token_bytes(32), now)
     app.add_middleware(SecurityMiddleware, policy=policy)  # outermost: its headers are on every answer
 
-    for area in (costs, ev, live, overview, usage, prices, compare, status, metrics, pages):
+    for area in (bills, costs, ev, live, overview, usage, prices, compare, status, metrics, pages):
         app.include_router(area.router)
     pages.mount_static(app)
 

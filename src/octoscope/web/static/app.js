@@ -384,6 +384,7 @@
     form.to.value = params.get("to") || monthsBack(1);
     form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
     compareSection();
+    billsSection();
     async function load() {
       const q = new URLSearchParams({ from: form.from.value, to: form.to.value, by: "month" });
       history.replaceState(null, "", "?" + new URLSearchParams({ from: form.from.value, to: form.to.value }));
@@ -420,6 +421,36 @@
       } catch (err) { showError(err); }
     }
     return load();
+  }
+
+  // The Bills section of the Costs page: each statement per fuel, Octopus's charge next to octoscope's, the
+  // difference and its reason; the balance over time. Reads /api/bills only (no Octopus request).
+  async function billsSection() {
+    const out = $("#bills-result");
+    try {
+      const d = await getJSON("/api/bills");
+      if (!d.statements.length) {
+        out.innerHTML = "<p class='sub'>No statements kept yet: run <code>octoscope bills</code>.</p>";
+      } else {
+        const rows = d.statements.slice().reverse().map((st) => {
+          const period = `${dateOnly(st.from)} – ${dateOnly(st.to)}${st.status === "CLOSED" ? "" : " (open)"}`;
+          const notes = st.notes.length ? `<tr class="notes"><td>${esc(period)}</td><td colspan="5" class="sub">${st.notes.map(esc).join("; ")}</td></tr>` : "";
+          const lines = st.fuels.map((f, i) => `<tr data-statement="${esc(st.id)}" data-fuel="${f.fuel}" class="${f.matches ? "" : "differs"}">` +
+            `<td>${i === 0 && !st.notes.length ? period : ""}</td><td>${FUEL_NAMES[f.fuel]}</td><td class="num">${pounds(f.octopus_pence)}</td><td class="num">${pounds(f.octoscope_pence)}</td>` +
+            `<td class="num">${f.difference_pence > 0 ? "+" : ""}${f.difference_pence}p${f.matches ? "" : ' <span class="flag">differs</span>'}</td>` +
+            `<td class="wrap">${f.reasons.map((r) => esc(r.text)).join("; ") || (f.matches ? "matches" : "")}</td></tr>`).join("");
+          return notes + lines;
+        }).join("");
+        out.innerHTML = `<p class="big" id="bills-flagged">${d.flagged ? `${d.flagged} statement${d.flagged > 1 ? "s" : ""} differ by more than ${d.tolerance_pence}p on a fuel` : "Every statement matches"}</p>` +
+          `<table id="bills-table"><thead><tr><th>Statement</th><th>Fuel</th><th class="num">Octopus</th><th class="num">octoscope</th><th class="num">Difference</th><th>Why</th></tr></thead><tbody>${rows}</tbody></table>`;
+        draw("bills-chart", [{ type: "scatter", mode: "lines+markers", line: { shape: "hv", color: color("--accent") }, name: "Balance",
+          x: d.balance.map((b) => b.date), y: d.balance.map((b) => b.pence / 100), hovertemplate: "%{x|%d %b %Y}: £%{y:.2f}<extra></extra>" }],
+          { xaxis: { type: "date" }, yaxis: { title: { text: "Balance, £ (in credit above zero)" } } });
+      }
+    } catch (err) {
+      out.innerHTML = `<p class="sub">Bills could not be shown: ${esc(err.message)}</p>`;
+    }
+    out.dataset.ready = "1";
   }
 
   // The tariff comparison on the Costs page: asked for with the button (the first one fetches every
