@@ -45,7 +45,7 @@ def test_a_killed_sync_is_interrupted_not_running_for_ever(fresh_sim: SimServer,
     cli = make_cli(fresh_sim, tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "octoscope", "sync", "--to", "2026-11-22"],
-        env=cli.env,
+        env={**cli.env, **cli.clock_env()},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -136,7 +136,7 @@ def test_a_full_disk_is_one_line(synced_demo: Cli, args: list[str]) -> None:
     with Path("/dev/full").open("w") as full:
         done = subprocess.run(
             [sys.executable, "-m", "octoscope", *args],
-            env=synced_demo.env,
+            env={**synced_demo.env, **synced_demo.clock_env()},
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,

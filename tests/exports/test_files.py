@@ -115,7 +115,11 @@ def test_parquet_rows_add_up_to_the_costs(synced_demo: Cli, tmp_path: Path) -> N
     # Parquet to standard output works when it is not a terminal (here, a pipe).
     args = ("export", "parquet", "--from", "2026-10-25", "--to", "2026-10-26", "--fuel", "electricity")
     done = subprocess.run(
-        [sys.executable, "-m", "octoscope", *args], env=synced_demo.env, capture_output=True, timeout=120, check=True
+        [sys.executable, "-m", "octoscope", *args],
+        env={**synced_demo.env, **synced_demo.clock_env()},
+        capture_output=True,
+        timeout=120,
+        check=True,
     )
     assert pq.read_table(io.BytesIO(done.stdout)).num_rows == 50
 

@@ -135,7 +135,7 @@ def test_sigkill_at_random_moments_then_one_more_sync_equals_a_clean_run(
         for _ in range(10):
             process = subprocess.Popen(
                 [sys.executable, "-m", "octoscope", "sync", "--to", TO],
-                env=cli.env,
+                env={**cli.env, **cli.clock_env()},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

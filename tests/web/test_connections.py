@@ -39,7 +39,7 @@ def limited_server(cli: Cli, log: Path) -> Iterator[str]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "octoscope", "serve", "--port", str(port)],
-            env={**cli.env, "OCTOSCOPE_API_KEY": ""},  # nothing in the background asks Octopus
+            env={**cli.env, **cli.clock_env(), "OCTOSCOPE_API_KEY": ""},  # nothing in the background asks Octopus
             stdout=out,
             stderr=subprocess.STDOUT,
             preexec_fn=limit_files,  # noqa: PLW1509 (the test is the limit; no threads started yet here)

@@ -105,7 +105,7 @@ CLI_EXTREMES = ["9999-12-31", "0001-01-01", "99999-01-01", "nan", "inf", "-inf",
 
 def test_extreme_values_on_every_cli_option(synced_demo: Cli) -> None:
     runner = CliRunner()
-    env = {**synced_demo.env, "OCTOSCOPE_API_KEY": ""}  # nothing asks Octopus
+    env = {**synced_demo.env, **synced_demo.clock_env(), "OCTOSCOPE_API_KEY": ""}  # nothing asks Octopus
     tried = 0
     problems: list[str] = []
     for command, (options, needs) in COMMANDS.items():
