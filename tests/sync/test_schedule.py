@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from octoscope.domain.bills import Statement
 from octoscope.domain.models import Account, Agreement, Direction, Fuel, Meter, MeterPoint, Property, Reading
 from octoscope.domain.uktime import local_midnight
 from octoscope.store.sqlite import Store
+from octoscope.sync.bills import next_fetch
 from octoscope.sync.schedule import Decision, Facts, LastRun, decide, yesterday_complete
 
 
@@ -28,6 +30,7 @@ def facts(
     agile: bool = False,
     prices_until: str | None = None,
     dispatches_at: str | None = None,
+    statements_at: str | None = None,
 ) -> Facts:
     return Facts(
         last or {},
@@ -35,6 +38,7 @@ def facts(
         agile,
         at(prices_until) if prices_until else None,
         at(dispatches_at) if dispatches_at else None,
+        at(statements_at) if statements_at else None,
     )
 
 
@@ -183,6 +187,75 @@ def test_dispatches_follow_their_own_pace_and_back_off_after_a_failure() -> None
     assert later.next_at == at("2026-11-21T09:03:00Z")
     f = facts(dispatches_at="2026-11-21T09:00:00Z", last={"dispatches": failed("2026-11-21T08:58:00Z")})
     assert not job("2026-11-21T09:00:00Z", f, "dispatches").due
+
+
+# --- statements ---------------------------------------------------------------------------------------------
+
+
+def statement(ident: str, first: str, last: str, status: str) -> Statement:
+    return Statement(ident, "MONTHLY", date.fromisoformat(first), date.fromisoformat(last), None, status, 0, 0, ())
+
+
+def test_statements_wait_for_the_account_then_are_read_at_once() -> None:
+    d = job("2026-11-21T09:00:00Z", facts(), "bills")
+    assert (d.due, d.next_at, d.why) == (False, None, "no account stored yet")
+    assert next_fetch([]) is None  # nothing kept: the scheduler asks now
+    assert job("2026-11-21T09:00:00Z", facts(statements_at="2026-11-21T09:00:00Z"), "bills").due
+
+
+def test_the_open_statement_is_read_again_a_day_after_and_closed_ones_never_count() -> None:
+    kept = [
+        (statement("s1", "2026-09-01", "2026-09-30", "CLOSED"), at("2026-10-02T07:00:00Z")),
+        (statement("s2", "2026-10-01", "2026-10-31", "CLOSED"), at("2026-11-20T09:00:00Z")),
+        (statement("s3", "2026-11-01", "2026-11-30", "OPEN"), at("2026-11-21T09:00:00Z")),
+    ]
+    due = next_fetch(kept)
+    assert due == at("2026-11-22T09:00:00Z")
+    f = facts(statements_at="2026-11-22T09:00:00Z", last={"bills": ok("2026-11-21T09:00:00Z")})
+    before = job("2026-11-22T08:59:00Z", f, "bills")
+    assert not before.due
+    assert before.next_at == at("2026-11-22T09:00:00Z")
+    assert job("2026-11-22T09:00:00Z", f, "bills").due
+    only_closed = [(st, read) for st, read in kept if st.closed]
+    assert next_fetch(only_closed) == at("2026-11-21T09:00:00Z")  # a day after the last read: has one begun?
+
+
+def test_statements_are_asked_at_most_once_a_day_even_when_none_are_kept() -> None:
+    # An account without statements keeps nothing, so sync.bills would ask every time: the last run holds it.
+    f = facts(statements_at="2026-11-21T12:00:00Z", last={"bills": ok("2026-11-21T09:00:00Z")})
+    d = job("2026-11-21T12:00:00Z", f, "bills")
+    assert not d.due
+    assert d.next_at == at("2026-11-22T09:00:00Z")
+    assert d.why == "at most once a day"
+    assert job("2026-11-22T09:00:00Z", facts(statements_at="2026-11-22T09:00:00Z", last=f.last), "bills").due
+
+
+def test_after_a_failure_statements_are_tried_again_after_three_hours() -> None:
+    f = facts(statements_at="2026-11-21T09:00:00Z", last={"bills": failed("2026-11-21T09:00:00Z")})
+    assert not job("2026-11-21T11:59:00Z", f, "bills").due
+    assert job("2026-11-21T12:00:00Z", f, "bills").due
+
+
+@pytest.mark.parametrize(
+    ("read", "not_yet", "due"),
+    [
+        # 2026-10-25 has 25 hours: read at 09:00 BST the day before, again 24 hours on, at 08:00 GMT.
+        ("2026-10-24T08:00:00Z", "2026-10-25T07:59:00Z", "2026-10-25T08:00:00Z"),
+        # 2026-03-29 has 23 hours: read at 09:00 GMT the day before, again at 10:00 BST.
+        ("2026-03-28T09:00:00Z", "2026-03-29T08:59:00Z", "2026-03-29T09:00:00Z"),
+    ],
+)
+def test_on_clock_change_days_the_open_statement_waits_24_hours_not_a_wall_clock_day(
+    read: str, not_yet: str, due: str
+) -> None:
+    kept = [(statement("s9", read[:8] + "01", read[:8] + "28", "OPEN"), at(read))]
+    statements_at = next_fetch(kept)
+    assert statements_at == at(due)
+    f = Facts({"bills": ok(read)}, True, False, None, None, statements_at)
+    waiting = job(not_yet, f, "bills")
+    assert not waiting.due
+    assert waiting.next_at == at(due)
+    assert job(due, f, "bills").due
 
 
 # --- yesterday complete, from a real store ----------------------------------------------------------------

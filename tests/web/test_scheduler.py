@@ -1,11 +1,15 @@
-"""The scheduler doing what it decided, against the simulator: the account and dispatches on the demo, and
-Agile prices for tomorrow fetched once they are published at 16:00, then left alone."""
+"""The scheduler doing what it decided, against the simulator: the account, statements and dispatches on the
+demo, Agile prices for tomorrow fetched once they are published at 16:00, then left alone, and the statements
+fetched once a day."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -34,11 +38,13 @@ def test_on_the_demo_the_account_and_dispatches_are_due_then_nothing(tmp_path: P
             again = asyncio.run(scheduler.tick())
             jobs = {j["job"]: j for j in scheduler.snapshot()}
         log = sim.requests_log()
-    assert ran == ["account", "dispatches"]
+    assert ran == ["account", "bills", "dispatches"]
     assert again == []
     assert jobs["account"]["last_run"]["outcome"] == "ok"
     assert jobs["account"]["next_run"] == "2026-11-22T09:00:00+00:00"
     assert jobs["dispatches"]["last_run"]["outcome"] == "ok"
+    assert jobs["bills"]["last_run"]["message"] == "7 statements read in 1 GraphQL request; 7 kept"
+    assert jobs["bills"]["next_run"] == "2026-11-22T09:00:00+00:00"
     assert jobs["prices"]["next_run"] is None
     assert jobs["prices"]["why"] == "no tariff with day-ahead prices"
     assert jobs["consumption"]["last_run"]["outcome"] == "ok"
@@ -73,3 +79,48 @@ def test_agile_prices_for_tomorrow_are_fetched_from_1600_until_stored(tmp_path: 
     assert max(r.valid_to for r in rates if r.valid_to) == datetime.fromisoformat("2026-11-22T23:00:00+00:00")
     assert jobs["prices"]["next_run"] == "2026-11-22T16:00:00+00:00"
     assert jobs["prices"]["why"] == "stored through tomorrow"
+
+
+def statement_calls(log: dict[str, Any]) -> list[dict[str, Any]]:
+    """The GraphQL calls sync.bills makes (the account's statements, from a date), not the account's own."""
+    requests: list[dict[str, Any]] = log["requests"]
+    return [r for r in requests if r.get("fields") == ["account"] and "fromDate" in r.get("variables", {})]
+
+
+def test_statements_are_fetched_once_a_day_within_the_graphql_budget(tmp_path: Path) -> None:
+    with simulator("bills", now="2026-11-21T09:00:00Z") as sim:
+        cli = make_cli(sim, tmp_path)
+        cli.ok("sync", "--to", "2026-11-22")
+        sim.reset_log()
+        clock = ManualClock(epoch("2026-11-21T09:00:00Z"))
+
+        def ledger() -> int:
+            with contextlib.closing(sqlite3.connect(cli.db)) as db:
+                return int(db.execute("SELECT count(*) FROM request_budget WHERE api = 'graphql'").fetchone()[0])
+
+        with Store.open(cli.db) as store:
+            scheduler = Scheduler(cli.settings(), store, clock)
+            scheduler.runs["account"] = JobRun(datetime.fromisoformat("2026-11-21T08:00:00+00:00"), None, True)
+            counted = ledger()
+            first = asyncio.run(scheduler.tick())
+            first_calls = statement_calls(sim.requests_log())
+            assert ledger() > counted  # the policy counted it
+            kept = len(store.statements(cli.settings().require_account()))
+            for later in ("2026-11-21T09:01:00Z", "2026-11-21T15:00:00Z", "2026-11-22T08:59:00Z"):
+                httpx.post(f"{sim.url}/_sim/clock", json={"now": later}, timeout=30)  # in step with octoscope's
+                clock.set(epoch(later))
+                assert "bills" not in asyncio.run(scheduler.tick()), later
+            assert len(statement_calls(sim.requests_log())) == 1  # not again the same day
+            jobs = {j["job"]: j for j in scheduler.snapshot()}
+            httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-22T09:00:00Z"}, timeout=30)
+            clock.set(epoch("2026-11-22T09:00:00Z"))
+            next_day = asyncio.run(scheduler.tick())
+            calls = statement_calls(sim.requests_log())
+    assert "bills" in first
+    assert [c["variables"]["fromDate"] for c in first_calls] == [None]  # everything, the first time
+    assert kept == 6
+    assert jobs["bills"]["last_run"]["outcome"] == "ok"
+    assert jobs["bills"]["next_run"] == "2026-11-22T09:00:00+00:00"
+    assert jobs["bills"]["what"] == "the account's statements: the open one daily, each closed one once"
+    assert "bills" in next_day
+    assert [c["variables"]["fromDate"] for c in calls] == [None, "2026-11-01"]  # then only the open month

@@ -33,14 +33,19 @@ def next_from_date(kept: list[tuple[Statement, datetime]]) -> date | None:
     return max(closed) + timedelta(days=1) if closed else None
 
 
+def next_fetch(kept: list[tuple[Statement, datetime]]) -> datetime | None:
+    """When the statements are next to be asked for: a day after the earliest read of an open one kept (with
+    none open, a day after the last read: ask daily whether one began); None: nothing kept, ask now."""
+    if not kept:
+        return None
+    opened = [at for st, at in kept if not st.closed]
+    return (min(opened) if opened else max(at for _, at in kept)) + OPEN_REFRESH
+
+
 def fresh_enough(kept: list[tuple[Statement, datetime]], now: datetime) -> bool:
     """Nothing to ask: statements are kept, and every open one was read within the day."""
-    if not kept:
-        return False
-    opened = [at for st, at in kept if not st.closed]
-    if opened:
-        return all(now - at < OPEN_REFRESH for at in opened)
-    return now - max(at for _, at in kept) < OPEN_REFRESH  # no open one: ask daily whether one began
+    due = next_fetch(kept)
+    return due is not None and now < due
 
 
 async def fetch_statements(client: GraphQLClient, store: Store, number: str, now: datetime) -> FetchResult:

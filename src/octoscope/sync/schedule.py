@@ -10,6 +10,8 @@ Jobs, each within the shared request budget (the runner goes through the same cl
 - ``account``: the account once a day (tariff switches, new meters, devices).
 - ``dispatches``: Intelligent Octopus dispatches at the pace ``sync.dispatches`` keeps (often while a car is
   plugged in, every half-hour otherwise, within one a minute and twenty an hour).
+- ``bills``: the account's statements (``sync.bills``), once the account is stored: when ``sync.bills`` would
+  ask again (a closed statement never; the open one a day after it was read), and at most once a day.
 
 A failed job is tried again no sooner than ``RETRY_AFTER_FAILURE``. Local times are UK local: on the day
 the clocks change, 06:00 and 16:00 are still the local hours.
@@ -32,13 +34,16 @@ PRICES_EVERY = timedelta(minutes=30)
 AGILE_DAY_ENDS = time(23, 0)  # an Agile day's prices run from 23:00 to 23:00 UK
 ACCOUNT_EVERY = timedelta(days=1)
 RETRY_AFTER_FAILURE = timedelta(minutes=30)
+BILLS_EVERY = timedelta(days=1)
+BILLS_RETRY_AFTER_FAILURE = timedelta(hours=3)  # statements are not urgent: a failing query is not hammered
 HALF_HOURLY_KINDS = frozenset({"HalfHourlyTariff"})
 
-JOBS = ("consumption", "prices", "account", "dispatches")
+JOBS = ("consumption", "prices", "account", "bills", "dispatches")
 DESCRIPTIONS = {
     "consumption": "consumption and the prices it needs: from 06:00 until yesterday is complete",
     "prices": "day-ahead (Agile) prices for tomorrow: from 16:00 until published",
     "account": "the account: tariffs, meters and devices, daily",
+    "bills": "the account's statements: the open one daily, each closed one once",
     "dispatches": "Intelligent Octopus dispatches: often while plugged in",
 }
 
@@ -58,6 +63,7 @@ class Facts:
     day_ahead_prices: bool  # a current tariff publishes a price per half-hour a day ahead
     prices_until: datetime | None  # how far those prices are stored
     dispatches_at: datetime | None  # when the next dispatch refresh is due; None: no Intelligent device
+    statements_at: datetime | None  # when sync.bills would ask for statements again; None: no account stored
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,19 @@ def _account(now: datetime, facts: Facts) -> Decision:
     return Decision("account", at <= now, max(at, now), "daily")
 
 
+def _bills(now: datetime, facts: Facts) -> Decision:
+    if facts.statements_at is None:
+        return Decision("bills", False, None, "no account stored yet")
+    at = facts.statements_at
+    why = "the open statement daily" if at > now else "statements not read within the day"
+    last = facts.last.get("bills")
+    if last is not None:
+        again = last.started + (BILLS_EVERY if last.ok else BILLS_RETRY_AFTER_FAILURE)
+        if again > at:
+            at, why = again, "at most once a day" if last.ok else "trying again after a failure"
+    return Decision("bills", at <= now, max(at, now), why)
+
+
 def _dispatches(now: datetime, facts: Facts) -> Decision:
     if facts.dispatches_at is None:
         return Decision("dispatches", False, None, "no Intelligent Octopus device")
@@ -135,7 +154,13 @@ def _dispatches(now: datetime, facts: Facts) -> Decision:
 
 def decide(now: datetime, facts: Facts) -> list[Decision]:
     """Each job: whether it is due at ``now``, and when it will next be."""
-    return [_consumption(now, facts), _prices(now, facts), _account(now, facts), _dispatches(now, facts)]
+    return [
+        _consumption(now, facts),
+        _prices(now, facts),
+        _account(now, facts),
+        _bills(now, facts),
+        _dispatches(now, facts),
+    ]
 
 
 # --- facts from the store ---------------------------------------------------------------------------------

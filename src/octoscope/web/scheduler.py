@@ -20,6 +20,7 @@ from octoscope.octopus.errors import OctopusError
 from octoscope.octopus.policy import key_fingerprint
 from octoscope.pricing import sync_prices_ahead
 from octoscope.store.sqlite import Store
+from octoscope.sync.bills import fetch_statements, next_fetch
 from octoscope.sync.discovery import discover
 from octoscope.sync.dispatches import LEDGER, NoIntelligentDevice, RefreshTooSoon, next_due, refresh
 from octoscope.sync.plan import resolve_window
@@ -75,7 +76,7 @@ class Scheduler:
         account = self.store.load_account(self.number)
         last = {name: LastRun(r.started, bool(r.ok)) for name, r in self.runs.items() if r.ok is not None}
         if account is None:
-            return Facts(last, False, False, None, None)
+            return Facts(last, False, False, None, None, None)
         codes = day_ahead_tariffs(self.store, account, now)
         has_device = any(d.device_type == "ELECTRIC_VEHICLES" for d in account.devices)
         dispatch_at = (
@@ -87,6 +88,7 @@ class Scheduler:
             bool(codes),
             prices_stored_until(self.store, codes, now) if codes else None,
             dispatch_at,
+            next_fetch(self.store.statements(self.number)) or now,
         )
 
     async def tick(self) -> list[str]:
@@ -167,6 +169,15 @@ class Scheduler:
         return (
             f"{_count(len(account.properties), 'property', 'properties')}, {_count(points, 'meter point')},"
             f" {_count(len(account.devices), 'device')}"
+        )
+
+    async def _bills(self, now: datetime) -> str:
+        async with open_clients(self.settings, self.store, self.clock) as clients:
+            done = await fetch_statements(clients.graphql, self.store, self.number, now)
+        if done.skipped:
+            return f"{done.skipped}; {_count(done.kept, 'statement')} kept"
+        return (
+            f"{_count(done.fetched, 'statement')} read in {_count(done.requests, 'GraphQL request')}; {done.kept} kept"
         )
 
     async def _dispatches(self, now: datetime) -> str:
