@@ -36,7 +36,8 @@ class MqttSettings:
 class NotifySettings:
     """Apprise URLs and the rules turned on. Rules: ``tomorrow_prices``, ``price_below`` (with
     ``price_below_pence``; 0 for negative prices only), ``dispatch_planned``, ``stale`` (after
-    ``stale_hours`` without new data), ``sync_failed``."""
+    ``stale_hours`` without new data), ``sync_failed``. ``bill_difference_pence``: when set, a closed statement's
+    fuel that differs from octoscope's costs by more than that many pence (for a reason other than rounding)."""
 
     urls: tuple[Secret, ...]
     rules: tuple[str, ...] = ("tomorrow_prices", "dispatch_planned", "stale", "sync_failed")
@@ -44,6 +45,7 @@ class NotifySettings:
     stale_hours: float = 36.0
     max_per_hour: int = 10
     cheapest_hours: float = 3.0
+    bill_difference_pence: int | None = None  # None: off
 
 
 def _error(message: str) -> Exception:
@@ -145,7 +147,16 @@ def mqtt_section(raw: object, env: dict[str, str]) -> MqttSettings | None:
     )
 
 
-NOTIFY_KEYS = ("urls", "rules", "price_below_pence", "stale_hours", "max_per_hour", "cheapest_hours")
+NOTIFY_KEYS = (
+    "urls",
+    "rules",
+    "price_below_pence",
+    "stale_hours",
+    "max_per_hour",
+    "cheapest_hours",
+    "bill_difference_pence",
+)
+MAX_BILL_DIFFERENCE = 100_000  # pence: £1,000
 
 
 def notify_section(raw: object, env: dict[str, str]) -> NotifySettings | None:
@@ -170,6 +181,14 @@ def notify_section(raw: object, env: dict[str, str]) -> NotifySettings | None:
     per_hour = _number("notify", values, "max_per_hour", 10, 1, 1000)
     if per_hour != int(per_hour):
         raise _error(f"[notify] max_per_hour must be a whole number, not {values['max_per_hour']!r}")
+    bill = values.get("bill_difference_pence")
+    if bill is not None and (
+        isinstance(bill, bool) or not isinstance(bill, int) or not 0 <= bill <= MAX_BILL_DIFFERENCE
+    ):
+        raise _error(
+            f"[notify] bill_difference_pence must be a whole number of pence from 0 to {MAX_BILL_DIFFERENCE},"
+            f" not {bill!r}"
+        )
     return NotifySettings(
         urls=tuple(Secret(u.strip()) for u in urls),
         rules=tuple(dict.fromkeys(rules)),
@@ -177,4 +196,5 @@ def notify_section(raw: object, env: dict[str, str]) -> NotifySettings | None:
         stale_hours=_number("notify", values, "stale_hours", 36.0, 1, 24 * 14),
         max_per_hour=int(per_hour),
         cheapest_hours=_number("notify", values, "cheapest_hours", 3.0, 0.5, 24),
+        bill_difference_pence=bill,
     )

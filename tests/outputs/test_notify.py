@@ -61,6 +61,10 @@ def test_each_event_is_sent_once_across_restarts_and_within_the_hourly_limit(syn
         ({"urls": ["json://h/x"], "rules": ["cheap"]}, "[notify] rules: 'cheap' is not a rule"),
         ({"urls": ["json://h/x"], "max_per_hour": 0}, "[notify] max_per_hour must be a number from 1 to 1000"),
         ({"urls": ["json://h/x"], "colour": 1}, "[notify] has an unknown setting 'colour'"),
+        ({"urls": ["json://h/x"], "bill_difference_pence": -1}, "[notify] bill_difference_pence must be a whole"),
+        ({"urls": ["json://h/x"], "bill_difference_pence": 2.5}, "[notify] bill_difference_pence must be a whole"),
+        ({"urls": ["json://h/x"], "bill_difference_pence": True}, "[notify] bill_difference_pence must be a whole"),
+        ({"urls": ["json://h/x"], "bill_difference_pence": "100"}, "[notify] bill_difference_pence must be a whole"),
     ],
 )
 def test_bad_notify_settings_are_one_line_errors(section: dict[str, Any], message: str) -> None:

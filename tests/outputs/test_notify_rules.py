@@ -1,9 +1,11 @@
 """The notification rules on plain facts (no store, no network): which events, with which keys, so that
 "each once" means what it should: a cheap run keeps its key while it goes on, a changed plan is a new event,
-tomorrow's prices only for a day-ahead tariff; on the clock-change days too."""
+tomorrow's prices only for a day-ahead tariff; on the clock-change days too; a statement's difference only
+when closed, settled, over the threshold and not rounding."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -84,3 +86,57 @@ def test_a_changed_plan_is_a_new_event_and_the_same_plan_is_not() -> None:
     assert first[0].startswith("dispatch:d1:")
     assert changed != first
     assert keys(facts("2026-11-21T21:30:00Z", dispatches=device([]))) == []
+
+
+def line(fuel: str, theirs: int, ours: int, *causes: str) -> dict[str, Any]:
+    reasons = [{"cause": c, "text": f"the {c.replace('_', ' ')}"} for c in causes]
+    return {
+        "fuel": fuel,
+        "octopus_pence": theirs,
+        "octoscope_pence": ours,
+        "difference_pence": theirs - ours,
+        "reasons": reasons,
+    }
+
+
+def statement(ident: str, status: str, *lines: dict[str, Any]) -> dict[str, Any]:
+    return {"id": ident, "from": "2026-10-01", "to": "2026-10-31", "status": status, "fuels": list(lines)}
+
+
+def bill_keys(threshold: int | None, *statements: dict[str, Any]) -> list[str]:
+    options = replace(OPTIONS, rules=(), bill_difference_pence=threshold)
+    return [e.key for e in events(replace(facts("2026-11-21T09:00:00Z"), statements=statements), options)]
+
+
+def test_a_statement_differing_by_more_than_the_threshold_is_one_event_per_fuel() -> None:
+    st = statement(
+        "s1",
+        "CLOSED",
+        line("electricity", 10_000, 9_800, "unit_rate"),
+        line("gas", 5_000, 4_900, "standing_charge"),
+        line("export", -2_000, -2_000),
+    )
+    assert bill_keys(150, st) == ["bill_difference:A-DE30DE30:s1:electricity"]
+    assert bill_keys(100, st) == ["bill_difference:A-DE30DE30:s1:electricity"]  # more than 100p, not 100p
+    assert bill_keys(99, st) == ["bill_difference:A-DE30DE30:s1:electricity", "bill_difference:A-DE30DE30:s1:gas"]
+    assert bill_keys(None, st) == []  # off unless set
+    (event,) = events(
+        replace(facts("2026-11-21T09:00:00Z"), statements=(st,)),
+        replace(OPTIONS, rules=(), bill_difference_pence=150),
+    )
+    assert event.title == "Your bill differs: electricity, 2026-10-01 to 2026-10-31"
+    assert event.body == (
+        "Statement 2026-10-01 to 2026-10-31, electricity: Octopus charged £100.00, octoscope's costs are £98.00,"
+        " a difference of +200p. Reason: the unit rate."
+    )
+
+
+def test_rounding_an_open_statement_and_unsettled_readings_are_not_told() -> None:
+    rounding = statement("s1", "CLOSED", line("electricity", 10_001, 10_000, "rounding"))
+    assert bill_keys(0, rounding) == []
+    opened = statement("s2", "OPEN", line("electricity", 10_500, 10_000, "unexplained"))
+    assert bill_keys(0, opened) == []
+    unsettled = statement("s3", "CLOSED", line("gas", 6_000, 5_000, "provisional_readings", "estimated_read"))
+    assert bill_keys(0, unsettled) == []  # told once octoscope's readings are settled, if it still differs
+    settled = statement("s3", "CLOSED", line("gas", 6_000, 5_000, "estimated_read"))
+    assert bill_keys(0, settled) == ["bill_difference:A-DE30DE30:s3:gas"]

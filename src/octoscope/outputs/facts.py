@@ -47,6 +47,8 @@ class Facts:
     dispatches: dict[str, Any]  # device -> {"state", "dispatching", "planned"}
     health: dict[str, Any]
     problems: list[str] = field(default_factory=list)  # what could not be read (no prices stored yet, ...)
+    # The statements kept, reconciled (``services.bills.report_json``'s), read only for the bill_difference rule.
+    statements: tuple[dict[str, Any], ...] = ()
 
 
 def _iso(instant: datetime | None) -> str | None:

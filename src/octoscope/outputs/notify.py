@@ -5,7 +5,10 @@ for the rules the user turns on in ``[notify]``:
 - ``price_below``: a run of half-hours ahead at or below ``price_below_pence`` (0: negative prices);
 - ``dispatch_planned``: an Intelligent Octopus plan appears or changes;
 - ``stale``: no new consumption for ``stale_hours``;
-- ``sync_failed``: the last sync failed.
+- ``sync_failed``: the last sync failed;
+- ``bill_difference_pence`` (set to turn it on): a closed statement's fuel differs from octoscope's costs of the
+  same days by more than that many pence, for a reason other than rounding (once the readings it was compared
+  with are settled: while Octopus may still revise them, the comparison is not final and waits).
 
 Each event has a key made of what it is about (the day, the run, the plan), kept in the store once sent, so it
 goes once whatever restarts; at most ``max_per_hour`` go in any hour (the rest wait). Rules read the store
@@ -17,15 +20,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.config_outputs import NotifySettings
 from octoscope.costing import CostError
-from octoscope.domain.uktime import UK
+from octoscope.domain.uktime import UK, local_date
 from octoscope.outputs.facts import Facts, read_facts
+from octoscope.services.bills import bills_report, report_json
 from octoscope.store.sqlite import Store
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,39 @@ def _window_text(facts: Facts) -> str:
         f" Cheapest {window['hours']:g} h: {_hhmm(window['start'])} to {_hhmm(window['end'])},"
         f" {window['average_pence']:.2f}p/kWh on average."
     )
+
+
+def _money(pence: int) -> str:
+    return f"{'-' if pence < 0 else ''}£{abs(pence) / 100:,.2f}"
+
+
+BENIGN = frozenset({"rounding"})  # a difference only this explains is not told
+NOT_YET = "provisional_readings"  # octoscope's side may still change: told once it is settled
+
+
+def bill_events(account: str, statements: tuple[dict[str, Any], ...], threshold: int) -> list[Event]:
+    """One event per closed statement and fuel whose difference exceeds ``threshold`` pence, oldest first."""
+    out = []
+    for st in statements:
+        if st["status"] != "CLOSED":
+            continue  # charges are added when it closes
+        for line in st["fuels"]:
+            difference = line["difference_pence"]
+            causes = {r["cause"] for r in line["reasons"]}
+            if abs(difference) <= threshold or not causes - BENIGN or NOT_YET in causes:
+                continue
+            why = "; ".join(r["text"] for r in line["reasons"] if r["cause"] not in BENIGN)
+            out.append(
+                Event(
+                    f"bill_difference:{account}:{st['id']}:{line['fuel']}",
+                    "bill_difference",
+                    f"Your bill differs: {line['fuel']}, {st['from']} to {st['to']}",
+                    f"Statement {st['from']} to {st['to']}, {line['fuel']}: Octopus charged"
+                    f" {_money(line['octopus_pence'])}, octoscope's costs are {_money(line['octoscope_pence'])},"
+                    f" a difference of {difference:+d}p. Reason: {why}.",
+                )
+            )
+    return out
 
 
 def events(facts: Facts, options: NotifySettings) -> list[Event]:
@@ -126,6 +164,8 @@ def events(facts: Facts, options: NotifySettings) -> list[Event]:
                     f"{len(planned)} planned dispatch{'es' if len(planned) != 1 else ''}: {lines}.",
                 )
             )
+    if options.bill_difference_pence is not None:
+        out += bill_events(facts.account, facts.statements, options.bill_difference_pence)
     return out
 
 
@@ -158,6 +198,9 @@ async def notify_round(settings: Settings, store: Store, clock: Clock) -> Outcom
     now = clock.now()
     try:
         facts = read_facts(store, settings, now, clock(), options.cheapest_hours)
+        if options.bill_difference_pence is not None:  # reconciling costs each statement's days: only when asked
+            report = report_json(bills_report(store, settings, local_date(now)))
+            facts = replace(facts, statements=tuple(report["statements"]))
     except CostError as err:
         log.info("notify: nothing to look at yet (%s)", err)
         return Outcome([], [], [])
