@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from octoscope.clock import frozen
+from octoscope.outputs.notify import reconciled_statements
+from octoscope.store.sqlite import Store
 from tests.conftest import make_cli, simulator
 from tests.outputs.conftest import receiver
 
@@ -50,3 +53,13 @@ def test_each_statement_that_differs_is_sent_once_across_restarts(tmp_path: Path
     sent = [line.strip().removeprefix("sent ") for line in first.splitlines()[1:]]
     assert all(key.startswith("bill_difference:A-DE30DE30:") for key in sent)
     assert len(set(sent)) == 4
+
+    # serve asks each minute: the reconciliation is kept while the store and the day are unchanged, not after.
+    now = frozen("2026-11-21T09:05:00Z").now()
+    settings = cli.settings()
+    with Store.open(cli.db) as store:
+        held = reconciled_statements(store, settings, now)
+        assert reconciled_statements(store, settings, now) is held
+        store.forget_statements(settings.require_account(), [held[0]["id"]])
+        fewer = reconciled_statements(store, settings, now)
+    assert [s["id"] for s in fewer] == [s["id"] for s in held[1:]]

@@ -21,7 +21,7 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from octoscope.clock import Clock
@@ -184,6 +184,30 @@ def deliver(options: NotifySettings, event: Event) -> bool:
     return bool(sender.notify(body=event.body, title=event.title))
 
 
+@dataclass
+class _Reconciled:
+    """The statements reconciled for the last store asked about, while it and the day are unchanged: ``serve``
+    asks each minute, and reconciling costs every statement's days."""
+
+    store: Store | None = None
+    settings: Settings | None = None
+    key: tuple[tuple[int, int], date] | None = None
+    statements: tuple[dict[str, Any], ...] = ()
+
+
+_RECONCILED = _Reconciled()
+
+
+def reconciled_statements(store: Store, settings: Settings, now: datetime) -> tuple[dict[str, Any], ...]:
+    today = local_date(now)
+    held, key = _RECONCILED, (store.data_version(), today)
+    if held.store is store and held.settings is settings and held.key == key:
+        return held.statements
+    found = tuple(report_json(bills_report(store, settings, today))["statements"])
+    held.store, held.settings, held.key, held.statements = store, settings, key, found
+    return found
+
+
 @dataclass(frozen=True)
 class Outcome:
     sent: list[str]
@@ -199,8 +223,7 @@ async def notify_round(settings: Settings, store: Store, clock: Clock) -> Outcom
     try:
         facts = read_facts(store, settings, now, clock(), options.cheapest_hours)
         if options.bill_difference_pence is not None:  # reconciling costs each statement's days: only when asked
-            report = report_json(bills_report(store, settings, local_date(now)))
-            facts = replace(facts, statements=tuple(report["statements"]))
+            facts = replace(facts, statements=reconciled_statements(store, settings, now))
     except CostError as err:
         log.info("notify: nothing to look at yet (%s)", err)
         return Outcome([], [], [])
