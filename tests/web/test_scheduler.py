@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,9 @@ import httpx
 
 from octoscope.clock import ManualClock, frozen
 from octoscope.domain.models import Charge
+from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
+from octoscope.web.app import create_app
 from octoscope.web.scheduler import JobRun, Scheduler
 from tests.conftest import DEMO_NOW, make_cli, simulator
 
@@ -124,3 +127,27 @@ def test_statements_are_fetched_once_a_day_within_the_graphql_budget(tmp_path: P
     assert jobs["bills"]["what"] == "the account's statements: the open one daily, each closed one once"
     assert "bills" in next_day
     assert [c["variables"]["fromDate"] for c in calls] == [None, "2026-11-01"]  # then only the open month
+
+
+def test_serve_shows_the_statements_job_on_the_status_page_and_fetches_them_once(tmp_path: Path) -> None:
+    with simulator("bills", now="2026-11-21T09:00:00Z") as sim:
+        cli = make_cli(sim, tmp_path)
+        cli.ok("sync", "--to", "2026-11-22")
+        sim.reset_log()
+        app = create_app(cli.settings(), clock=cli.clock(), schedule_every=0.1)
+        with serve_in_thread(app) as base:
+            deadline, bills = time.monotonic() + 30, None
+            while time.monotonic() < deadline:
+                jobs = {j["job"]: j for j in httpx.get(f"{base}/api/status", timeout=30).json()["scheduler"]["jobs"]}
+                bills = jobs["bills"]
+                if bills["last_run"] and bills["last_run"]["outcome"] != "running":
+                    break
+                time.sleep(0.2)
+            time.sleep(1)  # ten more rounds of the scheduler
+            calls = statement_calls(sim.requests_log())
+    assert list(jobs) == ["consumption", "prices", "account", "bills", "dispatches"]
+    assert bills is not None
+    assert bills["last_run"]["outcome"] == "ok", bills
+    assert bills["last_run"]["message"] == "6 statements read in 1 GraphQL request; 6 kept"
+    assert not bills["due"]
+    assert len(calls) == 1
