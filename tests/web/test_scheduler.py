@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from octoscope.clock import ManualClock, frozen
+from octoscope.clock import ManualClock
 from octoscope.domain.models import Charge
 from octoscope.store.sqlite import Store
 from octoscope.web.scheduler import JobRun, Scheduler
@@ -20,30 +20,39 @@ def epoch(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def test_on_the_demo_the_account_and_dispatches_are_due_then_nothing(tmp_path: Path) -> None:
+def test_started_right_after_a_sync_the_scheduler_asks_octopus_nothing(tmp_path: Path) -> None:
     with simulator() as sim:
         cli = make_cli(sim, tmp_path)
         cli.ok("sync", "--to", "2026-11-22")
         sim.reset_log()
         with Store.open(cli.db) as store:
             now = epoch(DEMO_NOW)
-            scheduler = Scheduler(cli.settings(), store, frozen(now))
-            # The CLI's sync is taken as this morning's; yesterday has late half-hours, so the next try is
-            # three hours after it; the demo has no Agile tariff.
-            ran = asyncio.run(scheduler.tick())
-            again = asyncio.run(scheduler.tick())
+            clock = ManualClock(now + 30)
+            scheduler = Scheduler(cli.settings(), store, clock)
+            # The CLI's sync is taken as this morning's, and its reading of the account (with the car's state)
+            # as today's: nothing is due 30 s later; the demo has no Agile tariff.
+            at_start = asyncio.run(scheduler.tick())
             jobs = {j["job"]: j for j in scheduler.snapshot()}
-        log = sim.requests_log()
-    assert ran == ["account", "dispatches"]
-    assert again == []
+            log = sim.requests_log()
+            # The car is not plugged in: its dispatches are read an hour after the account was.
+            clock.set(now + 3600)
+            httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-21T10:00:00Z"}, timeout=30)
+            an_hour_on = asyncio.run(scheduler.tick())
+            again = asyncio.run(scheduler.tick())
+        later = sim.requests_log()
+    assert at_start == []
+    assert log["requests"] == []
     assert jobs["account"]["last_run"]["outcome"] == "ok"
     assert jobs["account"]["next_run"] == "2026-11-22T09:00:00+00:00"
-    assert jobs["dispatches"]["last_run"]["outcome"] == "ok"
+    assert jobs["dispatches"]["next_run"] == "2026-11-21T10:00:00+00:00"
+    assert jobs["dispatches"]["why"] == "not plugged in"
     assert jobs["prices"]["next_run"] is None
     assert jobs["prices"]["why"] == "no tariff with day-ahead prices"
     assert jobs["consumption"]["last_run"]["outcome"] == "ok"
     assert not jobs["consumption"]["due"]
-    fields = [f for r in log["requests"] for f in r.get("fields", [])]  # type: ignore[union-attr]
+    assert an_hour_on == ["dispatches"]
+    assert again == []
+    fields = [f for r in later["requests"] for f in r.get("fields", [])]  # type: ignore[union-attr]
     assert fields.count("flexPlannedDispatches") == 1
 
 

@@ -201,15 +201,19 @@ class GraphQLClient:
         )
         return parse.graphql_account_details(data)
 
-    async def dispatches(self, number: str, device_id: str) -> tuple[str | None, list[DispatchRecord]]:
+    async def dispatches(
+        self, number: str, device_id: str, *, attempts: int | None = None
+    ) -> tuple[str | None, list[DispatchRecord]]:
         """The device's state and its planned and completed dispatches, in one call; the deprecated
-        ``plannedDispatches`` where ``flexPlannedDispatches`` is not offered."""
+        ``plannedDispatches`` where ``flexPlannedDispatches`` is not offered. ``attempts=1`` leaves retrying
+        to a caller that keeps its own limits (the dispatch schedule)."""
         variables = {"account": number, "device": device_id}
         what = f"dispatches of {device_id}"
+        tolerate = frozenset({"KT-CT-4340"})
         try:
-            data = await self.query(documents.DISPATCHES, variables, what, tolerate=frozenset({"KT-CT-4340"}))
+            data = await self.query(documents.DISPATCHES, variables, what, tolerate=tolerate, attempts=attempts)
         except RequestRejected:
-            data = await self.query(documents.DISPATCHES_LEGACY, variables, what, tolerate=frozenset({"KT-CT-4340"}))
+            data = await self.query(documents.DISPATCHES_LEGACY, variables, what, tolerate=tolerate, attempts=attempts)
         return parse.dispatches(data, device_id)
 
     async def telemetry(

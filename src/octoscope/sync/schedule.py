@@ -8,10 +8,12 @@ Jobs, each within the shared request budget (the runner goes through the same cl
 - ``prices``: on a tariff with day-ahead prices (Agile, whose days run 23:00 to 23:00 UK), from 16:00 UK every
   half-hour until the prices up to 23:00 tomorrow are stored (and the next morning, today's if they never came).
 - ``account``: the account once a day (tariff switches, new meters, devices).
-- ``dispatches``: Intelligent Octopus dispatches at the pace ``sync.dispatches`` keeps (often while a car is
-  plugged in, every half-hour otherwise, within one a minute and twenty an hour).
+- ``dispatches``: Intelligent Octopus dispatches at the pace ``sync.dispatches`` keeps by the device's state
+  and plan (none at all off an Intelligent tariff), within one a minute and twenty an hour.
 
-A failed job is tried again no sooner than ``RETRY_AFTER_FAILURE``. Local times are UK local: on the day
+A failed job is tried again no sooner than ``RETRY_AFTER_FAILURE``; a failed dispatch refresh after
+``DISPATCH_RETRY`` counted from the failed run's end, doubling with each failure in a row. While a rate limit
+holds the API key (``octopus.policy.Hold``), no job is due before it ends. Local times are UK local: on the day
 the clocks change, 06:00 and 16:00 are still the local hours.
 """
 
@@ -32,6 +34,8 @@ PRICES_EVERY = timedelta(minutes=30)
 AGILE_DAY_ENDS = time(23, 0)  # an Agile day's prices run from 23:00 to 23:00 UK
 ACCOUNT_EVERY = timedelta(days=1)
 RETRY_AFTER_FAILURE = timedelta(minutes=30)
+DISPATCH_RETRY = timedelta(minutes=5)
+DISPATCH_RETRY_CAP = timedelta(hours=1)
 HALF_HOURLY_KINDS = frozenset({"HalfHourlyTariff"})
 
 JOBS = ("consumption", "prices", "account", "dispatches")
@@ -47,6 +51,8 @@ DESCRIPTIONS = {
 class LastRun:
     started: datetime
     ok: bool
+    finished: datetime | None = None
+    failures: int = 0  # failed runs in a row, this one included
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ class Facts:
     day_ahead_prices: bool  # a current tariff publishes a price per half-hour a day ahead
     prices_until: datetime | None  # how far those prices are stored
     dispatches_at: datetime | None  # when the next dispatch refresh is due; None: no Intelligent device
+    dispatches_why: str = "within the dispatch limits"
+    held_until: datetime | None = None  # a rate limit holds the API key until then
 
 
 @dataclass(frozen=True)
@@ -125,17 +133,29 @@ def _account(now: datetime, facts: Facts) -> Decision:
 
 def _dispatches(now: datetime, facts: Facts) -> Decision:
     if facts.dispatches_at is None:
-        return Decision("dispatches", False, None, "no Intelligent Octopus device")
+        return Decision("dispatches", False, None, "no device on an Intelligent Octopus tariff")
     at = facts.dispatches_at
+    why = facts.dispatches_why
     last = facts.last.get("dispatches")
     if last is not None and not last.ok:
-        at = max(at, last.started + timedelta(minutes=5))
-    return Decision("dispatches", at <= now, max(at, now), "within the dispatch limits")
+        # From the failed run's end (it may have waited), longer with each failure in a row.
+        wait = min(DISPATCH_RETRY_CAP, DISPATCH_RETRY * 2 ** max(0, last.failures - 1))
+        at = max(at, (last.finished or last.started) + wait)
+        why = f"trying again after {last.failures or 1} failure{'s' if last.failures > 1 else ''}"
+    return Decision("dispatches", at <= now, max(at, now), why)
+
+
+def _held(decision: Decision, now: datetime, until: datetime | None) -> Decision:
+    if until is None or until <= now or decision.next_at is None:
+        return decision
+    at = max(decision.next_at, until)
+    return Decision(decision.job, False, at, f"{decision.why}; Octopus rate-limits the key until then")
 
 
 def decide(now: datetime, facts: Facts) -> list[Decision]:
     """Each job: whether it is due at ``now``, and when it will next be."""
-    return [_consumption(now, facts), _prices(now, facts), _account(now, facts), _dispatches(now, facts)]
+    decisions = [_consumption(now, facts), _prices(now, facts), _account(now, facts), _dispatches(now, facts)]
+    return [_held(d, now, facts.held_until) for d in decisions]
 
 
 # --- facts from the store ---------------------------------------------------------------------------------
