@@ -28,7 +28,7 @@ from octoscope.domain.live import STEP, DayRates, LiveReading, from_telemetry
 from octoscope.domain.models import TelemetryReading
 from octoscope.domain.uktime import UK, from_epoch, local_date
 from octoscope.live.hub import Hub, Subscription, local_iso
-from octoscope.live.pacing import Pace, aligned, pace
+from octoscope.live.pacing import Pace, aligned, pace, share
 from octoscope.octopus.errors import (
     BudgetExhausted,
     CredentialsRejected,
@@ -146,6 +146,11 @@ class Feed:
             or (self.idle_since is not None and now < self.idle_since + grace)
         )
 
+    def active(self, now: float) -> bool:
+        """Whether a poll is wanted now: the grace period after the last viewer keeps the poller (a page
+        reload finds it running) but makes no call."""
+        return self.viewers > 0 or self.holds > 0 or now < self.lease_until
+
     def ensure_running(self) -> None:
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._run(), name=f"live poller {self.fixed or 'home mini'}")
@@ -168,14 +173,32 @@ class Feed:
                 if not self.wanted(now):
                     log.info("live: nobody watching %s; the poller stops", self.device)
                     return
+                if not self.active(now):  # the grace period: waiting for a viewer to come back, no call
+                    assert self.idle_since is not None
+                    until = self.idle_since + service.settings.grace_seconds
+                    self._next_at(until)
+                    await service.sleep(min(until - service.clock(), NAP))
+                    continue
                 rhythm = await service.pace(now)
                 self.interval, self.pace_reason = rhythm.interval, rhythm.reason
-                at = max(self._due(rhythm, now), rhythm.hard, self.not_before)
+                held = service.held_until()
+                at = max(self._due(rhythm, now), rhythm.hard, self.not_before, held or 0.0)
                 if at > now:
-                    if rhythm.per_hour == 0 and self.status.state != "rate_limited":
+                    if held is not None and held >= at:
+                        self._set(
+                            LiveStatus(
+                                "rate_limited",
+                                f"Octopus is rate-limiting this API key ({service.hold_reason()}): every request"
+                                f" under it waits, live included; next poll at {_clock_time(at)}",
+                                at,
+                            )
+                        )
+                    elif rhythm.per_hour == 0 and self.status.state != "rate_limited":
                         self._set(LiveStatus("rate_limited", f"{rhythm.reason}; next look at {_clock_time(at)}", at))
                     self._next_at(at)
-                    await service.sleep(min(at - now, NAP))
+                    # From the clock as it is now, not as it was before the awaits above: a stepped clock may have
+                    # moved meanwhile, and a sleep counted from then would wake a step late.
+                    await service.sleep(min(at - service.clock(), NAP))
                     continue
                 self.planned = at
                 await self._poll(now, rhythm)
@@ -227,7 +250,9 @@ class Feed:
         began = SYSTEM.monotonic()
         outcome, new, answered, took = "error", 0, SYSTEM(), 0.0
         try:
-            rows = await service.graphql.telemetry(device, from_epoch(start), from_epoch(now), attempts=1)
+            rows = await service.graphql.telemetry(
+                device, from_epoch(start), from_epoch(now), attempts=1, priority=self.viewers > 0
+            )
             answered, took = SYSTEM(), SYSTEM.monotonic() - began
         except Exception as err:  # every failure is a status, none a crash
             answered, took = SYSTEM(), SYSTEM.monotonic() - began
@@ -443,7 +468,16 @@ class LiveService:
             feed.holds += 1
             feed.ensure_running()
 
+    def stop_streams(self) -> None:
+        """The server is stopping: every viewer's stream ends now (its browser reconnects to the next one),
+        so that shutdown does not wait on streams that never end by themselves."""
+        for feed in self.feeds.values():
+            feed.hub.close_all("the server is stopping; reconnecting when it is back")
+
     async def close(self) -> None:
+        self.stop_streams()
+        if self.policy is not None:
+            self.policy.hold.live_share = 0
         tasks = [f.task for f in self.feeds.values() if f.task is not None and not f.task.done()]
         for task in tasks:
             task.cancel()
@@ -541,10 +575,21 @@ class LiveService:
 
     # --- shared by the feeds ---------------------------------------------------------------------------
 
+    def held_until(self) -> float | None:
+        """When a rate limit's hold on the API key ends (every caller of the key waits for it), if one holds."""
+        return None if self.policy is None else self.policy.held_until()
+
+    def hold_reason(self) -> str:
+        reason = "" if self.policy is None else self.policy.hold.reason
+        return reason or "too many requests"
+
     async def pace(self, now: float) -> Pace:
         assert self.policy is not None
         assert self.store is not None
         policy, store = self.policy, self.store
+        watched = any(f.viewers > 0 for f in self.feeds.values())
+        # While someone watches, other work leaves live its share of the GraphQL budget (see the policy).
+        policy.hold.live_share = min(self.settings.calls_per_hour, share(policy.per_hour["graphql"])) if watched else 0
         own = await asyncio.to_thread(store.requests_since, policy.key_id, LEDGER, now - 3600)
         used = await asyncio.to_thread(policy.used, "graphql")
         feeds = sum(1 for f in self.feeds.values() if f.running) or 1

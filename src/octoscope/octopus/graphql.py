@@ -91,7 +91,13 @@ class GraphQLClient:
         self._token_lock = asyncio.Lock()
 
     async def _post(
-        self, document: str, variables: dict[str, Any], what: str, token: str | None, attempts: int | None = None
+        self,
+        document: str,
+        variables: dict[str, Any],
+        what: str,
+        token: str | None,
+        attempts: int | None = None,
+        priority: bool = False,
     ) -> dict[str, Any]:
         headers = {"Authorization": token} if token else {}
         request = self.http.build_request(
@@ -109,7 +115,7 @@ class GraphQLClient:
                 raise TemporarilyUnavailable(f"{what}: {code} {message}")
             return body
 
-        return await self.policy.call("graphql", what, send, attempts=attempts)
+        return await self.policy.call("graphql", what, send, attempts=attempts, priority=priority)
 
     async def _obtain(self, use_refresh: bool) -> IssuedToken:
         stored = self._token
@@ -119,7 +125,7 @@ class GraphQLClient:
         else:
             variables = {"input": {"APIKey": self._api_key.reveal()}}
             what = "obtaining a GraphQL token"
-        body = await self._post(documents.AUTHENTICATE, variables, what, None)
+        body = await self._post(documents.AUTHENTICATE, variables, what, None, priority=True)  # everyone needs it
         code, message = _first_error(body)
         if code in BAD_REFRESH_CODES and use_refresh:
             log.info("the refresh token was refused (%s); obtaining a new token with the API key", code)
@@ -158,12 +164,14 @@ class GraphQLClient:
         *,
         tolerate: frozenset[str] = frozenset(),
         attempts: int | None = None,
+        priority: bool = False,
     ) -> dict[str, Any]:
         """The ``data`` of a query. Errors whose code is in ``tolerate`` leave their fields null instead.
-        ``attempts``: tries of the query itself (not of renewing the token), if not the policy's."""
+        ``attempts``: tries of the query itself (not of renewing the token), if not the policy's;
+        ``priority``: a watched live view's call, which may use the budget's share kept for live."""
         for _ in range(2):
             token = await self.token()
-            body = await self._post(document, variables, what, token, attempts)
+            body = await self._post(document, variables, what, token, attempts, priority)
             code, message = _first_error(body)
             if code in EXPIRED_TOKEN_CODES:
                 await self._drop_token(token)
@@ -224,9 +232,11 @@ class GraphQLClient:
         grouping: str = "TEN_SECONDS",
         *,
         attempts: int | None = None,
+        priority: bool = False,
     ) -> list[TelemetryReading]:
         """A Home Mini's readings in [start, end), oldest first. One call answers any range, so a poller asks
         from its last reading to now; ``attempts=1`` leaves retrying (and saying so) to the caller."""
         variables = {"device": device_id, "start": iso_z(start), "end": iso_z(end), "grouping": grouping}
-        data = await self.query(documents.TELEMETRY, variables, f"telemetry of {device_id}", attempts=attempts)
+        what = f"telemetry of {device_id}"
+        data = await self.query(documents.TELEMETRY, variables, what, attempts=attempts, priority=priority)
         return parse.telemetry(data)

@@ -50,6 +50,7 @@ class Hold:
     probing: bool = False
     limited_at: float | None = None  # the last rate-limit answer
     reason: str = ""
+    live_share: int = 0  # GraphQL calls an hour kept for a watched live view (0: nobody watching)
 
     def until(self) -> float:
         return self.not_before
@@ -140,12 +141,22 @@ class RequestPolicy:
         # A rolling hour excludes its first instant: a request sent exactly an hour ago no longer counts.
         return [at for at in self.ledger.requests_since(self.key_id, api, now - WINDOW) if at > now - WINDOW]
 
+    def _held_for_live(self, now: float) -> int:
+        """GraphQL calls of this rolling hour still owed to a watched live view (ledger ``live``): other work
+        is held to the rest of the budget, so that a viewer keeps a steady pace however busy it is."""
+        share = self.hold.live_share
+        if share <= 0:
+            return 0
+        polls = [at for at in self.ledger.requests_since(self.key_id, "live", now - WINDOW) if at > now - WINDOW]
+        return max(0, share - len(polls))
+
     def used(self, api: Api) -> int:
         """Requests under this key in the last hour, by any process that shares the database."""
         return len(self._window(api, self.clock()))
 
-    async def _take_turn(self, api: Api, what: str) -> None:
-        """Wait for any Retry-After and for room in the budget, then count the request."""
+    async def _take_turn(self, api: Api, what: str, priority: bool = False) -> None:
+        """Wait for any Retry-After and for room in the budget, then count the request. ``priority``: a
+        watched live view's poll (or a token everyone needs), which may use the share kept for live."""
         async with self._locks[api]:  # one queue per API: a REST wait does not hold back GraphQL
             while True:
                 now = self.clock()
@@ -155,6 +166,10 @@ class RequestPolicy:
                 # The ledger is the store: off the event loop, so that waiting for the store's writer (a page
                 # being committed) does not stall every other download.
                 sent = sorted(await asyncio.to_thread(self._window, api, now))
+                if api == "graphql" and not priority:
+                    kept = await asyncio.to_thread(self._held_for_live, now)
+                    if kept and limit - kept > 0:
+                        limit -= kept
                 wait = self.hold.not_before - now
                 if wait <= 0 and self.hold.probing:
                     wait = min(10.0, self.max_wait_seconds)  # another caller is probing the limit: its answer first
@@ -187,14 +202,23 @@ class RequestPolicy:
         ceiling = min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1))
         return self.rng.uniform(min(ceiling, self.base_seconds / 2), ceiling)
 
-    async def call(self, api: Api, what: str, send: Callable[[], Awaitable[T]], *, attempts: int | None = None) -> T:
+    async def call(
+        self,
+        api: Api,
+        what: str,
+        send: Callable[[], Awaitable[T]],
+        *,
+        attempts: int | None = None,
+        priority: bool = False,
+    ) -> T:
         """Run ``send`` under the budget, retrying what is worth retrying, at most ``attempts`` times (the
-        policy's own number unless a caller that keeps its own schedule, like the live poller, asks fewer)."""
+        policy's own number unless a caller that keeps its own schedule, like the live poller, asks fewer).
+        ``priority``: may use the GraphQL share kept for a watched live view."""
         last: Retryable | None = None
         made = 0
         tries = max(1, attempts) if attempts is not None else self.attempts
         for attempt in range(1, tries + 1):
-            await self._take_turn(api, what)
+            await self._take_turn(api, what, priority)
             made = attempt
             probe = self.hold.probing
             try:

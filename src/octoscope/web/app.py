@@ -64,6 +64,7 @@ def create_app(
             task = asyncio.create_task(app.state.scheduler.run_forever(schedule_every))
         try:
             async with open_live(settings, app.state.store, now) as app.state.live:  # the Home Mini pollers
+                app.state.stop_streams = app.state.live.stop_streams  # the server ends event streams first
                 yield
         finally:
             if task is not None:
