@@ -528,3 +528,19 @@ def test_requests_sent_together_into_a_rate_limit_count_as_one_strike() -> None:
     a.hold.limited(T0, 60.0, None, "KT-CT-1199")  # a second answer to a request already in flight
     assert b.hold.strikes == 1
     assert b.held_until() == T0 + 60
+
+
+def test_while_live_is_watched_other_graphql_work_is_held_to_the_rest_of_the_budget() -> None:
+    fake, ledger = FakeTime(), MemoryLedger()
+    for i in range(20):
+        ledger.record_request(KEY_ID, "graphql", T0 - 1000 + i)
+    policy = make_policy(fake, ledger=ledger, graphql=60, max_wait_seconds=60.0)
+    policy.hold.live_share = 40  # a viewer: 40 of the 60 kept for live, none polled yet this hour
+    with pytest.raises(BudgetExhausted):
+        run(policy.call("graphql", "dispatches", Send(fake)))
+    assert run(policy.call("graphql", "telemetry", Send(fake), priority=True)) == "ok"  # live itself goes
+    for i in range(10):  # as live polls, what it is still owed shrinks
+        ledger.record_request(KEY_ID, "live", T0 + i)
+    assert run(policy.call("graphql", "dispatches", Send(fake))) == "ok"
+    policy.hold.live_share = 0  # nobody watching: the whole budget again
+    assert run(policy.call("graphql", "account", Send(fake))) == "ok"

@@ -33,6 +33,7 @@ from octoscope.octopus.errors import (
     BudgetExhausted,
     CredentialsRejected,
     GaveUp,
+    KeyHeld,
     NotFound,
     OctopusError,
     RateLimited,
@@ -185,14 +186,7 @@ class Feed:
                 at = max(self._due(rhythm, now), rhythm.hard, self.not_before, held or 0.0)
                 if at > now:
                     if held is not None and held >= at:
-                        self._set(
-                            LiveStatus(
-                                "rate_limited",
-                                f"Octopus is rate-limiting this API key ({service.hold_reason()}): every request"
-                                f" under it waits, live included; next poll at {_clock_time(at)}",
-                                at,
-                            )
-                        )
+                        self._set(self._held_status(at))
                     elif rhythm.per_hour == 0 and self.status.state != "rate_limited":
                         self._set(LiveStatus("rate_limited", f"{rhythm.reason}; next look at {_clock_time(at)}", at))
                     self._next_at(at)
@@ -251,9 +245,14 @@ class Feed:
         outcome, new, answered, took = "error", 0, SYSTEM(), 0.0
         try:
             rows = await service.graphql.telemetry(
-                device, from_epoch(start), from_epoch(now), attempts=1, priority=self.viewers > 0
+                device, from_epoch(start), from_epoch(now), attempts=1, priority=self.viewers > 0, wait_for_hold=False
             )
             answered, took = SYSTEM(), SYSTEM.monotonic() - began
+        except KeyHeld as held:  # another caller's rate limit since the poll was due: no call went; wait for it
+            self.not_before = held.until
+            self._set(self._held_status(held.until))
+            self.polled.set()
+            return
         except Exception as err:  # every failure is a status, none a crash
             answered, took = SYSTEM(), SYSTEM.monotonic() - began
             await service.count_poll(service.clock())
@@ -364,6 +363,14 @@ class Feed:
         )
         self._set(status)
         return status.state
+
+    def _held_status(self, at: float) -> LiveStatus:
+        return LiveStatus(
+            "rate_limited",
+            f"Octopus is rate-limiting this API key ({self.service.hold_reason()}): every request under it"
+            f" waits, live included; next poll at {_clock_time(at)}",
+            at,
+        )
 
     def _backoff(self, base: float, cap: float) -> float:
         """Doubling from ``base`` with each failure in a row, at most ``cap``, with 10% jitter."""

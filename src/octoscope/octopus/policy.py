@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
 
-from octoscope.octopus.errors import BudgetExhausted, GaveUp, RateLimited, Retryable
+from octoscope.octopus.errors import BudgetExhausted, GaveUp, KeyHeld, RateLimited, Retryable
 
 Api = Literal["rest", "graphql"]
 WINDOW = 3600.0
@@ -154,7 +154,7 @@ class RequestPolicy:
         """Requests under this key in the last hour, by any process that shares the database."""
         return len(self._window(api, self.clock()))
 
-    async def _take_turn(self, api: Api, what: str, priority: bool = False) -> None:
+    async def _take_turn(self, api: Api, what: str, priority: bool = False, wait_for_hold: bool = True) -> None:
         """Wait for any Retry-After and for room in the budget, then count the request. ``priority``: a
         watched live view's poll (or a token everyone needs), which may use the share kept for live."""
         async with self._locks[api]:  # one queue per API: a REST wait does not hold back GraphQL
@@ -166,15 +166,18 @@ class RequestPolicy:
                 # The ledger is the store: off the event loop, so that waiting for the store's writer (a page
                 # being committed) does not stall every other download.
                 sent = sorted(await asyncio.to_thread(self._window, api, now))
-                if api == "graphql" and not priority:
+                if api == "graphql" and not priority and self.hold.live_share > 0:
                     kept = await asyncio.to_thread(self._held_for_live, now)
                     if kept and limit - kept > 0:
                         limit -= kept
                 wait = self.hold.not_before - now
                 if wait <= 0 and self.hold.probing:
                     wait = min(10.0, self.max_wait_seconds)  # another caller is probing the limit: its answer first
+                limited = RateLimited(self.hold.reason or "a rate limit holds the key")
+                if wait > 0 and not wait_for_hold:
+                    raise KeyHeld(f"{what}: a rate limit holds the key for {wait:.0f} s more", limited, now + wait)
                 if wait > self.max_wait_seconds:
-                    cause = RateLimited(self.hold.reason or "a rate limit holds the key") if self.hold.strikes else None
+                    cause = limited if self.hold.strikes else None
                     raise GaveUp(
                         f"{what}: Octopus asked us to wait {wait:.0f} s, longer than retry.max_wait_seconds", cause
                     )
@@ -210,15 +213,17 @@ class RequestPolicy:
         *,
         attempts: int | None = None,
         priority: bool = False,
+        wait_for_hold: bool = True,
     ) -> T:
         """Run ``send`` under the budget, retrying what is worth retrying, at most ``attempts`` times (the
         policy's own number unless a caller that keeps its own schedule, like the live poller, asks fewer).
-        ``priority``: may use the GraphQL share kept for a watched live view."""
+        ``priority``: may use the GraphQL share kept for a watched live view. ``wait_for_hold=False``: raise
+        :class:`KeyHeld` rather than wait while a rate limit holds the key (a caller that says so itself)."""
         last: Retryable | None = None
         made = 0
         tries = max(1, attempts) if attempts is not None else self.attempts
         for attempt in range(1, tries + 1):
-            await self._take_turn(api, what, priority)
+            await self._take_turn(api, what, priority, wait_for_hold)
             made = attempt
             probe = self.hold.probing
             try:
