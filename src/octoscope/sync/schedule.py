@@ -4,7 +4,9 @@ Jobs, each within the shared request budget (the runner goes through the same cl
 
 - ``consumption``: a sync from the morning (06:00 UK) on, once a day at least and again every three hours
   while yesterday is not yet complete (Octopus publishes a day's half-hours the next morning, sometimes in
-  parts), until 22:00; a sync also fetches the prices the new half-hours need.
+  parts), until 22:00; when only a few half-hours are missing (``LATE_ONLY``: those that arrive a day late),
+  at gaps that grow (twice the time since the morning, six hours at least) instead; a sync also fetches the
+  prices the new half-hours need.
 - ``prices``: on a tariff with day-ahead prices (Agile, whose days run 23:00 to 23:00 UK), from 16:00 UK every
   half-hour until the prices up to 23:00 tomorrow are stored (and the next morning, today's if they never came).
 - ``account``: the account once a day (tariff switches, new meters, devices).
@@ -29,6 +31,8 @@ from octoscope.store.sqlite import Store
 MORNING = time(6, 0)
 EVENING = time(22, 0)  # no more tries for yesterday's consumption after this; tomorrow morning again
 CONSUMPTION_EVERY = timedelta(hours=3)
+LATE_ONLY = 4  # at most this many of yesterday's half-hours missing from a series: the late ones
+LATE_EVERY = timedelta(hours=6)
 PRICES_FROM = time(16, 0)  # Agile prices for tomorrow are published around 16:00 UK
 PRICES_EVERY = timedelta(minutes=30)
 AGILE_DAY_ENDS = time(23, 0)  # an Agile day's prices run from 23:00 to 23:00 UK
@@ -66,6 +70,7 @@ class Facts:
     dispatches_at: datetime | None  # when the next dispatch refresh is due; None: no Intelligent device
     dispatches_why: str = "within the dispatch limits"
     held_until: datetime | None = None  # a rate limit holds the API key until then
+    yesterday_missing: int | None = None  # the most half-hours of yesterday any series lacks (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -106,9 +111,16 @@ def _consumption(now: datetime, facts: Facts) -> Decision:
     if now < morning:
         return Decision("consumption", False, morning, "yesterday is not complete; waiting for the morning")
     at = last.started + CONSUMPTION_EVERY
+    why = "yesterday is not complete yet"
+    if facts.yesterday_missing is not None and facts.yesterday_missing <= LATE_ONLY:
+        # Only the half-hours that arrive a day late: asking every three hours brings nothing new.
+        at = last.started + max(LATE_EVERY, 2 * (last.started - morning))
+        why = (
+            f"yesterday lacks only {facts.yesterday_missing} late half-hour{'s' if facts.yesterday_missing > 1 else ''}"
+        )
     if at > evening:
         return Decision("consumption", False, next_morning, "yesterday is not complete; again tomorrow morning")
-    return Decision("consumption", at <= now, max(at, now), "yesterday is not complete yet")
+    return Decision("consumption", at <= now, max(at, now), why)
 
 
 def _prices(now: datetime, facts: Facts) -> Decision:
@@ -163,17 +175,22 @@ def decide(now: datetime, facts: Facts) -> list[Decision]:
 
 def yesterday_complete(store: Store, account: Account, now: datetime) -> bool:
     """Whether every current series that has data holds each half-hour of yesterday (46, 48 or 50)."""
+    return yesterday_missing(store, account, now) == 0
+
+
+def yesterday_missing(store: Store, account: Account, now: datetime) -> int:
+    """The most half-hours of yesterday that any current series with data lacks."""
     yesterday = local_date(now) - timedelta(days=1)
     lo, hi = local_day_bounds(yesterday)
+    missing = 0
     for prop in account.properties:
         if not prop.lived_in_at(now):
             continue
         for point in prop.meter_points:
             if store.series_extent(point.series) is None:
                 continue  # a meter that reports nothing (a traditional gas meter) is not waited for
-            if len(store.readings(point.series, lo, hi)) < half_hours_in(yesterday):
-                return False
-    return True
+            missing = max(missing, half_hours_in(yesterday) - len(store.readings(point.series, lo, hi)))
+    return missing
 
 
 def day_ahead_tariffs(store: Store, account: Account, now: datetime) -> list[str]:

@@ -26,6 +26,7 @@ from octoscope.sync.dispatches import LEDGER, NoIntelligentDevice, RefreshTooSoo
 from octoscope.sync.plan import resolve_window
 from octoscope.sync.run import run_sync
 from octoscope.sync.schedule import (
+    ACCOUNT_EVERY,
     DESCRIPTIONS,
     JOBS,
     Decision,
@@ -34,7 +35,7 @@ from octoscope.sync.schedule import (
     day_ahead_tariffs,
     decide,
     prices_stored_until,
-    yesterday_complete,
+    yesterday_missing,
 )
 from octoscope.wiring import open_clients
 
@@ -89,14 +90,16 @@ class Scheduler:
             return Facts(last, False, False, None, None, held_until=held)
         codes = day_ahead_tariffs(self.store, account, now)
         dispatch_at, why = plan_next(self.store, self.key_id, self.number, now.timestamp())
+        missing = yesterday_missing(self.store, account, now)
         return Facts(
             last,
-            yesterday_complete(self.store, account, now),
+            missing == 0,
             bool(codes),
             prices_stored_until(self.store, codes, now) if codes else None,
             None if dispatch_at is None else from_epoch(dispatch_at),
             why,
             held,
+            missing,
         )
 
     async def tick(self) -> list[str]:
@@ -145,6 +148,7 @@ class Scheduler:
                     now=now,
                     reread_days=self.settings.sync.reread_days,
                     concurrency=self.settings.sync.concurrency,
+                    account_fresh_for=ACCOUNT_EVERY,  # the account job reads it daily
                 )
             summary = result.summary(self.store)
             outcome = ("ok", summary)
