@@ -22,7 +22,7 @@ from octoscope.octopus.policy import RequestPolicy, key_fingerprint
 from octoscope.octopus.rest import RestClient
 from octoscope.store.sqlite import Store
 from octoscope.sync.discovery import discover
-from octoscope.sync.dispatches import MIN_GAP, PER_HOUR, RefreshTooSoon, due, next_allowed, refresh
+from octoscope.sync.dispatches import MIN_GAP, PER_HOUR, RefreshTooSoon, due, next_allowed, plan_next, refresh
 from octoscope.sync.session import Clients
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, Cli, SimServer, make_cli, simulator
 
@@ -131,3 +131,39 @@ def synced_demo_copy(tmp_path: Path) -> Iterator[Cli]:
         cli = make_cli(sim, tmp_path)
         cli.ok("sync", "--to", "2026-11-22")
         yield cli
+
+
+def test_the_pace_follows_the_car_state_and_plan(walked: tuple[SimServer, Store, int]) -> None:
+    sim, _, _ = walked
+    calls = sorted(
+        datetime.fromisoformat(str(e["sim_at"])).timestamp()
+        for e in sim.requests_log()["requests"]
+        if "flexPlannedDispatches" in e.get("fields", [])
+    )
+    truth = httpx.get(
+        f"{sim.url}/_sim/truth", params={"from": START.isoformat(), "to": END.isoformat()}, timeout=30
+    ).json()["ev_sessions"]
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    # Unplugged at first: hourly; once plugged in, never more than ten minutes apart, with quick checks a
+    # minute apart while nothing is planned, and reads at planned dispatches' edges in between.
+    assert gaps[0] == 3600
+    plugged = min(datetime.fromisoformat(s["start"]).timestamp() for s in truth)
+    while_plugged = [b - a for a, b in itertools.pairwise(calls) if a >= plugged + 3600]
+    assert while_plugged
+    assert max(while_plugged) <= 600
+    assert MIN_GAP in gaps  # quick checks
+    assert any(MIN_GAP < g < 600 for g in gaps)  # a planned dispatch's start or end
+
+
+def test_no_dispatch_query_for_a_car_not_on_an_intelligent_tariff(tmp_path: Path) -> None:
+    with simulator("agile") as sim:
+        cli = make_cli(sim, tmp_path, key="sk_live_octoscope_agile_test", account="A-0000A61E")
+        cli.ok("sync", "--to", "2026-11-22")
+        with Store.open(cli.db) as store:
+            account = store.load_account("A-0000A61E")
+            assert account is not None
+            assert any(d.device_type == "ELECTRIC_VEHICLES" for d in account.devices)  # a car, on Agile
+            key_id = key_fingerprint("sk_live_octoscope_agile_test")
+            at, why = plan_next(store, key_id, "A-0000A61E", START.timestamp())
+    assert at is None
+    assert why == "no device on an Intelligent Octopus tariff"
