@@ -2,9 +2,11 @@
 
 A :class:`Feed` is one device's poller and hub. Its poller starts with the first viewer (or at start-up when
 recording), asks ``smartMeterTelemetry`` for every 10-second reading since the last one it has, and stops a
-grace period after the last viewer leaves. However many viewers, the calls are the same: the pace comes from
-the live budget (``[live] calls_per_hour``), shrunk when the shared GraphQL budget is tight, and never more
-than it in any rolling hour, counted in the database (ledger ``live``) so that restarts do not reset it.
+grace period after the last viewer leaves (polling nothing meanwhile). However many viewers, the calls are the
+same: the pace comes from the live budget (``[live] calls_per_hour``), shrunk when the shared GraphQL budget
+is tight but never below live's share of it while someone watches (other work is held to the rest), and never
+more than it in any rolling hour, counted in the database (ledger ``live``) so that restarts do not reset it.
+While a rate limit holds the API key (any caller's), the poller waits for it without a call and says so.
 
 Every failure becomes a status the viewers see (``rate_limited``, ``token_error``, ``no_device``, ``stale``,
 ``error``) and a backoff; the poller never dies of one, and viewers stay connected.
