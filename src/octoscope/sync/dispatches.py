@@ -144,7 +144,8 @@ def _observe(store: Store, device_id: str, state: str | None, planned: bool, now
     plugged = state in PLUGGED_IN
     was_plugged = seen.state in PLUGGED_IN
     if plugged:
-        seen.quick = 0 if planned else (seen.quick + 1 if was_plugged else 1)
+        # Quick checks only between a plug-in and the first plan: a plan that runs out later is no news.
+        seen.quick = QUICK_CHECKS if planned else (seen.quick + 1 if was_plugged else 1)
         seen.unplugged_at, seen.final_done = None, True
     elif was_plugged:
         seen.unplugged_at, seen.final_done = now, False  # just unplugged: one more read to come
@@ -165,10 +166,11 @@ def _next_for(store: Store, device: SmartDevice, last: float, now: float) -> tup
     seen = _seen(store, device.id)
     state = seen.state if seen.state is not None else device.state
     if state in PLUGGED_IN:
+        # Planned dispatches whose end has not been looked at yet (the read just after it ends included).
         plan = [
             r
-            for r in store.dispatches(from_epoch(now), None)
-            if r.device_id == device.id and r.kind == "planned" and r.end.timestamp() > now
+            for r in store.dispatches(from_epoch(last - EDGE_DELAY), None)
+            if r.device_id == device.id and r.kind == "planned"
         ]
         if not plan and seen.state is not None and seen.quick < QUICK_CHECKS:
             return last + QUICK_EVERY, "plugged in, nothing planned yet: a quick check"
