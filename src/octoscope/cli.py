@@ -177,10 +177,19 @@ def _serve(asgi_app: object, host: str, port: int) -> None:
 
     from octoscope.web.serving import server_config  # noqa: PLC0415
 
-    # Event streams never end by themselves: on Ctrl-C they get 3 seconds, then the server stops. The
-    # connections' number, header size and idle time are bounded (see web.serving).
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # Event streams never end by themselves: end them first (their browsers reconnect to the next
+            # server), so that stopping with a viewer connected is clean rather than a timeout and a traceback.
+            stop = getattr(getattr(asgi_app, "state", None), "stop_streams", None)
+            if callable(stop):
+                stop()
+            await super().shutdown(sockets)
+
+    # Any other open response gets 3 seconds on Ctrl-C, then the server stops. The connections' number,
+    # header size and idle time are bounded (see web.serving).
     config = server_config(asgi_app, host, port, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
-    server = uvicorn.Server(config)
+    server = Server(config)
     try:
         server.run()
     except OSError as err:

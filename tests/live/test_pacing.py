@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from octoscope.live.pacing import RECHECK, aligned, headroom, pace
+from octoscope.live.pacing import RECHECK, aligned, headroom, pace, share
 
 NOW = 1_795_251_600.0  # 2026-11-21 09:00:00 UTC
 
@@ -43,19 +43,28 @@ def test_a_simulated_hour_of_polls_stays_within_the_budget() -> None:
 
 
 def test_other_work_on_the_shared_budget_slows_live_polling() -> None:
-    # 40 an hour shared, 4 kept spare, 16 spent on dispatches and a sync: live gets 20.
-    found = pace(NOW, [NOW - 100], 17, 40, 60)
-    assert headroom(40) == 4
-    assert found.per_hour == 20
-    assert found.interval == 180.0
-    assert found.at == NOW - 100 + 180
+    # 100 an hour shared, 10 kept spare, 20 spent on dispatches and a sync: live gets 70 of the 100 asked.
+    found = pace(NOW, [NOW - 100], 21, 100, 100)
+    assert headroom(100) == 10
+    assert found.per_hour == 70
     assert found.reason is not None
-    assert "40 an hour" in found.reason
-    assert "20 an hour" in found.reason
+    assert "100 an hour" in found.reason
+    assert "70 an hour" in found.reason
+
+
+def test_a_watched_view_keeps_its_share_however_busy_other_work_is() -> None:
+    # Never fewer than its share, 40 of 60 (other work is held to the rest), while the hour still holds them.
+    assert share(60) == 40
+    found = pace(NOW, [NOW - 100], 21, 60, 60)
+    assert found.per_hour == 40
+    assert found.interval == 90.0
+    assert found.at == NOW - 100 + 90
+    assert pace(NOW, [], 50, 60, 60).per_hour == 10  # what the rolling hour still holds, no more
+    assert pace(NOW, [], 0, 60, 30).per_hour == 30  # and never more than asked for
 
 
 def test_with_the_shared_budget_spent_live_waits_and_says_why() -> None:
-    found = pace(NOW, [], 38, 40, 60)
+    found = pace(NOW, [], 60, 60, 60)
     assert found.per_hour == 0
     assert found.at == NOW + RECHECK
     assert found.reason is not None

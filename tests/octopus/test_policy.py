@@ -7,6 +7,7 @@ matters the ledger is a real ``Store`` on a file in tmp_path.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import Awaitable
 from pathlib import Path
@@ -466,3 +467,80 @@ def test_a_frozen_clock_gives_up_a_wait_it_could_never_finish() -> None:
     with pytest.raises(GaveUp, match="the clock is frozen"):
         run(policy.call("rest", "a request", lambda: asyncio.sleep(0)))
     assert slept == [3590.0]
+
+
+# --- one hold per key in the process ----------------------------------------------------------------------
+
+
+def test_a_rate_limit_answer_holds_back_another_policy_of_the_same_key_and_ledger() -> None:
+    fake, ledger = FakeTime(), MemoryLedger()
+    dispatch_run = make_policy(fake, ledger=ledger, graphql=100, rate_limit_floor_seconds=60.0)
+    live = make_policy(fake, ledger=ledger, graphql=100)
+    with pytest.raises(GaveUp) as err:
+        run(dispatch_run.call("graphql", "dispatches", Send(fake, RateLimited("KT-CT-1199")), attempts=1))
+    assert isinstance(err.value.last, RateLimited)
+    assert live.held_until() == T0 + 60
+    send = Send(fake)
+    assert run(live.call("graphql", "telemetry", send, attempts=1)) == "ok"
+    assert send.at == [T0 + 60]  # a policy built afterwards, for another caller, waited for the same hold
+    assert live.held_until() is None
+    other = make_policy(fake, ledger=MemoryLedger())  # another store: another process's hold, not this one
+    assert other.held_until() is None
+
+
+def test_the_hold_grows_across_runs_until_an_answer_gets_through() -> None:
+    fake, ledger = FakeTime(), MemoryLedger()
+    sends: list[float] = []
+    for _ in range(5):  # five runs, each a new policy making one try, as each scheduled run does
+        policy = make_policy(fake, ledger=ledger, graphql=100, rate_limit_floor_seconds=60.0)
+        send = Send(fake, RateLimited("KT-CT-1199"))
+        with pytest.raises(GaveUp):
+            run(policy.call("graphql", "dispatches", send, attempts=1))
+        sends += send.at
+    gaps = [b - a for a, b in itertools.pairwise(sends)]
+    assert gaps == [60, 120, 240, 480]
+    policy = make_policy(fake, ledger=ledger, graphql=100, rate_limit_floor_seconds=60.0)
+    run(policy.call("graphql", "dispatches", Send(fake), attempts=1))
+    assert policy.hold.strikes == 0  # an answer that got through: the next rate limit starts again at the floor
+    with pytest.raises(GaveUp):
+        run(policy.call("graphql", "dispatches", Send(fake, RateLimited("KT-CT-1199")), attempts=1))
+    assert policy.held_until() == fake.now + 60
+
+
+def test_the_hold_is_capped_and_a_wait_past_max_wait_gives_up_without_a_request() -> None:
+    fake, ledger = FakeTime(), MemoryLedger()
+    policy = make_policy(fake, ledger=ledger, graphql=100, rate_limit_floor_seconds=600.0, max_wait_seconds=300.0)
+    with pytest.raises(GaveUp):
+        run(policy.call("graphql", "a", Send(fake, RateLimited("KT-CT-1199")), attempts=1))
+    send = Send(fake)
+    with pytest.raises(GaveUp) as err:
+        run(policy.call("graphql", "b", send, attempts=1))
+    assert send.at == []
+    assert isinstance(err.value.last, RateLimited)  # callers see a rate limit, and say so
+    assert len(ledger.rows) == 1
+
+
+def test_requests_sent_together_into_a_rate_limit_count_as_one_strike() -> None:
+    fake, ledger = FakeTime(), MemoryLedger()
+    a = make_policy(fake, ledger=ledger, graphql=100, rate_limit_floor_seconds=60.0)
+    b = make_policy(fake, ledger=ledger, graphql=100, rate_limit_floor_seconds=60.0)
+    a.hold.limited(T0, 60.0, None, "KT-CT-1199")
+    a.hold.limited(T0, 60.0, None, "KT-CT-1199")  # a second answer to a request already in flight
+    assert b.hold.strikes == 1
+    assert b.held_until() == T0 + 60
+
+
+def test_while_live_is_watched_other_graphql_work_is_held_to_the_rest_of_the_budget() -> None:
+    fake, ledger = FakeTime(), MemoryLedger()
+    for i in range(20):
+        ledger.record_request(KEY_ID, "graphql", T0 - 1000 + i)
+    policy = make_policy(fake, ledger=ledger, graphql=60, max_wait_seconds=60.0)
+    policy.hold.live_share = 40  # a viewer: 40 of the 60 kept for live, none polled yet this hour
+    with pytest.raises(BudgetExhausted):
+        run(policy.call("graphql", "dispatches", Send(fake)))
+    assert run(policy.call("graphql", "telemetry", Send(fake), priority=True)) == "ok"  # live itself goes
+    for i in range(10):  # as live polls, what it is still owed shrinks
+        ledger.record_request(KEY_ID, "live", T0 + i)
+    assert run(policy.call("graphql", "dispatches", Send(fake))) == "ok"
+    policy.hold.live_share = 0  # nobody watching: the whole budget again
+    assert run(policy.call("graphql", "account", Send(fake))) == "ok"

@@ -112,7 +112,8 @@ def mqtt_env(broker: Broker) -> dict[str, str]:
 
 
 def copy_of(synced: Cli, home: Path, keyless: bool = False, sim: SimServer | None = None) -> Cli:
-    """A CLI on a copy of the synced demo's database (tests that write to it must not touch the shared one)."""
+    """A CLI on a copy of the synced demo's database (tests that write to it must not touch the shared one),
+    with an empty request ledger."""
     import sqlite3
 
     home.mkdir(parents=True, exist_ok=True)
@@ -121,6 +122,11 @@ def copy_of(synced: Cli, home: Path, keyless: bool = False, sim: SimServer | Non
         contextlib.closing(sqlite3.connect(home / "octoscope.db")) as target,
     ):
         source.backup(target)
+        # The request ledger and the token belong to the shared database's history (every test that ran the
+        # demo's CLI spent from that budget): a copy starts with none, as a new installation would.
+        target.execute("DELETE FROM request_budget")
+        target.execute("DELETE FROM tokens")
+        target.commit()
     cli = make_cli(sim or synced.sim, home)
     if keyless:
         del cli.env["OCTOSCOPE_API_KEY"]

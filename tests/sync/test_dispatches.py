@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from octoscope.clock import ManualClock
+from octoscope.domain.models import SmartDevice
 from octoscope.domain.secret import Secret
 from octoscope.octopus.graphql import GraphQLClient
 from octoscope.octopus.http import new_http_client
@@ -22,7 +23,21 @@ from octoscope.octopus.policy import RequestPolicy, key_fingerprint
 from octoscope.octopus.rest import RestClient
 from octoscope.store.sqlite import Store
 from octoscope.sync.discovery import discover
-from octoscope.sync.dispatches import MIN_GAP, PER_HOUR, RefreshTooSoon, due, next_allowed, refresh
+from octoscope.sync.dispatches import (
+    FINAL_AFTER,
+    IDLE_EVERY,
+    MIN_GAP,
+    PER_HOUR,
+    PLUGGED_IN_EVERY,
+    QUICK_EVERY,
+    RefreshTooSoon,
+    _next_for,
+    _observe,
+    due,
+    next_allowed,
+    plan_next,
+    refresh,
+)
 from octoscope.sync.session import Clients
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, Cli, SimServer, make_cli, simulator
 
@@ -131,3 +146,61 @@ def synced_demo_copy(tmp_path: Path) -> Iterator[Cli]:
         cli = make_cli(sim, tmp_path)
         cli.ok("sync", "--to", "2026-11-22")
         yield cli
+
+
+def test_the_pace_follows_the_car_state_and_plan(walked: tuple[SimServer, Store, int]) -> None:
+    sim, _, _ = walked
+    calls = sorted(
+        datetime.fromisoformat(str(e["sim_at"])).timestamp()
+        for e in sim.requests_log()["requests"]
+        if "flexPlannedDispatches" in e.get("fields", [])
+    )
+    truth = httpx.get(
+        f"{sim.url}/_sim/truth", params={"from": START.isoformat(), "to": END.isoformat()}, timeout=30
+    ).json()["ev_sessions"]
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    # Unplugged at first: hourly; once plugged in (with a boost planned at once), every ten minutes, and 30 s
+    # after each planned dispatch's start and end (the boost's end at 19:20:40, the smart charge's start at
+    # 23:30), on the minute the walk looks.
+    assert gaps[0] == 3600
+    plugged = min(datetime.fromisoformat(s["start"]).timestamp() for s in truth)
+    while_plugged = [b - a for a, b in itertools.pairwise(calls) if a >= plugged]
+    assert while_plugged
+    assert max(while_plugged) <= 600
+    at = {datetime.fromtimestamp(t, UTC).strftime("%H:%M") for t in calls}
+    assert {"19:22", "23:31"} <= at
+
+
+def test_no_dispatch_query_for_a_car_not_on_an_intelligent_tariff(tmp_path: Path) -> None:
+    with simulator("agile") as sim:
+        cli = make_cli(sim, tmp_path, key="sk_live_octoscope_agile_test", account="A-0000A61E")
+        cli.ok("sync", "--to", "2026-11-22")
+        with Store.open(cli.db) as store:
+            account = store.load_account("A-0000A61E")
+            assert account is not None
+            assert any(d.device_type == "ELECTRIC_VEHICLES" for d in account.devices)  # a car, on Agile
+            key_id = key_fingerprint("sk_live_octoscope_agile_test")
+            at, why = plan_next(store, key_id, "A-0000A61E", START.timestamp())
+    assert at is None
+    assert why == "no device on an Intelligent Octopus tariff"
+
+
+def test_quick_checks_after_a_plug_in_until_a_plan_then_every_ten_minutes_then_one_read_after_unplugging(
+    tmp_path: Path,
+) -> None:
+    with Store.open(tmp_path / "db.sqlite") as store:
+        device = SmartDevice("ev-1", "ELECTRIC_VEHICLES", "OHME", None, "SMART_CONTROL_NOT_AVAILABLE")
+        t = START.timestamp()
+        assert _next_for(store, device, t, t) == (t + IDLE_EVERY, "not plugged in")
+        gaps = []
+        for _ in range(4):  # plugged in, and Octopus has planned nothing yet
+            _observe(store, device.id, "SMART_CONTROL_CAPABLE", False, t)
+            at, _ = _next_for(store, device, t, t)
+            gaps.append(at - t)
+            t = at
+        assert gaps == [QUICK_EVERY, QUICK_EVERY, PLUGGED_IN_EVERY, PLUGGED_IN_EVERY]
+        _observe(store, device.id, "SMART_CONTROL_NOT_AVAILABLE", False, t)  # unplugged
+        assert _next_for(store, device, t, t) == (t + FINAL_AFTER, "just unplugged: one last read")
+        _observe(store, device.id, "SMART_CONTROL_NOT_AVAILABLE", False, t + FINAL_AFTER)
+        later = t + FINAL_AFTER
+        assert _next_for(store, device, later, later) == (later + IDLE_EVERY, "not plugged in")

@@ -85,6 +85,21 @@ def test_when_yesterday_is_incomplete_then_again_every_three_hours_until_the_eve
     assert d.next_at == at("2026-11-22T06:00:00Z")  # 23:00 would be past 22:00: tomorrow morning
 
 
+def test_when_only_the_late_half_hours_are_missing_then_the_gaps_grow() -> None:
+    def late(last: str, missing: int) -> Facts:
+        return Facts({"consumption": ok(last)}, False, False, None, None, yesterday_missing=missing)
+
+    # Two half-hours that arrive a day late: not every three hours, but six hours on, then tomorrow morning.
+    first = job("2026-11-21T09:00:00Z", late("2026-11-21T06:00:00Z", 2), "consumption")
+    assert not first.due
+    assert first.next_at == at("2026-11-21T12:00:00Z")
+    assert "late half-hours" in first.why
+    second = job("2026-11-21T12:30:00Z", late("2026-11-21T12:00:00Z", 2), "consumption")
+    assert second.next_at == at("2026-11-22T06:00:00Z")  # twelve hours on is past the evening
+    # A day not yet published (most half-hours missing): every three hours, as before.
+    assert job("2026-11-21T09:00:00Z", late("2026-11-21T06:00:00Z", 40), "consumption").due
+
+
 def test_when_yesterday_is_complete_then_nothing_until_tomorrow_morning() -> None:
     f = facts(last={"consumption": ok("2026-11-21T06:00:00Z")}, complete=True)
     d = job("2026-11-21T09:00:00Z", f, "consumption")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -37,6 +38,10 @@ def test_a_manual_refresh_keeps_to_the_limits_and_says_when(synced: Cli) -> None
 
 
 def test_the_scheduler_keeps_dispatches_fresh(synced: Cli) -> None:
+    # The sync read the account, with the car's state (not plugged in): dispatches are read an hour later.
+    now, _ = synced.sim.clock_state()
+    later = datetime.fromisoformat(now.replace("Z", "+00:00")) + timedelta(hours=1, seconds=1)
+    httpx.post(f"{synced.sim.url}/_sim/clock", json={"now": later.isoformat()}, timeout=30).raise_for_status()
     with serve_in_thread(create_app(synced.settings(), clock=synced.clock(), schedule_every=0.1)) as base:
         deadline = time.monotonic() + 20
         listed: dict[str, object] = {"dispatches": []}

@@ -469,7 +469,7 @@ def test_a_wrong_key_is_a_token_error_that_names_the_setting(synced_copy: Path, 
 def test_other_work_on_a_tight_shared_budget_slows_live_polling(synced_copy: Path) -> None:
     told: list[dict[str, Any]] = []
     with Store.open(synced_copy) as store:
-        for i in range(20):  # dispatches, a sync: twenty GraphQL calls in the last hour
+        for i in range(29):  # dispatches, a sync: twenty-nine GraphQL calls in the last hour
             store.record_request(key_fingerprint(DEMO_KEY), "graphql", START - 1800 + i)
 
     async def scenario(s: Session) -> None:
@@ -479,11 +479,12 @@ def test_other_work_on_a_tight_shared_budget_slows_live_polling(synced_copy: Pat
         told.append(await s.status())
 
     with simulator() as sim:
-        run_session(sim, settings_for(sim, synced_copy, graphql_per_hour=40), ManualClock(START), scenario)
+        run_session(sim, settings_for(sim, synced_copy, graphql_per_hour=60), ManualClock(START), scenario)
         calls = telemetry_calls(sim)
     status = told[0]
-    # 40 an hour shared, 4 kept spare, 20 (and the token) used by other work: live gets 15, one per 240 s.
-    assert status["poll_interval_seconds"] == 240.0
-    assert "the shared GraphQL budget (40 an hour, 21 used by other work" in status["pace_reason"]
-    assert "15 calls an hour" in status["message"]
-    assert len(calls) == 6  # at 0, 4, 8, 12, 16 and 20 minutes
+    # 60 an hour shared, 30 (with the token) used by other work: live gets what the hour still holds, 30 (its
+    # share is 40, which other work leaves it from now on), one per 120 s.
+    assert status["poll_interval_seconds"] == 120.0
+    assert "the shared GraphQL budget (60 an hour, 30 used by other work" in status["pace_reason"]
+    assert "30 calls an hour" in status["message"]
+    assert len(calls) == 11  # at 0, 2, 4, ... and 20 minutes

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from octoscope.clock import ManualClock, frozen
+from octoscope.clock import ManualClock
 from octoscope.domain.models import Charge
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
@@ -27,32 +27,43 @@ def epoch(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def test_on_the_demo_the_account_and_dispatches_are_due_then_nothing(tmp_path: Path) -> None:
+def test_started_right_after_a_sync_the_scheduler_asks_octopus_nothing(tmp_path: Path) -> None:
     with simulator() as sim:
         cli = make_cli(sim, tmp_path)
         cli.ok("sync", "--to", "2026-11-22")
         sim.reset_log()
         with Store.open(cli.db) as store:
             now = epoch(DEMO_NOW)
-            scheduler = Scheduler(cli.settings(), store, frozen(now))
-            # The CLI's sync is taken as this morning's; yesterday has late half-hours, so the next try is
-            # three hours after it; the demo has no Agile tariff.
-            ran = asyncio.run(scheduler.tick())
-            again = asyncio.run(scheduler.tick())
+            clock = ManualClock(now + 30)
+            scheduler = Scheduler(cli.settings(), store, clock)
+            # The CLI's sync is taken as this morning's, and its reading of the account (with the car's state)
+            # as today's: nothing is due 30 s later; the demo has no Agile tariff.
+            at_start = asyncio.run(scheduler.tick())
             jobs = {j["job"]: j for j in scheduler.snapshot()}
-        log = sim.requests_log()
-    assert ran == ["account", "bills", "dispatches"]
-    assert again == []
+            log = sim.requests_log()
+            # The car is not plugged in: its dispatches are read an hour after the account was.
+            clock.set(now + 3600)
+            httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-21T10:00:00Z"}, timeout=30)
+            an_hour_on = asyncio.run(scheduler.tick())
+            again = asyncio.run(scheduler.tick())
+            jobs_later = {j["job"]: j for j in scheduler.snapshot()}
+        later = sim.requests_log()
+    assert at_start == []
+    assert log["requests"] == []
     assert jobs["account"]["last_run"]["outcome"] == "ok"
     assert jobs["account"]["next_run"] == "2026-11-22T09:00:00+00:00"
-    assert jobs["dispatches"]["last_run"]["outcome"] == "ok"
-    assert jobs["bills"]["last_run"]["message"] == "7 statements read in 1 GraphQL request; 7 kept"
-    assert jobs["bills"]["next_run"] == "2026-11-22T09:00:00+00:00"
+    assert jobs["dispatches"]["next_run"] == "2026-11-21T10:00:00+00:00"
+    assert jobs["dispatches"]["why"] == "not plugged in"
     assert jobs["prices"]["next_run"] is None
     assert jobs["prices"]["why"] == "no tariff with day-ahead prices"
     assert jobs["consumption"]["last_run"]["outcome"] == "ok"
     assert not jobs["consumption"]["due"]
-    fields = [f for r in log["requests"] for f in r.get("fields", [])]  # type: ignore[union-attr]
+    # An hour after the account was read, the statements too (never read yet), in one request.
+    assert an_hour_on == ["bills", "dispatches"]
+    assert again == []
+    assert jobs_later["bills"]["last_run"]["message"] == "7 statements read in 1 GraphQL request; 7 kept"
+    assert jobs_later["bills"]["next_run"] == "2026-11-22T10:00:00+00:00"
+    fields = [f for r in later["requests"] for f in r.get("fields", [])]  # type: ignore[union-attr]
     assert fields.count("flexPlannedDispatches") == 1
 
 
@@ -95,7 +106,9 @@ def test_statements_are_fetched_once_a_day_within_the_graphql_budget(tmp_path: P
         cli = make_cli(sim, tmp_path)
         cli.ok("sync", "--to", "2026-11-22")
         sim.reset_log()
-        clock = ManualClock(epoch("2026-11-21T09:00:00Z"))
+        # Statements never read are asked for an hour after the account was (by the sync, at 09:00).
+        httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-21T10:00:00Z"}, timeout=30)
+        clock = ManualClock(epoch("2026-11-21T10:00:00Z"))
 
         def ledger() -> int:
             with contextlib.closing(sqlite3.connect(cli.db)) as db:
@@ -109,21 +122,21 @@ def test_statements_are_fetched_once_a_day_within_the_graphql_budget(tmp_path: P
             first_calls = statement_calls(sim.requests_log())
             assert ledger() > counted  # the policy counted it
             kept = len(store.statements(cli.settings().require_account()))
-            for later in ("2026-11-21T09:01:00Z", "2026-11-21T15:00:00Z", "2026-11-22T08:59:00Z"):
+            for later in ("2026-11-21T10:01:00Z", "2026-11-21T15:00:00Z", "2026-11-22T09:59:00Z"):
                 httpx.post(f"{sim.url}/_sim/clock", json={"now": later}, timeout=30)  # in step with octoscope's
                 clock.set(epoch(later))
                 assert "bills" not in asyncio.run(scheduler.tick()), later
             assert len(statement_calls(sim.requests_log())) == 1  # not again the same day
             jobs = {j["job"]: j for j in scheduler.snapshot()}
-            httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-22T09:00:00Z"}, timeout=30)
-            clock.set(epoch("2026-11-22T09:00:00Z"))
+            httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-22T10:00:00Z"}, timeout=30)
+            clock.set(epoch("2026-11-22T10:00:00Z"))
             next_day = asyncio.run(scheduler.tick())
             calls = statement_calls(sim.requests_log())
     assert "bills" in first
     assert [c["variables"]["fromDate"] for c in first_calls] == [None]  # everything, the first time
     assert kept == 6
     assert jobs["bills"]["last_run"]["outcome"] == "ok"
-    assert jobs["bills"]["next_run"] == "2026-11-22T09:00:00+00:00"
+    assert jobs["bills"]["next_run"] == "2026-11-22T10:00:00+00:00"
     assert jobs["bills"]["what"] == "the account's statements: the open one daily, each closed one once"
     assert "bills" in next_day
     assert [c["variables"]["fromDate"] for c in calls] == [None, "2026-11-01"]  # then only the open month
@@ -134,6 +147,8 @@ def test_serve_shows_the_statements_job_on_the_status_page_and_fetches_them_once
         cli = make_cli(sim, tmp_path)
         cli.ok("sync", "--to", "2026-11-22")
         sim.reset_log()
+        # An hour after the sync read the account: the statements, never read, are due.
+        httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-21T10:00:00Z"}, timeout=30)
         app = create_app(cli.settings(), clock=cli.clock(), schedule_every=0.1)
         with serve_in_thread(app) as base:
             deadline, bills = time.monotonic() + 30, None

@@ -201,5 +201,11 @@ class Hub:
         self._subscribers.add(sub)
         return sub
 
+    def close_all(self, message: str) -> None:
+        """End every subscriber's stream with a status saying why (the server stopping)."""
+        for sub in list(self._subscribers):
+            sub.close_with(frame("status", {**self._status, "message": message}))
+        self._subscribers.clear()
+
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscribers.discard(sub)

@@ -1,4 +1,5 @@
-"""When the next telemetry poll may go: the live budget, shrunk when the shared GraphQL budget is tight.
+"""When the next telemetry poll may go: the live budget, shrunk when the shared GraphQL budget is tight, but
+never below live's share of it while someone watches.
 
 Pure: the caller reads the ledgers and the clock. Every poll asks for everything since the last reading, so a
 slower pace costs nothing but freshness: viewers still get every 10-second reading, in bigger batches.
@@ -28,6 +29,13 @@ class Pace:
         return max(aligned(self.at) if align else self.at, self.hard)
 
 
+def share(shared_limit: int) -> int:
+    """Polls an hour a watched live view keeps however busy other work is: two thirds of the shared GraphQL
+    budget (40 of 60). Dispatches (at most 20 an hour by their own limit, a handful as their state needs)
+    and the rest (token renewals, the account) share the other third."""
+    return shared_limit * 2 // 3
+
+
 def headroom(shared_limit: int) -> int:
     """GraphQL calls left to other work (token renewal, discovery, dispatches) however busy live is."""
     return max(2, shared_limit // 10)
@@ -45,18 +53,21 @@ def pace(
 
     ``own``: when live polls went in the last hour (any device, oldest first); ``shared_used``: every GraphQL
     call under the key in the last hour, live's included. The live allowance is ``calls_per_hour``, less
-    whatever the shared budget cannot spare after the others' calls and a headroom; polls are spread evenly
-    over the hour and never more than the allowance in any rolling hour.
+    whatever the shared budget cannot spare after the others' calls and a headroom, but never below live's
+    :func:`share` of the shared budget; polls are spread evenly over the hour and never more than the
+    allowance in any rolling hour.
     """
     recent = [t for t in own if t > now - WINDOW]
     others = max(0, shared_used - len(recent))
     spare = shared_limit - headroom(shared_limit) - others
-    allowed = min(calls_per_hour, spare)
+    # Other work is held to the rest of the budget while live is watched (``RequestPolicy.live_share``), so
+    # live's share is there to take, but never past the hard limit of what the rolling hour still holds.
+    allowed = min(calls_per_hour, max(spare, min(share(shared_limit), shared_limit - others)))
     reason = None
     if allowed < calls_per_hour:
         reason = (
             f"the shared GraphQL budget ({shared_limit} an hour, {others} used by other work, {headroom(shared_limit)}"
-            " kept spare) leaves live polling"
+            f" kept spare, {share(shared_limit)} kept for live) leaves live polling"
             + (f" {max(allowed, 0)} an hour" if allowed > 0 else " nothing this hour")
         )
     if allowed < 1:

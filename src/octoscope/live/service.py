@@ -2,9 +2,11 @@
 
 A :class:`Feed` is one device's poller and hub. Its poller starts with the first viewer (or at start-up when
 recording), asks ``smartMeterTelemetry`` for every 10-second reading since the last one it has, and stops a
-grace period after the last viewer leaves. However many viewers, the calls are the same: the pace comes from
-the live budget (``[live] calls_per_hour``), shrunk when the shared GraphQL budget is tight, and never more
-than it in any rolling hour, counted in the database (ledger ``live``) so that restarts do not reset it.
+grace period after the last viewer leaves (polling nothing meanwhile). However many viewers, the calls are the
+same: the pace comes from the live budget (``[live] calls_per_hour``), shrunk when the shared GraphQL budget
+is tight but never below live's share of it while someone watches (other work is held to the rest), and never
+more than it in any rolling hour, counted in the database (ledger ``live``) so that restarts do not reset it.
+While a rate limit holds the API key (any caller's), the poller waits for it without a call and says so.
 
 Every failure becomes a status the viewers see (``rate_limited``, ``token_error``, ``no_device``, ``stale``,
 ``error``) and a backoff; the poller never dies of one, and viewers stay connected.
@@ -28,11 +30,12 @@ from octoscope.domain.live import STEP, DayRates, LiveReading, from_telemetry
 from octoscope.domain.models import TelemetryReading
 from octoscope.domain.uktime import UK, from_epoch, local_date
 from octoscope.live.hub import Hub, Subscription, local_iso
-from octoscope.live.pacing import Pace, aligned, pace
+from octoscope.live.pacing import Pace, aligned, pace, share
 from octoscope.octopus.errors import (
     BudgetExhausted,
     CredentialsRejected,
     GaveUp,
+    KeyHeld,
     NotFound,
     OctopusError,
     RateLimited,
@@ -146,6 +149,11 @@ class Feed:
             or (self.idle_since is not None and now < self.idle_since + grace)
         )
 
+    def active(self, now: float) -> bool:
+        """Whether a poll is wanted now: the grace period after the last viewer keeps the poller (a page
+        reload finds it running) but makes no call."""
+        return self.viewers > 0 or self.holds > 0 or now < self.lease_until
+
     def ensure_running(self) -> None:
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._run(), name=f"live poller {self.fixed or 'home mini'}")
@@ -168,14 +176,25 @@ class Feed:
                 if not self.wanted(now):
                     log.info("live: nobody watching %s; the poller stops", self.device)
                     return
+                if not self.active(now):  # the grace period: waiting for a viewer to come back, no call
+                    assert self.idle_since is not None
+                    until = self.idle_since + service.settings.grace_seconds
+                    self._next_at(until)
+                    await service.sleep(min(until - service.clock(), NAP))
+                    continue
                 rhythm = await service.pace(now)
                 self.interval, self.pace_reason = rhythm.interval, rhythm.reason
-                at = max(self._due(rhythm, now), rhythm.hard, self.not_before)
+                held = service.held_until()
+                at = max(self._due(rhythm, now), rhythm.hard, self.not_before, held or 0.0)
                 if at > now:
-                    if rhythm.per_hour == 0 and self.status.state != "rate_limited":
+                    if held is not None and held >= at:
+                        self._set(self._held_status(at))
+                    elif rhythm.per_hour == 0 and self.status.state != "rate_limited":
                         self._set(LiveStatus("rate_limited", f"{rhythm.reason}; next look at {_clock_time(at)}", at))
                     self._next_at(at)
-                    await service.sleep(min(at - now, NAP))
+                    # From the clock as it is now, not as it was before the awaits above: a stepped clock may have
+                    # moved meanwhile, and a sleep counted from then would wake a step late.
+                    await service.sleep(min(at - service.clock(), NAP))
                     continue
                 self.planned = at
                 await self._poll(now, rhythm)
@@ -227,8 +246,15 @@ class Feed:
         began = SYSTEM.monotonic()
         outcome, new, answered, took = "error", 0, SYSTEM(), 0.0
         try:
-            rows = await service.graphql.telemetry(device, from_epoch(start), from_epoch(now), attempts=1)
+            rows = await service.graphql.telemetry(
+                device, from_epoch(start), from_epoch(now), attempts=1, priority=self.viewers > 0, wait_for_hold=False
+            )
             answered, took = SYSTEM(), SYSTEM.monotonic() - began
+        except KeyHeld as held:  # another caller's rate limit since the poll was due: no call went; wait for it
+            self.not_before = held.until
+            self._set(self._held_status(held.until))
+            self.polled.set()
+            return
         except Exception as err:  # every failure is a status, none a crash
             answered, took = SYSTEM(), SYSTEM.monotonic() - began
             await service.count_poll(service.clock())
@@ -340,6 +366,14 @@ class Feed:
         self._set(status)
         return status.state
 
+    def _held_status(self, at: float) -> LiveStatus:
+        return LiveStatus(
+            "rate_limited",
+            f"Octopus is rate-limiting this API key ({self.service.hold_reason()}): every request under it"
+            f" waits, live included; next poll at {_clock_time(at)}",
+            at,
+        )
+
     def _backoff(self, base: float, cap: float) -> float:
         """Doubling from ``base`` with each failure in a row, at most ``cap``, with 10% jitter."""
         delay: float = min(cap, base * 2.0 ** (self.failures - 1))
@@ -443,7 +477,16 @@ class LiveService:
             feed.holds += 1
             feed.ensure_running()
 
+    def stop_streams(self) -> None:
+        """The server is stopping: every viewer's stream ends now (its browser reconnects to the next one),
+        so that shutdown does not wait on streams that never end by themselves."""
+        for feed in self.feeds.values():
+            feed.hub.close_all("the server is stopping; reconnecting when it is back")
+
     async def close(self) -> None:
+        self.stop_streams()
+        if self.policy is not None:
+            self.policy.hold.live_share = 0
         tasks = [f.task for f in self.feeds.values() if f.task is not None and not f.task.done()]
         for task in tasks:
             task.cancel()
@@ -541,10 +584,21 @@ class LiveService:
 
     # --- shared by the feeds ---------------------------------------------------------------------------
 
+    def held_until(self) -> float | None:
+        """When a rate limit's hold on the API key ends (every caller of the key waits for it), if one holds."""
+        return None if self.policy is None else self.policy.held_until()
+
+    def hold_reason(self) -> str:
+        reason = "" if self.policy is None else self.policy.hold.reason
+        return reason or "too many requests"
+
     async def pace(self, now: float) -> Pace:
         assert self.policy is not None
         assert self.store is not None
         policy, store = self.policy, self.store
+        watched = any(f.viewers > 0 for f in self.feeds.values())
+        # While someone watches, other work leaves live its share of the GraphQL budget (see the policy).
+        policy.hold.live_share = min(self.settings.calls_per_hour, share(policy.per_hour["graphql"])) if watched else 0
         own = await asyncio.to_thread(store.requests_since, policy.key_id, LEDGER, now - 3600)
         used = await asyncio.to_thread(policy.used, "graphql")
         feeds = sum(1 for f in self.feeds.values() if f.running) or 1

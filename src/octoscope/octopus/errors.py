@@ -58,3 +58,12 @@ class GaveUp(OctopusError):
 
 class BudgetExhausted(OctopusError):
     """This hour's request budget for the API key is spent: wait, or raise the budget."""
+
+
+class KeyHeld(GaveUp):
+    """A caller that keeps its own schedule (the live poller) asked not to wait: a rate limit holds the key
+    until ``until`` (or another caller is probing whether it still does). No request was sent."""
+
+    def __init__(self, message: str, last: Retryable | None, until: float) -> None:
+        super().__init__(message, last)
+        self.until = until

@@ -21,6 +21,7 @@ from octoscope.domain.uktime import iso_z
 from octoscope.octopus import documents, parse
 from octoscope.octopus.errors import (
     CredentialsRejected,
+    KeyHeld,
     NotFound,
     OctopusError,
     RateLimited,
@@ -92,7 +93,14 @@ class GraphQLClient:
         self._token_lock = asyncio.Lock()
 
     async def _post(
-        self, document: str, variables: dict[str, Any], what: str, token: str | None, attempts: int | None = None
+        self,
+        document: str,
+        variables: dict[str, Any],
+        what: str,
+        token: str | None,
+        attempts: int | None = None,
+        priority: bool = False,
+        wait_for_hold: bool = True,
     ) -> dict[str, Any]:
         headers = {"Authorization": token} if token else {}
         request = self.http.build_request(
@@ -110,9 +118,11 @@ class GraphQLClient:
                 raise TemporarilyUnavailable(f"{what}: {code} {message}")
             return body
 
-        return await self.policy.call("graphql", what, send, attempts=attempts)
+        return await self.policy.call(
+            "graphql", what, send, attempts=attempts, priority=priority, wait_for_hold=wait_for_hold
+        )
 
-    async def _obtain(self, use_refresh: bool) -> IssuedToken:
+    async def _obtain(self, use_refresh: bool, attempts: int | None = None, wait_for_hold: bool = True) -> IssuedToken:
         stored = self._token
         if use_refresh and stored is not None and stored.refresh_token:
             variables = {"input": {"refreshToken": stored.refresh_token}}
@@ -120,17 +130,19 @@ class GraphQLClient:
         else:
             variables = {"input": {"APIKey": self._api_key.reveal()}}
             what = "obtaining a GraphQL token"
-        body = await self._post(documents.AUTHENTICATE, variables, what, None)
+        # Everyone needs it (priority); as many tries and as much waiting as the query it is for.
+        body = await self._post(documents.AUTHENTICATE, variables, what, None, attempts, True, wait_for_hold)
         code, message = _first_error(body)
         if code in BAD_REFRESH_CODES and use_refresh:
             log.info("the refresh token was refused (%s); obtaining a new token with the API key", code)
-            return await self._obtain(use_refresh=False)
+            return await self._obtain(False, attempts, wait_for_hold)
         if body.get("errors"):
             raise CredentialsRejected(f"{what}: {code or ''} {message}; {KEY_HINT}".strip(), "api_key")
         return parse.issued_token(body.get("data"), self.clock())
 
-    async def token(self) -> str:
-        """A live access token: from memory, else the store, else renewed, else obtained with the API key."""
+    async def token(self, attempts: int | None = None, wait_for_hold: bool = True) -> str:
+        """A live access token: from memory, else the store, else renewed, else obtained with the API key;
+        ``attempts`` and ``wait_for_hold`` as for the query it is for (the live poller's one try, no waiting)."""
         async with self._token_lock:
             now = self.clock()
             if self._token is None:
@@ -141,7 +153,7 @@ class GraphQLClient:
             refreshable = (
                 token is not None and token.refresh_token is not None and (token.refresh_expires_at or 0) > now
             )
-            self._token = await self._obtain(use_refresh=refreshable)
+            self._token = await self._obtain(refreshable, attempts, wait_for_hold)
             self.vault.save_token(self.policy.key_id, self._token)
             return self._token.token
 
@@ -159,12 +171,22 @@ class GraphQLClient:
         *,
         tolerate: frozenset[str] = frozenset(),
         attempts: int | None = None,
+        priority: bool = False,
+        wait_for_hold: bool = True,
     ) -> dict[str, Any]:
         """The ``data`` of a query. Errors whose code is in ``tolerate`` leave their fields null instead.
-        ``attempts``: tries of the query itself (not of renewing the token), if not the policy's."""
+        ``attempts``: tries of the query itself (not of renewing the token), if not the policy's;
+        ``priority``: a watched live view's call, which may use the budget's share kept for live;
+        ``wait_for_hold=False``: raise ``KeyHeld`` rather than wait while a rate limit holds the key."""
         for _ in range(2):
-            token = await self.token()
-            body = await self._post(document, variables, what, token, attempts)
+            if not wait_for_hold:
+                held = self.policy.held_until()
+                if held is not None or self.policy.hold.probing:
+                    until = held if held is not None else self.clock() + 10.0
+                    cause = RateLimited(self.policy.hold.reason or "a rate limit holds the key")
+                    raise KeyHeld(f"{what}: a rate limit holds the key", cause, until)
+            token = await self.token(attempts, wait_for_hold)
+            body = await self._post(document, variables, what, token, attempts, priority, wait_for_hold)
             code, message = _first_error(body)
             if code in EXPIRED_TOKEN_CODES:
                 await self._drop_token(token)
@@ -202,15 +224,19 @@ class GraphQLClient:
         )
         return parse.graphql_account_details(data)
 
-    async def dispatches(self, number: str, device_id: str) -> tuple[str | None, list[DispatchRecord]]:
+    async def dispatches(
+        self, number: str, device_id: str, *, attempts: int | None = None
+    ) -> tuple[str | None, list[DispatchRecord]]:
         """The device's state and its planned and completed dispatches, in one call; the deprecated
-        ``plannedDispatches`` where ``flexPlannedDispatches`` is not offered."""
+        ``plannedDispatches`` where ``flexPlannedDispatches`` is not offered. ``attempts=1`` leaves retrying
+        to a caller that keeps its own limits (the dispatch schedule)."""
         variables = {"account": number, "device": device_id}
         what = f"dispatches of {device_id}"
+        tolerate = frozenset({"KT-CT-4340"})
         try:
-            data = await self.query(documents.DISPATCHES, variables, what, tolerate=frozenset({"KT-CT-4340"}))
+            data = await self.query(documents.DISPATCHES, variables, what, tolerate=tolerate, attempts=attempts)
         except RequestRejected:
-            data = await self.query(documents.DISPATCHES_LEGACY, variables, what, tolerate=frozenset({"KT-CT-4340"}))
+            data = await self.query(documents.DISPATCHES_LEGACY, variables, what, tolerate=tolerate, attempts=attempts)
         return parse.dispatches(data, device_id)
 
     async def telemetry(
@@ -221,11 +247,16 @@ class GraphQLClient:
         grouping: str = "TEN_SECONDS",
         *,
         attempts: int | None = None,
+        priority: bool = False,
+        wait_for_hold: bool = True,
     ) -> list[TelemetryReading]:
         """A Home Mini's readings in [start, end), oldest first. One call answers any range, so a poller asks
         from its last reading to now; ``attempts=1`` leaves retrying (and saying so) to the caller."""
         variables = {"device": device_id, "start": iso_z(start), "end": iso_z(end), "grouping": grouping}
-        data = await self.query(documents.TELEMETRY, variables, f"telemetry of {device_id}", attempts=attempts)
+        what = f"telemetry of {device_id}"
+        data = await self.query(
+            documents.TELEMETRY, variables, what, attempts=attempts, priority=priority, wait_for_hold=wait_for_hold
+        )
         return parse.telemetry(data)
 
 

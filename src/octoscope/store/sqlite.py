@@ -374,6 +374,12 @@ class Store:
             (info.product, info.full_name, info.display_name),
         )
 
+    def account_read_at(self, number: str) -> datetime | None:
+        """When the account was last read from Octopus (by a sync or the scheduler), if ever."""
+        with self._lock:
+            row = self._db.execute("SELECT discovered_at FROM accounts WHERE number = ?", (number,)).fetchone()
+        return None if row is None else from_epoch(row[0])
+
     def load_account(self, number: str) -> Account | None:
         with self._lock:
             if self._db.execute("SELECT 1 FROM accounts WHERE number = ?", (number,)).fetchone() is None:

@@ -11,11 +11,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from octoscope.domain.models import Account, Charge
-from octoscope.domain.uktime import from_epoch, iso_z
+from octoscope.domain.uktime import UK, from_epoch, iso_z, local_date
 from octoscope.octopus.errors import NotFound, RequestRejected
 from octoscope.store.sqlite import RateWindow, Store
 from octoscope.sync.discovery import discover
@@ -25,6 +25,19 @@ from octoscope.sync.session import Clients
 log = logging.getLogger(__name__)
 
 RATES_FRESH_FOR = timedelta(seconds=300)  # the API's Cache-Control: max-age=300 on charge endpoints
+PUBLISHED_AT = time(16, 0)  # UK: when Octopus publishes prices (Agile's next day, announced changes)
+
+
+def next_publication(now: datetime) -> datetime:
+    """The next 16:00 UK after ``now``: a price list whose last price is open-ended cannot change before the
+    next publication, so it is not read again until then (a switch of tariff is a new list, read at once)."""
+    day = local_date(now)
+    at = datetime.combine(day, PUBLISHED_AT, tzinfo=UK)
+    if at <= now:
+        at = datetime.combine(day + timedelta(days=1), PUBLISHED_AT, tzinfo=UK)
+    return at.astimezone(UTC)
+
+
 HALF_HOURLY_KINDS = frozenset({"HalfHourlyTariff"})
 
 
@@ -157,7 +170,9 @@ class Runner:
             window = None
             if following is None:
                 settled = settled_until(task, ends, self.now)
-                window = RateWindow(task.start, task.end, settled, self.now + RATES_FRESH_FOR)
+                open_ended = None in ends and task.end > self.now  # the current price (newest first or last)
+                fresh = next_publication(self.now) if open_ended else self.now + RATES_FRESH_FOR
+                window = RateWindow(task.start, task.end, settled, fresh)
             new, updated = await self._write(self.store.write_rates, task.tariff.code, task.charge, page.items, window)
             count.new += new
             count.updated += updated
@@ -192,10 +207,18 @@ async def run_sync(
     past_properties: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    account_fresh_for: timedelta | None = None,
 ) -> SyncResult:
-    """Discover the account, plan, and (unless ``dry_run``) fetch and store; returns what happened."""
+    """Discover the account, plan, and (unless ``dry_run``) fetch and store; returns what happened.
+    ``account_fresh_for``: an account read from Octopus within this long is taken from the store (the
+    scheduler reads it daily on its own, and at once when a sync finds a tariff it does not know)."""
     before = dict(clients.policy.made)
-    account = await discover(clients, store, number, now)
+    read = store.account_read_at(number)
+    stored = store.load_account(number) if account_fresh_for is not None else None
+    if stored is not None and read is not None and account_fresh_for is not None and now - read < account_fresh_for:
+        account = stored
+    else:
+        account = await discover(clients, store, number, now)
     plan = make_plan(
         account,
         stored_state(store, account, now),

@@ -4,16 +4,20 @@ Jobs, each within the shared request budget (the runner goes through the same cl
 
 - ``consumption``: a sync from the morning (06:00 UK) on, once a day at least and again every three hours
   while yesterday is not yet complete (Octopus publishes a day's half-hours the next morning, sometimes in
-  parts), until 22:00; a sync also fetches the prices the new half-hours need.
+  parts), until 22:00; when only a few half-hours are missing (``LATE_ONLY``: those that arrive a day late),
+  at gaps that grow (twice the time since the morning, six hours at least) instead; a sync also fetches the
+  prices the new half-hours need.
 - ``prices``: on a tariff with day-ahead prices (Agile, whose days run 23:00 to 23:00 UK), from 16:00 UK every
   half-hour until the prices up to 23:00 tomorrow are stored (and the next morning, today's if they never came).
 - ``account``: the account once a day (tariff switches, new meters, devices).
-- ``dispatches``: Intelligent Octopus dispatches at the pace ``sync.dispatches`` keeps (often while a car is
-  plugged in, every half-hour otherwise, within one a minute and twenty an hour).
+- ``dispatches``: Intelligent Octopus dispatches at the pace ``sync.dispatches`` keeps by the device's state
+  and plan (none at all off an Intelligent tariff), within one a minute and twenty an hour.
 - ``bills``: the account's statements (``sync.bills``), once the account is stored: when ``sync.bills`` would
   ask again (a closed statement never; the open one a day after it was read), and at most once a day.
 
-A failed job is tried again no sooner than ``RETRY_AFTER_FAILURE``. Local times are UK local: on the day
+A failed job is tried again no sooner than ``RETRY_AFTER_FAILURE``; a failed dispatch refresh after
+``DISPATCH_RETRY`` counted from the failed run's end, doubling with each failure in a row. While a rate limit
+holds the API key (``octopus.policy.Hold``), no job is due before it ends. Local times are UK local: on the day
 the clocks change, 06:00 and 16:00 are still the local hours.
 """
 
@@ -29,6 +33,8 @@ from octoscope.store.sqlite import Store
 MORNING = time(6, 0)
 EVENING = time(22, 0)  # no more tries for yesterday's consumption after this; tomorrow morning again
 CONSUMPTION_EVERY = timedelta(hours=3)
+LATE_ONLY = 4  # at most this many of yesterday's half-hours missing from a series: the late ones
+LATE_EVERY = timedelta(hours=6)
 PRICES_FROM = time(16, 0)  # Agile prices for tomorrow are published around 16:00 UK
 PRICES_EVERY = timedelta(minutes=30)
 AGILE_DAY_ENDS = time(23, 0)  # an Agile day's prices run from 23:00 to 23:00 UK
@@ -36,6 +42,8 @@ ACCOUNT_EVERY = timedelta(days=1)
 RETRY_AFTER_FAILURE = timedelta(minutes=30)
 BILLS_EVERY = timedelta(days=1)
 BILLS_RETRY_AFTER_FAILURE = timedelta(hours=3)  # statements are not urgent: a failing query is not hammered
+DISPATCH_RETRY = timedelta(minutes=5)
+DISPATCH_RETRY_CAP = timedelta(hours=1)
 HALF_HOURLY_KINDS = frozenset({"HalfHourlyTariff"})
 
 JOBS = ("consumption", "prices", "account", "bills", "dispatches")
@@ -52,6 +60,8 @@ DESCRIPTIONS = {
 class LastRun:
     started: datetime
     ok: bool
+    finished: datetime | None = None
+    failures: int = 0  # failed runs in a row, this one included
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,10 @@ class Facts:
     day_ahead_prices: bool  # a current tariff publishes a price per half-hour a day ahead
     prices_until: datetime | None  # how far those prices are stored
     dispatches_at: datetime | None  # when the next dispatch refresh is due; None: no Intelligent device
-    statements_at: datetime | None  # when sync.bills would ask for statements again; None: no account stored
+    statements_at: datetime | None = None  # when sync.bills would ask for statements again; None: no account
+    dispatches_why: str = "within the dispatch limits"
+    held_until: datetime | None = None  # a rate limit holds the API key until then
+    yesterday_missing: int | None = None  # the most half-hours of yesterday any series lacks (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -104,9 +117,16 @@ def _consumption(now: datetime, facts: Facts) -> Decision:
     if now < morning:
         return Decision("consumption", False, morning, "yesterday is not complete; waiting for the morning")
     at = last.started + CONSUMPTION_EVERY
+    why = "yesterday is not complete yet"
+    if facts.yesterday_missing is not None and facts.yesterday_missing <= LATE_ONLY:
+        # Only the half-hours that arrive a day late: asking every three hours brings nothing new.
+        at = last.started + max(LATE_EVERY, 2 * (last.started - morning))
+        why = (
+            f"yesterday lacks only {facts.yesterday_missing} late half-hour{'s' if facts.yesterday_missing > 1 else ''}"
+        )
     if at > evening:
         return Decision("consumption", False, next_morning, "yesterday is not complete; again tomorrow morning")
-    return Decision("consumption", at <= now, max(at, now), "yesterday is not complete yet")
+    return Decision("consumption", at <= now, max(at, now), why)
 
 
 def _prices(now: datetime, facts: Facts) -> Decision:
@@ -144,23 +164,35 @@ def _bills(now: datetime, facts: Facts) -> Decision:
 
 def _dispatches(now: datetime, facts: Facts) -> Decision:
     if facts.dispatches_at is None:
-        return Decision("dispatches", False, None, "no Intelligent Octopus device")
+        return Decision("dispatches", False, None, "no device on an Intelligent Octopus tariff")
     at = facts.dispatches_at
+    why = facts.dispatches_why
     last = facts.last.get("dispatches")
     if last is not None and not last.ok:
-        at = max(at, last.started + timedelta(minutes=5))
-    return Decision("dispatches", at <= now, max(at, now), "within the dispatch limits")
+        # From the failed run's end (it may have waited), longer with each failure in a row.
+        wait = min(DISPATCH_RETRY_CAP, DISPATCH_RETRY * 2 ** max(0, last.failures - 1))
+        at = max(at, (last.finished or last.started) + wait)
+        why = f"trying again after {last.failures or 1} failure{'s' if last.failures > 1 else ''}"
+    return Decision("dispatches", at <= now, max(at, now), why)
+
+
+def _held(decision: Decision, now: datetime, until: datetime | None) -> Decision:
+    if until is None or until <= now or decision.next_at is None:
+        return decision
+    at = max(decision.next_at, until)
+    return Decision(decision.job, False, at, f"{decision.why}; Octopus rate-limits the key until then")
 
 
 def decide(now: datetime, facts: Facts) -> list[Decision]:
     """Each job: whether it is due at ``now``, and when it will next be."""
-    return [
+    decisions = [
         _consumption(now, facts),
         _prices(now, facts),
         _account(now, facts),
         _bills(now, facts),
         _dispatches(now, facts),
     ]
+    return [_held(d, now, facts.held_until) for d in decisions]
 
 
 # --- facts from the store ---------------------------------------------------------------------------------
@@ -168,17 +200,22 @@ def decide(now: datetime, facts: Facts) -> list[Decision]:
 
 def yesterday_complete(store: Store, account: Account, now: datetime) -> bool:
     """Whether every current series that has data holds each half-hour of yesterday (46, 48 or 50)."""
+    return yesterday_missing(store, account, now) == 0
+
+
+def yesterday_missing(store: Store, account: Account, now: datetime) -> int:
+    """The most half-hours of yesterday that any current series with data lacks."""
     yesterday = local_date(now) - timedelta(days=1)
     lo, hi = local_day_bounds(yesterday)
+    missing = 0
     for prop in account.properties:
         if not prop.lived_in_at(now):
             continue
         for point in prop.meter_points:
             if store.series_extent(point.series) is None:
                 continue  # a meter that reports nothing (a traditional gas meter) is not waited for
-            if len(store.readings(point.series, lo, hi)) < half_hours_in(yesterday):
-                return False
-    return True
+            missing = max(missing, half_hours_in(yesterday) - len(store.readings(point.series, lo, hi)))
+    return missing
 
 
 def day_ahead_tariffs(store: Store, account: Account, now: datetime) -> list[str]:

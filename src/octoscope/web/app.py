@@ -74,6 +74,7 @@ def create_app(
         refresh = None if scheduler is None else (lambda: scheduler.run_job("dispatches"))
         try:
             async with open_live(settings, app.state.store, now) as app.state.live:  # the Home Mini pollers
+                app.state.stop_streams = app.state.live.stop_streams  # the server ends event streams first
                 outputs = Outputs(settings, app.state.store, now, refresh, app.state.live)  # MQTT, notifications
                 try:
                     yield

@@ -1,15 +1,16 @@
 """The scheduler ``octoscope serve`` runs: each minute it asks ``sync.schedule.decide`` what is due and does it,
 through the same clients, request policy and budget as every other call to Octopus.
 
-It remembers each job's last run (and takes the last sync and the last dispatch query from the store at
-start, so a restart does not repeat them); the Status page and ``/api/status`` show them with the next runs.
+It remembers each job's last run (and takes the last sync, the last reading of the account and the last
+dispatch query from the store at start, so a restart, or a start right after a sync, does not repeat them);
+the Status page and ``/api/status`` show them with the next runs.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from octoscope.clock import Clock
@@ -17,15 +18,16 @@ from octoscope.config import Settings
 from octoscope.domain.uktime import UK, from_epoch
 from octoscope.exports.influx import push_after_sync
 from octoscope.octopus.errors import OctopusError
-from octoscope.octopus.policy import key_fingerprint
+from octoscope.octopus.policy import hold_of, key_fingerprint
 from octoscope.pricing import sync_prices_ahead
 from octoscope.store.sqlite import Store
 from octoscope.sync.bills import fetch_statements, next_fetch
 from octoscope.sync.discovery import discover
-from octoscope.sync.dispatches import LEDGER, NoIntelligentDevice, RefreshTooSoon, next_due, refresh
+from octoscope.sync.dispatches import LEDGER, NoIntelligentDevice, RefreshTooSoon, plan_next, refresh
 from octoscope.sync.plan import resolve_window
 from octoscope.sync.run import run_sync
 from octoscope.sync.schedule import (
+    ACCOUNT_EVERY,
     DESCRIPTIONS,
     JOBS,
     Decision,
@@ -34,11 +36,12 @@ from octoscope.sync.schedule import (
     day_ahead_tariffs,
     decide,
     prices_stored_until,
-    yesterday_complete,
+    yesterday_missing,
 )
 from octoscope.wiring import open_clients
 
 log = logging.getLogger(__name__)
+FIRST_STATEMENTS_AFTER = timedelta(hours=1)
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -51,6 +54,7 @@ class JobRun:
     finished: datetime | None = None
     ok: bool | None = None  # None while running
     message: str = ""
+    failures: int = 0  # failed runs of the job in a row, this one included
 
 
 class Scheduler:
@@ -64,9 +68,13 @@ class Scheduler:
         last = store.last_run()
         if last is not None and last[2] in ("ok", "failed"):
             self.runs["consumption"] = JobRun(last[0], last[1], last[2] == "ok", "the last sync, from the store")
+        read = store.account_read_at(self.number)
+        if read is not None:  # a sync reads the account too: serve started right after one does not again
+            self.runs["account"] = JobRun(read, read, True, "the last reading of the account, from the store")
         sent = store.requests_since(self.key_id, LEDGER, 0)
         if sent:
             self.runs["dispatches"] = JobRun(from_epoch(sent[-1]), from_epoch(sent[-1]), True, "from the ledger")
+        self.hold = hold_of(store, self.key_id)  # the rate-limit hold every caller of the key shares
         self.decisions: list[Decision] = []
 
     def now(self) -> datetime:
@@ -74,22 +82,37 @@ class Scheduler:
 
     def facts(self, now: datetime) -> Facts:
         account = self.store.load_account(self.number)
-        last = {name: LastRun(r.started, bool(r.ok)) for name, r in self.runs.items() if r.ok is not None}
+        last = {
+            name: LastRun(r.started, bool(r.ok), r.finished, r.failures)
+            for name, r in self.runs.items()
+            if r.ok is not None
+        }
+        held = from_epoch(self.hold.not_before) if self.hold.not_before > now.timestamp() else None
         if account is None:
-            return Facts(last, False, False, None, None, None)
+            return Facts(last, False, False, None, None, None, held_until=held)
         codes = day_ahead_tariffs(self.store, account, now)
-        has_device = any(d.device_type == "ELECTRIC_VEHICLES" for d in account.devices)
-        dispatch_at = (
-            from_epoch(next_due(self.store, self.key_id, self.number, now.timestamp())) if has_device else None
-        )
+        dispatch_at, why = plan_next(self.store, self.key_id, self.number, now.timestamp())
+        missing = yesterday_missing(self.store, account, now)
         return Facts(
             last,
-            yesterday_complete(self.store, account, now),
+            missing == 0,
             bool(codes),
             prices_stored_until(self.store, codes, now) if codes else None,
-            dispatch_at,
-            next_fetch(self.store.statements(self.number)) or now,
+            None if dispatch_at is None else from_epoch(dispatch_at),
+            self._statements_at(now),
+            why,
+            held,
+            missing,
         )
+
+    def _statements_at(self, now: datetime) -> datetime:
+        """When statements are next to be asked for. Never read: an hour after the account was (a serve started
+        right after a sync asks nothing at start-up, and the day's calls are spread out), else ``sync.bills``."""
+        due = next_fetch(self.store.statements(self.number))
+        if due is not None:
+            return due
+        read = self.store.account_read_at(self.number)
+        return now if read is None else read + FIRST_STATEMENTS_AFTER
 
     async def tick(self) -> list[str]:
         """Run every job due now, one after another; the names of those run."""
@@ -107,6 +130,7 @@ class Scheduler:
 
     async def run(self, job: str) -> None:
         started = self.now()
+        previous = self.runs.get(job)
         record = self.runs[job] = JobRun(started)
         try:
             record.message = await getattr(self, f"_{job}")(started)
@@ -117,6 +141,8 @@ class Scheduler:
         except Exception as err:  # a bug must not stop the scheduler; it is logged in full and shown
             record.ok, record.message = False, f"unexpected error: {type(err).__name__}"
             log.exception("scheduled %s failed", job)
+        if not record.ok:
+            record.failures = (previous.failures if previous is not None and previous.ok is False else 0) + 1
         record.finished = self.now()
 
     async def run_job(self, job: str) -> str:
@@ -140,6 +166,7 @@ class Scheduler:
                     now=now,
                     reread_days=self.settings.sync.reread_days,
                     concurrency=self.settings.sync.concurrency,
+                    account_fresh_for=ACCOUNT_EVERY,  # the account job reads it daily
                 )
             summary = result.summary(self.store)
             outcome = ("ok", summary)
