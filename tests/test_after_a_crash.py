@@ -22,8 +22,8 @@ from tests.web.test_security import free_tcp_port
 KILLED_EXPORT = """
 import os, signal, sys
 from pathlib import Path
-from octoscope.exports.files import _atomic
-with _atomic(Path(sys.argv[1])) as temporary:
+from octoscope.exports.files import atomic_file
+with atomic_file(Path(sys.argv[1])) as temporary:
     temporary.write_text("half a file")
     os.kill(os.getpid(), signal.SIGKILL)
 """

@@ -9,9 +9,7 @@ read a cross-site answer, the server's side is the evidence.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,23 +23,13 @@ from octoscope.clock import frozen
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
 from tests.conftest import Cli
+from tests.web.test_browser import ARGS as BROWSER_ARGS
+from tests.web.test_browser import CHROMIUM, sync_api
 from tests.web.test_security import NOW, keyless
 
-CHROMIUM = "/usr/bin/chromium"
 TOKEN = "a-browser-token-for-the-security-tests-3a9d"
-if not Path(CHROMIUM).exists() and os.environ.get("CI") != "true":
-    pytest.skip(f"{CHROMIUM} is not installed (make test installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-
 ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *BROWSER_ARGS,
     "--host-resolver-rules=MAP evil.example 127.0.0.1",  # the rebinding: another site's name, this machine
 ]
 

@@ -8,11 +8,7 @@ Writing the same statements again overwrites their points (same measurement, tag
 from __future__ import annotations
 
 import csv
-import os
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +17,7 @@ from typing import IO, Any
 from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.domain.uktime import epoch, local_midnight
+from octoscope.exports.files import FileExportError, atomic_file
 from octoscope.exports.influx import target_of
 from octoscope.store.sinks.influx import InfluxWriter, Point
 
@@ -149,28 +146,14 @@ def parquet_table(found: list[Row]) -> Any:
     )
 
 
-@contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """A temporary file beside ``path``, moved into place only when complete."""
-    if not path.parent.is_dir():
-        raise BillsExportError(f"{path}: the folder {path.parent} does not exist")
-    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(descriptor)
-    temporary = Path(name)
-    try:
-        yield temporary
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def export_csv(found: list[Row], output: Path) -> int:
     if str(output) == "-":
         return write_csv(found, sys.stdout)
     try:
-        with _atomic(output) as temporary, temporary.open("w", newline="", encoding="utf-8") as out:
+        with atomic_file(output, option="") as temporary, temporary.open("w", newline="", encoding="utf-8") as out:
             return write_csv(found, out)
+    except FileExportError as err:
+        raise BillsExportError(str(err)) from None
     except OSError as err:
         raise BillsExportError(f"cannot write {output}: {err.strerror}") from None
 
@@ -179,8 +162,10 @@ def export_parquet(found: list[Row], output: Path) -> int:
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     try:
-        with _atomic(output) as temporary:
+        with atomic_file(output, option="") as temporary:
             pq.write_table(parquet_table(found), str(temporary))
+    except FileExportError as err:
+        raise BillsExportError(str(err)) from None
     except OSError as err:
         raise BillsExportError(f"cannot write {output}: {err.strerror}") from None
     return len(found)

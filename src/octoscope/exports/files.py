@@ -134,13 +134,14 @@ def parquet_table(found: list[HalfHourRow]) -> Any:
 
 
 @contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
+def atomic_file(path: Path, option: str = "--output") -> Iterator[Path]:
     """A temporary file beside ``path``, moved into place only when complete: a failure leaves no
     half-written file (and an older file as it was). The temporary file is locked while it is written, so
-    one left by a killed export (its lock gone with its process) is removed by the next export there."""
+    one left by a killed export (its lock gone with its process) is removed by the next export there.
+    ``option``: the command-line option that named the file, for the error."""
     directory = path.parent
     if not directory.is_dir():
-        raise FileExportError(f"--output {path}: the folder {directory} does not exist")
+        raise FileExportError(f"{option} {path}: the folder {directory} does not exist".lstrip())
     prefix = f".{path.name}."
     _remove_abandoned(directory, prefix)
     descriptor, name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=directory)
@@ -179,7 +180,7 @@ def export_csv(found: list[HalfHourRow], output: Path | None) -> int:
     if output is None:
         return write_csv(found, sys.stdout)
     try:
-        with _atomic(output) as temporary, temporary.open("w", newline="", encoding="utf-8") as out:
+        with atomic_file(output) as temporary, temporary.open("w", newline="", encoding="utf-8") as out:
             return write_csv(found, out)
     except OSError as err:
         raise FileExportError(f"cannot write {output}: {err.strerror}") from None
@@ -195,7 +196,7 @@ def export_parquet(found: list[HalfHourRow], output: Path | None) -> int:
         pq.write_table(table, sys.stdout.buffer)
         return len(found)
     try:
-        with _atomic(output) as temporary:
+        with atomic_file(output) as temporary:
             pq.write_table(table, str(temporary))
     except OSError as err:
         raise FileExportError(f"cannot write {output}: {err.strerror}") from None
