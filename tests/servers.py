@@ -52,6 +52,16 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float 
     raise RuntimeError(f"the server did not answer {url} within {timeout} s: {log.read_text()[-2000:]}")
 
 
+def stop(process: subprocess.Popen[bytes], grace: float = 20) -> None:
+    """Ask a server process to stop; kill it if it has not within ``grace`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 @contextlib.contextmanager
 def _running(command: list[str], ready: str, folder: Path) -> Iterator[None]:
     log = folder / "server.log"
@@ -61,12 +71,7 @@ def _running(command: list[str], ready: str, folder: Path) -> Iterator[None]:
         _wait(ready, process, log)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
 
 
 @dataclass
@@ -263,9 +268,4 @@ def mosquitto(password: str | None = None, port: int | None = None) -> Iterator[
             _wait_tcp("127.0.0.1", port, process, log)
             yield Broker("127.0.0.1", port, "octoscope" if password else None, password)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process, grace=10)

@@ -9,7 +9,7 @@ import itertools
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,3 +205,19 @@ class Session:
     async def close(self) -> None:
         await self.leave()
         await self.http.aclose()
+
+
+Scenario = Callable[[Session], Awaitable[None]]
+
+
+def play(sim: SimServer, base: str, clock: ManualClock, scenario: Scenario) -> None:
+    """Run a scenario as one session against the app at ``base``, closing the session whatever happens."""
+
+    async def go() -> None:
+        session = Session(sim, base, clock)
+        try:
+            await scenario(session)
+        finally:
+            await session.close()
+
+    asyncio.run(go())

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from octoscope.clock import SetClock, frozen
+from octoscope.clock import frozen
 from octoscope.config import Settings
 from octoscope.domain.uktime import local_day_bounds, local_midnight
 from octoscope.simulator.threaded import serve_in_thread
@@ -25,13 +25,9 @@ IMPORT = "electricity-import:1900000000101"
 GAS = "gas:3000000101"
 
 
-def clock_at(text: str) -> SetClock:
-    return frozen(text)
-
-
 @contextmanager
 def served(cli: Cli, now: str = DEMO_NOW, **kwargs: object) -> Iterator[httpx.Client]:
-    app = create_app(cli.settings(), clock=clock_at(now), **kwargs)  # type: ignore[arg-type]
+    app = create_app(cli.settings(), clock=frozen(now), **kwargs)  # type: ignore[arg-type]
     with serve_in_thread(app) as base, httpx.Client(base_url=base, timeout=60) as client:
         yield client
 
@@ -184,7 +180,7 @@ def test_answers_follow_the_store_when_another_process_writes(synced_demo: Cli, 
     copy = tmp_path / "copy.db"
     with sqlite3.connect(synced_demo.db) as source, sqlite3.connect(copy) as target:
         source.backup(target)
-    app = create_app(synced_demo.settings(copy), clock=clock_at(DEMO_NOW))
+    app = create_app(synced_demo.settings(copy), clock=frozen(DEMO_NOW))
     params = {"from": "2026-11-19", "to": "2026-11-20", "resolution": "day"}
     with serve_in_thread(app) as base:
         first = httpx.get(f"{base}/api/usage", params=params, timeout=60).json()["totals"]["kwh"]
@@ -204,7 +200,7 @@ def test_answers_follow_the_store_when_another_process_writes(synced_demo: Cli, 
 def test_status_shows_the_schedulers_jobs(synced_demo: Cli) -> None:
     # A scheduler looking once an hour: it decides at start and runs nothing the test waits for.
     settings = Settings(account=DEMO_ACCOUNT, db=synced_demo.db, config_path=synced_demo.home / "none.toml")
-    app = create_app(settings, clock=clock_at(DEMO_NOW), schedule_every=3600)
+    app = create_app(settings, clock=frozen(DEMO_NOW), schedule_every=3600)
     with serve_in_thread(app) as base:
         got = httpx.get(f"{base}/api/status", timeout=60).json()
     assert got["scheduler"] is None  # no API key: nothing can be fetched, so nothing is scheduled

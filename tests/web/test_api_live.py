@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,13 @@ from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, Cli, SimServer, sim
 from tests.live.support import (
     HOME_MINI,
     ManualClock,
+    Scenario,
     Session,
     Viewer,
     contiguous,
     copy_synced,
     live_app,
+    play,
     set_sim_clock,
     settings_for,
     telemetry_calls,
@@ -96,20 +97,10 @@ def test_one_ten_and_a_hundred_viewers_cost_the_same_calls_and_each_gets_every_r
 
 # --- one session on a stepped clock per test -----------------------------------------------------------------
 
-Scenario = Callable[[Session], Awaitable[None]]
-
 
 def run_session(sim: SimServer, settings: Settings, clock: ManualClock, scenario: Scenario) -> None:
     with live_app(settings, clock) as base:
-
-        async def go() -> None:
-            session = Session(sim, base, clock)
-            try:
-                await scenario(session)
-            finally:
-                await session.close()
-
-        asyncio.run(go())
+        play(sim, base, clock, scenario)
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from octoscope.clock import frozen
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
 from tests.conftest import Cli, make_cli, simulator
-from tests.web.test_api_dashboard import clock_at
 from tests.web.test_browser import Page, browser, shot  # noqa: F401 (browser is a fixture)
 
 NOW = "2026-11-21T09:00:00Z"
@@ -29,7 +29,7 @@ def kept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cli, dict[s
         cli.ok("bills")
         printed = json.loads(cli.ok("bills", "--json", "--offline"))
         sim.reset_log()
-        with serve_in_thread(create_app(cli.settings(), clock=clock_at(NOW))) as url:
+        with serve_in_thread(create_app(cli.settings(), clock=frozen(NOW))) as url:
             yield cli, printed, url
         assert sim.requests_log()["requests"] == []  # nothing on the page or the API asked Octopus
 

@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
+from octoscope.clock import frozen
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
 from octoscope.web.pages import PAGES
 from tests.conftest import DEMO_NOW, Cli
 from tests.live.support import copy_synced
 from tests.servers import in_ci
-from tests.web.test_api_dashboard import clock_at
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -58,7 +58,7 @@ def browser() -> Iterator[Any]:
 def base(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # A copy: the Live page's poller keeps its token and request ledger in the database.
     db = copy_synced(synced_demo.db, tmp_path_factory.mktemp("browser") / "octoscope.db")
-    with serve_in_thread(create_app(synced_demo.settings(db), clock=clock_at(DEMO_NOW))) as url:
+    with serve_in_thread(create_app(synced_demo.settings(db), clock=frozen(DEMO_NOW))) as url:
         yield url
 
 
@@ -183,7 +183,7 @@ def test_phone_width_has_no_sideways_scrolling(browser: Any, base: str) -> None:
 
 
 def test_the_token_guard_in_a_browser(browser: Any, synced_demo: Cli) -> None:
-    app = create_app(synced_demo.settings(), token=TOKEN, clock=clock_at(DEMO_NOW))
+    app = create_app(synced_demo.settings(), token=TOKEN, clock=frozen(DEMO_NOW))
     with serve_in_thread(app) as url:
         context = browser.new_context()
         page = context.new_page()

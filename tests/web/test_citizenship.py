@@ -5,7 +5,6 @@ the simulator run on clocks the test steps together, ten seconds a step, so the 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ import httpx
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
 from tests.conftest import DEMO_NOW, Cli, simulator
-from tests.live.support import ManualClock, Session, Viewer, copy_synced, settings_for
+from tests.live.support import ManualClock, Session, Viewer, copy_synced, play, settings_for
 
 START = datetime.fromisoformat(DEMO_NOW).timestamp()
 FAULT_FROM = START + 300
@@ -58,15 +57,7 @@ def test_an_hour_of_kt_ct_1199_is_met_with_silence_and_live_returns_to_its_share
         httpx.post(f"{sim.url}/_sim/clock", json={"now": DEMO_NOW, "speed": 0}, timeout=10).raise_for_status()
         app = create_app(settings_for(sim, db, graphql_per_hour=60), clock=clock, schedule_every=60.0)
         with serve_in_thread(app, graceful_seconds=1) as base:
-
-            async def go() -> None:
-                session = Session(sim, base, clock)
-                try:
-                    await scenario(session)
-                finally:
-                    await session.close()
-
-            asyncio.run(go())
+            play(sim, base, clock, scenario)
         calls = graphql_calls(sim.requests_log())
 
     during = [(t, fields) for t, fields, _ in calls if FAULT_FROM <= t < FAULT_TO]

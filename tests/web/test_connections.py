@@ -23,6 +23,7 @@ import pytest
 
 from octoscope.web.serving import HEADER_TIMEOUT
 from tests.conftest import Cli
+from tests.servers import stop
 from tests.web.test_security import free_tcp_port
 
 LIMIT = 1024
@@ -56,12 +57,7 @@ def limited_server(cli: Cli, log: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
+from octoscope.clock import frozen
 from octoscope.config import Settings
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
 from tests.conftest import DEMO_ACCOUNT, DEMO_NOW, Cli
-from tests.web.test_api_dashboard import clock_at
 
 EXAMPLES = 20  # per operation and mode (valid and invalid queries)
 # An event stream never ends, so a generated call would only wait for its timeout (4 minutes in all); its
@@ -48,7 +48,7 @@ def fuzz(operation: Any, mode: GenerationMode, base: str, tried: dict[str, int])
 def test_no_query_makes_a_server_error(synced_demo: Cli) -> None:
     settings = Settings(account=DEMO_ACCOUNT, db=synced_demo.db, config_path=synced_demo.home / "none.toml")
     tried: dict[str, int] = {}
-    with serve_in_thread(create_app(settings, clock=clock_at(DEMO_NOW))) as base:
+    with serve_in_thread(create_app(settings, clock=frozen(DEMO_NOW))) as base:
         schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
         for result in schema.get_all_operations():
             operation = result.ok()

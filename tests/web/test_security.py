@@ -25,10 +25,9 @@ from octoscope.web.auth import COOKIE, COOKIE_DAYS
 from octoscope.web.compare import PER_CLIENT_HOUR, Jobs
 from octoscope.web.security import check_token, session_secret
 from tests.conftest import DEMO_ACCOUNT, DEMO_NOW, Cli
-from tests.web.test_api_dashboard import clock_at
 
 TOKEN = "a-long-secret-for-the-security-tests-5b8e"
-NOW = clock_at(DEMO_NOW)()
+NOW = frozen(DEMO_NOW)()
 
 
 def keyless(cli: Cli) -> Settings:
