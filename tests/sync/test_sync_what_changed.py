@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from octoscope.sync.run import next_publication
+from octoscope.sync.schedule import next_publication
 from tests.conftest import make_cli, simulator
 
 

@@ -11,33 +11,21 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from octoscope.domain.models import Account, Charge
-from octoscope.domain.uktime import UK, from_epoch, iso_z, local_date
+from octoscope.domain.uktime import from_epoch, iso_z
 from octoscope.octopus.errors import NotFound, RequestRejected
 from octoscope.store.sqlite import RateWindow, Store
 from octoscope.sync.discovery import discover
 from octoscope.sync.plan import ChargeTask, ConsumptionTask, Plan, StoredState, Window, make_plan, points_in_scope
+from octoscope.sync.schedule import next_publication
 from octoscope.sync.session import Clients
 
 log = logging.getLogger(__name__)
 
 RATES_FRESH_FOR = timedelta(seconds=300)  # the API's Cache-Control: max-age=300 on charge endpoints
-PUBLISHED_AT = time(16, 0)  # UK: when Octopus publishes prices (Agile's next day, announced changes)
-
-
-def next_publication(now: datetime) -> datetime:
-    """The next 16:00 UK after ``now``: a price list whose last price is open-ended cannot change before the
-    next publication, so it is not read again until then (a switch of tariff is a new list, read at once)."""
-    day = local_date(now)
-    at = datetime.combine(day, PUBLISHED_AT, tzinfo=UK)
-    if at <= now:
-        at = datetime.combine(day + timedelta(days=1), PUBLISHED_AT, tzinfo=UK)
-    return at.astimezone(UTC)
-
-
 HALF_HOURLY_KINDS = frozenset({"HalfHourlyTariff"})
 
 

@@ -92,6 +92,13 @@ def _at(day: date, clock: time) -> datetime:
     return datetime.combine(day, clock, tzinfo=UK).astimezone(UTC)
 
 
+def next_publication(now: datetime) -> datetime:
+    """The next 16:00 UK after ``now``: a price list whose last price is open-ended cannot change before the
+    next publication, so it is not read again until then (a switch of tariff is a new list, read at once)."""
+    at = _at(local_date(now), PRICES_FROM)
+    return at if at > now else _at(local_date(now) + timedelta(days=1), PRICES_FROM)
+
+
 def _retry(last: LastRun | None, every: timedelta) -> datetime | None:
     """The earliest next try after ``last``: ``every`` after a success, the failure back-off after a failure."""
     if last is None:

@@ -58,24 +58,23 @@ def create_app(
     ``schedule_every``: if set (and an API key is configured), the scheduler looks this often for work due
     (consumption, prices, the account, dispatches: see ``sync.schedule``). ``clock``: the process's, which
     every route, the scheduler and live read "now" from."""
-    now = clock
     settings.require_account()  # fail at start-up, not on the first request
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = Store.open(settings.db, clock)
         app.state.settings = settings
-        app.state.clock = now
+        app.state.clock = clock
         task = app.state.scheduler = None
         if schedule_every is not None and settings.api_key is not None:
-            app.state.scheduler = Scheduler(settings, app.state.store, now)
+            app.state.scheduler = Scheduler(settings, app.state.store, clock)
             task = asyncio.create_task(app.state.scheduler.run_forever(schedule_every))
         scheduler = app.state.scheduler
         refresh = None if scheduler is None else (lambda: scheduler.run_job("dispatches"))
         try:
-            async with open_live(settings, app.state.store, now) as app.state.live:  # the Home Mini pollers
+            async with open_live(settings, app.state.store, clock) as app.state.live:  # the Home Mini pollers
                 app.state.stop_streams = app.state.live.stop_streams  # the server ends event streams first
-                outputs = Outputs(settings, app.state.store, now, refresh, app.state.live)  # MQTT, notifications
+                outputs = Outputs(settings, app.state.store, clock, refresh, app.state.live)  # MQTT, notifications
                 try:
                     yield
                 finally:
@@ -95,7 +94,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, one_line_validation_error)  # type: ignore[arg-type]
 
     if token:
-        install_token_guard(app, check_token(token), session_secret or secrets.token_bytes(32), now)
+        install_token_guard(app, check_token(token), session_secret or secrets.token_bytes(32), clock)
     app.add_middleware(SecurityMiddleware, policy=policy)  # outermost: its headers are on every answer
 
     for area in (bills, costs, ev, live, overview, usage, prices, compare, status, metrics, pages):
