@@ -1,7 +1,7 @@
 # octoscope: `make demo` and `make test` work on a fresh machine (they install what they need).
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
-APT_PACKAGES := chromium influxdb victoria-metrics faketime systemd mosquitto
+APT_PACKAGES := chromium influxdb victoria-metrics faketime systemd mosquitto postgresql-15
 
 .PHONY: setup demo test test-clocks lint bench clean
 
