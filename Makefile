@@ -14,11 +14,11 @@ CLOCK_DATES ?= "2027-03-28 00:45:00" "2027-10-31 01:15:00" "2028-02-29 12:00:00"
 # the InfluxDB round trips and the tariff comparison (frozen instants, and the slowest), packaging.
 CLOCK_TESTS ?= tests/test_clock.py tests/domain tests/store tests/sync tests/live tests/test_cli.py \
 	tests/test_costs_cli.py tests/test_cheapest_cli.py tests/test_sessions_cli.py tests/test_live_cli.py \
-	tests/test_costing.py tests/test_pricing.py tests/test_doctor.py tests/exports/test_files.py \
-	tests/exports/test_cursors.py tests/exports/test_sync_push.py tests/web/test_api_costs.py \
+	tests/services/test_costing.py tests/services/test_pricing.py tests/services/test_doctor.py tests/outputs/test_files.py \
+	tests/outputs/test_cursors.py tests/outputs/test_sync_push.py tests/web/test_api_costs.py \
 	tests/web/test_api_dashboard.py tests/web/test_api_dispatches.py tests/web/test_api_live.py \
 	tests/web/test_api_prices.py tests/web/test_auth_pages.py tests/web/test_demo_dashboard.py \
-	tests/web/test_metrics.py tests/web/test_scheduler.py
+	tests/web/test_metrics.py tests/services/test_scheduler.py
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv

@@ -12,7 +12,7 @@ and all five years (87,648 half-hours, 5.003 meter-years).
 
 - ``domain_ms_per_meter_year``: the pure ``octoscope.domain.costs.cost`` alone, over readings and prices
   already in memory (median of 5 runs, after a warm-up, divided by the window's meter-years).
-- ``end_to_end_ms_per_meter_year``: ``octoscope.costing.account_costs`` from the store: reading the rows and
+- ``end_to_end_ms_per_meter_year``: ``octoscope.services.costing.account_costs`` from the store: reading the rows and
   prices, pricing, bucketing by month and shaping the JSON-ready answer (same median). The account is loaded
   from the store once, before, as the CLI does.
 - ``*_peak_mb_*``: tracemalloc's peak during one call, above what was allocated before it (separate runs:
@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 from machine import machine
-from octoscope.costing import account_costs
 from octoscope.domain.costs import CostReport, Prices, cost
 from octoscope.domain.models import (
     Account,
@@ -58,6 +57,7 @@ from octoscope.domain.models import (
     TariffCode,
 )
 from octoscope.domain.uktime import HALF_HOUR, local_midnight
+from octoscope.services.costing import account_costs
 from octoscope.store.sqlite import Store
 
 FIRST_DAY = date(2021, 1, 1)

@@ -37,8 +37,8 @@ from octoscope.clock import frozen
 from octoscope.config import InfluxSettings, Settings
 from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import local_midnight
-from octoscope.exports.influx import _Context, export_influx, jobs, plan_ranges, target_of
-from octoscope.store.sinks.influx import InfluxWriter
+from octoscope.outputs.influx import _Context, export_influx, jobs, plan_ranges, target_of
+from octoscope.outputs.influx_writer import InfluxWriter
 from octoscope.store.sqlite import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.servers

@@ -38,7 +38,7 @@ from octoscope.domain.costs import PriceColumns
 from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import HALF_HOUR, local_midnight
 from octoscope.domain.windows import Slot, cheapest_blocks, cheapest_half_hours, slots_from_columns
-from octoscope.pricing import compare_tariffs, comparison_costs, prepare_comparison
+from octoscope.services.pricing import compare_tariffs, comparison_costs, prepare_comparison
 from octoscope.simulator import create_app
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store

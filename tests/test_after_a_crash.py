@@ -22,7 +22,7 @@ from tests.web.test_security import free_tcp_port
 KILLED_EXPORT = """
 import os, signal, sys
 from pathlib import Path
-from octoscope.exports.files import atomic_file
+from octoscope.outputs.files import atomic_file
 with atomic_file(Path(sys.argv[1])) as temporary:
     temporary.write_text("half a file")
     os.kill(os.getpid(), signal.SIGKILL)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from octoscope.cli_live import sparkline
+from octoscope.cli.live import sparkline
 from tests.conftest import Cli, make_cli, simulator
 
 # A winter evening: the house draws from the grid (at noon the demo's solar panels can make the day's

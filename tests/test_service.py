@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from octoscope.service_unit import ServiceSpec, UnitError, quote, render
+from octoscope.cli.service_unit import ServiceSpec, UnitError, quote, render
 from tests.conftest import machine_env
 
 KEY = "sk_live_doNotShowThisKey42"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from octoscope.domain.costs import SMART_E7_NIGHT
 from octoscope.domain.secret import Secret
-from octoscope.validation import BadValue, api_url, parse_url
+from octoscope.domain.validation import BadValue, api_url, parse_url
 
 if TYPE_CHECKING:
     from octoscope.config_outputs import MqttSettings, NotifySettings
@@ -188,7 +188,7 @@ def check_api_key(text: str) -> Secret:
 
 def check_url(name: str, text: str) -> str:
     """An API URL: https, or http to this machine only (the key travels in every REST request); parsed as a
-    URL, so a user name before ``@`` cannot make it look local (see :mod:`octoscope.validation`)."""
+    URL, so a user name before ``@`` cannot make it look local (see :mod:`octoscope.domain.validation`)."""
     try:
         api_url(name, text)
     except BadValue as err:

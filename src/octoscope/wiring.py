@@ -11,7 +11,6 @@ from datetime import date
 
 from octoscope.clock import Clock
 from octoscope.config import Settings
-from octoscope.costing import live_day_rates
 from octoscope.domain.live import DayRates
 from octoscope.domain.uktime import from_epoch
 from octoscope.live.service import LiveService
@@ -19,6 +18,7 @@ from octoscope.octopus.graphql import GraphQLClient
 from octoscope.octopus.http import new_http_client
 from octoscope.octopus.policy import RequestPolicy, key_fingerprint
 from octoscope.octopus.rest import RestClient
+from octoscope.services.costing import live_day_rates
 from octoscope.store.sqlite import Store
 from octoscope.sync.discovery import discover
 from octoscope.sync.session import Clients

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from octoscope.config import Settings
-from octoscope.costing import account_costs, live_day_rates, load_account
 from octoscope.domain.live import half_hours
 from octoscope.domain.models import DispatchRecord
 from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import local_day_bounds
+from octoscope.services.costing import account_costs, live_day_rates, load_account
 from octoscope.store.sqlite import Store
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, Cli
 

@@ -1,24 +1,31 @@
-"""A real broker (Debian's mosquitto, on a free loopback port) and a client that listens as Home Assistant
-does; skipped with the reason when mosquitto is missing, except under CI=true, where it must run."""
+"""Fixtures for the outputs' tests. A real broker (Debian's mosquitto, on a free loopback port) and a client that
+listens as Home Assistant does; real InfluxDB 1.x and VictoriaMetrics servers; and the synced demo database with
+its dispatches and an hour of Home Mini readings, copied for each test that writes cursors. Skipped with the
+reason when a server is missing, except under CI=true, where they must run."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import paho.mqtt.client as paho
 import pytest
 
-from tests.conftest import Cli, SimServer, make_cli
-from tests.servers import Broker, ServerMissing, in_ci, mosquitto
+from octoscope.config import InfluxSettings, Settings
+from octoscope.domain.secret import Secret
+from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, Cli, SimServer, make_cli
+from tests.servers import ADMIN, Broker, Influx1, ServerMissing, Victoria, in_ci, influx1, mosquitto, victoria
 from tests.servers import mosquitto_binary as require_binary
 
 
@@ -155,3 +162,78 @@ def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+T = TypeVar("T")
+NOW = datetime.fromisoformat(DEMO_NOW).astimezone(UTC)
+HOME_MINI = "00-00-00-FF-FE-00-01-01"  # the demo's electricity meter's device id
+TELEMETRY_FROM = int(datetime(2026, 11, 21, 8, tzinfo=UTC).timestamp())  # the hour before the clock
+
+
+def _server(start: Callable[[], AbstractContextManager[T]]) -> Iterator[T]:
+    try:
+        manager = start()
+        server = manager.__enter__()
+    except ServerMissing as err:
+        if in_ci():
+            pytest.fail(f"{err}; CI=true, so the test must run")
+        pytest.skip(str(err))
+    try:
+        yield server
+    finally:
+        manager.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def influx() -> Iterator[Influx1]:
+    yield from _server(influx1)
+
+
+@pytest.fixture(scope="session")
+def vm() -> Iterator[Victoria]:
+    yield from _server(victoria)
+
+
+def copy_database(source: Path, target: Path) -> Path:
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+@pytest.fixture(scope="session")
+def export_demo(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synced demo database, plus what the other parts of octoscope keep: the dispatches (a real refresh
+    from the simulator) and an hour of Home Mini readings every 10 seconds (as the live view records them)."""
+    home = tmp_path_factory.mktemp("export-demo")
+    path = copy_database(synced_demo.db, home / "octoscope.db")
+    cli = make_cli(synced_demo.sim, home)
+    cli.ok("dispatches", "--refresh")
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO telemetry (device_id, read_at, consumption_wh, delta_wh, demand_w, export_wh)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (HOME_MINI, TELEMETRY_FROM + 10 * i, 1_000_000 + 5.0 * i, 5.0, 1800.0 + (i % 7) * 10, 0.0)
+                for i in range(360)
+            ],
+        )
+    return path
+
+
+@pytest.fixture
+def demo_db(export_demo: Path, tmp_path: Path) -> Path:
+    """A test's own copy, so that the cursors it writes are its own."""
+    return copy_database(export_demo, tmp_path / "octoscope.db")
+
+
+def settings_for(db: Path, influx: InfluxSettings | None = None) -> Settings:
+    return Settings(
+        api_key=Secret(DEMO_KEY), account=DEMO_ACCOUNT, db=db, config_path=db.parent / "none.toml", influx=influx
+    )
+
+
+def influx_v1(server: Influx1, database: str, password: str = ADMIN[1], **changes: object) -> InfluxSettings:
+    settings = InfluxSettings(
+        url=server.url, version=1, database=database, username=ADMIN[0], password=Secret(password)
+    )
+    return replace(settings, **changes)  # type: ignore[arg-type]

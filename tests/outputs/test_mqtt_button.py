@@ -10,8 +10,8 @@ from pathlib import Path
 
 from octoscope.config_outputs import MqttSettings
 from octoscope.outputs.mqtt import Publisher
+from octoscope.services.scheduler import Scheduler
 from octoscope.store.sqlite import Store
-from octoscope.web.scheduler import Scheduler
 from tests.conftest import Cli, simulator
 from tests.outputs.conftest import Listener, copy_of
 from tests.servers import Broker

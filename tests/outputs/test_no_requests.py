@@ -17,8 +17,8 @@ from octoscope.config_outputs import NOTIFY_RULES, MqttSettings, NotifySettings
 from octoscope.domain.secret import Secret
 from octoscope.outputs.mqtt import publish_once
 from octoscope.outputs.notify import notify_round
+from octoscope.services.scheduler import Scheduler
 from octoscope.store.sqlite import Store
-from octoscope.web.scheduler import Scheduler
 from tests.conftest import DEMO_NOW, Cli, simulator
 from tests.outputs.conftest import Listener, copy_of, receiver
 from tests.servers import Broker

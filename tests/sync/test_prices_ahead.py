@@ -13,7 +13,7 @@ import httpx
 from octoscope.clock import frozen
 from octoscope.config import Settings
 from octoscope.domain.secret import Secret
-from octoscope.pricing import sync_prices_ahead
+from octoscope.services.pricing import sync_prices_ahead
 from octoscope.store.sqlite import Store
 from octoscope.sync.run import run_sync
 from octoscope.wiring import open_clients

@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 from octoscope.config import Settings
-from octoscope.costing import live_day_rates
 from octoscope.domain.models import IssuedToken, TelemetryReading
 from octoscope.domain.secret import Secret
 from octoscope.octopus.documents import AUTHENTICATE
 from octoscope.octopus.policy import key_fingerprint
+from octoscope.services.costing import live_day_rates
 from octoscope.store.sqlite import Store
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, DEMO_NOW, Cli, SimServer, simulator
 from tests.live.support import (

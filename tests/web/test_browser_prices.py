@@ -23,7 +23,7 @@ import pytest
 from octoscope.clock import ManualClock, frozen
 from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import HALF_HOUR, UK
-from octoscope.pricing import sync_prices_ahead
+from octoscope.services.pricing import sync_prices_ahead
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
 from octoscope.web.app import create_app

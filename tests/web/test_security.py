@@ -18,8 +18,8 @@ import pytest
 
 from octoscope.clock import ManualClock, frozen
 from octoscope.config import Settings
+from octoscope.domain.validation import BadValue
 from octoscope.simulator.threaded import serve_in_thread
-from octoscope.validation import BadValue
 from octoscope.web.app import create_app
 from octoscope.web.auth import COOKIE, COOKIE_DAYS
 from octoscope.web.compare import PER_CLIENT_HOUR, Jobs

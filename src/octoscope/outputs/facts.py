@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from octoscope.config import Settings
-from octoscope.costing import CostError, costs_as_asked, fuel_of, load_account
 from octoscope.domain.models import Account
 from octoscope.domain.uktime import UK, local_date, local_midnight
 from octoscope.octopus.policy import key_fingerprint
-from octoscope.pricing import WindowQuery, cheapest, current_property, prices_view
+from octoscope.services.costing import CostError, costs_as_asked, fuel_of, load_account
+from octoscope.services.pricing import WindowQuery, cheapest, current_property, prices_view
 from octoscope.store.sqlite import Store
 from octoscope.sync.dispatches import LEDGER, PER_HOUR, listing
 from octoscope.sync.schedule import day_ahead_tariffs

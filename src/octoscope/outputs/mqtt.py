@@ -34,10 +34,10 @@ from octoscope import __version__
 from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.config_outputs import MqttSettings
-from octoscope.costing import CostError
 from octoscope.domain.uktime import UK, local_date, local_midnight
 from octoscope.live.service import Feed, LiveService
 from octoscope.outputs.facts import Facts, read_facts
+from octoscope.services.costing import CostError
 from octoscope.store.sqlite import Store
 
 log = logging.getLogger(__name__)

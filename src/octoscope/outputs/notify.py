@@ -27,10 +27,10 @@ from typing import Any
 from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.config_outputs import NotifySettings
-from octoscope.costing import CostError
 from octoscope.domain.uktime import UK, local_date
 from octoscope.outputs.facts import Facts, read_facts
 from octoscope.services.bills import bills_report, report_json
+from octoscope.services.costing import CostError
 from octoscope.store.sqlite import Store
 
 log = logging.getLogger(__name__)

@@ -1,1 +1,7 @@
-"""The application layer: store and Octopus clients in, typed results out (see ARCHITECTURE.md)."""
+"""The application layer (see ARCHITECTURE.md): costing, pricing and the tariff comparison, bills, the
+scheduler that keeps the data fresh, and the installation checks (``doctor``). Takes a store and the Octopus
+clients, returns results for the web app, the CLI and the outputs to render."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -12,7 +12,6 @@ from typing import Any
 
 from octoscope.clock import Clock
 from octoscope.config import Settings
-from octoscope.costing import INTELLIGENT, FuelName, cost_point, fuel_of, load_account
 from octoscope.domain.bills import (
     BILL_FUELS,
     OurCost,
@@ -26,6 +25,7 @@ from octoscope.domain.bills import (
 from octoscope.domain.models import Account, MeterPoint
 from octoscope.domain.uktime import half_hours_in, local_date, local_midnight
 from octoscope.octopus.graphql import GraphQLClient
+from octoscope.services.costing import INTELLIGENT, FuelName, cost_point, fuel_of, load_account
 from octoscope.store.sqlite import Store
 from octoscope.sync.bills import FetchResult, fetch_statements
 

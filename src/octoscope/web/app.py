@@ -23,10 +23,10 @@ from octoscope import __version__
 from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.outputs.service import Outputs
+from octoscope.services.scheduler import Scheduler
 from octoscope.store.sqlite import Store
 from octoscope.web import bills, compare, costs, ev, live, metrics, overview, pages, prices, status, usage
 from octoscope.web.auth import install_token_guard
-from octoscope.web.scheduler import Scheduler
 from octoscope.web.security import HostPolicy, SecurityMiddleware, check_token
 from octoscope.wiring import open_live
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from octoscope.costing import CostError
 from octoscope.services.bills import bills_report, report_json
+from octoscope.services.costing import CostError
 from octoscope.web.deps import SettingsDep, StoreDep, TodayDep
 
 router = APIRouter(tags=["bills"])

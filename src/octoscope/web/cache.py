@@ -23,9 +23,9 @@ from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from octoscope.config import Settings
-from octoscope.costing import FUELS, FuelName, daily_totals, load_account
 from octoscope.domain.costs import Totals, next_month
 from octoscope.domain.models import Account
+from octoscope.services.costing import FUELS, FuelName, daily_totals, load_account
 from octoscope.store.sqlite import Store
 
 ANSWERS_KEPT = 256

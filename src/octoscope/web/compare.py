@@ -20,10 +20,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from octoscope.costing import CostError
 from octoscope.domain.uktime import BadDate
 from octoscope.octopus.errors import OctopusError
-from octoscope.pricing import PriceError, compare_tariffs
+from octoscope.services.costing import CostError
+from octoscope.services.pricing import PriceError, compare_tariffs
 from octoscope.sync.run import Progress
 from octoscope.web.deps import ClockDep, SettingsDep, StoreDep
 

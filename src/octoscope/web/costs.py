@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
-from octoscope.costing import CostError, costs_as_asked, resolve_days
 from octoscope.domain.uktime import BadDate
+from octoscope.services.costing import CostError, costs_as_asked, resolve_days
 from octoscope.web.deps import FromDay, LastDays, SettingsDep, StoreDep, ToDay, TodayDep, bad_query
 
 router = APIRouter(tags=["costs"])

@@ -14,8 +14,8 @@ from fastapi import Depends, HTTPException, Query, Request
 from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.domain.uktime import BadDate, local_date
+from octoscope.domain.validation import MAX_DAYS
 from octoscope.store.sqlite import Store
-from octoscope.validation import MAX_DAYS
 
 
 def get_store(request: Request) -> Store:

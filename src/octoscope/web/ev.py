@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
 
-from octoscope.costing import CostError, ev_sessions, resolve_days
 from octoscope.domain.uktime import BadDate, from_epoch
+from octoscope.domain.validation import MAX_DISPATCH_DAYS
 from octoscope.octopus.errors import OctopusError
+from octoscope.services.costing import CostError, ev_sessions, resolve_days
 from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, listing, refresh
-from octoscope.validation import MAX_DISPATCH_DAYS
 from octoscope.web.deps import ClockDep, FromDay, LastDays, SettingsDep, StoreDep, ToDay, TodayDep, bad_query
 from octoscope.wiring import open_clients
 

@@ -19,9 +19,9 @@ from prometheus_client.registry import Collector
 
 from octoscope import __version__
 from octoscope.config import Settings
-from octoscope.costing import CostError, account_costs, cost_point, fuel_of, load_account
 from octoscope.domain.uktime import HALF_HOUR, from_epoch, local_date
 from octoscope.octopus.policy import WINDOW, key_fingerprint
+from octoscope.services.costing import CostError, account_costs, cost_point, fuel_of, load_account
 from octoscope.store.sqlite import Store
 from octoscope.web.deps import ClockDep, SettingsDep, StoreDep
 

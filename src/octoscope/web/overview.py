@@ -12,10 +12,10 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from octoscope.costing import FUELS, CostError, FuelName, fuel_of, prices_ahead
 from octoscope.domain.costs import Totals, next_month
 from octoscope.domain.models import Account, MeterPoint
 from octoscope.domain.uktime import UK, from_epoch, local_date, local_midnight
+from octoscope.services.costing import FUELS, CostError, FuelName, fuel_of, prices_ahead
 from octoscope.web.cache import StoreCache, cache_of
 
 router = APIRouter(tags=["overview"])

@@ -2,7 +2,7 @@
 tariff's prices per half-hour (the tariff comparison, which spends budget, is a job: ``compare``).
 
 Prices and windows are read from the store only (the scheduler keeps prices ahead fresh with
-:func:`octoscope.pricing.sync_prices_ahead`): a page open in many tabs asks Octopus nothing.
+:func:`octoscope.services.pricing.sync_prices_ahead`): a page open in many tabs asks Octopus nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, HTTPException, Query
 
-from octoscope.costing import CostError
 from octoscope.domain.uktime import BadDate, from_epoch, parse_date
-from octoscope.pricing import PriceError, WindowQuery, cheapest, prices_view
+from octoscope.services.costing import CostError
+from octoscope.services.pricing import PriceError, WindowQuery, cheapest, prices_view
 from octoscope.web.deps import ClockDep, SettingsDep, StoreDep, TodayDep, bad_query
 
 router = APIRouter(tags=["prices"])

@@ -37,7 +37,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from octoscope.config import ALLOWED_HOST_CHARS
-from octoscope.validation import BadValue
+from octoscope.domain.validation import BadValue
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MIN_TOKEN_CHARS = 16

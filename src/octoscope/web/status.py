@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 
-from octoscope.costing import CostError, fuel_of
 from octoscope.domain.uktime import UK, from_epoch, local_date
 from octoscope.octopus.policy import key_fingerprint
+from octoscope.services.costing import CostError, fuel_of
 from octoscope.sync.dispatches import LEDGER, PER_HOUR
 from octoscope.sync.status import budget_used, coverage
 from octoscope.web.cache import StoreCache

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from octoscope.costing import CostError, FuelName, half_hours, resolve_days
 from octoscope.domain.costs import Totals, bucketed
 from octoscope.domain.uktime import UK, BadDate, from_epoch, local_date, local_midnight
+from octoscope.services.costing import CostError, FuelName, half_hours, resolve_days
 from octoscope.web.cache import StoreCache, cache_of, get_cache
 from octoscope.web.deps import FromDay, LastDays, ToDay, bad_query
 

@@ -1,0 +1,122 @@
+"""The ``octoscope`` command line: the root typer app and its options, over one command module per area
+(``cli/sync.py``, ``cli/costs.py``, ...), which share ``cli/shell.py`` and never import one another.
+
+Errors a user can fix are one line on stderr, starting ``Error:``, with exit code 1; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from octoscope import __version__
+from octoscope.cli import account, admin, bills, costs, exports, live, mqtt, prices, serve, sync
+from octoscope.cli.shell import fail, set_process_clock
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="octoscope",
+    help="A self-hosted data hub for Octopus Energy customers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="-v for progress logs, -vv for debug.")
+    ] = 0,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            envvar="OCTOSCOPE_NOW",
+            help="Run as if it were this instant (ISO 8601 with offset), for replays and demos; off by default.",
+        ),
+    ] = None,
+    speed: Annotated[
+        str | None,
+        typer.Option(
+            "--clock-speed",
+            envvar="OCTOSCOPE_SPEED",
+            help="With --now: seconds of that clock per real second (1 by default; 0 freezes it).",
+        ),
+    ] = None,
+) -> None:
+    """octoscope: your Octopus Energy data, complete, in a local database."""
+    from octoscope.clock import ClockError, make_clock  # noqa: PLC0415
+
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        set_process_clock(make_clock(now, speed))
+    except ClockError as err:
+        raise fail(str(err)) from None
+
+
+def version() -> None:
+    """Print the version.
+
+    Example: octoscope version
+    """
+    typer.echo(__version__)
+
+
+# The commands, in the order `octoscope --help` lists them.
+for command in (
+    serve.simulate,
+    serve.demo,
+    account.init,
+    sync.sync,
+    sync.status,
+    costs.costs,
+    sync.dispatches,
+    costs.sessions,
+    prices.cheapest,
+    prices.compare,
+    serve.serve,
+    version,
+):
+    app.command()(command)
+exports.register(app)
+admin.register(app)
+app.command(name="live")(live.live)
+mqtt.register(app)
+bills.register(app)
+
+
+def main() -> None:
+    from typer.exceptions import TyperException  # noqa: PLC0415
+
+    try:
+        code = app(standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
+        sys.exit(130)
+    except TyperException as err:  # a bad option or value: one line, like every other user error
+        message = err.format_message()
+        if not message:  # no command given: the help was the answer
+            sys.exit(0)
+        ctx = getattr(err, "ctx", None)
+        command = ctx.command_path if ctx is not None else "octoscope"
+        typer.echo(f"Error: {message} (see `{command} --help`)", err=True)
+        sys.exit(1)
+    except OSError as err:  # a full disk or a file that cannot be written, found while writing the answer
+        import errno  # noqa: PLC0415
+        import os  # noqa: PLC0415
+
+        from octoscope.store.problems import describe  # noqa: PLC0415
+
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO):
+            raise
+        with contextlib.suppress(OSError):  # the final flush of what could not be written would fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        typer.echo(f"Error: {describe(err, 'the output')}", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,123 @@
+"""``octoscope bills``: Octopus's statements next to octoscope's own costs, registered by :func:`register`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from octoscope.cli.shell import echo_json, fail, process_clock, read_settings, require_database, user_errors
+
+if TYPE_CHECKING:
+    from octoscope.clock import Clock
+    from octoscope.config import Settings
+    from octoscope.store.sqlite import Store
+    from octoscope.sync.bills import FetchResult
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bills")(bills)
+
+
+def bills(
+    offline: Annotated[bool, typer.Option("--offline", help="Only the statements kept; ask Octopus nothing.")] = False,
+    tolerance: Annotated[int, typer.Option(help="Pence per fuel a statement may differ by.", min=0)] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Also write one row per statement and fuel to this CSV file (- for stdout)."),
+    ] = None,
+    parquet_out: Annotated[Path | None, typer.Option("--parquet", help="Also write those rows as Parquet.")] = None,
+    influx: Annotated[
+        bool,
+        typer.Option(
+            "--influx", help="Also write bill_statements and account_balance to InfluxDB (the config's influx section)."
+        ),
+    ] = False,
+) -> None:
+    """Is my bill right? Each statement's charges per fuel next to octoscope's costs of the same days, the
+    difference in pence and its reason when known; the account balance over time. Closed statements are
+    read once and kept; the open one at most daily.
+
+    Example: octoscope bills --json
+    """
+    from octoscope.domain.uktime import local_date  # noqa: PLC0415
+    from octoscope.outputs import bills as exports  # noqa: PLC0415
+    from octoscope.outputs.influx_writer import InfluxError  # noqa: PLC0415
+    from octoscope.services.bills import bills_report, report_json  # noqa: PLC0415
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+
+    with user_errors():
+        settings = read_settings()
+        settings.require_account()
+        require_database(settings)
+        clock = process_clock()
+        with Store.open(settings.db, clock) as store:
+            if store.load_account(settings.require_account()) is None:
+                raise fail("no account stored yet: run `octoscope sync` first")
+            fetched = None if offline else asyncio.run(_fetch(settings, store, clock))
+            today = local_date(clock.now())
+            report = report_json(bills_report(store, settings, today, fetched=fetched, tolerance=tolerance))
+        try:
+            written = []
+            if csv_out is not None:
+                written.append(f"{exports.export_csv(exports.rows(report), csv_out)} rows to {csv_out}")
+            if parquet_out is not None:
+                written.append(f"{exports.export_parquet(exports.rows(report), parquet_out)} rows to {parquet_out}")
+            if influx:
+                written.append(f"{exports.export_influx(settings, report, clock)} points to InfluxDB")
+        except (exports.BillsExportError, InfluxError) as err:
+            raise fail(str(err)) from None
+        for what in written:
+            typer.echo(f"Wrote {what}", err=True)
+    if csv_out is not None and str(csv_out) == "-":
+        return  # the CSV was the output
+    if as_json:
+        echo_json(report)
+    else:
+        _print(report)
+
+
+async def _fetch(settings: Settings, store: Store, clock: Clock) -> FetchResult:
+    from octoscope.services.bills import fetch  # noqa: PLC0415
+    from octoscope.wiring import open_clients  # noqa: PLC0415
+
+    _, number = settings.require_credentials()
+    async with open_clients(settings, store, clock) as clients:
+        return await fetch(clients.graphql, store, number, clock)
+
+
+def _money(pence: int) -> str:
+    return f"{'-' if pence < 0 else ''}£{abs(pence) / 100:,.2f}"
+
+
+def _print(report: dict[str, Any]) -> None:
+    fetch = report["fetch"]
+    if fetch is not None:
+        what = fetch["skipped"] or f"{fetch['fetched']} statement(s) read in {fetch['requests']} request(s)"
+        typer.echo(f"Statements: {what}; {fetch['kept']} kept.", err=True)
+    if not report["statements"]:
+        typer.echo("No statements kept yet.")
+        return
+    typer.echo(f"{'Statement':<24} {'Fuel':<12} {'Octopus':>10} {'octoscope':>10} {'Diff':>7}  Reason")
+    for st in report["statements"]:
+        period = f"{st['from']}..{st['to']}" + ("*" if st["status"] != "CLOSED" else "")
+        for note in st["notes"]:
+            typer.echo(f"{period:<24} {'':<12} {note}")
+        for line in st["fuels"]:
+            reasons = "; ".join(r["text"] for r in line["reasons"]) or ("ok" if line["matches"] else "")
+            mark = "" if line["matches"] else "! "
+            typer.echo(
+                f"{period:<24} {line['fuel']:<12} {_money(line['octopus_pence']):>10}"
+                f" {_money(line['octoscope_pence']):>10} {line['difference_pence']:>+6}p  {mark}{reasons}"
+            )
+            period = ""
+    flagged = report["flagged"]
+    typer.echo(f"{flagged} statement(s) differ by more than {report['tolerance_pence']}p on a fuel.")
+    if report["balance"]:
+        last = report["balance"][-1]
+        typer.echo(
+            f"Balance on {last['date']}: {_money(last['pence'])} ({'in credit' if last['pence'] >= 0 else 'owed'})"
+        )

@@ -1,0 +1,292 @@
+"""The shell every command module shares: settings, the process's clock, the database checks, the one-line
+errors, JSON output, progress, serving an ASGI app, and the printers more than one command uses.
+
+Errors a user can fix are one line on stderr, starting ``Error:``, with exit code 1; no tracebacks. Command
+modules import this module, never one another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from octoscope.domain.validation import MAX_DAYS
+
+if TYPE_CHECKING:
+    from octoscope.clock import Clock
+    from octoscope.config import Settings
+    from octoscope.sync.run import Progress
+
+__all__ = [
+    "LOOPBACK",
+    "FromDay",
+    "LastDays",
+    "ToDay",
+    "check_database",
+    "echo_json",
+    "fail",
+    "free_port",
+    "pounds",
+    "print_summary",
+    "process_clock",
+    "read_settings",
+    "require_database",
+    "serve_app",
+    "set_process_clock",
+    "sync_and_record",
+    "sync_progress",
+    "system_clock",
+    "uk_time",
+    "user_errors",
+]
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(1)
+
+
+_process_clock: list[Clock] = []  # the one clock of this process, made by the root options (cli/__init__.py)
+
+
+def process_clock() -> Clock:
+    """The process's clock: the machine's, or the instant ``--now`` / ``OCTOSCOPE_NOW`` set."""
+    if not _process_clock:
+        _process_clock.append(system_clock())
+    return _process_clock[0]
+
+
+def system_clock() -> Clock:
+    from octoscope.clock import SYSTEM  # noqa: PLC0415
+
+    return SYSTEM
+
+
+def set_process_clock(clock: Clock) -> None:
+    """The root options (``--now``, ``--clock-speed``) set the process's clock once, before any command."""
+    _process_clock[:] = [clock]
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn every error a user can act on into one line and exit 1; anything else is a bug and says so."""
+    from octoscope.config import ConfigError  # noqa: PLC0415
+    from octoscope.domain.uktime import BadDate  # noqa: PLC0415
+    from octoscope.domain.validation import BadValue  # noqa: PLC0415
+    from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
+    from octoscope.services.costing import CostError  # noqa: PLC0415
+    from octoscope.store.sqlite import StoreError  # noqa: PLC0415
+
+    try:
+        yield
+    except (ConfigError, BadDate, BadValue, StoreError, OctopusError, CostError) as err:
+        raise fail(str(err)) from None
+    except sqlite3.Error as err:
+        from octoscope.store.problems import describe  # noqa: PLC0415
+
+        raise fail(describe(err)) from None
+
+
+def read_settings(**overrides: Any) -> Settings:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from octoscope.config import check_account_number, check_api_key, check_url, load_settings  # noqa: PLC0415
+
+    settings = load_settings()
+    changes: dict[str, Any] = {}
+    if overrides.get("api_key"):
+        changes["api_key"] = check_api_key(overrides["api_key"])
+    if overrides.get("account"):
+        changes["account"] = check_account_number(overrides["account"])
+    for name in ("api_url", "graphql_url"):
+        if overrides.get(name):
+            changes[name] = check_url(name, overrides[name])
+    if overrides.get("db"):
+        changes["db"] = Path(overrides["db"]).expanduser()
+    return replace(settings, **changes)
+
+
+def require_database(settings: Settings) -> None:
+    """Commands that only read the database say so plainly when there is none yet."""
+    if not settings.db.exists():
+        raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
+
+
+def check_database(path: Path) -> None:
+    """Open the database and read every page's header (``quick_check``): one line if it cannot be used."""
+    from octoscope.store.problems import describe  # noqa: PLC0415
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+
+    with Store.open(path) as store:
+        try:
+            problem = store.quick_check()
+        except sqlite3.Error as err:
+            raise fail(describe(err, path)) from None
+    if problem is not None:
+        raise fail(describe(sqlite3.DatabaseError(f"database disk image is malformed: {problem}"), path))
+
+
+def echo_json(value: object) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def free_port(host: str) -> int:
+    from octoscope.simulator.threaded import free_port  # noqa: PLC0415
+
+    return free_port(host)
+
+
+def serve_app(asgi_app: object, host: str, port: int) -> None:
+    import socket  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415 (keeps `octoscope --help` fast)
+
+    # uvicorn reports a port in use as a log line and exits 3; say it as every other user error.
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as err:
+        raise fail(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from None
+
+    from octoscope.web.serving import server_config  # noqa: PLC0415
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # Event streams never end by themselves: end them first (their browsers reconnect to the next
+            # server), so that stopping with a viewer connected is clean rather than a timeout and a traceback.
+            stop = getattr(getattr(asgi_app, "state", None), "stop_streams", None)
+            if callable(stop):
+                stop()
+            await super().shutdown(sockets)
+
+    # Any other open response gets 3 seconds on Ctrl-C, then the server stops. The connections' number,
+    # header size and idle time are bounded (see web.serving).
+    config = server_config(asgi_app, host, port, log_level="warning", access_log=False, timeout_graceful_shutdown=3)
+    server = Server(config)
+    try:
+        server.run()
+    except OSError as err:
+        raise fail(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from None
+
+
+class _LineProgress:
+    """Plain progress lines, for logs and pipes."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, description: str) -> None:
+        self.done += 1
+        typer.echo(f"[{self.done}/{self.total}] {description}", err=True)
+
+
+@contextlib.contextmanager
+def sync_progress(quiet: bool) -> Iterator[Progress]:
+    from octoscope.sync.run import Progress  # noqa: PLC0415
+
+    if quiet:
+        yield Progress()
+        return
+    if not sys.stderr.isatty():
+        lines = _LineProgress()
+        yield Progress(lines.start, lines.advance)
+        return
+    from rich.progress import Progress as Bar  # noqa: PLC0415
+
+    with Bar(transient=True) as bar:
+        task = bar.add_task("syncing", total=None)
+        yield Progress(
+            lambda total: bar.update(task, total=total), lambda d: bar.update(task, advance=1, description=d)
+        )
+
+
+async def sync_and_record(
+    settings: Settings, start: Any, end: Any, now: Any, dry_run: bool, past: bool, progress: Progress
+) -> dict[str, Any]:
+    from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.sync.run import run_sync  # noqa: PLC0415
+    from octoscope.wiring import open_clients  # noqa: PLC0415
+
+    clock = process_clock()
+    with Store.open(settings.db, clock) as store:
+        async with open_clients(settings, store, clock) as clients:
+            _, number = settings.require_credentials()
+            options = {
+                "start": start,
+                "end": end,
+                "now": now,
+                "past_properties": past,
+                "reread_days": settings.sync.reread_days,
+                "concurrency": settings.sync.concurrency,
+            }
+            if dry_run:
+                result = await run_sync(clients, store, number, dry_run=True, **options)
+                return {"dry_run": True, "requests_for_discovery": result.requests, **result.plan.describe()}
+            run_id = store.start_run(now)
+            outcome: tuple[str, dict[str, Any]] = ("interrupted", {})
+            try:
+                result = await run_sync(clients, store, number, progress=progress, **options)
+                summary = result.summary(store)
+                outcome = ("ok", summary)
+                return summary
+            except OctopusError as err:
+                outcome = ("failed", {"error": str(err)})
+                raise
+            finally:
+                store.finish_run(run_id, clock.now(), *outcome)
+
+
+def uk_time(iso: str | None, end_of_half_hour: bool = False) -> str:
+    """An instant of the JSON (UTC) as people read it here: UK local time, e.g. ``Sat 5 Dec 2026 23:30``;
+    ``end_of_half_hour``: the end of the half-hour that starts then (data "up to" it)."""
+    from datetime import datetime, timedelta  # noqa: PLC0415
+
+    from octoscope.domain.uktime import UK  # noqa: PLC0415
+
+    if iso is None:
+        return "nothing"
+    at = datetime.fromisoformat(iso.replace("Z", "+00:00")) + timedelta(minutes=30 if end_of_half_hour else 0)
+    local = at.astimezone(UK)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    requests = summary["requests"]
+    typer.echo(
+        f"Synced {uk_time(summary['window'][0])} to {uk_time(summary['window'][1])} UK time with"
+        f" {requests.get('rest', 0)} REST and {requests.get('graphql', 0)} GraphQL requests"
+        f" ({summary['retries']} retried)"
+    )
+    for name, s in summary["series"].items():
+        gaps = f", {len(s['gaps'])} gaps" if s["gaps"] else ""
+        typer.echo(
+            f"  {name}: {s['rows_new']} new, {s['rows_updated']} updated; holds {uk_time(s['first_interval'])} to"
+            f" {uk_time(s['last_interval'], end_of_half_hour=True)} ({s['unit']}){gaps}"
+        )
+    for name, c in summary["charges"].items():
+        typer.echo(f"  {name}: {c['rows_new']} new, {c['rows_updated']} updated")
+
+
+# The range options that `costs` and `sessions` share.
+FromDay = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (UK local, inclusive).")]
+ToDay = Annotated[str | None, typer.Option(help="Day after the last, YYYY-MM-DD (exclusive).")]
+LastDays = Annotated[int | None, typer.Option(help="The N whole days before today (default 30).", min=1, max=MAX_DAYS)]
+
+
+def pounds(pence: float) -> str:
+    return f"£{pence / 100:,.2f}"
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")

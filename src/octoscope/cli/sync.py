@@ -1,0 +1,192 @@
+"""Fetching and what was fetched: ``sync``, ``status`` and ``dispatches``."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from octoscope.cli.shell import (
+    echo_json,
+    fail,
+    print_summary,
+    process_clock,
+    read_settings,
+    require_database,
+    sync_and_record,
+    sync_progress,
+    user_errors,
+)
+from octoscope.domain.validation import MAX_DISPATCH_DAYS
+
+if TYPE_CHECKING:
+    from octoscope.config import Settings
+
+__all__ = ["dispatches", "status", "sync"]
+
+
+def sync(
+    from_: Annotated[
+        str, typer.Option("--from", help="First day (YYYY-MM-DD), or latest to go on from the store.")
+    ] = "latest",
+    to: Annotated[
+        str, typer.Option(help="Stop before this day (YYYY-MM-DD), or through yesterday/today/tomorrow.")
+    ] = "tomorrow",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and its request count; fetch nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    past_properties: Annotated[bool, typer.Option("--past-properties", help="Also sync homes moved out of.")] = False,
+) -> None:
+    """Fetch consumption, tariff rates and standing charges into the local database, in the fewest requests.
+
+    Example: octoscope sync --from 2025-01-01 --to today
+    """
+    from octoscope.sync.plan import resolve_window  # noqa: PLC0415
+
+    with user_errors():
+        settings = read_settings()
+        settings.require_credentials()
+        now = process_clock().now()
+        start, end = resolve_window(from_, to, now)
+        with sync_progress(as_json or dry_run) as progress:
+            summary = asyncio.run(sync_and_record(settings, start, end, now, dry_run, past_properties, progress))
+    if as_json:
+        echo_json(summary)
+    elif dry_run:
+        _print_plan(summary)
+    else:
+        print_summary(summary)
+    if not dry_run:
+        push_after_cli_sync(settings)
+
+
+def _print_plan(plan: dict[str, Any]) -> None:
+    typer.echo(
+        f"Plan for {plan['window'][0]} to {plan['window'][1]}: {plan['planned_requests']} requests"
+        f" (of which {sum(plan['requests_for_discovery'].values())} already made to read the account)"
+    )
+    for t in plan["consumption"]:
+        typer.echo(f"  consumption {t['series']} meter {t['serial']}: {t['from']} to {t['to']} ({t['requests']})")
+    for t in plan["charges"]:
+        typer.echo(f"  {t['charge']} charges of {t['tariff']}: {t['from']} to {t['to']} ({t['requests']})")
+
+
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Per series: what is stored, its gaps and last sync; and the request budget used this hour.
+
+    Example: octoscope status
+    """
+    from octoscope.domain.uktime import from_epoch  # noqa: PLC0415
+    from octoscope.octopus.policy import key_fingerprint  # noqa: PLC0415
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.sync.status import status_report  # noqa: PLC0415
+
+    with user_errors():
+        settings = read_settings()
+        settings.require_credentials()
+        require_database(settings)
+        clock = process_clock()
+        with Store.open(settings.db, clock) as store:
+            key, number = settings.require_credentials()
+            limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour}
+            now = clock()
+            report = status_report(store, number, key_fingerprint(key.reveal()), limits, from_epoch(now), now)
+    if as_json:
+        echo_json(report)
+        return
+    typer.echo(f"Account {report['account']}, database {report['database']}")
+    for name, s in report["series"].items():
+        where = "" if s["current_property"] else f" (past property {s['property']})"
+        if not s["rows"]:
+            typer.echo(f"  {name}{where}: nothing stored")
+            continue
+        typer.echo(
+            f"  {name}{where}: {s['rows']} half-hours in {s['unit']}, {s['first_interval']} to"
+            f" {s['last_interval']}, {len(s['gaps'])} gaps, last sync {s['last_sync']}"
+        )
+        for start, end in s["gaps"][:5]:
+            typer.echo(f"      gap {start} to {end}")
+    budget = report["budget_this_hour"]
+    typer.echo(
+        f"Requests this hour: REST {budget['rest']['used']}/{budget['rest']['limit']},"
+        f" GraphQL {budget['graphql']['used']}/{budget['graphql']['limit']}"
+    )
+    run = report["last_run"]
+    if run is not None:
+        said = {"interrupted": "interrupted (the process stopped before it finished)"}.get(run["outcome"])
+        typer.echo(f"Last sync run: started {run['started']}, {said or run['outcome']}")
+
+
+def dispatches(
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ask Octopus now (within the limits) first.")] = False,
+    days: Annotated[
+        int, typer.Option(help="Show the dispatches of the last N days.", min=1, max=MAX_DISPATCH_DAYS)
+    ] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Intelligent Octopus dispatches kept in the database: planned and completed, smart and boost.
+
+    Example: octoscope dispatches --refresh
+    """
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, listing  # noqa: PLC0415
+
+    with user_errors():
+        settings = read_settings()
+        number = settings.require_account()
+        require_database(settings)
+        now = process_clock().now()
+        try:
+            if refresh:
+                asyncio.run(_refresh_dispatches(settings))
+        except (RefreshTooSoon, NoIntelligentDevice) as err:
+            raise fail(str(err)) from None
+        with Store.open(settings.db, process_clock()) as store:
+            listed = listing(store, number, now - timedelta(days=days))
+    devices: dict[str, str | None] = listed["devices"]  # type: ignore[assignment]
+    rows: list[dict[str, Any]] = listed["dispatches"]  # type: ignore[assignment]
+    if as_json:
+        echo_json(listed)
+        return
+    for device, state in devices.items():
+        typer.echo(f"Device {device}: {state or 'state unknown'}")
+    if not rows:
+        typer.echo(f"No dispatches in the last {days} days.")
+    for r in rows:
+        energy = "" if r["kwh"] is None else f" {r['kwh']:.2f} kWh"
+        typer.echo(f"  {r['kind']:<9} {r['start']} to {r['end']} {r['type'] or ''}{energy}")
+
+
+async def _refresh_dispatches(settings: Settings) -> None:
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.sync.dispatches import refresh  # noqa: PLC0415
+    from octoscope.wiring import open_clients  # noqa: PLC0415
+
+    _, number = settings.require_credentials()
+    clock = process_clock()
+    with Store.open(settings.db, clock) as store:
+        async with open_clients(settings, store, clock) as clients:
+            for done in await refresh(clients, store, number, clock()):
+                typer.echo(
+                    f"Refreshed {done.device_id}: {done.state}, {done.new} new, {done.updated} updated", err=True
+                )
+
+
+def push_after_cli_sync(settings: Settings) -> None:
+    """After ``octoscope sync``: write what is new to InfluxDB when [influx] asks for it. A failure is one
+    line and exit 1, saying the sync itself is kept."""
+    if settings.influx is None or not settings.influx.push_after_sync:
+        return
+    from octoscope.outputs.influx import export_influx  # noqa: PLC0415
+    from octoscope.outputs.influx_writer import InfluxError  # noqa: PLC0415
+    from octoscope.store.sqlite import Store  # noqa: PLC0415
+
+    try:
+        with Store.open(settings.db, process_clock()) as store:
+            summary = export_influx(settings, store, clock=process_clock())
+    except InfluxError as err:
+        raise fail(f"synced, but not written to InfluxDB: {err}") from None
+    typer.echo(f"Wrote {summary['total_points']} points to {summary['target']}", err=True)

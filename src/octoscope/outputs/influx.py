@@ -1,0 +1,469 @@
+"""Export to InfluxDB: the measurements of ``schema``, written incrementally, with a cursor per
+measurement and series kept in our own store (nothing is read back from InfluxDB).
+
+Each job is one measurement of one series (a meter point, a Home Mini, or the account). A run writes what
+the store holds that the cursor does not cover: on the first run everything; afterwards the stretch before
+the cursor's start (an older back-fill) and the last days again from its end (Octopus delivers late and
+revises, and a sync re-reads those days), up to what is stored now. Points are keyed by measurement, tags
+and time, so writing a stretch again overwrites it: no duplicates. A job's cursor moves only once all of its
+points are written: a failure leaves it where it was, and the next run writes what was missed.
+
+``push_after_sync`` is the scheduler's hook: ``serve`` calls it after each successful sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import httpx
+
+from octoscope.clock import Clock
+from octoscope.config import InfluxSettings, Settings
+from octoscope.domain.models import Account, Fuel, MeterPoint
+from octoscope.domain.uktime import epoch, local_date, local_midnight
+from octoscope.outputs.influx_writer import (
+    FieldValue,
+    InfluxError,
+    InfluxTarget,
+    InfluxWriter,
+    NumberFields,
+    field_set,
+    series_key,
+)
+from octoscope.outputs.rows import point_rows, price_rows
+from octoscope.services.costing import CostError, FuelName, account_costs, ev_sessions, fuel_of, load_account
+from octoscope.store.sqlite import ExportCursor, Store
+
+log = logging.getLogger(__name__)
+
+CONSUMPTION = {"electricity": "electricity_consumption", "gas": "gas_consumption", "export": "electricity_export"}
+PRICING = {"electricity": "electricity_pricing", "gas": "gas_pricing", "export": "export_pricing"}
+DISPATCH_MARGIN = timedelta(days=2)  # planned dispatches change until they happen; completed ones arrive late
+SESSION_CONTEXT_DAYS = 15  # session detection looks a fortnight either side for the household's baseline
+PRICE_MARGIN_DAYS = 2  # Agile prices for tomorrow arrive in the afternoon
+
+
+class ExportError(ValueError):
+    """An export cannot run as asked; the message says what to do."""
+
+
+def target_of(influx: InfluxSettings) -> InfluxTarget:
+    return InfluxTarget(
+        url=influx.url,
+        version=influx.version,
+        database=influx.database,
+        retention_policy=influx.retention_policy,
+        org=influx.org,
+        bucket=influx.bucket,
+        username=influx.username,
+        password=influx.password,
+        token=influx.token,
+        timeout_seconds=influx.timeout_seconds,
+    )
+
+
+Span = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Job:
+    measurement: str
+    series: str
+    extent: Span | None  # [start, end) of what the store holds for it
+    margin: timedelta  # written again before the cursor's end, each run
+    by_day: bool  # ranges are whole UK local days
+    lines: Callable[[datetime, datetime], Iterator[str]]
+
+
+def _day_floor(instant: datetime) -> datetime:
+    return local_midnight(local_date(instant))
+
+
+def _day_ceil(instant: datetime) -> datetime:
+    floor = _day_floor(instant)
+    return floor if floor == instant else local_midnight(local_date(instant) + timedelta(days=1))
+
+
+def plan_ranges(
+    extent: Span | None, cursor: ExportCursor | None, margin: timedelta, by_day: bool, asked: Span | None = None
+) -> list[Span]:
+    """What to write: with ``asked``, that stretch of what is stored; else all of it the first time, then
+    what lies before the cursor, and from ``margin`` before its end on."""
+    if extent is None:
+        return []
+    lo, hi = extent
+    if by_day:
+        lo, hi = _day_floor(lo), _day_ceil(hi)
+    if asked is not None:
+        start, end = max(lo, asked[0]), min(hi, asked[1])
+        return [(start, end)] if start < end else []
+    if cursor is None:
+        return [(lo, hi)]
+    out = []
+    if lo < cursor.start:
+        out.append((lo, min(cursor.start, hi)))
+    if by_day:  # in calendar days: a day before a clock change is 23 or 25 hours long
+        resume = max(lo, local_midnight(local_date(cursor.end) - timedelta(days=margin.days)))
+    else:
+        resume = max(lo, cursor.end - margin)
+    if resume < hi:
+        out.append((resume, hi))
+    merged: list[Span] = []
+    for start, end in sorted(out):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def advanced(cursor: ExportCursor | None, written: list[Span], points: int, at: datetime) -> ExportCursor | None:
+    """The cursor after writing ``written``: it grows by what touches it. A stretch written apart from it
+    (an explicit ``--from/--to``) does not join it, so nothing in between is ever taken as written."""
+    if not written:
+        return cursor
+    spans = sorted([*written, *([(cursor.start, cursor.end)] if cursor else [])])
+    merged: list[Span] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    if cursor is None:
+        start, end = merged[-1]
+    else:
+        start, end = next(s for s in merged if s[0] <= cursor.start <= s[1])
+    return ExportCursor(start, end, at, points)
+
+
+@dataclass(frozen=True)
+class _Context:
+    settings: Settings
+    store: Store
+    account: Account
+    tags: tuple[tuple[str, str], ...]
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return local_date(self.now)
+
+
+def _point_tag(point: MeterPoint) -> tuple[str, str]:
+    return ("gas_mprn" if point.fuel is Fuel.GAS else "electricity_mpan", point.identifier)
+
+
+EXPORT_FIELDS = NumberFields("usage_kwh", "earnings_exc_vat_pence", "earnings_inc_vat_pence")
+IMPORT_FIELDS = NumberFields(
+    "usage_kwh",
+    "usage_cost_exc_vat_pence",
+    "usage_cost_inc_vat_pence",
+    "standing_charge_cost_exc_vat_pence",
+    "standing_charge_cost_inc_vat_pence",
+    "total_cost_exc_vat_pence",
+    "total_cost_inc_vat_pence",
+    "usage_m3",
+)
+PRICE_FIELDS = NumberFields(
+    "unit_price_exc_vat_price",
+    "unit_price_inc_vat_price",
+    "standing_charge_exc_vat_price",
+    "standing_charge_inc_vat_price",
+)
+
+
+def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime) -> Iterator[str]:
+    fuel = fuel_of(point)
+    measurement = CONSUMPTION[fuel]
+    prefixes: dict[str | None, str] = {}
+    for r in point_rows(ctx.settings, ctx.store, point, local_date(lo), local_date(hi)):
+        prefix = prefixes.get(r.tariff_code)
+        if prefix is None:
+            tags = (*ctx.tags, _point_tag(point), ("tariff_code", r.tariff_code or ""))
+            prefix = prefixes[r.tariff_code] = series_key(measurement, tags)
+        if fuel == "export":
+            fields = EXPORT_FIELDS(r.kwh, r.cost_exc_vat, r.cost_inc_vat)
+        else:
+            exc, inc = r.cost_exc_vat, r.cost_inc_vat
+            priced = exc is not None and inc is not None
+            fields = IMPORT_FIELDS(
+                r.kwh,
+                exc,
+                inc,
+                r.standing_exc_vat,
+                r.standing_inc_vat,
+                (exc or 0.0) + r.standing_exc_vat if priced else None,
+                (inc or 0.0) + r.standing_inc_vat if priced else None,
+                r.m3,
+            )
+        yield f"{prefix} {fields} {int(r.start.timestamp())}"
+
+
+def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime) -> Iterator[str]:
+    """Export tariffs have no standing charge: those rows carry None for it, and the fields are left out."""
+    measurement = PRICING[fuel_of(point)]
+    prefixes: dict[str, str] = {}
+    for r in price_rows(ctx.settings, ctx.store, point, local_date(lo), local_date(hi)):
+        prefix = prefixes.get(r.tariff_code)
+        if prefix is None:
+            tags = (*ctx.tags, _point_tag(point), ("tariff_code", r.tariff_code))
+            prefix = prefixes[r.tariff_code] = series_key(measurement, tags)
+        fields = PRICE_FIELDS(r.rate_exc_vat, r.rate_inc_vat, r.standing_exc_vat, r.standing_inc_vat)
+        yield f"{prefix} {fields} {int(r.start.timestamp())}"
+
+
+def _cost_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
+    """Each local day's totals per fuel, from the same function as ``octoscope costs --by day``."""
+    common: dict[str, Any] = {
+        "by": "day",
+        "payment_method": ctx.settings.payment_method,
+        "settings": ctx.settings.costs,
+        "today": ctx.today,
+    }
+    first, end = local_date(lo), local_date(hi)
+    exc = account_costs(ctx.store, ctx.account, first, end, inc_vat=False, **common)
+    inc = account_costs(ctx.store, ctx.account, first, end, inc_vat=True, **common)
+    fuel: FuelName
+    for fuel in ("electricity", "gas", "export"):
+        prefix = series_key("energy_costs", (*ctx.tags, ("fuel", fuel)))
+        for e, i in zip(exc[fuel]["buckets"], inc[fuel]["buckets"], strict=True):
+            money = i.get("total_pence", i.get("earnings_pence", 0.0))
+            if not i["kwh"] and not money and not i["partial_days"]:
+                continue  # a day with nothing to say: before the meter, after a move
+            fields: tuple[tuple[str, FieldValue], ...] = (("kwh", i["kwh"]), ("partial", bool(i["partial_days"])))
+            if fuel == "export":
+                fields += (("earnings_exc_vat_pence", e["earnings_pence"]), ("earnings_inc_vat_pence", money))
+            else:
+                fields += (
+                    ("energy_cost_exc_vat_pence", e["energy_cost_pence"]),
+                    ("energy_cost_inc_vat_pence", i["energy_cost_pence"]),
+                    ("standing_charge_exc_vat_pence", e["standing_charge_pence"]),
+                    ("standing_charge_inc_vat_pence", i["standing_charge_pence"]),
+                    ("total_exc_vat_pence", e["total_pence"]),
+                    ("total_inc_vat_pence", money),
+                )
+            yield f"{prefix} {field_set(fields)} {epoch(local_midnight(date.fromisoformat(i['from'])))}"
+
+
+def _dispatch_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
+    prefixes: dict[tuple[str, str, str], str] = {}
+    for d in ctx.store.dispatches(lo - timedelta(days=1), hi):
+        if not lo <= d.start < hi:
+            continue
+        key = (d.device_id, d.kind, d.charge_type or "unknown")
+        prefix = prefixes.get(key)
+        if prefix is None:
+            tags = (*ctx.tags, ("device_id", key[0]), ("kind", key[1]), ("charge_type", key[2]))
+            prefix = prefixes[key] = series_key("intelligent_dispatches", tags)
+        fields = (
+            ("duration_minutes", (d.end - d.start).total_seconds() / 60),
+            ("energy_kwh", None if d.energy_kwh is None else abs(d.energy_kwh)),
+        )
+        yield f"{prefix} {field_set(fields)} {epoch(d.start)}"
+
+
+def _session_lines(ctx: _Context, whole: Span, lo: datetime, hi: datetime) -> Iterator[str]:
+    """Sessions starting in [lo, hi), found over the whole history every time: detection estimates the
+    charger's power and the household's baseline from the data it is given, so the same data must be given
+    whatever range is written. A point's time is the half-hour its session starts in, which a baseline
+    moved by later data does not change (the estimated start within it can)."""
+    first, end = local_date(whole[0]), local_date(whole[1] - timedelta(seconds=1)) + timedelta(days=1)
+    for s in ev_sessions(ctx.store, ctx.settings, first, end, today=ctx.today):
+        start, stop = datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])
+        slot = start.timestamp() // 1800 * 1800
+        if not lo.timestamp() <= slot < hi.timestamp():
+            continue
+        prefix = series_key("ev_sessions", (*ctx.tags, ("dispatch", s["dispatch"])))
+        fields = (
+            ("kwh", s["kwh"]),
+            ("cost_pence", s["cost_pence"]),
+            ("average_pence_per_kwh", s["average_pence_per_kwh"]),
+            ("duration_minutes", (stop - start).total_seconds() / 60),
+            ("charger_kw", s["charger_kw"]),
+        )
+        yield f"{prefix} {field_set(fields)} {int(slot)}"
+
+
+def _telemetry_lines(ctx: _Context, device: str, lo: datetime, hi: datetime) -> Iterator[str]:
+    """A day of readings at a time: a year of 10-second readings is three million of them."""
+    prefix = series_key("live_telemetry", (*ctx.tags, ("device_id", device)))
+    start = lo
+    while start < hi:
+        end = min(hi, start + timedelta(days=1))
+        yield from _telemetry_day(prefix, ctx.store, device, start, end)
+        start = end
+
+
+def _telemetry_day(prefix: str, store: Store, device: str, lo: datetime, hi: datetime) -> Iterator[str]:
+    for r in store.telemetry(device, lo, hi):
+        fields = (
+            ("demand_w", r.demand_w),
+            ("consumption_wh", r.consumption_wh),
+            ("delta_wh", r.delta_wh),
+            ("export_wh", r.export_wh),
+        )
+        text = field_set(fields)
+        if text:
+            yield f"{prefix} {text} {epoch(r.read_at)}"
+
+
+def _union(spans: list[Span]) -> Span | None:
+    return (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+
+
+def jobs(ctx: _Context) -> list[Job]:
+    """Every measurement and series to write, with what the store holds of each."""
+    store = ctx.store
+    reread = timedelta(days=ctx.settings.sync.reread_days + 1)
+    out: list[Job] = []
+    held: dict[str, Span] = {}
+    points = [p for prop in ctx.account.properties for p in prop.meter_points]
+    for point in points:
+        extent = store.series_extent(point.series)
+        if extent is not None:
+            held[point.series] = (extent.first, extent.last + timedelta(minutes=30))
+        out.append(
+            Job(
+                CONSUMPTION[fuel_of(point)],
+                point.series,
+                held.get(point.series),
+                reread,
+                True,
+                partial(_consumption_lines, ctx, point),
+            )
+        )
+    through_tomorrow = local_midnight(ctx.today + timedelta(days=2))
+    for point in points:
+        priced = None
+        if point.agreements:
+            ends = [a.valid_to for a in point.agreements]
+            last = through_tomorrow if None in ends else min(through_tomorrow, max(e for e in ends if e))
+            first = min(a.valid_from for a in point.agreements)
+            priced = (first, last) if first < last else None
+        out.append(
+            Job(
+                PRICING[fuel_of(point)],
+                point.series,
+                priced,
+                timedelta(days=PRICE_MARGIN_DAYS),
+                True,
+                partial(_pricing_lines, ctx, point),
+            )
+        )
+    out.append(Job("energy_costs", "", _union(list(held.values())), reread, True, partial(_cost_lines, ctx)))
+    starts = [d.start for d in store.dispatches()]
+    dispatched = (min(starts), max(starts) + timedelta(seconds=1)) if starts else None
+    out.append(
+        Job(
+            "intelligent_dispatches",
+            "",
+            dispatched,
+            DISPATCH_MARGIN,
+            False,
+            partial(_dispatch_lines, ctx),
+        )
+    )
+    imports = _union([held[p.series] for p in points if fuel_of(p) == "electricity" and p.series in held])
+    if imports is not None:
+        out.append(
+            Job(
+                "ev_sessions",
+                "",
+                imports,
+                reread + timedelta(days=SESSION_CONTEXT_DAYS),
+                True,
+                partial(_session_lines, ctx, imports),
+            )
+        )
+    for device, (first_read, last_read) in sorted(store.telemetry_extents().items()):
+        out.append(
+            Job(
+                "live_telemetry",
+                device,
+                (first_read, last_read + timedelta(seconds=1)),
+                timedelta(0),
+                False,
+                partial(_telemetry_lines, ctx, device),
+            )
+        )
+    return out
+
+
+def export_influx(
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Clock,
+    first: date | None = None,
+    end: date | None = None,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Write what the cursors do not cover (or, with ``first``/``end``, the local days [first, end) of
+    everything) to the configured InfluxDB; returns a summary. Raises :class:`InfluxError` (one line saying
+    what to fix) with the failed job's cursor left as it was."""
+    influx = settings.influx
+    if influx is None:
+        raise ExportError(
+            "no InfluxDB configured: add an [influx] section to the config file (url, version, database or org"
+            " and bucket), or set OCTOSCOPE_INFLUX_URL"
+        )
+    if first is not None and end is not None and first >= end:
+        raise ExportError(f"--from {first} is not before --to {end}; --to is exclusive")
+    now = clock.now()
+    account = load_account(store, settings.require_account())
+    ctx = _Context(settings, store, account, (("account_number", account.number), *influx.tags), now)
+    target = target_of(influx)
+    key = target.describe()
+    asked: Span | None = None
+    if first is not None or end is not None:
+        asked = (
+            local_midnight(first) if first else datetime.min.replace(tzinfo=UTC),
+            local_midnight(end) if end else datetime.max.replace(tzinfo=UTC),
+        )
+    cursors = store.export_cursors(key)
+    started = clock.monotonic()
+    points: dict[str, int] = {}
+    with InfluxWriter(target, clock=clock, batch_size=influx.batch_size, transport=transport, sleep=sleep) as writer:
+        for job in jobs(ctx):
+            cursor = cursors.get((job.measurement, job.series))
+            ranges = plan_ranges(job.extent, cursor, job.margin, job.by_day, asked)
+            count = 0
+            for lo, hi in ranges:
+                count += writer.write_lines(job.lines(lo, hi))
+            moved = advanced(cursor, ranges, count, now)
+            if moved is not None and moved != cursor:
+                store.save_export_cursor(key, job.measurement, job.series, moved)
+            points[job.measurement] = points.get(job.measurement, 0) + count
+            if ranges:
+                log.info("InfluxDB: %s %s: %d points over %s", job.measurement, job.series or "-", count, ranges)
+    return {
+        "target": key,
+        "points": points,
+        "total_points": sum(points.values()),
+        "batches": writer.batches,
+        "retries": writer.retries,
+        "seconds": round(clock.monotonic() - started, 3),
+    }
+
+
+async def push_after_sync(settings: Settings, store: Store, *, clock: Clock) -> dict[str, Any] | None:
+    """The scheduler's hook, to await after each successful sync: writes what is new to InfluxDB, in a
+    worker thread (the export is CPU and network bound, the event loop stays free).
+
+    Returns None when no ``[influx]`` is configured or ``push_after_sync = false``; else the summary, or
+    ``{"error": "..."}`` (also logged as one warning line, never with a secret): a failed push never stops the
+    scheduler, and the next one writes what this one missed."""
+    if settings.influx is None or not settings.influx.push_after_sync:
+        return None
+    try:
+        return await asyncio.to_thread(export_influx, settings, store, clock=clock)
+    except (InfluxError, ExportError, CostError) as err:
+        log.warning("InfluxDB push after sync: %s", err)
+        return {"error": str(err)}

@@ -1,0 +1,705 @@
+"""Prices ahead, cheapest windows and tariff comparison for an account: the store read, ``domain`` asked.
+
+Sits on top beside ``costing``; the CLI and the web app both answer with what these functions return.
+The functions that talk to Octopus (:func:`sync_prices_ahead`, :func:`compare_tariffs`) fetch only what the
+store does not hold, through the shared clients and budget; the others read the store only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+
+from octoscope.clock import Clock
+from octoscope.config import Settings
+from octoscope.domain.compare import (
+    USAGE_UNCHANGED,
+    Candidate,
+    candidates,
+    saving,
+    two_rate_capable,
+)
+from octoscope.domain.costs import PriceColumns, Prices, Rounding, Totals, cost
+from octoscope.domain.models import Account, Agreement, Charge, MeterPoint, Property, TariffCode
+from octoscope.domain.products import REGIONS, region_of_mpan
+from octoscope.domain.uktime import HALF_HOUR, UK, BadDate, local_date, local_midnight
+from octoscope.domain.validation import BadValue, finite
+from octoscope.domain.windows import (
+    NoWindow,
+    Slot,
+    Window,
+    allowed_periods,
+    cheapest_blocks,
+    cheapest_half_hours,
+    slots_from_columns,
+)
+from octoscope.services.costing import (
+    FUELS,
+    INTELLIGENT,
+    CalorificValues,
+    CostError,
+    FuelName,
+    fuel_of,
+    load_account,
+    smart_dispatch_half_hours,
+    stored_kwh,
+)
+from octoscope.store.sqlite import Store
+from octoscope.sync.prices import ahead_window, catalogue, fetch_prices_ahead, fetch_rates, regions_of_postcode
+from octoscope.sync.run import Progress
+from octoscope.wiring import open_clients
+
+Mode = Literal["contiguous", "any"]
+LOOK_AHEAD_DAYS = 2  # cheapest windows are sought up to local midnight after tomorrow, as far as published
+MAX_MONTHS = 36
+MAX_WINDOW_HOURS = 24 * LOOK_AHEAD_DAYS  # no window can be longer than the prices ahead
+MAX_PRICE = 1000.0  # p/kWh either way: Agile has gone below zero, never near ten pounds a unit
+
+
+class PriceError(CostError):
+    """Prices or windows cannot be given as asked; ``status`` is the HTTP status the API answers with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UK).isoformat()
+
+
+# --- the account's tariffs ---------------------------------------------------------------------------
+
+
+def current_property(account: Account) -> Property:
+    prop = account.current_property()
+    if prop is None:
+        raise PriceError(f"{account.number} has no current property (every one is moved out of)", 404)
+    return prop
+
+
+def current_agreement(point: MeterPoint, now: datetime) -> Agreement | None:
+    """The agreement in force at ``now``, else the latest one that has begun (a lapse between two)."""
+    begun = [a for a in point.agreements if a.valid_from <= now]
+    in_force = [a for a in begun if a.valid_to is None or now < a.valid_to]
+    chosen = in_force or begun
+    return max(chosen, key=lambda a: a.valid_from) if chosen else None
+
+
+def current_tariff(account: Account, fuel: FuelName, now: datetime) -> tuple[MeterPoint, TariffCode]:
+    """The meter point of ``fuel`` at the current property and the tariff it is on at ``now``."""
+    prop = current_property(account)
+    for point in prop.meter_points:
+        if fuel_of(point) != fuel:
+            continue
+        agreement = current_agreement(point, now)
+        if agreement is not None:
+            return point, agreement.tariff
+    what = {"electricity": "electricity import", "gas": "gas", "export": "export"}[fuel]
+    raise PriceError(f"the current property has no {what} meter with a tariff", 404)
+
+
+def tariff_slots(
+    store: Store,
+    tariff: TariffCode,
+    start: datetime,
+    end: datetime,
+    settings: Settings,
+    *,
+    inc_vat: bool = True,
+) -> list[Slot]:
+    """A tariff's stored unit rates as half-hours of [start, end) (Economy 7: day or night by the settings'
+    night hours), for the settings' payment method; unknown half-hours left out."""
+    method = settings.payment_method
+    if tariff.registers == 2 and tariff.fuel.value == "electricity":
+        day = store.price_columns(tariff.code, Charge.DAY, start, end, method)
+        night = store.price_columns(tariff.code, Charge.NIGHT, start, end, method)
+        return slots_from_columns(day, start, end, inc_vat=inc_vat, night=night, night_hours=settings.costs.e7_night)
+    columns = store.price_columns(tariff.code, Charge.STANDARD, start, end, method)
+    return slots_from_columns(columns, start, end, inc_vat=inc_vat)
+
+
+def published_until(store: Store, tariff: TariffCode, start: datetime, settings: Settings) -> datetime | None:
+    """Where the tariff's stored unit rates end (None: a price in force until further notice)."""
+    far = start + timedelta(days=400)
+    charges = (Charge.DAY, Charge.NIGHT) if tariff.registers == 2 else (Charge.STANDARD,)
+    ends: list[datetime | None] = []
+    for charge in charges:
+        columns = store.price_columns(tariff.code, charge, start, far, settings.payment_method)
+        if columns.starts:
+            ends.append(columns.ends[-1])
+    if not ends or any(e is None for e in ends):
+        return None if ends else start
+    return min(e for e in ends if e is not None)
+
+
+# --- prices ------------------------------------------------------------------------------------------
+
+
+def prices_view(
+    store: Store, settings: Settings, first: date, end: date, fuel: FuelName, now: datetime
+) -> dict[str, Any]:
+    """The account's current ``fuel`` tariff's unit rates per half-hour over the local days [first, end),
+    as far as stored, with the half-hour in force at ``now``."""
+    if end <= first:
+        raise BadDate(f"--to {end} is not after --from {first}; --to is exclusive")
+    if (end - first).days > 366:
+        raise BadDate("ask for at most 366 days of prices at once")
+    account = load_account(store, settings.require_account())
+    _, tariff = current_tariff(account, fuel, now)
+    lo, hi = local_midnight(first), local_midnight(end)
+    inc = tariff_slots(store, tariff, lo, hi, settings)
+    exc = {s.start: s.price for s in tariff_slots(store, tariff, lo, hi, settings, inc_vat=False)}
+    this = _floor_half_hour(now)
+    current = tariff_slots(store, tariff, this, this + HALF_HOUR, settings)
+    until = published_until(store, tariff, lo, settings)
+    return {
+        "tariff": tariff.code,
+        "product": tariff.product,
+        "name": store.product_name(tariff.product) or tariff.product,
+        "fuel": fuel,
+        "rates": [
+            {
+                "start": _iso(s.start),
+                "end": _iso(s.end),
+                "pence_inc_vat": round(s.price, 4),
+                "pence_exc_vat": round(exc[s.start], 4),
+            }
+            for s in inc
+            if s.start in exc
+        ],
+        "published_until": None if until is None else _iso(until),
+        "now": (
+            {"start": _iso(current[0].start), "end": _iso(current[0].end), "pence_inc_vat": round(current[0].price, 4)}
+            if current
+            else None
+        ),
+    }
+
+
+def _floor_half_hour(instant: datetime) -> datetime:
+    seconds = int(instant.timestamp())
+    return datetime.fromtimestamp(seconds - seconds % 1800, instant.tzinfo)
+
+
+def _ceil_half_hour(instant: datetime) -> datetime:
+    floor = _floor_half_hour(instant)
+    return floor if floor == instant else floor + HALF_HOUR
+
+
+# --- cheapest windows --------------------------------------------------------------------------------
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def parse_clock(text: str, what: str) -> time:
+    """``HH:MM``, UK local, 24-hour."""
+    match = _CLOCK.match(text.strip())
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise BadDate(f"{what} {text!r} is not a time of day; write HH:MM, 24-hour UK time (like 18:00)")
+    return time(int(match[1]), int(match[2]))
+
+
+def parse_load(text: str | None, n: int) -> list[float] | None:
+    """``--kw 7`` (a steady load) or ``--kw 7,7,3.5`` (kW in each half-hour of the window)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise PriceError(f"--kw {text!r}: write kW as a number (7) or one per half-hour (7,7,3.5)") from None
+    if any(not 0 <= v <= 100 for v in values) or not any(values):
+        raise PriceError(f"--kw {text!r}: each value must be between 0 and 100 kW, and one more than 0")
+    if len(values) == 1:
+        return values * n
+    if len(values) != n:
+        hours = f"{n / 2:g} hour{'' if n == 2 else 's'}"
+        raise PriceError(f"--kw gives {len(values)} half-hourly values; a window of {hours} needs {n}")
+    return values
+
+
+def half_hours_of(hours: float) -> int:
+    n = round(hours * 2) if math.isfinite(hours) and 0 < hours <= MAX_WINDOW_HOURS else 0
+    if n < 1 or abs(n - hours * 2) > 1e-9:
+        raise PriceError(
+            f"--hours {hours:g}: give a number of hours in half-hour steps, 0.5 to {MAX_WINDOW_HOURS} (like 3 or 1.5)"
+        )
+    return n
+
+
+@dataclass(frozen=True)
+class WindowQuery:
+    hours: float
+    after: str | None = None
+    before: str | None = None
+    mode: Mode = "contiguous"
+    top: int = 1
+    max_price: float | None = None
+    kw: str | None = None
+
+
+def _window_json(window: Window) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "start": _iso(window.start),
+        "end": _iso(window.end),
+        "average_pence_per_kwh": round(window.average, 4),
+    }
+    if window.cost_pence is not None:
+        out["cost_pence"] = round(window.cost_pence, 4)
+        out["kwh"] = round(window.kwh or 0.0, 3)
+    out["slots"] = [{"start": _iso(s.start), "pence_inc_vat": round(s.price, 4)} for s in window.slots]
+    return out
+
+
+@dataclass(frozen=True)
+class _Checked:
+    n: int
+    after: time | None
+    before: time | None
+    load: list[float] | None
+
+
+def check_query(query: WindowQuery) -> _Checked:
+    """The query's own mistakes, found before anything is read or fetched."""
+    n = half_hours_of(query.hours)
+    if query.top < 1 or query.top > 48:
+        raise PriceError(f"--top {query.top}: ask for 1 to 48 windows")
+    if query.mode == "any" and query.top != 1:
+        raise PriceError("--top applies to contiguous windows; the cheapest half-hours in any order are one set")
+    if query.max_price is not None:
+        try:
+            finite("--max-price", query.max_price, -MAX_PRICE, MAX_PRICE)
+        except BadValue as err:
+            raise PriceError(f"{err} p/kWh") from None
+    after = parse_clock(query.after, "--after") if query.after else None
+    before = parse_clock(query.before, "--before") if query.before else None
+    load = parse_load(query.kw, n)
+    if query.mode == "any" and load is not None and len(set(load)) > 1:
+        raise PriceError("--kw per half-hour needs --contiguous; with --any give one steady load (--kw 7)")
+    return _Checked(n, after, before, load)
+
+
+def tariff_to_search(store: Store, settings: Settings, code: str | None, now: datetime) -> TariffCode:
+    """``code`` if given (checked), else the account's current import tariff."""
+    if code:
+        try:
+            return TariffCode.parse(code.strip().upper())
+        except ValueError as err:
+            raise PriceError(f"--tariff: {err}") from None
+    return current_tariff(load_account(store, settings.require_account()), "electricity", now)[1]
+
+
+def cheapest(
+    store: Store, settings: Settings, query: WindowQuery, now: datetime, tariff_code: str | None = None
+) -> dict[str, Any]:
+    """The cheapest windows ahead of ``now`` on a tariff's stored prices (the account's current import
+    tariff unless ``tariff_code``), from the first half-hour that starts at or after ``now``."""
+    checked = check_query(query)
+    n, after, before, load = checked.n, checked.after, checked.before, checked.load
+    tariff = tariff_to_search(store, settings, tariff_code, now)
+    start = _ceil_half_hour(now)
+    horizon = local_midnight(local_date(now) + timedelta(days=LOOK_AHEAD_DAYS))
+    slots = tariff_slots(store, tariff, start, horizon, settings)
+    if not slots:
+        raise PriceError(
+            f"no prices for {tariff.code} are published from {start.astimezone(UK):%Y-%m-%d %H:%M} UK on"
+            " (Agile's next day appears about 16:00 UK): try again later, or run `octoscope sync`",
+            404,
+        )
+    end = slots[-1].end
+    periods = allowed_periods(start, end, after, before, UK) if after or before else None
+    try:
+        if query.mode == "any":
+            windows = [
+                cheapest_half_hours(slots, n, periods=periods, max_price=query.max_price, kw=load[0] if load else None)
+            ]
+        else:
+            windows = cheapest_blocks(slots, n, periods=periods, top=query.top, max_price=query.max_price, load_kw=load)
+    except NoWindow as err:
+        raise PriceError(f"{tariff.code} (prices known to {end.astimezone(UK):%Y-%m-%d %H:%M} UK): {err}") from None
+    until = published_until(store, tariff, start, settings)
+    return {
+        "tariff": tariff.code,
+        "product": tariff.product,
+        "mode": query.mode,
+        "hours": n / 2,
+        "from": _iso(start),
+        "to": _iso(end),  # the end of the last half-hour searched
+        "published_until": None if until is None else _iso(until),  # None: in force until further notice
+        "windows": [_window_json(w) for w in windows],
+    }
+
+
+# --- talking to Octopus ------------------------------------------------------------------------------
+
+
+def _current_codes(account: Account, now: datetime) -> list[str]:
+    codes = []
+    for fuel in FUELS:
+        try:
+            codes.append(current_tariff(account, fuel, now)[1].code)
+        except PriceError:
+            continue
+    return codes
+
+
+async def sync_prices_ahead(settings: Settings, store: Store, clock: Clock) -> dict[str, Any]:
+    """For the scheduler: fetch today's and tomorrow's unit rates of the account's current tariffs (import,
+    export, gas), only where not already stored, within the shared budget.
+
+    Call it at start-up and then every 30 to 60 minutes from 16:00 UK until ``tomorrow_published`` is
+    true (Agile's next day appears about 16:00 UK, sometimes later); each call costs at most one request
+    per tariff whose prices ahead are not complete, and none once they are. The account must have been
+    synced once (its tariffs are read from the store).
+    """
+    now = clock.now()
+    account = load_account(store, settings.require_account())
+    codes = _current_codes(account, now)
+    async with open_clients(settings, store, clock) as clients:
+        result = await fetch_prices_ahead(clients, store, codes, now, concurrency=settings.sync.concurrency)
+    start, end = ahead_window(now)
+    until = {code: published_until(store, TariffCode.parse(code), start, settings) for code in codes}
+    return {
+        "requests": result.requests,
+        "problems": result.problems,
+        "tariffs": {code: {"published_until": None if u is None else _iso(u)} for code, u in until.items()},
+        "tomorrow_published": all(u is None or u >= end for u in until.values()),
+    }
+
+
+# --- tariff comparison -------------------------------------------------------------------------------
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day of the month ``months`` earlier (the month's last day if it is shorter)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    first_of_next = date(year + (month == 12), month % 12 + 1, 1)
+    return date(year, month, min(day.day, (first_of_next - timedelta(days=1)).day))
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date
+    end: date  # exclusive
+    caveats: tuple[str, ...]
+
+
+def comparison_period(store: Store, prop: Property, months: int, today: date) -> Period:
+    """The ``months`` before the last whole day of stored import readings (or of any fuel's, without an
+    import meter), clipped to the readings stored."""
+    if not 1 <= months <= MAX_MONTHS:
+        raise PriceError(f"--months {months}: compare 1 to {MAX_MONTHS} months")
+    extents = [store.series_extent(p.series) for p in prop.meter_points]
+    imports = [e for p, e in zip(prop.meter_points, extents, strict=True) if e and fuel_of(p) == "electricity"]
+    held = imports or [e for e in extents if e]
+    if not held:
+        raise PriceError("no readings stored for the current property: run `octoscope sync` first", 404)
+    end = min(local_date(max(e.last for e in held) + HALF_HOUR), today)
+    first = months_before(end, months)
+    oldest = local_date(min(e.first for e in held))
+    caveats: tuple[str, ...] = ()
+    if oldest > first:
+        caveats = (
+            f"readings are stored only from {oldest}: compared from then, not over {months} months"
+            f" (run `octoscope sync --from {first}` for more)",
+        )
+        first = oldest
+    if first >= end:
+        raise PriceError("not a whole day of readings stored yet: run `octoscope sync` first", 404)
+    return Period(first, end, caveats)
+
+
+async def find_region(
+    prop: Property, now: datetime, ask: Callable[[str], Awaitable[list[str]]] | None, override: str | None
+) -> tuple[str, str]:
+    """(region letter, how it was found): ``override``, else the import MPAN's distributor id, else the
+    postcode's grid supply point (``ask`` fetches it), else the region letter of a current tariff."""
+    if override:
+        letter = override.strip().upper().removeprefix("_")
+        if letter not in REGIONS:
+            raise PriceError(f"--region {override!r}: write one of {', '.join(REGIONS)}")
+        return letter, "given"
+    for point in prop.meter_points:
+        if fuel_of(point) == "electricity":
+            found = region_of_mpan(point.identifier)
+            if found:
+                return found, f"MPAN distributor {point.identifier[:2]}"
+    tariff_regions = {a.tariff.region for p in prop.meter_points for a in p.agreements if a.overlaps(now, now)}
+    if prop.postcode and ask is not None:
+        regions = await ask(prop.postcode)
+        if len(regions) == 1:
+            return regions[0], "postcode's grid supply point"
+        both = [r for r in regions if r in tariff_regions]
+        if len(both) == 1:
+            return both[0], "postcode's grid supply point"
+        if len(regions) > 1:
+            raise PriceError(f"the postcode lies in regions {', '.join(regions)}: choose one with --region")
+    if len(tariff_regions) == 1:
+        return tariff_regions.pop(), "current tariff"
+    raise PriceError("cannot tell the region from the MPAN, postcode or tariffs: give it with --region")
+
+
+def _fuel_readings(
+    store: Store, points: Sequence[MeterPoint], lo: datetime, hi: datetime, calorific: CalorificValues
+) -> list[tuple[datetime, float]]:
+    """Half-hourly kWh of every point of one fuel, summed per half-hour (gas m³ converted per day)."""
+    total: dict[datetime, float] = {}
+    for point in points:
+        try:
+            readings = stored_kwh(store, point, lo, hi, calorific).kwh
+        except CostError as err:
+            raise PriceError(str(err), 409) from None
+        for start, value in readings:
+            total[start] = total.get(start, 0.0) + value
+    return sorted(total.items())
+
+
+@dataclass(frozen=True)
+class _Costed:
+    totals: Totals
+    days: dict[date, Totals]
+
+
+def _cost_on(
+    store: Store,
+    settings: Settings,
+    readings: list[tuple[datetime, float]],
+    code: str,
+    fuel: str,
+    period: Period,
+    dispatched: frozenset[datetime] = frozenset(),
+) -> _Costed:
+    lo, hi = local_midnight(period.first), local_midnight(period.end)
+    tariff = TariffCode.parse(code)
+    method = settings.payment_method
+    unit: dict[Charge, PriceColumns] = {
+        c: store.price_columns(code, c, lo, hi, method) for c in tariff.charges if c is not Charge.STANDING
+    }
+    prices = {code: Prices.from_columns(unit, store.price_columns(code, Charge.STANDING, lo, hi, method))}
+    rounding: Rounding = "billing" if settings.costs.rounding == "billing" else "exact"
+    report = cost(
+        readings,
+        [Agreement(code, lo, None)],
+        prices,
+        period.first,
+        period.end,
+        rounding=rounding,
+        night=settings.costs.e7_night,
+        standing_charges=fuel != "export",
+        dispatched=dispatched,
+    )
+    return _Costed(report.totals, report.days)
+
+
+def _money(value: float) -> float:
+    return round(value, 2)
+
+
+def _entry(name: str, code: str, fuel: str, costed: _Costed, caveats: Iterable[str]) -> dict[str, Any]:
+    t = costed.totals
+    export = fuel == "export"
+    return {
+        "name": name,
+        "product": TariffCode.parse(code).product,
+        "tariff": code,
+        "fuel": fuel,
+        "kwh": round(t.kwh, 3),
+        "energy_pence": _money(t.energy_cost),
+        "standing_pence": _money(0.0 if export else t.standing_charge),
+        "total_pence": _money(t.energy_cost if export else t.total),
+        "average_pence_per_kwh": None if t.average_p_per_kwh is None else round(t.average_p_per_kwh, 4),
+        "partial_days": len(t.partial_days),
+        "caveats": list(caveats),
+    }
+
+
+@dataclass(frozen=True)
+class ComparisonPlan:
+    """What a comparison costs: the period, the region, each fuel's baseline tariff and the candidates."""
+
+    account: Account
+    period: Period
+    region: tuple[str, str]
+    points: dict[str, list[MeterPoint]]
+    current: dict[str, str]
+    candidates: list[Candidate]
+
+    def rate_needs(self) -> list[tuple[str, datetime, datetime]]:
+        lo, hi = local_midnight(self.period.first), local_midnight(self.period.end)
+        codes = [*self.current.values(), *(c.tariff for c in self.candidates)]
+        return [(code, lo, hi) for code in dict.fromkeys(codes)]
+
+
+def _fuels_wanted(fuel: str | None) -> tuple[FuelName, ...]:
+    if fuel is None:
+        return FUELS
+    for known in FUELS:
+        if fuel == known:
+            return (known,)
+    raise PriceError(f"--fuel {fuel!r}: write electricity, gas or export")
+
+
+def _directions(fuels: Iterable[str]) -> set[str]:
+    return {"EXPORT" if f == "export" else "IMPORT" for f in fuels}
+
+
+def comparison_costs(store: Store, settings: Settings, plan: ComparisonPlan, names: dict[str, str]) -> dict[str, Any]:
+    """Every candidate and each fuel's baseline costed on the household's half-hourly readings, from the
+    store only (the prices must have been fetched): the API's and the CLI's answer."""
+    period = plan.period
+    lo, hi = local_midnight(period.first), local_midnight(period.end)
+    calorific = CalorificValues(settings.costs.calorific_value, settings.costs.calorific_values)
+    current: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    caveats = [USAGE_UNCHANGED, *period.caveats]
+    for fuel, code in plan.current.items():
+        readings = _fuel_readings(store, plan.points[fuel], lo, hi, calorific)
+        dispatched: frozenset[datetime] = frozenset()
+        base_caveats: list[str] = []
+        if fuel == "electricity" and INTELLIGENT in TariffCode.parse(code).product:
+            dispatched = frozenset(t for t in smart_dispatch_half_hours(store.dispatches(lo, hi)) if lo <= t < hi)
+            base_caveats.append(
+                f"smart-dispatched half-hours at the off-peak price only where octoscope kept the dispatch"
+                f" ({len(dispatched)} half-hours in this period)"
+            )
+        base = _cost_on(store, settings, readings, code, fuel, period, dispatched)
+        product = TariffCode.parse(code).product
+        name = names.get(product) or store.product_name(product) or product
+        current[fuel] = _entry(name, code, fuel, base, base_caveats)
+        for candidate in (c for c in plan.candidates if c.fuel == fuel):
+            other = _cost_on(store, settings, readings, candidate.tariff, fuel, period)
+            if other.totals.kwh and not other.totals.priced_kwh:
+                caveats.append(f"{candidate.name} ({candidate.tariff}) left out: no prices for this period")
+                continue
+            result = saving(base.days, other.days, export=fuel == "export")
+            notes = list(candidate.caveats)
+            if result.unpriced:
+                notes.append(
+                    f"no full prices on {len(result.unpriced)} days (from {result.unpriced[0]} to"
+                    f" {result.unpriced[-1]}): the saving is over the {result.days} days both are priced"
+                )
+            row = _entry(candidate.name, candidate.tariff, fuel, other, notes)
+            row["saving_pence"] = _money(result.pence)
+            row["days_compared"] = result.days
+            rows.append(row)
+    order = {f: i for i, f in enumerate(FUELS)}
+    rows.sort(key=lambda r: (order[r["fuel"]], -r["saving_pence"], r["tariff"]))
+    letter, source = plan.region
+    return {
+        "from": period.first.isoformat(),
+        "to": period.end.isoformat(),
+        "days": (period.end - period.first).days,
+        "region": {"letter": letter, "name": REGIONS[letter], "from": source},
+        "payment_method": settings.payment_method,
+        "inc_vat": True,
+        "current": current,
+        "tariffs": rows,
+        "caveats": caveats,
+    }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A comparison ready to cost: its plan, the products' names, and what preparing it asked Octopus."""
+
+    plan: ComparisonPlan
+    names: dict[str, str]
+    requests: dict[str, int]
+    problems: list[str]
+
+
+async def prepare_comparison(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    *,
+    months: int = 12,
+    fuel: str | None = None,
+    region: str | None = None,
+    progress: Progress | None = None,
+) -> Prepared:
+    """Everything a comparison needs, in the store: the region, the catalogue (once a day) and every
+    tariff's rates over the period (once per tariff, shared with the account's own prices, only the
+    stretches not held, within the budget)."""
+    now = clock.now()
+    fuels = _fuels_wanted(fuel)
+    account = load_account(store, settings.require_account())
+    prop = current_property(account)
+    period = comparison_period(store, prop, months, local_date(now))
+    points: dict[str, list[MeterPoint]] = {}
+    current: dict[str, str] = {}
+    for f in fuels:
+        held = [p for p in prop.meter_points if fuel_of(p) == f and store.series_extent(p.series)]
+        if not held:
+            continue
+        try:
+            _, tariff = current_tariff(account, f, now)
+        except PriceError:
+            continue
+        points[f] = held
+        current[f] = tariff.code
+    if not current:
+        raise PriceError("nothing to compare: no meter of that fuel with readings and a tariff", 404)
+    async with open_clients(settings, store, clock) as clients:
+        before = dict(clients.policy.made)
+
+        async def ask(postcode: str) -> list[str]:
+            return await regions_of_postcode(clients, store, postcode, now)
+
+        found = await find_region(prop, now, ask, region)
+        products, tariffs = await catalogue(
+            clients, store, now, _directions(current), concurrency=settings.sync.concurrency
+        )
+        imports = points.get("electricity", [])
+        night = "-".join(t.strftime("%H:%M") for t in settings.costs.e7_night)
+        chosen = candidates(
+            products,
+            tariffs,
+            found[0],
+            current,
+            current,
+            two_rate=any(two_rate_capable(p) for p in imports),
+            e7_night=night,
+        )
+        plan = ComparisonPlan(account, period, found, points, current, chosen)
+        agile = frozenset(c.tariff for c in chosen if c.family in ("agile", "agile_outgoing"))
+        fetched = await fetch_rates(
+            clients,
+            store,
+            plan.rate_needs(),
+            now,
+            half_hourly=agile,
+            concurrency=settings.sync.concurrency,
+            progress=progress,
+        )
+        made: dict[str, int] = {api: clients.policy.made[api] - before[api] for api in before}
+    return Prepared(plan, {p.code: p.display_name for p in products}, made, fetched.problems)
+
+
+async def compare_tariffs(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    *,
+    months: int = 12,
+    fuel: str | None = None,
+    region: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Compare the household's last ``months`` on every tariff available in its region: what is missing is
+    fetched (:func:`prepare_comparison`), then everything is costed from the store."""
+    prepared = await prepare_comparison(
+        settings, store, clock, months=months, fuel=fuel, region=region, progress=progress
+    )
+    # Costing a year of each tariff takes a fraction of a second: off the event loop, for the web app.
+    out = await asyncio.to_thread(comparison_costs, store, settings, prepared.plan, prepared.names)
+    out["requests"] = prepared.requests
+    out["problems"] = prepared.problems
+    return out

@@ -1,0 +1,247 @@
+"""The scheduler ``octoscope serve`` runs: each minute it asks ``sync.schedule.decide`` what is due and does it,
+through the same clients, request policy and budget as every other call to Octopus.
+
+It remembers each job's last run (and takes the last sync, the last reading of the account and the last
+dispatch query from the store at start, so a restart, or a start right after a sync, does not repeat them);
+the Status page and ``/api/status`` show them with the next runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from octoscope.clock import Clock
+from octoscope.config import Settings
+from octoscope.domain.uktime import UK, from_epoch
+from octoscope.octopus.errors import OctopusError
+from octoscope.octopus.policy import hold_of, key_fingerprint
+from octoscope.outputs.influx import push_after_sync
+from octoscope.services.pricing import sync_prices_ahead
+from octoscope.store.sqlite import Store
+from octoscope.sync.bills import fetch_statements, next_fetch
+from octoscope.sync.discovery import discover
+from octoscope.sync.dispatches import LEDGER, NoIntelligentDevice, RefreshTooSoon, plan_next, refresh
+from octoscope.sync.plan import resolve_window
+from octoscope.sync.run import run_sync
+from octoscope.sync.schedule import (
+    ACCOUNT_EVERY,
+    DESCRIPTIONS,
+    JOBS,
+    Decision,
+    Facts,
+    LastRun,
+    day_ahead_tariffs,
+    decide,
+    prices_stored_until,
+    yesterday_missing,
+)
+from octoscope.wiring import open_clients
+
+log = logging.getLogger(__name__)
+FIRST_STATEMENTS_AFTER = timedelta(hours=1)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+@dataclass
+class JobRun:
+    started: datetime
+    finished: datetime | None = None
+    ok: bool | None = None  # None while running
+    message: str = ""
+    failures: int = 0  # failed runs of the job in a row, this one included
+
+
+class Scheduler:
+    def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        key, self.number = settings.require_credentials()
+        self.key_id = key_fingerprint(key.reveal())
+        self.runs: dict[str, JobRun] = {}
+        last = store.last_run()
+        if last is not None and last[2] in ("ok", "failed"):
+            self.runs["consumption"] = JobRun(last[0], last[1], last[2] == "ok", "the last sync, from the store")
+        read = store.account_read_at(self.number)
+        if read is not None:  # a sync reads the account too: serve started right after one does not again
+            self.runs["account"] = JobRun(read, read, True, "the last reading of the account, from the store")
+        sent = store.requests_since(self.key_id, LEDGER, 0)
+        if sent:
+            self.runs["dispatches"] = JobRun(from_epoch(sent[-1]), from_epoch(sent[-1]), True, "from the ledger")
+        self.hold = hold_of(store, self.key_id)  # the rate-limit hold every caller of the key shares
+        self.decisions: list[Decision] = []
+
+    def now(self) -> datetime:
+        return from_epoch(self.clock())
+
+    def facts(self, now: datetime) -> Facts:
+        account = self.store.load_account(self.number)
+        last = {
+            name: LastRun(r.started, bool(r.ok), r.finished, r.failures)
+            for name, r in self.runs.items()
+            if r.ok is not None
+        }
+        held = from_epoch(self.hold.not_before) if self.hold.not_before > now.timestamp() else None
+        if account is None:
+            return Facts(last, False, False, None, None, None, held_until=held)
+        codes = day_ahead_tariffs(self.store, account, now)
+        dispatch_at, why = plan_next(self.store, self.key_id, self.number, now.timestamp())
+        missing = yesterday_missing(self.store, account, now)
+        return Facts(
+            last,
+            missing == 0,
+            bool(codes),
+            prices_stored_until(self.store, codes, now) if codes else None,
+            None if dispatch_at is None else from_epoch(dispatch_at),
+            self._statements_at(now),
+            why,
+            held,
+            missing,
+        )
+
+    def _statements_at(self, now: datetime) -> datetime:
+        """When statements are next to be asked for. Never read: an hour after the account was (a serve started
+        right after a sync asks nothing at start-up, and the day's calls are spread out), else ``sync.bills``."""
+        due = next_fetch(self.store.statements(self.number))
+        if due is not None:
+            return due
+        read = self.store.account_read_at(self.number)
+        return now if read is None else read + FIRST_STATEMENTS_AFTER
+
+    async def tick(self) -> list[str]:
+        """Run every job due now, one after another; the names of those run."""
+        now = self.now()
+        self.decisions = decide(now, self.facts(now))
+        done = []
+        for decision in self.decisions:
+            if decision.due:
+                await self.run(decision.job)
+                done.append(decision.job)
+        if done:
+            now = self.now()
+            self.decisions = decide(now, self.facts(now))
+        return done
+
+    async def run(self, job: str) -> None:
+        started = self.now()
+        previous = self.runs.get(job)
+        record = self.runs[job] = JobRun(started)
+        try:
+            record.message = await getattr(self, f"_{job}")(started)
+            record.ok = True
+        except (OctopusError, NoIntelligentDevice, RefreshTooSoon) as err:
+            record.ok, record.message = False, str(err)
+            log.warning("scheduled %s: %s", job, err)
+        except Exception as err:  # a bug must not stop the scheduler; it is logged in full and shown
+            record.ok, record.message = False, f"unexpected error: {type(err).__name__}"
+            log.exception("scheduled %s failed", job)
+        if not record.ok:
+            record.failures = (previous.failures if previous is not None and previous.ok is False else 0) + 1
+        record.finished = self.now()
+
+    async def run_job(self, job: str) -> str:
+        """Run one job now (the MQTT refresh button) and say how it went."""
+        await self.run(job)
+        record = self.runs[job]
+        return f"{'ok' if record.ok else 'failed'}: {record.message}"
+
+    async def _sync(self, now: datetime) -> str:
+        _, end = resolve_window("latest", "tomorrow", now)
+        run_id = self.store.start_run(now)
+        outcome: tuple[str, dict[str, Any]] = ("interrupted", {})
+        try:
+            async with open_clients(self.settings, self.store, self.clock) as clients:
+                result = await run_sync(
+                    clients,
+                    self.store,
+                    self.number,
+                    start=None,
+                    end=end,
+                    now=now,
+                    reread_days=self.settings.sync.reread_days,
+                    concurrency=self.settings.sync.concurrency,
+                    account_fresh_for=ACCOUNT_EVERY,  # the account job reads it daily
+                )
+            summary = result.summary(self.store)
+            outcome = ("ok", summary)
+        except OctopusError as err:
+            outcome = ("failed", {"error": str(err)})
+            raise
+        finally:
+            self.store.finish_run(run_id, self.now(), *outcome)
+        pushed = await push_after_sync(self.settings, self.store, clock=self.clock)  # when ``[influx]`` is set
+        if pushed and "error" in pushed:
+            log.warning("pushing to InfluxDB after the sync: %s", pushed["error"])
+        new = sum(s["rows_new"] for s in summary["series"].values())
+        requests = summary["requests"]
+        return f"{new} new half-hours; {requests.get('rest', 0)} REST, {requests.get('graphql', 0)} GraphQL requests"
+
+    async def _consumption(self, now: datetime) -> str:
+        return await self._sync(now)
+
+    async def _prices(self, now: datetime) -> str:
+        done = await sync_prices_ahead(self.settings, self.store, self.clock)
+        return ", ".join(f"{k}: {v}" for k, v in done.items() if not isinstance(v, dict | list))
+
+    async def _account(self, now: datetime) -> str:
+        async with open_clients(self.settings, self.store, self.clock) as clients:
+            account = await discover(clients, self.store, self.number, now, refresh=True)
+        points = sum(len(p.meter_points) for p in account.properties)
+        return (
+            f"{_count(len(account.properties), 'property', 'properties')}, {_count(points, 'meter point')},"
+            f" {_count(len(account.devices), 'device')}"
+        )
+
+    async def _bills(self, now: datetime) -> str:
+        async with open_clients(self.settings, self.store, self.clock) as clients:
+            done = await fetch_statements(clients.graphql, self.store, self.number, now)
+        if done.skipped:
+            return f"{done.skipped}; {_count(done.kept, 'statement')} kept"
+        return (
+            f"{_count(done.fetched, 'statement')} read in {_count(done.requests, 'GraphQL request')}; {done.kept} kept"
+        )
+
+    async def _dispatches(self, now: datetime) -> str:
+        async with open_clients(self.settings, self.store, self.clock) as clients:
+            done = await refresh(clients, self.store, self.number, now.timestamp())
+        return "; ".join(f"{d.state or 'state unknown'}: {d.new} new, {d.updated} updated" for d in done)
+
+    async def run_forever(self, every: float) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # the store or the account unreadable for a moment: try again next time
+                log.exception("scheduler tick failed")
+            await self.clock.sleep(every)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Each job with its last and next runs, for the Status page."""
+        decisions = {d.job: d for d in self.decisions or decide(self.now(), self.facts(self.now()))}
+        out = []
+        for job in JOBS:
+            run = self.runs.get(job)
+            decision = decisions[job]
+            out.append(
+                {
+                    "job": job,
+                    "what": DESCRIPTIONS[job],
+                    "last_run": None
+                    if run is None
+                    else {
+                        "started": run.started.astimezone(UK).isoformat(),
+                        "finished": run.finished.astimezone(UK).isoformat() if run.finished else None,
+                        "outcome": "running" if run.ok is None else "ok" if run.ok else "failed",
+                        "message": run.message,
+                    },
+                    "next_run": decision.next_at.astimezone(UK).isoformat() if decision.next_at else None,
+                    "due": decision.due,
+                    "why": decision.why,
+                }
+            )
+        return out

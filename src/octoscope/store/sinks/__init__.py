@@ -1,1 +1,0 @@
-"""Places octoscope writes its data to besides its own database: InfluxDB (``influx``)."""
