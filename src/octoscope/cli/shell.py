@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,16 +81,12 @@ def user_errors() -> Iterator[None]:
     from octoscope.domain.validation import BadValue  # noqa: PLC0415
     from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
     from octoscope.services.costing import CostError  # noqa: PLC0415
-    from octoscope.store.sqlite import StoreError  # noqa: PLC0415
+    from octoscope.store.errors import StoreError  # noqa: PLC0415
 
     try:
         yield
     except (ConfigError, BadDate, BadValue, StoreError, OctopusError, CostError) as err:
         raise fail(str(err)) from None
-    except sqlite3.Error as err:
-        from octoscope.store.problems import describe  # noqa: PLC0415
-
-        raise fail(describe(err)) from None
 
 
 def read_settings(**overrides: Any) -> Settings:
@@ -121,16 +116,17 @@ def require_database(settings: Settings) -> None:
 
 def check_database(path: Path) -> None:
     """Open the database and read every page's header (``quick_check``): one line if it cannot be used."""
-    from octoscope.store.problems import describe  # noqa: PLC0415
+    from octoscope.store.errors import StoreError  # noqa: PLC0415
+    from octoscope.store.problems import damaged  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
 
     with Store.open(path) as store:
         try:
             problem = store.quick_check()
-        except sqlite3.Error as err:
-            raise fail(describe(err, path)) from None
+        except StoreError as err:
+            raise fail(str(err)) from None
     if problem is not None:
-        raise fail(describe(sqlite3.DatabaseError(f"database disk image is malformed: {problem}"), path))
+        raise fail(damaged(problem, path))
 
 
 def echo_json(value: object) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import email.utils
 import os
 import platform
-import sqlite3
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +25,9 @@ from octoscope.clock import SYSTEM, Clock
 from octoscope.config import ConfigError, Settings, default_config_path, load_settings
 from octoscope.octopus.policy import key_fingerprint
 from octoscope.store.backup import BackupError, check
+from octoscope.store.errors import StoreError
 from octoscope.store.guard import NotOurs, inspect
-from octoscope.store.health import activity
+from octoscope.store.health import SQLITE_VERSION, activity
 from octoscope.store.migrations import MIGRATIONS
 
 Status = Literal["ok", "warn", "FAIL"]
@@ -66,7 +66,7 @@ def check_version(_: _Seen) -> Check:
     return Check(
         "version",
         "ok",
-        f"octoscope {__version__}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version},"
+        f"octoscope {__version__}, Python {platform.python_version()}, SQLite {SQLITE_VERSION},"
         f" schema {len(MIGRATIONS)}",
     )
 
@@ -168,7 +168,7 @@ def check_budget(seen: _Seen) -> Check:
     now = seen.clock()
     try:
         used = activity(settings.db, key_fingerprint(settings.api_key.reveal()), now - 3600).requests
-    except sqlite3.Error as err:
+    except StoreError as err:
         return Check("budget", "FAIL", f"cannot read the request ledger: {err}")
     limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour}
     shown = ", ".join(f"{api} {used.get(api, 0)} of {limit}" for api, limit in limits.items())
@@ -196,7 +196,7 @@ def check_clock(seen: _Seen) -> Check:
     if settings is not None and settings.db.exists():
         try:
             started = activity(settings.db, None, now).last_run_started
-        except sqlite3.Error:
+        except StoreError:
             started = None
         if started is not None and started > now + CLOCK_SKEW_LIMIT:
             at = datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds")

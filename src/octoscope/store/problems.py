@@ -24,3 +24,8 @@ def describe(err: sqlite3.Error | OSError, where: object = "the database") -> st
     if "disk i/o" in lower:
         return f"{where} could not be read or written by the disk ({text}): check the disk and free space"
     return f"{where} said: {text}"
+
+
+def damaged(finding: str, where: object = "the database") -> str:
+    """One line for a finding of SQLite's own check (``quick_check``), which can span several lines."""
+    return describe(sqlite3.DatabaseError(f"database disk image is malformed: {' '.join(finding.split())}"), where)

@@ -41,15 +41,14 @@ from octoscope.domain.models import (
 from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import epoch, from_epoch
 from octoscope.store import runlock
+from octoscope.store.errors import StoreError
 from octoscope.store.guard import MigrationFailed, NotOurs, inspect, migrate
 from octoscope.store.problems import describe
 
+__all__ = ["BUDGET_KEEP_SECONDS", "ExportCursor", "RateWindow", "SQLiteStore", "SeriesExtent", "Store", "StoreError"]
+
 HALF_HOUR = 1800
 BUDGET_KEEP_SECONDS = 2 * 86400
-
-
-class StoreError(Exception):
-    """The database cannot be opened or is not ours; the message says which file and why."""
 
 
 @dataclass(frozen=True)
@@ -133,8 +132,10 @@ def _rates_from_rows(rows: list[tuple[int, int | None, float, float, str]]) -> l
     return out
 
 
-class Store:
-    """An open octoscope database. Use :meth:`open`; close it when done."""
+class SQLiteStore:
+    """An open octoscope database. Use :meth:`open` (or ``store.open_store``); close it when done.
+
+    Every driver error is raised as :class:`StoreError` (see ``_reading`` and ``_transaction``)."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path, clock: Callable[[], float] = SYSTEM) -> None:
         self._db = connection
@@ -145,7 +146,7 @@ class Store:
         self._run_locks: dict[int, int | None] = {}  # run id -> its lock's descriptor (store.runlock)
 
     @classmethod
-    def open(cls, path: Path | str, clock: Callable[[], float] = SYSTEM) -> Store:
+    def open(cls, path: Path | str, clock: Callable[[], float] = SYSTEM) -> SQLiteStore:
         path = Path(path)
         try:
             found = inspect(path)  # reads only: another application's file, or a newer release's, stays as it is
@@ -169,8 +170,8 @@ class Store:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
             if runlock.none_running(path):  # runs left 'running' by a killed process: say they were stopped
-                with store._transaction() as db:
-                    db.execute("UPDATE sync_runs SET outcome = 'interrupted' WHERE outcome = 'running'")
+                with store._lock:
+                    connection.execute("UPDATE sync_runs SET outcome = 'interrupted' WHERE outcome = 'running'")
         except (MigrationFailed, NotOurs) as err:
             connection.close()
             raise StoreError(str(err)) from None
@@ -180,45 +181,55 @@ class Store:
         return store
 
     def close(self) -> None:
-        with self._lock:
+        with self._reading():
             self._db.close()
 
     def quick_check(self) -> str | None:
         """SQLite's ``quick_check``: None if the file is sound, else its first finding."""
-        with self._lock:
+        with self._reading():
             found = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
         return None if found == "ok" else str(found)
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> SQLiteStore:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; a driver error leaves as :class:`StoreError`, naming the file."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+            except sqlite3.Error as err:
+                raise StoreError(describe(err, self.path)) from err
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._reading() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite may have rolled back by itself (a full disk, an I/O error)
+                    db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
 
     def _migrate(self) -> None:
-        with self._lock:
+        with self._lock:  # its errors are open()'s to say
             migrate(self._db, self.path, int(self.clock()))
 
     def schema_version(self) -> int:
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
         return int(row[0] or 0)
 
     def data_version(self) -> tuple[int, int]:
         """Changes so far: by this connection, and by any other (another process's sync). While it is
         unchanged, an answer worked out from the store is still the answer."""
-        with self._lock:
+        with self._reading():
             (other,) = self._db.execute("PRAGMA data_version").fetchone()
             return self._db.total_changes, int(other)
 
@@ -226,7 +237,7 @@ class Store:
 
     def requests_since(self, key_id: str, api: str, since: float) -> list[float]:
         """When each request under the key was sent, from ``since`` on."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT at FROM request_budget WHERE key_id = ? AND api = ? AND at >= ? ORDER BY at",
                 (key_id, api, since),
@@ -244,7 +255,7 @@ class Store:
             )
 
     def load_token(self, key_id: str) -> IssuedToken | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT token, expires_at, refresh_token, refresh_expires_at FROM tokens WHERE key_id = ?", (key_id,)
             ).fetchone()
@@ -376,12 +387,12 @@ class Store:
 
     def account_read_at(self, number: str) -> datetime | None:
         """When the account was last read from Octopus (by a sync or the scheduler), if ever."""
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT discovered_at FROM accounts WHERE number = ?", (number,)).fetchone()
         return None if row is None else from_epoch(row[0])
 
     def load_account(self, number: str) -> Account | None:
-        with self._lock:
+        with self._reading():
             if self._db.execute("SELECT 1 FROM accounts WHERE number = ?", (number,)).fetchone() is None:
                 return None
             props = self._db.execute(
@@ -491,7 +502,7 @@ class Store:
 
     def meter_extents(self) -> dict[tuple[str, str], tuple[datetime, datetime]]:
         """(series, serial) -> the first and last half-hour stored from that meter."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT s.name, c.serial, MIN(c.interval_start), MAX(c.interval_start) FROM consumption c"
                 " JOIN series s ON s.id = c.series_id GROUP BY s.name, c.serial"
@@ -499,7 +510,7 @@ class Store:
         return {(name, serial): (from_epoch(lo), from_epoch(hi)) for name, serial, lo, hi in rows}
 
     def series_extent(self, series: str) -> SeriesExtent | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT MIN(c.interval_start), MAX(c.interval_start), COUNT(*),"
                 " (SELECT unit FROM consumption WHERE series_id = s.id ORDER BY interval_start DESC LIMIT 1)"
@@ -512,7 +523,7 @@ class Store:
 
     def series_gaps(self, series: str) -> list[tuple[datetime, datetime]]:
         """Missing stretches between the first and last stored half-hour, as [start, end)."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT prev + ?, interval_start FROM (SELECT interval_start, LAG(interval_start) OVER"
                 " (ORDER BY interval_start) AS prev FROM consumption WHERE series_id ="
@@ -522,7 +533,7 @@ class Store:
         return [(from_epoch(a), from_epoch(b)) for a, b in rows]
 
     def readings(self, series: str, start: datetime, end: datetime) -> list[tuple[datetime, float, str]]:
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT interval_start, value, unit FROM consumption WHERE series_id ="
                 " (SELECT id FROM series WHERE name = ?) AND interval_start >= ? AND interval_start < ?"
@@ -534,7 +545,7 @@ class Store:
 
     def cursors(self) -> dict[tuple[str, str], tuple[datetime, datetime]]:
         """Per (series, serial): when it was last read, and up to which instant it was read whole."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute("SELECT series, serial, synced_at, synced_to FROM sync_cursors").fetchall()
         return {(name, serial): (from_epoch(at), from_epoch(to)) for name, serial, at, to in rows}
 
@@ -596,7 +607,7 @@ class Store:
         return new, touched - new
 
     def rate_windows(self, tariff_code: str, charge: Charge) -> list[RateWindow]:
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT window_from, window_to, settled_to, fresh_until FROM rate_windows"
                 " WHERE tariff_code = ? AND charge = ? ORDER BY window_from",
@@ -629,7 +640,7 @@ class Store:
         if start is not None:
             where.append("(valid_to IS NULL OR valid_to > ?)")
             args.append(epoch(start))
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat, payment_method FROM {table}"  # noqa: S608
                 f" WHERE {' AND '.join(where)} ORDER BY valid_from",
@@ -645,7 +656,7 @@ class Store:
         table, register = ("standing_charges", None) if charge is Charge.STANDING else ("unit_rates", charge.value)
         where = "tariff_code = ?" + (" AND register = ?" if register else "")
         args: list[object] = [tariff_code, *([register] if register else [])]
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat FROM {table} WHERE {where}"  # noqa: S608
                 " AND payment_method IN ('', ?) AND valid_from < ? AND (valid_to IS NULL OR valid_to > ?)"
@@ -702,7 +713,7 @@ class Store:
 
     def dispatches(self, start: datetime | None = None, end: datetime | None = None) -> list[DispatchRecord]:
         """Every stored dispatch overlapping [start, end), in time order."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT device_id, kind, start, end, charge_type, energy_kwh, source, location FROM dispatches"
                 " WHERE end > ? AND start < ? ORDER BY start, kind",
@@ -714,7 +725,7 @@ class Store:
 
     def latest_telemetry(self) -> list[TelemetryRow]:
         """The newest Home Mini reading of each device."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT t.device_id, t.read_at, t.consumption_wh, t.delta_wh, t.demand_w, t.export_wh FROM telemetry t"
                 " JOIN (SELECT device_id, MAX(read_at) AS newest FROM telemetry GROUP BY device_id) n"
@@ -724,7 +735,7 @@ class Store:
 
     def telemetry_extents(self) -> dict[str, tuple[datetime, datetime]]:
         """Per device: its first and last reading."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT device_id, MIN(read_at), MAX(read_at) FROM telemetry GROUP BY device_id"
             ).fetchall()
@@ -732,7 +743,7 @@ class Store:
 
     def export_cursors(self, target: str) -> dict[tuple[str, str], ExportCursor]:
         """(measurement, series) -> what was written to ``target`` (a sink's description, no secret)."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT measurement, series, exported_from, exported_to, exported_at, points FROM export_cursors"
                 " WHERE target = ?",
@@ -775,7 +786,7 @@ class Store:
 
     def telemetry(self, device_id: str, start: datetime, end: datetime) -> list[TelemetryReading]:
         """Recorded readings in [start, end), oldest first."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT read_at, consumption_wh, delta_wh, demand_w, export_wh FROM telemetry"
                 " WHERE device_id = ? AND read_at >= ? AND read_at < ? ORDER BY read_at",
@@ -784,7 +795,7 @@ class Store:
         return [TelemetryReading(from_epoch(at), *rest) for at, *rest in rows]
 
     def last_telemetry(self, device_id: str) -> datetime | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT MAX(read_at) FROM telemetry WHERE device_id = ?", (device_id,)).fetchone()
         return _opt_dt(row[0])
 
@@ -813,7 +824,7 @@ class Store:
             )
 
     def last_run(self) -> tuple[datetime, datetime | None, str] | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT started_at, finished_at, outcome FROM sync_runs ORDER BY id DESC LIMIT 1"
             ).fetchone()
@@ -821,7 +832,7 @@ class Store:
 
     def last_successful_run(self) -> tuple[datetime, datetime] | None:
         """The start and end of the newest sync that finished ``ok`` (MQTT's sync health)."""
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT started_at, finished_at FROM sync_runs WHERE outcome = 'ok' AND finished_at IS NOT NULL"
                 " ORDER BY id DESC LIMIT 1"
@@ -831,12 +842,12 @@ class Store:
     # --- notifications sent (outputs/notify.py) -------------------------------------------------------
 
     def notification_sent(self, event: str) -> bool:
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT 1 FROM notifications_sent WHERE event = ?", (event,)).fetchone()
         return row is not None
 
     def notifications_since(self, since: datetime) -> int:
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT COUNT(*) FROM notifications_sent WHERE sent_at >= ?", (epoch(since),)
             ).fetchone()
@@ -853,7 +864,7 @@ class Store:
 
     def tariff_kinds(self) -> dict[str, str | None]:
         """Tariff code -> GraphQL tariff type (HalfHourlyTariff for Agile-like prices), where known."""
-        with self._lock:
+        with self._reading():
             return dict(self._db.execute("SELECT code, kind FROM tariffs").fetchall())
 
     # --- the tariff catalogue ---------------------------------------------------------------------------
@@ -907,7 +918,7 @@ class Store:
 
     def products(self) -> tuple[list[Product], datetime | None]:
         """The products last listed, in the API's order, and when they were listed (None: never)."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT code, direction, full_name, display_name, is_variable, is_green, is_tracker, is_prepay,"
                 " is_business, is_restricted, term, brand, available_from, available_to FROM catalogue_products"
@@ -948,7 +959,7 @@ class Store:
     def product_tariffs(self) -> tuple[list[ProductTariff], dict[str, datetime]]:
         """Every product tariff kept, and when each product's tariffs were read (products never read are
         absent)."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT product, tariff_code, region, fuel, registers FROM catalogue_tariffs"
                 " ORDER BY product, fuel, registers, region"
@@ -969,13 +980,13 @@ class Store:
             )
 
     def lookup(self, key: str) -> tuple[str, datetime] | None:
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT value, fetched_at FROM catalogue_lookups WHERE key = ?", (key,)).fetchone()
         return None if row is None else (row[0], from_epoch(row[1]))
 
     def product_name(self, code: str) -> str | None:
         """A product's display name, from the catalogue or from what the account's discovery learnt."""
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT display_name FROM catalogue_products WHERE code = ?1 UNION ALL"
                 " SELECT COALESCE(display_name, full_name) FROM products WHERE code = ?1",
@@ -1009,7 +1020,7 @@ class Store:
 
     def statements(self, account: str) -> list[tuple[Statement, datetime]]:
         """The account's statements kept, oldest period first, each with when it was read."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT body, fetched_at FROM bill_statements WHERE account = ? ORDER BY from_date, id", (account,)
             ).fetchall()
@@ -1019,3 +1030,6 @@ class Store:
         """Drop kept statements (an open one Octopus no longer lists)."""
         with self._transaction() as db:
             db.executemany("DELETE FROM bill_statements WHERE account = ? AND id = ?", [(account, i) for i in idents])
+
+
+Store = SQLiteStore  # the name the rest of the code knew it by
