@@ -1,7 +1,18 @@
 """The schema as numbered migrations; each runs once, in its own transaction, and is recorded.
 
 Instants are UTC epoch seconds. Interval tables are keyed naturally, so every write can be an upsert.
+:func:`applied` and :func:`pending` say what a file has recorded and what this build would run on it.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from octoscope.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from octoscope.store.guard import Found
 
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     (
@@ -247,3 +258,24 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
 )
+
+
+def applied(path: Path) -> list[tuple[int, str]]:
+    """The migrations recorded in the database at ``path`` (version, name), read without writing to it;
+    none for a missing or empty file. ``StoreError`` if the file is not octoscope's."""
+    return [(v, MIGRATIONS[v - 1][0]) for v in _found(path).applied]
+
+
+def pending(path: Path) -> list[tuple[int, str]]:
+    """The migrations this build would run when it next opens ``path`` (version, name), in order."""
+    done = set(_found(path).applied)
+    return [(v, name) for v, (name, _) in enumerate(MIGRATIONS, start=1) if v not in done]
+
+
+def _found(path: Path) -> Found:
+    from octoscope.store.guard import NotOurs, inspect  # noqa: PLC0415 (guard reads MIGRATIONS from here)
+
+    try:
+        return inspect(path)
+    except NotOurs as err:
+        raise StoreError(str(err)) from None

@@ -12,10 +12,9 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from octoscope.clock import SYSTEM
 from octoscope.domain.bills import Statement, statement_from_dict, statement_to_dict
@@ -43,49 +42,13 @@ from octoscope.domain.uktime import epoch, from_epoch
 from octoscope.store import runlock
 from octoscope.store.errors import StoreError
 from octoscope.store.guard import MigrationFailed, NotOurs, inspect, migrate
+from octoscope.store.ports import ExportCursor, RateWindow, SeriesExtent, StoreProtocol, TelemetryRow
 from octoscope.store.problems import describe
 
 __all__ = ["BUDGET_KEEP_SECONDS", "ExportCursor", "RateWindow", "SQLiteStore", "SeriesExtent", "Store", "StoreError"]
 
 HALF_HOUR = 1800
 BUDGET_KEEP_SECONDS = 2 * 86400
-
-
-@dataclass(frozen=True)
-class SeriesExtent:
-    series: str
-    unit: str | None
-    first: datetime
-    last: datetime  # start of the newest stored half-hour
-    rows: int
-
-
-@dataclass(frozen=True)
-class RateWindow:
-    start: datetime
-    end: datetime
-    settled_to: datetime  # rates before this instant were published when fetched and never change
-    fresh_until: datetime  # the API's Cache-Control: the whole window counts as current until then
-
-
-class TelemetryRow(NamedTuple):
-    """One Home Mini reading as stored."""
-
-    device_id: str
-    read_at: datetime
-    consumption_wh: float | None
-    delta_wh: float | None
-    demand_w: float | None
-    export_wh: float | None
-
-
-class ExportCursor(NamedTuple):
-    """What an export has written of one measurement and series: [start, end), when, how many points."""
-
-    start: datetime
-    end: datetime
-    at: datetime
-    points: int
 
 
 def _opt_epoch(value: datetime | None) -> int | None:
@@ -1033,3 +996,7 @@ class SQLiteStore:
 
 
 Store = SQLiteStore  # the name the rest of the code knew it by
+
+if TYPE_CHECKING:
+    # mypy checks here that the SQLite backend answers every protocol in store.ports.
+    _satisfies: type[StoreProtocol] = SQLiteStore
