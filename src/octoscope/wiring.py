@@ -19,12 +19,12 @@ from octoscope.octopus.http import new_http_client
 from octoscope.octopus.policy import RequestPolicy, key_fingerprint
 from octoscope.octopus.rest import RestClient
 from octoscope.services.costing import live_day_rates
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 from octoscope.sync.discovery import discover
 from octoscope.sync.session import Clients
 
 
-def make_policy(settings: Settings, store: Store, clock: Clock) -> RequestPolicy:
+def make_policy(settings: Settings, store: StoreProtocol, clock: Clock) -> RequestPolicy:
     key, _ = settings.require_credentials()
     retry = settings.retry
     return RequestPolicy(
@@ -42,7 +42,7 @@ def make_policy(settings: Settings, store: Store, clock: Clock) -> RequestPolicy
 
 
 @asynccontextmanager
-async def open_clients(settings: Settings, store: Store, clock: Clock) -> AsyncIterator[Clients]:
+async def open_clients(settings: Settings, store: StoreProtocol, clock: Clock) -> AsyncIterator[Clients]:
     """``clock``: the process's, what "now" is for the budget, ``Retry-After`` and the token's lifetime."""
     key, _ = settings.require_credentials()
     policy = make_policy(settings, store, clock)
@@ -55,7 +55,7 @@ async def open_clients(settings: Settings, store: Store, clock: Clock) -> AsyncI
 
 
 @asynccontextmanager
-async def open_live(settings: Settings, store: Store, clock: Clock) -> AsyncIterator[LiveService]:
+async def open_live(settings: Settings, store: StoreProtocol, clock: Clock) -> AsyncIterator[LiveService]:
     """The live Home Mini service for the configured account, its pollers stopped on the way out. Without an
     API key it still answers, with a ``token_error`` status that says what to set."""
     if settings.api_key is None or settings.account is None:

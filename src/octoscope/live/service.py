@@ -42,7 +42,7 @@ from octoscope.octopus.errors import (
 )
 from octoscope.octopus.graphql import GraphQLClient
 from octoscope.octopus.policy import RequestPolicy
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 
 log = logging.getLogger(__name__)
 
@@ -444,7 +444,7 @@ class LiveService:
         *,
         graphql: GraphQLClient | None = None,
         policy: RequestPolicy | None = None,
-        store: Store | None = None,
+        store: StoreProtocol | None = None,
         account: str | None = None,
         clock: Clock,
         rediscover: DeviceLookup | None = None,

@@ -19,7 +19,7 @@ from octoscope.domain.uktime import UK, local_date, local_midnight
 from octoscope.octopus.policy import key_fingerprint
 from octoscope.services.costing import CostError, costs_as_asked, fuel_of, load_account
 from octoscope.services.pricing import WindowQuery, cheapest, current_property, prices_view
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 from octoscope.sync.dispatches import LEDGER, PER_HOUR, listing
 from octoscope.sync.schedule import day_ahead_tariffs
 from octoscope.sync.status import budget_used
@@ -60,7 +60,7 @@ def _gbp(pence: float | None, places: int = 4) -> float | None:
 
 
 def _prices(
-    store: Store, settings: Settings, account: Account, now: datetime, hours: float, problems: list[str]
+    store: StoreProtocol, settings: Settings, account: Account, now: datetime, hours: float, problems: list[str]
 ) -> dict[str, Any]:
     today = local_date(now)
     out: dict[str, Any] = {}
@@ -106,7 +106,7 @@ def _prices(
     return out
 
 
-def _energy(store: Store, settings: Settings, now: datetime) -> tuple[dict[str, dict[str, Any]], float | None]:
+def _energy(store: StoreProtocol, settings: Settings, now: datetime) -> tuple[dict[str, dict[str, Any]], float | None]:
     """Per fuel, yesterday's and today's kWh and cost as ``octoscope costs --by day`` gives them; and today's
     electricity standing charge (pence)."""
     today = local_date(now)
@@ -141,7 +141,7 @@ def _energy(store: Store, settings: Settings, now: datetime) -> tuple[dict[str, 
     return out, standing
 
 
-def _dispatches(store: Store, number: str, now: datetime) -> dict[str, Any]:
+def _dispatches(store: StoreProtocol, number: str, now: datetime) -> dict[str, Any]:
     listed = listing(store, number, now - timedelta(days=1))
     rows: list[dict[str, Any]] = listed["dispatches"]  # type: ignore[assignment]
     devices: dict[str, str | None] = listed["devices"]  # type: ignore[assignment]
@@ -158,7 +158,7 @@ def _dispatches(store: Store, number: str, now: datetime) -> dict[str, Any]:
     return out
 
 
-def _health(store: Store, settings: Settings, now: datetime, ledger_now: float) -> dict[str, Any]:
+def _health(store: StoreProtocol, settings: Settings, now: datetime, ledger_now: float) -> dict[str, Any]:
     ok = store.last_successful_run()
     last = store.last_run()
     ends = [hi for _, hi in store.meter_extents().values()]
@@ -186,7 +186,9 @@ def _health(store: Store, settings: Settings, now: datetime, ledger_now: float) 
     return health
 
 
-def read_facts(store: Store, settings: Settings, now: datetime, ledger_now: float, cheapest_hours: float) -> Facts:
+def read_facts(
+    store: StoreProtocol, settings: Settings, now: datetime, ledger_now: float, cheapest_hours: float
+) -> Facts:
     """Everything published at ``now`` (``ledger_now``: the clock's epoch seconds, as the request ledger keeps
     them). Raises ``CostError`` only when nothing is stored for the account yet."""
     number = settings.require_account()

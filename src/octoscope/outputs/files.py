@@ -22,7 +22,7 @@ from octoscope.config import Settings
 from octoscope.domain.uktime import UK, iso_z
 from octoscope.outputs.rows import HalfHourRow, account_rows
 from octoscope.services.costing import FuelName, load_account
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 
 COLUMNS = (
     "interval_start_utc",
@@ -49,7 +49,9 @@ class FileExportError(ValueError):
     """The file cannot be written as asked; the message says what to do."""
 
 
-def rows(store: Store, settings: Settings, first: date, end: date, fuels: tuple[FuelName, ...]) -> list[HalfHourRow]:
+def rows(
+    store: StoreProtocol, settings: Settings, first: date, end: date, fuels: tuple[FuelName, ...]
+) -> list[HalfHourRow]:
     """Every stored half-hour of local days [first, end) of the chosen fuels, in time order."""
     account = load_account(store, settings.require_account())
     found = list(account_rows(settings, store, account, first, end, fuels))

@@ -38,7 +38,7 @@ from octoscope.outputs.influx_writer import (
 )
 from octoscope.outputs.rows import point_rows, price_rows
 from octoscope.services.costing import CostError, FuelName, account_costs, ev_sessions, fuel_of, load_account
-from octoscope.store.sqlite import ExportCursor, Store
+from octoscope.store.ports import ExportCursor, StoreProtocol
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def advanced(cursor: ExportCursor | None, written: list[Span], points: int, at: 
 @dataclass(frozen=True)
 class _Context:
     settings: Settings
-    store: Store
+    store: StoreProtocol
     account: Account
     tags: tuple[tuple[str, str], ...]
     now: datetime
@@ -300,7 +300,7 @@ def _telemetry_lines(ctx: _Context, device: str, lo: datetime, hi: datetime) -> 
         start = end
 
 
-def _telemetry_day(prefix: str, store: Store, device: str, lo: datetime, hi: datetime) -> Iterator[str]:
+def _telemetry_day(prefix: str, store: StoreProtocol, device: str, lo: datetime, hi: datetime) -> Iterator[str]:
     for r in store.telemetry(device, lo, hi):
         fields = (
             ("demand_w", r.demand_w),
@@ -397,7 +397,7 @@ def jobs(ctx: _Context) -> list[Job]:
 
 def export_influx(
     settings: Settings,
-    store: Store,
+    store: StoreProtocol,
     *,
     clock: Clock,
     first: date | None = None,
@@ -453,7 +453,7 @@ def export_influx(
     }
 
 
-async def push_after_sync(settings: Settings, store: Store, *, clock: Clock) -> dict[str, Any] | None:
+async def push_after_sync(settings: Settings, store: StoreProtocol, *, clock: Clock) -> dict[str, Any] | None:
     """The scheduler's hook, to await after each successful sync: writes what is new to InfluxDB, in a
     worker thread (the export is CPU and network bound, the event loop stays free).
 

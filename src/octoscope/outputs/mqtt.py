@@ -38,7 +38,7 @@ from octoscope.domain.uktime import UK, local_date, local_midnight
 from octoscope.live.service import Feed, LiveService
 from octoscope.outputs.facts import Facts, read_facts
 from octoscope.services.costing import CostError
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 
 log = logging.getLogger(__name__)
 
@@ -290,7 +290,7 @@ def live_discovery(facts: Facts, options: MqttSettings) -> list[Message]:
     return out
 
 
-def live_state(feed: Feed, store: Store, clock: Clock) -> dict[str, Any]:
+def live_state(feed: Feed, store: StoreProtocol, clock: Clock) -> dict[str, Any]:
     """The newest reading the shared poller has, and today's import from recorded telemetry (None unless
     ``[live] record`` keeps every reading)."""
     newest = feed.hub.newest
@@ -320,7 +320,7 @@ class Publisher:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: StoreProtocol,
         clock: Clock,
         refresh: Refresh | None = None,
         live: LiveService | None = None,
@@ -446,7 +446,7 @@ def connect(options: MqttSettings) -> aiomqtt.Client:
     )
 
 
-async def publish_once(settings: Settings, store: Store, clock: Clock) -> int:
+async def publish_once(settings: Settings, store: StoreProtocol, clock: Clock) -> int:
     """Connect, publish ``online``, every config and every state, and leave (``octoscope mqtt publish
     --once``, for cron). Returns the number of messages."""
     publisher = Publisher(settings, store, clock)

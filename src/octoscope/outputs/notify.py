@@ -31,7 +31,7 @@ from octoscope.domain.uktime import UK, local_date
 from octoscope.outputs.facts import Facts, read_facts
 from octoscope.services.bills import bills_report, report_json
 from octoscope.services.costing import CostError
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class _Reconciled:
     """The statements reconciled for the last store asked about, while it and the day are unchanged: ``serve``
     asks each minute, and reconciling costs every statement's days."""
 
-    store: Store | None = None
+    store: StoreProtocol | None = None
     settings: Settings | None = None
     key: tuple[tuple[int, int], date] | None = None
     statements: tuple[dict[str, Any], ...] = ()
@@ -198,7 +198,7 @@ class _Reconciled:
 _RECONCILED = _Reconciled()
 
 
-def reconciled_statements(store: Store, settings: Settings, now: datetime) -> tuple[dict[str, Any], ...]:
+def reconciled_statements(store: StoreProtocol, settings: Settings, now: datetime) -> tuple[dict[str, Any], ...]:
     today = local_date(now)
     held, key = _RECONCILED, (store.data_version(), today)
     if held.store is store and held.settings is settings and held.key == key:
@@ -215,7 +215,7 @@ class Outcome:
     failed: list[str]
 
 
-async def notify_round(settings: Settings, store: Store, clock: Clock) -> Outcome:
+async def notify_round(settings: Settings, store: StoreProtocol, clock: Clock) -> Outcome:
     """Send each new event once (then kept in the store), at most ``max_per_hour`` an hour."""
     options = settings.notify
     assert options is not None
@@ -245,7 +245,7 @@ async def notify_round(settings: Settings, store: Store, clock: Clock) -> Outcom
     return Outcome(sent, held, failed)
 
 
-async def run_forever(settings: Settings, store: Store, clock: Clock, every: float = 60.0) -> None:
+async def run_forever(settings: Settings, store: StoreProtocol, clock: Clock, every: float = 60.0) -> None:
     while True:
         try:
             await notify_round(settings, store, clock)

@@ -17,7 +17,7 @@ from octoscope.config import Settings
 from octoscope.domain.models import Account, MeterPoint
 from octoscope.domain.uktime import HALF_HOUR, local_date, local_midnight
 from octoscope.services.costing import FuelName, PointCosts, cost_point, fuel_of
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 
 
 class HalfHourRow(NamedTuple):
@@ -39,7 +39,7 @@ class HalfHourRow(NamedTuple):
 
 def _priced(
     settings: Settings,
-    store: Store,
+    store: StoreProtocol,
     point: MeterPoint,
     first: date,
     end: date,
@@ -63,7 +63,9 @@ def _priced(
     return priced(False), priced(True)
 
 
-def point_rows(settings: Settings, store: Store, point: MeterPoint, first: date, end: date) -> list[HalfHourRow]:
+def point_rows(
+    settings: Settings, store: StoreProtocol, point: MeterPoint, first: date, end: date
+) -> list[HalfHourRow]:
     """The half-hours of one meter point stored in local days [first, end) that its agreements cover."""
     exc, inc = _priced(settings, store, point, first, end)
     days = [local_date(h.start) for h in inc.half_hours]
@@ -95,7 +97,7 @@ def point_rows(settings: Settings, store: Store, point: MeterPoint, first: date,
 
 
 def account_rows(
-    settings: Settings, store: Store, account: Account, first: date, end: date, fuels: tuple[FuelName, ...]
+    settings: Settings, store: StoreProtocol, account: Account, first: date, end: date, fuels: tuple[FuelName, ...]
 ) -> Iterator[HalfHourRow]:
     """Every meter point's rows of the chosen fuels, point by point, each in time order."""
     for prop in account.properties:
@@ -113,7 +115,7 @@ class PriceRow(NamedTuple):
     standing_inc_vat: float | None
 
 
-def price_rows(settings: Settings, store: Store, point: MeterPoint, first: date, end: date) -> list[PriceRow]:
+def price_rows(settings: Settings, store: StoreProtocol, point: MeterPoint, first: date, end: date) -> list[PriceRow]:
     """The unit rate in force at each half-hour of local days [first, end) (a smart dispatch's off-peak price
     on Intelligent tariffs, as costs bill it) and the day's standing charge: the engine asked for the cost
     of nothing at every half-hour. Half-hours without a stored price have no row."""

@@ -12,14 +12,14 @@ from octoscope.config import Settings
 from octoscope.live.service import LiveService
 from octoscope.outputs import notify
 from octoscope.outputs.mqtt import Publisher
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 
 
 class Outputs:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: StoreProtocol,
         clock: Clock,
         refresh: Callable[[], Awaitable[str]] | None = None,
         live: LiveService | None = None,

@@ -26,7 +26,7 @@ from octoscope.domain.models import Account, MeterPoint
 from octoscope.domain.uktime import half_hours_in, local_date, local_midnight
 from octoscope.octopus.graphql import GraphQLClient
 from octoscope.services.costing import INTELLIGENT, FuelName, cost_point, fuel_of, load_account
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 from octoscope.sync.bills import FetchResult, fetch_statements
 
 
@@ -43,7 +43,7 @@ class BillsReport:
         return sum(r.flagged for r in self.statements)
 
 
-async def fetch(client: GraphQLClient, store: Store, number: str, clock: Clock) -> FetchResult:
+async def fetch(client: GraphQLClient, store: StoreProtocol, number: str, clock: Clock) -> FetchResult:
     """Ask Octopus for statements not yet kept (the open one at most daily), through ``client``'s policy."""
     return await fetch_statements(client, store, number, clock.now())
 
@@ -60,7 +60,7 @@ def _span(point: MeterPoint) -> tuple[date, date | None] | None:
     return first, local_date(last - timedelta(seconds=1)) + timedelta(days=1)
 
 
-def our_cost(store: Store, account: Account, settings: Settings, window: Window, today: date) -> OurCost:
+def our_cost(store: StoreProtocol, account: Account, settings: Settings, window: Window, today: date) -> OurCost:
     """octoscope's cost of one fuel over a window's days, exc VAT, with how much of it the data covers.
     Days from ``reread_days`` before ``today`` on are unsettled: Octopus may still revise their readings."""
     costs = replace(settings.costs, rounding="billing")
@@ -107,7 +107,7 @@ def our_cost(store: Store, account: Account, settings: Settings, window: Window,
 
 
 def bills_report(
-    store: Store, settings: Settings, today: date, *, fetched: FetchResult | None = None, tolerance: int = 1
+    store: StoreProtocol, settings: Settings, today: date, *, fetched: FetchResult | None = None, tolerance: int = 1
 ) -> BillsReport:
     number = settings.require_account()
     account = load_account(store, number)

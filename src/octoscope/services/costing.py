@@ -32,7 +32,7 @@ from octoscope.domain.live import half_hours as half_hours_of_day
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
 from octoscope.domain.sessions import detect_sessions
 from octoscope.domain.uktime import UK, BadDate, in_range, local_date, local_day_bounds, local_midnight, parse_date
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 
 FuelName = Literal["electricity", "gas", "export"]
 FUELS: tuple[FuelName, ...] = ("electricity", "gas", "export")
@@ -104,7 +104,7 @@ class CalorificValues:
 
 
 def _prices(
-    store: Store, codes: Iterable[str], payment_method: str, start: datetime, end: datetime
+    store: StoreProtocol, codes: Iterable[str], payment_method: str, start: datetime, end: datetime
 ) -> dict[str, Prices]:
     """Each tariff's prices over [start, end) only: a long Agile history is not read to cost one month."""
     out = {}
@@ -159,7 +159,7 @@ def smart_dispatch_half_hours(records: Iterable[DispatchRecord]) -> frozenset[da
     return frozenset(out)
 
 
-def _dispatched(store: Store, point: MeterPoint, lo: datetime, hi: datetime) -> frozenset[datetime]:
+def _dispatched(store: StoreProtocol, point: MeterPoint, lo: datetime, hi: datetime) -> frozenset[datetime]:
     """The half-hours of [lo, hi) an Intelligent agreement of an import point bills at the off-peak price."""
     intelligent = [a for a in point.agreements if INTELLIGENT in a.tariff.product]
     if not intelligent or fuel_of(point) != "electricity":
@@ -179,7 +179,9 @@ class StoredKwh:
     m3: dict[datetime, float]
 
 
-def stored_kwh(store: Store, point: MeterPoint, lo: datetime, hi: datetime, calorific: CalorificValues) -> StoredKwh:
+def stored_kwh(
+    store: StoreProtocol, point: MeterPoint, lo: datetime, hi: datetime, calorific: CalorificValues
+) -> StoredKwh:
     """The point's half-hours of [lo, hi) in kWh: gas read in m³ converted as bills do, with the calorific
     value of its local day. Rows of an unknown unit are left out; if nothing else is left, that is an error
     that says how to mend it."""
@@ -203,7 +205,7 @@ def stored_kwh(store: Store, point: MeterPoint, lo: datetime, hi: datetime, calo
 
 
 def half_hours(
-    store: Store,
+    store: StoreProtocol,
     account: Account,
     fuel: FuelName,
     start: datetime,
@@ -256,7 +258,7 @@ def half_hours(
 
 
 def prices_ahead(
-    store: Store,
+    store: StoreProtocol,
     point: MeterPoint,
     start: datetime,
     half_hours_wanted: int,
@@ -308,7 +310,7 @@ def _without_gc_pauses() -> Iterator[None]:
 
 
 def account_costs(
-    store: Store,
+    store: StoreProtocol,
     account: Account,
     first: date,
     end: date,
@@ -331,7 +333,7 @@ def account_costs(
 
 
 def _account_costs(
-    store: Store,
+    store: StoreProtocol,
     account: Account,
     first: date,
     end: date,
@@ -355,7 +357,7 @@ class DailyTotals:
 
 
 def daily_totals(
-    store: Store,
+    store: StoreProtocol,
     account: Account,
     first: date,
     end: date,
@@ -448,7 +450,7 @@ class PointCosts:
 
 
 def cost_point(
-    store: Store,
+    store: StoreProtocol,
     point: MeterPoint,
     first: date,
     end: date,
@@ -500,7 +502,7 @@ def cost_point(
     return PointCosts(report, m3_by_day, m3, priced)
 
 
-def load_account(store: Store, number: str) -> Account:
+def load_account(store: StoreProtocol, number: str) -> Account:
     account = store.load_account(number)
     if account is None:
         raise CostError(f"nothing stored for {number} yet: run `octoscope sync` first")
@@ -508,7 +510,7 @@ def load_account(store: Store, number: str) -> Account:
 
 
 def costs_as_asked(
-    store: Store,
+    store: StoreProtocol,
     settings: Settings,
     first: date,
     end: date,
@@ -546,7 +548,7 @@ def dispatch_kind(start: datetime, end: datetime, records: Sequence[DispatchReco
 
 
 def ev_sessions(
-    store: Store,
+    store: StoreProtocol,
     settings: Settings,
     first: date,
     end: date,
@@ -617,7 +619,7 @@ def ev_sessions(
     return sorted(out, key=lambda s: s["start"])
 
 
-def live_day_rates(store: Store, settings: Settings, device_id: str, day: date) -> DayRates | None:
+def live_day_rates(store: StoreProtocol, settings: Settings, device_id: str, day: date) -> DayRates | None:
     """The unit rate of each half-hour of a UK local day for the import meter point a Home Mini reads, as the
     costs above bill it (Agile's half-hour, Economy 7's night, Go's off-peak, an Intelligent dispatch at the
     off-peak price), VAT included, with the day's standing charge; None if no meter point has that device.

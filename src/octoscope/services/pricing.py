@@ -49,7 +49,7 @@ from octoscope.services.costing import (
     smart_dispatch_half_hours,
     stored_kwh,
 )
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 from octoscope.sync.prices import ahead_window, catalogue, fetch_prices_ahead, fetch_rates, regions_of_postcode
 from octoscope.sync.run import Progress
 from octoscope.wiring import open_clients
@@ -105,7 +105,7 @@ def current_tariff(account: Account, fuel: FuelName, now: datetime) -> tuple[Met
 
 
 def tariff_slots(
-    store: Store,
+    store: StoreProtocol,
     tariff: TariffCode,
     start: datetime,
     end: datetime,
@@ -124,7 +124,7 @@ def tariff_slots(
     return slots_from_columns(columns, start, end, inc_vat=inc_vat)
 
 
-def published_until(store: Store, tariff: TariffCode, start: datetime, settings: Settings) -> datetime | None:
+def published_until(store: StoreProtocol, tariff: TariffCode, start: datetime, settings: Settings) -> datetime | None:
     """Where the tariff's stored unit rates end (None: a price in force until further notice)."""
     far = start + timedelta(days=400)
     charges = (Charge.DAY, Charge.NIGHT) if tariff.registers == 2 else (Charge.STANDARD,)
@@ -142,7 +142,7 @@ def published_until(store: Store, tariff: TariffCode, start: datetime, settings:
 
 
 def prices_view(
-    store: Store, settings: Settings, first: date, end: date, fuel: FuelName, now: datetime
+    store: StoreProtocol, settings: Settings, first: date, end: date, fuel: FuelName, now: datetime
 ) -> dict[str, Any]:
     """The account's current ``fuel`` tariff's unit rates per half-hour over the local days [first, end),
     as far as stored, with the half-hour in force at ``now``."""
@@ -284,7 +284,7 @@ def check_query(query: WindowQuery) -> _Checked:
     return _Checked(n, after, before, load)
 
 
-def tariff_to_search(store: Store, settings: Settings, code: str | None, now: datetime) -> TariffCode:
+def tariff_to_search(store: StoreProtocol, settings: Settings, code: str | None, now: datetime) -> TariffCode:
     """``code`` if given (checked), else the account's current import tariff."""
     if code:
         try:
@@ -295,7 +295,7 @@ def tariff_to_search(store: Store, settings: Settings, code: str | None, now: da
 
 
 def cheapest(
-    store: Store, settings: Settings, query: WindowQuery, now: datetime, tariff_code: str | None = None
+    store: StoreProtocol, settings: Settings, query: WindowQuery, now: datetime, tariff_code: str | None = None
 ) -> dict[str, Any]:
     """The cheapest windows ahead of ``now`` on a tariff's stored prices (the account's current import
     tariff unless ``tariff_code``), from the first half-hour that starts at or after ``now``."""
@@ -348,7 +348,7 @@ def _current_codes(account: Account, now: datetime) -> list[str]:
     return codes
 
 
-async def sync_prices_ahead(settings: Settings, store: Store, clock: Clock) -> dict[str, Any]:
+async def sync_prices_ahead(settings: Settings, store: StoreProtocol, clock: Clock) -> dict[str, Any]:
     """For the scheduler: fetch today's and tomorrow's unit rates of the account's current tariffs (import,
     export, gas), only where not already stored, within the shared budget.
 
@@ -391,7 +391,7 @@ class Period:
     caveats: tuple[str, ...]
 
 
-def comparison_period(store: Store, prop: Property, months: int, today: date) -> Period:
+def comparison_period(store: StoreProtocol, prop: Property, months: int, today: date) -> Period:
     """The ``months`` before the last whole day of stored import readings (or of any fuel's, without an
     import meter), clipped to the readings stored."""
     if not 1 <= months <= MAX_MONTHS:
@@ -447,7 +447,7 @@ async def find_region(
 
 
 def _fuel_readings(
-    store: Store, points: Sequence[MeterPoint], lo: datetime, hi: datetime, calorific: CalorificValues
+    store: StoreProtocol, points: Sequence[MeterPoint], lo: datetime, hi: datetime, calorific: CalorificValues
 ) -> list[tuple[datetime, float]]:
     """Half-hourly kWh of every point of one fuel, summed per half-hour (gas m³ converted per day)."""
     total: dict[datetime, float] = {}
@@ -468,7 +468,7 @@ class _Costed:
 
 
 def _cost_on(
-    store: Store,
+    store: StoreProtocol,
     settings: Settings,
     readings: list[tuple[datetime, float]],
     code: str,
@@ -550,7 +550,9 @@ def _directions(fuels: Iterable[str]) -> set[str]:
     return {"EXPORT" if f == "export" else "IMPORT" for f in fuels}
 
 
-def comparison_costs(store: Store, settings: Settings, plan: ComparisonPlan, names: dict[str, str]) -> dict[str, Any]:
+def comparison_costs(
+    store: StoreProtocol, settings: Settings, plan: ComparisonPlan, names: dict[str, str]
+) -> dict[str, Any]:
     """Every candidate and each fuel's baseline costed on the household's half-hourly readings, from the
     store only (the prices must have been fetched): the API's and the CLI's answer."""
     period = plan.period
@@ -617,7 +619,7 @@ class Prepared:
 
 async def prepare_comparison(
     settings: Settings,
-    store: Store,
+    store: StoreProtocol,
     clock: Clock,
     *,
     months: int = 12,
@@ -685,7 +687,7 @@ async def prepare_comparison(
 
 async def compare_tariffs(
     settings: Settings,
-    store: Store,
+    store: StoreProtocol,
     clock: Clock,
     *,
     months: int = 12,

@@ -20,7 +20,7 @@ from octoscope.octopus.errors import OctopusError
 from octoscope.octopus.policy import hold_of, key_fingerprint
 from octoscope.outputs.influx import push_after_sync
 from octoscope.services.pricing import sync_prices_ahead
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 from octoscope.sync.bills import fetch_statements, next_fetch
 from octoscope.sync.discovery import discover
 from octoscope.sync.dispatches import LEDGER, NoIntelligentDevice, RefreshTooSoon, plan_next, refresh
@@ -58,7 +58,7 @@ class JobRun:
 
 
 class Scheduler:
-    def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
+    def __init__(self, settings: Settings, store: StoreProtocol, clock: Clock) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from octoscope.domain.bills import Statement
 from octoscope.octopus.graphql import GraphQLClient, bill_transactions, bills_page
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 
 OPEN_REFRESH = timedelta(days=1)
 MAX_PAGES = 50  # a runaway cursor stops here, not at the budget's end
@@ -48,7 +48,7 @@ def fresh_enough(kept: list[tuple[Statement, datetime]], now: datetime) -> bool:
     return due is not None and now < due
 
 
-async def fetch_statements(client: GraphQLClient, store: Store, number: str, now: datetime) -> FetchResult:
+async def fetch_statements(client: GraphQLClient, store: StoreProtocol, number: str, now: datetime) -> FetchResult:
     kept = store.statements(number)
     if fresh_enough(kept, now):
         return FetchResult(0, 0, len(kept), "statements read within the last day")

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from octoscope.domain.models import Account
 from octoscope.octopus.parse import AccountDetails, MeterDetails, merge_details
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 from octoscope.sync.session import Clients
 
 
@@ -31,7 +31,9 @@ def _meter_keys(account: Account) -> set[tuple[str, str]]:
     return {(p.identifier, m.serial) for prop in account.properties for p in prop.meter_points for m in p.meters}
 
 
-async def discover(clients: Clients, store: Store, number: str, now: datetime, *, refresh: bool = False) -> Account:
+async def discover(
+    clients: Clients, store: StoreProtocol, number: str, now: datetime, *, refresh: bool = False
+) -> Account:
     """The account as Octopus has it now, with meter details, saved to the store."""
     account = await clients.rest.account(number)
     stored = store.load_account(number)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from octoscope.domain.models import Account, Fuel, SmartDevice
 from octoscope.domain.uktime import from_epoch
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 from octoscope.sync.session import Clients
 
 LEDGER = "dispatches"  # the request ledger's name for dispatch queries
@@ -50,10 +50,10 @@ class Seen:
     final_done: bool = True
 
 
-_SEEN: weakref.WeakKeyDictionary[Store, dict[str, Seen]] = weakref.WeakKeyDictionary()
+_SEEN: weakref.WeakKeyDictionary[StoreProtocol, dict[str, Seen]] = weakref.WeakKeyDictionary()
 
 
-def _seen(store: Store, device_id: str) -> Seen:
+def _seen(store: StoreProtocol, device_id: str) -> Seen:
     return _SEEN.setdefault(store, {}).setdefault(device_id, Seen())
 
 
@@ -103,11 +103,11 @@ class Refreshed:
     updated: int
 
 
-def _recent(store: Store, key_id: str, now: float) -> list[float]:
+def _recent(store: StoreProtocol, key_id: str, now: float) -> list[float]:
     return sorted(t for t in store.requests_since(key_id, LEDGER, now - HOUR) if t > now - HOUR)
 
 
-def next_allowed(store: Store, key_id: str, now: float) -> float:
+def next_allowed(store: StoreProtocol, key_id: str, now: float) -> float:
     """The earliest instant a dispatch query may be sent, by the limits above."""
     sent = _recent(store, key_id, now)
     at = now
@@ -118,7 +118,7 @@ def next_allowed(store: Store, key_id: str, now: float) -> float:
     return at
 
 
-async def refresh(clients: Clients, store: Store, number: str, now: float) -> list[Refreshed]:
+async def refresh(clients: Clients, store: StoreProtocol, number: str, now: float) -> list[Refreshed]:
     """Ask Octopus for each Intelligent device's state and dispatches, within the limits, and keep them."""
     key_id = clients.policy.key_id
     allowed = next_allowed(store, key_id, now)
@@ -139,7 +139,7 @@ async def refresh(clients: Clients, store: Store, number: str, now: float) -> li
     return done
 
 
-def _observe(store: Store, device_id: str, state: str | None, planned: bool, now: float) -> None:
+def _observe(store: StoreProtocol, device_id: str, state: str | None, planned: bool, now: float) -> None:
     seen = _seen(store, device_id)
     plugged = state in PLUGGED_IN
     was_plugged = seen.state in PLUGGED_IN
@@ -154,14 +154,14 @@ def _observe(store: Store, device_id: str, state: str | None, planned: bool, now
     seen.state = state
 
 
-def _plan_ahead(store: Store, device_id: str, now: float) -> bool:
+def _plan_ahead(store: StoreProtocol, device_id: str, now: float) -> bool:
     return any(
         r.device_id == device_id and r.kind == "planned" and r.end.timestamp() > now
         for r in store.dispatches(from_epoch(now), None)
     )
 
 
-def _next_for(store: Store, device: SmartDevice, last: float, now: float) -> tuple[float, str]:
+def _next_for(store: StoreProtocol, device: SmartDevice, last: float, now: float) -> tuple[float, str]:
     """When the device next needs a query, after the last one at ``last``, and why."""
     seen = _seen(store, device.id)
     state = seen.state if seen.state is not None else device.state
@@ -184,19 +184,19 @@ def _next_for(store: Store, device: SmartDevice, last: float, now: float) -> tup
     return last + IDLE_EVERY, "not plugged in"
 
 
-def due(store: Store, key_id: str, number: str, now: float) -> bool:
+def due(store: StoreProtocol, key_id: str, number: str, now: float) -> bool:
     """Whether a scheduled refresh should go now."""
     at = next_due(store, key_id, number, now)
     return at is not None and at <= now
 
 
-def next_due(store: Store, key_id: str, number: str, now: float) -> float | None:
+def next_due(store: StoreProtocol, key_id: str, number: str, now: float) -> float | None:
     """When the next scheduled refresh should go (``now`` or earlier if one is due); None: never, as things
     stand (no device on an Intelligent tariff)."""
     return plan_next(store, key_id, number, now)[0]
 
 
-def plan_next(store: Store, key_id: str, number: str, now: float) -> tuple[float | None, str]:
+def plan_next(store: StoreProtocol, key_id: str, number: str, now: float) -> tuple[float | None, str]:
     """(when the next scheduled refresh should go, why), by each device's state and plan, within the limits."""
     devices = dispatch_devices(store.load_account(number), from_epoch(now))
     if not devices:
@@ -211,7 +211,7 @@ def plan_next(store: Store, key_id: str, number: str, now: float) -> tuple[float
     return max(at, next_allowed(store, key_id, now)), why
 
 
-def listing(store: Store, number: str, since: datetime) -> dict[str, object]:
+def listing(store: StoreProtocol, number: str, since: datetime) -> dict[str, object]:
     """What is kept since ``since``, as plain data: the devices' states and the dispatches, kWh positive."""
     account = store.load_account(number)
     return {

@@ -19,7 +19,7 @@ from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import UK, local_date, local_midnight
 from octoscope.domain.windows import wall_time
 from octoscope.octopus.errors import NotFound
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 from octoscope.sync.plan import ChargeTask, Plan, Window, charge_tasks
 from octoscope.sync.run import HALF_HOURLY_KINDS, Progress, Runner, SyncResult, held_windows
 from octoscope.sync.session import Clients
@@ -30,7 +30,7 @@ AGILE_DAY_ENDS = time(23)  # UK local: Agile's day-ahead prices run 23:00 to 23:
 
 async def fetch_rates(
     clients: Clients,
-    store: Store,
+    store: StoreProtocol,
     needs: Iterable[tuple[str, datetime, datetime]],
     now: datetime,
     *,
@@ -79,7 +79,7 @@ async def fetch_rates(
 
 async def catalogue(
     clients: Clients,
-    store: Store,
+    store: StoreProtocol,
     now: datetime,
     directions: Iterable[str],
     *,
@@ -122,7 +122,7 @@ def _postcode_key(postcode: str) -> str:
     return "gsp:" + "".join(postcode.upper().split())
 
 
-async def regions_of_postcode(clients: Clients, store: Store, postcode: str, now: datetime) -> list[str]:
+async def regions_of_postcode(clients: Clients, store: StoreProtocol, postcode: str, now: datetime) -> list[str]:
     """The region letters of a postcode's grid supply point, asked once and kept (regions do not move)."""
     key = _postcode_key(postcode)
     kept = store.lookup(key)
@@ -141,7 +141,7 @@ def ahead_window(now: datetime) -> tuple[datetime, datetime]:
 
 
 async def fetch_prices_ahead(
-    clients: Clients, store: Store, tariff_codes: Iterable[str], now: datetime, *, concurrency: int = 4
+    clients: Clients, store: StoreProtocol, tariff_codes: Iterable[str], now: datetime, *, concurrency: int = 4
 ) -> SyncResult:
     """The unit rates of ``tariff_codes`` for today and tomorrow, as far as published, only where not held
     (standing charges do not decide when to run anything). Agile's next day appears about 16:00 UK: a call

@@ -17,7 +17,7 @@ from typing import Any
 from octoscope.domain.models import Account, Charge
 from octoscope.domain.uktime import from_epoch, iso_z
 from octoscope.octopus.errors import NotFound, RequestRejected
-from octoscope.store.sqlite import RateWindow, Store
+from octoscope.store.ports import RateWindow, StoreProtocol
 from octoscope.sync.discovery import discover
 from octoscope.sync.plan import ChargeTask, ConsumptionTask, Plan, StoredState, Window, make_plan, points_in_scope
 from octoscope.sync.schedule import next_publication
@@ -52,7 +52,7 @@ class SyncResult:
     retries: int = 0
     problems: list[str] = field(default_factory=list)  # tasks that failed without stopping the run
 
-    def summary(self, store: Store) -> dict[str, Any]:
+    def summary(self, store: StoreProtocol) -> dict[str, Any]:
         """What the run did and what the store now holds, for ``--json`` and the run log."""
         series: dict[str, Any] = {}
         for name in sorted({t.series for t in self.plan.consumption} | set(self.series)):
@@ -78,7 +78,7 @@ class SyncResult:
         }
 
 
-def stored_state(store: Store, account: Account, now: datetime) -> StoredState:
+def stored_state(store: StoreProtocol, account: Account, now: datetime) -> StoredState:
     first: dict[str, datetime] = {}
     covered: dict[tuple[str, Charge], list[Window]] = {}
     half_hourly: set[str] = set()
@@ -99,7 +99,7 @@ def stored_state(store: Store, account: Account, now: datetime) -> StoredState:
     return StoredState(last, synced, first, covered, frozenset(half_hourly))
 
 
-def held_windows(store: Store, code: str, charge: Charge, now: datetime) -> list[Window]:
+def held_windows(store: StoreProtocol, code: str, charge: Charge, now: datetime) -> list[Window]:
     """The stretches of a price list that need no fetch at ``now``: a window fetched within the API's
     cache time counts whole, an older one only as far as it is settled (a window that settled nothing is
     no stretch at all: left in, it would split the gap around it into two requests)."""
@@ -124,7 +124,7 @@ def settled_until(task: ChargeTask, ends: list[datetime | None], now: datetime) 
 
 
 class Runner:
-    def __init__(self, clients: Clients, store: Store, now: datetime, progress: Progress) -> None:
+    def __init__(self, clients: Clients, store: StoreProtocol, now: datetime, progress: Progress) -> None:
         self.clients = clients
         self.store = store
         self.now = now
@@ -184,7 +184,7 @@ class Runner:
 
 async def run_sync(
     clients: Clients,
-    store: Store,
+    store: StoreProtocol,
     number: str,
     *,
     start: datetime | None,

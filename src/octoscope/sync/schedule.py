@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from octoscope.domain.models import Account, Charge, Fuel
 from octoscope.domain.uktime import UK, half_hours_in, local_date, local_day_bounds
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 
 MORNING = time(6, 0)
 EVENING = time(22, 0)  # no more tries for yesterday's consumption after this; tomorrow morning again
@@ -205,12 +205,12 @@ def decide(now: datetime, facts: Facts) -> list[Decision]:
 # --- facts from the store ---------------------------------------------------------------------------------
 
 
-def yesterday_complete(store: Store, account: Account, now: datetime) -> bool:
+def yesterday_complete(store: StoreProtocol, account: Account, now: datetime) -> bool:
     """Whether every current series that has data holds each half-hour of yesterday (46, 48 or 50)."""
     return yesterday_missing(store, account, now) == 0
 
 
-def yesterday_missing(store: Store, account: Account, now: datetime) -> int:
+def yesterday_missing(store: StoreProtocol, account: Account, now: datetime) -> int:
     """The most half-hours of yesterday that any current series with data lacks."""
     yesterday = local_date(now) - timedelta(days=1)
     lo, hi = local_day_bounds(yesterday)
@@ -225,7 +225,7 @@ def yesterday_missing(store: Store, account: Account, now: datetime) -> int:
     return missing
 
 
-def day_ahead_tariffs(store: Store, account: Account, now: datetime) -> list[str]:
+def day_ahead_tariffs(store: StoreProtocol, account: Account, now: datetime) -> list[str]:
     """The current electricity tariffs with a price per half-hour published a day ahead (Agile)."""
     kinds = store.tariff_kinds()
     codes = []
@@ -243,7 +243,7 @@ def day_ahead_tariffs(store: Store, account: Account, now: datetime) -> list[str
     return sorted(set(codes))
 
 
-def prices_stored_until(store: Store, codes: list[str], now: datetime) -> datetime | None:
+def prices_stored_until(store: StoreProtocol, codes: list[str], now: datetime) -> datetime | None:
     """How far every one of ``codes`` has its unit rates stored, from now on (the least of them)."""
     ends = []
     for code in codes:

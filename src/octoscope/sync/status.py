@@ -12,13 +12,13 @@ from typing import Any
 from octoscope.domain.models import Account
 from octoscope.domain.uktime import iso_z
 from octoscope.octopus.policy import WINDOW
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 
 HALF_HOUR = timedelta(minutes=30)
 
 
 def coverage(
-    store: Store,
+    store: StoreProtocol,
     account: Account,
     now: datetime,
     show: Callable[[datetime], str] = iso_z,
@@ -55,7 +55,7 @@ def coverage(
     return out
 
 
-def budget_used(store: Store, key_id: str, limits: dict[str, int], now: float) -> dict[str, dict[str, int]]:
+def budget_used(store: StoreProtocol, key_id: str, limits: dict[str, int], now: float) -> dict[str, dict[str, int]]:
     """Requests sent in the last rolling hour per ledger (``limits`` names them), from the shared ledger.
     ``now`` is on the real clock: the ledger is."""
     since = now - WINDOW
@@ -63,7 +63,7 @@ def budget_used(store: Store, key_id: str, limits: dict[str, int], now: float) -
 
 
 def status_report(
-    store: Store, number: str, key_id: str, limits: dict[str, int], now: datetime, ledger_now: float
+    store: StoreProtocol, number: str, key_id: str, limits: dict[str, int], now: datetime, ledger_now: float
 ) -> dict[str, Any]:
     """``key_id`` is the API key's fingerprint (the ledger files requests under it); ``limits`` per API."""
     account = store.load_account(number)

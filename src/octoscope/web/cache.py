@@ -1,7 +1,7 @@
 """Answers worked out from the store, kept while the store is unchanged.
 
 The dashboard asks the same questions over and over (every open page, every refresh), and the answers only
-change when a sync writes. Two layers, both dropped as soon as :meth:`Store.data_version` moves (a write by
+change when a sync writes. Two layers, both dropped as soon as :meth:`StoreProtocol.data_version` moves (a write by
 this process or any other):
 
 - per local day, each fuel's costed totals, worked out a month at a time: a year of usage by week, or this
@@ -26,7 +26,7 @@ from octoscope.config import Settings
 from octoscope.domain.costs import Totals, next_month
 from octoscope.domain.models import Account
 from octoscope.services.costing import FUELS, FuelName, daily_totals, load_account
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 
 ANSWERS_KEPT = 256
 
@@ -34,7 +34,7 @@ ANSWERS_KEPT = 256
 class StoreCache:
     """One per app. Thread-safe: routes run in the server's thread pool."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: StoreProtocol, settings: Settings) -> None:
         self.store = store
         self.settings = settings
         self._lock = threading.Lock()

@@ -15,11 +15,11 @@ from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.domain.uktime import BadDate, local_date
 from octoscope.domain.validation import MAX_DAYS
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 
 
-def get_store(request: Request) -> Store:
-    store: Store = request.app.state.store
+def get_store(request: Request) -> StoreProtocol:
+    store: StoreProtocol = request.app.state.store
     return store
 
 
@@ -38,7 +38,7 @@ def get_today(clock: Annotated[Clock, Depends(get_clock)]) -> date:
     return local_date(clock.now())
 
 
-StoreDep = Annotated[Store, Depends(get_store)]
+StoreDep = Annotated[StoreProtocol, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 TodayDep = Annotated[date, Depends(get_today)]

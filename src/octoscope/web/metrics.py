@@ -22,7 +22,7 @@ from octoscope.config import Settings
 from octoscope.domain.uktime import HALF_HOUR, from_epoch, local_date
 from octoscope.octopus.policy import WINDOW, key_fingerprint
 from octoscope.services.costing import CostError, account_costs, cost_point, fuel_of, load_account
-from octoscope.store.sqlite import Store
+from octoscope.store.ports import StoreProtocol
 from octoscope.web.deps import ClockDep, SettingsDep, StoreDep
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class Gauge:
     samples: Sequence[tuple[tuple[str, ...], float]]
 
 
-def _live(store: Store, settings: Settings, now: datetime) -> Iterator[Gauge]:
+def _live(store: StoreProtocol, settings: Settings, now: datetime) -> Iterator[Gauge]:
     latest = store.latest_telemetry()
     demand = [((r.device_id,), r.demand_w) for r in latest if r.demand_w is not None]
     yield Gauge(
@@ -55,7 +55,7 @@ def _live(store: Store, settings: Settings, now: datetime) -> Iterator[Gauge]:
     )
 
 
-def _money(store: Store, settings: Settings, now: datetime) -> Iterator[Gauge]:
+def _money(store: StoreProtocol, settings: Settings, now: datetime) -> Iterator[Gauge]:
     """The unit rate in force now and today's totals, both as the cost engine works them out."""
     try:
         account = load_account(store, settings.require_account())
@@ -119,7 +119,7 @@ def _money(store: Store, settings: Settings, now: datetime) -> Iterator[Gauge]:
     )
 
 
-def _sync(store: Store, settings: Settings, now: datetime) -> Iterator[Gauge]:
+def _sync(store: StoreProtocol, settings: Settings, now: datetime) -> Iterator[Gauge]:
     last = store.last_run()
     if last is not None:
         started, finished, outcome = last
@@ -144,7 +144,7 @@ def _sync(store: Store, settings: Settings, now: datetime) -> Iterator[Gauge]:
         )
 
 
-def gauges(store: Store, settings: Settings, now: datetime) -> list[Gauge]:
+def gauges(store: StoreProtocol, settings: Settings, now: datetime) -> list[Gauge]:
     out = [Gauge("octoscope_info", "The octoscope serving these metrics.", ("version",), [((__version__,), 1.0)])]
     for part in (_live, _money, _sync):
         try:
