@@ -16,10 +16,11 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from octoscope.errors import OctoscopeError
 from octoscope.store.guard import Found, MigrationFailed, NotOurs, inspect, migrate, read_only_uri
 
 
-class BackupError(Exception):
+class BackupError(OctoscopeError):
     """A backup or restore that cannot be done; the message is one line saying what to do."""
 
 
