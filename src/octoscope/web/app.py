@@ -27,6 +27,7 @@ from octoscope.services.scheduler import Scheduler
 from octoscope.store.sqlite import Store
 from octoscope.web import bills, compare, costs, ev, live, metrics, overview, pages, prices, status, usage
 from octoscope.web.auth import install_token_guard
+from octoscope.web.errors import install_error_handler
 from octoscope.web.security import HostPolicy, SecurityMiddleware, check_token
 from octoscope.wiring import open_live
 
@@ -92,6 +93,7 @@ def create_app(
     # ReDoc's bundle still fetches its logo from its CDN.
     app = FastAPIOffline(title="octoscope", version=__version__, lifespan=lifespan, redoc_url=None)
     app.add_exception_handler(RequestValidationError, one_line_validation_error)  # type: ignore[arg-type]
+    install_error_handler(app)  # every error meant for users, as {"detail": message} with its kind's status
 
     if token:
         install_token_guard(app, check_token(token), session_secret or secrets.token_bytes(32), clock)
