@@ -1,8 +1,9 @@
 """The shell every command module shares: settings, the process's clock, the database checks, the one-line
 errors, JSON output, progress, serving an ASGI app, and the printers more than one command uses.
 
-Errors a user can fix are one line on stderr, starting ``Error:``, with exit code 1; no tracebacks. Command
-modules import this module, never one another.
+Errors a user can fix (``octoscope.errors.OctoscopeError``) are one line on stderr, ``Error: message (hint)``,
+with the error's exit code (1); no tracebacks (:func:`translate`, used by :func:`user_errors` and by ``main``).
+Command modules import this module, never one another.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from octoscope.domain.validation import MAX_DAYS
+from octoscope.errors import OctoscopeError
 
 if TYPE_CHECKING:
     from octoscope.clock import Clock
@@ -43,6 +45,7 @@ __all__ = [
     "sync_and_record",
     "sync_progress",
     "system_clock",
+    "translate",
     "uk_time",
     "user_errors",
 ]
@@ -74,19 +77,23 @@ def set_process_clock(clock: Clock) -> None:
     _process_clock[:] = [clock]
 
 
+def translate(err: OctoscopeError) -> typer.Exit:
+    """The one CLI translation of an error meant for users: ``Error: message (hint)`` on stderr, no
+    traceback, and the error's exit code."""
+    typer.echo(f"Error: {err}", err=True)
+    return typer.Exit(err.exit_code)
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn every error a user can act on into one line and exit 1; anything else is a bug and says so."""
-    from octoscope.config import ConfigError  # noqa: PLC0415
-    from octoscope.domain.uktime import BadDate  # noqa: PLC0415
-    from octoscope.domain.validation import BadValue  # noqa: PLC0415
-    from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
-    from octoscope.services.costing import CostError  # noqa: PLC0415
+    """Turn every error a user can act on into one line and its exit code; anything else is a bug and says so."""
     from octoscope.store.sqlite import StoreError  # noqa: PLC0415
 
     try:
         yield
-    except (ConfigError, BadDate, BadValue, StoreError, OctopusError, CostError) as err:
+    except OctoscopeError as err:
+        raise translate(err) from None
+    except StoreError as err:  # until StoreError subclasses OctoscopeError
         raise fail(str(err)) from None
     except sqlite3.Error as err:
         from octoscope.store.problems import describe  # noqa: PLC0415

@@ -132,18 +132,15 @@ def dispatches(
     Example: octoscope dispatches --refresh
     """
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, listing  # noqa: PLC0415
+    from octoscope.sync.dispatches import listing  # noqa: PLC0415
 
     with user_errors():
         settings = read_settings()
         number = settings.require_account()
         require_database(settings)
         now = process_clock().now()
-        try:
-            if refresh:
-                asyncio.run(_refresh_dispatches(settings))
-        except (RefreshTooSoon, NoIntelligentDevice) as err:
-            raise fail(str(err)) from None
+        if refresh:
+            asyncio.run(_refresh_dispatches(settings))
         with Store.open(settings.db, process_clock()) as store:
             listed = listing(store, number, now - timedelta(days=days))
     devices: dict[str, str | None] = listed["devices"]  # type: ignore[assignment]
