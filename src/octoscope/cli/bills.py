@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from octoscope.clock import Clock
     from octoscope.config import Settings
     from octoscope.store.sqlite import Store
-    from octoscope.sync.bills import FetchResult
+    from octoscope.sync import FetchResult
 
 
 def register(app: typer.Typer) -> None:

@@ -78,7 +78,7 @@ def demo(
     from octoscope.config import Settings, default_data_home  # noqa: PLC0415
     from octoscope.domain.secret import Secret  # noqa: PLC0415
     from octoscope.simulator.threaded import serve_in_thread  # noqa: PLC0415
-    from octoscope.sync.plan import resolve_window  # noqa: PLC0415
+    from octoscope.sync import resolve_window  # noqa: PLC0415
 
     clock = process_clock()
     # The simulator starts at this process's instant and moves at its pace: both sides agree on "now".

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from octoscope.domain.validation import MAX_DAYS
-from octoscope.errors import OctoscopeError
+from octoscope.errors import OctoscopeError, UpstreamError
 
 if TYPE_CHECKING:
     from octoscope.clock import Clock
     from octoscope.config import Settings
-    from octoscope.sync.run import Progress
+    from octoscope.sync import Progress
 
 __all__ = [
     "LOOPBACK",
@@ -200,7 +200,7 @@ class _LineProgress:
 
 @contextlib.contextmanager
 def sync_progress(quiet: bool) -> Iterator[Progress]:
-    from octoscope.sync.run import Progress  # noqa: PLC0415
+    from octoscope.sync import Progress  # noqa: PLC0415
 
     if quiet:
         yield Progress()
@@ -221,9 +221,8 @@ def sync_progress(quiet: bool) -> Iterator[Progress]:
 async def sync_and_record(
     settings: Settings, start: Any, end: Any, now: Any, dry_run: bool, past: bool, progress: Progress
 ) -> dict[str, Any]:
-    from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.sync.run import run_sync  # noqa: PLC0415
+    from octoscope.sync import run_sync  # noqa: PLC0415
     from octoscope.wiring import open_clients  # noqa: PLC0415
 
     clock = process_clock()
@@ -248,7 +247,7 @@ async def sync_and_record(
                 summary = result.summary(store)
                 outcome = ("ok", summary)
                 return summary
-            except OctopusError as err:
+            except UpstreamError as err:  # Octopus refused or failed: the run is recorded as failed
                 outcome = ("failed", {"error": str(err)})
                 raise
             finally:

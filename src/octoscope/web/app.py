@@ -22,6 +22,7 @@ from fastapi_offline import FastAPIOffline
 from octoscope import __version__
 from octoscope.clock import Clock
 from octoscope.config import Settings
+from octoscope.outputs.influx import push_after_sync
 from octoscope.outputs.service import Outputs
 from octoscope.services.scheduler import Scheduler
 from octoscope.store.sqlite import Store
@@ -68,7 +69,7 @@ def create_app(
         app.state.clock = clock
         task = app.state.scheduler = None
         if schedule_every is not None and settings.api_key is not None:
-            app.state.scheduler = Scheduler(settings, app.state.store, clock)
+            app.state.scheduler = Scheduler(settings, app.state.store, clock, after_sync=push_after_sync)
             task = asyncio.create_task(app.state.scheduler.run_forever(schedule_every))
         scheduler = app.state.scheduler
         refresh = None if scheduler is None else (lambda: scheduler.run_job("dispatches"))

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 
 from octoscope.errors import OctoscopeError
 from octoscope.services.pricing import compare_tariffs
-from octoscope.sync.run import Progress
+from octoscope.sync import Progress
 from octoscope.web.deps import ClockDep, SettingsDep, StoreDep
 from octoscope.web.errors import detail_of, status_of
 

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Request
 from octoscope.domain.uktime import UK, from_epoch, local_date
 from octoscope.octopus.policy import key_fingerprint
 from octoscope.services.costing import fuel_of
-from octoscope.sync.dispatches import LEDGER, PER_HOUR
-from octoscope.sync.status import budget_used, coverage
+from octoscope.services.status import budget_used, coverage
+from octoscope.sync import DISPATCH_LEDGER as LEDGER
+from octoscope.sync import DISPATCHES_PER_HOUR as PER_HOUR
 from octoscope.web.cache import StoreCache
 from octoscope.web.deps import ClockDep, SettingsDep, StoreDep
 from octoscope.web.usage import CacheDep
