@@ -40,7 +40,7 @@ def status_of(err: Exception) -> int:
 def detail_of(err: Exception) -> str:
     """The message; a question's mistakes name the CLI's flags (``--from``), said here as query parameters."""
     message = str(err)
-    return message.replace("--", "") if isinstance(err, InputError) else message
+    return message.replace("--", "") if status_of(err) == STATUSES[InputError] else message  # its kind decides
 
 
 async def _answer(request: Request, err: Exception) -> JSONResponse:
