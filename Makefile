@@ -53,6 +53,7 @@ lint: setup
 	@$(UV) run ruff check
 	@$(UV) run ruff format --check --quiet
 	@$(UV) run mypy
+	@out=$$($(UV) run lint-imports --no-cache 2>&1) || { echo "$$out"; exit 1; }  # ARCHITECTURE.md's import rules
 
 bench: setup
 	@for b in bench/*.py; do $(UV) run python $$b; done

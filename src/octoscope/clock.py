@@ -18,8 +18,10 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from octoscope.errors import InputError
 
-class ClockError(ValueError):
+
+class ClockError(InputError):
     """A clock setting that cannot be used (says which, and what to write)."""
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from octoscope.domain.costs import SMART_E7_NIGHT
 from octoscope.domain.secret import Secret
 from octoscope.domain.validation import BadValue, api_url, parse_url
+from octoscope.errors import ConflictError
 
 if TYPE_CHECKING:
     from octoscope.config_outputs import MqttSettings, NotifySettings
@@ -28,7 +29,7 @@ PAYMENT_METHODS = ("DIRECT_DEBIT", "NON_DIRECT_DEBIT")
 ALLOWED_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 
 
-class ConfigError(ValueError):
+class ConfigError(ConflictError, ValueError):
     """A setting that cannot be used; the message names it and says what to write."""
 
 

@@ -1,7 +1,8 @@
 """The ``octoscope`` command line: the root typer app and its options, over one command module per area
 (``cli/sync.py``, ``cli/costs.py``, ...), which share ``cli/shell.py`` and never import one another.
 
-Errors a user can fix are one line on stderr, starting ``Error:``, with exit code 1; no tracebacks.
+Errors a user can fix are one line on stderr, ``Error: message (hint)``, with exit code 1; no tracebacks
+(``shell.translate``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import typer
 
 from octoscope import __version__
 from octoscope.cli import account, admin, bills, costs, exports, live, mqtt, prices, serve, sync
-from octoscope.cli.shell import fail, set_process_clock
+from octoscope.cli.shell import set_process_clock, translate, user_errors
+from octoscope.errors import OctoscopeError
 
 __all__ = ["app", "main"]
 
@@ -51,14 +53,12 @@ def main_options(
     ] = None,
 ) -> None:
     """octoscope: your Octopus Energy data, complete, in a local database."""
-    from octoscope.clock import ClockError, make_clock  # noqa: PLC0415
+    from octoscope.clock import make_clock  # noqa: PLC0415
 
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    try:
+    with user_errors():
         set_process_clock(make_clock(now, speed))
-    except ClockError as err:
-        raise fail(str(err)) from None
 
 
 def version() -> None:
@@ -99,6 +99,8 @@ def main() -> None:
         code = app(standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
+    except OctoscopeError as err:  # one raised outside a command's user_errors(): the same one line
+        sys.exit(translate(err).exit_code)
     except TyperException as err:  # a bad option or value: one line, like every other user error
         message = err.format_message()
         if not message:  # no command given: the help was the answer

@@ -3,12 +3,10 @@ on the main app by :func:`register`. Heavy imports wait until a command runs."""
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -26,18 +24,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(service_app, name="service")
 
 
-@contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    from octoscope.cli.service_unit import UnitError  # noqa: PLC0415
-    from octoscope.store.backup import BackupError  # noqa: PLC0415
-
-    with user_errors():
-        try:
-            yield
-        except (BackupError, UnitError) as err:
-            raise fail(str(err)) from None
-
-
 def _megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
@@ -51,7 +37,7 @@ def backup(
     """
     from octoscope.store.backup import backup as take_backup  # noqa: PLC0415
 
-    with _errors():
+    with user_errors():
         settings = read_settings()
         snapshot = take_backup(settings.db, path.expanduser())
     typer.echo(
@@ -70,7 +56,7 @@ def restore(
     """
     from octoscope.store.backup import restore as put_back  # noqa: PLC0415
 
-    with _errors():
+    with user_errors():
         settings = read_settings()
         snapshot = put_back(path.expanduser(), settings.db, replace=force, applied_at=int(process_clock()()))
     typer.echo(
@@ -139,7 +125,7 @@ def service_install(
     from octoscope.cli.service_unit import UNIT_NAME, ServiceSpec, render  # noqa: PLC0415
     from octoscope.config import load_settings  # noqa: PLC0415
 
-    with _errors():
+    with user_errors():
         settings = read_settings()
         config = settings.config_path.absolute()
         if not config.is_file():

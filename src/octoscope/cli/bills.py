@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from octoscope.clock import Clock
     from octoscope.config import Settings
     from octoscope.store.sqlite import Store
-    from octoscope.sync.bills import FetchResult
+    from octoscope.sync import FetchResult
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +45,6 @@ def bills(
     """
     from octoscope.domain.uktime import local_date  # noqa: PLC0415
     from octoscope.outputs import bills as exports  # noqa: PLC0415
-    from octoscope.outputs.influx_writer import InfluxError  # noqa: PLC0415
     from octoscope.services.bills import bills_report, report_json  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
 
@@ -60,16 +59,13 @@ def bills(
             fetched = None if offline else asyncio.run(_fetch(settings, store, clock))
             today = local_date(clock.now())
             report = report_json(bills_report(store, settings, today, fetched=fetched, tolerance=tolerance))
-        try:
-            written = []
-            if csv_out is not None:
-                written.append(f"{exports.export_csv(exports.rows(report), csv_out)} rows to {csv_out}")
-            if parquet_out is not None:
-                written.append(f"{exports.export_parquet(exports.rows(report), parquet_out)} rows to {parquet_out}")
-            if influx:
-                written.append(f"{exports.export_influx(settings, report, clock)} points to InfluxDB")
-        except (exports.BillsExportError, InfluxError) as err:
-            raise fail(str(err)) from None
+        written = []
+        if csv_out is not None:
+            written.append(f"{exports.export_csv(exports.rows(report), csv_out)} rows to {csv_out}")
+        if parquet_out is not None:
+            written.append(f"{exports.export_parquet(exports.rows(report), parquet_out)} rows to {parquet_out}")
+        if influx:
+            written.append(f"{exports.export_influx(settings, report, clock)} points to InfluxDB")
         for what in written:
             typer.echo(f"Wrote {what}", err=True)
     if csv_out is not None and str(csv_out) == "-":

@@ -3,15 +3,13 @@ by :func:`register`. Heavy imports wait until a command runs, so ``octoscope --h
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from octoscope.cli.shell import echo_json, fail, process_clock, read_settings, require_database, user_errors
+from octoscope.cli.shell import echo_json, process_clock, read_settings, require_database, user_errors
 from octoscope.domain.validation import MAX_DAYS
 
 if TYPE_CHECKING:
@@ -32,20 +30,6 @@ Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to th
 def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
     app.command("grafana-dashboard")(grafana_dashboard)
-
-
-@contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    """The CLI's one-line errors, and the exports' own."""
-    from octoscope.outputs.files import FileExportError  # noqa: PLC0415
-    from octoscope.outputs.influx import ExportError  # noqa: PLC0415
-    from octoscope.outputs.influx_writer import InfluxError  # noqa: PLC0415
-
-    with user_errors():
-        try:
-            yield
-        except (InfluxError, ExportError, FileExportError) as err:
-            raise fail(str(err)) from None
 
 
 def _open(settings: Settings) -> Any:
@@ -72,7 +56,7 @@ def influx(
     from octoscope.domain.uktime import parse_date  # noqa: PLC0415
     from octoscope.outputs.influx import export_influx  # noqa: PLC0415
 
-    with _errors():
+    with user_errors():
         settings = read_settings()
         first = parse_date(from_, "--from") if from_ else None
         end = parse_date(to, "--to") if to else None
@@ -118,7 +102,7 @@ def csv_(
     """
     from octoscope.outputs.files import export_csv  # noqa: PLC0415
 
-    with _errors():
+    with user_errors():
         found = _rows(from_, to, period, days, fuel)
         count = export_csv(found, output)
     if output is not None:
@@ -142,7 +126,7 @@ def parquet(
     """
     from octoscope.outputs.files import export_parquet  # noqa: PLC0415
 
-    with _errors():
+    with user_errors():
         found = _rows(from_, to, period, days, fuel)
         count = export_parquet(found, output)
     if output is not None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from octoscope.cli.shell import fail, process_clock, read_settings, user_errors
+from octoscope.errors import OctoscopeError
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -154,16 +155,12 @@ async def _watch(
     as_json: bool,
 ) -> None:
     from octoscope.domain.uktime import from_epoch, local_date  # noqa: PLC0415
-    from octoscope.live.service import UnknownDevice  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.wiring import open_live  # noqa: PLC0415
 
     with Store.open(settings.db, clock) as store:
         async with open_live(settings, store, clock) as service:
-            try:
-                feed = service.feed(device)
-            except UnknownDevice as err:
-                raise _LiveError(str(err)) from None
+            feed = service.feed(device)
             async with service.watch(device) as sub:
                 await _first_poll(feed, clock)
                 newest = feed.hub.newest
@@ -183,7 +180,7 @@ async def _watch(
                     await _live_lines(clock, feed, sub, view, stop_at)
 
 
-class _LiveError(Exception):
+class _LiveError(OctoscopeError):
     """Something the user can fix, found while watching."""
 
 
@@ -278,7 +275,5 @@ def live(
         settings.require_credentials()
         try:
             asyncio.run(_watch(settings, process_clock(), device, minutes, seconds, once, as_json))
-        except _LiveError as err:
-            raise fail(str(err)) from None
         except KeyboardInterrupt:
             typer.echo("Stopped.", err=True)

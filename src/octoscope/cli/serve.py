@@ -78,7 +78,7 @@ def demo(
     from octoscope.config import Settings, default_data_home  # noqa: PLC0415
     from octoscope.domain.secret import Secret  # noqa: PLC0415
     from octoscope.simulator.threaded import serve_in_thread  # noqa: PLC0415
-    from octoscope.sync.plan import resolve_window  # noqa: PLC0415
+    from octoscope.sync import resolve_window  # noqa: PLC0415
 
     clock = process_clock()
     # The simulator starts at this process's instant and moves at its pace: both sides agree on "now".
@@ -155,7 +155,6 @@ def serve(
     import os  # noqa: PLC0415
     import secrets  # noqa: PLC0415
 
-    from octoscope.domain.validation import BadValue  # noqa: PLC0415
     from octoscope.web.app import create_app  # noqa: PLC0415
     from octoscope.web.security import check_allowed_host, check_token, session_secret  # noqa: PLC0415
 
@@ -168,13 +167,10 @@ def serve(
             f"listening on {host} opens your data to the network: give --token or set OCTOSCOPE_WEB_TOKEN"
             " to a long secret first (`octoscope serve --new-token` makes one)"
         )
-    try:
+    with user_errors():
         if token is not None:
             check_token(token)
         hosts = [check_allowed_host(h) for h in allow_host or ()]
-    except BadValue as err:
-        raise fail(str(err)) from None
-    with user_errors():
         settings = read_settings()
         settings.require_account()
         require_database(settings)

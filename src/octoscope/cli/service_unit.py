@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from octoscope.errors import OctoscopeError
+
 UNIT_NAME = "octoscope.service"
 
 
-class UnitError(Exception):
+class UnitError(OctoscopeError):
     """A value that cannot go into a unit file; the message says which."""
 
 

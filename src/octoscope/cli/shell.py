@@ -1,8 +1,9 @@
 """The shell every command module shares: settings, the process's clock, the database checks, the one-line
 errors, JSON output, progress, serving an ASGI app, and the printers more than one command uses.
 
-Errors a user can fix are one line on stderr, starting ``Error:``, with exit code 1; no tracebacks. Command
-modules import this module, never one another.
+Errors a user can fix (``octoscope.errors.OctoscopeError``) are one line on stderr, ``Error: message (hint)``,
+with the error's exit code (1); no tracebacks (:func:`translate`, used by :func:`user_errors` and by ``main``).
+Command modules import this module, never one another.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from octoscope.domain.validation import MAX_DAYS
+from octoscope.errors import OctoscopeError, UpstreamError
 
 if TYPE_CHECKING:
     from octoscope.clock import Clock
     from octoscope.config import Settings
-    from octoscope.sync.run import Progress
+    from octoscope.sync import Progress
 
 __all__ = [
     "LOOPBACK",
@@ -42,6 +44,7 @@ __all__ = [
     "sync_and_record",
     "sync_progress",
     "system_clock",
+    "translate",
     "uk_time",
     "user_errors",
 ]
@@ -73,20 +76,20 @@ def set_process_clock(clock: Clock) -> None:
     _process_clock[:] = [clock]
 
 
+def translate(err: OctoscopeError) -> typer.Exit:
+    """The one CLI translation of an error meant for users: ``Error: message (hint)`` on stderr, no
+    traceback, and the error's exit code."""
+    typer.echo(f"Error: {err}", err=True)
+    return typer.Exit(err.exit_code)
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn every error a user can act on into one line and exit 1; anything else is a bug and says so."""
-    from octoscope.config import ConfigError  # noqa: PLC0415
-    from octoscope.domain.uktime import BadDate  # noqa: PLC0415
-    from octoscope.domain.validation import BadValue  # noqa: PLC0415
-    from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
-    from octoscope.services.costing import CostError  # noqa: PLC0415
-    from octoscope.store.errors import StoreError  # noqa: PLC0415
-
+    """Turn every error a user can act on into one line and its exit code; anything else is a bug and says so."""
     try:
         yield
-    except (ConfigError, BadDate, BadValue, StoreError, OctopusError, CostError) as err:
-        raise fail(str(err)) from None
+    except OctoscopeError as err:
+        raise translate(err) from None
 
 
 def read_settings(**overrides: Any) -> Settings:
@@ -189,7 +192,7 @@ class _LineProgress:
 
 @contextlib.contextmanager
 def sync_progress(quiet: bool) -> Iterator[Progress]:
-    from octoscope.sync.run import Progress  # noqa: PLC0415
+    from octoscope.sync import Progress  # noqa: PLC0415
 
     if quiet:
         yield Progress()
@@ -210,9 +213,8 @@ def sync_progress(quiet: bool) -> Iterator[Progress]:
 async def sync_and_record(
     settings: Settings, start: Any, end: Any, now: Any, dry_run: bool, past: bool, progress: Progress
 ) -> dict[str, Any]:
-    from octoscope.octopus.errors import OctopusError  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.sync.run import run_sync  # noqa: PLC0415
+    from octoscope.sync import run_sync  # noqa: PLC0415
     from octoscope.wiring import open_clients  # noqa: PLC0415
 
     clock = process_clock()
@@ -237,7 +239,7 @@ async def sync_and_record(
                 summary = result.summary(store)
                 outcome = ("ok", summary)
                 return summary
-            except OctopusError as err:
+            except UpstreamError as err:  # Octopus refused or failed: the run is recorded as failed
                 outcome = ("failed", {"error": str(err)})
                 raise
             finally:

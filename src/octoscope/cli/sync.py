@@ -44,7 +44,7 @@ def sync(
 
     Example: octoscope sync --from 2025-01-01 --to today
     """
-    from octoscope.sync.plan import resolve_window  # noqa: PLC0415
+    from octoscope.sync import resolve_window  # noqa: PLC0415
 
     with user_errors():
         settings = read_settings()
@@ -81,8 +81,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     """
     from octoscope.domain.uktime import from_epoch  # noqa: PLC0415
     from octoscope.octopus.policy import key_fingerprint  # noqa: PLC0415
+    from octoscope.services.status import status_report  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.sync.status import status_report  # noqa: PLC0415
 
     with user_errors():
         settings = read_settings()
@@ -132,18 +132,15 @@ def dispatches(
     Example: octoscope dispatches --refresh
     """
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, listing  # noqa: PLC0415
+    from octoscope.sync import listing  # noqa: PLC0415
 
     with user_errors():
         settings = read_settings()
         number = settings.require_account()
         require_database(settings)
         now = process_clock().now()
-        try:
-            if refresh:
-                asyncio.run(_refresh_dispatches(settings))
-        except (RefreshTooSoon, NoIntelligentDevice) as err:
-            raise fail(str(err)) from None
+        if refresh:
+            asyncio.run(_refresh_dispatches(settings))
         with Store.open(settings.db, process_clock()) as store:
             listed = listing(store, number, now - timedelta(days=days))
     devices: dict[str, str | None] = listed["devices"]  # type: ignore[assignment]
@@ -162,7 +159,7 @@ def dispatches(
 
 async def _refresh_dispatches(settings: Settings) -> None:
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.sync.dispatches import refresh  # noqa: PLC0415
+    from octoscope.sync import refresh  # noqa: PLC0415
     from octoscope.wiring import open_clients  # noqa: PLC0415
 
     _, number = settings.require_credentials()

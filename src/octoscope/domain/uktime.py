@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from octoscope.errors import InputError
+
 UK = ZoneInfo("Europe/London")
 HALF_HOUR = timedelta(minutes=30)
 DAY_WORDS = ("yesterday", "today", "tomorrow")
@@ -19,7 +21,7 @@ FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
 
 
-class BadDate(ValueError):
+class BadDate(InputError):
     """A date or instant that cannot be used; the message says what to write instead."""
 
 

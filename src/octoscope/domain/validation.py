@@ -12,13 +12,15 @@ import ipaddress
 import math
 from urllib.parse import SplitResult, urlsplit
 
+from octoscope.errors import InputError
+
 LOOPBACK_NAMES = ("localhost",)
 # The ranges a count of days may take, the same in the CLI's options and the API's queries.
 MAX_DAYS = 7320  # twenty years, the longest range costed or listed
 MAX_DISPATCH_DAYS = 3660
 
 
-class BadValue(ValueError):
+class BadValue(InputError):
     """A number or an address that cannot be used; the message names it and says what to give."""
 
 

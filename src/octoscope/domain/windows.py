@@ -33,12 +33,13 @@ from itertools import pairwise
 from typing import NamedTuple
 
 from octoscope.domain.costs import PriceColumns
+from octoscope.errors import InputError
 
 HALF_HOUR = timedelta(minutes=30)
 MICRO = 1_000_000  # prices are compared in micro-pence
 
 
-class NoWindow(ValueError):
+class NoWindow(InputError):
     """No block or set of half-hours meets what was asked; the message says what is possible instead."""
 
 

@@ -2,3 +2,7 @@
 
 Uses ``octopus``, ``store`` and ``domain`` only; the web app and the CLI sit on top (see ``wiring.open_live``).
 """
+
+from __future__ import annotations
+
+__all__: list[str] = []  # nothing re-exported: import the module that holds the name

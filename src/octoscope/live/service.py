@@ -29,6 +29,7 @@ from octoscope.clock import SYSTEM, Clock
 from octoscope.domain.live import STEP, DayRates, LiveReading, from_telemetry
 from octoscope.domain.models import TelemetryReading
 from octoscope.domain.uktime import UK, from_epoch, local_date
+from octoscope.errors import NotFoundError
 from octoscope.live.hub import Hub, Subscription, local_iso
 from octoscope.live.pacing import Pace, aligned, pace, share
 from octoscope.octopus.errors import (
@@ -89,7 +90,7 @@ class PollRecord:
         }
 
 
-class UnknownDevice(LookupError):
+class UnknownDevice(NotFoundError, LookupError):
     """A device id that is not a smart meter on the account; the message lists those that are."""
 
 

@@ -5,8 +5,10 @@ Messages are one line, safe to show: they never contain the API key or a token.
 
 from __future__ import annotations
 
+from octoscope.errors import UpstreamError
 
-class OctopusError(Exception):
+
+class OctopusError(UpstreamError):
     """The root: anything the Octopus clients raise."""
 
 

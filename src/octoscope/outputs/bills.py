@@ -17,6 +17,7 @@ from typing import IO, Any
 from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.domain.uktime import epoch, local_midnight
+from octoscope.errors import OctoscopeError
 from octoscope.outputs.files import FileExportError, atomic_file
 from octoscope.outputs.influx import target_of
 from octoscope.outputs.influx_writer import InfluxWriter, Point
@@ -41,7 +42,7 @@ COLUMNS = (
 )
 
 
-class BillsExportError(ValueError):
+class BillsExportError(OctoscopeError, ValueError):
     """The statements cannot be written as asked; the message says what to do."""
 
 

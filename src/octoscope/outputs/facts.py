@@ -19,10 +19,11 @@ from octoscope.domain.uktime import UK, local_date, local_midnight
 from octoscope.octopus.policy import key_fingerprint
 from octoscope.services.costing import CostError, costs_as_asked, fuel_of, load_account
 from octoscope.services.pricing import WindowQuery, cheapest, current_property, prices_view
+from octoscope.services.status import budget_used
 from octoscope.store.ports import StoreProtocol
-from octoscope.sync.dispatches import LEDGER, PER_HOUR, listing
-from octoscope.sync.schedule import day_ahead_tariffs
-from octoscope.sync.status import budget_used
+from octoscope.sync import DISPATCH_LEDGER as LEDGER
+from octoscope.sync import DISPATCHES_PER_HOUR as PER_HOUR
+from octoscope.sync import day_ahead_tariffs, listing
 
 FUEL_KEYS = {"electricity": "import", "export": "export", "gas": "gas"}
 

@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from octoscope.config import Settings
 from octoscope.domain.uktime import UK, iso_z
+from octoscope.errors import OctoscopeError
 from octoscope.outputs.rows import HalfHourRow, account_rows
 from octoscope.services.costing import FuelName, load_account
 from octoscope.store.ports import StoreProtocol
@@ -45,7 +46,7 @@ COLUMNS = (
 )
 
 
-class FileExportError(ValueError):
+class FileExportError(OctoscopeError, ValueError):
     """The file cannot be written as asked; the message says what to do."""
 
 

@@ -27,6 +27,7 @@ from octoscope.clock import Clock
 from octoscope.config import InfluxSettings, Settings
 from octoscope.domain.models import Account, Fuel, MeterPoint
 from octoscope.domain.uktime import epoch, local_date, local_midnight
+from octoscope.errors import OctoscopeError
 from octoscope.outputs.influx_writer import (
     FieldValue,
     InfluxError,
@@ -49,7 +50,7 @@ SESSION_CONTEXT_DAYS = 15  # session detection looks a fortnight either side for
 PRICE_MARGIN_DAYS = 2  # Agile prices for tomorrow arrive in the afternoon
 
 
-class ExportError(ValueError):
+class ExportError(OctoscopeError, ValueError):
     """An export cannot run as asked; the message says what to do."""
 
 

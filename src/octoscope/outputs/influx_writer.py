@@ -35,13 +35,14 @@ import httpx
 from octoscope import __version__
 from octoscope.clock import Clock
 from octoscope.domain.secret import Secret
+from octoscope.errors import OctoscopeError
 
 log = logging.getLogger(__name__)
 
 FieldValue = float | bool | str | None
 
 
-class InfluxError(Exception):
+class InfluxError(OctoscopeError):
     """Writing to InfluxDB failed; the message says what to fix. Nothing written is lost by failing."""
 
 

@@ -32,6 +32,7 @@ from octoscope.domain.live import half_hours as half_hours_of_day
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
 from octoscope.domain.sessions import detect_sessions
 from octoscope.domain.uktime import UK, BadDate, in_range, local_date, local_day_bounds, local_midnight, parse_date
+from octoscope.errors import NotFoundError, OctoscopeError
 from octoscope.store.ports import StoreProtocol
 
 FuelName = Literal["electricity", "gas", "export"]
@@ -39,8 +40,13 @@ FUELS: tuple[FuelName, ...] = ("electricity", "gas", "export")
 LONGEST = timedelta(days=366 * 20)  # a range longer than this is a mistake, not a question
 
 
-class CostError(ValueError):
-    """Costs cannot be worked out as asked; the message says what to do."""
+class CostError(OctoscopeError, ValueError):
+    """Costs or prices cannot be worked out as asked; the message says what to do. Raised as one of its
+    subclasses, which name the kind (see ``errors``)."""
+
+
+class NothingToCost(NotFoundError, CostError):
+    """Nothing stored to cost yet, or readings whose unit is not known (a sync has to fetch it)."""
 
 
 def fuel_of(point: MeterPoint) -> FuelName:
@@ -197,7 +203,7 @@ def stored_kwh(
         else:
             unknown += 1
     if unknown and not kwh:
-        raise CostError(
+        raise NothingToCost(
             f"{point.series}: the meter's unit is not known, so its readings cannot be priced;"
             " run `octoscope sync` again to ask Octopus for it"
         )
@@ -505,7 +511,7 @@ def cost_point(
 def load_account(store: StoreProtocol, number: str) -> Account:
     account = store.load_account(number)
     if account is None:
-        raise CostError(f"nothing stored for {number} yet: run `octoscope sync` first")
+        raise NothingToCost(f"nothing stored for {number} yet: run `octoscope sync` first")
     return account
 
 

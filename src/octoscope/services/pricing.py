@@ -38,6 +38,7 @@ from octoscope.domain.windows import (
     cheapest_half_hours,
     slots_from_columns,
 )
+from octoscope.errors import ConflictError, InputError, NotFoundError
 from octoscope.services.costing import (
     FUELS,
     INTELLIGENT,
@@ -61,12 +62,16 @@ MAX_WINDOW_HOURS = 24 * LOOK_AHEAD_DAYS  # no window can be longer than the pric
 MAX_PRICE = 1000.0  # p/kWh either way: Agile has gone below zero, never near ten pounds a unit
 
 
-class PriceError(CostError):
-    """Prices or windows cannot be given as asked; ``status`` is the HTTP status the API answers with."""
+class PriceError(InputError, CostError):
+    """Prices or windows cannot be given as asked (an option out of range, a window that cannot be)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+
+class NothingToPrice(NotFoundError, PriceError):
+    """Nothing to price yet: no current property, no meter with a tariff, no readings, no prices ahead."""
+
+
+class CannotPrice(ConflictError, PriceError):
+    """Readings are stored but cannot be priced (their unit is not known): a sync has to put that right."""
 
 
 def _iso(instant: datetime) -> str:
@@ -79,7 +84,7 @@ def _iso(instant: datetime) -> str:
 def current_property(account: Account) -> Property:
     prop = account.current_property()
     if prop is None:
-        raise PriceError(f"{account.number} has no current property (every one is moved out of)", 404)
+        raise NothingToPrice(f"{account.number} has no current property (every one is moved out of)")
     return prop
 
 
@@ -101,7 +106,7 @@ def current_tariff(account: Account, fuel: FuelName, now: datetime) -> tuple[Met
         if agreement is not None:
             return point, agreement.tariff
     what = {"electricity": "electricity import", "gas": "gas", "export": "export"}[fuel]
-    raise PriceError(f"the current property has no {what} meter with a tariff", 404)
+    raise NothingToPrice(f"the current property has no {what} meter with a tariff")
 
 
 def tariff_slots(
@@ -306,10 +311,9 @@ def cheapest(
     horizon = local_midnight(local_date(now) + timedelta(days=LOOK_AHEAD_DAYS))
     slots = tariff_slots(store, tariff, start, horizon, settings)
     if not slots:
-        raise PriceError(
+        raise NothingToPrice(
             f"no prices for {tariff.code} are published from {start.astimezone(UK):%Y-%m-%d %H:%M} UK on"
-            " (Agile's next day appears about 16:00 UK): try again later, or run `octoscope sync`",
-            404,
+            " (Agile's next day appears about 16:00 UK): try again later, or run `octoscope sync`"
         )
     end = slots[-1].end
     periods = allowed_periods(start, end, after, before, UK) if after or before else None
@@ -400,7 +404,7 @@ def comparison_period(store: StoreProtocol, prop: Property, months: int, today: 
     imports = [e for p, e in zip(prop.meter_points, extents, strict=True) if e and fuel_of(p) == "electricity"]
     held = imports or [e for e in extents if e]
     if not held:
-        raise PriceError("no readings stored for the current property: run `octoscope sync` first", 404)
+        raise NothingToPrice("no readings stored for the current property: run `octoscope sync` first")
     end = min(local_date(max(e.last for e in held) + HALF_HOUR), today)
     first = months_before(end, months)
     oldest = local_date(min(e.first for e in held))
@@ -412,7 +416,7 @@ def comparison_period(store: StoreProtocol, prop: Property, months: int, today: 
         )
         first = oldest
     if first >= end:
-        raise PriceError("not a whole day of readings stored yet: run `octoscope sync` first", 404)
+        raise NothingToPrice("not a whole day of readings stored yet: run `octoscope sync` first")
     return Period(first, end, caveats)
 
 
@@ -455,7 +459,7 @@ def _fuel_readings(
         try:
             readings = stored_kwh(store, point, lo, hi, calorific).kwh
         except CostError as err:
-            raise PriceError(str(err), 409) from None
+            raise CannotPrice(str(err)) from None
         for start, value in readings:
             total[start] = total.get(start, 0.0) + value
     return sorted(total.items())
@@ -648,7 +652,7 @@ async def prepare_comparison(
         points[f] = held
         current[f] = tariff.code
     if not current:
-        raise PriceError("nothing to compare: no meter of that fuel with readings and a tariff", 404)
+        raise NothingToPrice("nothing to compare: no meter of that fuel with readings and a tariff")
     async with open_clients(settings, store, clock) as clients:
         before = dict(clients.policy.made)
 

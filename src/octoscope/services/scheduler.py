@@ -9,16 +9,16 @@ the Status page and ``/api/status`` show them with the next runs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.domain.uktime import UK, from_epoch
 from octoscope.octopus.errors import OctopusError
 from octoscope.octopus.policy import hold_of, key_fingerprint
-from octoscope.outputs.influx import push_after_sync
 from octoscope.services.pricing import sync_prices_ahead
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync.bills import fetch_statements, next_fetch
@@ -41,6 +41,17 @@ from octoscope.sync.schedule import (
 from octoscope.wiring import open_clients
 
 log = logging.getLogger(__name__)
+
+
+class AfterSync(Protocol):
+    """Awaited after each successful sync (``outputs.influx.push_after_sync``): None, a summary, or
+    ``{"error": ...}`` (logged; a failed push never stops the scheduler)."""
+
+    def __call__(
+        self, settings: Settings, store: StoreProtocol, *, clock: Clock
+    ) -> Awaitable[dict[str, Any] | None]: ...
+
+
 FIRST_STATEMENTS_AFTER = timedelta(hours=1)
 
 
@@ -58,8 +69,11 @@ class JobRun:
 
 
 class Scheduler:
-    def __init__(self, settings: Settings, store: StoreProtocol, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, store: StoreProtocol, clock: Clock, *, after_sync: AfterSync | None = None
+    ) -> None:
         self.settings = settings
+        self.after_sync = after_sync  # the outputs' hook (InfluxDB), handed in: services do not import outputs
         self.store = store
         self.clock = clock
         key, self.number = settings.require_credentials()
@@ -175,7 +189,7 @@ class Scheduler:
             raise
         finally:
             self.store.finish_run(run_id, self.now(), *outcome)
-        pushed = await push_after_sync(self.settings, self.store, clock=self.clock)  # when ``[influx]`` is set
+        pushed = None if self.after_sync is None else await self.after_sync(self.settings, self.store, clock=self.clock)
         if pushed and "error" in pushed:
             log.warning("pushing to InfluxDB after the sync: %s", pushed["error"])
         new = sum(s["rows_new"] for s in summary["series"].values())

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from octoscope.domain.models import Account, Fuel, SmartDevice
 from octoscope.domain.uktime import from_epoch
+from octoscope.errors import NotFoundError, TooSoonError
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync.session import Clients
 
@@ -79,7 +80,7 @@ def dispatch_devices(account: Account | None, now: datetime) -> list[SmartDevice
     return [d for d in account.devices if d.device_type == "ELECTRIC_VEHICLES"]
 
 
-class RefreshTooSoon(Exception):
+class RefreshTooSoon(TooSoonError):
     """A dispatch refresh now would break the limits; ``allowed_at`` says when one may go."""
 
     def __init__(self, allowed_at: float) -> None:
@@ -91,7 +92,7 @@ class RefreshTooSoon(Exception):
         self.allowed_at = allowed_at
 
 
-class NoIntelligentDevice(Exception):
+class NoIntelligentDevice(NotFoundError):
     """The account has no Intelligent Octopus device to ask about."""
 
 

@@ -22,11 +22,13 @@ from fastapi_offline import FastAPIOffline
 from octoscope import __version__
 from octoscope.clock import Clock
 from octoscope.config import Settings
+from octoscope.outputs.influx import push_after_sync
 from octoscope.outputs.service import Outputs
 from octoscope.services.scheduler import Scheduler
 from octoscope.store.sqlite import Store
 from octoscope.web import bills, compare, costs, ev, live, metrics, overview, pages, prices, status, usage
 from octoscope.web.auth import install_token_guard
+from octoscope.web.errors import install_error_handler
 from octoscope.web.security import HostPolicy, SecurityMiddleware, check_token
 from octoscope.wiring import open_live
 
@@ -67,7 +69,7 @@ def create_app(
         app.state.clock = clock
         task = app.state.scheduler = None
         if schedule_every is not None and settings.api_key is not None:
-            app.state.scheduler = Scheduler(settings, app.state.store, clock)
+            app.state.scheduler = Scheduler(settings, app.state.store, clock, after_sync=push_after_sync)
             task = asyncio.create_task(app.state.scheduler.run_forever(schedule_every))
         scheduler = app.state.scheduler
         refresh = None if scheduler is None else (lambda: scheduler.run_job("dispatches"))
@@ -92,6 +94,7 @@ def create_app(
     # ReDoc's bundle still fetches its logo from its CDN.
     app = FastAPIOffline(title="octoscope", version=__version__, lifespan=lifespan, redoc_url=None)
     app.add_exception_handler(RequestValidationError, one_line_validation_error)  # type: ignore[arg-type]
+    install_error_handler(app)  # every error meant for users, as {"detail": message} with its kind's status
 
     if token:
         install_token_guard(app, check_token(token), session_secret or secrets.token_bytes(32), clock)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from octoscope.services.bills import bills_report, report_json
-from octoscope.services.costing import CostError
 from octoscope.web.deps import SettingsDep, StoreDep, TodayDep
 
 router = APIRouter(tags=["bills"])
@@ -21,7 +20,4 @@ def bills(
     today: TodayDep,
     tolerance: Annotated[int, Query(ge=0, le=100_000, description="Pence per fuel a statement may differ by")] = 1,
 ) -> dict[str, Any]:
-    try:
-        return report_json(bills_report(store, settings, today, tolerance=tolerance))
-    except CostError as err:
-        raise HTTPException(404, str(err)) from None
+    return report_json(bills_report(store, settings, today, tolerance=tolerance))

@@ -20,12 +20,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from octoscope.domain.uktime import BadDate
-from octoscope.octopus.errors import OctopusError
-from octoscope.services.costing import CostError
-from octoscope.services.pricing import PriceError, compare_tariffs
-from octoscope.sync.run import Progress
+from octoscope.errors import OctoscopeError
+from octoscope.services.pricing import compare_tariffs
+from octoscope.sync import Progress
 from octoscope.web.deps import ClockDep, SettingsDep, StoreDep
+from octoscope.web.errors import detail_of, status_of
 
 router = APIRouter(tags=["prices"])
 
@@ -141,12 +140,8 @@ async def _run(job: Job, work: Callable[[Progress], Any]) -> None:
     try:
         job.result = await work(Progress(start, advance))
         job.status = "done"
-    except (BadDate, CostError) as err:
-        job.error = str(err).replace("--", "")
-        job.error_status = err.status if isinstance(err, PriceError) else 404 if isinstance(err, CostError) else 400
-        job.status = "failed"
-    except OctopusError as err:
-        job.error, job.error_status, job.status = str(err), 502, "failed"
+    except OctoscopeError as err:  # said on the job as the error handler would say it (web.errors)
+        job.error, job.error_status, job.status = detail_of(err), status_of(err), "failed"
     except Exception as err:  # a bug: said on the job, not lost in a task nobody awaits
         job.error, job.error_status, job.status = f"the comparison failed: {type(err).__name__}", 500, "failed"
         raise

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
-from octoscope.domain.uktime import BadDate
-from octoscope.services.costing import CostError, costs_as_asked, resolve_days
-from octoscope.web.deps import FromDay, LastDays, SettingsDep, StoreDep, ToDay, TodayDep, bad_query
+from octoscope.services.costing import costs_as_asked, resolve_days
+from octoscope.web.deps import FromDay, LastDays, SettingsDep, StoreDep, ToDay, TodayDep
 
 router = APIRouter(tags=["costs"])
 
@@ -27,12 +26,7 @@ def costs(
     exc_vat: bool = False,
     rounding: Literal["exact", "billing"] | None = None,
 ) -> dict[str, Any]:
-    try:
-        first, end = resolve_days(from_, to, period, days, today)
-        return costs_as_asked(
-            store, settings, first, end, by=by, fuel=fuel, exc_vat=exc_vat, rounding=rounding, today=today
-        )
-    except BadDate as err:
-        raise bad_query(err) from None
-    except CostError as err:
-        raise HTTPException(404, str(err)) from None
+    first, end = resolve_days(from_, to, period, days, today)
+    return costs_as_asked(
+        store, settings, first, end, by=by, fuel=fuel, exc_vat=exc_vat, rounding=rounding, today=today
+    )

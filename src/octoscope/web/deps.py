@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, Query, Request
 
 from octoscope.clock import Clock
 from octoscope.config import Settings
-from octoscope.domain.uktime import BadDate, local_date
+from octoscope.domain.uktime import local_date
 from octoscope.domain.validation import MAX_DAYS
 from octoscope.store.ports import StoreProtocol
 
@@ -47,8 +47,3 @@ TodayDep = Annotated[date, Depends(get_today)]
 FromDay = Annotated[str | None, Query(alias="from", description="First local day, YYYY-MM-DD")]
 ToDay = Annotated[str | None, Query(description="Day after the last, YYYY-MM-DD (exclusive)")]
 LastDays = Annotated[int | None, Query(description="The N whole days before today", ge=1, le=MAX_DAYS)]
-
-
-def bad_query(err: BadDate) -> HTTPException:
-    """A date error as a 400, naming query parameters rather than the CLI's flags."""
-    return HTTPException(400, str(err).replace("--", ""))

@@ -9,12 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
 
-from octoscope.domain.uktime import BadDate, from_epoch
+from octoscope.domain.uktime import from_epoch
 from octoscope.domain.validation import MAX_DISPATCH_DAYS
-from octoscope.octopus.errors import OctopusError
-from octoscope.services.costing import CostError, ev_sessions, resolve_days
-from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, listing, refresh
-from octoscope.web.deps import ClockDep, FromDay, LastDays, SettingsDep, StoreDep, ToDay, TodayDep, bad_query
+from octoscope.services.costing import ev_sessions, resolve_days
+from octoscope.sync import RefreshTooSoon, listing, refresh
+from octoscope.web.deps import ClockDep, FromDay, LastDays, SettingsDep, StoreDep, ToDay, TodayDep
 from octoscope.wiring import open_clients
 
 router = APIRouter(tags=["ev"])
@@ -30,13 +29,8 @@ def sessions(
     days: LastDays = None,
     charger_kw: Annotated[float | None, Query(ge=1, le=50)] = None,
 ) -> list[dict[str, Any]]:
-    try:
-        first, end = resolve_days(from_, to, None, days, today)
-        return ev_sessions(store, settings, first, end, today=today, charger_kw=charger_kw)
-    except BadDate as err:
-        raise bad_query(err) from None
-    except CostError as err:
-        raise HTTPException(404, str(err)) from None
+    first, end = resolve_days(from_, to, None, days, today)
+    return ev_sessions(store, settings, first, end, today=today, charger_kw=charger_kw)
 
 
 @router.get("/api/dispatches", summary="Intelligent Octopus dispatches kept: planned and completed")
@@ -57,10 +51,6 @@ async def refresh_now(store: StoreDep, settings: SettingsDep, clock: ClockDep) -
     except RefreshTooSoon as err:
         wait = max(1, math.ceil(err.allowed_at - clock()))
         return JSONResponse({"detail": str(err), "allowed_at": err.allowed_at}, 429, {"Retry-After": str(wait)})
-    except NoIntelligentDevice as err:
-        raise HTTPException(404, str(err)) from None
-    except OctopusError as err:
-        raise HTTPException(502, str(err)) from None
     return {
         "refreshed": [{"device_id": d.device_id, "state": d.state, "new": d.new, "updated": d.updated} for d in done]
     }

@@ -18,7 +18,7 @@ from octoscope.domain.live import GROUP_SECONDS, group
 from octoscope.domain.uktime import from_epoch, local_date
 from octoscope.live import views
 from octoscope.live.hub import reading_dict
-from octoscope.live.service import Feed, LiveService, UnknownDevice
+from octoscope.live.service import Feed, LiveService
 from octoscope.web.deps import ClockDep
 
 router = APIRouter(prefix="/api/live", tags=["live"])
@@ -41,18 +41,12 @@ def _minutes(minutes: int) -> int:
 
 
 async def _feed(live: LiveService, device: str | None) -> Feed:
-    try:
-        return await live.touch(device)
-    except UnknownDevice as err:
-        raise HTTPException(404, str(err)) from None
+    return await live.touch(device)
 
 
 @router.get("/status", summary="Whether live data flows, and if not why; the poller's pace and last polls")
 async def status(live: LiveDep, device: Device = None) -> dict[str, Any]:
-    try:
-        return live.status(device)
-    except UnknownDevice as err:
-        raise HTTPException(404, str(err)) from None
+    return live.status(device)
 
 
 @router.get("/current", summary="The newest reading")
@@ -142,10 +136,7 @@ async def stream(
             after = int(given.strip())
         except ValueError:
             raise HTTPException(400, f"Last-Event-ID {given!r} is not a reading id (epoch seconds)") from None
-    try:
-        live.feed(device)
-    except UnknownDevice as err:
-        raise HTTPException(404, str(err)) from None
+    live.feed(device)  # an unknown device is a 404 before the stream starts
 
     async def events() -> AsyncGenerator[bytes, None]:
         async with live.watch(device, after) as sub:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from octoscope.domain.costs import Totals, next_month
 from octoscope.domain.models import Account, MeterPoint
 from octoscope.domain.uktime import UK, from_epoch, local_date, local_midnight
-from octoscope.services.costing import FUELS, CostError, FuelName, fuel_of, prices_ahead
+from octoscope.services.costing import FUELS, FuelName, fuel_of, prices_ahead
 from octoscope.web.cache import StoreCache, cache_of
 
 router = APIRouter(tags=["overview"])
@@ -198,7 +198,4 @@ async def overview(request: Request) -> Response:
     # async, so that an answer already worked out costs no thread hop.
     cache = cache_of(request.app)
     slot = int(request.app.state.clock() // 1800 * 1800)
-    try:
-        return await cache.answer_async(("overview", slot), lambda: overview_at(cache, from_epoch(slot)))
-    except CostError as err:
-        raise HTTPException(404, str(err)) from None
+    return await cache.answer_async(("overview", slot), lambda: overview_at(cache, from_epoch(slot)))

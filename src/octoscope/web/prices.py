@@ -8,24 +8,15 @@ Prices and windows are read from the store only (the scheduler keeps prices ahea
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
-from octoscope.domain.uktime import BadDate, from_epoch, parse_date
-from octoscope.services.costing import CostError
-from octoscope.services.pricing import PriceError, WindowQuery, cheapest, prices_view
-from octoscope.web.deps import ClockDep, SettingsDep, StoreDep, TodayDep, bad_query
+from octoscope.domain.uktime import from_epoch, parse_date
+from octoscope.services.pricing import WindowQuery, cheapest, prices_view
+from octoscope.web.deps import ClockDep, SettingsDep, StoreDep, TodayDep
 
 router = APIRouter(tags=["prices"])
-
-
-def _refuse(err: Exception) -> NoReturn:
-    """A user's mistake or a missing thing as a 4xx whose detail names query parameters, not CLI flags."""
-    if isinstance(err, BadDate):
-        raise bad_query(err) from None
-    status = err.status if isinstance(err, PriceError) else 404
-    raise HTTPException(status, str(err).replace("--", "")) from None
 
 
 @router.get("/api/prices", summary="The current tariff's unit rates per half-hour, as far as published")
@@ -40,12 +31,9 @@ def prices(
     ] = None,
     fuel: Literal["electricity", "gas", "export"] = "electricity",
 ) -> dict[str, Any]:
-    try:
-        first = parse_date(from_, "--from") if from_ else today
-        end = parse_date(to, "--to") if to else first + timedelta(days=2)
-        return prices_view(store, settings, first, end, fuel, from_epoch(clock()))
-    except (BadDate, CostError) as err:
-        _refuse(err)
+    first = parse_date(from_, "--from") if from_ else today
+    end = parse_date(to, "--to") if to else first + timedelta(days=2)
+    return prices_view(store, settings, first, end, fuel, from_epoch(clock()))
 
 
 @router.get("/api/cheapest", summary="The cheapest windows ahead on the current import tariff's prices")
@@ -63,7 +51,4 @@ def cheapest_windows(
     tariff: Annotated[str | None, Query(description="A tariff code (default the current import tariff)")] = None,
 ) -> dict[str, Any]:
     query = WindowQuery(hours, after, before, mode, top, max_price, kw or None)
-    try:
-        return cheapest(store, settings, query, from_epoch(clock()), tariff)
-    except (BadDate, CostError) as err:
-        _refuse(err)
+    return cheapest(store, settings, query, from_epoch(clock()), tariff)

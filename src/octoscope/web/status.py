@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 
 from octoscope.domain.uktime import UK, from_epoch, local_date
 from octoscope.octopus.policy import key_fingerprint
-from octoscope.services.costing import CostError, fuel_of
-from octoscope.sync.dispatches import LEDGER, PER_HOUR
-from octoscope.sync.status import budget_used, coverage
+from octoscope.services.costing import fuel_of
+from octoscope.services.status import budget_used, coverage
+from octoscope.sync import DISPATCH_LEDGER as LEDGER
+from octoscope.sync import DISPATCHES_PER_HOUR as PER_HOUR
 from octoscope.web.cache import StoreCache
 from octoscope.web.deps import ClockDep, SettingsDep, StoreDep
 from octoscope.web.usage import CacheDep
@@ -38,10 +39,7 @@ def status(
 ) -> dict[str, Any]:
     now = from_epoch(clock())
     # The stored part changes only when the store does; the jobs and the budget are read afresh.
-    try:
-        series = cache.memo(("status-series", local_date(now)), lambda: _coverage(cache, now))
-    except CostError as err:
-        raise HTTPException(404, str(err)) from None
+    series = cache.memo(("status-series", local_date(now)), lambda: _coverage(cache, now))
     last = store.last_run()
     budget = None
     if settings.api_key is not None:

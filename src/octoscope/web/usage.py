@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from octoscope.domain.costs import Totals, bucketed
-from octoscope.domain.uktime import UK, BadDate, from_epoch, local_date, local_midnight
-from octoscope.services.costing import CostError, FuelName, half_hours, resolve_days
+from octoscope.domain.uktime import UK, from_epoch, local_date, local_midnight
+from octoscope.services.costing import FuelName, half_hours, resolve_days
 from octoscope.web.cache import StoreCache, cache_of, get_cache
-from octoscope.web.deps import FromDay, LastDays, ToDay, bad_query
+from octoscope.web.deps import FromDay, LastDays, ToDay
 
 router = APIRouter(tags=["usage"])
 
@@ -63,21 +63,15 @@ async def usage(
     # async, reading the app's state directly: an answer already worked out costs no thread hop.
     cache = cache_of(request.app)
     today = local_date(from_epoch(request.app.state.clock()))
-    try:
-        first, end = resolve_days(from_, to, period, days, today)
-    except BadDate as err:
-        raise bad_query(err) from None
+    first, end = resolve_days(from_, to, period, days, today)
     chosen = auto_resolution(first, end) if resolution == "auto" else resolution
     if chosen == "halfhour" and (end - first).days > HALF_HOURLY_DAYS:
         raise HTTPException(400, f"half-hourly usage is served for at most {HALF_HOURLY_DAYS} days; ask for less")
     key = ("usage", first, end, fuel, chosen, today)
     payment_method = cache.settings.payment_method
-    try:
-        if chosen == "halfhour":
-            return await cache.answer_async(key, lambda: _half_hourly(cache, payment_method, fuel, first, end))
-        return await cache.answer_async(key, lambda: _bars(cache, fuel, first, end, chosen, today))
-    except CostError as err:
-        raise HTTPException(404, str(err)) from None
+    if chosen == "halfhour":
+        return await cache.answer_async(key, lambda: _half_hourly(cache, payment_method, fuel, first, end))
+    return await cache.answer_async(key, lambda: _bars(cache, fuel, first, end, chosen, today))
 
 
 def _half_hourly(cache: StoreCache, payment_method: str, fuel: FuelName, first: date, end: date) -> dict[str, Any]:
