@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
 
 from octoscope.octopus.errors import BudgetExhausted, GaveUp, KeyHeld, RateLimited, Retryable
+from octoscope.retry import Backoff
 
 Api = Literal["rest", "graphql"]
 WINDOW = 3600.0
@@ -112,6 +113,7 @@ class RequestPolicy:
         self.attempts = max(1, attempts)
         self.base_seconds = base_seconds
         self.cap_seconds = cap_seconds
+        self._backoff = Backoff(base_seconds, cap_seconds, jitter=0.5)
         self.max_wait_seconds = max_wait_seconds
         self.rate_limit_floor_seconds = rate_limit_floor_seconds
         self.clock = clock
@@ -201,9 +203,9 @@ class RequestPolicy:
             await asyncio.to_thread(self.ledger.record_request, self.key_id, api, now)
 
     def backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff: uniform in [base/2, min(cap, base * 2^(attempt-1))]."""
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1))
-        return self.rng.uniform(min(ceiling, self.base_seconds / 2), ceiling)
+        """The process's one backoff (:class:`octoscope.retry.Backoff`): at least half of a ceiling that
+        doubles from ``base_seconds`` up to ``cap_seconds``."""
+        return self._backoff.delay(attempt, self.rng)
 
     async def call(
         self,
