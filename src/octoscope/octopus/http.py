@@ -28,9 +28,11 @@ USER_AGENT = f"octoscope/{__version__}"
 KEY_HINT = "check OCTOSCOPE_API_KEY (or run `octoscope init`); the key is on your Octopus account's API access page"
 
 
-def new_http_client(timeout_seconds: float) -> httpx.AsyncClient:
+def new_http_client(timeout_seconds: float, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """``transport``: a unit test's ``httpx.MockTransport``; by default the network."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout_seconds),
+        transport=transport,
         headers={"User-Agent": USER_AGENT},
         limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
     )

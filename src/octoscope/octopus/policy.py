@@ -10,11 +10,13 @@ backoff grows with each rate-limited answer in a row, across runs, until one ans
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
 import weakref
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
 
@@ -71,6 +73,19 @@ class Hold:
         """An answer that is not a rate limit: the key is usable again."""
         self.strikes = 0
         self.reason = ""
+
+
+@dataclass
+class Meter:
+    """Requests made (and retried) by one piece of work, whatever else shares the policy meanwhile: with one
+    policy per key and process, the sync's count must not include the live poller's calls."""
+
+    made: dict[str, int] = field(default_factory=lambda: {"rest": 0, "graphql": 0})
+    retries: int = 0
+
+
+# The meters of the work running in this context; tasks it starts (a sync's downloads) inherit them.
+_METERS: ContextVar[tuple[Meter, ...]] = ContextVar("octopus_meters", default=())
 
 
 _HOLDS: weakref.WeakKeyDictionary[object, dict[str, Hold]] = weakref.WeakKeyDictionary()
@@ -137,6 +152,16 @@ class RequestPolicy:
         """When a rate-limit hold on the key ends, if one holds it now."""
         return self.hold.not_before if self.hold.not_before > self.clock() else None
 
+    @contextlib.contextmanager
+    def meter(self) -> Iterator[Meter]:
+        """Count the requests made inside the block (and in the tasks it starts), and only those."""
+        meter = Meter()
+        token = _METERS.set((*_METERS.get(), meter))
+        try:
+            yield meter
+        finally:
+            _METERS.reset(token)
+
     def _window(self, api: Api, now: float) -> list[float]:
         # Read from the ledger every time: another process on the same database (the scheduler, a CLI sync)
         # spends the same budget.
@@ -200,6 +225,8 @@ class RequestPolicy:
             if self.hold.strikes:
                 self.hold.probing = True  # the first request after a hold: the others wait for its answer
             self.made[api] += 1
+            for meter in _METERS.get():
+                meter.made[api] += 1
             await asyncio.to_thread(self.ledger.record_request, self.key_id, api, now)
 
     def backoff(self, attempt: int) -> float:
@@ -254,6 +281,8 @@ class RequestPolicy:
             if attempt == tries:
                 break
             self.retries += 1
+            for meter in _METERS.get():
+                meter.retries += 1
             delay = self.backoff(attempt)
             if last.retry_after is not None:
                 delay = max(delay, last.retry_after)

@@ -38,6 +38,7 @@ from octoscope.domain.windows import (
     cheapest_half_hours,
     slots_from_columns,
 )
+from octoscope.octopus.facade import Octopus
 from octoscope.services.costing import (
     FUELS,
     INTELLIGENT,
@@ -52,7 +53,6 @@ from octoscope.services.costing import (
 from octoscope.store.sqlite import Store
 from octoscope.sync.prices import ahead_window, catalogue, fetch_prices_ahead, fetch_rates, regions_of_postcode
 from octoscope.sync.run import Progress
-from octoscope.wiring import open_clients
 
 Mode = Literal["contiguous", "any"]
 LOOK_AHEAD_DAYS = 2  # cheapest windows are sought up to local midnight after tomorrow, as far as published
@@ -348,7 +348,7 @@ def _current_codes(account: Account, now: datetime) -> list[str]:
     return codes
 
 
-async def sync_prices_ahead(settings: Settings, store: Store, clock: Clock) -> dict[str, Any]:
+async def sync_prices_ahead(settings: Settings, store: Store, clock: Clock, octopus: Octopus) -> dict[str, Any]:
     """For the scheduler: fetch today's and tomorrow's unit rates of the account's current tariffs (import,
     export, gas), only where not already stored, within the shared budget.
 
@@ -360,8 +360,7 @@ async def sync_prices_ahead(settings: Settings, store: Store, clock: Clock) -> d
     now = clock.now()
     account = load_account(store, settings.require_account())
     codes = _current_codes(account, now)
-    async with open_clients(settings, store, clock) as clients:
-        result = await fetch_prices_ahead(clients, store, codes, now, concurrency=settings.sync.concurrency)
+    result = await fetch_prices_ahead(octopus.clients, store, codes, now, concurrency=settings.sync.concurrency)
     start, end = ahead_window(now)
     until = {code: published_until(store, TariffCode.parse(code), start, settings) for code in codes}
     return {
@@ -619,6 +618,7 @@ async def prepare_comparison(
     settings: Settings,
     store: Store,
     clock: Clock,
+    octopus: Octopus,
     *,
     months: int = 12,
     fuel: str | None = None,
@@ -647,8 +647,8 @@ async def prepare_comparison(
         current[f] = tariff.code
     if not current:
         raise PriceError("nothing to compare: no meter of that fuel with readings and a tariff", 404)
-    async with open_clients(settings, store, clock) as clients:
-        before = dict(clients.policy.made)
+    clients = octopus.clients
+    with clients.policy.meter() as meter:  # this comparison's requests, not the live poller's meanwhile
 
         async def ask(postcode: str) -> list[str]:
             return await regions_of_postcode(clients, store, postcode, now)
@@ -679,7 +679,7 @@ async def prepare_comparison(
             concurrency=settings.sync.concurrency,
             progress=progress,
         )
-        made: dict[str, int] = {api: clients.policy.made[api] - before[api] for api in before}
+    made: dict[str, int] = dict(meter.made)
     return Prepared(plan, {p.code: p.display_name for p in products}, made, fetched.problems)
 
 
@@ -687,6 +687,7 @@ async def compare_tariffs(
     settings: Settings,
     store: Store,
     clock: Clock,
+    octopus: Octopus,
     *,
     months: int = 12,
     fuel: str | None = None,
@@ -696,7 +697,7 @@ async def compare_tariffs(
     """Compare the household's last ``months`` on every tariff available in its region: what is missing is
     fetched (:func:`prepare_comparison`), then everything is costed from the store."""
     prepared = await prepare_comparison(
-        settings, store, clock, months=months, fuel=fuel, region=region, progress=progress
+        settings, store, clock, octopus, months=months, fuel=fuel, region=region, progress=progress
     )
     # Costing a year of each tariff takes a fraction of a second: off the event loop, for the web app.
     out = await asyncio.to_thread(comparison_costs, store, settings, prepared.plan, prepared.names)

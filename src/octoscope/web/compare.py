@@ -25,7 +25,7 @@ from octoscope.octopus.errors import OctopusError
 from octoscope.services.costing import CostError
 from octoscope.services.pricing import PriceError, compare_tariffs
 from octoscope.sync.run import Progress
-from octoscope.web.deps import ClockDep, SettingsDep, StoreDep
+from octoscope.web.deps import ClockDep, OctopusDep, SettingsDep, StoreDep
 
 router = APIRouter(tags=["prices"])
 
@@ -162,12 +162,11 @@ async def start_comparison(
     store: StoreDep,
     settings: SettingsDep,
     clock: ClockDep,
+    octopus: OctopusDep,
     months: Annotated[int, Query(ge=1, le=36)] = 12,
     fuel: Fuel | None = None,
     region: Annotated[str | None, Query(description="Region letter A-P, if it cannot be found", max_length=1)] = None,
 ) -> JSONResponse:
-    if settings.api_key is None:
-        raise HTTPException(409, "no API key configured: run `octoscope init`")
     jobs = _jobs(request)
     client = request.client.host if request.client else "unknown"
     job = jobs.admit(client, (months, fuel, region), clock())
@@ -175,7 +174,7 @@ async def start_comparison(
 
         async def work(progress: Progress) -> dict[str, Any]:
             return await compare_tariffs(
-                settings, store, clock, months=months, fuel=fuel, region=region, progress=progress
+                settings, store, clock, octopus, months=months, fuel=fuel, region=region, progress=progress
             )
 
         job.task = asyncio.create_task(_run(job, work))
