@@ -60,7 +60,8 @@ def test_a_retry_after_to_the_sync_holds_back_live_and_dispatches(tmp_path: Path
     after = [e for e in log if real(e) >= at + HOLD - 0.5]
     assert asked < at + HOLD - 3, "the live poll and the refresh were asked during the hold"
     assert during == [], [(round(real(e) - at, 3), e["path"], e.get("fields")) for e in during]
-    assert refreshed and refreshed[0].status_code == 200, refreshed and refreshed[0].text
+    assert refreshed, "the refresh did not answer"
+    assert refreshed[0].status_code == 200, refreshed[0].text
     assert any("flexPlannedDispatches" in e.get("fields", []) for e in after), "the refresh resumed after"
     assert any("smartMeterTelemetry" in e.get("fields", []) for e in after), "live resumed after"
     assert any("consumption" in str(e.get("path")) for e in after), "the sync resumed after"
