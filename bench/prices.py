@@ -43,7 +43,7 @@ from octoscope.simulator import create_app
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
 from octoscope.sync.run import run_sync
-from octoscope.wiring import open_clients
+from octoscope.wiring import open_octopus
 
 RUNS = 5
 SEED = 909
@@ -118,15 +118,19 @@ def comparison_figures(tmp: Path) -> dict[str, Any]:
         )
 
         async def sync() -> None:
-            async with open_clients(settings, store, frozen(NOW)) as clients:
-                await run_sync(clients, store, ACCOUNT, start=None, end=NOW + timedelta(hours=15), now=NOW)
+            async with open_octopus(settings, store, frozen(NOW)) as octopus:
+                await run_sync(octopus.clients, store, ACCOUNT, start=None, end=NOW + timedelta(hours=15), now=NOW)
 
         started = time.perf_counter()
         asyncio.run(sync())
         sync_s = time.perf_counter() - started
 
         def compare(fuel: str | None) -> dict[str, Any]:
-            return asyncio.run(compare_tariffs(settings, store, frozen(NOW), months=12, fuel=fuel))
+            async def once() -> dict[str, Any]:
+                async with open_octopus(settings, store, frozen(NOW)) as octopus:
+                    return await compare_tariffs(settings, store, frozen(NOW), octopus, months=12, fuel=fuel)
+
+            return asyncio.run(once())
 
         started = time.perf_counter()
         first = compare(None)
@@ -137,7 +141,11 @@ def comparison_figures(tmp: Path) -> dict[str, Any]:
         electricity_ms, electricity_runs = timed(lambda: compare("electricity"))
         all_ms, _ = timed(lambda: compare(None))
 
-        prepared = asyncio.run(prepare_comparison(settings, store, frozen(NOW), months=12, fuel="electricity"))
+        async def prepare() -> Any:
+            async with open_octopus(settings, store, frozen(NOW)) as octopus:
+                return await prepare_comparison(settings, store, frozen(NOW), octopus, months=12, fuel="electricity")
+
+        prepared = asyncio.run(prepare())
         if prepared.requests["rest"]:
             raise RuntimeError("preparing a stored comparison asked Octopus")
         costing_ms, _ = timed(lambda: comparison_costs(store, settings, prepared.plan, prepared.names))

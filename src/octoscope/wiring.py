@@ -1,6 +1,7 @@
-"""Wiring, at the top with the CLI: settings become the Octopus clients for one API key, sharing one HTTP
-pool and one request policy. The store is the policy's budget ledger and the GraphQL client's token vault:
-neither package imports the other, nor the settings; they meet here.
+"""The composition root, at the top with the CLI and the web app: settings become one Octopus facade per API
+key, on the process's one clock and one store, made once (``serve``'s start-up, or a CLI command) and handed
+down. The store is the facade's budget ledger and token vault: neither package imports the other, nor the
+settings; they meet here.
 """
 
 from __future__ import annotations
@@ -14,51 +15,60 @@ from octoscope.config import Settings
 from octoscope.domain.live import DayRates
 from octoscope.domain.uktime import from_epoch
 from octoscope.live.service import LiveService
-from octoscope.octopus.graphql import GraphQLClient
-from octoscope.octopus.http import new_http_client
-from octoscope.octopus.policy import RequestPolicy, key_fingerprint
-from octoscope.octopus.rest import RestClient
+from octoscope.octopus.facade import Octopus, OctopusOptions, OctopusRegistry
 from octoscope.services.costing import live_day_rates
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync.discovery import discover
-from octoscope.sync.session import Clients
 
 
-def make_policy(settings: Settings, store: StoreProtocol, clock: Clock) -> RequestPolicy:
-    key, _ = settings.require_credentials()
+def octopus_options(settings: Settings) -> OctopusOptions:
     retry = settings.retry
-    return RequestPolicy(
-        key_fingerprint(key.reveal()),
-        store,
-        {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour},
+    return OctopusOptions(
+        api_url=settings.api_url,
+        graphql_url=settings.graphql_url,
+        rest_per_hour=settings.budget.rest_per_hour,
+        graphql_per_hour=settings.budget.graphql_per_hour,
         attempts=retry.attempts,
         base_seconds=retry.base_seconds,
         cap_seconds=retry.cap_seconds,
         max_wait_seconds=retry.max_wait_seconds,
         rate_limit_floor_seconds=retry.rate_limit_floor_seconds,
-        clock=clock,
-        sleep=clock.sleep,
+        timeout_seconds=retry.timeout_seconds,
     )
 
 
-@asynccontextmanager
-async def open_clients(settings: Settings, store: StoreProtocol, clock: Clock) -> AsyncIterator[Clients]:
-    """``clock``: the process's, what "now" is for the budget, ``Retry-After`` and the token's lifetime."""
+def octopus_of(settings: Settings, registry: OctopusRegistry) -> Octopus:
+    """The facade of the configured key in ``registry`` (made on first asking). Raises the settings' own
+    error when no key or account is configured."""
     key, _ = settings.require_credentials()
-    policy = make_policy(settings, store, clock)
-    async with new_http_client(settings.retry.timeout_seconds) as http:
-        yield Clients(
-            RestClient(http, settings.api_url, key, policy),
-            GraphQLClient(http, settings.graphql_url, key, policy, store, clock=clock),
-            policy,
-        )
+    return registry.open(key, octopus_options(settings))
 
 
 @asynccontextmanager
-async def open_live(settings: Settings, store: StoreProtocol, clock: Clock) -> AsyncIterator[LiveService]:
-    """The live Home Mini service for the configured account, its pollers stopped on the way out. Without an
-    API key it still answers, with a ``token_error`` status that says what to set."""
-    if settings.api_key is None or settings.account is None:
+async def open_octopus(settings: Settings, store: StoreProtocol, clock: Clock) -> AsyncIterator[Octopus]:
+    """A CLI command's one facade for the configured key, its connections closed on the way out.
+    ``clock``: the process's, what "now" is for the budget, ``Retry-After`` and the token's lifetime."""
+    async with OctopusRegistry(store, clock) as registry:
+        yield octopus_of(settings, registry)
+
+
+@asynccontextmanager
+async def configured_octopus(settings: Settings, store: StoreProtocol, clock: Clock) -> AsyncIterator[Octopus | None]:
+    """``serve``'s (or ``live``'s) facade for the configured key, or None while no key and account are set
+    (what needs Octopus then says so); closed on the way out."""
+    async with OctopusRegistry(store, clock) as registry:
+        configured = settings.api_key is not None and settings.account is not None
+        yield octopus_of(settings, registry) if configured else None
+
+
+@asynccontextmanager
+async def open_live(
+    settings: Settings, store: StoreProtocol, clock: Clock, octopus: Octopus | None
+) -> AsyncIterator[LiveService]:
+    """The live Home Mini service for the configured account, on the process's facade, its pollers stopped
+    on the way out. Without an API key (``octopus`` None) it still answers, with a ``token_error`` status that
+    says what to set."""
+    if octopus is None or settings.account is None:
         missing = "no API key" if settings.api_key is None else "no account number"
         service = LiveService(
             settings.live,
@@ -70,26 +80,25 @@ async def open_live(settings: Settings, store: StoreProtocol, clock: Clock) -> A
         yield service
         return
     number = settings.account
-    async with open_clients(settings, store, clock) as clients:
 
-        async def rediscover() -> None:
-            await discover(clients, store, number, from_epoch(clock()), refresh=True)
+    async def rediscover() -> None:
+        await discover(octopus.clients, store, number, from_epoch(clock()), refresh=True)
 
-        def rates(device: str, day: date) -> DayRates | None:
-            return live_day_rates(store, settings, device, day)
+    def rates(device: str, day: date) -> DayRates | None:
+        return live_day_rates(store, settings, device, day)
 
-        service = LiveService(
-            settings.live,
-            graphql=clients.graphql,
-            policy=clients.policy,
-            store=store,
-            account=number,
-            clock=clock,
-            rediscover=rediscover,
-            rates=rates,
-        )
-        await service.start()
-        try:
-            yield service
-        finally:
-            await service.close()
+    service = LiveService(
+        settings.live,
+        graphql=octopus.graphql,
+        policy=octopus.policy,
+        store=store,
+        account=number,
+        clock=clock,
+        rediscover=rediscover,
+        rates=rates,
+    )
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.close()

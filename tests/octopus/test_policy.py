@@ -313,9 +313,10 @@ def test_backoff_ceiling_doubles_up_to_the_cap() -> None:
     assert [policy.backoff(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 16, 16, 16]
 
 
-def test_backoff_floor_is_half_the_base() -> None:
+def test_backoff_floor_is_half_its_ceiling() -> None:
+    # The one backoff (octoscope.retry): never less than half the ceiling, which doubles up to the cap.
     policy = make_policy(FakeTime(), base_seconds=2.0, cap_seconds=30.0, rng=BottomOfRange())
-    assert {policy.backoff(n) for n in range(1, 9)} == {1.0}
+    assert [policy.backoff(n) for n in range(1, 9)] == [1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0, 15.0]
 
 
 def test_backoff_is_jittered_within_its_bounds_and_grows() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import gzip
 import logging
+import random
 
 import httpx
 import pytest
@@ -50,6 +51,13 @@ class Server:
         return gzip.decompress(self.requests[i].content).decode().split("\n")
 
 
+class TopOfRange(random.Random):
+    """Jitter pinned to the top of its range: each pause is the backoff's ceiling."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 def writer(server: Server, target: InfluxTarget = V1, **options: object) -> tuple[InfluxWriter, list[float]]:
     slept: list[float] = []
     made = InfluxWriter(
@@ -57,7 +65,7 @@ def writer(server: Server, target: InfluxTarget = V1, **options: object) -> tupl
         clock=frozen("2026-11-21T09:00:00Z"),
         transport=httpx.MockTransport(server),
         sleep=slept.append,
-        jitter=lambda: 1.0,
+        rng=TopOfRange(),
         **options,  # type: ignore[arg-type]
     )
     return made, slept

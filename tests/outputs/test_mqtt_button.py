@@ -4,6 +4,7 @@ caller shares (one a minute, twenty an hour): two presses in a row make one quer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from octoscope.config_outputs import MqttSettings
 from octoscope.outputs.mqtt import Publisher
 from octoscope.services.scheduler import Scheduler
 from octoscope.store.sqlite import Store
+from octoscope.wiring import open_octopus
 from tests.conftest import Cli, simulator
 from tests.outputs.conftest import Listener, copy_of
 from tests.servers import Broker
@@ -28,8 +30,13 @@ def test_two_presses_make_one_dispatch_query(synced_demo: Cli, broker: Broker, t
         sim.reset_log()
 
         async def run() -> list[str]:
+            async with contextlib.AsyncExitStack() as stack:
+                return await _run(stack)
+
+        async def _run(stack: contextlib.AsyncExitStack) -> list[str]:
             with Store.open(cli.db, clock) as store:
-                scheduler = Scheduler(settings, store, clock)
+                octopus = await stack.enter_async_context(open_octopus(settings, store, clock))
+                scheduler = Scheduler(settings, store, clock, octopus)
                 outcomes: list[str] = []
 
                 async def refresh() -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from octoscope.config_outputs import MqttSettings
 from octoscope.outputs.mqtt import Publisher
 from octoscope.store.sqlite import Store
-from octoscope.wiring import open_live
+from octoscope.wiring import configured_octopus, open_live
 from tests.conftest import Cli, simulator
 from tests.outputs.conftest import Listener, copy_of
 from tests.servers import Broker
@@ -36,7 +36,10 @@ def test_demand_is_published_from_the_one_shared_poller(synced_demo: Cli, broker
 
         async def run() -> tuple[float, dict[str, object]]:
             with Store.open(cli.db, clock) as store:
-                async with open_live(settings, store, clock) as live:
+                async with (
+                    configured_octopus(settings, store, clock) as octopus,
+                    open_live(settings, store, clock, octopus) as live,
+                ):
                     publisher = Publisher(settings, store, clock, live=live)
                     task = asyncio.create_task(publisher.session())
                     try:

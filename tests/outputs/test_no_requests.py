@@ -17,11 +17,11 @@ from octoscope.config_outputs import NOTIFY_RULES, MqttSettings, NotifySettings
 from octoscope.domain.secret import Secret
 from octoscope.outputs.mqtt import publish_once
 from octoscope.outputs.notify import notify_round
-from octoscope.services.scheduler import Scheduler
 from octoscope.store.sqlite import Store
 from tests.conftest import DEMO_NOW, Cli, simulator
 from tests.outputs.conftest import Listener, copy_of, receiver
 from tests.servers import Broker
+from tests.services.scheduling import scheduling
 
 STEP = timedelta(hours=2)
 
@@ -42,13 +42,12 @@ def _day(synced: Cli, home: Path, outputs: tuple[Broker, str] | None) -> tuple[C
             )
         clock = ManualClock(start.timestamp())
         sim.reset_log()
-        with Store.open(cli.db, clock) as store:
-            scheduler = Scheduler(settings, store, clock)
+        with Store.open(cli.db, clock) as store, scheduling(settings, store, clock) as (scheduler, runner):
             at = start
             while at < start + timedelta(days=1):
                 httpx.post(f"{sim.url}/_sim/clock", json={"now": at.isoformat()}, timeout=30).raise_for_status()
                 clock.set(at.timestamp())
-                asyncio.run(scheduler.tick())
+                runner.run(scheduler.tick())
                 if outputs is not None:
                     sent += asyncio.run(publish_once(settings, store, clock))
                     sent += len(asyncio.run(notify_round(settings, store, clock)).sent)

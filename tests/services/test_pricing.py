@@ -26,7 +26,7 @@ from octoscope.services.pricing import (
 )
 from octoscope.store.sqlite import Store
 from octoscope.sync.prices import regions_of_postcode
-from octoscope.wiring import open_clients
+from octoscope.wiring import open_octopus
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, SimServer
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -111,10 +111,10 @@ def test_a_postcodes_region_is_asked_once_and_kept(demo_sim: SimServer, tmp_path
     settings = Settings(api_key=Secret(DEMO_KEY), account=DEMO_ACCOUNT, api_url=f"{demo_sim.url}/v1")
 
     async def twice(store: Store) -> tuple[list[str], list[str], int]:
-        async with open_clients(settings, store, frozen(NOW)) as clients:
-            first = await regions_of_postcode(clients, store, "bn1 1aa", NOW)
-            second = await regions_of_postcode(clients, store, "BN11AA", NOW)
-            return first, second, clients.policy.made["rest"]
+        async with open_octopus(settings, store, frozen(NOW)) as octopus:
+            first = await regions_of_postcode(octopus.clients, store, "bn1 1aa", NOW)
+            second = await regions_of_postcode(octopus.clients, store, "BN11AA", NOW)
+            return first, second, octopus.policy.made["rest"]
 
     with Store.open(tmp_path / "o.db") as store:
         first, second, made = asyncio.run(twice(store))
@@ -124,5 +124,5 @@ def test_a_postcodes_region_is_asked_once_and_kept(demo_sim: SimServer, tmp_path
 
 
 async def _unknown(settings: Settings, store: Store) -> list[str]:
-    async with open_clients(settings, store, frozen(NOW)) as clients:
-        return await regions_of_postcode(clients, store, "ZZ9 9ZZ", NOW)
+    async with open_octopus(settings, store, frozen(NOW)) as octopus:
+        return await regions_of_postcode(octopus.clients, store, "ZZ9 9ZZ", NOW)

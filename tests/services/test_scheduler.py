@@ -4,7 +4,6 @@ fetched once a day."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 import time
@@ -16,11 +15,12 @@ import httpx
 
 from octoscope.clock import ManualClock
 from octoscope.domain.models import Charge
-from octoscope.services.scheduler import JobRun, Scheduler
+from octoscope.services.scheduler import JobRun
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
 from octoscope.web.app import create_app
 from tests.conftest import DEMO_NOW, make_cli, simulator
+from tests.services.scheduling import scheduling
 
 
 def epoch(text: str) -> float:
@@ -35,18 +35,18 @@ def test_started_right_after_a_sync_the_scheduler_asks_octopus_nothing(tmp_path:
         with Store.open(cli.db) as store:
             now = epoch(DEMO_NOW)
             clock = ManualClock(now + 30)
-            scheduler = Scheduler(cli.settings(), store, clock)
-            # The CLI's sync is taken as this morning's, and its reading of the account (with the car's state)
-            # as today's: nothing is due 30 s later; the demo has no Agile tariff.
-            at_start = asyncio.run(scheduler.tick())
-            jobs = {j["job"]: j for j in scheduler.snapshot()}
-            log = sim.requests_log()
-            # The car is not plugged in: its dispatches are read an hour after the account was.
-            clock.set(now + 3600)
-            httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-21T10:00:00Z"}, timeout=30)
-            an_hour_on = asyncio.run(scheduler.tick())
-            again = asyncio.run(scheduler.tick())
-            jobs_later = {j["job"]: j for j in scheduler.snapshot()}
+            with scheduling(cli.settings(), store, clock) as (scheduler, runner):
+                # The CLI's sync is taken as this morning's, and its reading of the account (with the car's state)
+                # as today's: nothing is due 30 s later; the demo has no Agile tariff.
+                at_start = runner.run(scheduler.tick())
+                jobs = {j["job"]: j for j in scheduler.snapshot()}
+                log = sim.requests_log()
+                # The car is not plugged in: its dispatches are read an hour after the account was.
+                clock.set(now + 3600)
+                httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-21T10:00:00Z"}, timeout=30)
+                an_hour_on = runner.run(scheduler.tick())
+                again = runner.run(scheduler.tick())
+                jobs_later = {j["job"]: j for j in scheduler.snapshot()}
         later = sim.requests_log()
     assert at_start == []
     assert log["requests"] == []
@@ -76,17 +76,17 @@ def test_agile_prices_for_tomorrow_are_fetched_from_1600_until_stored(tmp_path: 
         with Store.open(cli.db) as store:
             kinds = store.tariff_kinds().items()
             tariff = next(c for c, kind in kinds if kind == "HalfHourlyTariff" and "OUTGOING" not in c)
-            scheduler = Scheduler(cli.settings(), store, clock)
-            # As if the morning's sync and account reading were done, on the test's clock.
-            scheduler.runs["consumption"] = JobRun(datetime.fromisoformat("2026-11-21T06:00:00+00:00"), None, True)
-            scheduler.runs["account"] = JobRun(datetime.fromisoformat("2026-11-21T06:00:00+00:00"), None, True)
-            before = asyncio.run(scheduler.tick())
-            httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-21T16:05:00Z"}, timeout=30)
-            clock.set(epoch("2026-11-21T16:05:00Z"))
-            at_four = asyncio.run(scheduler.tick())
-            after = asyncio.run(scheduler.tick())
-            rates = store.rates(tariff, Charge.STANDARD, datetime.fromisoformat("2026-11-22T12:00:00+00:00"), None)
-            jobs = {j["job"]: j for j in scheduler.snapshot()}
+            with scheduling(cli.settings(), store, clock) as (scheduler, runner):
+                # As if the morning's sync and account reading were done, on the test's clock.
+                scheduler.runs["consumption"] = JobRun(datetime.fromisoformat("2026-11-21T06:00:00+00:00"), None, True)
+                scheduler.runs["account"] = JobRun(datetime.fromisoformat("2026-11-21T06:00:00+00:00"), None, True)
+                before = runner.run(scheduler.tick())
+                httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-21T16:05:00Z"}, timeout=30)
+                clock.set(epoch("2026-11-21T16:05:00Z"))
+                at_four = runner.run(scheduler.tick())
+                after = runner.run(scheduler.tick())
+                rates = store.rates(tariff, Charge.STANDARD, datetime.fromisoformat("2026-11-22T12:00:00+00:00"), None)
+                jobs = {j["job"]: j for j in scheduler.snapshot()}
     assert "prices" not in before  # known to 23:00 today, and it is not 16:00 yet
     assert "prices" in at_four
     assert after == []
@@ -114,23 +114,22 @@ def test_statements_are_fetched_once_a_day_within_the_graphql_budget(tmp_path: P
             with contextlib.closing(sqlite3.connect(cli.db)) as db:
                 return int(db.execute("SELECT count(*) FROM request_budget WHERE api = 'graphql'").fetchone()[0])
 
-        with Store.open(cli.db) as store:
-            scheduler = Scheduler(cli.settings(), store, clock)
+        with Store.open(cli.db) as store, scheduling(cli.settings(), store, clock) as (scheduler, runner):
             scheduler.runs["account"] = JobRun(datetime.fromisoformat("2026-11-21T08:00:00+00:00"), None, True)
             counted = ledger()
-            first = asyncio.run(scheduler.tick())
+            first = runner.run(scheduler.tick())
             first_calls = statement_calls(sim.requests_log())
             assert ledger() > counted  # the policy counted it
             kept = len(store.statements(cli.settings().require_account()))
             for later in ("2026-11-21T10:01:00Z", "2026-11-21T15:00:00Z", "2026-11-22T09:59:00Z"):
                 httpx.post(f"{sim.url}/_sim/clock", json={"now": later}, timeout=30)  # in step with octoscope's
                 clock.set(epoch(later))
-                assert "bills" not in asyncio.run(scheduler.tick()), later
+                assert "bills" not in runner.run(scheduler.tick()), later
             assert len(statement_calls(sim.requests_log())) == 1  # not again the same day
             jobs = {j["job"]: j for j in scheduler.snapshot()}
             httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-22T10:00:00Z"}, timeout=30)
             clock.set(epoch("2026-11-22T10:00:00Z"))
-            next_day = asyncio.run(scheduler.tick())
+            next_day = runner.run(scheduler.tick())
             calls = statement_calls(sim.requests_log())
     assert "bills" in first
     assert [c["variables"]["fromDate"] for c in first_calls] == [None]  # everything, the first time

@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 
-from octoscope.clock import frozen
+from octoscope.clock import Clock, frozen
 from octoscope.config import Settings
 from octoscope.domain.secret import Secret
 from octoscope.services.pricing import sync_prices_ahead
 from octoscope.store.sqlite import Store
 from octoscope.sync.run import run_sync
-from octoscope.wiring import open_clients
+from octoscope.wiring import open_octopus
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, SimServer, simulator
 
 MORNING = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)  # DEMO_NOW: UK time is UTC in November
@@ -25,6 +25,12 @@ AFTERNOON = datetime(2026, 11, 21, 16, 30, tzinfo=UTC)
 
 def set_clock(sim: SimServer, at: datetime) -> None:
     httpx.post(f"{sim.url}/_sim/clock", json={"now": at.isoformat()}, timeout=10).raise_for_status()
+
+
+async def prices_ahead(settings: Settings, store: Store, clock: Clock) -> dict[str, Any]:
+    """The scheduler's prices job, on a facade of its own (one per run here, as one process per run)."""
+    async with open_octopus(settings, store, clock) as octopus:
+        return await sync_prices_ahead(settings, store, clock, octopus)
 
 
 def paths(sim: SimServer) -> list[str]:
@@ -44,15 +50,17 @@ def test_tomorrows_prices_once_published_then_nothing(tmp_path: Path) -> None:
         )
 
         async def synced() -> None:
-            async with open_clients(settings, store, frozen(MORNING)) as clients:
-                await run_sync(clients, store, DEMO_ACCOUNT, start=None, end=MORNING + timedelta(hours=15), now=MORNING)
+            async with open_octopus(settings, store, frozen(MORNING)) as octopus:
+                await run_sync(
+                    octopus.clients, store, DEMO_ACCOUNT, start=None, end=MORNING + timedelta(hours=15), now=MORNING
+                )
 
         asyncio.run(synced())
         sim.reset_log()
 
         def ahead(at: datetime) -> dict[str, Any]:
             set_clock(sim, at)
-            return asyncio.run(sync_prices_ahead(settings, store, frozen(at)))
+            return asyncio.run(prices_ahead(settings, store, frozen(at)))
 
         morning = ahead(MORNING)
         # The sync holds today's prices; tomorrow's unit rates are asked once per tariff: Intelligent Go's are

@@ -27,6 +27,7 @@ from octoscope.services.pricing import sync_prices_ahead
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
 from octoscope.web.app import create_app
+from octoscope.wiring import open_octopus
 from tests.conftest import DEMO_NOW, Cli, make_cli, simulator
 from tests.web.test_api_prices import compared
 from tests.web.test_browser import Page, browser, shot
@@ -77,7 +78,12 @@ class Agile:
         self.clock.set(epoch(iso))
         settings = agile_settings(self.cli)
         with Store.open(self.cli.db) as store, ThreadPoolExecutor(1) as pool:  # Playwright holds this thread's loop
-            pool.submit(asyncio.run, sync_prices_ahead(settings, store, self.clock)).result()
+            pool.submit(asyncio.run, prices_ahead(settings, store, self.clock)).result()
+
+
+async def prices_ahead(settings: Any, store: Store, clock: ManualClock) -> None:
+    async with open_octopus(settings, store, clock) as octopus:
+        await sync_prices_ahead(settings, store, clock, octopus)
 
 
 def agile_settings(cli: Cli) -> Any:

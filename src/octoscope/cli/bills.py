@@ -78,11 +78,11 @@ def bills(
 
 async def _fetch(settings: Settings, store: Store, clock: Clock) -> FetchResult:
     from octoscope.services.bills import fetch  # noqa: PLC0415
-    from octoscope.wiring import open_clients  # noqa: PLC0415
+    from octoscope.wiring import open_octopus  # noqa: PLC0415
 
     _, number = settings.require_credentials()
-    async with open_clients(settings, store, clock) as clients:
-        return await fetch(clients.graphql, store, number, clock)
+    async with open_octopus(settings, store, clock) as octopus:
+        return await fetch(octopus.graphql, store, number, clock)
 
 
 def _money(pence: int) -> str:

@@ -156,10 +156,13 @@ async def _watch(
 ) -> None:
     from octoscope.domain.uktime import from_epoch, local_date  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.wiring import open_live  # noqa: PLC0415
+    from octoscope.wiring import configured_octopus, open_live  # noqa: PLC0415
 
     with Store.open(settings.db, clock) as store:
-        async with open_live(settings, store, clock) as service:
+        async with (
+            configured_octopus(settings, store, clock) as octopus,
+            open_live(settings, store, clock, octopus) as service,
+        ):
             feed = service.feed(device)
             async with service.watch(device) as sub:
                 await _first_poll(feed, clock)

@@ -72,12 +72,12 @@ def cheapest(
 
 async def _fetch_ahead(settings: Settings, store: Any, tariff: str | None, now: Any) -> None:
     from octoscope.services.pricing import tariff_to_search  # noqa: PLC0415
-    from octoscope.sync import fetch_prices_ahead  # noqa: PLC0415
-    from octoscope.wiring import open_clients  # noqa: PLC0415
+    from octoscope.sync.prices import fetch_prices_ahead  # noqa: PLC0415
+    from octoscope.wiring import open_octopus  # noqa: PLC0415
 
     code = tariff_to_search(store, settings, tariff, now).code
-    async with open_clients(settings, store, process_clock()) as clients:
-        result = await fetch_prices_ahead(clients, store, [code], now, concurrency=settings.sync.concurrency)
+    async with open_octopus(settings, store, process_clock()) as octopus:
+        result = await fetch_prices_ahead(octopus.clients, store, [code], now, concurrency=settings.sync.concurrency)
     for problem in result.problems:
         typer.echo(f"Warning: {problem}", err=True)
 
@@ -117,7 +117,6 @@ def compare(
 
     Example: octoscope compare --months 12
     """
-    from octoscope.services.pricing import compare_tariffs  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
 
     with user_errors():
@@ -126,13 +125,23 @@ def compare(
         require_database(settings)
         clock = process_clock()
         with Store.open(settings.db, clock) as store, sync_progress(as_json or not sys.stderr.isatty()) as progress:
-            report = asyncio.run(
-                compare_tariffs(settings, store, clock, months=months, fuel=fuel, region=region, progress=progress)
-            )
+            report = asyncio.run(_compare(settings, store, clock, months, fuel, region, progress))
     if as_json:
         echo_json(report)
         return
     _print_comparison(report)
+
+
+async def _compare(
+    settings: Settings, store: Any, clock: Any, months: int, fuel: str | None, region: str | None, progress: Any
+) -> dict[str, Any]:
+    from octoscope.services.pricing import compare_tariffs  # noqa: PLC0415
+    from octoscope.wiring import open_octopus  # noqa: PLC0415
+
+    async with open_octopus(settings, store, clock) as octopus:
+        return await compare_tariffs(
+            settings, store, clock, octopus, months=months, fuel=fuel, region=region, progress=progress
+        )
 
 
 def _signed(pence: float) -> str:

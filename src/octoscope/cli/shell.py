@@ -214,12 +214,13 @@ async def sync_and_record(
     settings: Settings, start: Any, end: Any, now: Any, dry_run: bool, past: bool, progress: Progress
 ) -> dict[str, Any]:
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.sync import run_sync  # noqa: PLC0415
-    from octoscope.wiring import open_clients  # noqa: PLC0415
+    from octoscope.sync.run import run_sync  # noqa: PLC0415
+    from octoscope.wiring import open_octopus  # noqa: PLC0415
 
     clock = process_clock()
     with Store.open(settings.db, clock) as store:
-        async with open_clients(settings, store, clock) as clients:
+        async with open_octopus(settings, store, clock) as octopus:
+            clients = octopus.clients
             _, number = settings.require_credentials()
             options = {
                 "start": start,

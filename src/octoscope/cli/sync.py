@@ -159,14 +159,14 @@ def dispatches(
 
 async def _refresh_dispatches(settings: Settings) -> None:
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.sync import refresh  # noqa: PLC0415
-    from octoscope.wiring import open_clients  # noqa: PLC0415
+    from octoscope.sync.dispatches import refresh  # noqa: PLC0415
+    from octoscope.wiring import open_octopus  # noqa: PLC0415
 
     _, number = settings.require_credentials()
     clock = process_clock()
     with Store.open(settings.db, clock) as store:
-        async with open_clients(settings, store, clock) as clients:
-            for done in await refresh(clients, store, number, clock()):
+        async with open_octopus(settings, store, clock) as octopus:
+            for done in await refresh(octopus.clients, store, number, clock()):
                 typer.echo(
                     f"Refreshed {done.device_id}: {done.state}, {done.new} new, {done.updated} updated", err=True
                 )

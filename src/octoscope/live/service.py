@@ -43,6 +43,7 @@ from octoscope.octopus.errors import (
 )
 from octoscope.octopus.graphql import GraphQLClient
 from octoscope.octopus.policy import RequestPolicy
+from octoscope.retry import Backoff
 from octoscope.store.ports import StoreProtocol
 
 log = logging.getLogger(__name__)
@@ -376,9 +377,9 @@ class Feed:
         )
 
     def _backoff(self, base: float, cap: float) -> float:
-        """Doubling from ``base`` with each failure in a row, at most ``cap``, with 10% jitter."""
-        delay: float = min(cap, base * 2.0 ** (self.failures - 1))
-        return delay * self.service.rng.uniform(0.9, 1.1)
+        """The one backoff (:mod:`octoscope.retry`): doubling from ``base`` with each failure in a row, at most
+        ``cap``, within 10% below it (the poller keeps to a grid of readings: a narrow jitter is enough)."""
+        return Backoff(base, cap, jitter=0.1).delay(self.failures, self.service.rng)
 
     async def _resolve_device(self, now: float) -> str | None:
         if self.device is not None:

@@ -5,7 +5,6 @@ Shared by the REST and GraphQL clients, which differ only in how they ask and wh
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Callable
 from typing import Any
 
@@ -21,31 +20,22 @@ from octoscope.octopus.errors import (
     TemporarilyUnavailable,
     UnexpectedResponse,
 )
+from octoscope.retry import retry_after_seconds
+
+__all__ = ["USER_AGENT", "exchange", "new_http_client", "retry_after_seconds"]
 
 USER_AGENT = f"octoscope/{__version__}"
 KEY_HINT = "check OCTOSCOPE_API_KEY (or run `octoscope init`); the key is on your Octopus account's API access page"
 
 
-def new_http_client(timeout_seconds: float) -> httpx.AsyncClient:
+def new_http_client(timeout_seconds: float, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """``transport``: a unit test's ``httpx.MockTransport``; by default the network."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout_seconds),
+        transport=transport,
         headers={"User-Agent": USER_AGENT},
         limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
     )
-
-
-def retry_after_seconds(value: str | None, now: float) -> float | None:
-    """``Retry-After`` as seconds from ``now``: a number of seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 def _detail(body: Any) -> str:

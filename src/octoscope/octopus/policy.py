@@ -10,15 +10,18 @@ backoff grows with each rate-limited answer in a row, across runs, until one ans
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
 import weakref
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
 
 from octoscope.octopus.errors import BudgetExhausted, GaveUp, KeyHeld, RateLimited, Retryable
+from octoscope.retry import Backoff
 
 Api = Literal["rest", "graphql"]
 WINDOW = 3600.0
@@ -72,6 +75,19 @@ class Hold:
         self.reason = ""
 
 
+@dataclass
+class Meter:
+    """Requests made (and retried) by one piece of work, whatever else shares the policy meanwhile: with one
+    policy per key and process, the sync's count must not include the live poller's calls."""
+
+    made: dict[str, int] = field(default_factory=lambda: {"rest": 0, "graphql": 0})
+    retries: int = 0
+
+
+# The meters of the work running in this context; tasks it starts (a sync's downloads) inherit them.
+_METERS: ContextVar[tuple[Meter, ...]] = ContextVar("octopus_meters", default=())
+
+
 _HOLDS: weakref.WeakKeyDictionary[object, dict[str, Hold]] = weakref.WeakKeyDictionary()
 
 
@@ -112,6 +128,7 @@ class RequestPolicy:
         self.attempts = max(1, attempts)
         self.base_seconds = base_seconds
         self.cap_seconds = cap_seconds
+        self._backoff = Backoff(base_seconds, cap_seconds, jitter=0.5)
         self.max_wait_seconds = max_wait_seconds
         self.rate_limit_floor_seconds = rate_limit_floor_seconds
         self.clock = clock
@@ -134,6 +151,16 @@ class RequestPolicy:
     def held_until(self) -> float | None:
         """When a rate-limit hold on the key ends, if one holds it now."""
         return self.hold.not_before if self.hold.not_before > self.clock() else None
+
+    @contextlib.contextmanager
+    def meter(self) -> Iterator[Meter]:
+        """Count the requests made inside the block (and in the tasks it starts), and only those."""
+        meter = Meter()
+        token = _METERS.set((*_METERS.get(), meter))
+        try:
+            yield meter
+        finally:
+            _METERS.reset(token)
 
     def _window(self, api: Api, now: float) -> list[float]:
         # Read from the ledger every time: another process on the same database (the scheduler, a CLI sync)
@@ -198,12 +225,14 @@ class RequestPolicy:
             if self.hold.strikes:
                 self.hold.probing = True  # the first request after a hold: the others wait for its answer
             self.made[api] += 1
+            for meter in _METERS.get():
+                meter.made[api] += 1
             await asyncio.to_thread(self.ledger.record_request, self.key_id, api, now)
 
     def backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff: uniform in [base/2, min(cap, base * 2^(attempt-1))]."""
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1))
-        return self.rng.uniform(min(ceiling, self.base_seconds / 2), ceiling)
+        """The process's one backoff (:class:`octoscope.retry.Backoff`): at least half of a ceiling that
+        doubles from ``base_seconds`` up to ``cap_seconds``."""
+        return self._backoff.delay(attempt, self.rng)
 
     async def call(
         self,
@@ -252,6 +281,8 @@ class RequestPolicy:
             if attempt == tries:
                 break
             self.retries += 1
+            for meter in _METERS.get():
+                meter.retries += 1
             delay = self.backoff(attempt)
             if last.retry_after is not None:
                 delay = max(delay, last.retry_after)

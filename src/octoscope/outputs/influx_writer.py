@@ -27,7 +27,6 @@ import random
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 
 import httpx
@@ -36,6 +35,7 @@ from octoscope import __version__
 from octoscope.clock import Clock
 from octoscope.domain.secret import Secret
 from octoscope.errors import OctoscopeError
+from octoscope.retry import Backoff, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def _reason(response: httpx.Response) -> str:
 class InfluxWriter:
     """Writes points to one target over one HTTP connection pool. Use as a context manager.
 
-    ``transport``, ``sleep`` and ``jitter`` are seams for tests; by default the real network and clock.
+    ``transport``, ``sleep`` and ``rng`` are seams for tests; by default the real network and clock.
     """
 
     def __init__(
@@ -207,7 +207,7 @@ class InfluxWriter:
         clock: Clock,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
-        jitter: Callable[[], float] = random.random,
+        rng: random.Random | None = None,
     ) -> None:
         self.target = target
         self.batch_size = batch_size
@@ -216,7 +216,8 @@ class InfluxWriter:
         self.cap_seconds = cap_seconds
         self._clock = clock
         self._sleep = sleep or clock.sleep_blocking
-        self._jitter = jitter
+        self._rng = rng or random.Random()
+        self._backoff = Backoff(base_seconds, cap_seconds, jitter=1.0)  # full jitter: writers spread out
         self._url, self._params = target.endpoint()
         self._headers = target.headers()
         self._http = httpx.Client(timeout=target.timeout_seconds, transport=transport)
@@ -310,26 +311,12 @@ class InfluxWriter:
         return "check [influx] org and bucket"
 
     def _wait(self, attempt: int, retry_after: str | None, why: str) -> None:
-        delay = min(self.cap_seconds, self.base_seconds * 2 ** (attempt - 1)) * self._jitter()
-        asked = _retry_after(retry_after, self._clock())
-        if asked is not None:
-            delay = min(max(delay, asked), self.cap_seconds * 4)
+        # At least the server's Retry-After, but never parked longer than four caps.
+        asked = retry_after_seconds(retry_after, self._clock())
+        delay = self._backoff.delay(attempt, self._rng, asked, longest=self.cap_seconds * 4)
         self.retries += 1
         log.info("InfluxDB: %s; try %d of %d in %.1f s", why, attempt + 1, self.attempts, delay)
         self._sleep(delay)
-
-
-def _retry_after(value: str | None, now: float) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-    except (TypeError, ValueError):
-        return None
 
 
 def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:

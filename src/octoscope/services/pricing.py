@@ -39,6 +39,7 @@ from octoscope.domain.windows import (
     slots_from_columns,
 )
 from octoscope.errors import ConflictError, InputError, NotFoundError
+from octoscope.octopus.facade import Octopus
 from octoscope.services.costing import (
     FUELS,
     INTELLIGENT,
@@ -53,7 +54,6 @@ from octoscope.services.costing import (
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync.prices import ahead_window, catalogue, fetch_prices_ahead, fetch_rates, regions_of_postcode
 from octoscope.sync.run import Progress
-from octoscope.wiring import open_clients
 
 Mode = Literal["contiguous", "any"]
 LOOK_AHEAD_DAYS = 2  # cheapest windows are sought up to local midnight after tomorrow, as far as published
@@ -352,7 +352,7 @@ def _current_codes(account: Account, now: datetime) -> list[str]:
     return codes
 
 
-async def sync_prices_ahead(settings: Settings, store: StoreProtocol, clock: Clock) -> dict[str, Any]:
+async def sync_prices_ahead(settings: Settings, store: StoreProtocol, clock: Clock, octopus: Octopus) -> dict[str, Any]:
     """For the scheduler: fetch today's and tomorrow's unit rates of the account's current tariffs (import,
     export, gas), only where not already stored, within the shared budget.
 
@@ -364,8 +364,7 @@ async def sync_prices_ahead(settings: Settings, store: StoreProtocol, clock: Clo
     now = clock.now()
     account = load_account(store, settings.require_account())
     codes = _current_codes(account, now)
-    async with open_clients(settings, store, clock) as clients:
-        result = await fetch_prices_ahead(clients, store, codes, now, concurrency=settings.sync.concurrency)
+    result = await fetch_prices_ahead(octopus.clients, store, codes, now, concurrency=settings.sync.concurrency)
     start, end = ahead_window(now)
     until = {code: published_until(store, TariffCode.parse(code), start, settings) for code in codes}
     return {
@@ -625,6 +624,7 @@ async def prepare_comparison(
     settings: Settings,
     store: StoreProtocol,
     clock: Clock,
+    octopus: Octopus,
     *,
     months: int = 12,
     fuel: str | None = None,
@@ -653,8 +653,8 @@ async def prepare_comparison(
         current[f] = tariff.code
     if not current:
         raise NothingToPrice("nothing to compare: no meter of that fuel with readings and a tariff")
-    async with open_clients(settings, store, clock) as clients:
-        before = dict(clients.policy.made)
+    clients = octopus.clients
+    with clients.policy.meter() as meter:  # this comparison's requests, not the live poller's meanwhile
 
         async def ask(postcode: str) -> list[str]:
             return await regions_of_postcode(clients, store, postcode, now)
@@ -685,7 +685,7 @@ async def prepare_comparison(
             concurrency=settings.sync.concurrency,
             progress=progress,
         )
-        made: dict[str, int] = {api: clients.policy.made[api] - before[api] for api in before}
+    made: dict[str, int] = dict(meter.made)
     return Prepared(plan, {p.code: p.display_name for p in products}, made, fetched.problems)
 
 
@@ -693,6 +693,7 @@ async def compare_tariffs(
     settings: Settings,
     store: StoreProtocol,
     clock: Clock,
+    octopus: Octopus,
     *,
     months: int = 12,
     fuel: str | None = None,
@@ -702,7 +703,7 @@ async def compare_tariffs(
     """Compare the household's last ``months`` on every tariff available in its region: what is missing is
     fetched (:func:`prepare_comparison`), then everything is costed from the store."""
     prepared = await prepare_comparison(
-        settings, store, clock, months=months, fuel=fuel, region=region, progress=progress
+        settings, store, clock, octopus, months=months, fuel=fuel, region=region, progress=progress
     )
     # Costing a year of each tariff takes a fraction of a second: off the event loop, for the web app.
     out = await asyncio.to_thread(comparison_costs, store, settings, prepared.plan, prepared.names)

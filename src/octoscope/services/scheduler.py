@@ -1,5 +1,6 @@
 """The scheduler ``octoscope serve`` runs: each minute it asks ``sync.schedule.decide`` what is due and does it,
-through the same clients, request policy and budget as every other call to Octopus.
+through the process's one Octopus facade (its clients, request policy and budget), as every other call to
+Octopus in the process.
 
 It remembers each job's last run (and takes the last sync, the last reading of the account and the last
 dispatch query from the store at start, so a restart, or a start right after a sync, does not repeat them);
@@ -18,7 +19,7 @@ from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.domain.uktime import UK, from_epoch
 from octoscope.octopus.errors import OctopusError
-from octoscope.octopus.policy import hold_of, key_fingerprint
+from octoscope.octopus.facade import Octopus
 from octoscope.services.pricing import sync_prices_ahead
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync.bills import fetch_statements, next_fetch
@@ -38,7 +39,6 @@ from octoscope.sync.schedule import (
     prices_stored_until,
     yesterday_missing,
 )
-from octoscope.wiring import open_clients
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +70,21 @@ class JobRun:
 
 class Scheduler:
     def __init__(
-        self, settings: Settings, store: StoreProtocol, clock: Clock, *, after_sync: AfterSync | None = None
+        self,
+        settings: Settings,
+        store: StoreProtocol,
+        clock: Clock,
+        octopus: Octopus,
+        *,
+        after_sync: AfterSync | None = None,
     ) -> None:
         self.settings = settings
         self.after_sync = after_sync  # the outputs' hook (InfluxDB), handed in: services do not import outputs
         self.store = store
         self.clock = clock
-        key, self.number = settings.require_credentials()
-        self.key_id = key_fingerprint(key.reveal())
+        self.octopus = octopus
+        _, self.number = settings.require_credentials()
+        self.key_id = octopus.key_id
         self.runs: dict[str, JobRun] = {}
         last = store.last_run()
         if last is not None and last[2] in ("ok", "failed"):
@@ -88,7 +95,7 @@ class Scheduler:
         sent = store.requests_since(self.key_id, LEDGER, 0)
         if sent:
             self.runs["dispatches"] = JobRun(from_epoch(sent[-1]), from_epoch(sent[-1]), True, "from the ledger")
-        self.hold = hold_of(store, self.key_id)  # the rate-limit hold every caller of the key shares
+        self.hold = octopus.policy.hold  # the rate-limit hold every caller of the key shares
         self.decisions: list[Decision] = []
 
     def now(self) -> datetime:
@@ -170,18 +177,17 @@ class Scheduler:
         run_id = self.store.start_run(now)
         outcome: tuple[str, dict[str, Any]] = ("interrupted", {})
         try:
-            async with open_clients(self.settings, self.store, self.clock) as clients:
-                result = await run_sync(
-                    clients,
-                    self.store,
-                    self.number,
-                    start=None,
-                    end=end,
-                    now=now,
-                    reread_days=self.settings.sync.reread_days,
-                    concurrency=self.settings.sync.concurrency,
-                    account_fresh_for=ACCOUNT_EVERY,  # the account job reads it daily
-                )
+            result = await run_sync(
+                self.octopus.clients,
+                self.store,
+                self.number,
+                start=None,
+                end=end,
+                now=now,
+                reread_days=self.settings.sync.reread_days,
+                concurrency=self.settings.sync.concurrency,
+                account_fresh_for=ACCOUNT_EVERY,  # the account job reads it daily
+            )
             summary = result.summary(self.store)
             outcome = ("ok", summary)
         except OctopusError as err:
@@ -200,12 +206,11 @@ class Scheduler:
         return await self._sync(now)
 
     async def _prices(self, now: datetime) -> str:
-        done = await sync_prices_ahead(self.settings, self.store, self.clock)
+        done = await sync_prices_ahead(self.settings, self.store, self.clock, self.octopus)
         return ", ".join(f"{k}: {v}" for k, v in done.items() if not isinstance(v, dict | list))
 
     async def _account(self, now: datetime) -> str:
-        async with open_clients(self.settings, self.store, self.clock) as clients:
-            account = await discover(clients, self.store, self.number, now, refresh=True)
+        account = await discover(self.octopus.clients, self.store, self.number, now, refresh=True)
         points = sum(len(p.meter_points) for p in account.properties)
         return (
             f"{_count(len(account.properties), 'property', 'properties')}, {_count(points, 'meter point')},"
@@ -213,8 +218,7 @@ class Scheduler:
         )
 
     async def _bills(self, now: datetime) -> str:
-        async with open_clients(self.settings, self.store, self.clock) as clients:
-            done = await fetch_statements(clients.graphql, self.store, self.number, now)
+        done = await fetch_statements(self.octopus.graphql, self.store, self.number, now)
         if done.skipped:
             return f"{done.skipped}; {_count(done.kept, 'statement')} kept"
         return (
@@ -222,8 +226,7 @@ class Scheduler:
         )
 
     async def _dispatches(self, now: datetime) -> str:
-        async with open_clients(self.settings, self.store, self.clock) as clients:
-            done = await refresh(clients, self.store, self.number, now.timestamp())
+        done = await refresh(self.octopus.clients, self.store, self.number, now.timestamp())
         return "; ".join(f"{d.state or 'state unknown'}: {d.new} new, {d.updated} updated" for d in done)
 
     async def run_forever(self, every: float) -> None:

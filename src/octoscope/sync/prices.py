@@ -54,27 +54,27 @@ async def fetch_rates(
     starts = [w.start for ws in wanted.values() for w in ws]
     ends = [w.end for ws in wanted.values() for w in ws]
     result = SyncResult(Plan(Window(min(starts, default=now), max(ends, default=now)), (), tuple(tasks)))
-    before = dict(clients.policy.made)
-    progress = progress or Progress()
-    progress.start(len(tasks))
-    runner = Runner(clients, store, now, progress)
-    limit = asyncio.Semaphore(max(1, concurrency))
+    with clients.policy.meter() as meter:  # these requests only, not others' sharing the policy
+        progress = progress or Progress()
+        progress.start(len(tasks))
+        runner = Runner(clients, store, now, progress)
+        limit = asyncio.Semaphore(max(1, concurrency))
 
-    async def bounded(task: ChargeTask) -> None:
-        async with limit:
-            await runner.guarded(runner.charge(task, result), f"{task.tariff.code}/{task.charge}", result)
+        async def bounded(task: ChargeTask) -> None:
+            async with limit:
+                await runner.guarded(runner.charge(task, result), f"{task.tariff.code}/{task.charge}", result)
 
-    try:
-        async with asyncio.TaskGroup() as group:
-            for task in tasks:
-                group.create_task(bounded(task))
-    except* Exception as failure:
-        raise failure.exceptions[0] from None
-    finally:
-        runner.close()
-        result.requests = {api: clients.policy.made[api] - before[api] for api in before}
-        result.retries = clients.policy.retries
-    return result
+        try:
+            async with asyncio.TaskGroup() as group:
+                for task in tasks:
+                    group.create_task(bounded(task))
+        except* Exception as failure:
+            raise failure.exceptions[0] from None
+        finally:
+            runner.close()
+            result.requests = dict(meter.made)
+            result.retries = meter.retries
+        return result
 
 
 async def catalogue(

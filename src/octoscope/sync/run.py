@@ -200,49 +200,49 @@ async def run_sync(
     """Discover the account, plan, and (unless ``dry_run``) fetch and store; returns what happened.
     ``account_fresh_for``: an account read from Octopus within this long is taken from the store (the
     scheduler reads it daily on its own, and at once when a sync finds a tariff it does not know)."""
-    before = dict(clients.policy.made)
-    read = store.account_read_at(number)
-    stored = store.load_account(number) if account_fresh_for is not None else None
-    if stored is not None and read is not None and account_fresh_for is not None and now - read < account_fresh_for:
-        account = stored
-    else:
-        account = await discover(clients, store, number, now)
-    plan = make_plan(
-        account,
-        stored_state(store, account, now),
-        start,
-        end,
-        now,
-        reread_days,
-        past_properties,
-    )
-    discovered: dict[str, int] = {api: clients.policy.made[api] - before[api] for api in before}
-    plan = Plan(plan.window, plan.consumption, plan.charges, {k: v for k, v in discovered.items() if v})
-    result = SyncResult(plan)
-    if dry_run:
-        result.requests = discovered
+    with clients.policy.meter() as meter:  # this run's requests, not those of others sharing the policy
+        read = store.account_read_at(number)
+        stored = store.load_account(number) if account_fresh_for is not None else None
+        if stored is not None and read is not None and account_fresh_for is not None and now - read < account_fresh_for:
+            account = stored
+        else:
+            account = await discover(clients, store, number, now)
+        plan = make_plan(
+            account,
+            stored_state(store, account, now),
+            start,
+            end,
+            now,
+            reread_days,
+            past_properties,
+        )
+        discovered: dict[str, int] = dict(meter.made)
+        plan = Plan(plan.window, plan.consumption, plan.charges, {k: v for k, v in discovered.items() if v})
+        result = SyncResult(plan)
+        if dry_run:
+            result.requests = discovered
+            return result
+        progress = progress or Progress()
+        progress.start(len(plan.consumption) + len(plan.charges))
+        runner = Runner(clients, store, now, progress)
+        limit = asyncio.Semaphore(max(1, concurrency))
+
+        async def bounded(job: Any) -> None:
+            async with limit:
+                await job
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for ctask in plan.consumption:
+                    group.create_task(bounded(runner.consumption(ctask, result)))
+                for rtask in plan.charges:
+                    what = f"{rtask.tariff.code}/{rtask.charge}"
+                    group.create_task(bounded(runner.guarded(runner.charge(rtask, result), what, result)))
+        except* Exception as failure:
+            # The first error stops the run; everything committed so far stays.
+            raise failure.exceptions[0] from None
+        finally:
+            runner.close()
+            result.requests = dict(meter.made)
+            result.retries = meter.retries
         return result
-    progress = progress or Progress()
-    progress.start(len(plan.consumption) + len(plan.charges))
-    runner = Runner(clients, store, now, progress)
-    limit = asyncio.Semaphore(max(1, concurrency))
-
-    async def bounded(job: Any) -> None:
-        async with limit:
-            await job
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            for ctask in plan.consumption:
-                group.create_task(bounded(runner.consumption(ctask, result)))
-            for rtask in plan.charges:
-                what = f"{rtask.tariff.code}/{rtask.charge}"
-                group.create_task(bounded(runner.guarded(runner.charge(rtask, result), what, result)))
-    except* Exception as failure:
-        # The first error stops the run; everything committed so far stays.
-        raise failure.exceptions[0] from None
-    finally:
-        runner.close()
-        result.requests = {api: clients.policy.made[api] - before[api] for api in before}
-        result.retries = clients.policy.retries
-    return result

@@ -1,7 +1,8 @@
 """The web app: a JSON API under ``/api`` (OpenAPI docs at ``/docs``), one router per area.
 
-One store per app, opened at start-up and kept in ``app.state`` with the settings and the clock (see
-``deps``); the answers are the same plain data the CLI prints with ``--json``.
+One store per app, opened at start-up and kept in ``app.state`` with the settings, the clock and the one
+Octopus facade of the configured key (see ``deps``), which the scheduler, live and the dispatch refresh all
+share; the answers are the same plain data the CLI prints with ``--json``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from octoscope.web import bills, compare, costs, ev, live, metrics, overview, pa
 from octoscope.web.auth import install_token_guard
 from octoscope.web.errors import install_error_handler
 from octoscope.web.security import HostPolicy, SecurityMiddleware, check_token
-from octoscope.wiring import open_live
+from octoscope.wiring import configured_octopus, open_live
 
 log = logging.getLogger(__name__)
 
@@ -68,25 +69,32 @@ def create_app(
         app.state.settings = settings
         app.state.clock = clock
         task = app.state.scheduler = None
-        if schedule_every is not None and settings.api_key is not None:
-            app.state.scheduler = Scheduler(settings, app.state.store, clock, after_sync=push_after_sync)
-            task = asyncio.create_task(app.state.scheduler.run_forever(schedule_every))
-        scheduler = app.state.scheduler
-        refresh = None if scheduler is None else (lambda: scheduler.run_job("dispatches"))
         try:
-            async with open_live(settings, app.state.store, clock) as app.state.live:  # the Home Mini pollers
-                app.state.stop_streams = app.state.live.stop_streams  # the server ends event streams first
-                outputs = Outputs(settings, app.state.store, clock, refresh, app.state.live)  # MQTT, notifications
+            # The one facade of the key: every caller in the process shares its budget and Retry-After hold.
+            async with configured_octopus(settings, app.state.store, clock) as app.state.octopus:
+                octopus = app.state.octopus
+                if schedule_every is not None and octopus is not None:
+                    app.state.scheduler = Scheduler(
+                        settings, app.state.store, clock, octopus, after_sync=push_after_sync
+                    )
+                    task = asyncio.create_task(app.state.scheduler.run_forever(schedule_every))
+                scheduler = app.state.scheduler
+                refresh = None if scheduler is None else (lambda: scheduler.run_job("dispatches"))
                 try:
-                    yield
+                    async with open_live(settings, app.state.store, clock, octopus) as app.state.live:
+                        app.state.stop_streams = app.state.live.stop_streams  # the server ends event streams first
+                        outputs = Outputs(settings, app.state.store, clock, refresh, app.state.live)  # MQTT, notify
+                        try:
+                            yield
+                        finally:
+                            await outputs.stop()
                 finally:
-                    await outputs.stop()
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+                    await compare.stop(app)  # a comparison still running uses the store and the facade
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await compare.stop(app)  # a comparison still running uses the store
             app.state.store.close()
 
     policy = HostPolicy.of([*settings.web.allowed_hosts, *allowed_hosts])  # a bad name fails here, at start-up

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from octoscope.errors import OctoscopeError
 from octoscope.services.pricing import compare_tariffs
 from octoscope.sync import Progress
-from octoscope.web.deps import ClockDep, SettingsDep, StoreDep
+from octoscope.web.deps import ClockDep, OctopusDep, SettingsDep, StoreDep
 from octoscope.web.errors import detail_of, status_of
 
 router = APIRouter(tags=["prices"])
@@ -157,12 +157,11 @@ async def start_comparison(
     store: StoreDep,
     settings: SettingsDep,
     clock: ClockDep,
+    octopus: OctopusDep,
     months: Annotated[int, Query(ge=1, le=36)] = 12,
     fuel: Fuel | None = None,
     region: Annotated[str | None, Query(description="Region letter A-P, if it cannot be found", max_length=1)] = None,
 ) -> JSONResponse:
-    if settings.api_key is None:
-        raise HTTPException(409, "no API key configured: run `octoscope init`")
     jobs = _jobs(request)
     client = request.client.host if request.client else "unknown"
     job = jobs.admit(client, (months, fuel, region), clock())
@@ -170,7 +169,7 @@ async def start_comparison(
 
         async def work(progress: Progress) -> dict[str, Any]:
             return await compare_tariffs(
-                settings, store, clock, months=months, fuel=fuel, region=region, progress=progress
+                settings, store, clock, octopus, months=months, fuel=fuel, region=region, progress=progress
             )
 
         job.task = asyncio.create_task(_run(job, work))

@@ -6,15 +6,23 @@ import math
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from octoscope.domain.uktime import from_epoch
 from octoscope.domain.validation import MAX_DISPATCH_DAYS
 from octoscope.services.costing import ev_sessions, resolve_days
-from octoscope.sync import RefreshTooSoon, listing, refresh
-from octoscope.web.deps import ClockDep, FromDay, LastDays, SettingsDep, StoreDep, ToDay, TodayDep
-from octoscope.wiring import open_clients
+from octoscope.sync.dispatches import RefreshTooSoon, listing, refresh
+from octoscope.web.deps import (
+    ClockDep,
+    FromDay,
+    LastDays,
+    OctopusDep,
+    SettingsDep,
+    StoreDep,
+    ToDay,
+    TodayDep,
+)
 
 router = APIRouter(tags=["ev"])
 
@@ -42,12 +50,10 @@ def dispatches(
 
 
 @router.post("/api/dispatches/refresh", summary="Ask Octopus for dispatches now, within the limits")
-async def refresh_now(store: StoreDep, settings: SettingsDep, clock: ClockDep) -> Any:
-    if settings.api_key is None:
-        raise HTTPException(409, "no API key configured: run `octoscope init`")
+async def refresh_now(store: StoreDep, settings: SettingsDep, clock: ClockDep, octopus: OctopusDep) -> Any:
+    # The process's facade (see ``deps``): this refresh waits out a Retry-After the sync or live was given.
     try:
-        async with open_clients(settings, store, clock) as clients:
-            done = await refresh(clients, store, settings.require_account(), clock())
+        done = await refresh(octopus.clients, store, settings.require_account(), clock())
     except RefreshTooSoon as err:
         wait = max(1, math.ceil(err.allowed_at - clock()))
         return JSONResponse({"detail": str(err), "allowed_at": err.allowed_at}, 429, {"Retry-After": str(wait)})
