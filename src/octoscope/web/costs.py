@@ -1,23 +1,22 @@
-"""``/api/costs``: the same answer ``octoscope costs --json`` prints."""
+"""``/api/costs``: the same answer ``octoscope costs --json`` prints, kept until the store changes."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from octoscope.domain.uktime import BadDate
+from octoscope.domain.uktime import BadDate, from_epoch, local_date
 from octoscope.services.costing import CostError, costs_as_asked, resolve_days
-from octoscope.web.deps import FromDay, LastDays, SettingsDep, StoreDep, ToDay, TodayDep, bad_query
+from octoscope.web.cache import cache_of
+from octoscope.web.deps import FromDay, LastDays, ToDay, bad_query
 
 router = APIRouter(tags=["costs"])
 
 
 @router.get("/api/costs", summary="What energy cost, per fuel, with buckets")
-def costs(
-    store: StoreDep,
-    settings: SettingsDep,
-    today: TodayDep,
+async def costs(
+    request: Request,
     from_: FromDay = None,
     to: ToDay = None,
     period: Annotated[str | None, Query(description="A month, YYYY-MM, or a year, YYYY")] = None,
@@ -26,13 +25,23 @@ def costs(
     fuel: Literal["electricity", "gas", "export"] | None = None,
     exc_vat: bool = False,
     rounding: Literal["exact", "billing"] | None = None,
-) -> dict[str, Any]:
+) -> Response:
+    # async, reading the app's state directly, as /api/usage: an answer already worked out (per store
+    # version and today, which ends the range) costs no thread hop and no costing.
+    cache = cache_of(request.app)
+    today = local_date(from_epoch(request.app.state.clock()))
     try:
         first, end = resolve_days(from_, to, period, days, today)
-        return costs_as_asked(
-            store, settings, first, end, by=by, fuel=fuel, exc_vat=exc_vat, rounding=rounding, today=today
-        )
     except BadDate as err:
         raise bad_query(err) from None
+    key = ("costs", first, end, by, fuel, exc_vat, rounding, today)
+
+    def compute() -> dict[str, object]:
+        return costs_as_asked(
+            cache.store, cache.settings, first, end, by=by, fuel=fuel, exc_vat=exc_vat, rounding=rounding, today=today
+        )
+
+    try:
+        return await cache.answer_async(key, compute)
     except CostError as err:
         raise HTTPException(404, str(err)) from None
