@@ -16,13 +16,20 @@ the clock (``electricity_pricing``), the daily costs, the EV sessions found. Fig
   what the sink and the server manage alone (gzip, HTTP, InfluxDB's ingest).
 - ``make_lines_seconds``: the lines alone (no network): what the export costs this process.
 - ``incremental_seconds``: a second export straight after: the push after a sync (the last days again).
+- ``sync_vs_export``: a year of an Agile import meter (bench/sync.py's scenario cut to 365 days, import only)
+  synced from the simulator by ``octoscope sync`` in a child process, then exported by ``octoscope export
+  influx`` in another: CPU seconds of each child (user + system, from wait4), and their ratio (target:
+  export CPU at most half the sync's). With ``BENCH_BASELINE=<a checkout of the code before>``, the same
+  export is run with that checkout's ``src`` first on the path, for a ratio old/new in the same run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sync as sync_bench  # bench/sync.py: its scenario, simulator and environment
 from costs import ACCOUNT, END_DAY, HALF_HOURS_PER_METER_YEAR, build
 from machine import machine
 from octoscope.clock import frozen
@@ -46,7 +54,65 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, 
 from tests.servers import ADMIN, influx1
 
 RUNS = 3
+YEAR_DAYS = 365
 NOW = local_midnight(END_DAY) + timedelta(hours=9)
+
+
+def _child_cpu(command: list[str], env: dict[str, str]) -> float:
+    """Run a child to its end; its CPU seconds (user + system), which other load on the machine does not
+    inflate as it does wall time."""
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{command[3:5]} failed: {child.stderr.read().decode()[-2000:] if child.stderr else ''}")
+    return usage.ru_utime + usage.ru_stime
+
+
+def sync_vs_export(server: Any, folder: Path) -> dict[str, Any]:
+    """CPU of a first export against CPU of the sync that fetched the same year (see the module's text)."""
+    text = sync_bench.SCENARIO.replace(f'"-{sync_bench.DAYS}d"', f'"-{YEAR_DAYS}d"')
+    text = re.sub(
+        r"\[\[accounts\.properties\.electricity\]\]\nmpan = \"1200000042425\".*?(?=\n\n)", "", text, flags=re.S
+    )
+    scenario = folder / "year.toml"
+    scenario.write_text(text, encoding="utf-8")
+    db = folder / "year.db"
+    out: dict[str, Any] = {"meter": "Agile import", "days": YEAR_DAYS}
+    with sync_bench.simulator(scenario, folder) as base:
+        env = sync_bench.sync_env(base, folder, db)
+        python = [sys.executable, "-m", "octoscope"]
+        sync_bench.run_sync(base, folder, "warmup")  # the simulator works out its year once
+        out["sync_cpu_seconds"] = round(_child_cpu([*python, "sync", "--to", sync_bench.SYNC_TO, "--json"], env), 2)
+    stored = store_rows(db)
+    out["half_hours"] = stored
+    runs: dict[str, str | None] = {"export": None, "export_baseline": os.environ.get("BENCH_BASELINE")}
+    for name, checkout in runs.items():
+        if name == "export_baseline" and not checkout:
+            continue
+        server.create_database(name)
+        influx_env = {
+            **env,
+            "OCTOSCOPE_INFLUX_URL": server.url,
+            "OCTOSCOPE_INFLUX_DATABASE": name,
+            "OCTOSCOPE_INFLUX_USERNAME": ADMIN[0],
+            "OCTOSCOPE_INFLUX_PASSWORD": ADMIN[1],
+        }
+        influx_env.pop("OCTOSCOPE_API_KEY")
+        if checkout:
+            influx_env["PYTHONPATH"] = str(Path(checkout) / "src")
+        with Store.open(db) as store:
+            store._db.execute("DELETE FROM export_cursors")  # each a first export
+        out[f"{name}_cpu_seconds"] = round(_child_cpu([*python, "export", "influx"], influx_env), 2)
+    out["export_to_sync_cpu"] = round(out["export_cpu_seconds"] / out["sync_cpu_seconds"], 3)
+    if "export_baseline_cpu_seconds" in out:
+        out["baseline_to_export_cpu"] = round(out["export_baseline_cpu_seconds"] / out["export_cpu_seconds"], 2)
+    out["within_target"] = out["export_to_sync_cpu"] <= 0.5
+    return out
+
+
+def store_rows(db: Path) -> int:
+    with Store.open(db) as store:
+        return int(store._db.execute("SELECT COUNT(*) FROM consumption").fetchone()[0])
 
 
 def main() -> None:
@@ -115,6 +181,8 @@ def main() -> None:
     for key in ("seconds", "make_lines_seconds", "incremental_seconds"):
         result[key] = round(statistics.median(r[key] for r in runs), 2)
     result["incremental_points"] = runs[0]["incremental_points"]
+    with tempfile.TemporaryDirectory(prefix="octoscope-bench-influx-year-") as tmp, influx1() as server:
+        result["sync_vs_export"] = sync_vs_export(server, Path(tmp))
     result["batch_size"] = InfluxSettings(url="http://x").batch_size
     result["clock"] = NOW.astimezone(UTC).isoformat()
     result.update(machine())

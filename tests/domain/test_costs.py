@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from octoscope.domain.costs import Prices, cost, gas_kwh
+from octoscope.domain.costs import HalfHourCost, Prices, cost, cost_exc_inc, gas_kwh, prices_in_force, unit_rates
 from octoscope.domain.models import Agreement, Charge, Rate
 from octoscope.domain.uktime import local_midnight
 
@@ -190,6 +190,7 @@ def test_billing_rounding_rounds_consumption_and_rate_per_half_hour() -> None:
 
 START = date(2026, 3, 20)  # the window spans the spring clock change
 DAYS = 20
+START_SWITCH = datetime(2026, 4, 2, 13, 17, tzinfo=UTC)  # an odd instant, after the clock change
 
 
 def _prices() -> dict[str, Prices]:
@@ -382,3 +383,54 @@ def test_intelligent_go_bills_smart_dispatches_at_the_off_peak_price_and_boosts_
     # the boost half-hour keeps the peak price
     assert adjusted.totals.energy_cost == pytest.approx(377.6)
     assert adjusted.totals.bands["off-peak"][0] == pytest.approx(12 * 0.2 + 2 * 3.7)
+
+
+@settings(max_examples=25, deadline=None)
+@given(readings(), st.sampled_from(["exact", "billing"]), st.integers(min_value=0, max_value=2**32))
+def test_one_pass_exc_and_inc_vat_is_two_calls_of_cost(
+    data: list[tuple[datetime, float]], rounding: str, seed: int
+) -> None:
+    """Agile (a price a half-hour, with gaps) then Economy 7 from a switch at an odd instant, smart dispatches
+    here and there, over a clock change: every figure and half-hour of the one pass equals what cost() says
+    exc and inc VAT alone, and prices_in_force equals unit_rates."""
+    rng = random.Random(seed)
+    switch = START_SWITCH
+    agile = [
+        Rate(t, t + HH, round(rng.uniform(-2, 40), 2), round(rng.uniform(-2, 40), 2), None)
+        for i in range(DAYS)
+        for t in slots(START + timedelta(days=i))
+        if rng.random() > 0.02
+    ]
+    prices = {
+        AGILE: Prices({Charge.STANDARD: agile}, [flat(48.0, method=None)], "DIRECT_DEBIT"),
+        E7: Prices({Charge.DAY: [flat(30.0)], Charge.NIGHT: [flat(9.5)]}, [flat(52.0)], "DIRECT_DEBIT"),
+    }
+    deals = [agreement(AGILE, LONG_AGO, switch), agreement(E7, switch)]
+    dispatched = frozenset(t for t, _ in data if rng.random() < 0.05)
+    first, end = START, START + timedelta(days=DAYS)
+    pair: tuple[list[HalfHourCost], list[HalfHourCost]] = ([], [])
+    both = cost_exc_inc(
+        data,
+        deals,
+        prices,
+        first,
+        end,
+        by="day",
+        rounding=rounding,
+        dispatched=dispatched,
+        half_hours=pair,  # type: ignore[arg-type]
+    )
+    for inc_vat, got, halves in ((False, both[0], pair[0]), (True, both[1], pair[1])):
+        alone: list[HalfHourCost] = []
+        want = cost(
+            data, deals, prices, first, end, by="day", inc_vat=inc_vat, rounding=rounding,  # type: ignore[arg-type]
+            dispatched=dispatched, half_hours=alone,
+        )  # fmt: skip
+        assert got == want
+        assert halves == alone
+    starts = [t for i in range(DAYS) for t in slots(START + timedelta(days=i))]
+    found = prices_in_force(starts, deals, prices, dispatched=dispatched)
+    exc = unit_rates(starts, deals, prices, inc_vat=False, dispatched=dispatched)
+    inc = unit_rates(starts, deals, prices, inc_vat=True, dispatched=dispatched)
+    assert [None if f is None else f[1] for f in found] == exc
+    assert [None if f is None else f[2] for f in found] == inc

@@ -62,7 +62,7 @@ def _ask(prompt: str, option: str, hide: bool = False) -> str:
 
 async def _discover(settings: Settings) -> list[str]:
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.sync.discovery import discover  # noqa: PLC0415
+    from octoscope.sync import discover  # noqa: PLC0415
     from octoscope.wiring import open_octopus  # noqa: PLC0415
 
     _, number = settings.require_credentials()

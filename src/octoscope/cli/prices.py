@@ -72,7 +72,7 @@ def cheapest(
 
 async def _fetch_ahead(settings: Settings, store: Any, tariff: str | None, now: Any) -> None:
     from octoscope.services.pricing import tariff_to_search  # noqa: PLC0415
-    from octoscope.sync.prices import fetch_prices_ahead  # noqa: PLC0415
+    from octoscope.sync import fetch_prices_ahead  # noqa: PLC0415
     from octoscope.wiring import open_octopus  # noqa: PLC0415
 
     code = tariff_to_search(store, settings, tariff, now).code

@@ -214,7 +214,7 @@ async def sync_and_record(
     settings: Settings, start: Any, end: Any, now: Any, dry_run: bool, past: bool, progress: Progress
 ) -> dict[str, Any]:
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.sync.run import run_sync  # noqa: PLC0415
+    from octoscope.sync import run_sync  # noqa: PLC0415
     from octoscope.wiring import open_octopus  # noqa: PLC0415
 
     clock = process_clock()

@@ -159,7 +159,7 @@ def dispatches(
 
 async def _refresh_dispatches(settings: Settings) -> None:
     from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.sync.dispatches import refresh  # noqa: PLC0415
+    from octoscope.sync import refresh  # noqa: PLC0415
     from octoscope.wiring import open_octopus  # noqa: PLC0415
 
     _, number = settings.require_credentials()

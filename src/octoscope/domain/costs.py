@@ -118,31 +118,37 @@ class _Lookup:
 
 
 class _Cursor:
-    """Steps through a price list for instants that mostly come in time order: amortised O(1) a lookup."""
+    """Steps through a price list for instants that mostly come in time order: amortised O(1) a lookup. It
+    finds the record, not a value, so that one walk reads the price exc and inc VAT together."""
 
-    __slots__ = ("ends", "i", "last", "lookup", "starts", "values")
+    __slots__ = ("ends", "i", "last", "lookup", "starts")
 
-    def __init__(self, lookup: _Lookup, inc_vat: bool) -> None:
+    def __init__(self, lookup: _Lookup) -> None:
         self.lookup = lookup
         self.starts = lookup.starts
         self.ends = lookup.ends
-        self.values = lookup.inc if inc_vat else lookup.exc
         self.i = -1
         self.last = len(self.starts) - 1
 
-    def at(self, instant: datetime) -> float | None:
+    def index(self, instant: datetime) -> int:
+        """The record in force at ``instant``, or -1."""
         starts, i = self.starts, self.i
-        if i >= 0 and instant < starts[i]:
-            i = bisect.bisect_right(starts, instant) - 1  # out of order: look it up
+        if i < 0 or instant < starts[i]:
+            # first use, or out of order: look it up (a walk from the start of years of Agile is long)
+            i = bisect.bisect_right(starts, instant) - 1
         while i < self.last and starts[i + 1] <= instant:
             i += 1
         self.i = i
         if i < 0:
-            return None
+            return -1
         end = self.ends[i]
         if end is not None and instant >= end:
-            return None
-        return self.values[i]
+            return -1
+        return i
+
+    def at(self, instant: datetime, inc_vat: bool) -> float | None:
+        i = self.index(instant)
+        return None if i < 0 else (self.lookup.inc if inc_vat else self.lookup.exc)[i]
 
 
 @dataclass
@@ -247,7 +253,7 @@ class _Timeline:
     one ends there, so that every instant has at most one tariff whatever range is asked.
     """
 
-    def __init__(self, agreements: Sequence[Agreement], prices: dict[str, Prices], inc_vat: bool) -> None:
+    def __init__(self, agreements: Sequence[Agreement], prices: dict[str, Prices]) -> None:
         ordered = sorted(agreements, key=lambda a: a.valid_from)
         self.entries: list[_InForce] = []
         for i, a in enumerate(ordered):
@@ -257,7 +263,7 @@ class _Timeline:
             if end is not None and end <= a.valid_from:
                 continue
             p = prices.get(a.tariff_code)
-            cursors = {c: _Cursor(lookup, inc_vat) for c, lookup in p.unit.items()} if p is not None else {}
+            cursors = {c: _Cursor(lookup) for c, lookup in p.unit.items()} if p is not None else {}
             self.entries.append(_InForce(a.valid_from, end, a.tariff, p, cursors))
         self.starts = [e.start for e in self.entries]
         self.span = (self.entries[0].start, self.entries[-1].end) if self.entries else None
@@ -312,98 +318,162 @@ def cost(
     One pass over the readings in time order, stepping through days, agreements and price lists alongside
     (a year is 17,520 half-hours: no per-reading search or time-zone arithmetic).
     """
-    timeline = _Timeline(agreements, prices, inc_vat)
-    days: dict[date, Totals] = {}
+    sinks = None if half_hours is None else (half_hours,)
+    (report,) = _cost_pass(
+        readings, agreements, prices, first_day, end_day, by, (inc_vat,), rounding, night, standing_charges,
+        dispatched, sinks,
+    )  # fmt: skip
+    return report
+
+
+def cost_exc_inc(
+    readings: Iterable[tuple[datetime, float]],
+    agreements: Sequence[Agreement],
+    prices: dict[str, Prices],
+    first_day: date,
+    end_day: date,
+    *,
+    by: Bucket = "all",
+    rounding: Rounding = "exact",
+    night: tuple[time, time] = SMART_E7_NIGHT,
+    standing_charges: bool = True,
+    dispatched: frozenset[datetime] = frozenset(),
+    half_hours: tuple[list[HalfHourCost], list[HalfHourCost]] | None = None,
+) -> tuple[CostReport, CostReport]:
+    """:func:`cost` exc and inc VAT in one pass: the same as calling it twice, for little more than once
+    (the walk through days, agreements and price records is shared; only the sums are kept twice).
+    ``half_hours``: two lists, filled exc and inc VAT."""
+    exc, inc = _cost_pass(
+        readings, agreements, prices, first_day, end_day, by, (False, True), rounding, night, standing_charges,
+        dispatched, half_hours,
+    )  # fmt: skip
+    return exc, inc
+
+
+def _cost_pass(
+    readings: Iterable[tuple[datetime, float]],
+    agreements: Sequence[Agreement],
+    prices: dict[str, Prices],
+    first_day: date,
+    end_day: date,
+    by: Bucket,
+    vats: tuple[bool, ...],
+    rounding: Rounding,
+    night: tuple[time, time],
+    standing_charges: bool,
+    dispatched: frozenset[datetime],
+    sinks: Sequence[list[HalfHourCost]] | None,
+) -> list[CostReport]:
+    """The walk behind :func:`cost`, summing for each of ``vats`` (inc VAT or not) side by side."""
+    timeline = _Timeline(agreements, prices)
+    sides = range(len(vats))
+    days: list[dict[date, Totals]] = [{} for _ in vats]
     bounds: list[datetime] = []  # local midnights in UTC: the walk moves from day to day by comparison
+    local_days: list[date] = []
     day = first_day
     while day <= end_day:
         if day < end_day:
-            days[day] = Totals()
+            local_days.append(day)
+            for held in days:
+                held[day] = Totals()
         bounds.append(local_midnight(day))
         day += timedelta(days=1)
     if timeline.span is None:
-        return bucketed(days, first_day, end_day, by)
+        return [bucketed(held, first_day, end_day, by) for held in days]
     covered_from, covered_to = timeline.span
     incomplete: set[date] = set()
     billing = rounding == "billing"
-    # Per (day, agreement, register): the day's price levels, and the band when it does not depend on the
-    # price (one level, or Agile's many), so that most half-hours need no classifying.
-    levels: dict[tuple[int, int, Charge], tuple[list[float], str | None]] = {}
+    # Per side and (day, agreement, register): the day's price levels, and the band when it does not depend
+    # on the price (one level, or Agile's many), so that most half-hours need no classifying.
+    levels: list[dict[tuple[int, int, Charge], tuple[list[float], str | None]]] = [{} for _ in vats]
     index, agreement_index = -1, -1
     day_end = bounds[0]
-    totals = Totals()
+    totals: list[Totals] = []
     current: _InForce | None = None
-    for start, kwh in sorted(readings, key=lambda reading: reading[0]):
+    charge = Charge.STANDARD
+    for start, kwh in sorted(readings, key=itemgetter(0)):
         if start >= day_end or index < 0:
             if start < bounds[0] or start >= bounds[-1]:
                 continue  # outside [first_day, end_day)
             index = bisect.bisect_right(bounds, start) - 1
             day_end = bounds[index + 1]
-            totals = days[first_day + timedelta(days=index)]
+            totals = [held[local_days[index]] for held in days]
         if start < covered_from or (covered_to is not None and start >= covered_to):
             continue  # before the first agreement or after the last: not this series' to cost
-        totals.kwh += kwh
-        totals.half_hours += 1
+        for t in totals:
+            t.kwh += kwh
+            t.half_hours += 1
         if current is None or start < current.start or (current.end is not None and start >= current.end):
             agreement_index = bisect.bisect_right(timeline.starts, start) - 1
             current = timeline.entries[agreement_index] if agreement_index >= 0 else None
             if current is not None and current.end is not None and start >= current.end:
                 current = None
-        rate = None
+        found = -1
+        cursor = None
         if current is not None:
             charge = _charge_for(current.tariff, start, night) if current.tariff.registers == 2 else Charge.STANDARD
             cursor = current.cursors.get(charge)
-            rate = cursor.at(start) if cursor is not None else None
-        if rate is None or current is None:
-            incomplete.add(first_day + timedelta(days=index))
-            if half_hours is not None:
-                half_hours.append(HalfHourCost(start, kwh, current.tariff.code if current else None, None, None, None))
+            if cursor is not None:
+                found = cursor.index(start)
+        if found < 0 or cursor is None or current is None:
+            incomplete.add(local_days[index])
+            if sinks is not None:
+                code = current.tariff.code if current else None
+                for sink in sinks:
+                    sink.append(HalfHourCost(start, kwh, code, None, None, None))
             continue
+        lookup = cursor.lookup
         key = (index, agreement_index, charge)
-        known = levels.get(key)
-        if known is None:
-            day_levels = current.cursors[charge].lookup.levels(bounds[index], day_end, inc_vat)
-            fixed = (
-                band_of(charge, 0.0, day_levels)
-                if charge is not Charge.STANDARD or not 2 <= len(day_levels) <= 3
-                else None
-            )
-            known = levels[key] = (day_levels, fixed)
-        name = known[1]
-        if dispatched and start in dispatched and known[0] and rate > known[0][0]:
-            rate, name = known[0][0], "off-peak"  # a smart dispatch: the off-peak price, whatever the hour
-        pence = _round(kwh, "0.01") * _round(rate, "0.01") if billing else kwh * rate
-        totals.energy_cost += pence
-        totals.priced_kwh += kwh
-        name = name or band_of(charge, rate, known[0])
-        band = totals.bands.setdefault(name, [0.0, 0.0])
-        band[0] += kwh
-        band[1] += pence
-        if half_hours is not None:
-            half_hours.append(HalfHourCost(start, kwh, current.tariff.code, rate, pence, name))
-    for local, day_totals in days.items():
-        i = (local - first_day).days
+        rounded_kwh = _round(kwh, "0.01") if billing else kwh
+        for k in sides:
+            inc_vat = vats[k]
+            rate = (lookup.inc if inc_vat else lookup.exc)[found]
+            known = levels[k].get(key)
+            if known is None:
+                day_levels = lookup.levels(bounds[index], day_end, inc_vat)
+                fixed = (
+                    band_of(charge, 0.0, day_levels)
+                    if charge is not Charge.STANDARD or not 2 <= len(day_levels) <= 3
+                    else None
+                )
+                known = levels[k][key] = (day_levels, fixed)
+            name = known[1]
+            if dispatched and start in dispatched and known[0] and rate > known[0][0]:
+                rate, name = known[0][0], "off-peak"  # a smart dispatch: the off-peak price, whatever the hour
+            pence = rounded_kwh * _round(rate, "0.01") if billing else kwh * rate
+            t = totals[k]
+            t.energy_cost += pence
+            t.priced_kwh += kwh
+            name = name or band_of(charge, rate, known[0])
+            band = t.bands.setdefault(name, [0.0, 0.0])
+            band[0] += kwh
+            band[1] += pence
+            if sinks is not None:
+                sinks[k].append(HalfHourCost(start, kwh, current.tariff.code, rate, pence, name))
+    for i, local in enumerate(local_days):
         midnight, next_midnight = bounds[i], bounds[i + 1]
         # Only the part of the day the agreements cover is expected: a move-in at noon is not a gap.
         lo = max(midnight, covered_from)
         hi = next_midnight if covered_to is None else min(next_midnight, covered_to)
         if lo >= hi:
             continue
-        if day_totals.half_hours < _half_hours_from(midnight, lo, hi):
+        if days[0][local].half_hours < _half_hours_from(midnight, lo, hi):
             incomplete.add(local)
         if not standing_charges:
             continue
         entry = timeline.for_day(midnight, next_midnight)
-        standing = None
-        if entry is not None and entry.prices is not None:
-            standing = entry.prices.standing_charge(max(midnight, entry.start), inc_vat)
-        if standing is None:
-            incomplete.add(local)
-        else:
-            day_totals.standing_charge = standing
+        for k in sides:
+            standing = None
+            if entry is not None and entry.prices is not None:
+                standing = entry.prices.standing_charge(max(midnight, entry.start), vats[k])
+            if standing is None:
+                incomplete.add(local)
+            else:
+                days[k][local].standing_charge = standing
     for local in sorted(incomplete):
-        days[local].partial_days.append(local)
-    return bucketed(days, first_day, end_day, by)
+        for held in days:
+            held[local].partial_days.append(local)
+    return [bucketed(held, first_day, end_day, by) for held in days]
 
 
 def _half_hours_from(midnight: datetime, lo: datetime, hi: datetime) -> int:
@@ -441,13 +511,13 @@ def unit_rates(
     """The unit rate (p/kWh) each half-hour in ``starts`` (time order) is charged at, as :func:`cost` prices
     it: the tariff in force at its start, the register by the clock on Economy 7, a smart dispatch at the
     day's off-peak price. None where no price is known."""
-    timeline = _Timeline(agreements, prices, inc_vat)
+    timeline = _Timeline(agreements, prices)
     day_levels: dict[tuple[date, int], list[float]] = {}
     out: list[float | None] = []
     for start in starts:
         entry = timeline.at(start)
         cursor = entry.cursors.get(_charge_for(entry.tariff, start, night)) if entry is not None else None
-        rate = cursor.at(start) if cursor is not None else None
+        rate = cursor.at(start, inc_vat) if cursor is not None else None
         if rate is not None and cursor is not None and dispatched and start in dispatched:
             day = local_date(start)
             key = (day, id(cursor))
@@ -459,4 +529,66 @@ def unit_rates(
             if levels and rate > levels[0]:
                 rate = levels[0]
         out.append(rate)
+    return out
+
+
+def prices_in_force(
+    starts: Sequence[datetime],
+    agreements: Sequence[Agreement],
+    prices: dict[str, Prices],
+    *,
+    night: tuple[time, time] = SMART_E7_NIGHT,
+    dispatched: frozenset[datetime] = frozenset(),
+) -> list[tuple[str, float, float] | None]:
+    """For each half-hour in ``starts`` (time order): the tariff code in force and its unit rate exc and inc
+    VAT, as :func:`unit_rates` gives each, found in one walk; None where no price is known."""
+    timeline = _Timeline(agreements, prices)
+    day_levels: dict[tuple[date, int, bool], list[float]] = {}
+
+    def off_peak(start: datetime, cursor: _Cursor, inc_vat: bool, rate: float) -> float:
+        day = local_date(start)
+        key = (day, id(cursor), inc_vat)
+        levels = day_levels.get(key)
+        if levels is None:
+            levels = day_levels[key] = cursor.lookup.levels(
+                local_midnight(day), local_midnight(day + timedelta(days=1)), inc_vat
+            )
+        return levels[0] if levels and rate > levels[0] else rate
+
+    out: list[tuple[str, float, float] | None] = []
+    for start in starts:
+        entry = timeline.at(start)
+        cursor = entry.cursors.get(_charge_for(entry.tariff, start, night)) if entry is not None else None
+        i = cursor.index(start) if cursor is not None else -1
+        if i < 0 or entry is None or cursor is None:
+            out.append(None)
+            continue
+        exc, inc = cursor.lookup.exc[i], cursor.lookup.inc[i]
+        if dispatched and start in dispatched:
+            exc, inc = off_peak(start, cursor, False, exc), off_peak(start, cursor, True, inc)
+        out.append((entry.tariff.code, exc, inc))
+    return out
+
+
+def standing_charges(
+    agreements: Sequence[Agreement], prices: dict[str, Prices], days: Iterable[date]
+) -> dict[date, tuple[float, float] | None]:
+    """Each local day's standing charge exc and inc VAT, as :func:`cost` charges it; None where none is
+    known, or the agreements do not cover the day."""
+    timeline = _Timeline(agreements, prices)
+    out: dict[date, tuple[float, float] | None] = {}
+    for day in days:
+        out[day] = None
+        if timeline.span is None:
+            continue
+        midnight, next_midnight = local_midnight(day), local_midnight(day + timedelta(days=1))
+        covered_from, covered_to = timeline.span
+        lo = max(midnight, covered_from)
+        hi = next_midnight if covered_to is None else min(next_midnight, covered_to)
+        entry = timeline.for_day(midnight, next_midnight)
+        if lo >= hi or entry is None or entry.prices is None:
+            continue
+        at = max(midnight, entry.start)
+        exc, inc = entry.prices.standing_charge(at, False), entry.prices.standing_charge(at, True)
+        out[day] = None if exc is None or inc is None else (exc, inc)
     return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -38,7 +38,15 @@ from octoscope.outputs.influx_writer import (
     series_key,
 )
 from octoscope.outputs.rows import point_rows, price_rows
-from octoscope.services.costing import CostError, FuelName, account_costs, ev_sessions, fuel_of, load_account
+from octoscope.services.costing import (
+    CostError,
+    FuelName,
+    PointPasses,
+    account_costs_exc_inc,
+    ev_sessions,
+    fuel_of,
+    load_account,
+)
 from octoscope.store.ports import ExportCursor, StoreProtocol
 
 log = logging.getLogger(__name__)
@@ -150,6 +158,13 @@ class _Context:
     account: Account
     tags: tuple[tuple[str, str], ...]
     now: datetime
+    # Each meter point costed once per run, exc and inc VAT: its rows, then the daily totals, come from it.
+    passes: PointPasses | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.passes is None:
+            passes = PointPasses(self.store, self.settings.payment_method, self.settings.costs)
+            object.__setattr__(self, "passes", passes)
 
     @property
     def today(self) -> date:
@@ -183,7 +198,7 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
     fuel = fuel_of(point)
     measurement = CONSUMPTION[fuel]
     prefixes: dict[str | None, str] = {}
-    for r in point_rows(ctx.settings, ctx.store, point, local_date(lo), local_date(hi)):
+    for r in point_rows(ctx.settings, ctx.store, point, local_date(lo), local_date(hi), ctx.passes):
         prefix = prefixes.get(r.tariff_code)
         if prefix is None:
             tags = (*ctx.tags, _point_tag(point), ("tariff_code", r.tariff_code or ""))
@@ -221,15 +236,17 @@ def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime)
 
 def _cost_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
     """Each local day's totals per fuel, from the same function as ``octoscope costs --by day``."""
-    common: dict[str, Any] = {
-        "by": "day",
-        "payment_method": ctx.settings.payment_method,
-        "settings": ctx.settings.costs,
-        "today": ctx.today,
-    }
-    first, end = local_date(lo), local_date(hi)
-    exc = account_costs(ctx.store, ctx.account, first, end, inc_vat=False, **common)
-    inc = account_costs(ctx.store, ctx.account, first, end, inc_vat=True, **common)
+    exc, inc = account_costs_exc_inc(
+        ctx.store,
+        ctx.account,
+        local_date(lo),
+        local_date(hi),
+        by="day",
+        payment_method=ctx.settings.payment_method,
+        settings=ctx.settings.costs,
+        today=ctx.today,
+        costed=ctx.passes,
+    )
     fuel: FuelName
     for fuel in ("electricity", "gas", "export"):
         prefix = series_key("energy_costs", (*ctx.tags, ("fuel", fuel)))

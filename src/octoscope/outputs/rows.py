@@ -8,15 +8,14 @@ with no half-hour stored has no row, so its standing charge shows once its first
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from octoscope.config import Settings
 from octoscope.domain.models import Account, MeterPoint
-from octoscope.domain.uktime import HALF_HOUR, local_date, local_midnight
-from octoscope.services.costing import FuelName, PointCosts, cost_point, fuel_of
+from octoscope.domain.uktime import local_date, local_midnight
+from octoscope.services.costing import FuelName, PointPasses, fuel_of, price_list
 from octoscope.store.ports import StoreProtocol
 
 
@@ -37,60 +36,58 @@ class HalfHourRow(NamedTuple):
     standing_inc_vat: float
 
 
-def _priced(
+def point_rows(
     settings: Settings,
     store: StoreProtocol,
     point: MeterPoint,
     first: date,
     end: date,
-    readings: list[tuple[datetime, float]] | None = None,
-) -> tuple[PointCosts, PointCosts]:
-    """The engine's answer exc and inc VAT, each half-hour listed."""
-
-    def priced(inc_vat: bool) -> PointCosts:
-        return cost_point(
-            store,
-            point,
-            first,
-            end,
-            inc_vat=inc_vat,
-            payment_method=settings.payment_method,
-            settings=settings.costs,
-            half_hours=True,
-            readings=readings,
-        )
-
-    return priced(False), priced(True)
-
-
-def point_rows(
-    settings: Settings, store: StoreProtocol, point: MeterPoint, first: date, end: date
+    passes: PointPasses | None = None,
 ) -> list[HalfHourRow]:
-    """The half-hours of one meter point stored in local days [first, end) that its agreements cover."""
-    exc, inc = _priced(settings, store, point, first, end)
-    days = [local_date(h.start) for h in inc.half_hours]
-    per_day = Counter(days)
+    """The half-hours of one meter point stored in local days [first, end) that its agreements cover.
+    ``passes``: points already costed (an export's), to take the half-hours from."""
+    passes = passes or PointPasses(store, settings.payment_method, settings.costs)
+    exc, inc = passes.get(point, first, end)
+    lo, hi = local_midnight(first), local_midnight(end)
     fuel = fuel_of(point)
+    identifier = point.identifier
+    m3 = inc.m3
+    exc_days, inc_days = exc.report.days, inc.report.days
     rows = []
-    for day, e, i in zip(days, exc.half_hours, inc.half_hours, strict=True):
-        count = per_day[day]
-        totals_exc, totals_inc = exc.report.days[day], inc.report.days[day]
+    day_end = lo
+    day: date = first
+    count = 0
+    share_exc = share_inc = 0.0
+    halves = inc.half_hours
+    for n, (e, i) in enumerate(zip(exc.half_hours, halves, strict=True)):
+        start = i.start
+        if start < lo or start >= hi:
+            continue  # the pass was made over more days than asked
+        if start >= day_end:
+            # a new local day: its standing charge is spread over its half-hours stored
+            day = local_date(start)
+            day_end = local_midnight(day + timedelta(days=1))
+            count = 1
+            while n + count < len(halves) and halves[n + count].start < day_end:
+                count += 1
+            share_exc = exc_days[day].standing_charge / count
+            share_inc = inc_days[day].standing_charge / count
         rows.append(
             HalfHourRow(
-                i.start,
+                start,
                 day,
                 fuel,
-                point.identifier,
+                identifier,
                 i.tariff_code,
                 i.band,
                 i.kwh,
-                inc.m3.get(i.start),
+                m3.get(start),
                 e.rate,
                 i.rate,
                 e.pence,
                 i.pence,
-                totals_exc.standing_charge / count,
-                totals_inc.standing_charge / count,
+                share_exc,
+                share_inc,
             )
         )
     return rows
@@ -117,22 +114,10 @@ class PriceRow(NamedTuple):
 
 def price_rows(settings: Settings, store: StoreProtocol, point: MeterPoint, first: date, end: date) -> list[PriceRow]:
     """The unit rate in force at each half-hour of local days [first, end) (a smart dispatch's off-peak price
-    on Intelligent tariffs, as costs bill it) and the day's standing charge: the engine asked for the cost
-    of nothing at every half-hour. Half-hours without a stored price have no row."""
-    lo, hi = local_midnight(first), local_midnight(end)
-    zeros = [(lo + i * HALF_HOUR, 0.0) for i in range(int((hi - lo) / HALF_HOUR))]
-    exc, inc = _priced(settings, store, point, first, end, zeros)
-    export = fuel_of(point) == "export"
-    rows = []
-    day, day_end = first, lo
-    standing: tuple[float | None, float | None] = (None, None)
-    for e, i in zip(exc.half_hours, inc.half_hours, strict=True):
-        if i.rate is None or e.rate is None or i.tariff_code is None:
-            continue
-        if i.start >= day_end:
-            day = local_date(i.start)
-            day_end = local_midnight(day + timedelta(days=1))
-            s_exc, s_inc = exc.report.days[day].standing_charge, inc.report.days[day].standing_charge
-            standing = (None, None) if export or not s_inc else (s_exc, s_inc)
-        rows.append(PriceRow(i.start, i.tariff_code, e.rate, i.rate, *standing))
-    return rows
+    on Intelligent tariffs, as costs bill it) and the day's standing charge. Half-hours without a stored
+    price have no row."""
+    listed = price_list(store, point, first, end, payment_method=settings.payment_method, settings=settings.costs)
+    return [
+        PriceRow(start, code, exc, inc, *((None, None) if standing is None else standing))
+        for start, code, exc, inc, standing in listed
+    ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bisect
 import gc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -23,15 +23,27 @@ from octoscope.domain.costs import (
     Totals,
     bucketed,
     cost,
+    cost_exc_inc,
     gas_kwh,
     next_month,
+    prices_in_force,
+    standing_charges,
     unit_rates,
 )
 from octoscope.domain.live import DayRates
 from octoscope.domain.live import half_hours as half_hours_of_day
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
 from octoscope.domain.sessions import detect_sessions
-from octoscope.domain.uktime import UK, BadDate, in_range, local_date, local_day_bounds, local_midnight, parse_date
+from octoscope.domain.uktime import (
+    HALF_HOUR,
+    UK,
+    BadDate,
+    in_range,
+    local_date,
+    local_day_bounds,
+    local_midnight,
+    parse_date,
+)
 from octoscope.errors import NotFoundError, OctoscopeError
 from octoscope.store.ports import StoreProtocol
 
@@ -281,6 +293,42 @@ def prices_ahead(
     return list(zip(starts, rates, strict=True))
 
 
+def price_list(
+    store: StoreProtocol,
+    point: MeterPoint,
+    first: date,
+    end: date,
+    *,
+    payment_method: str = "DIRECT_DEBIT",
+    settings: CostSettings | None = None,
+) -> list[tuple[datetime, str, float, float, tuple[float, float] | None]]:
+    """Each half-hour of local days [first, end) with a stored price: (start, tariff code, unit rate exc and
+    inc VAT as costs bill it, the day's standing charge exc and inc VAT or None where none is paid). Straight
+    from the stored prices, read once: nothing is costed."""
+    settings = settings or CostSettings()
+    lo, hi = local_midnight(first), local_midnight(end)
+    starts = [lo + i * HALF_HOUR for i in range((hi - lo) // HALF_HOUR)]
+    prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
+    rates = prices_in_force(
+        starts, point.agreements, prices, night=settings.e7_night, dispatched=_dispatched(store, point, lo, hi)
+    )
+    export = fuel_of(point) == "export"  # export tariffs have no standing charge to pay
+    out: list[tuple[datetime, str, float, float, tuple[float, float] | None]] = []
+    day, day_end = first, lo
+    standing: tuple[float, float] | None = None
+    for start, found in zip(starts, rates, strict=True):
+        if found is None:
+            continue
+        if start >= day_end:
+            day = local_date(start)
+            day_end = local_midnight(day + timedelta(days=1))
+            standing = None if export else standing_charges(point.agreements, prices, (day,))[day]
+            if standing is not None and not standing[1]:
+                standing = None  # no charge known for the day
+        out.append((start, found[0], found[1], found[2], standing))
+    return out
+
+
 def _money(value: float) -> float:
     return round(value, 4)
 
@@ -338,6 +386,32 @@ def account_costs(
         return _account_costs(store, account, first, end, by, set(fuels), inc_vat, payment_method, settings)
 
 
+def account_costs_exc_inc(
+    store: StoreProtocol,
+    account: Account,
+    first: date,
+    end: date,
+    *,
+    by: Bucket = "month",
+    fuels: Iterable[FuelName] = FUELS,
+    payment_method: str = "DIRECT_DEBIT",
+    settings: CostSettings | None = None,
+    today: date | None = None,
+    costed: PointPasses | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`account_costs` exc and inc VAT, from one pass over each meter point (``costed``: passes already
+    made, to take the days from)."""
+    if today is not None:
+        end = max(first, min(end, today + timedelta(days=1)))
+    wanted = set(fuels)
+    with _without_gc_pauses():
+        exc, inc = daily_totals_exc_inc(store, account, first, end, wanted, payment_method, settings, costed=costed)
+        return (
+            costs_report(exc, first, end, by, wanted, False, settings, payment_method),
+            costs_report(inc, first, end, by, wanted, True, settings, payment_method),
+        )
+
+
 def _account_costs(
     store: StoreProtocol,
     account: Account,
@@ -375,35 +449,67 @@ def daily_totals(
 ) -> DailyTotals:
     """Costs of [first, end) local days per fuel and day, unbucketed. ``until``: half-hours from this instant
     on are left out (a day so far, to compare with the same hours of another)."""
-    wanted = set(wanted)
     settings = settings or CostSettings()
-    days: dict[FuelName, dict[date, Totals]] = {}
-    reads_m3: set[FuelName] = set()
+
+    def costed(point: MeterPoint, lo: date, hi: date) -> Sequence[PointCosts]:
+        one = cost_point(
+            store, point, lo, hi, inc_vat=inc_vat, payment_method=payment_method, settings=settings, until=until
+        )
+        return (one,)
+
+    (daily,) = _daily(account, first, end, set(wanted), costed, 1)
+    return daily
+
+
+def daily_totals_exc_inc(
+    store: StoreProtocol,
+    account: Account,
+    first: date,
+    end: date,
+    wanted: Iterable[FuelName] = FUELS,
+    payment_method: str = "DIRECT_DEBIT",
+    settings: CostSettings | None = None,
+    *,
+    costed: PointPasses | None = None,
+) -> tuple[DailyTotals, DailyTotals]:
+    """:func:`daily_totals` exc and inc VAT from one pass over each meter point; ``costed``: passes already
+    made (an export's rows) to take the days from."""
+    settings = settings or CostSettings()
+    passes = costed or PointPasses(store, payment_method, settings, half_hours=False)
+    exc, inc = _daily(account, first, end, set(wanted), passes.get, 2)
+    return exc, inc
+
+
+def _daily(
+    account: Account,
+    first: date,
+    end: date,
+    wanted: set[FuelName],
+    costed: Callable[[MeterPoint, date, date], Sequence[PointCosts]],
+    results: int,
+) -> list[DailyTotals]:
+    """Each point's days, as ``costed`` prices them (``results`` of them: one per VAT treatment), added per
+    fuel."""
+    out = [DailyTotals({}, set()) for _ in range(results)]
     for prop in account.properties:
         for point in prop.meter_points:
             fuel = fuel_of(point)
             span = _point_days(point, first, end) if fuel in wanted else None
             if span is None:
                 continue
-            costed = cost_point(
-                store,
-                point,
-                span[0],
-                span[1],
-                inc_vat=inc_vat,
-                payment_method=payment_method,
-                settings=settings,
-                until=until,
-            )
-            report, m3_by_day = costed.report, costed.m3_by_day
-            for day, m3 in m3_by_day.items():
-                report.days[day].m3 += m3
-            if m3_by_day:
-                reads_m3.add(fuel)
-            held = days.setdefault(fuel, {})
-            for day, totals in report.days.items():
-                held.setdefault(day, Totals()).add(totals)
-    return DailyTotals(days, reads_m3)
+            for daily, result in zip(out, costed(point, span[0], span[1]), strict=True):
+                m3_by_day = result.m3_by_day
+                if m3_by_day:
+                    daily.reads_m3.add(fuel)
+                held = daily.days.setdefault(fuel, {})
+                for day, totals in result.report.days.items():
+                    if not span[0] <= day < span[1]:
+                        continue  # a pass made over more days than asked
+                    mine = held.setdefault(day, Totals())
+                    mine.add(totals)
+                    if day in m3_by_day:
+                        mine.m3 += m3_by_day[day]
+    return out
 
 
 def costs_report(
@@ -476,7 +582,77 @@ def cost_point(
     stored half-hours from this instant on are left out (a day so far, to compare with the same hours of
     another)."""
     settings = settings or CostSettings()
-    fuel = fuel_of(point)
+    got = _point_inputs(store, point, first, end, settings, payment_method, readings, until)
+    priced: list[HalfHourCost] = []
+    report = cost(
+        got.kwh,
+        point.agreements,
+        got.prices,
+        first,
+        end,
+        inc_vat=inc_vat,
+        rounding="billing" if settings.rounding == "billing" else "exact",
+        night=settings.e7_night,
+        standing_charges=fuel_of(point) != "export",  # export tariffs have no standing charge to pay
+        dispatched=got.dispatched,
+        half_hours=priced if half_hours else None,
+    )
+    return PointCosts(report, got.m3_by_day, got.m3, priced)
+
+
+def cost_point_exc_inc(
+    store: StoreProtocol,
+    point: MeterPoint,
+    first: date,
+    end: date,
+    *,
+    payment_method: str = "DIRECT_DEBIT",
+    settings: CostSettings | None = None,
+    half_hours: bool = False,
+    readings: Iterable[tuple[datetime, float]] | None = None,
+) -> tuple[PointCosts, PointCosts]:
+    """:func:`cost_point` exc and inc VAT, from one read of the store and one pass of the cost engine."""
+    settings = settings or CostSettings()
+    got = _point_inputs(store, point, first, end, settings, payment_method, readings, None)
+    priced: tuple[list[HalfHourCost], list[HalfHourCost]] = ([], [])
+    exc, inc = cost_exc_inc(
+        got.kwh,
+        point.agreements,
+        got.prices,
+        first,
+        end,
+        rounding="billing" if settings.rounding == "billing" else "exact",
+        night=settings.e7_night,
+        standing_charges=fuel_of(point) != "export",
+        dispatched=got.dispatched,
+        half_hours=priced if half_hours else None,
+    )
+    return (
+        PointCosts(exc, got.m3_by_day, got.m3, priced[0]),
+        PointCosts(inc, got.m3_by_day, got.m3, priced[1]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    kwh: list[tuple[datetime, float]]
+    m3: dict[datetime, float]
+    m3_by_day: dict[date, float]
+    prices: dict[str, Prices]
+    dispatched: frozenset[datetime]
+
+
+def _point_inputs(
+    store: StoreProtocol,
+    point: MeterPoint,
+    first: date,
+    end: date,
+    settings: CostSettings,
+    payment_method: str,
+    readings: Iterable[tuple[datetime, float]] | None,
+    until: datetime | None,
+) -> _Inputs:
+    """What the cost engine needs of one point over local days [first, end), read from the store once."""
     calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
     lo, hi = local_midnight(first), local_midnight(end)
     m3_by_day: dict[date, float] = {}
@@ -490,22 +666,40 @@ def cost_point(
             day = local_date(start)
             m3_by_day[day] = m3_by_day.get(day, 0.0) + value
     prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
-    dispatched = _dispatched(store, point, lo, hi)
-    priced: list[HalfHourCost] = []
-    report = cost(
-        kwh,
-        point.agreements,
-        prices,
-        first,
-        end,
-        inc_vat=inc_vat,
-        rounding="billing" if settings.rounding == "billing" else "exact",
-        night=settings.e7_night,
-        standing_charges=fuel != "export",  # export tariffs have no standing charge to pay
-        dispatched=dispatched,
-        half_hours=priced if half_hours else None,
-    )
-    return PointCosts(report, m3_by_day, m3, priced)
+    return _Inputs(kwh, m3, m3_by_day, prices, _dispatched(store, point, lo, hi))
+
+
+class PointPasses:
+    """Meter points costed exc and inc VAT with each half-hour listed, kept so that what one report needs
+    of a point another can take (an export's rows, then its daily totals): a point's days are costed once.
+
+    A local day's figures do not depend on the range it was costed in, so a range inside one already
+    costed is served from it. Not thread-safe; made per export run."""
+
+    def __init__(
+        self, store: StoreProtocol, payment_method: str, settings: CostSettings, *, half_hours: bool = True
+    ) -> None:
+        self.store = store
+        self.half_hours = half_hours
+        self.payment_method = payment_method
+        self.settings = settings
+        self._held: dict[str, tuple[date, date, tuple[PointCosts, PointCosts]]] = {}
+
+    def get(self, point: MeterPoint, first: date, end: date) -> tuple[PointCosts, PointCosts]:
+        held = self._held.get(point.series)
+        if held is not None and held[0] <= first and end <= held[1]:
+            return held[2]
+        costed = cost_point_exc_inc(
+            self.store,
+            point,
+            first,
+            end,
+            payment_method=self.payment_method,
+            settings=self.settings,
+            half_hours=self.half_hours,
+        )
+        self._held[point.series] = (first, end, costed)
+        return costed
 
 
 def load_account(store: StoreProtocol, number: str) -> Account:

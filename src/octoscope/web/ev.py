@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from octoscope.domain.uktime import from_epoch
 from octoscope.domain.validation import MAX_DISPATCH_DAYS
 from octoscope.services.costing import ev_sessions, resolve_days
-from octoscope.sync.dispatches import RefreshTooSoon, listing, refresh
+from octoscope.sync import RefreshTooSoon, listing, refresh
 from octoscope.web.deps import (
     ClockDep,
     FromDay,

@@ -21,7 +21,7 @@ from octoscope import __version__
 from octoscope.config import Settings
 from octoscope.domain.uktime import HALF_HOUR, from_epoch, local_date
 from octoscope.octopus.policy import WINDOW, key_fingerprint
-from octoscope.services.costing import CostError, account_costs, cost_point, fuel_of, load_account
+from octoscope.services.costing import CostError, account_costs, cost_point_exc_inc, fuel_of, load_account
 from octoscope.store.ports import StoreProtocol
 from octoscope.web.deps import ClockDep, SettingsDep, StoreDep
 
@@ -67,22 +67,20 @@ def _money(store: StoreProtocol, settings: Settings, now: datetime) -> Iterator[
     rates: list[tuple[tuple[str, ...], float]] = []
     home = account.current_property()
     for point in home.meter_points if home else ():
-        for inc_vat in (True, False):
-            costed = cost_point(
-                store,
-                point,
-                today,
-                tomorrow,
-                inc_vat=inc_vat,
-                payment_method=settings.payment_method,
-                settings=settings.costs,
-                half_hours=True,
-                readings=[(slot, 0.0)],
-            )
+        exc, inc = cost_point_exc_inc(  # one read of the prices, one pass, both VAT treatments
+            store,
+            point,
+            today,
+            tomorrow,
+            payment_method=settings.payment_method,
+            settings=settings.costs,
+            half_hours=True,
+            readings=[(slot, 0.0)],
+        )
+        for costed, vat in ((inc, "inc"), (exc, "exc")):
             for h in costed.half_hours:
                 if h.rate is not None and h.tariff_code is not None:
-                    labels = (fuel_of(point), point.identifier, h.tariff_code, "inc" if inc_vat else "exc")
-                    rates.append((labels, h.rate))
+                    rates.append(((fuel_of(point), point.identifier, h.tariff_code, vat), h.rate))
     yield Gauge(
         "octoscope_unit_rate_pence_per_kwh",
         "The unit rate in force now (a smart dispatch's off-peak price on Intelligent tariffs); export: what it pays.",
