@@ -159,11 +159,11 @@
     let days = 0;
     for (const [t, w] of walls) {
       const hour = Number(w.slice(11, 13));
-      if (w.slice(14, 16) !== "00" || hour % Math.min(step, 24) !== 0) continue;
+      const repeated = perHour[w.slice(0, 13)] > 2; // the hour the clocks go back: four half-hours
+      if (w.slice(14, 16) !== "00" || (hour % Math.min(step, 24) !== 0 && !(repeated && step < 24))) continue;
       if (step > 24 && days++ % (step / 24) !== 0) continue;
       const newDay = w.slice(0, 10) !== lastDay;
       lastDay = w.slice(0, 10);
-      const repeated = perHour[w.slice(0, 13)] > 2; // the hour the clocks go back: four half-hours
       const label = step >= 24 ? day(t) : (repeated ? fZoned.format(new Date(t)) : w.slice(11, 16)) + (newDay ? `<br>${day(t)}` : "");
       tickvals.push(at(t));
       ticktext.push(label);
@@ -272,7 +272,7 @@
       const mine = ++seq;
       const end = SPANS[span].next(first, 1);
       box.querySelectorAll("[data-span]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.span === span)));
-      later.disabled = first > body.dataset.yesterday; // nothing after the period that holds yesterday
+      later.disabled = end > body.dataset.yesterday; // nothing after the period that holds yesterday
       $("#energy-period").textContent = periodName(span, first, end);
       Object.assign(box.dataset, { span, from: first, to: end });
       loadingChart(id);
