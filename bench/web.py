@@ -14,6 +14,10 @@ clients send requests as fast as they are answered, each waiting for its answer 
 - ``page_weight_kb``: per page, the HTML, CSS and JavaScript plus the JSON it loads at first, without
   plotly.js (which the browser caches: ``plotly_js_kb``); target at most 200 kB.
 - ``within_target``: p95 at most 50 ms for both routes and every page at most 200 kB.
+- ``browser``: the Overview opened in Chromium (Playwright, 1,400 px): ``first_load_kb``, every byte the
+  first visit transfers (plotly.js included, compressed as served; headers too), ``second_load_kb``, the same
+  page again in the same browser (what its cache saves), and ``cold_chart_ms``, from asking for the page in a
+  browser with an empty cache to its energy-and-cost chart drawn (the median of ``COLD_RUNS``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "src" / "octoscope" / "simulator" / "scenarios" / "demo.toml"
 NOW = "2026-11-21T09:00:00Z"
 KEY, ACCOUNT = "sk_live_octoscope_demo", "A-DE30DE30"
+CHROMIUM = "/usr/bin/chromium"
+COLD_RUNS = 5
 CLIENTS = 20
 REQUESTS = 40  # per client and route
 YEAR = {"from": "2025-11-01", "to": "2026-11-01", "resolution": "day"}
@@ -118,6 +124,41 @@ def costs_figures(base: str, port: int) -> dict[str, float | int | bool]:
     }
 
 
+def browser(base: str) -> dict[str, object]:
+    """What a browser transfers for the Overview, first and second visit, and how soon its chart is drawn;
+    bytes as Chromium counts them on the wire (DevTools' encodedDataLength: compressed bodies and headers)."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+    drawn = "#energy-chart[data-state=drawn], #energy-chart[data-state=empty]"
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        context = chromium.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        devtools = context.new_cdp_session(page)
+        devtools.send("Network.enable")
+        received: list[float] = []
+        devtools.on("Network.loadingFinished", lambda e: received.append(e["encodedDataLength"]))
+        loads = []
+        for _ in range(2):
+            received.clear()
+            page.goto(f"{base}/", wait_until="networkidle")
+            page.wait_for_selector(drawn, timeout=60_000)
+            loads.append(round(sum(received) / 1024, 1))
+        context.close()
+        cold = []
+        for _ in range(COLD_RUNS):
+            context = chromium.new_context(viewport={"width": 1400, "height": 900})
+            page = context.new_page()
+            start = time.perf_counter()
+            page.goto(f"{base}/")
+            page.wait_for_selector(drawn, timeout=60_000)
+            cold.append((time.perf_counter() - start) * 1000)
+            context.close()
+        chromium.close()
+    return {"first_load_kb": loads[0], "second_load_kb": loads[1], "cold_chart_ms": round(statistics.median(cold))}
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -194,6 +235,7 @@ def main() -> None:
                     total += len(httpx.get(f"{base}{url}", timeout=60).content)
                 weights[page] = round(total / 1024, 1)
             plotly_kb = round(len(httpx.get(f"{base}/vendor/plotly.min.js", timeout=60).content) / 1024, 1)
+            in_browser = browser(base)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -207,6 +249,7 @@ def main() -> None:
                 "costs_year_by_month": costs,
                 "page_weight_kb": weights,
                 "plotly_js_kb": plotly_kb,
+                "browser": in_browser,
                 "within_target": all(f["p95_ms"] <= 50 for f in figures.values()) and max(weights.values()) <= 200,
                 "machine": machine(),
             }

@@ -115,6 +115,14 @@ PLOT = """sel => { const el = document.querySelector(sel); const t = el.data[0];
           shapes: (el.layout.shapes || []).map(s => ({name: s.name, x0: s.x0, x1: s.x1}))}; }"""
 
 
+LEVELS = ("negative", "green", "amber", "red")  # the import price levels, cheapest first
+
+
+def level(pence: float) -> str:
+    """The level a price's bar is drawn in: below zero, under 15p, under 25p, 25p and over."""
+    return "negative" if pence < 0 else "green" if pence < 15 else "amber" if pence < 25 else "red"
+
+
 def plot(page: Page) -> dict[str, Any]:
     page.page.wait_for_selector("#prices-chart[data-ready]", timeout=30_000)
     found: dict[str, Any] = page.page.evaluate(PLOT, "#prices-chart")
@@ -233,9 +241,17 @@ def test_negative_agile_prices_are_marked_and_tomorrow_appears_once_published(br
     page = open_page(browser, f"{agile.url}/prices?hours=2")
     chart = plot(page)
     rows = window_rows(page)
-    good, accent = page.page.evaluate(
-        "['--good', '--accent'].map(v => getComputedStyle(document.documentElement).getPropertyValue(v).trim())"
+    colour = dict(
+        zip(
+            LEVELS,
+            page.page.evaluate(
+                "['--blue', '--green', '--amber', '--red'].map(v => "
+                "getComputedStyle(document.documentElement).getPropertyValue(v).trim())"
+            ),
+            strict=True,
+        )
     )
+    legend = page.page.locator("#price-legend [data-level]").evaluate_all("els => els.map(e => e.dataset.level)")
     marked = page.page.locator("#negative-prices").inner_text()
     note = page.page.locator("#prices-note").inner_text()
     tomorrow_hidden = page.page.locator("#tomorrow-note").is_hidden()
@@ -249,7 +265,9 @@ def test_negative_agile_prices_are_marked_and_tomorrow_appears_once_published(br
     assert chart["x"] == [wall(r["start"]) for r in rates]
     assert chart["y"] == [r["pence_inc_vat"] for r in rates]
     assert len(negative) == 18
-    assert chart["colours"] == [good if r["pence_inc_vat"] < 0 else accent for r in rates]
+    assert chart["colours"] == [colour[level(r["pence_inc_vat"])] for r in rates]  # by level, negatives apart
+    assert {level(r["pence_inc_vat"]) for r in rates} == {"negative", "green", "amber", "red"}
+    assert legend == list(LEVELS)  # each colour explained
     assert marked == "18 half-hours at a negative price"
     for stretch in ("00:00", "00:30"), ("01:00", "06:00"), ("11:00", "12:00"), ("12:30", "15:00"):
         assert f"Sun 8 Nov {stretch[0]}{DASH}{stretch[1]}" in note

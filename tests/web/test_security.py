@@ -227,8 +227,7 @@ def test_every_answer_carries_the_security_headers(open_server: str, tokened: st
 
 
 def test_the_api_docs_load_nothing_from_another_site(open_server: str) -> None:
-    assert httpx.get(f"{open_server}/redoc", timeout=30).status_code == 404  # its bundle fetches a CDN logo
-    for path in ("/docs",):
+    for path in ("/docs", "/redoc"):
         page = httpx.get(f"{open_server}{path}", timeout=30)
         assert page.status_code == 200
         urls = re.findall(r"""(?:src|href|_url)\s*[=:]\s*['"]([^'"]+)['"]""", page.text)

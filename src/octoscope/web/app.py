@@ -17,8 +17,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi_offline import FastAPIOffline
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from octoscope import __version__
 from octoscope.clock import Clock
@@ -27,7 +27,7 @@ from octoscope.outputs.influx import push_after_sync
 from octoscope.outputs.service import Outputs
 from octoscope.services.scheduler import Scheduler
 from octoscope.store.sqlite import Store
-from octoscope.web import bills, compare, costs, ev, live, metrics, overview, pages, prices, status, usage
+from octoscope.web import assets, bills, compare, costs, ev, live, metrics, overview, pages, prices, status, usage
 from octoscope.web.auth import install_token_guard
 from octoscope.web.errors import install_error_handler
 from octoscope.web.security import HostPolicy, SecurityMiddleware, check_token
@@ -44,6 +44,39 @@ async def one_line_validation_error(request: Request, err: RequestValidationErro
         where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "body", "path", "header"))
         parts.append(f"{where}: {e.get('msg', 'invalid')}" if where else str(e.get("msg", "invalid")))
     return JSONResponse({"detail": "; ".join(parts), "errors": jsonable_encoder(err.errors())}, 422)
+
+
+def add_docs(app: FastAPI) -> None:
+    """The API docs, Swagger UI at ``/docs`` and ReDoc at ``/redoc``, from the files of the installed
+    fastapi-offline package (served compressed under ``/vendor``): no CDN, they work offline. ReDoc's one
+    outside address, the logo in its menu, is refused by the page's Content-Security-Policy and hidden."""
+    title, openapi = app.title, str(app.openapi_url)
+    oauth2 = str(app.swagger_ui_oauth2_redirect_url)
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi,
+            title=f"{title} API",
+            oauth2_redirect_url=oauth2,
+            swagger_js_url="/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger-ui.css",
+            swagger_favicon_url="/vendor/docs-favicon.png",
+        )
+
+    @app.get(oauth2, include_in_schema=False)
+    def swagger_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi,
+            title=f"{title} API",
+            redoc_js_url="/vendor/redoc.standalone.js",
+            redoc_favicon_url="/vendor/docs-favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def create_app(
@@ -68,6 +101,7 @@ def create_app(
         app.state.store = Store.open(settings.db, clock)
         app.state.settings = settings
         app.state.clock = clock
+        assets.warm()
         task = app.state.scheduler = None
         try:
             # The one facade of the key: every caller in the process shares its budget and Retry-After hold.
@@ -98,9 +132,8 @@ def create_app(
             app.state.store.close()
 
     policy = HostPolicy.of([*settings.web.allowed_hosts, *allowed_hosts])  # a bad name fails here, at start-up
-    # The API docs (/docs) from the installed fastapi-offline package: no CDN, they work offline. No /redoc:
-    # ReDoc's bundle still fetches its logo from its CDN.
-    app = FastAPIOffline(title="octoscope", version=__version__, lifespan=lifespan, redoc_url=None)
+    app = FastAPI(title="octoscope", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    add_docs(app)
     app.add_exception_handler(RequestValidationError, one_line_validation_error)  # type: ignore[arg-type]
     install_error_handler(app)  # every error meant for users, as {"detail": message} with its kind's status
 
@@ -110,6 +143,6 @@ def create_app(
 
     for area in (bills, costs, ev, live, overview, usage, prices, compare, status, metrics, pages):
         app.include_router(area.router)
-    pages.mount_static(app)
+    app.include_router(assets.router)
 
     return app

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from octoscope.domain.uktime import from_epoch
 from octoscope.domain.validation import MAX_DISPATCH_DAYS
 from octoscope.services.costing import ev_sessions, resolve_days
+from octoscope.store.ports import StoreProtocol
 from octoscope.sync import RefreshTooSoon, listing, refresh
 from octoscope.web.deps import (
     ClockDep,
@@ -46,7 +47,23 @@ def dispatches(
     store: StoreDep, settings: SettingsDep, clock: ClockDep, days: Annotated[int, Query(ge=1, le=MAX_DISPATCH_DAYS)] = 2
 ) -> dict[str, Any]:
     since = from_epoch(clock()) - timedelta(days=days)
-    return listing(store, settings.require_account(), since)
+    number = settings.require_account()
+    return {**listing(store, number, since), "device_names": device_names(store, number)}
+
+
+def device_names(store: StoreProtocol, number: str) -> dict[str, str]:
+    """Each Intelligent device as Octopus describes it ("Ohme Home Pro (charger)"), for people: the raw id
+    means nothing to them. What the store lacks falls back to the kind of device, then to its provider."""
+    account = store.load_account(number)
+    names = {}
+    for d in account.devices if account else ():
+        kind = KINDS.get(d.device_type, d.device_type.replace("_", " ").lower())
+        made = " ".join(x for x in (d.make, d.model) if x)
+        names[d.id] = f"{made} ({kind})" if made else f"{d.provider.title()} {kind}" if d.provider else kind
+    return names
+
+
+KINDS = {"ELECTRIC_VEHICLES": "electric vehicle", "CHARGE_POINTS": "charger"}
 
 
 @router.post("/api/dispatches/refresh", summary="Ask Octopus for dispatches now, within the limits")

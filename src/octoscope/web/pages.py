@@ -1,38 +1,27 @@
 """The dashboard: server-rendered pages (Jinja2) whose charts and tables fill in from the JSON API.
 
-plotly.js comes from the installed ``plotly`` package (its bundled ``plotly.min.js``), served here: no CDN,
-works offline. Times are shown in UK local time; the pages follow the system's light or dark theme and fit a
-phone.
+plotly.js comes from the installed ``plotly`` package (its bundled ``plotly.min.js``), served compressed by
+``assets``: no CDN, works offline. Times are shown in UK local time; the pages follow the system's light or
+dark theme and fit a phone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from octoscope import __version__
 from octoscope.domain.uktime import from_epoch, local_date
+from octoscope.web.assets import VENDOR
 
 HERE = Path(__file__).parent
-
-
-def _plotly_js() -> Path | None:
-    """The plotly.min.js bundled with the installed plotly package, found without importing plotly."""
-    spec = find_spec("plotly")
-    if spec is None or spec.origin is None:
-        return None
-    return Path(spec.origin).parent / "package_data" / "plotly.min.js"
-
-
-PLOTLY_JS = _plotly_js()
+PLOTLY_JS = VENDOR["plotly.min.js"][0]
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
 
@@ -73,15 +62,3 @@ def _page(page: str) -> Callable[[Request], HTMLResponse]:
 
 for _name, _href, _title in PAGES:  # one route per page, all rendered alike
     router.add_api_route(_href, _page(_name), response_class=HTMLResponse, summary=f"The {_title} page")
-
-
-@router.get("/vendor/plotly.min.js")
-def plotly_js() -> FileResponse:
-    """The plotly.js bundled with the installed plotly package (cached by browsers for a day)."""
-    if PLOTLY_JS is None or not PLOTLY_JS.is_file():
-        raise HTTPException(404, "plotly.min.js is missing from the installed plotly package; reinstall plotly")
-    return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
-
-
-def mount_static(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -52,6 +52,8 @@ PAGE_CSP = (
 # The API docs page (Swagger UI) starts itself with an inline script; its files are still ours.
 DOCS_CSP = PAGE_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 DOCS_PATHS = ("/docs",)
+# ReDoc (/redoc) searches in a worker it starts from a blob: of its own script.
+REDOC_CSP = PAGE_CSP + "; worker-src 'self' blob:"
 HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -165,7 +167,7 @@ class SecurityMiddleware:
         headers = Headers(scope=scope)
         refusal = self.refusal(scope, headers)
         path: str = scope.get("path", "")
-        csp = (DOCS_CSP if path in DOCS_PATHS else PAGE_CSP).encode()
+        csp = (DOCS_CSP if path in DOCS_PATHS else REDOC_CSP if path == "/redoc" else PAGE_CSP).encode()
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

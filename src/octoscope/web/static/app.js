@@ -65,6 +65,7 @@
   }
   function draw(id, traces, extra = {}) {
     const el = document.getElementById(id);
+    el.querySelectorAll(":scope > .chart-note").forEach((n) => n.remove());
     const t = theme();
     const layout = {
       ...t, margin: { l: 52, r: 52, t: 12, b: 36 }, hovermode: "x unified", bargap: 0.1,
@@ -74,6 +75,7 @@
     };
     if (extra.yaxis2) layout.yaxis2 = { ...t.yaxis2, ...extra.yaxis2 };
     Plotly.react(el, traces, layout, { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] });
+    el.dataset.state = "drawn";
     el.dataset.ready = "1";
     return el;
   }
@@ -85,6 +87,109 @@
     }));
   });
   const color = (name) => css(name);
+
+  // --- loading, empty and failed ---------------------------------------------------------------------------
+  // A chart with nothing to draw says so in words, never plotly's empty axes (2000 to 2001); one whose data
+  // could not be had drops the picture it showed, which no longer answers what was asked, and says why.
+  function chartNote(id, state, message) {
+    const el = document.getElementById(id);
+    if (el.classList.contains("js-plotly-plot")) Plotly.purge(el);
+    const note = document.createElement("p");
+    note.className = "chart-note";
+    note.textContent = message;
+    el.replaceChildren(note);
+    el.dataset.state = state;
+    el.dataset.ready = "1";
+    return el;
+  }
+  const emptyChart = (id, message) => chartNote(id, "empty", message);
+  const failedChart = (id, message) => chartNote(id, "error", message);
+  function loadingChart(id) {
+    const el = document.getElementById(id);
+    el.dataset.state = "loading";
+    el.removeAttribute("data-ready");
+  }
+  const emptyRow = (columns, text) => `<tr class="empty"><td colspan="${columns}" class="empty">${esc(text)}</td></tr>`;
+  const nothing = (values) => !values.some((v) => v != null && v !== 0);
+
+  // Phones: a table marked "reflow" shows each row as a card (app.css); each cell carries its column's
+  // name to show beside it, copied here whenever a table's rows change.
+  function labelCells(table) {
+    const names = table.tHead ? Array.from(table.tHead.rows[0].cells, (th) => th.textContent.trim()) : [];
+    for (const section of [...table.tBodies, ...(table.tFoot ? [table.tFoot] : [])]) {
+      for (const tr of section.rows) {
+        let column = 0;
+        for (const td of tr.cells) {
+          if (td.colSpan === 1) td.dataset.label = names[column] || "";
+          column += td.colSpan;
+        }
+      }
+    }
+  }
+  const relabel = () => document.querySelectorAll("table.reflow").forEach(labelCells);
+  new MutationObserver(relabel).observe($("main"), { childList: true, subtree: true });
+
+  // --- half-hours on a time axis ---------------------------------------------------------------------------
+  // plotly lays dates out as wall-clock times without a zone: UK local times would put 25 October's two
+  // 01:00s on one spot and leave a gap at 29 March's 01:00. So a chart of half-hours lays its instants out
+  // at one fixed UTC offset (the UK's at the chart's start: on other days, plain UK time), every half-hour
+  // 30 minutes from the next, and labels its ticks with the real UK time; the repeated hour carries its
+  // zone ("01:00 BST", "01:00 GMT").
+  const fZoned = fmt({ hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" });
+  const ms = (t) => (typeof t === "number" ? t : Date.parse(t));
+  const ukOffset = (t) => Date.parse(local(ms(t)).replace(" ", "T") + "Z") - ms(t);
+  // The instant a UK day starts: midnight always exists (the clocks change at 01:00 and 02:00).
+  function ukMidnight(isoDate) {
+    const utc = Date.parse(isoDate + "T00:00:00Z");
+    return [utc, utc - 3600000].find((t) => local(t) === `${isoDate} 00:00:00`) ?? utc;
+  }
+  function timeAxis(fromMs, toMs, widthPx) {
+    const offset = ukOffset(fromMs);
+    const at = (t) => wallAt(ms(t), offset);
+    const walls = [];
+    for (let t = fromMs; t <= toMs; t += HH_MS) walls.push([t, local(t)]);
+    const perHour = {};
+    for (const [, w] of walls) perHour[w.slice(0, 13)] = (perHour[w.slice(0, 13)] || 0) + 1;
+    const hours = (toMs - fromMs) / 3600000;
+    const room = Math.max(2, Math.floor((widthPx || 600) / 70)); // labels about 70 px apart
+    const step = [1, 2, 3, 6, 12, 24].find((h) => hours / h <= room) || 24 * Math.ceil(hours / 24 / room);
+    const tickvals = [];
+    const ticktext = [];
+    let lastDay = null;
+    let days = 0;
+    for (const [t, w] of walls) {
+      const hour = Number(w.slice(11, 13));
+      const repeated = perHour[w.slice(0, 13)] > 2; // the hour the clocks go back: four half-hours
+      if (w.slice(14, 16) !== "00" || (hour % Math.min(step, 24) !== 0 && !(repeated && step < 24))) continue;
+      if (step > 24 && days++ % (step / 24) !== 0) continue;
+      const newDay = w.slice(0, 10) !== lastDay;
+      lastDay = w.slice(0, 10);
+      const label = step >= 24 ? day(t) : (repeated ? fZoned.format(new Date(t)) : w.slice(11, 16)) + (newDay ? `<br>${day(t)}` : "");
+      tickvals.push(at(t));
+      ticktext.push(label);
+    }
+    return { at, zoned: (t) => fZoned.format(new Date(ms(t))), xaxis: { type: "date", tickmode: "array", tickvals, ticktext } };
+  }
+
+  // Price levels, the same on the chart and its legend: a bar's colour says how dear its half-hour is, in
+  // p/kWh inc VAT. Export is the other way round (a high price is good); gas has one flat colour.
+  const LEVELS = {
+    electricity: [
+      { name: "negative", below: 0, label: "below zero: you are paid to use" },
+      { name: "green", below: 15, label: "under 15p" },
+      { name: "amber", below: 25, label: "15p to 25p" },
+      { name: "red", below: Infinity, label: "25p and over" },
+    ],
+    export: [
+      { name: "negative", below: 0, label: "below zero: exporting costs you" },
+      { name: "red", below: 5, label: "under 5p" },
+      { name: "amber", below: 15, label: "5p to 15p" },
+      { name: "green", below: Infinity, label: "15p and over" },
+    ],
+    gas: [{ name: "flat", below: Infinity, label: "gas unit rate" }],
+  };
+  const LEVEL_COLOURS = { negative: "--blue", green: "--green", amber: "--amber", red: "--red", flat: "--accent" };
+  const levelOf = (fuel, v) => LEVELS[fuel].find((l) => v < l.below);
 
   // --- Overview ------------------------------------------------------------------------------------------
   const FUEL_NAMES = { electricity: "Electricity", gas: "Gas", export: "Export" };
@@ -118,15 +223,125 @@
       return `<div class="fuel ${fuel}" data-fuel="${fuel}"><h2>${FUEL_NAMES[fuel]}</h2><table><thead><tr><th>Period</th><th class="num">Used</th>` +
         `<th class="num">${money}</th><th class="num">vs before</th></tr></thead><tbody>${rows}</tbody></table></div>`;
     }).join("");
-    $("#fuels").innerHTML = html;
+    $("#fuels").innerHTML = html || `<p class="sub">No meters stored yet: <code>octoscope sync</code> fetches the account and its readings.</p>`;
     $("#fuels").dataset.ready = "1";
-    const recent = await getJSON("/api/usage?days=14&resolution=day&fuel=electricity");
-    const pts = recent.points;
-    draw("recent-chart", [{
-      type: "bar", name: "kWh", x: pts.start, y: pts.kwh, marker: { color: color("--accent") },
-      customdata: pts.pence.map(pounds), hovertemplate: "%{y:.2f} kWh · %{customdata}<extra></extra>",
-    }], { xaxis: { type: "date", tickformat: "%a %d %b" }, yaxis: { title: { text: "kWh" } }, showlegend: false });
-    await windowCard;
+    const energy = energyChart(Object.keys(d.fuels));
+    try {
+      const recent = await getJSON("/api/usage?days=14&resolution=day&fuel=electricity");
+      const pts = recent.points;
+      if (nothing(pts.kwh)) emptyChart("recent-chart", "No electricity readings stored for the last 14 days yet.");
+      else {
+        draw("recent-chart", [{
+          type: "bar", name: "kWh", x: pts.start, y: pts.kwh, marker: { color: color("--accent") },
+          customdata: pts.pence.map(pounds), hovertemplate: "%{y:.2f} kWh · %{customdata}<extra></extra>",
+        }], { xaxis: { type: "date", tickformat: "%a %d %b" }, yaxis: { title: { text: "kWh", rangemode: "tozero" } }, showlegend: false });
+      }
+    } catch (err) { failedChart("recent-chart", `Could not load the last 14 days: ${err.message}`); }
+    await Promise.all([windowCard, energy]);
+  }
+
+  // The Overview's energy-and-cost chart: import and gas stacked up, export below zero, and what the period
+  // cost (import and gas less export earnings, standing charges included) as a line on its own axis. ◀ ▶
+  // step through days (half-hours), weeks and months (days) and years (months).
+  const SPANS = {
+    day: { resolution: "halfhour", start: (d) => d, next: (d, n) => addDays(d, n) },
+    week: { resolution: "day", start: (d) => addDays(d, -((new Date(d + "T12:00:00Z").getUTCDay() + 6) % 7)), next: (d, n) => addDays(d, 7 * n) },
+    month: { resolution: "day", start: (d) => d.slice(0, 8) + "01", next: (d, n) => addMonths(d, n) },
+    year: { resolution: "month", start: (d) => d.slice(0, 5) + "01-01", next: (d, n) => addMonths(d, 12 * n) },
+  };
+  function addMonths(isoDate, n) {
+    const d = new Date(isoDate.slice(0, 8) + "01T12:00:00Z");
+    d.setUTCMonth(d.getUTCMonth() + n);
+    return d.toISOString().slice(0, 10);
+  }
+  function periodName(span, first, end) {
+    if (span === "day") return dateOnly(first);
+    if (span === "month") return month(first);
+    if (span === "year") return first.slice(0, 4);
+    return `${fDay.format(new Date(first + "T12:00:00Z"))} – ${dateOnly(addDays(end, -1))}`;
+  }
+  async function energyChart(fuels) {
+    const id = "energy-chart";
+    const box = $("#energy");
+    const params = new URLSearchParams(location.search);
+    let span = SPANS[params.get("span")] ? params.get("span") : "week";
+    let first = SPANS[span].start(params.get("at") || body.dataset.yesterday);
+    let seq = 0; // answers to an older click are dropped
+    const later = box.querySelector('[data-step="1"]');
+    async function show() {
+      const mine = ++seq;
+      const end = SPANS[span].next(first, 1);
+      box.querySelectorAll("[data-span]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.span === span)));
+      later.disabled = end > body.dataset.yesterday; // nothing after the period that holds yesterday
+      $("#energy-period").textContent = periodName(span, first, end);
+      Object.assign(box.dataset, { span, from: first, to: end });
+      loadingChart(id);
+      const summary = $("#energy-summary");
+      summary.classList.remove("error");
+      const resolution = SPANS[span].resolution;
+      let answers;
+      try {
+        answers = await Promise.all(fuels.map((fuel) => getJSON("/api/usage?" + new URLSearchParams({ from: first, to: end, fuel, resolution }))));
+      } catch (err) {
+        if (mine !== seq) return;
+        failedChart(id, `Could not load this period: ${err.message}`);
+        summary.textContent = "";
+        return;
+      }
+      if (mine !== seq) return;
+      const half = resolution === "halfhour";
+      const axis = half ? timeAxis(ukMidnight(first), ukMidnight(end), $("#" + id).clientWidth) : null;
+      const at = (s) => (half ? axis.at(s) : s);
+      const palette = { electricity: color("--accent"), gas: color("--accent2"), export: color("--good") };
+      const traces = [];
+      const cost = new Map(); // x -> pence, import and gas less export
+      let any = false;
+      for (const d of answers) {
+        const p = d.points;
+        const isExport = d.fuel === "export";
+        if (!nothing(p.kwh)) any = true;
+        p.start.forEach((s, i) => {
+          const pence = p.pence[i] == null ? 0 : p.pence[i];
+          cost.set(at(s), (cost.get(at(s)) || 0) + (isExport ? -pence : pence));
+        });
+        traces.push({ type: "bar", name: FUEL_NAMES[d.fuel] + (isExport ? " (below zero)" : ""), x: p.start.map(at),
+          y: p.kwh.map((v) => (v == null ? null : isExport ? -v : v)), marker: { color: palette[d.fuel] },
+          customdata: p.pence.map(pounds), hovertemplate: `${FUEL_NAMES[d.fuel]}: %{y:.2f} kWh · ${isExport ? "earned" : "cost"} %{customdata}<extra></extra>` });
+      }
+      if (!any) {
+        emptyChart(id, `No readings stored for ${periodName(span, first, end)}.`);
+        summary.textContent = "";
+        return;
+      }
+      const xs = [...cost.keys()].sort();
+      traces.push({ type: "scatter", mode: "lines+markers", name: "Cost, £", x: xs, y: xs.map((x) => cost.get(x) / 100), yaxis: "y2",
+        line: { color: color("--fg"), width: 2, shape: half ? "hv" : "linear" }, marker: { size: half ? 3 : 6 },
+        hovertemplate: "net £%{y:.2f}<extra></extra>" });
+      draw(id, traces, {
+        barmode: "relative", hovermode: "x unified",
+        xaxis: half ? axis.xaxis : { type: "date", tickformat: span === "year" ? "%b" : "%a %d" },
+        yaxis: { title: { text: "kWh" } },
+        yaxis2: { title: { text: "£" }, overlaying: "y", side: "right", showgrid: false, rangemode: "tozero" },
+        margin: { l: 52, r: 52, t: 40, b: 48 },
+      });
+      const sums = answers.map((d) => `${FUEL_NAMES[d.fuel].toLowerCase()} ${kwh(d.totals.kwh)}`);
+      const net = [...cost.values()].reduce((a, v) => a + v, 0);
+      summary.textContent = `${periodName(span, first, end)}: ${sums.join(", ")}; net cost ${pounds(net)}` +
+        (half ? ", energy only" : ", standing charges included") + ".";
+    }
+    box.querySelectorAll("[data-step]").forEach((b) => b.addEventListener("click", () => {
+      first = SPANS[span].next(first, Number(b.dataset.step));
+      show();
+    }));
+    box.querySelectorAll("[data-span]").forEach((b) => b.addEventListener("click", () => {
+      // The new period holds yesterday if the old one did, else the old one's first day.
+      const y = body.dataset.yesterday;
+      const anchor = first <= y && y < SPANS[span].next(first, 1) ? y : first;
+      span = b.dataset.span;
+      first = SPANS[span].start(anchor);
+      show();
+    }));
+    return show();
   }
   // The Overview's cheapest 3 hours ahead, from /api/cheapest: what the Prices page shows for 3 hours.
   async function cheapestCard(flat) {
@@ -166,30 +381,49 @@
     async function load() {
       const q = new URLSearchParams({ from: form.from.value, to: form.to.value, fuel: form.fuel.value, resolution: form.resolution.value });
       history.replaceState(null, "", "?" + q);
+      loadingChart("usage-chart");
+      const summary = $("#usage-summary");
       try {
         const d = await getJSON("/api/usage?" + q);
         $("#error").hidden = true;
+        summary.classList.remove("error");
         const p = d.points;
         const half = d.resolution === "halfhour";
-        const x = half ? p.start.map(local) : p.start;
+        const span = d.from === addDays(d.to, -1) ? dateOnly(d.from) : `${dateOnly(d.from)} to ${dateOnly(addDays(d.to, -1))}`;
+        const fuelName = FUEL_NAMES[d.fuel].toLowerCase();
+        if (nothing(p.kwh)) {
+          const why = `No ${fuelName} readings stored for ${span}`;
+          emptyChart("usage-chart", `${why}. Octopus publishes a day's half-hours the next morning; octoscope sync fetches them.`);
+          summary.textContent = why + ".";
+          return;
+        }
+        const axis = half ? timeAxis(ukMidnight(d.from), ukMidnight(d.to), $("#usage-chart").clientWidth) : null;
+        const x = half ? p.start.map(axis.at) : p.start;
+        const when = half ? p.start.map((s) => `${day(s)} ${axis.zoned(s)}`) : p.start.map((s) => s);
         const price = half ? p.pence_per_kwh : p.average_pence_per_kwh;
         const money = d.fuel === "export" ? "earned" : "cost";
         draw("usage-chart", [
           { type: "bar", name: "kWh", x, y: p.kwh, marker: { color: color("--accent") },
-            customdata: p.pence.map(pounds), hovertemplate: `%{y:.3f} kWh · ${money} %{customdata}<extra></extra>` },
+            customdata: p.pence.map((v, i) => [when[i], pounds(v)]), hovertemplate: `%{customdata[0]}: %{y:.3f} kWh · ${money} %{customdata[1]}<extra></extra>` },
           { type: "scatter", mode: "lines", name: half ? "unit price" : "average price", x, y: price, yaxis: "y2",
             line: { color: color("--accent2"), shape: half ? "hv" : "linear", width: 2 }, hovertemplate: "%{y:.2f}p/kWh<extra></extra>" },
         ], {
-          xaxis: { type: "date" },
+          xaxis: half ? axis.xaxis : { type: "date" },
+          hovermode: half ? "closest" : "x unified",
           yaxis: { title: { text: "kWh" }, rangemode: "tozero" },
-          yaxis2: { title: { text: "p/kWh" }, overlaying: "y", side: "right", showgrid: false },
+          // From zero: a flat price is a flat line, not a zoom into 5.955 to 6.384.
+          yaxis2: { title: { text: "p/kWh" }, overlaying: "y", side: "right", showgrid: false, rangemode: "tozero" },
         });
         const t = d.totals;
-        const span = `${dateOnly(d.from)} to ${dateOnly(addDays(d.to, -1))}`;
-        $("#usage-summary").textContent = `${span}: ${kwh(t.kwh)}, ${money} ${pounds(t.pence)}` +
+        summary.textContent = `${span}: ${kwh(t.kwh)}, ${money} ${pounds(t.pence)}` +
           (t.average_pence_per_kwh != null ? `, average ${ppk(t.average_pence_per_kwh)}` : "") +
           (half ? ` · ${t.half_hours} half-hours` : ` · by ${d.resolution}`) + (d.fuel === "electricity" ? "" : ` · ${d.fuel}`);
-      } catch (err) { showError(err); }
+      } catch (err) {
+        // The old chart answered another question: it goes, and the reason takes its place.
+        failedChart("usage-chart", `Nothing to show: ${err.message}`);
+        summary.classList.add("error");
+        summary.textContent = err.message;
+      }
     }
     return load();
   }
@@ -235,9 +469,18 @@
     function drawPrices() {
       const d = shown;
       const rates = d.rates;
-      const negativeColour = color("--good");
+      if (!rates.length) {
+        $("#price-legend").innerHTML = "";
+        if (d.failed) failedChart("prices-chart", d.failed);
+        else emptyChart("prices-chart", "No prices stored for today and tomorrow yet: octoscope sync fetches them.");
+        return;
+      }
+      const end = addDays(today, 2);
+      const axis = timeAxis(ukMidnight(today), ukMidnight(end), $("#prices-chart").clientWidth);
+      const local = axis.at; // this chart's time axis (see timeAxis): plain UK time but on clock-change days
       const x = rates.map((r) => local(r.start));
       const y = rates.map((r) => r.pence_inc_vat);
+      const levels = y.map((v) => levelOf(d.fuel, v));
       const shapes = [];
       const annotations = [];
       // Shade the cheapest windows (on the import tariff: the one they are sought on).
@@ -252,13 +495,13 @@
             text: `#${i + 1}`, showarrow: false, font: { color: color("--accent2"), size: 11 } });
         });
       }
-      const end = addDays(today, 2);
       // What is not published yet, greyed: Agile's next day appears about 16:00.
       const known = d.published_until ? local(d.published_until) : null;
-      if (known && known < `${end} 00:00:00` && rates.length) {
-        shapes.push({ type: "rect", name: "unpublished", layer: "below", xref: "x", yref: "paper", x0: known, x1: `${end} 00:00:00`,
+      const last = local(ukMidnight(end));
+      if (known && known < last && rates.length) {
+        shapes.push({ type: "rect", name: "unpublished", layer: "below", xref: "x", yref: "paper", x0: known, x1: last,
           y0: 0, y1: 1, line: { width: 0 }, fillcolor: color("--grid"), opacity: 0.6 });
-        if (known <= `${tomorrow} 12:00:00`) {
+        if (Date.parse(d.published_until) <= ukMidnight(tomorrow) + 12 * 3600000) {
           annotations.push({ x: known, xanchor: "left", yref: "paper", y: 0.5, text: " not published yet", showarrow: false,
             font: { color: color("--muted"), size: 12 } });
         }
@@ -267,15 +510,22 @@
       shapes.push({ type: "line", name: "now", xref: "x", x0: local(now), x1: local(now), yref: "paper", y0: 0, y1: 1,
         line: { color: color("--fg"), dash: "dot", width: 1 } });
       annotations.push({ x: local(now), yref: "paper", y: 1, yanchor: "bottom", text: "now", showarrow: false, font: { size: 11 } });
+      // Each bar in its level's colour; a negative price hatched as well, so it shows without colour too.
       draw("prices-chart", [{
         type: "bar", name: "p/kWh", x, y, width: HH_MS * 0.9,
-        marker: { color: y.map((v) => (v < 0 ? negativeColour : color("--accent"))) },
-        customdata: rates.map((r) => span(r)), hovertemplate: "%{customdata}: %{y:.2f}p/kWh<extra></extra>",
+        marker: { color: levels.map((l) => color(LEVEL_COLOURS[l.name])),
+          pattern: { shape: y.map((v) => (v < 0 ? "/" : "")), fgcolor: "#ffffff", solidity: 0.35 } },
+        customdata: rates.map((r, i) => [`${day(r.start)} ${axis.zoned(r.start)}–${time(r.end)}`, levels[i].label]),
+        hovertemplate: "%{customdata[0]}: %{y:.2f}p/kWh (%{customdata[1]})<extra></extra>",
       }], {
-        xaxis: { type: "date", range: [`${today} 00:00:00`, `${end} 00:00:00`], tickformat: "%H:%M\n%a %d %b" },
-        yaxis: { title: { text: "p/kWh inc VAT" }, zeroline: true }, shapes, annotations, showlegend: false, hovermode: "closest",
+        xaxis: { ...axis.xaxis, range: [local(ukMidnight(today)), last] },
+        // From zero, whatever the prices: a flat tariff is drawn flat, not zoomed into 24.49 to 24.51.
+        yaxis: { title: { text: "p/kWh inc VAT" }, zeroline: true, rangemode: "tozero" }, shapes, annotations, showlegend: false, hovermode: "closest",
         margin: { l: 52, r: 16, t: 22, b: 48 },
       });
+      const shownLevels = LEVELS[d.fuel].filter((l) => l.name !== "negative" || y.some((v) => v < 0));
+      $("#price-legend").innerHTML = "Bars: " + shownLevels.map((l) => `<span data-level="${l.name}" data-colour="${esc(color(LEVEL_COLOURS[l.name]))}">` +
+        `<span class="swatch level-${l.name}${l.name === "negative" ? " negative" : ""}"></span>${esc(l.label)}</span>`).join("");
     }
 
     function describePrices() {
@@ -319,7 +569,7 @@
         shown = await getJSON("/api/prices?" + q);
         $("#error").hidden = true;
       } catch (err) {
-        shown = { fuel: form.fuel.value, rates: [], name: "", product: "", tariff: "", published_until: null, now: null };
+        shown = { fuel: form.fuel.value, rates: [], name: "", product: "", tariff: "", published_until: null, now: null, failed: err.message };
         $("#prices-tariff").textContent = err.message;
         drawPrices();
         $("#prices-note").textContent = "";
@@ -350,13 +600,13 @@
           return `<tr data-start="${esc(w.start)}" data-end="${esc(w.end)}"><td>${i + 1}</td><td>${day(w.start)} ${time(w.start)}</td>` +
             `<td>${day(w.end) === day(w.start) ? "" : day(w.end) + " "}${time(w.end)}</td><td class="num">${w.average_pence_per_kwh.toFixed(2)}</td>` +
             `<td class="num">${w.cost_pence != null ? `${pounds(w.cost_pence)} for ${w.kwh.toFixed(1)} kWh` : "—"}</td><td class="wrap">${halves}</td></tr>`;
-        }).join("");
+        }).join("") || emptyRow(6, "No window of that length in the prices known ahead.");
         table.querySelectorAll("th")[4].textContent = hasCost ? "Cost" : "Cost (give a load)";
       } catch (err) {
         windows = [];
         summary.classList.add("error");
         summary.textContent = err.message;
-        $("#cheapest-table tbody").innerHTML = "";
+        $("#cheapest-table tbody").innerHTML = emptyRow(6, `No windows: ${err.message}`);
       }
       table.dataset.ready = "1";
     }
@@ -387,6 +637,7 @@
     billsSection();
     async function load() {
       const q = new URLSearchParams({ from: form.from.value, to: form.to.value, by: "month" });
+      loadingChart("costs-chart");
       history.replaceState(null, "", "?" + new URLSearchParams({ from: form.from.value, to: form.to.value }));
       try {
         const d = await getJSON("/api/costs?" + q);
@@ -400,7 +651,8 @@
             y: b.map((r) => (fuel === "export" ? -r.earnings_pence : r.total_pence) / 100),
             hovertemplate: `${FUEL_NAMES[fuel]} %{y:.2f} £<extra></extra>` });
         }
-        draw("costs-chart", traces, { barmode: "relative", xaxis: { type: "date", tickformat: "%b %Y" }, yaxis: { title: { text: "£ (export earnings below zero)" } } });
+        if (traces.every((t) => nothing(t.y))) emptyChart("costs-chart", "No costs for these months: no readings stored in them yet.");
+        else draw("costs-chart", traces, { barmode: "relative", xaxis: { type: "date", tickformat: "%b %Y" }, yaxis: { title: { text: "£ (export earnings below zero)" } } });
         let html = "";
         for (const fuel of ["electricity", "gas", "export"]) {
           const f = d[fuel];
@@ -412,13 +664,17 @@
             `<td class="num">${r.kwh.toFixed(1)}</td>` + (isExport ? `<td class="num">${pounds(r.earnings_pence)}</td>` :
             `<td class="num">${pounds(r.energy_cost_pence)}</td><td class="num">${pounds(r.standing_charge_pence)}</td><td class="num">${pounds(r.total_pence)}</td>`) +
             `<td class="num">${r.average_p_per_kwh == null ? "—" : r.average_p_per_kwh.toFixed(2)}</td></tr>`;
-          html += `<div class="fuel" data-fuel="${fuel}"><h2>${FUEL_NAMES[fuel]}${f.m3 != null ? ` <span class="sub">(${f.m3.toFixed(1)} m³ read)</span>` : ""}</h2><table><thead><tr><th>Month</th>${head}</tr></thead><tbody>` +
+          html += `<div class="fuel" data-fuel="${fuel}"><h2>${FUEL_NAMES[fuel]}${f.m3 != null ? ` <span class="sub">(${f.m3.toFixed(1)} m³ read)</span>` : ""}</h2><table class="reflow"><thead><tr><th>Month</th>${head}</tr></thead><tbody>` +
             f.buckets.map((r) => row(month(r.from), r)).join("") + `</tbody><tfoot>${row("All", f)}</tfoot></table></div>`;
         }
         html += `<p class="big" id="net">Net ${pounds(d.net_pence)}</p>`;
         $("#statements").innerHTML = html;
         $("#statements").dataset.ready = "1";
-      } catch (err) { showError(err); }
+      } catch (err) {
+        showError(err);
+        failedChart("costs-chart", `Could not cost these months: ${err.message}`);
+        $("#statements").innerHTML = "";
+      }
     }
     return load();
   }
@@ -431,6 +687,7 @@
       const d = await getJSON("/api/bills");
       if (!d.statements.length) {
         out.innerHTML = "<p class='sub'>No statements kept yet: run <code>octoscope bills</code>.</p>";
+        emptyChart("bills-chart", "No statements kept yet.");
       } else {
         const rows = d.statements.slice().reverse().map((st) => {
           const period = `${dateOnly(st.from)} – ${dateOnly(st.to)}${st.status === "CLOSED" ? "" : " (open)"}`;
@@ -442,13 +699,14 @@
           return notes + lines;
         }).join("");
         out.innerHTML = `<p class="big" id="bills-flagged">${d.flagged ? `${d.flagged} statement${d.flagged > 1 ? "s" : ""} differ by more than ${d.tolerance_pence}p on a fuel` : "Every statement matches"}</p>` +
-          `<table id="bills-table"><thead><tr><th>Statement</th><th>Fuel</th><th class="num">Octopus</th><th class="num">octoscope</th><th class="num">Difference</th><th>Why</th></tr></thead><tbody>${rows}</tbody></table>`;
+          `<table id="bills-table" class="reflow"><thead><tr><th>Statement</th><th>Fuel</th><th class="num">Octopus</th><th class="num">octoscope</th><th class="num">Difference</th><th>Why</th></tr></thead><tbody>${rows}</tbody></table>`;
         draw("bills-chart", [{ type: "scatter", mode: "lines+markers", line: { shape: "hv", color: color("--accent") }, name: "Balance",
           x: d.balance.map((b) => b.date), y: d.balance.map((b) => b.pence / 100), hovertemplate: "%{x|%d %b %Y}: £%{y:.2f}<extra></extra>" }],
           { xaxis: { type: "date" }, yaxis: { title: { text: "Balance, £ (in credit above zero)" } } });
       }
     } catch (err) {
       out.innerHTML = `<p class="sub">Bills could not be shown: ${esc(err.message)}</p>`;
+      failedChart("bills-chart", `Bills could not be shown: ${err.message}`);
     }
     out.dataset.ready = "1";
   }
@@ -496,7 +754,7 @@
           `<td class="num">${current ? "" : vs(t)}</td></tr>`;
         const head = isExport ? "<th class='num'>Earned</th>" : "<th class='num'>Energy</th><th class='num'>Standing</th><th class='num'>Total</th>";
         html += `<div class="fuel compare" data-fuel="${fuel}"><h3>${FUEL_NAMES[fuel]} <span class="sub">(${kwh(mine.kwh)})</span></h3><p>${headline}</p>` +
-          `<table><thead><tr><th>Tariff</th>${head}<th class="num">p/kWh</th><th class="num">vs yours</th></tr></thead><tbody>` +
+          `<table class="reflow"><thead><tr><th>Tariff</th>${head}<th class="num">p/kWh</th><th class="num">vs yours</th></tr></thead><tbody>` +
           row(mine, true) + rows.map((t) => row(t, false)).join("") + "</tbody></table></div>";
       }
       html += `<ul class="caveats">${r.caveats.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>`;
@@ -557,24 +815,37 @@
         $("#sessions-summary").textContent = `${sessions.length} session${sessions.length === 1 ? "" : "s"} in the last ${days} days: ` +
           `${kwh(total)}, ${pounds(pence)}` + (total ? `, average ${ppk(pence / total)}` : "");
         const kinds = { smart: color("--good"), boost: color("--accent2"), none: color("--accent") };
-        draw("sessions-chart", ["smart", "boost", "none"].map((k) => {
+        if (!sessions.length) emptyChart("sessions-chart", `No charging found in the last ${days} days.`);
+        else draw("sessions-chart", ["smart", "boost", "none"].map((k) => {
           const mine = sessions.filter((s) => s.dispatch === k);
           return { type: "bar", name: k === "none" ? "not dispatched" : k, x: mine.map((s) => local(s.start)), y: mine.map((s) => s.kwh),
             width: 4 * 3600 * 1000, marker: { color: kinds[k] }, customdata: mine.map((s) => `${time(s.start)}–${time(s.end)} · ${pounds(s.cost_pence)}`),
             hovertemplate: "%{y:.1f} kWh · %{customdata}<extra></extra>" };
         }), { xaxis: { type: "date" }, yaxis: { title: { text: "kWh per session" } }, hovermode: "closest" });
-        $("#sessions-table tbody").innerHTML = sessions.slice().reverse().map((s) => `<tr><td>${when(s.start)}</td><td>${time(s.end)}</td>` +
-          `<td class="num">${s.kwh.toFixed(2)}</td><td class="num">${pounds(s.cost_pence)}</td><td class="num">${s.average_pence_per_kwh == null ? "—" : s.average_pence_per_kwh.toFixed(2)}</td><td>${s.dispatch}</td></tr>`).join("") ||
-          `<tr><td colspan="6" class="sub">No charging found in these days.</td></tr>`;
+        $("#sessions-table tbody").innerHTML = sessions.slice().reverse().map((s) => `<tr data-dispatch="${esc(s.dispatch)}"><td>${when(s.start)}</td><td>${time(s.end)}</td>` +
+          `<td class="num">${s.kwh.toFixed(2)}</td><td class="num">${pounds(s.cost_pence)}</td><td class="num">${s.average_pence_per_kwh == null ? "—" : s.average_pence_per_kwh.toFixed(2)}</td>` +
+          `<td title="${esc(DISPATCH_WHY[s.dispatch] || "")}">${esc(DISPATCH[s.dispatch] ?? s.dispatch)}</td></tr>`).join("") ||
+          emptyRow(6, "No charging found in these days.");
+        const names = dispatches.device_names || {};
+        const named = (id) => names[id] || `device ${id.slice(0, 8)}…`;
         const devices = Object.entries(dispatches.devices);
-        $("#devices").textContent = devices.length ? devices.map(([id, state]) => `Device ${id.slice(0, 8)}…: ${state || "state unknown"}`).join(" · ") : "No Intelligent Octopus device on this account.";
-        $("#dispatches-table tbody").innerHTML = dispatches.dispatches.slice().reverse().map((r) => `<tr><td>${r.kind}</td><td>${when(r.start)}</td><td>${time(r.end)}</td><td>${r.type || ""}</td><td class="num">${r.kwh == null ? "—" : r.kwh.toFixed(2)}</td></tr>`).join("") ||
-          `<tr><td colspan="5" class="sub">No dispatches kept for these days.</td></tr>`;
+        $("#devices").textContent = devices.length ? devices.map(([id, state]) => `${named(id)}: ${state ? state.toLowerCase().replace(/_/g, " ") : "state unknown"}`).join(" · ") : "No Intelligent Octopus device on this account.";
+        $("#dispatches-table tbody").innerHTML = dispatches.dispatches.slice().reverse().map((r) => `<tr><td>${esc(named(r.device_id))}</td><td>${r.kind}</td><td>${when(r.start)}</td><td>${time(r.end)}</td><td>${esc(r.type || "")}</td><td class="num">${r.kwh == null ? "—" : r.kwh.toFixed(2)}</td></tr>`).join("") ||
+          emptyRow(6, "No dispatches kept for these days (Octopus keeps about 12 hours of completed ones).");
         $("#sessions-table").dataset.ready = "1";
-      } catch (err) { showError(err); }
+      } catch (err) {
+        showError(err);
+        failedChart("sessions-chart", `Could not load the sessions: ${err.message}`);
+        $("#sessions-table tbody").innerHTML = emptyRow(6, err.message);
+        $("#dispatches-table tbody").innerHTML = emptyRow(6, err.message);
+        $("#sessions-table").dataset.ready = "1";
+      }
     }
     return load();
   }
+  // A session's dispatch in words: the column says something only where a dispatch covers the session.
+  const DISPATCH = { smart: "smart charge", boost: "boost", none: "" };
+  const DISPATCH_WHY = { none: "no Intelligent Octopus dispatch known for these half-hours" };
 
   // --- Live ----------------------------------------------------------------------------------------------
   // The Home Mini's demand from the server's one shared poller: /api/live/dashboard once for what it holds,
@@ -742,22 +1013,33 @@
   // --- Status --------------------------------------------------------------------------------------------
   async function statusPage() {
     const d = await getJSON("/api/status");
-    $("#series-table tbody").innerHTML = d.series.map((s) => `<tr data-series="${esc(s.series)}"><td>${esc(s.series)}${s.current_property ? "" : " <span class='sub'>(past home)</span>"}</td>` +
+    $("#series-table tbody").innerHTML = (d.series.map((s) => `<tr data-series="${esc(s.series)}"><td>${esc(s.series)}${s.current_property ? "" : " <span class='sub'>(past home)</span>"}</td>` +
       `<td>${esc(s.unit || "?")}</td><td>${long(s.first_interval)}</td><td>${long(s.last_interval)}</td><td class="num">${s.rows.toLocaleString("en-GB")}</td>` +
-      `<td class="num">${s.coverage_pct == null ? "—" : s.coverage_pct.toFixed(2) + "%"}</td><td class="num">${s.gap_count}${s.missing_half_hours ? ` (${s.missing_half_hours} half-hours)` : ""}</td><td>${when(s.last_sync)}</td></tr>`).join("");
+      `<td class="num">${s.coverage_pct == null ? "—" : s.coverage_pct.toFixed(2) + "%"}</td><td class="num">${s.gap_count}${s.missing_half_hours ? ` (${s.missing_half_hours} half-hours)` : ""}</td><td>${when(s.last_sync)}</td></tr>`).join("")) ||
+      emptyRow(8, "Nothing stored yet: octoscope sync fetches the account and its readings.");
     $("#gaps").innerHTML = d.series.filter((s) => s.gaps.length).map((s) => `<details><summary>Gaps in ${esc(s.series)}</summary><ul>` +
       s.gaps.map(([a, b]) => `<li>${long(a)} to ${long(b)}</li>`).join("") + "</ul></details>").join("");
     const jobs = d.scheduler ? d.scheduler.jobs : [];
     $("#jobs-table tbody").innerHTML = jobs.map((j) => `<tr data-job="${j.job}"><td title="${esc(j.what)}">${j.job}</td>` +
       `<td>${j.last_run ? when(j.last_run.started) : "not yet"}</td><td title="${esc(j.last_run ? j.last_run.message : "")}">${j.last_run ? `${j.last_run.outcome}${j.last_run.message ? ": " + esc(j.last_run.message) : ""}` : ""}</td>` +
       `<td>${j.due ? "now" : j.next_run ? when(j.next_run) : "not needed"}</td><td>${esc(j.why)}</td></tr>`).join("") ||
-      `<tr><td colspan="5" class="sub">The scheduler is off: octoscope serve runs it when an API key is configured.</td></tr>`;
+      emptyRow(5, "The scheduler is off: octoscope serve runs it when an API key is configured.");
     const b = d.budget_this_hour;
     $("#budget").innerHTML = b ? Object.entries(b).map(([api, v]) => `<p><label>${api === "dispatches" ? "Dispatch queries" : api === "rest" ? "REST" : "GraphQL"}: ${v.used} of ${v.limit} ` +
       `<meter min="0" max="${v.limit}" value="${v.used}" high="${v.limit * 0.8}"></meter></label></p>`).join("") : "<p class='sub'>No API key configured.</p>";
     $("#jobs-table").dataset.ready = "1";
   }
 
+  document.querySelectorAll(".chart").forEach((el) => { el.dataset.state = "loading"; });
+  document.querySelectorAll("table > tbody:empty").forEach((tb) => {
+    tb.innerHTML = emptyRow(tb.closest("table").querySelectorAll("thead th").length, "Loading…");
+  });
   const PAGES = { overview, usage, prices, costs, ev, live, status: statusPage };
-  Promise.resolve().then(PAGES[body.dataset.page]).then(() => { body.dataset.ready = "1"; }, (err) => { showError(err); body.dataset.ready = "1"; });
+  // A page whose data could not be had says so in each chart and table still waiting, not just at the foot.
+  function failed(err) {
+    showError(err);
+    document.querySelectorAll('.chart[data-state="loading"]').forEach((el) => failedChart(el.id, `Could not load: ${err.message}`));
+    document.querySelectorAll("td.empty").forEach((td) => { if (td.textContent === "Loading…") td.textContent = err.message; });
+  }
+  Promise.resolve().then(PAGES[body.dataset.page]).then(() => { body.dataset.ready = "1"; }, (err) => { failed(err); body.dataset.ready = "1"; });
 })();
