@@ -144,6 +144,7 @@ class Feed:
         self.pending: list[LiveReading] = []  # received, not yet shown (see live/playout.py), oldest first
         self.queued = asyncio.Event()  # wakes the play-out when readings are pending
         self.player: asyncio.Task[None] | None = None
+        self.eager = False  # a one-off view (``live --once``): the first poll goes now if the hour allows, no slot
 
     # --- who wants it ----------------------------------------------------------------------------------
 
@@ -181,6 +182,23 @@ class Feed:
     def received(self) -> LiveReading | None:
         """The newest reading received from Octopus, shown or not: polls ask from after it."""
         return self.pending[-1] if self.pending else self.hub.newest
+
+    async def recall(self, now: float) -> int:
+        """The last hour's recorded readings (``[live] record``) into the ring, for a first view at once;
+        returns how many. Nothing when the hub holds readings already or none are recorded for the hour."""
+        service = self.service
+        if self.hub.newest is not None or service.store is None:
+            return 0
+        devices = [self.device] if self.device is not None else await asyncio.to_thread(service.known_devices)
+        if not devices:
+            return 0
+        rows = await asyncio.to_thread(service.store.telemetry, devices[0], from_epoch(now - HISTORY), from_epoch(now))
+        readings = await service.priced(devices[0], [from_telemetry(r) for r in rows])
+        self.hub.remember(readings)
+        if readings:
+            self.device = devices[0]
+            self._set(LiveStatus("ok", f"recorded readings up to {_clock_time(readings[-1].id + STEP)}, from the database"))
+        return len(readings)
 
     def _play(self, now: float, history: bool = False) -> None:
         """Show what is due. History (a first poll's last hour) goes into the ring and only its newest due
@@ -258,7 +276,7 @@ class Feed:
         moment late does not make every later one late), just after a reading ends; from the ledger (the
         previous process's polls included) when this poller has not polled yet."""
         if self.planned is None:
-            return rhythm.at
+            return now if self.eager else rhythm.at
         due = aligned(self.planned + rhythm.interval)
         return due if due >= now - rhythm.interval else now  # far behind (a stall): no burst to catch up
 
