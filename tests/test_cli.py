@@ -125,7 +125,8 @@ def test_a_busy_port_fails_before_the_sync_and_before_the_url(command: str, tmp_
         f"Error: port {port} on 127.0.0.1 cannot be used (Address already in use): stop what is using it, or"
         " choose another with --port\n"
     )
-    assert "http://" not in result.stdout and "Syncing" not in result.stdout
+    assert "http://" not in result.stdout
+    assert "Syncing" not in result.stdout
     assert took < 30, f"{command} took {took:.1f} s to refuse a busy port"
 
 

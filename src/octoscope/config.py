@@ -292,7 +292,9 @@ def _live_section(raw: object) -> LiveSettings:
     if not isinstance(record, bool):
         raise ConfigError(f"[live] record must be true or false, not {record!r}")
     playout = raw.get("playout", "auto")
-    if playout != "auto" and (isinstance(playout, bool) or not isinstance(playout, int | float) or not 0 <= playout <= 900):
+    if playout != "auto" and (
+        isinstance(playout, bool) or not isinstance(playout, int | float) or not 0 <= playout <= 900
+    ):
         raise ConfigError(f'[live] playout must be "auto" or seconds from 0 to 900, not {playout!r}')
     plain = {k: v for k, v in raw.items() if k not in ("record", "playout")}
     live: LiveSettings = _section(LiveSettings, "live", plain)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 from octoscope.domain.live import LiveReading
@@ -39,7 +40,8 @@ def test_a_batch_is_held_back_and_released_at_its_own_cadence() -> None:
     batch = readings(start, 12)
     arrived = start + 122  # the newest ended 2 s before the poll
     due, later = split(batch, arrived, delay=130)
-    assert due == [] and later == batch
+    assert due == []
+    assert later == batch
     assert next_release(later, 130) == start + 140 == release_at(batch[0], 130)
     shown = play([(arrived, batch)], 130, start + 400)
     assert [i for _, i in shown] == [r.id for r in batch]
@@ -52,7 +54,7 @@ def test_batches_every_poll_interval_play_out_every_ten_seconds_without_a_gap() 
     batches = [(start + interval * (k + 1) + 2, readings(start + interval * k, 12)) for k in range(5)]
     shown = play(batches, auto_delay(112.5), start + 900)
     times = [t for t, _ in shown]
-    assert all(b - a == 10 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a == 10 for a, b in itertools.pairwise(times))
     assert len(shown) == 5 * 12  # every reading, once
 
 
@@ -60,7 +62,8 @@ def test_a_late_reading_is_shown_at_once_and_none_twice() -> None:
     start = 1_790_000_000.0
     batch = readings(start, 3)
     due, later = split(batch, start + 500, delay=130)
-    assert due == batch and later == []
+    assert due == batch
+    assert later == []
     assert next_release([], 130) is None
 
 
@@ -71,6 +74,7 @@ def test_the_night_the_clocks_go_back_plays_out_every_ten_seconds() -> None:
     batch = readings(start, 12)
     shown = play([(start + 122, batch)], 130, start + 400)
     times = [t for t, _ in shown]
-    assert all(b - a == 10 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a == 10 for a, b in itertools.pairwise(times))
     local = [local_iso(r.at) for r in batch]
-    assert local[5] == "2026-10-25T01:59:50+01:00" and local[6] == "2026-10-25T01:00:00+00:00"
+    assert local[5] == "2026-10-25T01:59:50+01:00"
+    assert local[6] == "2026-10-25T01:00:00+00:00"

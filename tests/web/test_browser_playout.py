@@ -4,6 +4,7 @@ plays them out a stated delay behind the meter. The simulator's clock and the se
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +55,12 @@ def test_the_live_figure_moves_every_ten_seconds_between_batches(
             now = figure(page)
             shown.append((clock(), now["time"]))
             assert epoch(now["time"]) == epoch(before) + 10  # the next reading: one at a time, none skipped
-            assert now["asOf"].endswith(" s ago") and now["asOf"].startswith("as of ")
+            assert now["asOf"].endswith(" s ago")
+            assert now["asOf"].startswith("as of ")
         calls = drive.get("/api/live/status")["polls"]
         shot(page.page, "live-playout")
         context.close()
-    changes = [b - a for (a, _), (b, _) in zip(shown, shown[1:], strict=False)]
+    changes = [b - a for (a, _), (b, _) in itertools.pairwise(shown)]
     assert all(step <= 15 for step in changes), changes  # the figure changed at least every 15 s of the clocks
     assert shown[-1][0] - shown[0][0] >= 120
     assert 2 <= len(calls) <= 4  # polls went at their usual pace (a minute apart here), not faster

@@ -78,8 +78,7 @@ def _check_port(host: str, port: int) -> None:
     except OSError as err:
         why = os.strerror(err.errno) if err.errno else str(err)  # create_server's own text repeats the address
         raise fail(
-            f"port {port} on {host} cannot be used ({why}): stop what is using it, or choose another"
-            " with --port"
+            f"port {port} on {host} cannot be used ({why}): stop what is using it, or choose another with --port"
         ) from None
 
 

@@ -197,7 +197,9 @@ class Feed:
         self.hub.remember(readings)
         if readings:
             self.device = devices[0]
-            self._set(LiveStatus("ok", f"recorded readings up to {_clock_time(readings[-1].id + STEP)}, from the database"))
+            self._set(
+                LiveStatus("ok", f"recorded readings up to {_clock_time(readings[-1].id + STEP)}, from the database")
+            )
         return len(readings)
 
     def _play(self, now: float, history: bool = False) -> None:
