@@ -112,6 +112,24 @@ def test_a_port_in_use_is_one_line() -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_a_busy_port_fails_before_the_sync_and_before_the_url(command: str, tmp_path: Path) -> None:
+    """The port is tried first: no sync to sit through, no dashboard URL printed that will never answer."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        began = time.monotonic()
+        result = run(command, "--port", str(port), *(["--db", str(tmp_path / "demo.db")] if command == "demo" else []))
+        took = time.monotonic() - began
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Error: port {port} on 127.0.0.1 cannot be used (Address already in use): stop what is using it, or"
+        " choose another with --port\n"
+    )
+    assert "http://" not in result.stdout
+    assert "Syncing" not in result.stdout
+    assert took < 30, f"{command} took {took:.1f} s to refuse a busy port"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,3 +120,28 @@ def test_once_on_an_account_without_a_home_mini_says_so(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.strip().startswith("Error: no Home Mini on the account")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_once_answers_at_once_after_another_poll_took_the_slot(now_cli: Cli) -> None:
+    """A poll a moment ago puts the next slot a minute and more away; ``--once`` polls at once all the same
+    (the rolling hour has room), rather than waiting for it."""
+    now_cli.ok("live", "--once", "--json", timeout=120)
+    began = time.monotonic()
+    snapshot = json.loads(now_cli.ok("live", "--once", "--json", timeout=120))
+    took = time.monotonic() - began
+    assert snapshot["status"]["state"] == "ok"
+    assert took < 20, f"live --once took {took:.1f} s"
+    assert now_cli.sim.requests_log()["counts"]["graphql:smartMeterTelemetry"] == 2
+
+
+def test_once_answers_from_recorded_readings_without_a_call(now_cli: Cli) -> None:
+    config = Path(now_cli.env["OCTOSCOPE_CONFIG"])
+    config.write_text((config.read_text() if config.exists() else "") + "\n[live]\nrecord = true\n")
+    now_cli.ok("live", "--once", "--json", timeout=120)  # records the hour the first poll brings
+    began = time.monotonic()
+    snapshot = json.loads(now_cli.ok("live", "--once", "--json", timeout=120))
+    took = time.monotonic() - began
+    assert took < 20, f"live --once took {took:.1f} s"
+    assert snapshot["current"] is not None
+    assert "from the database" in snapshot["status"]["message"]
+    assert now_cli.sim.requests_log()["counts"]["graphql:smartMeterTelemetry"] == 1

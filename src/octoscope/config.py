@@ -133,6 +133,9 @@ class LiveSettings:
     record: bool = False  # keep every reading in the database (the poller then runs all the time)
     retention_days: int = 30  # recorded readings older than this are deleted
     grace_seconds: float = 120.0  # keep polling this long after the last viewer leaves (a page reload)
+    # Show readings this many seconds after they end, one every 10 s, though Octopus hands them over in batches;
+    # None ("auto" in the file): the poll interval and a reading more. 0: as each batch arrives.
+    playout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -289,7 +292,13 @@ def _live_section(raw: object) -> LiveSettings:
     record = raw.get("record", False)
     if not isinstance(record, bool):
         raise ConfigError(f"[live] record must be true or false, not {record!r}")
-    live: LiveSettings = _section(LiveSettings, "live", {k: v for k, v in raw.items() if k != "record"})
+    playout = raw.get("playout", "auto")
+    if playout != "auto" and (
+        isinstance(playout, bool) or not isinstance(playout, int | float) or not 0 <= playout <= 900
+    ):
+        raise ConfigError(f'[live] playout must be "auto" or seconds from 0 to 900, not {playout!r}')
+    plain = {k: v for k, v in raw.items() if k not in ("record", "playout")}
+    live: LiveSettings = _section(LiveSettings, "live", plain)
     if not 1 <= live.calls_per_hour <= 360:
         raise ConfigError(
             f"[live] calls_per_hour must be 1 to 360 (one a minute is 60; more than one per 10-second reading"
@@ -297,7 +306,7 @@ def _live_section(raw: object) -> LiveSettings:
         )
     if live.retention_days < 1:
         raise ConfigError(f"[live] retention_days must be 1 or more, not {live.retention_days}")
-    return replace(live, record=record)
+    return replace(live, record=record, playout=None if playout == "auto" else float(playout))
 
 
 def _costs_section(raw: object) -> CostSettings:

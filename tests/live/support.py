@@ -75,6 +75,10 @@ def set_sim_clock(sim: SimServer, **body: object) -> None:
 def settings_for(
     sim: SimServer, db: Path, graphql_per_hour: int = 100, key: str = DEMO_KEY, account: str = DEMO_ACCOUNT, **live: Any
 ) -> Settings:
+    """Settings against the simulator. The play-out is off unless asked for (``playout=None``: auto): these
+    sessions watch the poller's batches as they arrive; tests/live/test_playout.py and the browser's play-out
+    test watch the play-out."""
+    live.setdefault("playout", 0.0)
     return Settings(
         api_key=Secret(key),
         account=account,

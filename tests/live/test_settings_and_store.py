@@ -29,10 +29,18 @@ def test_the_live_section_is_read(tmp_path: Path) -> None:
     assert settings_from_text(tmp_path, text) == LiveSettings(30, True, 7, 10.0)
 
 
+@pytest.mark.parametrize(("value", "seconds"), [('"auto"', None), ("0", 0.0), ("45", 45.0), ("130.5", 130.5)])
+def test_the_play_out_delay_is_auto_or_seconds(tmp_path: Path, value: str, seconds: float | None) -> None:
+    assert settings_from_text(tmp_path, f"[live]\nplayout = {value}\n").playout == seconds
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [
         ("[live]\nrecord = 1\n", "[live] record must be true or false"),
+        ("[live]\nplayout = -1\n", '[live] playout must be "auto" or seconds from 0 to 900'),
+        ('[live]\nplayout = "soon"\n', '[live] playout must be "auto" or seconds from 0 to 900'),
+        ("[live]\nplayout = true\n", '[live] playout must be "auto" or seconds from 0 to 900'),
         ("[live]\ncalls_per_hour = 0\n", "[live] calls_per_hour must be 1 to 360"),
         ("[live]\ncalls_per_hour = 1000\n", "[live] calls_per_hour must be 1 to 360"),
         ("[live]\ncalls_per_hour = 1.5\n", "[live] calls_per_hour must be a whole number"),

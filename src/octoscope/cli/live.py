@@ -8,7 +8,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -158,14 +158,25 @@ async def _watch(
     from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.wiring import configured_octopus, open_live  # noqa: PLC0415
 
+    # The terminal shows each batch as it comes (no play-out delay): a one-off view wants the newest reading.
+    settings = replace(settings, live=replace(settings.live, playout=0.0))
     with Store.open(settings.db, clock) as store:
         async with (
             configured_octopus(settings, store, clock) as octopus,
             open_live(settings, store, clock, octopus) as service,
         ):
             feed = service.feed(device)
+            if once and await feed.recall(clock()):
+                newest = feed.hub.newest
+                assert newest is not None
+                view = _View(minutes, newest.id, newest.id - 10)
+                now = clock()
+                rates = await _rates(service, feed, local_date(from_epoch(now)))
+                _print_once(feed, _snapshot(feed, rates, now, minutes), view, as_json)
+                return
+            feed.eager = once
             async with service.watch(device) as sub:
-                await _first_poll(feed, clock)
+                await _first_poll(feed, clock, once)
                 newest = feed.hub.newest
                 # What came before the first poll is history: not counted in the cost since start, not listed.
                 view = _View(minutes, newest.id if newest else -1, newest.id - 10 if newest else -1)
@@ -187,15 +198,21 @@ class _LiveError(OctoscopeError):
     """Something the user can fix, found while watching."""
 
 
-async def _first_poll(feed: Feed, clock: Clock) -> None:
-    """Wait for the poller's first answer; if the live budget puts it a while off (another process polled
-    lately), say when."""
+async def _first_poll(feed: Feed, clock: Clock, once: bool = False) -> None:
+    """Wait for the poller's first answer; if the live budget puts it a while off (other polls filled the
+    hour), say when, or with ``once`` (which polls at once when the hour has room) stop and say so."""
     told = False
     began = clock.monotonic()
     while not feed.polled.is_set():
         due = feed.status.next_poll_at
         if due is None and clock.monotonic() - began > FIRST_POLL_WAIT:
             return
+        if once and due is not None and due - clock() > 5:
+            when = feed.status.as_dict()["next_poll_at"][11:19]
+            raise _LiveError(
+                f"no recorded readings, and the live budget allows no poll before {when}: run it again then,"
+                " or set [live] record = true so that `octoscope serve` keeps the last hour"
+            )
         if due is not None and due - clock() > 5 and not told:
             told = True
             typer.echo(f"Waiting for the next poll, at {feed.status.as_dict()['next_poll_at'][11:19]}.", err=True)

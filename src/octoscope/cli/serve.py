@@ -67,6 +67,21 @@ def simulate(
     serve_app(asgi_app, host, port)
 
 
+def _check_port(host: str, port: int) -> None:
+    """A busy port fails now, in one line, before a sync or a start-up that would only find it at the end."""
+    import os  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as err:
+        why = os.strerror(err.errno) if err.errno else str(err)  # create_server's own text repeats the address
+        raise fail(
+            f"port {port} on {host} cannot be used ({why}): stop what is using it, or choose another with --port"
+        ) from None
+
+
 def demo(
     db: Annotated[Path | None, typer.Option(help="The demo's database (made afresh on each run).")] = None,
     port: Annotated[int, typer.Option(help="Port for the web app; 0 picks a free one.")] = 0,
@@ -91,6 +106,8 @@ def demo(
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise fail(f"another octoscope demo is using {path}: stop it, or give this one --db OTHER.db") from None
+    web_port = port or free_port("127.0.0.1")  # chosen, and a busy one refused, before the sync
+    _check_port("127.0.0.1", web_port)
     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         leftover.unlink(missing_ok=True)
     with lock, serve_in_thread(asgi_app) as base:  # type: ignore[arg-type]
@@ -119,7 +136,6 @@ def demo(
         )
         from octoscope.web.app import create_app  # noqa: PLC0415
 
-        web_port = port or free_port("127.0.0.1")
         typer.echo(
             f"Explore it: OCTOSCOPE_DB={path} OCTOSCOPE_API_KEY={DEMO_KEY} OCTOSCOPE_ACCOUNT={DEMO_ACCOUNT}"
             f" OCTOSCOPE_API_URL={base}/v1 OCTOSCOPE_GRAPHQL_URL={base}/v1/graphql/ uv run octoscope costs"
@@ -171,6 +187,8 @@ def serve(
         if token is not None:
             check_token(token)
         hosts = [check_allowed_host(h) for h in allow_host or ()]
+    _check_port(host, port)
+    with user_errors():
         settings = read_settings()
         settings.require_account()
         require_database(settings)

@@ -32,6 +32,7 @@ from octoscope.domain.uktime import UK, from_epoch, local_date
 from octoscope.errors import NotFoundError
 from octoscope.live.hub import Hub, Subscription, local_iso
 from octoscope.live.pacing import Pace, aligned, pace, share
+from octoscope.live.playout import auto_delay, next_release, split
 from octoscope.octopus.errors import (
     BudgetExhausted,
     CredentialsRejected,
@@ -110,6 +111,9 @@ class LiveOptions(Protocol):
     @property
     def grace_seconds(self) -> float: ...
 
+    @property
+    def playout(self) -> float | None: ...
+
 
 def _clock_time(at: float) -> str:
     """An instant as UK wall-clock time, for messages."""
@@ -139,6 +143,10 @@ class Feed:
         self.failures = 0
         self.resume_from: int | None = None  # the oldest Last-Event-ID the hub could not serve
         self.planned: float | None = None  # when the last poll was due
+        self.pending: list[LiveReading] = []  # received, not yet shown (see live/playout.py), oldest first
+        self.queued = asyncio.Event()  # wakes the play-out when readings are pending
+        self.player: asyncio.Task[None] | None = None
+        self.eager = False  # a one-off view (``live --once``): the first poll goes now if the hour allows, no slot
 
     # --- who wants it ----------------------------------------------------------------------------------
 
@@ -163,6 +171,66 @@ class Feed:
     @property
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
+
+    # --- the play-out ----------------------------------------------------------------------------------
+
+    def delay(self) -> float:
+        """How far behind the Home Mini viewers are shown readings: ``[live] playout``, else enough to bridge
+        the gap between two polls at the present pace."""
+        setting = self.service.settings.playout
+        return auto_delay(self.interval) if setting is None else setting
+
+    @property
+    def received(self) -> LiveReading | None:
+        """The newest reading received from Octopus, shown or not: polls ask from after it."""
+        return self.pending[-1] if self.pending else self.hub.newest
+
+    async def recall(self, now: float) -> int:
+        """The last hour's recorded readings (``[live] record``) into the ring, for a first view at once;
+        returns how many. Nothing when the hub holds readings already or none are recorded for the hour."""
+        service = self.service
+        if self.hub.newest is not None or service.store is None:
+            return 0
+        devices = [self.device] if self.device is not None else await asyncio.to_thread(service.known_devices)
+        if not devices:
+            return 0
+        rows = await asyncio.to_thread(service.store.telemetry, devices[0], from_epoch(now - HISTORY), from_epoch(now))
+        readings = await service.priced(devices[0], [from_telemetry(r) for r in rows])
+        self.hub.remember(readings)
+        if readings:
+            self.device = devices[0]
+            self._set(
+                LiveStatus("ok", f"recorded readings up to {_clock_time(readings[-1].id + STEP)}, from the database")
+            )
+        return len(readings)
+
+    def _play(self, now: float, history: bool = False) -> None:
+        """Show what is due. History (a first poll's last hour) goes into the ring and only its newest due
+        reading is sent, as before play-out."""
+        due, self.pending = split(self.pending, now, self.delay())
+        if history:
+            self.hub.remember(due[:-1])
+            due = due[-1:]
+        self.hub.publish(due)
+        if self.pending:
+            self.queued.set()
+            if self.player is None or self.player.done():
+                self.player = asyncio.create_task(self._play_out(), name=f"live play-out {self.fixed or 'home mini'}")
+
+    async def _play_out(self) -> None:
+        """Sends each pending reading at its release time, one every 10 seconds."""
+        service = self.service
+        while True:
+            at = next_release(self.pending, self.delay())
+            if at is None:
+                self.queued.clear()
+                await self.queued.wait()
+                continue
+            now = service.clock()
+            if at > now:
+                await service.sleep(min(at - now, NAP))
+                continue
+            self._play(now)
 
     # --- the poller ------------------------------------------------------------------------------------
 
@@ -212,7 +280,7 @@ class Feed:
         moment late does not make every later one late), just after a reading ends; from the ledger (the
         previous process's polls included) when this poller has not polled yet."""
         if self.planned is None:
-            return rhythm.at
+            return now if self.eager else rhythm.at
         due = aligned(self.planned + rhythm.interval)
         return due if due >= now - rhythm.interval else now  # far behind (a stall): no burst to catch up
 
@@ -220,7 +288,7 @@ class Feed:
         """(where to ask from, whether what comes is history). History goes into the ring, not to viewers:
         only its newest reading is sent. A viewer reconnecting after a restart is owed what it missed: that
         is asked from its last reading and sent."""
-        newest = self.hub.newest
+        newest = self.received
         resume, self.resume_from = self.resume_from, None
         if newest is not None and newest.id >= now - HISTORY:
             return newest.id + STEP, False
@@ -285,7 +353,7 @@ class Feed:
     ) -> tuple[int, str]:
         service = self.service
         answered = service.clock()
-        newest = self.hub.newest
+        newest = self.received
         floor = newest.id if newest is not None else -1
         stale_after = self.interval + STALE_MARGIN
         readings = []
@@ -297,15 +365,12 @@ class Feed:
         if history and readings:  # history was never meant to arrive live: only the newest is judged
             readings = [r._replace(stale=False) for r in readings[:-1]] + readings[-1:]
         readings = await service.priced(device, readings)
-        if history:
-            self.hub.remember(readings[:-1])
-            sent = self.hub.publish(readings[-1:])
-        else:
-            sent = self.hub.publish(readings)
+        self.pending.extend(readings)
+        self._play(answered, history)
         if service.settings.record and rows:
             await service.record(device, rows, answered)
         self.failures, self.not_before = 0, 0.0
-        newest = self.hub.newest
+        newest = self.received  # the play-out delay is chosen, not a sign of lateness
         if newest is None:
             state = LiveStatus(
                 "stale",
@@ -326,7 +391,7 @@ class Feed:
                 f" delivered{pace_note}",
             )
         self._set(state)
-        return sent, state.state
+        return len(readings), state.state
 
     def _failed(self, err: Exception, now: float, device: str | None) -> str:
         """The status an error means, and the backoff before the next poll."""
@@ -426,6 +491,7 @@ class Feed:
             "device_id": self.device,
             "viewers": self.viewers,
             "poll_interval_seconds": round(self.interval, 1),
+            "playout_seconds": round(self.delay(), 1),
             "pace_reason": self.pace_reason,
             "newest": None if self.hub.newest is None else local_iso(self.hub.newest.at),
             "dropped_viewers": self.hub.dropped,
@@ -489,7 +555,7 @@ class LiveService:
         self.stop_streams()
         if self.policy is not None:
             self.policy.hold.live_share = 0
-        tasks = [f.task for f in self.feeds.values() if f.task is not None and not f.task.done()]
+        tasks = [t for f in self.feeds.values() for t in (f.task, f.player) if t is not None and not t.done()]
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from octoscope.domain.live import DayRates, LiveReading, Projection, project, summarise
-from octoscope.live.hub import reading_dict
+from octoscope.live.hub import local_iso, reading_dict
 from octoscope.live.service import Feed
 
 
@@ -60,4 +60,9 @@ def dashboard(feed: Feed, rates: DayRates | None, now: datetime, minutes: int) -
         "stats": summary(recent),
         "cost": cost(feed, rates, now),
         "status": feed.status.as_dict(),
+        # For the page's "as of …, N s ago": readings are shown this far behind, and the server's clock (a demo's
+        # or a test's may be set and run fast) is now this, moving at this speed.
+        "playout_seconds": round(feed.delay(), 1),
+        "now": local_iso(now),
+        "clock_speed": feed.service.clock.speed,
     }

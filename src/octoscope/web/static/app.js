@@ -851,6 +851,8 @@
   // The Home Mini's demand from the server's one shared poller: /api/live/dashboard once for what it holds,
   // then every 10-second reading from the SSE stream, which resumes after the newest reading shown (none is
   // missed between the two; a reconnecting EventSource sends Last-Event-ID itself and gets what it missed).
+  // The server plays readings out one every 10 s a stated delay behind the meter (Octopus hands them over in
+  // batches); the page says how old the figure is, by the server's clock (a demo's may be set, or run fast).
   const WINDOW_S = 300; // the chart: the readings of the five minutes up to the newest
   const STEP_S = 10;
   const STATES = {
@@ -882,13 +884,15 @@
     let state = null;
     const since = { pence: 0, kwh: 0, readings: 0, unpriced: 0 };
 
-    function accept(r) {
+    // "Since you opened": the readings shown after the page opened (the stream's), not those timed after it,
+    // which the play-out delay would hold back for a couple of minutes.
+    function accept(r, fresh) {
       const id = readingId(r);
       if (newest && id <= readingId(newest)) return false; // already shown: each reading once
       held.push(r);
       newest = r;
       while (readingId(held[0]) <= id - WINDOW_S) held.shift();
-      if (id * 1000 >= opened) {
+      if (fresh) {
         since.readings += 1;
         since.kwh += r.kwh;
         if (r.pence == null) since.unpriced += 1;
@@ -975,9 +979,25 @@
     }
 
     const d = await getJSON("/api/live/dashboard");
+    // The server's clock now, from its answer and this page's own monotonic time since.
+    const asked = performance.now();
+    const serverNow = () => Date.parse(d.now) + (performance.now() - asked) * (d.clock_speed || 0);
+    function showAge() {
+      if (!newest) { set(demand, "as-of", ""); return; }
+      const end = Date.parse(newest.time) + STEP_S * 1000;
+      const ago = Math.max(0, Math.round((serverNow() - end) / 1000));
+      set(demand, "as-of", `as of ${clock(new Date(end).toISOString())}, ${ago} s ago`);
+      demand.dataset.ago = String(ago);
+    }
+    demand.dataset.playout = String(d.playout_seconds);
+    set(demand, "playout", d.playout_seconds > 0
+      ? `Shown ${Math.round(d.playout_seconds)} s behind the meter: Octopus hands readings over in batches, and each is played out at its own 10-second step.`
+      : "Shown as Octopus hands readings over, in batches.");
     showStatus(d.status);
-    for (const r of [...d.recent, ...(d.current ? [d.current] : [])]) accept(r);
+    for (const r of [...d.recent, ...(d.current ? [d.current] : [])]) accept(r, false);
     showReading();
+    showAge();
+    const ticker = setInterval(showAge, 1000);
     showCost(d.cost);
     showSince();
     drawChart();
@@ -985,8 +1005,9 @@
     const source = new EventSource("/api/live/stream" + (newest ? `?resume=${readingId(newest)}` : ""));
     let updates = 0;
     source.addEventListener("reading", (e) => {
-      if (!accept(JSON.parse(e.data))) return;
+      if (!accept(JSON.parse(e.data), true)) return;
       showReading();
+      showAge();
       showSince();
       drawChart();
       chart.dataset.updates = String(++updates);
@@ -1007,7 +1028,7 @@
       set(statusCard, "connection", closed ? "The live stream was refused: reload the page to try again."
         : "Connection to octoscope lost: reconnecting, and catching up on what was missed…");
     });
-    window.addEventListener("pagehide", () => source.close());
+    window.addEventListener("pagehide", () => { source.close(); clearInterval(ticker); });
   }
 
   // --- Status --------------------------------------------------------------------------------------------
