@@ -80,8 +80,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     Example: octoscope status
     """
     from octoscope.domain.uktime import from_epoch  # noqa: PLC0415
-    from octoscope.octopus.policy import key_fingerprint  # noqa: PLC0415
-    from octoscope.services.status import status_report  # noqa: PLC0415
+    from octoscope.services.status import key_id_of, status_report  # noqa: PLC0415
     from octoscope.store.sqlite import Store  # noqa: PLC0415
 
     with user_errors():
@@ -93,7 +92,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
             key, number = settings.require_credentials()
             limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour}
             now = clock()
-            report = status_report(store, number, key_fingerprint(key.reveal()), limits, from_epoch(now), now)
+            report = status_report(store, number, key_id_of(key), limits, from_epoch(now), now)
     if as_json:
         echo_json(report)
         return

@@ -16,10 +16,9 @@ from typing import Any
 from octoscope.config import Settings
 from octoscope.domain.models import Account
 from octoscope.domain.uktime import UK, local_date, local_midnight
-from octoscope.octopus.policy import key_fingerprint
 from octoscope.services.costing import CostError, costs_as_asked, fuel_of, load_account
 from octoscope.services.pricing import WindowQuery, cheapest, current_property, prices_view
-from octoscope.services.status import budget_used
+from octoscope.services.status import budget_used, key_id_of
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync import DISPATCH_LEDGER as LEDGER
 from octoscope.sync import DISPATCHES_PER_HOUR as PER_HOUR
@@ -178,7 +177,7 @@ def _health(store: StoreProtocol, settings: Settings, now: datetime, ledger_now:
     }  # every key always there: Home Assistant's templates read them by name
     if settings.api_key is not None:
         limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour, LEDGER: PER_HOUR}
-        used = budget_used(store, key_fingerprint(settings.api_key.reveal()), limits, ledger_now)
+        used = budget_used(store, key_id_of(settings.api_key), limits, ledger_now)
         health["graphql_used"] = used["graphql"]["used"]
         health["graphql_limit"] = used["graphql"]["limit"]
         health["rest_used"] = used["rest"]["used"]

@@ -10,11 +10,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from octoscope.domain.models import Account
+from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import iso_z
-from octoscope.octopus.policy import WINDOW
+from octoscope.octopus.policy import WINDOW, key_fingerprint
 from octoscope.store.ports import StoreProtocol
 
 HALF_HOUR = timedelta(minutes=30)
+
+
+BUDGET_WINDOW = WINDOW  # seconds: the request budget is counted over this rolling window
+
+
+def key_id_of(api_key: Secret) -> str:
+    """The name the request ledger knows a key by (a fingerprint: the key itself is never stored)."""
+    return key_fingerprint(api_key.reveal())
 
 
 def coverage(

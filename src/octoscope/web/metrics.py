@@ -20,8 +20,8 @@ from prometheus_client.registry import Collector
 from octoscope import __version__
 from octoscope.config import Settings
 from octoscope.domain.uktime import HALF_HOUR, from_epoch, local_date
-from octoscope.octopus.policy import WINDOW, key_fingerprint
 from octoscope.services.costing import CostError, account_costs, cost_point_exc_inc, fuel_of, load_account
+from octoscope.services.status import BUDGET_WINDOW, key_id_of
 from octoscope.store.ports import StoreProtocol
 from octoscope.web.deps import ClockDep, SettingsDep, StoreDep
 
@@ -129,9 +129,9 @@ def _sync(store: StoreProtocol, settings: Settings, now: datetime) -> Iterator[G
         )
         yield Gauge("octoscope_last_sync_ok", "1 if the last sync succeeded.", (), [((), float(outcome == "ok"))])
     if settings.api_key is not None:
-        key_id = key_fingerprint(settings.api_key.reveal())
+        key_id = key_id_of(settings.api_key)
         limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour}
-        since = now.timestamp() - WINDOW
+        since = now.timestamp() - BUDGET_WINDOW
         used = [((api,), float(len(store.requests_since(key_id, api, since)))) for api in limits]
         yield Gauge("octoscope_api_requests_last_hour", "Octopus API requests in the last hour.", ("api",), used)
         yield Gauge(

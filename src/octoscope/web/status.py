@@ -9,9 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from octoscope.domain.uktime import UK, from_epoch, local_date
-from octoscope.octopus.policy import key_fingerprint
 from octoscope.services.costing import fuel_of
-from octoscope.services.status import budget_used, coverage
+from octoscope.services.status import budget_used, coverage, key_id_of
 from octoscope.sync import DISPATCH_LEDGER as LEDGER
 from octoscope.sync import DISPATCHES_PER_HOUR as PER_HOUR
 from octoscope.web.cache import StoreCache
@@ -44,7 +43,7 @@ def status(
     budget = None
     if settings.api_key is not None:
         limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour, LEDGER: PER_HOUR}
-        budget = budget_used(store, key_fingerprint(settings.api_key.reveal()), limits, clock())
+        budget = budget_used(store, key_id_of(settings.api_key), limits, clock())
     scheduler = getattr(request.app.state, "scheduler", None)
     return {
         "account": settings.require_account(),
