@@ -31,8 +31,10 @@ setup:
 demo: setup
 	@$(UV) run octoscope demo
 
+# Two workers (pytest-xdist): the tests mostly wait on sockets, child processes and the browser, and the
+# whole run must stay within CI's 25 minutes on 2 cores.
 test: setup lint
-	@$(UV) run pytest -q
+	@$(UV) run pytest -q -n 2
 	@$(MAKE) --no-print-directory test-clocks
 
 # Two dates at a time (the runs mostly wait on sockets and child processes), each in its own temporary
