@@ -170,6 +170,48 @@ def test_overview_costs_and_ev_charts_hold_what_the_api_answers(browser: Any, ba
     assert page.errors == []
 
 
+def test_vs_before_compares_energy_and_cost_each_with_its_own_arrow_and_meaning(browser: Any, base: str) -> None:
+    """Issue 18: "this week ▼7 %" in green beside a cost that rose 25.7 % told the wrong story. Each row says
+    how the kWh and how the £ changed, each arrow its own direction, each colour what it means to the
+    household: more used or paid is worse, more exported (earned) is better."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = Page(context)
+    page.open(f"{base}/")
+    page.page.wait_for_selector("#fuels[data-ready]", timeout=30_000)
+    shown = page.page.evaluate(
+        """() => Array.from(document.querySelectorAll('#fuels [data-fuel] tbody tr[data-period]'), tr => ({
+             fuel: tr.closest('[data-fuel]').dataset.fuel, period: tr.dataset.period,
+             changes: Array.from(tr.querySelectorAll('[data-change]'),
+                                 s => [s.dataset.change, s.className, s.textContent]) }))"""
+    )
+    context.close()
+    overview = httpx.get(f"{base}/api/overview", timeout=60).json()
+    expected = {}
+    for fuel, v in overview["fuels"].items():
+        for p in v["periods"]:
+            if p["kwh"] is not None:
+                expected[(fuel, p["name"])] = (p["change_pct"]["kwh"], p["change_pct"]["pence"])
+    seen = {(row["fuel"], row["period"]): row["changes"] for row in shown if row["changes"]}
+    assert seen.keys() == expected.keys()
+    moved_apart = 0
+    for key, changes in seen.items():
+        assert [what for what, _, _ in changes] == ["kWh", "£"], changes
+        for (what, cls, text), pct in zip(changes, expected[key], strict=True):
+            if pct is None:
+                assert cls == "sub", (key, what, cls)
+                assert text == f"{what} —", (key, what, text)
+                continue
+            arrow = "▲" if pct > 0 else "▼" if pct < 0 else "\uff1d"  # a full-width equals sign
+            assert text == f"{what} {arrow} {abs(pct):.0f}%", (key, what, text)
+            worse = pct > 0 if key[0] != "export" else pct < 0
+            assert cls == ("" if pct == 0 else "worse" if worse else "better"), (key, what, cls, pct)
+        kwh_pct, pence_pct = expected[key]
+        moved_apart += kwh_pct is not None and pence_pct is not None and (kwh_pct > 0) != (pence_pct > 0)
+    # The demo has rows where energy and cost move apart (a tariff change, a dearer mix): the case at issue.
+    assert moved_apart > 0, expected
+    assert page.errors == []
+
+
 def test_phone_width_has_no_sideways_scrolling(browser: Any, base: str) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = Page(context)

@@ -193,11 +193,14 @@
 
   // --- Overview ------------------------------------------------------------------------------------------
   const FUEL_NAMES = { electricity: "Electricity", gas: "Gas", export: "Export" };
-  function change(pct, previous, isExport) {
-    if (pct == null) return `<span class="sub" title="${esc(previous)}">—</span>`;
-    const cls = pct > 0 ? "up" : pct < 0 ? "down" : "";
+  // One change against the period before, its arrow for the direction and its colour for what it means to
+  // the household: more used or paid is worse, more exported or earned is better.
+  function change(what, pct, previous, isExport) {
+    if (pct == null) return `<span class="sub" data-change="${what}" title="${esc(previous)}">${what} —</span>`;
+    const grew = pct > 0 ? !isExport : pct < 0 ? isExport : null;
+    const cls = grew == null ? "" : grew ? "worse" : "better";
     const arrow = pct > 0 ? "▲" : pct < 0 ? "▼" : "＝";
-    return `<span class="${cls}" title="${esc(previous)}">${arrow} ${Math.abs(pct).toFixed(0)}%</span>`;
+    return `<span class="${cls}" data-change="${what}" title="${esc(previous)}">${what} ${arrow} ${Math.abs(pct).toFixed(0)}%</span>`;
   }
   async function overview() {
     const d = await getJSON("/api/overview");
@@ -218,7 +221,8 @@
         if (p.kwh == null) return `<tr data-period="${p.name}"><td>${p.label}</td><td colspan="3" class="sub wrap" title="Octopus publishes a day's half-hours the next morning">no data yet</td></tr>`;
         return `<tr data-period="${p.name}"><td>${p.label}${p.partial ? ' <span class="flag" title="some half-hours or prices missing">partial</span>' : ""}</td>` +
           `<td class="num">${kwh(p.kwh)}</td><td class="num">${pounds(p.pence)}</td>` +
-          `<td class="num">${change(p.change_pct.kwh, prev, fuel === "export")}</td></tr>`;
+          `<td class="num changes">${change("kWh", p.change_pct.kwh, prev, fuel === "export")}<br>` +
+          `${change("£", p.change_pct.pence, prev, fuel === "export")}</td></tr>`;
       }).join("");
       return `<div class="fuel ${fuel}" data-fuel="${fuel}"><h2>${FUEL_NAMES[fuel]}</h2><table><thead><tr><th>Period</th><th class="num">Used</th>` +
         `<th class="num">${money}</th><th class="num">vs before</th></tr></thead><tbody>${rows}</tbody></table></div>`;
