@@ -197,8 +197,8 @@
   // the household: more used or paid is worse, more exported or earned is better.
   function change(what, pct, previous, isExport) {
     if (pct == null) return `<span class="sub" data-change="${what}" title="${esc(previous)}">${what} —</span>`;
-    const grew = pct > 0 ? !isExport : pct < 0 ? isExport : null;
-    const cls = grew == null ? "" : grew ? "worse" : "better";
+    const worse = pct > 0 ? !isExport : pct < 0 ? isExport : null;
+    const cls = worse == null ? "" : worse ? "worse" : "better";
     const arrow = pct > 0 ? "▲" : pct < 0 ? "▼" : "＝";
     return `<span class="${cls}" data-change="${what}" title="${esc(previous)}">${what} ${arrow} ${Math.abs(pct).toFixed(0)}%</span>`;
   }
