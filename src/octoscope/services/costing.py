@@ -33,6 +33,7 @@ from octoscope.domain.costs import (
 from octoscope.domain.live import DayRates
 from octoscope.domain.live import half_hours as half_hours_of_day
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
+from octoscope.domain.periods import NAMED, label, named
 from octoscope.domain.sessions import detect_sessions
 from octoscope.domain.uktime import (
     HALF_HOUR,
@@ -70,8 +71,10 @@ def fuel_of(point: MeterPoint) -> FuelName:
 def resolve_days(
     from_text: str | None, to_text: str | None, period: str | None, days: int | None, today: date
 ) -> tuple[date, date]:
-    """[first, end) local days from ``--from/--to``, ``--period YYYY-MM`` (or YYYY), or ``--days N`` (the N
-    whole days before today). Default: the last 30 days."""
+    """[first, end) local days from ``--from/--to``, ``--period YYYY-MM`` (or YYYY, or a named period such as
+    ``this-month``, see ``domain.periods``), or ``--days N`` (the N whole days before today). Default: the
+    last 30 days. ``end`` is where the range ends on the calendar: what is counted of it stops at today
+    (``domain.periods.clip``), which the costing does."""
     try:
         first, end = _resolve_days(from_text, to_text, period, days, today)
     except OverflowError:
@@ -89,9 +92,14 @@ def _resolve_days(
         raise BadDate("give one of --from/--to, --period or --days")
     if period is not None:
         try:
+            if not period[:1].isdigit():
+                found = named(period, today)
+                return found.first, found.whole_end
             first = date(int(period), 1, 1) if len(period) == 4 else date.fromisoformat(f"{period}-01")
-        except ValueError:
-            raise BadDate(f"--period {period!r} is not a month; write YYYY-MM (or a year, YYYY)") from None
+        except (ValueError, BadDate):
+            raise BadDate(
+                f"--period {period!r} is not a month; write YYYY-MM, a year (YYYY) or one of {', '.join(NAMED)}"
+            ) from None
         in_range(first, "--period")
         return (first, date(first.year + 1, 1, 1)) if len(period) == 4 else (first, next_month(first))
     if from_text is not None or to_text is not None:
@@ -540,6 +548,9 @@ def costs_report(
         # Bucketed once over the whole range, whatever homes and meters the days came from.
         report = bucketed(days.get(fuel, {}), first, end, by)
         entry = _fields(fuel, report.totals, fuel in reads_m3)
+        # What every figure of the fuel covers, said the same way on every page and in the CLI.
+        entry["standing_included"] = fuel != "export"
+        entry["label"] = label(first, end, fuel != "export")
         entry["buckets"] = [
             {"from": lo.isoformat(), "to": hi.isoformat(), **_fields(fuel, part, fuel in reads_m3)}
             for lo, hi, part in report.buckets

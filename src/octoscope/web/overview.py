@@ -1,19 +1,23 @@
-"""``/api/overview``: today so far, yesterday, this week and this month per fuel, each against the period
+"""``/api/overview``: today, yesterday, this week, this month and last month per fuel, each against the period
 before it up to the same point; the unit price now, the next cheap stretch, and how fresh the data is.
 
-Periods run to the last half-hour stored (Octopus publishes a day's consumption the next morning), and the
-previous period is cut at the same local time, so that like is compared with like.
+Periods are ``domain.periods``'s, under its one rule (the days of a running period end with today, each
+with its standing charge; energy as far as the data goes), so that every figure here equals what the Costs
+page, ``/api/costs`` and ``octoscope costs`` say for the same period. The period before is as many days
+long, and its energy is cut at the same point as the data of the current one, so that like is compared
+with like while Octopus has not published the last hours yet.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from octoscope.domain.costs import Totals, next_month
+from octoscope.domain.costs import Totals
 from octoscope.domain.models import Account, MeterPoint
+from octoscope.domain.periods import Period, before, named, same_point
 from octoscope.domain.uktime import UK, from_epoch, local_date, local_midnight
 from octoscope.services.costing import FUELS, FuelName, fuel_of, prices_ahead
 from octoscope.web.cache import StoreCache, cache_of
@@ -22,57 +26,41 @@ router = APIRouter(tags=["overview"])
 
 HALF_HOUR = timedelta(minutes=30)
 AHEAD = 72  # half-hours of prices looked through for the next cheap stretch (36 hours)
+# (row name, named period): the names are the rows' data-period in the page
+ROWS = (("today", "today"), ("yesterday", "yesterday"), ("week", "this-week"), ("month", "this-month"),
+        ("last_month", "last-month"))  # fmt: skip
 
 
 def _iso(instant: datetime) -> str:
     return instant.astimezone(UK).isoformat()
 
 
-def _same_point(end: datetime, first: date, previous_first: date, limit: date) -> datetime:
-    """The instant as far into the period starting ``previous_first`` as ``end`` is into the one starting
-    ``first`` (same number of local days, same local time of day), at most local midnight of ``limit``."""
-    local = end.astimezone(UK)
-    day = previous_first + (local.date() - first)
-    if day >= limit:
-        return local_midnight(limit)
-    return datetime.combine(day, local.time(), tzinfo=UK).astimezone(UTC)
-
-
-def periods(now: datetime, cut: datetime) -> list[tuple[str, str, datetime, datetime, datetime, datetime]]:
-    """(name, label, start, end, previous start, previous end) for today, yesterday, this week, this month.
-
-    Each runs from its start to ``cut`` (the data's end, at most now), and the previous one as far into its
-    own period; a period ``cut`` has not reached yet is empty (start == end).
-    """
-    today = local_date(now)
-    monday = today - timedelta(days=today.weekday())
-    first = today.replace(day=1)
-    spans = [
-        ("today", "Today so far", today, today + timedelta(days=1), today - timedelta(days=1)),
-        ("yesterday", "Yesterday", today - timedelta(days=1), today, today - timedelta(days=2)),
-        ("week", "This week", monday, today + timedelta(days=1), monday - timedelta(days=7)),
-        ("month", "This month", first, next_month(first), (first - timedelta(days=1)).replace(day=1)),
-    ]
-    out = []
-    for name, label, lo, hi, previous in spans:
-        start = local_midnight(lo)
-        end = max(start, min(local_midnight(hi), cut))
-        prev_start = local_midnight(previous)
-        prev_end = prev_start if end == start else _same_point(end, lo, previous, lo)
-        out.append((name, label, start, end, prev_start, prev_end))
-    return out
-
-
-def _span(cache: StoreCache, fuel: FuelName, start: datetime, end: datetime, today: date) -> Totals:
-    """Totals of [start, end): ``start`` a local midnight, ``end`` any instant."""
+def _days(cache: StoreCache, fuel: FuelName, period: Period, today: date) -> Totals:
+    """The period's whole days, each with its standing charge: what /api/costs says for it."""
     totals = Totals()
-    if end <= start:
-        return totals
-    last = local_date(end)
-    for day_totals in cache.days(fuel, local_date(start), last, today).values():
+    for day_totals in cache.days(fuel, period.first, period.end, today).values():
         totals.add(day_totals)
-    if end > local_midnight(last):
-        totals.add(cache.part_of_day(fuel, last, end))
+    return totals
+
+
+def _before(cache: StoreCache, fuel: FuelName, earlier: Period, point: datetime, today: date) -> Totals:
+    """``earlier``'s days, with energy only up to ``point`` (the same point as the current period's data)
+    and every day's standing charge, as the current period has."""
+    totals = Totals()
+    if point <= earlier.start:
+        cut = earlier.first
+    else:
+        last = local_date(point - timedelta(microseconds=1))  # the day ``point`` falls in or ends
+        for day_totals in cache.days(fuel, earlier.first, last, today).values():
+            totals.add(day_totals)
+        totals.add(
+            cache.days(fuel, last, last + timedelta(days=1), today).get(last, Totals())
+            if point >= local_midnight(last + timedelta(days=1))
+            else cache.part_of_day(fuel, last, point)
+        )
+        cut = last + timedelta(days=1)
+    for day_totals in cache.days(fuel, cut, earlier.end, today).values():
+        totals.add(Totals(standing_charge=day_totals.standing_charge))
     return totals
 
 
@@ -151,31 +139,38 @@ def overview_at(cache: StoreCache, now: datetime) -> dict[str, Any]:
         until = _data_until(cache, mine)
         cut = min(now, until) if until else local_midnight(today - timedelta(days=400))
         rows = []
-        for name, label, start, end, prev_start, prev_end in periods(now, cut):
-            these = _span(cache, fuel, start, end, today)
-            before = _span(cache, fuel, prev_start, prev_end, today)
-            empty = end <= start
+        for row, name in ROWS:
+            period = named(name, today)
+            earlier = before(period)
+            these = _days(cache, fuel, period, today)
+            point = same_point(cut, period, earlier) if cut < period.stop else earlier.stop
+            previous = _before(cache, fuel, earlier, point, today)
+            read = these.half_hours > 0
+            standing = fuel != "export"
             rows.append(
                 {
-                    "name": name,
-                    "label": label,
-                    "from": _iso(start),
-                    "to": _iso(end),
-                    "kwh": None if empty else round(these.kwh, 3),
-                    "pence": None if empty else _money(fuel, these),
+                    "name": row,
+                    "title": period.title,
+                    "label": period.label(standing),
+                    "standing_included": standing,
+                    "from": _iso(period.start),
+                    "to": _iso(period.stop),
+                    "data_to": _iso(min(max(cut, period.start), period.stop)),
+                    "kwh": round(these.kwh, 3) if read else None,
+                    "pence": _money(fuel, these),
                     "half_hours": these.half_hours,
-                    "partial": bool(these.partial_days) and not empty,
+                    "partial": bool(these.partial_days),
                     "previous": {
-                        "from": _iso(prev_start),
-                        "to": _iso(prev_end),
-                        "kwh": round(before.kwh, 3),
-                        "pence": _money(fuel, before),
+                        "from": _iso(earlier.start),
+                        "to": _iso(earlier.stop),
+                        "data_to": _iso(point),
+                        "label": earlier.label(standing),
+                        "kwh": round(previous.kwh, 3),
+                        "pence": _money(fuel, previous),
                     },
-                    "change_pct": None
-                    if empty
-                    else {
-                        "kwh": _change(these.kwh, before.kwh),
-                        "pence": _change(_money(fuel, these), _money(fuel, before)),
+                    "change_pct": {
+                        "kwh": _change(these.kwh, previous.kwh) if read else None,
+                        "pence": _change(_money(fuel, these), _money(fuel, previous)),
                     },
                 }
             )
@@ -192,7 +187,10 @@ def overview_at(cache: StoreCache, now: datetime) -> dict[str, Any]:
     }
 
 
-@router.get("/api/overview", summary="Today, yesterday, this week and this month per fuel, against the period before")
+@router.get(
+    "/api/overview",
+    summary="Today, yesterday, this week, this month and last month per fuel, against the period before",
+)
 async def overview(request: Request) -> Response:
     # Worked out once per half-hour (prices change on the half-hour) and per store version (data arrives);
     # async, so that an answer already worked out costs no thread hop.
