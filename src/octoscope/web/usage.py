@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from octoscope.domain.costs import Totals, bucketed
+from octoscope.domain.periods import clip, label
 from octoscope.domain.uktime import UK, from_epoch, local_date, local_midnight
 from octoscope.services.costing import FuelName, half_hours, resolve_days
 from octoscope.web.cache import StoreCache, cache_of, get_cache
@@ -49,7 +50,8 @@ def _bucket_fields(fuel: FuelName, totals: Totals) -> dict[str, Any]:
 @router.get(
     "/api/usage",
     summary="Consumption over a range with its price: half-hourly, or by day, week or month",
-    response_description="Columns of equal length under `points`; `pence` is what it cost (export: earned)",
+    response_description="Columns of equal length under `points`; `pence` is what it cost (export: earned);"
+    " `totals.pence` includes the days' standing charges (up to today) and `totals.label` says which days",
 )
 async def usage(
     request: Request,
@@ -70,11 +72,15 @@ async def usage(
     key = ("usage", first, end, fuel, chosen, today)
     payment_method = cache.settings.payment_method
     if chosen == "halfhour":
-        return await cache.answer_async(key, lambda: _half_hourly(cache, payment_method, fuel, first, end))
+        return await cache.answer_async(key, lambda: _half_hourly(cache, payment_method, fuel, first, end, today))
     return await cache.answer_async(key, lambda: _bars(cache, fuel, first, end, chosen, today))
 
 
-def _half_hourly(cache: StoreCache, payment_method: str, fuel: FuelName, first: date, end: date) -> dict[str, Any]:
+def _half_hourly(
+    cache: StoreCache, payment_method: str, fuel: FuelName, first: date, end: date, today: date
+) -> dict[str, Any]:
+    """Each half-hour's energy and price; the totals, as every other total of a period, add each day's
+    standing charge (the days up to today: ``domain.periods``)."""
     rows = half_hours(
         cache.store,
         cache.account(),
@@ -96,6 +102,10 @@ def _half_hourly(cache: StoreCache, payment_method: str, fuel: FuelName, first: 
         if cost is not None:
             total_pence += cost
             priced += value
+    standing = 0.0
+    last = clip(first, end, today)
+    if fuel != "export" and first < last:
+        standing = sum(t.standing_charge for t in cache.days(fuel, first, last, today).values())
     return {
         "fuel": fuel,
         "resolution": "halfhour",
@@ -105,9 +115,13 @@ def _half_hourly(cache: StoreCache, payment_method: str, fuel: FuelName, first: 
         "points": {"start": starts, "kwh": kwh, "pence_per_kwh": prices, "pence": pence},
         "totals": {
             "kwh": round(total_kwh, 3),
-            "pence": _money(total_pence),
+            "pence": _money(total_pence + standing),
+            "energy_pence": _money(total_pence),
+            "standing_charge_pence": _money(standing),
             "average_pence_per_kwh": round(total_pence / priced, 3) if priced else None,
             "half_hours": len(rows),
+            "standing_included": fuel != "export",
+            "label": label(first, last, fuel != "export"),
         },
     }
 
@@ -144,5 +158,7 @@ def _bars(cache: StoreCache, fuel: FuelName, first: date, end: date, by: str, to
         "totals": {
             **_bucket_fields(fuel, report.totals),
             "partial_days": [d.isoformat() for d in report.totals.partial_days],
+            "standing_included": fuel != "export",
+            "label": label(first, max(first, last), fuel != "export"),
         },
     }

@@ -217,10 +217,13 @@
     const html = Object.entries(d.fuels).map(([fuel, v]) => {
       const money = fuel === "export" ? "Earned" : "Cost";
       const rows = v.periods.map((p) => {
-        const prev = `${p.previous.kwh.toFixed(2)} kWh, ${pounds(p.previous.pence)} from ${when(p.previous.from)} to ${when(p.previous.to)}`;
-        if (p.kwh == null) return `<tr data-period="${p.name}"><td>${p.label}</td><td colspan="3" class="sub wrap" title="Octopus publishes a day's half-hours the next morning">no data yet</td></tr>`;
-        return `<tr data-period="${p.name}"><td>${p.label}${p.partial ? ' <span class="flag" title="some half-hours or prices missing">partial</span>' : ""}</td>` +
-          `<td class="num">${kwh(p.kwh)}</td><td class="num">${pounds(p.pence)}</td>` +
+        const prev = `${p.previous.kwh.toFixed(2)} kWh, ${pounds(p.previous.pence)}: ${p.previous.label}, energy to ${when(p.previous.data_to)}`;
+        // Every figure says which days it covers and whether standing charges are in it (domain.periods).
+        const name = `<td>${p.title}${p.partial ? ' <span class="flag" title="some half-hours or prices missing">partial</span>' : ""}` +
+          `<br><span class="sub" data-label>${esc(p.label)}</span></td>`;
+        const used = p.kwh == null ? `<td class="num sub wrap" title="Octopus publishes a day's half-hours the next morning">no readings yet</td>` : `<td class="num">${kwh(p.kwh)}</td>`;
+        return `<tr data-period="${p.name}">${name}` +
+          `${used}<td class="num" data-pence="${p.pence}">${pounds(p.pence)}</td>` +
           `<td class="num changes">${change("kWh", p.change_pct.kwh, prev, fuel === "export")}<br>` +
           `${change("£", p.change_pct.pence, prev, fuel === "export")}</td></tr>`;
       }).join("");
@@ -299,6 +302,7 @@
       const palette = { electricity: color("--accent"), gas: color("--accent2"), export: color("--good") };
       const traces = [];
       const cost = new Map(); // x -> pence, import and gas less export
+      const read = new Set(); // x with a reading: a day with none yet (today) gets no cost point, not £0.00
       let any = false;
       for (const d of answers) {
         const p = d.points;
@@ -307,6 +311,7 @@
         p.start.forEach((s, i) => {
           const pence = p.pence[i] == null ? 0 : p.pence[i];
           cost.set(at(s), (cost.get(at(s)) || 0) + (isExport ? -pence : pence));
+          if (p.kwh[i]) read.add(at(s));
         });
         traces.push({ type: "bar", name: FUEL_NAMES[d.fuel] + (isExport ? " (below zero)" : ""), x: p.start.map(at),
           y: p.kwh.map((v) => (v == null ? null : isExport ? -v : v)), marker: { color: palette[d.fuel] },
@@ -317,7 +322,7 @@
         summary.textContent = "";
         return;
       }
-      const xs = [...cost.keys()].sort();
+      const xs = [...cost.keys()].filter((x) => read.has(x)).sort();
       traces.push({ type: "scatter", mode: "lines+markers", name: "Cost, £", x: xs, y: xs.map((x) => cost.get(x) / 100), yaxis: "y2",
         line: { color: color("--fg"), width: 2, shape: half ? "hv" : "linear" }, marker: { size: half ? 3 : 6 },
         hovertemplate: "net £%{y:.2f}<extra></extra>" });
@@ -329,9 +334,10 @@
         margin: { l: 52, r: 52, t: 40, b: 48 },
       });
       const sums = answers.map((d) => `${FUEL_NAMES[d.fuel].toLowerCase()} ${kwh(d.totals.kwh)}`);
-      const net = [...cost.values()].reduce((a, v) => a + v, 0);
-      summary.textContent = `${periodName(span, first, end)}: ${sums.join(", ")}; net cost ${pounds(net)}` +
-        (half ? ", energy only" : ", standing charges included") + ".";
+      // The totals, not the points: they hold every day's standing charge, today's too (domain.periods).
+      const net = answers.reduce((a, d) => a + (d.fuel === "export" ? -d.totals.pence : d.totals.pence), 0);
+      const labelled = answers.find((d) => d.totals.standing_included) || answers[0];
+      summary.textContent = `${labelled.totals.label}: ${sums.join(", ")}; net cost ${pounds(net)}.`;
     }
     box.querySelectorAll("[data-step]").forEach((b) => b.addEventListener("click", () => {
       first = SPANS[span].next(first, Number(b.dataset.step));
@@ -419,7 +425,8 @@
           yaxis2: { title: { text: "p/kWh" }, overlaying: "y", side: "right", showgrid: false, rangemode: "tozero" },
         });
         const t = d.totals;
-        summary.textContent = `${span}: ${kwh(t.kwh)}, ${money} ${pounds(t.pence)}` +
+        // The label says the days and whether standing charges are in the figure, as on every page.
+        summary.textContent = `${t.label}: ${kwh(t.kwh)}, ${money} ${pounds(t.pence)}` +
           (t.average_pence_per_kwh != null ? `, average ${ppk(t.average_pence_per_kwh)}` : "") +
           (half ? ` · ${t.half_hours} half-hours` : ` · by ${d.resolution}`) + (d.fuel === "electricity" ? "" : ` · ${d.fuel}`);
       } catch (err) {
@@ -637,15 +644,20 @@
     form.from.value = params.get("from") || monthsBack(-11);
     form.to.value = params.get("to") || monthsBack(1);
     form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
+    // A named period is resolved by the server (domain.periods), so that it means what it means everywhere.
+    form.querySelectorAll("[data-period]").forEach((b) => b.addEventListener("click", () => load(b.dataset.period)));
     compareSection();
     billsSection();
-    async function load() {
-      const q = new URLSearchParams({ from: form.from.value, to: form.to.value, by: "month" });
+    async function load(period = null) {
+      const asked = period ? { period } : { from: form.from.value, to: form.to.value };
+      const q = new URLSearchParams({ ...asked, by: "month" });
       loadingChart("costs-chart");
-      history.replaceState(null, "", "?" + new URLSearchParams({ from: form.from.value, to: form.to.value }));
+      history.replaceState(null, "", "?" + new URLSearchParams(asked));
       try {
         const d = await getJSON("/api/costs?" + q);
         $("#error").hidden = true;
+        form.from.value = d.from;
+        form.to.value = d.to;
         const traces = [];
         const palette = { electricity: color("--accent"), gas: color("--accent2"), export: color("--good") };
         for (const fuel of ["electricity", "gas", "export"]) {
@@ -668,8 +680,9 @@
             `<td class="num">${r.kwh.toFixed(1)}</td>` + (isExport ? `<td class="num">${pounds(r.earnings_pence)}</td>` :
             `<td class="num">${pounds(r.energy_cost_pence)}</td><td class="num">${pounds(r.standing_charge_pence)}</td><td class="num">${pounds(r.total_pence)}</td>`) +
             `<td class="num">${r.average_p_per_kwh == null ? "—" : r.average_p_per_kwh.toFixed(2)}</td></tr>`;
-          html += `<div class="fuel" data-fuel="${fuel}"><h2>${FUEL_NAMES[fuel]}${f.m3 != null ? ` <span class="sub">(${f.m3.toFixed(1)} m³ read)</span>` : ""}</h2><table class="reflow"><thead><tr><th>Month</th>${head}</tr></thead><tbody>` +
-            f.buckets.map((r) => row(month(r.from), r)).join("") + `</tbody><tfoot>${row("All", f)}</tfoot></table></div>`;
+          html += `<div class="fuel" data-fuel="${fuel}"><h2>${FUEL_NAMES[fuel]}${f.m3 != null ? ` <span class="sub">(${f.m3.toFixed(1)} m³ read)</span>` : ""}</h2>` +
+            `<p class="sub" data-label>${esc(f.label)}</p><table class="reflow"><thead><tr><th>Month</th>${head}</tr></thead><tbody>` +
+            f.buckets.map((r) => row(month(r.from), r)).join("") + `</tbody><tfoot data-pence="${isExport ? f.earnings_pence : f.total_pence}">${row("All", f)}</tfoot></table></div>`;
         }
         html += `<p class="big" id="net">Net ${pounds(d.net_pence)}</p>`;
         $("#statements").innerHTML = html;
@@ -680,7 +693,7 @@
         $("#statements").innerHTML = "";
       }
     }
-    return load();
+    return load(params.get("period"));
   }
 
   // The Bills section of the Costs page: each statement per fuel, Octopus's charge next to octoscope's, the
