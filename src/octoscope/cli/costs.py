@@ -25,7 +25,10 @@ __all__ = ["costs", "sessions"]
 def costs(
     from_: FromDay = None,
     to: ToDay = None,
-    period: Annotated[str | None, typer.Option(help="A month (YYYY-MM) or a year (YYYY).")] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(help="A month (YYYY-MM), a year (YYYY), or this-week, this-month, last-month, this-year, ..."),
+    ] = None,
     days: LastDays = None,
     by: Annotated[str, typer.Option(help="Buckets: day, week, month.")] = "month",
     fuel: Annotated[str | None, typer.Option(help="Only electricity, gas or export.")] = None,
@@ -35,7 +38,8 @@ def costs(
 ) -> None:
     """What your energy cost, from the local database: per fuel, with standing charges, by day, week or month.
 
-    Example: octoscope costs --period 2026-10 --by day
+    A period still running ends with today, whose standing charge it includes (the rule every page and the
+    API follow). Example: octoscope costs --period 2026-10 --by day; octoscope costs --period this-month
     """
 
     from octoscope.domain.uktime import local_date  # noqa: PLC0415
@@ -81,6 +85,7 @@ def _print_costs(report: dict[str, Any]) -> None:
         data = report[fuel]
         unit = f" ({data['m3']} m³)" if "m3" in data else ""
         typer.echo(f"\n{fuel.capitalize()}: {data['kwh']} kWh{unit}")
+        typer.echo(f"  {data['label']}")
         header = f"  {'from':<12}{'kWh':>10}"
         header += f"{'earnings':>12}" if fuel == "export" else f"{'energy':>12}{'standing':>11}{'total':>12}"
         typer.echo(header + "  partial days")

@@ -19,7 +19,9 @@ async def costs(
     request: Request,
     from_: FromDay = None,
     to: ToDay = None,
-    period: Annotated[str | None, Query(description="A month, YYYY-MM, or a year, YYYY")] = None,
+    period: Annotated[
+        str | None, Query(description="A month, YYYY-MM, a year, YYYY, or a named period: this-month, last-week, ...")
+    ] = None,
     days: LastDays = None,
     by: Literal["day", "week", "month"] = "month",
     fuel: Literal["electricity", "gas", "export"] | None = None,

@@ -57,7 +57,9 @@ async def usage(
     request: Request,
     from_: FromDay = None,
     to: ToDay = None,
-    period: Annotated[str | None, Query(description="A month, YYYY-MM, or a year, YYYY")] = None,
+    period: Annotated[
+        str | None, Query(description="A month, YYYY-MM, a year, YYYY, or a named period: this-month, last-week, ...")
+    ] = None,
     days: LastDays = None,
     fuel: Literal["electricity", "gas", "export"] = "electricity",
     resolution: Resolution = "auto",
