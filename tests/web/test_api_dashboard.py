@@ -20,6 +20,7 @@ from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
 from octoscope.web.app import create_app
 from tests.conftest import DEMO_ACCOUNT, DEMO_NOW, Cli
+from tests.live.support import copy_synced
 
 IMPORT = "electricity-import:1900000000101"
 GAS = "gas:3000000101"
@@ -113,24 +114,39 @@ def test_auto_resolution_and_bad_queries(api: httpx.Client) -> None:
 def test_overview_periods_match_the_store_and_costs(api: httpx.Client, synced_demo: Cli) -> None:
     got = api.get("/api/overview").json()
     electricity = {p["name"]: p for p in got["fuels"]["electricity"]["periods"]}
-    # Consumption is published through yesterday: today has nothing yet, and so nothing to compare.
+    # Consumption is published through yesterday: today has nothing yet but its standing charge, and so no
+    # change in kWh to show.
     assert got["fuels"]["electricity"]["data_until"] == "2026-11-21T00:00:00+00:00"
-    assert electricity["today"]["kwh"] is None
+    today = electricity["today"]
+    assert today["kwh"] is None
+    assert today["change_pct"]["kwh"] is None
+    standing = api.get("/api/costs", params={"from": "2026-11-21", "to": "2026-11-22"}).json()["electricity"]
+    assert standing["standing_charge_pence"] > 0
+    assert today["pence"] == pytest.approx(standing["standing_charge_pence"], abs=0.01)
+    assert today["label"] == "21 Nov 2026, standing charge included"
     yesterday = electricity["yesterday"]
     assert yesterday["kwh"] == pytest.approx(sum(v for _, v in stored(synced_demo, IMPORT, "2026-11-20")), abs=1e-3)
     costs = api.get("/api/costs", params={"from": "2026-11-20", "to": "2026-11-21", "fuel": "electricity"}).json()
     assert yesterday["pence"] == pytest.approx(costs["electricity"]["total_pence"], abs=0.01)
     before = api.get("/api/costs", params={"from": "2026-11-19", "to": "2026-11-20"}).json()["electricity"]
     assert yesterday["previous"]["pence"] == pytest.approx(before["total_pence"], abs=0.01)
-    # This week: Monday 16th to the end of the 20th, against Monday 9th to the end of the 13th.
+    # This week: Monday 16th to today, the 21st, each day with its standing charge (domain.periods' rule),
+    # against Monday 9th to Saturday 14th, its energy cut where this week's data stops (the end of the 20th
+    # there, the end of the 13th here).
     week = electricity["week"]
-    assert (week["from"], week["to"]) == ("2026-11-16T00:00:00+00:00", "2026-11-21T00:00:00+00:00")
-    previous = (week["previous"]["from"], week["previous"]["to"])
-    assert previous == ("2026-11-09T00:00:00+00:00", "2026-11-14T00:00:00+00:00")
+    assert (week["from"], week["to"]) == ("2026-11-16T00:00:00+00:00", "2026-11-22T00:00:00+00:00")
+    assert week["data_to"] == "2026-11-21T00:00:00+00:00"
+    previous = (week["previous"]["from"], week["previous"]["to"], week["previous"]["data_to"])
+    assert previous == ("2026-11-09T00:00:00+00:00", "2026-11-15T00:00:00+00:00", "2026-11-14T00:00:00+00:00")
     last_week = api.get("/api/costs", params={"from": "2026-11-09", "to": "2026-11-14"}).json()["electricity"]
     assert week["previous"]["kwh"] == pytest.approx(last_week["kwh"], abs=1e-3)
+    saturday = api.get("/api/costs", params={"from": "2026-11-14", "to": "2026-11-15"}).json()["electricity"]
+    assert week["previous"]["pence"] == pytest.approx(
+        last_week["total_pence"] + saturday["standing_charge_pence"], abs=0.01
+    )
     month = electricity["month"]
-    assert month["previous"]["to"] == "2026-10-21T00:00:00+01:00"  # as far into October as November is
+    assert month["previous"]["to"] == "2026-10-22T00:00:00+01:00"  # as many days of October as of November
+    assert month["previous"]["data_to"] == "2026-10-21T00:00:00+01:00"  # as far as November's data goes
     assert month["change_pct"]["kwh"] == pytest.approx(
         round((month["kwh"] - month["previous"]["kwh"]) / month["previous"]["kwh"] * 100, 1), abs=0.2
     )
@@ -141,15 +157,23 @@ def test_overview_periods_match_the_store_and_costs(api: httpx.Client, synced_de
     assert got["next_cheap"]["pence_per_kwh"] < got["price_now"]["pence_per_kwh"]
 
 
-def test_overview_mid_afternoon_compares_today_so_far_with_yesterday_to_the_same_time(synced_demo: Cli) -> None:
-    with served(synced_demo, now="2026-11-20T15:10:00Z") as client:
-        got = client.get("/api/overview").json()
-    today = {p["name"]: p for p in got["fuels"]["electricity"]["periods"]}["today"]
-    assert (today["from"], today["to"]) == ("2026-11-20T00:00:00+00:00", "2026-11-20T15:00:00+00:00")
+def test_overview_mid_afternoon_compares_today_so_far_with_yesterday_to_the_same_time(
+    synced_demo: Cli, tmp_path: Path
+) -> None:
+    # A copy whose data stops at 15:00 on the 20th, as a real one would at 15:10 that day.
+    db = copy_synced(synced_demo.db, tmp_path / "octoscope.db")
     cut = datetime.fromisoformat("2026-11-20T15:00:00+00:00").timestamp()
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM consumption WHERE interval_start >= ?", (cut,))
+    app = create_app(synced_demo.settings(db), clock=frozen("2026-11-20T15:10:00Z"))
+    with serve_in_thread(app) as base:
+        got = httpx.get(f"{base}/api/overview", timeout=60).json()
+    today = {p["name"]: p for p in got["fuels"]["electricity"]["periods"]}["today"]
+    assert (today["from"], today["to"]) == ("2026-11-20T00:00:00+00:00", "2026-11-21T00:00:00+00:00")
+    assert today["data_to"] == "2026-11-20T15:00:00+00:00"
     expected = sum(v for t, v in stored(synced_demo, IMPORT, "2026-11-20") if t < cut)
     assert today["kwh"] == pytest.approx(expected, abs=1e-3)
-    assert today["previous"]["to"] == "2026-11-19T15:00:00+00:00"
+    assert today["previous"]["data_to"] == "2026-11-19T15:00:00+00:00"
     cut_before = cut - 86400
     assert today["previous"]["kwh"] == pytest.approx(
         sum(v for t, v in stored(synced_demo, IMPORT, "2026-11-19") if t < cut_before), abs=1e-3
