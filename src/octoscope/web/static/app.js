@@ -220,7 +220,7 @@
         const prev = `${p.previous.kwh.toFixed(2)} kWh, ${pounds(p.previous.pence)}: ${p.previous.label}, energy to ${when(p.previous.data_to)}`;
         // Every figure says which days it covers and whether standing charges are in it (domain.periods).
         const name = `<td>${p.title}${p.partial ? ' <span class="flag" title="some half-hours or prices missing">partial</span>' : ""}` +
-          `<br><span class="sub" data-label>${esc(p.label)}</span></td>`;
+          `<br><span class="sub" data-period-label>${esc(p.label)}</span></td>`;
         const used = p.kwh == null ? `<td class="num sub wrap" title="Octopus publishes a day's half-hours the next morning">no readings yet</td>` : `<td class="num">${kwh(p.kwh)}</td>`;
         return `<tr data-period="${p.name}">${name}` +
           `${used}<td class="num" data-pence="${p.pence}">${pounds(p.pence)}</td>` +
@@ -681,7 +681,7 @@
             `<td class="num">${pounds(r.energy_cost_pence)}</td><td class="num">${pounds(r.standing_charge_pence)}</td><td class="num">${pounds(r.total_pence)}</td>`) +
             `<td class="num">${r.average_p_per_kwh == null ? "—" : r.average_p_per_kwh.toFixed(2)}</td></tr>`;
           html += `<div class="fuel" data-fuel="${fuel}"><h2>${FUEL_NAMES[fuel]}${f.m3 != null ? ` <span class="sub">(${f.m3.toFixed(1)} m³ read)</span>` : ""}</h2>` +
-            `<p class="sub" data-label>${esc(f.label)}</p><table class="reflow"><thead><tr><th>Month</th>${head}</tr></thead><tbody>` +
+            `<p class="sub" data-period-label>${esc(f.label)}</p><table class="reflow"><thead><tr><th>Month</th>${head}</tr></thead><tbody>` +
             f.buckets.map((r) => row(month(r.from), r)).join("") + `</tbody><tfoot data-pence="${isExport ? f.earnings_pence : f.total_pence}">${row("All", f)}</tfoot></table></div>`;
         }
         html += `<p class="big" id="net">Net ${pounds(d.net_pence)}</p>`;
