@@ -278,7 +278,7 @@ def test_the_overview_steps_through_days_weeks_months_and_years(browser: Any, ba
     summary = p.locator("#energy-summary").inner_text()
     shot(p, "overview-energy-day")
     p.context.close()
-    assert summary.startswith("Fri, 20 Nov 2026: electricity")
+    assert summary.startswith("20 Nov 2026, standing charge included: electricity")
     assert opened.page.errors == []
 
 

@@ -219,7 +219,7 @@
       const rows = v.periods.map((p) => {
         const prev = `${p.previous.kwh.toFixed(2)} kWh, ${pounds(p.previous.pence)}: ${p.previous.label}, energy to ${when(p.previous.data_to)}`;
         // Every figure says which days it covers and whether standing charges are in it (domain.periods).
-        const name = `<td>${p.title}${p.partial ? ' <span class="flag" title="some half-hours or prices missing">partial</span>' : ""}` +
+        const name = `<td class="wrap">${p.title}${p.partial ? ' <span class="flag" title="some half-hours or prices missing">partial</span>' : ""}` +
           `<br><span class="sub" data-period-label>${esc(p.label)}</span></td>`;
         const used = p.kwh == null ? `<td class="num sub wrap" title="Octopus publishes a day's half-hours the next morning">no readings yet</td>` : `<td class="num">${kwh(p.kwh)}</td>`;
         return `<tr data-period="${p.name}">${name}` +
