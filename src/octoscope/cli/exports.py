@@ -21,7 +21,9 @@ export_app = typer.Typer(
 
 FromDay = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (UK local, inclusive).")]
 ToDay = Annotated[str | None, typer.Option(help="Day after the last, YYYY-MM-DD (exclusive).")]
-Period = Annotated[str | None, typer.Option(help="A month (YYYY-MM) or a year (YYYY).")]
+Period = Annotated[
+    str | None, typer.Option(help="A month (YYYY-MM), a year (YYYY), or this-week, this-month, last-month, ...")
+]
 LastDays = Annotated[int | None, typer.Option(help="The N whole days before today (default 30).", min=1, max=MAX_DAYS)]
 Fuel = Annotated[str | None, typer.Option(help="Only electricity, gas or export.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (else standard output).")]
