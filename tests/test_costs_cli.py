@@ -130,6 +130,7 @@ def test_recent_days_still_missing_half_hours_are_partial(synced: Cli) -> None:
     ("args", "expected"),
     [
         (("--period", "2026-13"), "is not a month"),
+        (("--period", "next-month"), "or one of today, yesterday, this-week"),
         (("--from", "2026-10-10", "--to", "2026-10-01"), "is not before --to"),
         (("--from", "2026-02-30"), "is not a date that exists"),
         (("--by", "year"), "--by 'year'"),

@@ -38,6 +38,7 @@ def test_the_api_answers_what_the_cli_prints(synced: Cli) -> None:
     ("params", "status", "expected"),
     [
         ({"period": "2026-13"}, 400, "is not a month"),
+        ({"period": "next-month"}, 400, "or one of today, yesterday, this-week"),
         ({"from": "2026-10-10", "to": "2026-10-01"}, 400, "is not before to"),
         ({"from": "2026-02-30"}, 400, "is not a date that exists"),
         ({"by": "year"}, 422, "by: Input should be 'day', 'week' or 'month'"),
