@@ -261,11 +261,14 @@
     d.setUTCMonth(d.getUTCMonth() + n);
     return d.toISOString().slice(0, 10);
   }
+  // One style for a day, alone or ending a week: "Fri 20 Nov 2026", "Mon 16 Nov – Sun 22 Nov 2026".
   function periodName(span, first, end) {
-    if (span === "day") return dateOnly(first);
+    const named = (d) => fDay.format(new Date(d + "T12:00:00Z"));
+    const last = addDays(end, -1);
+    if (span === "day") return `${named(first)} ${first.slice(0, 4)}`;
     if (span === "month") return month(first);
     if (span === "year") return first.slice(0, 4);
-    return `${fDay.format(new Date(first + "T12:00:00Z"))} – ${dateOnly(addDays(end, -1))}`;
+    return `${named(first)}${first.slice(0, 4) === last.slice(0, 4) ? "" : " " + first.slice(0, 4)} – ${named(last)} ${last.slice(0, 4)}`;
   }
   async function energyChart(fuels) {
     const id = "energy-chart";
