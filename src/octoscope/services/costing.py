@@ -33,7 +33,7 @@ from octoscope.domain.costs import (
 from octoscope.domain.live import DayRates
 from octoscope.domain.live import half_hours as half_hours_of_day
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
-from octoscope.domain.periods import NAMED, label, named
+from octoscope.domain.periods import NAMED, clip, label, named
 from octoscope.domain.sessions import detect_sessions
 from octoscope.domain.uktime import (
     HALF_HOUR,
@@ -389,7 +389,7 @@ def account_costs(
     With ``today``, days after it are left out: a day that has not happened has no standing charge yet.
     """
     if today is not None:
-        end = max(first, min(end, today + timedelta(days=1)))  # a range wholly ahead is empty
+        end = clip(first, end, today)  # domain.periods' rule; a range wholly ahead is empty
     with _without_gc_pauses():
         return _account_costs(store, account, first, end, by, set(fuels), inc_vat, payment_method, settings)
 
@@ -410,7 +410,7 @@ def account_costs_exc_inc(
     """:func:`account_costs` exc and inc VAT, from one pass over each meter point (``costed``: passes already
     made, to take the days from)."""
     if today is not None:
-        end = max(first, min(end, today + timedelta(days=1)))
+        end = clip(first, end, today)
     wanted = set(fuels)
     with _without_gc_pauses():
         exc, inc = daily_totals_exc_inc(store, account, first, end, wanted, payment_method, settings, costed=costed)

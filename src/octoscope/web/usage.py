@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -129,7 +129,7 @@ def _half_hourly(
 
 
 def _bars(cache: StoreCache, fuel: FuelName, first: date, end: date, by: str, today: date) -> dict[str, Any]:
-    last = min(end, today + timedelta(days=1))
+    last = clip(first, end, today)
     days = cache.days(fuel, first, last, today) if first < last else {}
     report = bucketed(days, first, max(first, last), by)  # type: ignore[arg-type]
     columns: dict[str, list[Any]] = {
