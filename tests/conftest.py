@@ -194,3 +194,12 @@ def synced_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         cli = make_cli(sim, tmp_path_factory.mktemp("synced-demo"))
         cli.ok("sync", "--to", "2026-11-22")
         yield cli
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test run on the PostgreSQL backend (a ``backend`` or ``store_backend`` parameter named postgres) is a
+    PostgreSQL test: marked so, like those marked by hand, so that ``-m "not postgres"`` leaves them all out."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if any(getattr(params.get(name), "name", params.get(name)) == "postgres" for name in ("backend", "store_backend")):
+            item.add_marker(pytest.mark.postgres)
