@@ -201,5 +201,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     PostgreSQL test: marked so, like those marked by hand, so that ``-m "not postgres"`` leaves them all out."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if any(getattr(params.get(name), "name", params.get(name)) == "postgres" for name in ("backend", "store_backend")):
+        chosen = [params.get(name) for name in ("backend", "store_backend")]
+        if any(getattr(value, "name", value) == "postgres" for value in chosen):
             item.add_marker(pytest.mark.postgres)

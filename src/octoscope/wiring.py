@@ -17,8 +17,14 @@ from octoscope.domain.uktime import from_epoch
 from octoscope.live.service import LiveService
 from octoscope.octopus.facade import Octopus, OctopusOptions, OctopusRegistry
 from octoscope.services.costing import live_day_rates
+from octoscope.store import open_store
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync.discovery import discover
+
+
+def open_configured_store(settings: Settings, clock: Clock) -> StoreProtocol:
+    """The configured store: the SQLite file, or the PostgreSQL database bound to the configured account."""
+    return open_store(settings.store_location(), clock, account=settings.account)
 
 
 def octopus_options(settings: Settings) -> OctopusOptions:
