@@ -243,3 +243,27 @@ def test_telemetry_partitions_follow_utc_months(dsn: str) -> None:
         december = conn.execute("SELECT COUNT(*) FROM telemetry_2026_12").fetchone()
         january = conn.execute("SELECT COUNT(*) FROM telemetry_2027_01").fetchone()
     assert (december, january) == ((1,), (2,))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("dispatches", "--json"),
+        ("sessions", "--json", "--from", "2026-10-01", "--to", "2026-11-01"),
+        ("export", "csv", "--from", "2026-10-24", "--to", "2026-10-27"),
+        ("bills", "--offline", "--json"),
+    ],
+    ids=["dispatches", "sessions", "export-csv", "bills"],
+)
+def test_the_reading_commands_print_on_postgresql_what_they_print_on_sqlite(
+    synced_pg: Cli, synced_demo: Cli, args: tuple[str, ...]
+) -> None:
+    assert synced_pg.ok(*args) == synced_demo.ok(*args)
+
+
+def test_doctor_checks_the_server_database(synced_pg: Cli) -> None:
+    done = synced_pg.run("doctor", "--json")
+    assert shared_postgres().password not in done.stdout + done.stderr
+    checks = {c["check"]: c for c in json.loads(done.stdout)}
+    assert checks["database"]["status"] == "ok", checks["database"]
+    assert "schema 1 (current), PostgreSQL" in checks["database"]["message"]
