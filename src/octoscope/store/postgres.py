@@ -66,6 +66,7 @@ __all__ = ["PostgresStore", "applied", "pending", "redacted"]
 POOL_SIZE = 8
 MIGRATION_LOCK = 0x6F63746F  # "octo": one migrator at a time per database
 RUN_LOCK_SPACE = 0x6F63  # advisory lock space of the sync runs, keyed by hashtext(account)
+_READY: set[str] = set()  # DSNs this process has found (or made) octoscope's at this build's schema
 
 
 def redacted(dsn: str) -> str:
@@ -127,6 +128,7 @@ class _SharedPool:
                 cls._pools[dsn] = (pool, users - 1)
                 return
             del cls._pools[dsn]
+            _READY.discard(dsn)  # the next first store looks at the schema again
         pool.close()
 
 
@@ -227,7 +229,9 @@ class PostgresStore:
             if len(_inspect(conn, dsn)) < len(MIGRATIONS):
                 _migrate(conn, dsn, int(clock()))
 
-        _with_connection(dsn, prepare)
+        if dsn not in _READY:  # a thousand accounts' stores inspect the schema once per process, not each
+            _with_connection(dsn, prepare)
+            _READY.add(dsn)
         try:
             pool = _SharedPool.take(dsn)
         except psycopg.Error as err:
