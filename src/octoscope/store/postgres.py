@@ -624,11 +624,14 @@ class PostgresStore:
         self._ensure_partitions("consumption", min(starts), max(starts))
         with self._transaction() as cur:
             sid = self._series_id(cur, series)
-            # Partitioned tables cannot answer xmax (inserted or updated): count the half-hours already there.
-            found = cur.execute(
-                "SELECT COUNT(*) FROM consumption WHERE account = %s AND series_id = %s AND interval_start = ANY(%s)",
-                (self.account, sid, starts),
-            ).fetchone()
+            # Partitioned tables cannot answer xmax (inserted or updated): count the range before and after,
+            # as SQLiteStore does (two index range scans).
+            count = (
+                "SELECT COUNT(*) FROM consumption WHERE account = %s AND series_id = %s"
+                " AND interval_start BETWEEN %s AND %s"
+            )
+            span = (self.account, sid, min(starts), max(starts))
+            before = cur.execute(count, span).fetchone()
             rows = cur.execute(
                 "INSERT INTO consumption AS c (account, series_id, interval_start, value, unit, serial)"
                 " SELECT DISTINCT ON (s) %(a)s, %(sid)s, s, v, %(unit)s, %(serial)s"
@@ -649,7 +652,8 @@ class PostgresStore:
                     "values": [r.value for r in readings],
                 },
             ).fetchall()
-        new = len(set(starts)) - (int(found[0]) if found else 0)
+            after = cur.execute(count, span).fetchone()
+        new = (int(after[0]) if after else 0) - (int(before[0]) if before else 0)
         return new, len(rows) - new
 
     def mark_synced(self, series: str, serial: str, synced_to: datetime, at: datetime) -> None:
