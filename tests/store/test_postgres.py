@@ -149,8 +149,8 @@ def test_two_accounts_in_one_database_see_only_their_own_rows(dsn: str) -> None:
             other.save_statements("A-0000AAAA", [], AT)
 
 
-def test_the_copy_primitives_round_trip_between_accounts(dsn: str) -> None:
-    with _filled(dsn, "A-0000AAAA") as source, PostgresStore.open(dsn, account="A-0000CCCC") as target:
+def test_the_copy_primitives_round_trip_between_databases(dsn: str) -> None:
+    with _filled(dsn, "A-0000AAAA") as source, PostgresStore.open(fresh_database(), account="A-0000AAAA") as target:
         for table in source.copy_tables():
             columns, rows = source.read_table(table)
             assert "account" not in columns
@@ -267,3 +267,11 @@ def test_doctor_checks_the_server_database(synced_pg: Cli) -> None:
     checks = {c["check"]: c for c in json.loads(done.stdout)}
     assert checks["database"]["status"] == "ok", checks["database"]
     assert "schema 1 (current), PostgreSQL" in checks["database"]["message"]
+
+
+def test_copying_the_ledger_twice_writes_nothing_twice(dsn: str) -> None:
+    with _filled(dsn, "A-0000AAAA") as source, PostgresStore.open(dsn, account="A-0000CCCC") as other:
+        for _ in range(2):
+            columns, rows = source.read_table("request_budget")
+            other.write_table("request_budget", columns, rows)
+        assert other.requests_since("key", "rest", 0) == [1.0]

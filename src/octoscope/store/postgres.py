@@ -1275,23 +1275,29 @@ class PostgresStore:
         names = list(columns) if spec.shared else ["account", *columns]
         key = list(spec.key) if spec.shared else ["account", *spec.key]
         rest = [c for c in columns if c not in spec.key]
-        conflict: sql.Composable = sql.SQL("")
-        if not spec.key:
-            pass
-        elif rest:
-            conflict = sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}").format(
-                sql.SQL(", ").join(sql.SQL(quoted(c)) for c in key),
-                sql.SQL(", ").join(sql.SQL(f"{quoted(c)} = excluded.{quoted(c)}") for c in rest),
+        target = sql.SQL("INSERT INTO {} ({})").format(
+            sql.Identifier(table), sql.SQL(", ").join(sql.SQL(quoted(c)) for c in names)
+        )
+        marks = sql.SQL(", ").join(sql.Placeholder() * len(names))
+        if not spec.key:  # the request ledger: a row already there is not written twice (as SQLite's copy)
+            same = sql.SQL(" AND ").join(sql.SQL(f"{quoted(c)} IS NOT DISTINCT FROM %s") for c in names)
+            statement = sql.SQL("{} SELECT {} WHERE NOT EXISTS (SELECT 1 FROM {} WHERE {})").format(
+                target, marks, sql.Identifier(table), same
             )
         else:
-            conflict = sql.SQL(" ON CONFLICT DO NOTHING")
-        statement = sql.SQL("INSERT INTO {} ({}) VALUES ({}){}").format(
-            sql.Identifier(table),
-            sql.SQL(", ").join(sql.SQL(quoted(c)) for c in names),
-            sql.SQL(", ").join(sql.Placeholder() * len(names)),
-            conflict,
-        )
+            action = (
+                sql.SQL("UPDATE SET {}").format(
+                    sql.SQL(", ").join(sql.SQL(f"{quoted(c)} = excluded.{quoted(c)}") for c in rest)
+                )
+                if rest
+                else sql.SQL("NOTHING")
+            )
+            statement = sql.SQL("{} VALUES ({}) ON CONFLICT ({}) DO {}").format(
+                target, marks, sql.SQL(", ").join(sql.SQL(quoted(c)) for c in key), action
+            )
         values = batch if spec.shared else [(self.account, *row) for row in batch]
+        if not spec.key:
+            values = [(*row, *row) for row in values]
         with self._transaction(shared=spec.shared) as cur:
             cur.executemany(statement, values)
         self._series_ids.clear()
