@@ -171,10 +171,6 @@ def _migrate(conn: psycopg.Connection[Any], dsn: str, applied_at: int) -> None:
             return
         for statement in BOOTSTRAP:
             conn.execute(statement)
-        conn.execute(
-            "INSERT INTO octoscope_meta (key, value) VALUES ('application', %s) ON CONFLICT (key) DO NOTHING",
-            (APPLICATION,),
-        )
         for version, (name, ddl) in enumerate(MIGRATIONS, start=1):
             if version in done:
                 continue

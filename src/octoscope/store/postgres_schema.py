@@ -22,6 +22,8 @@ BOOTSTRAP = (
     " applied_at BIGINT NOT NULL)",
 )
 
+# One for one with SQLite's migrations (store/migrations.py), same names and numbers, so that a schema version
+# means the same tables on both backends (``store copy`` compares them).
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     (
         "initial schema",
@@ -118,6 +120,15 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             refresh_token TEXT, refresh_expires_at DOUBLE PRECISION,
             PRIMARY KEY (account, key_id)
         );
+        -- Not in SQLite (which has PRAGMA data_version): a counter per account, bumped by each write
+        -- transaction, and one for the shared tables under SHARED_VERSION. Bumping it first also queues
+        -- one account's writers behind each other.
+        CREATE TABLE account_versions (account TEXT PRIMARY KEY, version BIGINT NOT NULL);
+        """,
+    ),
+    (
+        "tariff catalogue",
+        """
         CREATE TABLE catalogue_products (
             code TEXT PRIMARY KEY, direction TEXT NOT NULL, full_name TEXT NOT NULL, display_name TEXT NOT NULL,
             is_variable BIGINT NOT NULL, is_green BIGINT NOT NULL, is_tracker BIGINT NOT NULL,
@@ -131,26 +142,42 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             PRIMARY KEY (product, tariff_code)
         );
         CREATE TABLE catalogue_lookups (key TEXT PRIMARY KEY, value TEXT NOT NULL, fetched_at BIGINT NOT NULL);
+        """,
+    ),
+    (
+        "export cursors",
+        """
         CREATE TABLE export_cursors (
             account TEXT NOT NULL, target TEXT NOT NULL, measurement TEXT NOT NULL, series TEXT NOT NULL,
             exported_from BIGINT NOT NULL, exported_to BIGINT NOT NULL, exported_at BIGINT NOT NULL,
             points BIGINT NOT NULL,
             PRIMARY KEY (account, target, measurement, series)
         );
+        """,
+    ),
+    # SQLite marks its file in the header; here the marker row says the database is octoscope's.
+    (
+        "application id",
+        "INSERT INTO octoscope_meta (key, value) VALUES ('application', 'octoscope') ON CONFLICT DO NOTHING",
+    ),
+    (
+        "notifications sent",
+        """
         CREATE TABLE notifications_sent (
             account TEXT NOT NULL, event TEXT NOT NULL, rule TEXT NOT NULL, sent_at BIGINT NOT NULL,
             PRIMARY KEY (account, event)
         );
         CREATE INDEX notifications_sent_at ON notifications_sent (account, sent_at);
+        """,
+    ),
+    (
+        "bill statements",
+        """
         CREATE TABLE bill_statements (
             account TEXT NOT NULL, id TEXT NOT NULL, status TEXT, from_date TEXT NOT NULL, to_date TEXT NOT NULL,
             body TEXT NOT NULL, fetched_at BIGINT NOT NULL,
             PRIMARY KEY (account, id)
         );
-        -- Not in SQLite (which has PRAGMA data_version): a counter per account, bumped by each write
-        -- transaction, and one for the shared tables under SHARED_VERSION. Bumping it first also queues
-        -- one account's writers behind each other.
-        CREATE TABLE account_versions (account TEXT PRIMARY KEY, version BIGINT NOT NULL);
         """,
     ),
 )
