@@ -22,9 +22,10 @@ from octoscope.store.ports import StoreProtocol
 from octoscope.sync.discovery import discover
 
 
-def open_configured_store(settings: Settings, clock: Clock) -> StoreProtocol:
-    """The configured store: the SQLite file, or the PostgreSQL database bound to the configured account."""
-    return open_store(settings.store_location(), clock, account=settings.account)
+def open_account_store(settings: Settings, clock: Clock, account: str | None = None) -> StoreProtocol:
+    """The store of one account: its SQLite file, or the PostgreSQL database (``db`` a ``postgresql://`` URL)
+    bound to it. Every command opens its store here. ``account``: the number, if not ``settings.account``."""
+    return open_store(settings.store_location(), clock, account=account or settings.account)
 
 
 def octopus_options(settings: Settings) -> OctopusOptions:

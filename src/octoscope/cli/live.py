@@ -157,13 +157,13 @@ async def _watch(
     from octoscope.domain.uktime import from_epoch, local_date  # noqa: PLC0415
     from octoscope.wiring import (  # noqa: PLC0415
         configured_octopus,
-        open_configured_store,
+        open_account_store,
         open_live,
     )
 
     # The terminal shows each batch as it comes (no play-out delay): a one-off view wants the newest reading.
     settings = replace(settings, live=replace(settings.live, playout=0.0))
-    with open_configured_store(settings, clock) as store:
+    with open_account_store(settings, clock) as store:
         async with (
             configured_octopus(settings, store, clock) as octopus,
             open_live(settings, store, clock, octopus) as service,

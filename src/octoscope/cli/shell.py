@@ -121,9 +121,9 @@ def check_database(settings: Settings) -> None:
     line if it cannot be used."""
     from octoscope.store.errors import StoreError  # noqa: PLC0415
     from octoscope.store.problems import damaged  # noqa: PLC0415
-    from octoscope.wiring import open_configured_store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
-    with open_configured_store(settings, process_clock()) as store:
+    with open_account_store(settings, process_clock()) as store:
         try:
             problem = store.quick_check()
         except StoreError as err:
@@ -214,10 +214,10 @@ async def sync_and_record(
     settings: Settings, start: Any, end: Any, now: Any, dry_run: bool, past: bool, progress: Progress
 ) -> dict[str, Any]:
     from octoscope.sync import run_sync  # noqa: PLC0415
-    from octoscope.wiring import open_configured_store, open_octopus  # noqa: PLC0415
+    from octoscope.wiring import open_account_store, open_octopus  # noqa: PLC0415
 
     clock = process_clock()
-    with open_configured_store(settings, clock) as store:
+    with open_account_store(settings, clock) as store:
         async with open_octopus(settings, store, clock) as octopus:
             clients = octopus.clients
             _, number = settings.require_credentials()

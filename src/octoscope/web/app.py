@@ -30,7 +30,7 @@ from octoscope.web import assets, bills, compare, costs, ev, live, metrics, over
 from octoscope.web.auth import install_token_guard
 from octoscope.web.errors import install_error_handler
 from octoscope.web.security import HostPolicy, SecurityMiddleware, check_token
-from octoscope.wiring import configured_octopus, open_configured_store, open_live
+from octoscope.wiring import configured_octopus, open_account_store, open_live
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = open_configured_store(settings, clock)
+        app.state.store = open_account_store(settings, clock)
         app.state.settings = settings
         app.state.clock = clock
         assets.warm()
