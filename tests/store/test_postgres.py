@@ -277,3 +277,42 @@ def test_copying_the_ledger_twice_writes_nothing_twice(dsn: str) -> None:
             columns, rows = source.read_table("request_budget")
             other.write_table("request_budget", columns, rows)
         assert other.requests_since("key", "rest", 0) == [1.0]
+
+
+def test_serve_as_a_process_answers_every_page_on_postgresql(synced_pg: Cli) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "octoscope", "serve", "--port", str(port)],
+        env={**synced_pg.env, **synced_pg.clock_env()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                first = httpx.get(f"http://127.0.0.1:{port}/", timeout=30)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[1]
+                assert time.monotonic() < deadline, "serve did not answer"
+                time.sleep(0.2)
+        assert first.status_code == 200
+        for _, href, _ in PAGES:
+            assert httpx.get(f"http://127.0.0.1:{port}{href}", timeout=30).status_code == 200, href
+        status = httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=30)
+        assert status.status_code == 200
+        assert shared_postgres().password not in status.text
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=60)
+    assert "Traceback" not in err
+    assert shared_postgres().password not in err
