@@ -101,15 +101,23 @@ class Cli:
     def db(self) -> Path:
         return Path(self.env["OCTOSCOPE_DB"])
 
+    @property
+    def db_url(self) -> str | None:
+        """The PostgreSQL database this CLI uses, if it is not on a SQLite file."""
+        location = self.env["OCTOSCOPE_DB"]
+        return location if location.startswith("postgresql://") else None
+
     def settings(self, db: Path | None = None) -> Settings:
         """The settings this CLI runs with (its simulator, key and account), for an app built in the test's own
         process; ``db``: another database (a copy) instead of its own."""
+        url = None if db is not None else self.db_url
         return Settings(
             api_key=Secret(self.env["OCTOSCOPE_API_KEY"]),
             account=self.env["OCTOSCOPE_ACCOUNT"],
             api_url=self.env["OCTOSCOPE_API_URL"],
             graphql_url=self.env["OCTOSCOPE_GRAPHQL_URL"],
-            db=db or self.db,
+            db=db or (self.home / "octoscope.db" if url else self.db),
+            db_url=Secret(url) if url else None,
             config_path=self.home / "none.toml",
         )
 
@@ -154,7 +162,11 @@ def machine_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k in keep or k.startswith("FAKETIME")}
 
 
-def make_cli(sim: SimServer, home: Path, key: str = DEMO_KEY, account: str = DEMO_ACCOUNT) -> Cli:
+def make_cli(
+    sim: SimServer, home: Path, key: str = DEMO_KEY, account: str = DEMO_ACCOUNT, backend: str = "sqlite"
+) -> Cli:
+    """The CLI on its own database: a SQLite file in ``home``, or (``backend="postgres"``) a fresh database on
+    this worker's PostgreSQL cluster (tests/servers.py)."""
     env = {
         **machine_env(),
         "HOME": str(home),
@@ -165,6 +177,10 @@ def make_cli(sim: SimServer, home: Path, key: str = DEMO_KEY, account: str = DEM
         "OCTOSCOPE_DB": str(home / "octoscope.db"),
         "OCTOSCOPE_CONFIG": str(home / "config.toml"),
     }
+    if backend == "postgres":
+        from tests.servers import fresh_database
+
+        env["OCTOSCOPE_DB"] = fresh_database("cli")
     return Cli(sim, home, env)
 
 
@@ -194,3 +210,28 @@ def synced_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         cli = make_cli(sim, tmp_path_factory.mktemp("synced-demo"))
         cli.ok("sync", "--to", "2026-11-22")
         yield cli
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """The end-to-end tests that take it run once per store backend (postgres ones are marked postgres)."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def synced_on(store_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """``synced_demo``, on each store backend: the demo account synced once into SQLite, and into PostgreSQL."""
+    with simulator() as sim:
+        cli = make_cli(sim, tmp_path_factory.mktemp(f"synced-demo-{store_backend}"), backend=store_backend)
+        cli.ok("sync", "--to", "2026-11-22")
+        yield cli
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test run on the PostgreSQL backend (a ``backend`` or ``store_backend`` parameter named postgres) is a
+    PostgreSQL test: marked so, like those marked by hand, so that ``-m "not postgres"`` leaves them all out."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        chosen = [params.get(name) for name in ("backend", "store_backend")]
+        if any(getattr(value, "name", value) == "postgres" for value in chosen):
+            item.add_marker(pytest.mark.postgres)

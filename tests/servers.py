@@ -269,3 +269,166 @@ def mosquitto(password: str | None = None, port: int | None = None) -> Iterator[
             yield Broker("127.0.0.1", port, "octoscope" if password else None, password)
         finally:
             stop(process, grace=10)
+
+
+# --- PostgreSQL: Debian's postgresql-15 -----------------------------------------------------------------------
+
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@dataclass
+class Postgres:
+    """A throwaway cluster: ``dsn(name)`` is a database on it (``postgres`` exists from the start); the
+    superuser ``octoscope`` has a password, so that tests can check it never shows."""
+
+    host: str
+    port: int
+    password: str
+
+    def dsn(self, database: str = "postgres") -> str:
+        return f"postgresql://octoscope:{self.password}@{self.host}:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; its DSN."""
+        import psycopg
+
+        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.dsn(name)
+
+
+def _as_server_user() -> tuple[list[str], int | None, int | None]:
+    """The prefix that runs a command as an unprivileged user when we are root (postgres refuses root)."""
+    if os.geteuid() != 0:
+        return [], None, None
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    prefix = [
+        shutil.which("setpriv") or "/usr/bin/setpriv",
+        f"--reuid={nobody.pw_uid}",
+        f"--regid={nobody.pw_gid}",
+        "--clear-groups",
+    ]
+    return prefix, nobody.pw_uid, nobody.pw_gid
+
+
+@contextlib.contextmanager
+def postgres() -> Iterator[Postgres]:
+    """A cluster of its own: initdb in a temporary folder, a free loopback port, its socket in the folder, run
+    as ``nobody`` when the tests run as root; stopped and removed after."""
+    initdb, server = POSTGRES_BIN / "initdb", POSTGRES_BIN / "postgres"
+    if not initdb.exists() or not server.exists():
+        raise ServerMissing(f"PostgreSQL 15 is not installed ({POSTGRES_BIN}; apt-get install postgresql-15)")
+    import secrets
+
+    prefix, uid, gid = _as_server_user()
+    # Not LD_PRELOAD/FAKETIME: a server on a moved clock is not what the moved-clock runs test.
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+    env.update(LC_ALL="C.UTF-8", LANG="C.UTF-8")
+    password = secrets.token_hex(12)
+    with tempfile.TemporaryDirectory(prefix="octoscope-postgres-") as tmp:
+        folder = Path(tmp)
+        data = folder / "data"
+        pwfile = folder / "pw"
+        pwfile.write_text(password + "\n")
+        if uid is not None and gid is not None:
+            os.chown(folder, uid, gid)
+            os.chown(pwfile, uid, gid)
+        subprocess.run(
+            [
+                *prefix,
+                str(initdb),
+                "-D",
+                str(data),
+                "-U",
+                "octoscope",
+                f"--pwfile={pwfile}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        port = free_port()
+        log = folder / "server.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [
+                    *prefix,
+                    str(server),
+                    "-D",
+                    str(data),
+                    "-p",
+                    str(port),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    f"unix_socket_directories={folder}",
+                    "-c",
+                    "fsync=off",  # a throwaway cluster: durability buys nothing here
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=200",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=folder,
+            )
+        try:
+            running = Postgres("127.0.0.1", port, password)
+            _wait_postgres(running, process, log)
+            yield running
+        finally:
+            stop(process)
+
+
+def _wait_postgres(running: Postgres, process: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"postgres exited with {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            psycopg.connect(running.dsn(), connect_timeout=2).close()
+            return
+        except psycopg.OperationalError:
+            time.sleep(0.1)
+    raise RuntimeError(f"postgres did not answer within {timeout} s: {log.read_text()[-2000:]}")
+
+
+_SHARED: list[Postgres] = []
+_SHARED_STACK = contextlib.ExitStack()
+
+
+def shared_postgres() -> Postgres:
+    """This process's one cluster (one per xdist worker), started on first use and stopped at exit. Outside CI a
+    missing PostgreSQL skips the test asking; under CI=true it fails it."""
+    import atexit
+
+    import pytest
+
+    if not _SHARED:
+        try:
+            _SHARED.append(_SHARED_STACK.enter_context(postgres()))
+        except ServerMissing as err:
+            if in_ci():
+                pytest.fail(f"{err}; CI=true, so the test must run")
+            pytest.skip(str(err))
+        atexit.register(_SHARED_STACK.close)
+    return _SHARED[0]
+
+
+def fresh_database(prefix: str = "t") -> str:
+    """A new empty database on this process's cluster; its DSN."""
+    import uuid
+
+    return shared_postgres().create_database(f"{prefix}_{uuid.uuid4().hex[:16]}")

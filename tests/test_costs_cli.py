@@ -18,8 +18,9 @@ MONTH = (date(2026, 10, 1), date(2026, 11, 1))  # includes the 50-half-hour day,
 
 
 @pytest.fixture
-def synced(synced_demo: Cli) -> Cli:
-    return synced_demo
+def synced(synced_on: Cli) -> Cli:
+    """The synced demo, on SQLite and on PostgreSQL: every test below runs on both store backends."""
+    return synced_on
 
 
 def midnight(day: date) -> datetime:

@@ -145,6 +145,9 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     graphql_url: str = DEFAULT_GRAPHQL_URL
     db: Path = field(default_factory=lambda: default_data_home() / "octoscope.db")
+    # A PostgreSQL database instead of the file (db/OCTOSCOPE_DB = postgresql://...): a Secret, since a URL
+    # may carry a password. ``db`` still names the folder kept beside it (the web session's key).
+    db_url: Secret | None = None
     config_path: Path = field(default_factory=default_config_path)
     payment_method: str = "DIRECT_DEBIT"
     budget: Budget = field(default_factory=Budget)
@@ -156,6 +159,10 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     mqtt: MqttSettings | None = None  # [mqtt]: Home Assistant entities through a broker (config_outputs)
     notify: NotifySettings | None = None  # [notify]: Apprise notifications (config_outputs)
+
+    def store_location(self) -> Path | str:
+        """What ``store.open_store`` opens: the PostgreSQL URL if one is set, else the SQLite file."""
+        return self.db_url.reveal() if self.db_url is not None else self.db
 
     def require_account(self) -> str:
         """The account number, for commands that only read the database (no key needed)."""
@@ -172,6 +179,13 @@ class Settings:
         if self.account is None:
             raise ConfigError("no account number: run `octoscope init`, or set OCTOSCOPE_ACCOUNT (like A-1234ABCD)")
         return self.api_key, self.account
+
+
+def db_setting(text: str) -> dict[str, Any]:
+    """``db`` as given: a ``postgresql://`` (or ``postgres://``) URL, or a SQLite file's path."""
+    if text.startswith(("postgresql://", "postgres://")):
+        return {"db_url": Secret(text)}
+    return {"db": Path(text).expanduser(), "db_url": None}
 
 
 def check_account_number(text: str) -> str:
@@ -246,7 +260,7 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
         if name in merged:
             changes[name] = check_url(name, merged[name])
     if "db" in merged:
-        changes["db"] = Path(merged["db"]).expanduser()
+        changes.update(db_setting(merged["db"]))
     if "payment_method" in merged:
         method = merged["payment_method"].upper()
         if method not in PAYMENT_METHODS:
@@ -526,7 +540,7 @@ def write_config(settings: Settings) -> Path:
     lines += [
         f"api_url = {_toml_string(settings.api_url)}",
         f"graphql_url = {_toml_string(settings.graphql_url)}",
-        f"db = {_toml_string(str(settings.db))}",
+        f"db = {_toml_string(str(settings.store_location()))}",
         f"payment_method = {_toml_string(settings.payment_method)}",
         "",
     ]

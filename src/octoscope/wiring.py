@@ -17,8 +17,15 @@ from octoscope.domain.uktime import from_epoch
 from octoscope.live.service import LiveService
 from octoscope.octopus.facade import Octopus, OctopusOptions, OctopusRegistry
 from octoscope.services.costing import live_day_rates
+from octoscope.store import open_store
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync.discovery import discover
+
+
+def open_account_store(settings: Settings, clock: Clock, account: str | None = None) -> StoreProtocol:
+    """The store of one account: its SQLite file, or the PostgreSQL database (``db`` a ``postgresql://`` URL)
+    bound to it. Every command opens its store here. ``account``: the number, if not ``settings.account``."""
+    return open_store(settings.store_location(), clock, account=account or settings.account)
 
 
 def octopus_options(settings: Settings) -> OctopusOptions:

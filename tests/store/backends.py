@@ -11,6 +11,7 @@ from pathlib import Path
 
 from octoscope.store import open_store
 from octoscope.store.ports import StoreProtocol
+from tests.servers import fresh_database
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class Backend:
     def open_in(self, folder: Path) -> StoreProtocol:
         """The test's store: the same folder opens the same store again."""
         return self.open(self.location(folder))
+
+    def open_at(self, location: object) -> StoreProtocol:
+        """The store at ``location`` (for a location that is not a test's own, such as ``not_ours``)."""
+        return self.open(location)
 
 
 def _sqlite_foreign(folder: Path) -> Path:
@@ -39,4 +44,32 @@ def _sqlite_open(location: object) -> StoreProtocol:
 
 SQLITE = Backend("sqlite", lambda folder: folder / "octoscope.db", _sqlite_open, _sqlite_foreign)
 
-BACKENDS: list[Backend] = [SQLITE]
+# PostgreSQL: a database of its own per test folder, on this worker's one cluster (tests/servers.py), bound to
+# the fixture account (the conformance suite's store holds A-0000FEED).
+PG_ACCOUNT = "A-0000FEED"
+_PG_DATABASES: dict[Path, str] = {}
+
+
+def _pg_location(folder: Path) -> str:
+    if folder not in _PG_DATABASES:
+        _PG_DATABASES[folder] = fresh_database()
+    return _PG_DATABASES[folder]
+
+
+def _pg_open(location: object) -> StoreProtocol:
+    assert isinstance(location, str)
+    return open_store(location, account=PG_ACCOUNT)
+
+
+def _pg_foreign(folder: Path) -> str:
+    import psycopg
+
+    dsn = fresh_database("other")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, title TEXT)")
+    return dsn
+
+
+POSTGRES = Backend("postgres", _pg_location, _pg_open, _pg_foreign)
+
+BACKENDS: list[Backend] = [SQLITE, POSTGRES]

@@ -80,9 +80,10 @@ def sync_json(cli: Cli, *args: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Cli:
+def demo(tmp_path: Path, store_backend: str) -> Cli:
+    """The demo account, to sync into SQLite and into PostgreSQL: the tests taking it run on both."""
     with simulator() as sim:
-        yield make_cli(sim, tmp_path)
+        yield make_cli(sim, tmp_path, backend=store_backend)
 
 
 def test_backfill_makes_the_fewest_requests_then_only_rereads(demo: Cli) -> None:
@@ -109,15 +110,39 @@ def test_backfill_makes_the_fewest_requests_then_only_rereads(demo: Cli) -> None
 def test_dry_run_plans_without_fetching(demo: Cli) -> None:
     plan = json.loads(demo.ok("sync", "--to", TO, "--dry-run", "--json"))
     assert plan["planned_requests"] == fewest_requests(demo.sim, "A-DE30DE30")
-    with sqlite3.connect(demo.db) as db:
-        assert db.execute("SELECT COUNT(*) FROM consumption").fetchone() == (0,)
+    assert consumption_rows(demo) == 0
     text = demo.ok("sync", "--to", TO, "--dry-run")
     # The first dry run stored the meters it found and the token: this one needs no GraphQL.
     assert f"{plan['planned_requests'] - 2} requests" in text
 
 
-def stored(db: Path, series: str) -> dict[int, tuple[float, str, str]]:
-    with sqlite3.connect(db) as conn:
+def consumption_rows(cli: Cli) -> int:
+    """How many half-hours the CLI's database holds, whichever the backend."""
+    if cli.db_url is not None:
+        import psycopg
+
+        with psycopg.connect(cli.db_url) as pg:
+            found = pg.execute("SELECT COUNT(*) FROM consumption").fetchone()
+    else:
+        with sqlite3.connect(cli.db) as conn:
+            found = conn.execute("SELECT COUNT(*) FROM consumption").fetchone()
+    assert found is not None
+    return int(found[0])
+
+
+def stored(db: Path | Cli, series: str) -> dict[int, tuple[float, str, str]]:
+    """A series' rows as the database holds them: a SQLite file, or a CLI's database (either backend)."""
+    if isinstance(db, Cli) and db.db_url is not None:
+        import psycopg
+
+        with psycopg.connect(db.db_url) as pg:
+            found = pg.execute(
+                "SELECT interval_start, value, unit, serial FROM consumption c JOIN series s"
+                " ON s.account = c.account AND s.id = c.series_id WHERE s.name = %s",
+                (series,),
+            ).fetchall()
+        return {start: (value, unit, serial) for start, value, unit, serial in found}
+    with sqlite3.connect(db.db if isinstance(db, Cli) else db) as conn:
         rows = conn.execute(
             "SELECT interval_start, value, unit, serial FROM consumption JOIN series ON series.id = series_id"
             " WHERE series.name = ?",
@@ -159,7 +184,7 @@ def test_clock_change_days_are_stored_whole(demo: Cli, day: date, half_hours: in
         ("electricity", "electricity-export:1900000000125", "1900000000125", "21L0000101"),
         ("gas", "gas:3000000101", "3000000101", "G4S0000101"),
     ]:
-        rows = {k: v for k, v in stored(demo.db, series).items() if lo <= k < hi}
+        rows = {k: v for k, v in stored(demo, series).items() if lo <= k < hi}
         truth = served(demo.sim, fuel, point, serial, start, end)
         if not truth:
             continue  # the export meter was not yet fitted on the earliest of these days
@@ -173,7 +198,7 @@ def test_export_apart_from_import_and_gas_kept_in_its_unit(demo: Cli) -> None:
     lo, hi = int(start.timestamp()), int(end.timestamp())
 
     def day_of(series: str) -> dict[int, float]:
-        return {k: v[0] for k, v in stored(demo.db, series).items() if lo <= k < hi}
+        return {k: v[0] for k, v in stored(demo, series).items() if lo <= k < hi}
 
     exports = day_of("electricity-export:1900000000125")
     assert exports == served(demo.sim, "electricity", "1900000000125", "21L0000101", start, end)
@@ -181,7 +206,7 @@ def test_export_apart_from_import_and_gas_kept_in_its_unit(demo: Cli) -> None:
         demo.sim, "electricity", "1900000000101", "21L0000101", start, end
     )
     assert sum(exports.values()) > 1.0
-    assert {v[1] for v in stored(demo.db, "gas:3000000101").values()} == {"m³"}  # SMETS2: volumes, unconverted
+    assert {v[1] for v in stored(demo, "gas:3000000101").values()} == {"m³"}  # SMETS2: volumes, unconverted
     assert day_of("gas:3000000101") == served(demo.sim, "gas", "3000000101", "G4S0000101", start, end)
 
 
@@ -216,7 +241,7 @@ def test_late_and_revised_values_are_picked_up_by_the_reread(demo: Cli) -> None:
     assert imports["gaps"] == []
     assert imports["rows_new"] == len(set(final) - set(provisional))
     assert imports["rows_updated"] == sum(1 for k in provisional if final[k] != provisional[k])
-    rows = stored(demo.db, "electricity-import:1900000000101")
+    rows = stored(demo, "electricity-import:1900000000101")
     assert {k: rows[k][0] for k in final} == final
 
 

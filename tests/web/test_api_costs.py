@@ -15,8 +15,9 @@ from tests.conftest import Cli, make_cli, simulator
 
 
 @pytest.fixture
-def synced(synced_demo: Cli) -> Cli:
-    return synced_demo
+def synced(synced_on: Cli) -> Cli:
+    """The synced demo on SQLite and on PostgreSQL: the API's answers are checked on both backends."""
+    return synced_on
 
 
 def test_the_api_answers_what_the_cli_prints(synced: Cli) -> None:
@@ -72,7 +73,7 @@ def test_serve_refuses_the_network_without_a_token(tmp_path: Path) -> None:
 
 
 def test_no_data_yet_is_404(tmp_path: Path, synced: Cli) -> None:
-    empty = replace(synced.settings(), db=tmp_path / "empty.db")
+    empty = replace(synced.settings(), db=tmp_path / "empty.db", db_url=None)
     with serve_in_thread(create_app(empty, clock=synced.clock())) as base:
         response = httpx.get(f"{base}/api/costs", timeout=30)
     assert response.status_code == 404

@@ -39,6 +39,8 @@ def backup(
 
     with user_errors():
         settings = read_settings()
+        if settings.db_url is not None:
+            raise fail("the database is PostgreSQL: back it up with pg_dump (octoscope backup copies a SQLite file)")
         snapshot = take_backup(settings.db, path.expanduser())
     typer.echo(
         f"Backed up {settings.db} to {snapshot.path}: {_megabytes(snapshot.size)}, schema {snapshot.schema_version},"
@@ -58,6 +60,10 @@ def restore(
 
     with user_errors():
         settings = read_settings()
+        if settings.db_url is not None:
+            raise fail(
+                "the database is PostgreSQL: restore it with pg_restore (octoscope restore writes a SQLite file)"
+            )
         snapshot = put_back(path.expanduser(), settings.db, replace=force, applied_at=int(process_clock()()))
     typer.echo(
         f"Restored {path} into {snapshot.path}: schema {snapshot.schema_version},"

@@ -192,7 +192,7 @@ def serve(
         settings = read_settings()
         settings.require_account()
         require_database(settings)
-        check_database(settings.db)  # a damaged or unreadable file is said before anything is served
+        check_database(settings)  # a damaged or unreadable file is said before anything is served
         secret = session_secret(settings.db.with_name(f"{settings.db.stem}.web-session"), rotate=sign_out_everyone)
         web = create_app(
             settings,

@@ -12,7 +12,6 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -95,7 +94,7 @@ def user_errors() -> Iterator[None]:
 def read_settings(**overrides: Any) -> Settings:
     from dataclasses import replace  # noqa: PLC0415
 
-    from octoscope.config import check_account_number, check_api_key, check_url, load_settings  # noqa: PLC0415
+    from octoscope.config import check_account_number, check_api_key, check_url, db_setting, load_settings  # noqa: PLC0415
 
     settings = load_settings()
     changes: dict[str, Any] = {}
@@ -107,29 +106,30 @@ def read_settings(**overrides: Any) -> Settings:
         if overrides.get(name):
             changes[name] = check_url(name, overrides[name])
     if overrides.get("db"):
-        changes["db"] = Path(overrides["db"]).expanduser()
+        changes.update(db_setting(overrides["db"]))
     return replace(settings, **changes)
 
 
 def require_database(settings: Settings) -> None:
     """Commands that only read the database say so plainly when there is none yet."""
-    if not settings.db.exists():
+    if settings.db_url is None and not settings.db.exists():
         raise fail(f"no database at {settings.db} yet: run `octoscope sync` first")
 
 
-def check_database(path: Path) -> None:
-    """Open the database and read every page's header (``quick_check``): one line if it cannot be used."""
+def check_database(settings: Settings) -> None:
+    """Open the database and read every page's header (``quick_check``; a cheap query on PostgreSQL): one
+    line if it cannot be used."""
     from octoscope.store.errors import StoreError  # noqa: PLC0415
     from octoscope.store.problems import damaged  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
-    with Store.open(path) as store:
+    with open_account_store(settings, process_clock()) as store:
         try:
             problem = store.quick_check()
         except StoreError as err:
             raise fail(str(err)) from None
     if problem is not None:
-        raise fail(damaged(problem, path))
+        raise fail(problem if settings.db_url is not None else damaged(problem, settings.db))
 
 
 def echo_json(value: object) -> None:
@@ -213,12 +213,11 @@ def sync_progress(quiet: bool) -> Iterator[Progress]:
 async def sync_and_record(
     settings: Settings, start: Any, end: Any, now: Any, dry_run: bool, past: bool, progress: Progress
 ) -> dict[str, Any]:
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync import run_sync  # noqa: PLC0415
-    from octoscope.wiring import open_octopus  # noqa: PLC0415
+    from octoscope.wiring import open_account_store, open_octopus  # noqa: PLC0415
 
     clock = process_clock()
-    with Store.open(settings.db, clock) as store:
+    with open_account_store(settings, clock) as store:
         async with open_octopus(settings, store, clock) as octopus:
             clients = octopus.clients
             _, number = settings.require_credentials()

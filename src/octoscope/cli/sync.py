@@ -81,14 +81,14 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     """
     from octoscope.domain.uktime import from_epoch  # noqa: PLC0415
     from octoscope.services.status import key_id_of, status_report  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     with user_errors():
         settings = read_settings()
         settings.require_credentials()
         require_database(settings)
         clock = process_clock()
-        with Store.open(settings.db, clock) as store:
+        with open_account_store(settings, clock) as store:
             key, number = settings.require_credentials()
             limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour}
             now = clock()
@@ -130,8 +130,8 @@ def dispatches(
 
     Example: octoscope dispatches --refresh
     """
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync import listing  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     with user_errors():
         settings = read_settings()
@@ -140,7 +140,7 @@ def dispatches(
         now = process_clock().now()
         if refresh:
             asyncio.run(_refresh_dispatches(settings))
-        with Store.open(settings.db, process_clock()) as store:
+        with open_account_store(settings, process_clock()) as store:
             listed = listing(store, number, now - timedelta(days=days))
     devices: dict[str, str | None] = listed["devices"]  # type: ignore[assignment]
     rows: list[dict[str, Any]] = listed["dispatches"]  # type: ignore[assignment]
@@ -157,13 +157,12 @@ def dispatches(
 
 
 async def _refresh_dispatches(settings: Settings) -> None:
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync import refresh  # noqa: PLC0415
-    from octoscope.wiring import open_octopus  # noqa: PLC0415
+    from octoscope.wiring import open_account_store, open_octopus  # noqa: PLC0415
 
     _, number = settings.require_credentials()
     clock = process_clock()
-    with Store.open(settings.db, clock) as store:
+    with open_account_store(settings, clock) as store:
         async with open_octopus(settings, store, clock) as octopus:
             for done in await refresh(octopus.clients, store, number, clock()):
                 typer.echo(
@@ -178,10 +177,10 @@ def push_after_cli_sync(settings: Settings) -> None:
         return
     from octoscope.outputs.influx import export_influx  # noqa: PLC0415
     from octoscope.outputs.influx_writer import InfluxError  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     try:
-        with Store.open(settings.db, process_clock()) as store:
+        with open_account_store(settings, process_clock()) as store:
             summary = export_influx(settings, store, clock=process_clock())
     except InfluxError as err:
         raise fail(f"synced, but not written to InfluxDB: {err}") from None

@@ -29,6 +29,9 @@ from octoscope.store.errors import StoreError
 from octoscope.store.guard import NotOurs, inspect
 from octoscope.store.health import SQLITE_VERSION, activity
 from octoscope.store.migrations import MIGRATIONS
+from octoscope.store.postgres import applied as server_migrations
+from octoscope.store.postgres import pending as server_pending
+from octoscope.store.postgres import redacted
 
 Status = Literal["ok", "warn", "FAIL"]
 CLOCK_SKEW_LIMIT = 60.0  # seconds: more, and "today", the re-read window and token expiry go wrong
@@ -82,7 +85,8 @@ def check_config(seen: _Seen) -> Check:
     missing = [name for name, value in (("API key", settings.api_key), ("account", settings.account)) if not value]
     if missing:
         return Check("config", "FAIL", f"{where}: no {' and no '.join(missing)}: run `octoscope init`")
-    return Check("config", "ok", f"{where}: API key set, account {settings.account}, database {settings.db}")
+    database = redacted(settings.db_url.reveal()) if settings.db_url is not None else settings.db
+    return Check("config", "ok", f"{where}: API key set, account {settings.account}, database {database}")
 
 
 def check_modes(seen: _Seen) -> Check:
@@ -101,6 +105,8 @@ def check_modes(seen: _Seen) -> Check:
 def check_database(seen: _Seen) -> Check:
     if seen.settings is None:
         return Check("database", "warn", "not checked: fix the config first")
+    if seen.settings.db_url is not None:
+        return _check_server_database(seen.settings.db_url.reveal())
     path = seen.settings.db
     try:
         found = inspect(path)
@@ -121,6 +127,26 @@ def check_database(seen: _Seen) -> Check:
             " opens it upgrades it: take `octoscope backup FILE` first",
         )
     return Check("database", "ok", f"{path}: schema {found.version} (current), integrity ok, {size}")
+
+
+def _check_server_database(dsn: str) -> Check:
+    """PostgreSQL: octoscope's, at which schema (read only; its integrity is the server's business)."""
+    try:
+        done = server_migrations(dsn)
+        waiting = server_pending(dsn)
+    except StoreError as err:
+        return Check("database", "FAIL", str(err))
+    where = redacted(dsn)
+    if not done:
+        return Check("database", "FAIL", f"no octoscope data at {where}: run `octoscope sync`")
+    if waiting:
+        return Check(
+            "database",
+            "warn",
+            f"{where}: schema {len(done)} of {len(done) + len(waiting)}; the next command that opens it upgrades it:"
+            " take a pg_dump first",
+        )
+    return Check("database", "ok", f"{where}: schema {len(done)} (current), PostgreSQL")
 
 
 def check_api(seen: _Seen) -> Check:

@@ -80,7 +80,7 @@ def status_report(
     last = store.last_run()
     return {
         "account": number,
-        "database": str(store.path),
+        "database": store.location,
         "series": series,
         "last_run": None
         if last is None

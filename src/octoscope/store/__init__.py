@@ -10,11 +10,25 @@ from octoscope.clock import SYSTEM
 from octoscope.store.errors import StoreError
 from octoscope.store.ports import StoreProtocol
 
-__all__ = ["StoreError", "StoreProtocol", "open_store"]
+__all__ = ["SERVER_SCHEMES", "StoreError", "StoreProtocol", "is_server_url", "open_store"]
+
+SERVER_SCHEMES = ("postgresql://", "postgres://")
 
 
-def open_store(location: Path | str, clock: Callable[[], float] = SYSTEM) -> StoreProtocol:
-    """The store at ``location`` (a SQLite file's path), migrated to this build's schema; close it when done."""
+def is_server_url(location: object) -> bool:
+    """Whether ``location`` names a PostgreSQL database (``postgresql://`` or ``postgres://``) rather than a file."""
+    return isinstance(location, str) and location.startswith(SERVER_SCHEMES)
+
+
+def open_store(location: Path | str, clock: Callable[[], float] = SYSTEM, account: str | None = None) -> StoreProtocol:
+    """The store at ``location``, migrated to this build's schema; close it when done. A ``postgresql://`` URL
+    opens the PostgreSQL backend, bound to ``account`` (required there); anything else is a SQLite file."""
+    if is_server_url(location):
+        from octoscope.store.postgres import PostgresStore  # noqa: PLC0415 (only a server user loads psycopg)
+
+        if not account:
+            raise StoreError("a PostgreSQL database holds many accounts: set OCTOSCOPE_ACCOUNT to the one to use")
+        return PostgresStore.open(str(location), clock, account=account)
     from octoscope.store.sqlite import SQLiteStore  # noqa: PLC0415 (importing store.ports need not load a backend)
 
     return SQLiteStore.open(location, clock)

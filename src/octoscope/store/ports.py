@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import NamedTuple, Protocol, Self
 
 from octoscope.domain.bills import Statement
@@ -212,7 +211,7 @@ class BillStore(Protocol):
 class HealthStore(Protocol):
     """The store about itself: where it is, its schema, whether it changed, whether it is sound."""
 
-    path: Path  # sync/status.py shows it
+    location: str  # what status and doctor show: a SQLite file's path, or a server's DSN without its password
 
     def schema_version(self) -> int: ...
     def data_version(self) -> tuple[int, int]: ...

@@ -4,6 +4,9 @@ runs, and the operating system drops it when the process ends, however it ends (
 So a ``running`` row that no process holds a lock for is a run that was killed: when the database is
 opened and no run anywhere holds the lock, such rows are marked ``interrupted`` (``octoscope status`` then
 says so, instead of a sync that never ends).
+
+This is the SQLite backend's lock. On PostgreSQL the same holds through a session advisory lock keyed by the
+account (``PostgresStore.start_run``): the server drops it when the run's connection goes.
 """
 
 from __future__ import annotations

@@ -103,6 +103,7 @@ class SQLiteStore:
     def __init__(self, connection: sqlite3.Connection, path: Path, clock: Callable[[], float] = SYSTEM) -> None:
         self._db = connection
         self.path = path
+        self.location = str(path)
         self.clock = clock  # stamps what the store records of itself (when a migration ran)
         self._lock = threading.RLock()
         self._series_ids: dict[str, int] = {}

@@ -26,12 +26,11 @@ from octoscope.config import Settings
 from octoscope.outputs.influx import push_after_sync
 from octoscope.outputs.service import Outputs
 from octoscope.services.scheduler import Scheduler
-from octoscope.store.sqlite import Store
 from octoscope.web import assets, bills, compare, costs, ev, live, metrics, overview, pages, prices, status, usage
 from octoscope.web.auth import install_token_guard
 from octoscope.web.errors import install_error_handler
 from octoscope.web.security import HostPolicy, SecurityMiddleware, check_token
-from octoscope.wiring import configured_octopus, open_live
+from octoscope.wiring import configured_octopus, open_account_store, open_live
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +97,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = Store.open(settings.db, clock)
+        app.state.store = open_account_store(settings, clock)
         app.state.settings = settings
         app.state.clock = clock
         assets.warm()
