@@ -99,7 +99,7 @@ def test_nothing_is_made_until_asked() -> None:
     assert not world._fleet_cache  # a million accounts cost nothing at start
     for i in range(40):  # only a few are kept made, however many are asked for
         assert world.account(f"A-F{i:07X}") is not None
-    assert len(world._fleet_cache) <= 16
+    assert len(world._fleet_cache) <= 8
     assert world.account("A-F00F4240") is None  # index 1,000,000: beyond the fleet
 
 

@@ -35,7 +35,7 @@ from octoscope.simulator.timeutil import SLOT, UK, day_slots, local_date_of, loc
 
 VOLUME_CORRECTION = 1.02264
 # Fleet accounts kept made at once: a sync works on a few at a time, and each keeps its days of history
-FLEET_CACHE = 16
+FLEET_CACHE = 8
 
 
 @dataclass(frozen=True)
