@@ -18,7 +18,7 @@ import pytest
 
 from octoscope.simulator import ScenarioError, create_app
 from octoscope.simulator.fleet import IMPORT_KINDS, Fleet, fleet_keys
-from octoscope.simulator.scenario import FleetSpec, load_scenario
+from octoscope.simulator.scenario import FleetSpec, load_scenario, read_scenario_text
 from octoscope.simulator.world import World
 from tests.conftest import DEMO_NOW, SimServer, make_cli, serve
 
@@ -175,3 +175,34 @@ def test_one_fleet_account_syncs_end_to_end(sim: SimServer, tmp_path: Path) -> N
         assert not series["gaps"]
         window_rows = truth["totals"][f"{fuel}:{ident}"]["rows"]
         assert series["rows"] <= window_rows
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ("[fleet]\naccounts = 0\n", "fleet.accounts: must be between 1"),
+        ("[fleet]\naccounts = 5\ncolour = 'red'\n", "fleet.colour: unknown key"),
+        ("[fleet]\nseed = 3\n", "fleet.accounts: is required"),
+    ],
+)
+def test_a_bad_fleet_table_is_one_line_naming_the_field(tmp_path: Path, table: str, expected: str) -> None:
+    path = tmp_path / "bad.toml"
+    text = _fleet_toml()
+    assert "[fleet]\naccounts = 1000\n" in text
+    path.write_text(text.replace("[fleet]\naccounts = 1000\n", table))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(str(path), ANCHOR)
+    assert str(caught.value).startswith("bad.toml: ")
+    assert expected in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_fleet_needs_a_flexible_product(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(_fleet_toml().replace('kind = "flexible"', 'kind = "go"'))
+    with pytest.raises(ScenarioError, match="a fleet needs a \\[\\[products\\]\\] entry of kind flexible"):
+        load_scenario(str(path), ANCHOR)
+
+
+def _fleet_toml() -> str:
+    return read_scenario_text("fleet")[1]
