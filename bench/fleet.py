@@ -248,6 +248,8 @@ def main() -> None:
         "months_synced": 12,
         "wall_seconds": round(fleet["wall"], 2),
         "accounts_per_minute": round(n / fleet["wall"] * 60, 1),
+        # What one account costs a worker, for scaling out: wall time x workers / accounts
+        "worker_seconds_per_account": round(fleet["wall"] * args.workers / n, 2),
         "rows": rows,
         "rows_per_second": round(rows / fleet["wall"]),
         "requests_per_account": round(statistics.mean(requests), 2),
