@@ -136,6 +136,7 @@ def test_a_busy_port_fails_before_the_sync_and_before_the_url(command: str, tmp_
         (["simulate", "--scenario", "nope"], "Error: no scenario named 'nope'"),
         (["simulate", "--faults", "418:0.5"], "Error: fault '418:0.5': unknown kind '418'"),
         (["simulate", "--faults", "503:2"], "Error: fault '503:2': probability must be between 0 and 1"),
+        (["simulate", "--fleet", "0"], "Error: --fleet: expected a number of accounts from 1 to"),
         (["simulate", "--now", "2026-02-30T00:00:00Z"], "Error: --now: expected an ISO 8601 datetime"),
         (["simulate", "--speed", "-1"], "Error: --speed must be 0"),
     ],

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from octoscope import __version__
-from octoscope.cli import account, admin, bills, costs, exports, live, mqtt, prices, serve, sync
+from octoscope.cli import account, admin, bills, costs, exports, live, mqtt, prices, serve, store, sync
 from octoscope.cli.shell import set_process_clock, translate, user_errors
 from octoscope.errors import OctoscopeError
 
@@ -90,6 +90,7 @@ admin.register(app)
 app.command(name="live")(live.live)
 mqtt.register(app)
 bills.register(app)
+store.register(app)
 
 
 def main() -> None:

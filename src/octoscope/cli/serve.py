@@ -32,13 +32,15 @@ DEMO_ACCOUNT = "A-DE30DE30"
 __all__ = ["demo", "serve", "simulate"]
 
 
-def _build_simulator(scenario: str, seed: int | None, now: str | None, speed: float, faults: str | None) -> object:
+def _build_simulator(
+    scenario: str, seed: int | None, now: str | None, speed: float, faults: str | None, fleet: int | None = None
+) -> object:
     from octoscope.simulator import FaultSpecError, ScenarioError, create_app  # noqa: PLC0415
 
     if speed < 0:
         raise fail("--speed must be 0 (frozen clock) or more")
     try:
-        return create_app(scenario, seed=seed, now=now, speed=speed, faults=faults)
+        return create_app(scenario, seed=seed, now=now, speed=speed, faults=faults, fleet=fleet)
     except (ScenarioError, FaultSpecError) as err:
         raise fail(str(err)) from None
 
@@ -51,15 +53,20 @@ def simulate(
     now: Annotated[str | None, typer.Option(help="Start the simulated clock here (ISO 8601).")] = None,
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second; 0 freezes the clock.")] = 1.0,
     faults: Annotated[str | None, typer.Option(help="Faults to inject, e.g. '503:0.2,429:0.1:retry_after=5'.")] = None,
+    fleet: Annotated[
+        int | None,
+        typer.Option(help="Add N generated accounts, each with its own key (GET /_sim/fleet lists them)."),
+    ] = None,
 ) -> None:
     """Run the local Octopus API simulator (REST under /v1/, GraphQL at /v1/graphql/).
 
     Example: octoscope simulate --scenario demo --port 8123 --now 2026-11-20T09:00:00Z --speed 0
+    Example: octoscope simulate --scenario fleet --fleet 1000 --seed 7
     """
     clock = process_clock()
     if now is None and clock is not system_clock():  # the process's own instant (--now before the command)
         now, speed = clock.now().isoformat(), clock.speed
-    asgi_app = _build_simulator(scenario, seed, now, speed, faults)
+    asgi_app = _build_simulator(scenario, seed, now, speed, faults, fleet)
     port = port or free_port(host)
     typer.echo(
         f"Octopus API simulator ({scenario}) on http://{host}:{port}/v1/  GraphQL: http://{host}:{port}/v1/graphql/"

@@ -19,9 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from octoscope.clock import SYSTEM, SetClock
 from octoscope.simulator import rest, statements
 from octoscope.simulator.faults import FaultInjector, FaultSpecError, category_of, parse_fault_spec
+from octoscope.simulator.fleet import fleet_key, fleet_number
 from octoscope.simulator.graphql_api import TokenService, error_body, execute, root_fields
 from octoscope.simulator.scenario import (
+    MAX_FLEET,
     FaultSpec,
+    FleetSpec,
     Scenario,
     ScenarioError,
     load_scenario,
@@ -231,8 +234,32 @@ async def sim_truth(request: Request) -> Response:
             bounds[name] = parse_api_datetime(raw).timestamp() if raw else None
         except BadDateTime:
             return rest.json_response({name: ["Enter a valid date/time."]}, 400)
+    number = request.query_params.get("account")
+    if number is not None:  # one account, a fleet's too (the scenario's own are the default)
+        account = world.account(number)
+        if account is None:
+            return rest.json_response({"account": [f"no account {number}"]}, 404)
+        return rest.json_response(world.truth(bounds["from"], bounds["to"], account))
     bills = statements.truth(world, statements.biller_of(world))
     return rest.json_response({**world.truth(bounds["from"], bounds["to"]), **bills})
+
+
+async def sim_fleet(request: Request) -> Response:
+    """The fleet's accounts and their API keys, a page at a time (``offset``, ``limit``): what a benchmark
+    signs in with."""
+    fleet = _state(request).world.fleet
+    if fleet is None:
+        return rest.json_response({"accounts": 0, "seed": None, "keys": []})
+    try:
+        offset = max(0, int(request.query_params.get("offset", "0")))
+        limit = max(0, min(10_000, int(request.query_params.get("limit", "1000"))))
+    except ValueError:
+        return rest.json_response({"detail": "offset and limit are whole numbers"}, 400)
+    keys = [
+        {"number": fleet_number(i), "api_key": fleet_key(fleet.spec.seed, i)}
+        for i in range(offset, min(offset + limit, len(fleet)))
+    ]
+    return rest.json_response({"accounts": len(fleet), "seed": fleet.spec.seed, "keys": keys})
 
 
 async def sim_clock(request: Request) -> Response:
@@ -313,6 +340,7 @@ async def sim_scenario(request: Request) -> Response:
                 for a in scenario.accounts
             ],
             "products": [p.code for p in scenario.products],
+            "fleet": {"accounts": scenario.fleet.accounts, "seed": scenario.fleet.seed} if scenario.fleet else None,
         }
     )
 
@@ -344,6 +372,7 @@ def build_app(
         Route("/_sim/clock", sim_clock, methods=["GET", "POST"]),
         Route("/_sim/faults", sim_faults, methods=["GET", "POST"]),
         Route("/_sim/scenario", sim_scenario),
+        Route("/_sim/fleet", sim_fleet),
         Route("/{path:path}", rest.not_found),
     ]
     app = Starlette(routes=routes)
@@ -360,8 +389,10 @@ def create_app(
     now: str | datetime | None = None,
     speed: float = 1.0,
     faults: str | None = None,
+    fleet: int | None = None,
 ) -> Starlette:
-    """Build the simulator for a scenario name or file. ``now`` defaults to the scenario's, else the real clock."""
+    """Build the simulator for a scenario name or file. ``now`` defaults to the scenario's, else the real clock.
+    ``seed`` replaces the scenario's (its fleet's too); ``fleet`` adds (or resizes) a fleet of that many."""
     source, text = read_scenario_text(scenario)
     if isinstance(now, str):
         try:
@@ -376,6 +407,12 @@ def create_app(
         start = scenario_default_now(text, source) or SYSTEM.now().replace(microsecond=0)
     loaded = load_scenario(scenario, start)
     if seed is not None:
-        loaded = replace(loaded, seed=seed)
+        loaded = replace(loaded, seed=seed, fleet=replace(loaded.fleet, seed=seed) if loaded.fleet else None)
+    if fleet is not None:
+        if not 1 <= fleet <= MAX_FLEET:
+            raise ScenarioError(f"--fleet: expected a number of accounts from 1 to {MAX_FLEET}, got {fleet}")
+        if not any(p.kind == "flexible" for p in loaded.products):
+            raise ScenarioError(f"--fleet: {source} has no product of kind flexible for a fleet's default tariff")
+        loaded = replace(loaded, fleet=FleetSpec(fleet, loaded.fleet.seed if loaded.fleet else loaded.seed))
     parsed_faults = parse_fault_spec(faults) if faults else None
     return build_app(loaded, start.timestamp(), speed, parsed_faults)

@@ -89,12 +89,12 @@ def _quarter_starts(first: datetime, until: datetime) -> list[datetime]:
 
 
 class Catalogue:
-    def __init__(self, products: tuple[ProductSpec, ...], seed: int, publish_hour: float) -> None:
+    def __init__(self, products: tuple[ProductSpec, ...], seed: int, publish_hour: float, cache_size: int = 64) -> None:
         self.products = {p.code: p for p in products}
         self.seed = seed
         self.publish_hour = publish_hour
         self._wholesale_day = lru_cache(maxsize=None)(self._wholesale)
-        self.records = lru_cache(maxsize=64)(self._records)
+        self.records = lru_cache(maxsize=cache_size)(self._records)  # (tariff, rate type) lists
         self._cached_lookup = lru_cache(maxsize=64)(self._lookup)
 
     def product(self, code: str) -> ProductSpec | None:

@@ -16,7 +16,7 @@ import hmac
 import json
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import GraphQLError, GraphQLResolveInfo, build_schema, graphql, parse
 from graphql.language import OperationDefinitionNode
@@ -422,7 +422,7 @@ class TokenService:
             return "KT-CT-1143"
         if claims["exp"] <= self.world.now():
             return "KT-CT-1124"
-        account = self.world.accounts.get(claims["acc"])
+        account = self.world.account(claims["acc"])
         if account is None:
             return "KT-CT-1143"
         return account, parts[2][:16]
@@ -638,7 +638,7 @@ def _gas_point(world: World, ref: PointRef) -> dict[str, Any]:
 
 def _account_type(world: World, account: AccountSpec) -> dict[str, Any]:
     def refs(fuel: str) -> list[PointRef]:
-        return [r for (f, _), r in world.points.items() if f == fuel and r.account.number == account.number]
+        return [r for r in world.points_of(account) if r.fuel == fuel]
 
     def agreements(fuel: str, active: bool | None) -> list[dict[str, Any]]:
         out = []
@@ -677,9 +677,9 @@ def _property(world: World, account: AccountSpec, prop_id: int) -> dict[str, Any
             }
         ],
         "electricityMeterPoints": [
-            _electricity_point(world, world.points[("electricity", e.mpan)]) for e in prop.electricity
+            _electricity_point(world, _known(world.point("electricity", e.mpan))) for e in prop.electricity
         ],
-        "gasMeterPoints": [_gas_point(world, world.points[("gas", g.mprn)]) for g in prop.gas],
+        "gasMeterPoints": [_gas_point(world, _known(world.point("gas", g.mprn))) for g in prop.gas],
     }
 
 
@@ -692,8 +692,17 @@ def _parse_dt(value: Any, name: str) -> float:
         raise GraphQLError(f"Variable '{name}' got invalid value {value!r}; DateTime cannot represent value.") from None
 
 
+_T = TypeVar("_T")
+
+
+def _known(found: _T | None) -> _T:
+    """What the world must hold (a point of an account it gave out)."""
+    assert found is not None
+    return found
+
+
 def _ev_of(world: World, account: AccountSpec, device_id: str) -> EVRef:
-    ev = world.evs.get(device_id)
+    ev = world.ev(device_id)
     if ev is None or ev.account.number != account.number:
         raise KrakenError("KT-CT-4301")
     return ev
@@ -726,7 +735,7 @@ class Root:
         ctx = _ctx(info)
         world = ctx.world
         account = ctx.account("smartMeterTelemetry")
-        ref = world.home_minis.get(deviceId)
+        ref = world.home_mini(deviceId)
         if ref is None:
             raise KrakenError("KT-GB-4050")
         if ref.account.number != account.number:
@@ -754,8 +763,9 @@ class Root:
         ctx = _ctx(info)
         account = ctx.account("devices", accountNumber)
         out = []
-        for device_id, ev in sorted(ctx.world.evs.items()):
-            if ev.account.number != account.number or (deviceId and device_id != deviceId):
+        for ev in ctx.world.evs_of(account):
+            device_id = ev.ev.device_id
+            if deviceId and device_id != deviceId:
                 continue
             if propertyId and str(ev.prop.id) != str(propertyId):
                 continue
@@ -792,7 +802,7 @@ class Root:
         ctx = _ctx(info)
         account = ctx.account("plannedDispatches", accountNumber)
         out = []
-        for ev in ctx.world.evs.values():
+        for ev in ctx.world.evs_of(account):
             if ev.account.number == account.number:
                 out += [
                     {
@@ -809,7 +819,7 @@ class Root:
         ctx = _ctx(info)
         account = ctx.account("completedDispatches", accountNumber)
         out = []
-        for ev in ctx.world.evs.values():
+        for ev in ctx.world.evs_of(account):
             if ev.account.number == account.number:
                 out += [
                     {
@@ -850,7 +860,7 @@ class Root:
                 validationErrors=[{"message": "Authentication failed.", "inputPath": ["input"]}],
             )
         if key is not None:
-            account = ctx.world.accounts_by_key.get(key)
+            account = ctx.world.account_by_key(key)
             if account is None:
                 raise KrakenError(
                     "KT-CT-1139",
@@ -863,7 +873,7 @@ class Root:
             raise KrakenError("KT-CT-1135")
         if stored[1] <= ctx.world.now():
             raise KrakenError("KT-CT-1134")
-        return ctx.tokens.mint(ctx.world.accounts[stored[0]], "API-KEY")
+        return ctx.tokens.mint(_known(ctx.world.account(stored[0])), "API-KEY")
 
 
 def _group_telemetry(

@@ -82,7 +82,7 @@ def authenticate(request: Request) -> AccountSpec | Response:
             401,
             {"WWW-Authenticate": 'Basic realm="api"'},
         )
-    account = world_of(request).accounts_by_key.get(user)
+    account = world_of(request).account_by_key(user)
     if account is None or _password:  # the key is the user name; the password must be empty
         return detail(INVALID_KEY, 401, {"WWW-Authenticate": 'Basic realm="api"'})
     return account
@@ -229,7 +229,7 @@ async def consumption(request: Request) -> Response:
         return account
     fuel = "electricity" if request.url.path.startswith("/v1/electricity") else "gas"
     ident = request.path_params["point"]
-    ref = world.points.get((fuel, ident))
+    ref = world.point(fuel, ident)
     if ref is None:
         return detail(NOT_FOUND, 404)
     if ref.account.number != account.number:
@@ -363,7 +363,7 @@ async def account_detail(request: Request) -> Response:
 
 async def meter_point(request: Request) -> Response:
     world = world_of(request)
-    ref = world.points.get(("electricity", request.path_params["point"]))
+    ref = world.point("electricity", request.path_params["point"])
     if ref is None:
         return detail(NOT_FOUND, 404)
     assert isinstance(ref.point, ElectricityPointSpec)

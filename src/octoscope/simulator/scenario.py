@@ -32,6 +32,7 @@ PRODUCT_KINDS = (
     "outgoing",
     "agile_outgoing",
 )
+MAX_FLEET = 10_000_000  # fleet identifiers encode the account's index in 7 decimal digits
 _ACCOUNT_RE = re.compile(r"A-[0-9A-F]{8}")
 _DEVICE_RE = re.compile(r"[0-9A-F]{2}(-[0-9A-F]{2}){7}")
 
@@ -241,6 +242,15 @@ class StatementsSpec:
 
 
 @dataclass(frozen=True)
+class FleetSpec:
+    """``[fleet]``: this many extra accounts generated from ``seed`` (simulator/fleet.py), each only when a
+    request first names it, so a fleet of thousands costs nothing until it is synced."""
+
+    accounts: int
+    seed: int
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -258,6 +268,7 @@ class Scenario:
     faults: tuple[FaultSpec, ...]
     revisions: RevisionsSpec = RevisionsSpec()
     statements: StatementsSpec = StatementsSpec()
+    fleet: FleetSpec | None = None
 
 
 # --- parsing -----------------------------------------------------------------------------------------
@@ -756,6 +767,16 @@ def _statements(r: _Reader, d: dict[str, Any], path: str) -> StatementsSpec:
     )
 
 
+def _fleet(r: _Reader, d: dict[str, Any], path: str, seed: int) -> FleetSpec:
+    for key in d:
+        if key not in ("accounts", "seed"):
+            raise r.fail(f"{path}{key}", "unknown key; expected one of accounts, seed")
+    return FleetSpec(
+        accounts=int(r.number(d, "accounts", path, None, 1, MAX_FLEET)),
+        seed=int(r.number(d, "seed", path, seed, 0, 2**62)),
+    )
+
+
 def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scenario:
     r = _Reader(source, anchor)
     known = {
@@ -771,6 +792,7 @@ def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scena
         "faults",
         "revisions",
         "statements",
+        "fleet",
     }
     for key in data:
         if key not in known:
@@ -782,8 +804,12 @@ def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scena
     codes = {p.code for p in products}
     if len(codes) != len(products):
         raise r.fail("products", "two products share a code")
+    seed = int(r.number(data, "seed", "", 1, 0, 2**62))
+    fleet = _fleet(r, r.table(data["fleet"], "fleet"), "fleet.", seed) if "fleet" in data else None
+    if fleet is not None and not any(p.kind == "flexible" for p in products):
+        raise r.fail("fleet", "a fleet needs a [[products]] entry of kind flexible (its default tariff)")
     accounts = tuple(
-        _account(r, a, f"accounts[{i}].") for i, a in enumerate(r.tables(data, "accounts", "", required=True))
+        _account(r, a, f"accounts[{i}].") for i, a in enumerate(r.tables(data, "accounts", "", required=fleet is None))
     )
     for i, account in enumerate(accounts):
         for j, prop in enumerate(account.properties):
@@ -805,7 +831,7 @@ def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scena
     return Scenario(
         name=r.get(data, "name", "", str, Path(source).stem),
         description=r.get(data, "description", "", str, ""),
-        seed=int(r.number(data, "seed", "", 1, 0, 2**62)),
+        seed=seed,
         anchor=anchor,
         consumption_ready_hour=ready if ready is not None else 6.0,
         agile_publish_hour=publish if publish is not None else 16.0,
@@ -819,6 +845,7 @@ def parse_scenario(data: dict[str, Any], source: str, anchor: datetime) -> Scena
         faults=tuple(_fault(r, f, f"faults[{i}].") for i, f in enumerate(r.tables(data, "faults", ""))),
         revisions=_revisions(r, r.table(data.get("revisions", {}), "revisions"), "revisions."),
         statements=_statements(r, r.table(data.get("statements", {}), "statements"), "statements."),
+        fleet=fleet,
     )
 
 

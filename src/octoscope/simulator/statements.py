@@ -119,7 +119,7 @@ class Biller:
 
     def _build(self, account: AccountSpec, today: date) -> list[Statement]:
         spec = self.world.scenario.statements
-        refs = [r for r in self.world.points.values() if r.account.number == account.number]
+        refs = self.world.points_of(account)
         out: list[Statement] = []
         for back in range(spec.months, -1, -1):
             first = _month_start(today, back)
@@ -296,7 +296,7 @@ class Biller:
 
     def _dispatched(self, ref: PointRef) -> set[int]:
         out: set[int] = set()
-        for ev in self.world.evs.values():
+        for ev in self.world.evs_of(ref.account):
             if ev.prop.id != ref.prop.id:
                 continue
             start = ev.prop.moved_in.timestamp()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +20,7 @@ from operator import itemgetter
 
 from octoscope.clock import SetClock
 from octoscope.simulator.catalogue import Catalogue, Tariff
+from octoscope.simulator.fleet import REGIONS_PER_FLEET, Fleet
 from octoscope.simulator.household import STEPS_PER_SLOT, TELEMETRY_STEP, ChargePlan, Household, _stable_seed
 from octoscope.simulator.scenario import (
     AccountSpec,
@@ -32,6 +34,8 @@ from octoscope.simulator.scenario import (
 from octoscope.simulator.timeutil import SLOT, UK, day_slots, local_date_of, local_hour, local_midnight
 
 VOLUME_CORRECTION = 1.02264
+# Fleet accounts kept made at once: a sync works on a few at a time, and each keeps its days of history
+FLEET_CACHE = 8
 
 
 @dataclass(frozen=True)
@@ -54,22 +58,22 @@ class EVRef:
     ev: EVSpec
 
 
-class World:
-    def __init__(self, scenario: Scenario, clock: SetClock) -> None:
-        self.scenario = scenario
-        self.clock = clock
-        self.catalogue = Catalogue(scenario.products, scenario.seed, scenario.agile_publish_hour)
-        self.accounts = {a.number: a for a in scenario.accounts}
-        self.accounts_by_key = {a.api_key: a for a in scenario.accounts}
+class _Accounts:
+    """Some accounts and everything looked up or cached per account: the scenario's own, or one fleet account."""
+
+    def __init__(self, world: World, accounts: tuple[AccountSpec, ...]) -> None:
+        self.accounts = {a.number: a for a in accounts}
+        self.by_key = {a.api_key: a for a in accounts}
         self.points: dict[tuple[str, str], PointRef] = {}
         self.home_minis: dict[str, PointRef] = {}
         self.evs: dict[str, EVRef] = {}
         self.households: dict[int, Household] = {}
-        self._register_cache: dict[int, dict[date, tuple[int, int]]] = {}
-        self._revision_draws: dict[tuple[str, str, int], tuple[float, float, float]] = {}
-        for account in scenario.accounts:
+        self.register_cache: dict[int, dict[date, tuple[int, int]]] = {}
+        self.revision_draws: dict[tuple[str, str, int], tuple[float, float, float]] = {}
+        seed = world.scenario.seed
+        for account in accounts:
             for prop in account.properties:
-                self.households[prop.id] = Household(prop.household, scenario.seed, prop.id, self._ev_mode_for(prop))
+                self.households[prop.id] = Household(prop.household, seed, prop.id, world._ev_mode_for(prop))
                 for e in prop.electricity:
                     ref = PointRef(account, prop, e, "electricity")
                     self.points[("electricity", e.mpan)] = ref
@@ -79,6 +83,98 @@ class World:
                     self.points[("gas", g.mprn)] = PointRef(account, prop, g, "gas")
                 if prop.household.ev is not None:
                     self.evs[prop.household.ev.device_id] = EVRef(account, prop, prop.household.ev)
+
+
+class World:
+    def __init__(self, scenario: Scenario, clock: SetClock, fleet_cache: int = FLEET_CACHE) -> None:
+        self.scenario = scenario
+        self.clock = clock
+        # A fleet's accounts use every product in each of its regions: keep all those price lists
+        cache = 64 if scenario.fleet is None else 64 + 8 * len(scenario.products) * REGIONS_PER_FLEET
+        self.catalogue = Catalogue(scenario.products, scenario.seed, scenario.agile_publish_hour, cache)
+        own = _Accounts(self, scenario.accounts)
+        self._own = own
+        # The scenario's own accounts, as tests reach into them
+        self.accounts = own.accounts
+        self.accounts_by_key = own.by_key
+        self.points = own.points
+        self.home_minis = own.home_minis
+        self.evs = own.evs
+        self.households = own.households
+        self.fleet = Fleet(scenario.fleet, scenario.products, scenario.anchor) if scenario.fleet else None
+        # The fleet accounts in use, most recent last: a household caches its days, so only a few are kept
+        self._fleet_cache: OrderedDict[int, _Accounts] = OrderedDict()
+        self._fleet_cache_size = fleet_cache
+
+    # --- finding accounts (the scenario's own first, then the fleet's, made on demand) -----------------
+
+    def _fleet_accounts(self, index: int | None) -> _Accounts | None:
+        if index is None or self.fleet is None:
+            return None
+        found = self._fleet_cache.get(index)
+        if found is None:
+            found = _Accounts(self, (self.fleet.account(index),))
+            self._fleet_cache[index] = found
+            while len(self._fleet_cache) > self._fleet_cache_size:
+                self._fleet_cache.popitem(last=False)
+        else:
+            self._fleet_cache.move_to_end(index)
+        return found
+
+    def _holder(self, account: AccountSpec) -> _Accounts:
+        if account.number in self._own.accounts:
+            return self._own
+        held = self._fleet_accounts(self.fleet.index_of_number(account.number) if self.fleet else None)
+        if held is None:
+            raise KeyError(account.number)
+        return held
+
+    def account(self, number: str) -> AccountSpec | None:
+        found = self._own.accounts.get(number)
+        if found is None and self.fleet is not None:
+            held = self._fleet_accounts(self.fleet.index_of_number(number))
+            found = held.accounts.get(number) if held else None
+        return found
+
+    def account_by_key(self, key: str) -> AccountSpec | None:
+        found = self._own.by_key.get(key)
+        if found is None and self.fleet is not None:
+            held = self._fleet_accounts(self.fleet.index_of_key(key))
+            found = held.by_key.get(key) if held else None
+        return found
+
+    def point(self, fuel: str, ident: str) -> PointRef | None:
+        found = self._own.points.get((fuel, ident))
+        if found is None and self.fleet is not None:
+            held = self._fleet_accounts(self.fleet.index_of_point(fuel, ident))
+            found = held.points.get((fuel, ident)) if held else None
+        return found
+
+    def home_mini(self, device_id: str) -> PointRef | None:
+        found = self._own.home_minis.get(device_id)
+        if found is None and self.fleet is not None:
+            held = self._fleet_accounts(self.fleet.index_of_device(device_id))
+            found = held.home_minis.get(device_id) if held else None
+        return found
+
+    def ev(self, device_id: str) -> EVRef | None:
+        found = self._own.evs.get(device_id)
+        if found is None and self.fleet is not None:
+            held = self._fleet_accounts(self.fleet.index_of_device(device_id))
+            found = held.evs.get(device_id) if held else None
+        return found
+
+    def points_of(self, account: AccountSpec) -> list[PointRef]:
+        """The account's meter points, in the order the scenario lists them."""
+        return [r for r in self._holder(account).points.values() if r.account.number == account.number]
+
+    def evs_of(self, account: AccountSpec) -> list[EVRef]:
+        """The account's EVs, by device id."""
+        evs = self._holder(account).evs
+        return [evs[d] for d in sorted(evs) if evs[d].account.number == account.number]
+
+    def household(self, prop: PropertySpec, account: AccountSpec) -> Household:
+        return self._holder(account).households[prop.id]
 
     def now(self) -> float:
         return self.clock()
@@ -137,7 +233,7 @@ class World:
 
     def series_values(self, ref: PointRef, start: float, end: float) -> Iterator[tuple[int, int]]:
         """(slot, value in thousandths) for each half-hour in [start, end) with data, ascending."""
-        household = self.households[ref.prop.id]
+        household = self.household(ref.prop, ref.account)
         point = ref.point
         first_slot = int(-(-start // SLOT))
         last_slot = int(end // SLOT)  # exclusive
@@ -211,10 +307,11 @@ class World:
     def _revision_draw(self, ref: PointRef, slot: int) -> tuple[float, float, float]:
         """(late, provisional, factor) for one half-hour; drawn once, since every request asks again."""
         key = (ref.fuel, ref.ident, slot)
-        drawn = self._revision_draws.get(key)
+        draws = self._holder(ref.account).revision_draws
+        drawn = draws.get(key)
         if drawn is None:
             draw = random.Random(_stable_seed(self.scenario.seed, "revision", ref.fuel, ref.ident, slot))
-            drawn = self._revision_draws[key] = (draw.random(), draw.random(), draw.uniform(0.5, 1.5))
+            drawn = draws[key] = (draw.random(), draw.random(), draw.uniform(0.5, 1.5))
         return drawn
 
     # --- telemetry -----------------------------------------------------------------------------------
@@ -224,8 +321,8 @@ class World:
 
     def _register_base(self, ref: PointRef, slot: int) -> tuple[int, int]:
         """Cumulative import and export (Wh) on the meter at the start of ``slot``."""
-        household = self.households[ref.prop.id]
-        cache = self._register_cache.setdefault(ref.prop.id, {})
+        household = self.household(ref.prop, ref.account)
+        cache = self._holder(ref.account).register_cache.setdefault(ref.prop.id, {})
         day = local_date_of(slot * SLOT)
         start_day = local_date_of(self.telemetry_start(ref))
         if day not in cache:
@@ -247,7 +344,7 @@ class World:
     def telemetry(self, ref: PointRef, start: float, end: float) -> list[tuple[float, int, int, float, int, int]]:
         """10-second readings in [start, end) up to now: (readAt, import Wh, export Wh, demand W,
         cumulative import Wh after the reading, cumulative export Wh after the reading)."""
-        household = self.households[ref.prop.id]
+        household = self.household(ref.prop, ref.account)
         point = ref.point
         assert isinstance(point, ElectricityPointSpec)
         export_ref = next(
@@ -288,7 +385,7 @@ class World:
 
     def charge_plans(self, ev: EVRef, start: float, end: float) -> list[ChargePlan]:
         """Every plug-in (overnight and top-up) that began in [start, end)."""
-        household = self.households[ev.prop.id]
+        household = self.household(ev.prop, ev.account)
         plans = []
         day = local_date_of(start) - timedelta(days=1)
         last = local_date_of(end)
@@ -342,13 +439,19 @@ class World:
 
     # --- truth ---------------------------------------------------------------------------------------
 
-    def truth(self, start: float | None = None, end: float | None = None) -> dict[str, object]:
-        """What the households really did, for tests: EV charging, dispatches and energy totals."""
+    def truth(
+        self, start: float | None = None, end: float | None = None, account: AccountSpec | None = None
+    ) -> dict[str, object]:
+        """What the households really did, for tests: EV charging, dispatches and energy totals; of the
+        scenario's own accounts, or of ``account`` alone (a fleet's, which are never listed all at once)."""
+        held = self._own if account is None else self._holder(account)
+        evs = {d: e for d, e in held.evs.items() if account is None or e.account.number == account.number}
+        points = {k: r for k, r in held.points.items() if account is None or r.account.number == account.number}
         now = self.now()
         end = min(end if end is not None else now, now)
         sessions: list[dict[str, object]] = []
         dispatches: list[dict[str, object]] = []
-        for device_id, ev in sorted(self.evs.items()):
+        for device_id, ev in sorted(evs.items()):
             lo = start if start is not None else ev.prop.moved_in.timestamp()
             for plan in self.charge_plans(ev, lo, end):
                 runs = sorted(plan.runs, key=lambda r: r.start)
@@ -387,7 +490,7 @@ class World:
                     ]
         totals: dict[str, object] = {}
         published = self.published_until()
-        for (fuel, ident), ref in sorted(self.points.items()):
+        for (fuel, ident), ref in sorted(points.items()):
             total = 0
             rows = 0
             for meter in ref.point.meters:

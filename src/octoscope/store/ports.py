@@ -8,7 +8,7 @@ out; every method raises ``StoreError``, never its driver's errors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, Protocol, Self
@@ -43,6 +43,7 @@ __all__ = [
     "RunStore",
     "SeriesExtent",
     "StoreProtocol",
+    "TableCopy",
     "TelemetryRow",
     "TelemetryStore",
     "TokenVault",
@@ -208,6 +209,25 @@ class BillStore(Protocol):
     def forget_statements(self, account: str, idents: Iterable[str]) -> None: ...
 
 
+class TableCopy(Protocol):
+    """Every row of every table, for ``octoscope store copy`` (store/copy.py) between backends.
+
+    Tables are the logical ones, named as SQLite names them, in an order in which each one's references are
+    written before it. A backend that keeps many accounts scopes both directions to its own account and
+    leaves its ``account`` column out of the columns; shared tables (prices, the catalogue) are whole.
+    """
+
+    def copy_tables(self) -> list[str]: ...
+    def read_table(self, table: str) -> tuple[list[str], Iterator[tuple[object, ...]]]:
+        """The columns (without ``account``) and this store's rows of ``table`` in key order, streamed."""
+        ...
+
+    def write_table(self, table: str, columns: Sequence[str], rows: Iterable[tuple[object, ...]]) -> int:
+        """Write rows (values in ``columns`` order) in one transaction; a row with the key of one already
+        there replaces its values. Returns how many were written."""
+        ...
+
+
 class HealthStore(Protocol):
     """The store about itself: where it is, its schema, whether it changed, whether it is sound."""
 
@@ -234,6 +254,7 @@ class StoreProtocol(
     NotificationStore,
     CatalogueStore,
     BillStore,
+    TableCopy,
     HealthStore,
     Protocol,
 ):

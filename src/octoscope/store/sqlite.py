@@ -42,7 +42,7 @@ from octoscope.domain.uktime import epoch, from_epoch
 from octoscope.store import runlock
 from octoscope.store.errors import StoreError
 from octoscope.store.guard import MigrationFailed, NotOurs, inspect, migrate
-from octoscope.store.ports import ExportCursor, RateWindow, SeriesExtent, StoreProtocol, TelemetryRow
+from octoscope.store.ports import ExportCursor, RateWindow, SeriesExtent, StoreProtocol, TableCopy, TelemetryRow
 from octoscope.store.problems import describe
 
 __all__ = ["BUDGET_KEEP_SECONDS", "ExportCursor", "RateWindow", "SQLiteStore", "SeriesExtent", "Store", "StoreError"]
@@ -995,9 +995,94 @@ class SQLiteStore:
         with self._transaction() as db:
             db.executemany("DELETE FROM bill_statements WHERE account = ? AND id = ?", [(account, i) for i in idents])
 
+    # --- copying between stores (store/copy.py) ----------------------------------------------------------
+
+    def copy_tables(self) -> list[str]:
+        """The data tables in the order they were created, which puts every referenced table first; not the
+        migration record, which each store keeps for itself."""
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " AND name != 'schema_migrations' ORDER BY rowid"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def _copy_layout(self, table: str) -> tuple[list[str], list[str], bool]:
+        """(every column, the key's columns, whether it has an account column) of a data table."""
+        if table not in self.copy_tables():
+            raise StoreError(f"{self.path} has no table {table!r} to copy")
+        with self._reading() as db:
+            info = db.execute(f"PRAGMA table_info({table})").fetchall()
+        columns = [r[1] for r in info]
+        key = [r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])]
+        return [c for c in columns if c != "account"], key, "account" in columns
+
+    def read_table(self, table: str) -> tuple[list[str], Iterator[tuple[object, ...]]]:
+        """Every row, in key order (all columns where there is no key), fetched a batch at a time. One file
+        holds one account, so its ``account`` column (properties, devices, statements) is left out."""
+        columns, key, _ = self._copy_layout(table)
+        order = ", ".join(key or columns)
+        with self._reading() as db:
+            cursor = db.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")  # noqa: S608
+
+        def rows() -> Iterator[tuple[object, ...]]:
+            try:
+                while True:
+                    with self._reading():
+                        batch = cursor.fetchmany(2000)
+                    if not batch:
+                        return
+                    yield from batch
+            finally:
+                cursor.close()
+
+        return columns, rows()
+
+    def write_table(self, table: str, columns: Sequence[str], rows: Iterable[tuple[object, ...]]) -> int:
+        """Upsert rows in one transaction. A table's ``account`` column, left out by ``read_table``, is filled
+        with the account of the ``accounts`` table (written first), which must then hold exactly one."""
+        names, key, scoped = self._copy_layout(table)
+        unknown = [c for c in columns if c not in names]
+        if unknown:
+            raise StoreError(f"{self.path}: table {table} has no column {', '.join(unknown)}")
+        columns = list(columns)
+        account: list[object] = []
+        if scoped:
+            with self._reading() as db:
+                found = db.execute("SELECT number FROM accounts").fetchall()
+            if len(found) != 1:
+                raise StoreError(f"{self.path} holds {len(found)} accounts: copy the accounts table first, one account")
+            columns.append("account")
+            account = [found[0][0]]
+        marks = ", ".join("?" for _ in columns)
+        if key:
+            rest = [c for c in columns if c not in key]
+            action = f"UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in rest)}" if rest else "NOTHING"
+            # Table and column names are the schema's own (checked above), never a caller's text
+            target, conflict = f"{table} ({', '.join(columns)})", ", ".join(key)
+            sql = f"INSERT INTO {target} VALUES ({marks}) ON CONFLICT ({conflict}) DO {action}"  # noqa: S608
+            values: Iterator[tuple[object, ...]] = (tuple(row) + tuple(account) for row in rows)
+        else:  # a table without a key (the request ledger): a row already there is not written twice
+            same = " AND ".join(f"{c} IS ?" for c in columns)
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {marks} WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {same})"  # noqa: S608, E501
+            values = (tuple(row) + tuple(account) + tuple(row) + tuple(account) for row in rows)
+        counted = [0]
+
+        def counting() -> Iterator[tuple[object, ...]]:
+            for value in values:
+                counted[0] += 1
+                yield value
+
+        with self._transaction() as db:
+            db.executemany(sql, counting())
+        if table == "series":
+            self._series_ids.clear()  # ids written under names this store may have cached otherwise
+        return counted[0]
+
 
 Store = SQLiteStore  # the name the rest of the code knew it by
 
 if TYPE_CHECKING:
     # mypy checks here that the SQLite backend answers every protocol in store.ports.
     _satisfies: type[StoreProtocol] = SQLiteStore
+    _copies: type[TableCopy] = SQLiteStore
