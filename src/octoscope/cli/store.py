@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-import re
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -11,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from octoscope.cli.shell import echo_json, fail, process_clock, user_errors
+from octoscope.store import is_server_url, redacted
 
 if TYPE_CHECKING:
     from octoscope.store.ports import StoreProtocol
@@ -18,28 +17,20 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 store_app = typer.Typer(help="Move a household's data between databases.", no_args_is_help=True)
-_POSTGRES = re.compile(r"postgres(ql)?(\+\w+)?://", re.IGNORECASE)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(store_app, name="store")
 
 
-def shown(location: str) -> str:
-    """A location as it may be printed: a URL's password never is."""
-    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", location)
-
-
 def _open(location: str, account: str | None, stack: ExitStack) -> StoreProtocol:
     from octoscope.store import open_store  # noqa: PLC0415
 
     clock = process_clock()
-    if _POSTGRES.match(location):
+    if is_server_url(location):
         if not account:
-            raise fail(f"{shown(location)} holds many accounts: say which with --account NUMBER")
-        if "account" not in inspect.signature(open_store).parameters:
-            raise fail(f"this octoscope has no PostgreSQL backend to open {shown(location)}")
-        store = open_store(location, clock, account=account)  # type: ignore[call-arg]
+            raise fail(f"{redacted(location)} holds many accounts: say which with --account NUMBER")
+        store = open_store(location, clock, account=account)
     else:
         store = open_store(Path(location).expanduser(), clock)
     stack.callback(store.close)
@@ -64,14 +55,14 @@ def copy(
     """
     from octoscope.store.copy import copy_store  # noqa: PLC0415
 
-    local = not _POSTGRES.match(source) and not _POSTGRES.match(destination)
+    local = not is_server_url(source) and not is_server_url(destination)
     if local and Path(source).expanduser().resolve() == Path(destination).expanduser().resolve():
         raise fail("the source and the destination are the same file")
-    if not _POSTGRES.match(source) and not Path(source).expanduser().is_file():
+    if not is_server_url(source) and not Path(source).expanduser().is_file():
         raise fail(f"{source}: no such database file to copy")
     with user_errors(), ExitStack() as stack:
         src = _open(source, account, stack)
-        if account is not None and not _POSTGRES.match(source):
+        if account is not None and not is_server_url(source):
             _, rows = src.read_table("accounts")
             held = [str(r[0]) for r in rows]
             if account not in held:
@@ -83,7 +74,7 @@ def copy(
         return
     total = sum(r.source_rows for r in report)
     typer.echo(
-        f"Copied {shown(source)} to {shown(destination)}: {total:,} rows in {len(report)} tables, counted on both"
+        f"Copied {redacted(source)} to {redacted(destination)}: {total:,} rows in {len(report)} tables, counted on both"
     )
     width = max(len(r.table) for r in report)
     for r in report:

@@ -24,6 +24,7 @@ from octoscope import __version__
 from octoscope.clock import SYSTEM, Clock
 from octoscope.config import ConfigError, Settings, default_config_path, load_settings
 from octoscope.octopus.policy import key_fingerprint
+from octoscope.store import redacted
 from octoscope.store.backup import BackupError, check
 from octoscope.store.errors import StoreError
 from octoscope.store.guard import NotOurs, inspect
@@ -31,7 +32,6 @@ from octoscope.store.health import SQLITE_VERSION, activity
 from octoscope.store.migrations import MIGRATIONS
 from octoscope.store.postgres import applied as server_migrations
 from octoscope.store.postgres import pending as server_pending
-from octoscope.store.postgres import redacted
 
 Status = Literal["ok", "warn", "FAIL"]
 CLOCK_SKEW_LIMIT = 60.0  # seconds: more, and "today", the re-read window and token expiry go wrong

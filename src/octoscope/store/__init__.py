@@ -8,16 +8,10 @@ from pathlib import Path
 
 from octoscope.clock import SYSTEM
 from octoscope.store.errors import StoreError
+from octoscope.store.locations import SERVER_SCHEMES, is_server_url, redacted
 from octoscope.store.ports import StoreProtocol
 
-__all__ = ["SERVER_SCHEMES", "StoreError", "StoreProtocol", "is_server_url", "open_store"]
-
-SERVER_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_server_url(location: object) -> bool:
-    """Whether ``location`` names a PostgreSQL database (``postgresql://`` or ``postgres://``) rather than a file."""
-    return isinstance(location, str) and location.startswith(SERVER_SCHEMES)
+__all__ = ["SERVER_SCHEMES", "StoreError", "StoreProtocol", "is_server_url", "open_store", "redacted"]
 
 
 def open_store(location: Path | str, clock: Callable[[], float] = SYSTEM, account: str | None = None) -> StoreProtocol:

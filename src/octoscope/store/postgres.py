@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -47,6 +46,7 @@ from octoscope.domain.models import (
 from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import epoch, from_epoch
 from octoscope.store.errors import StoreError
+from octoscope.store.locations import redacted
 from octoscope.store.ports import ExportCursor, RateWindow, SeriesExtent, StoreProtocol, TelemetryRow
 from octoscope.store.postgres_schema import (
     APPLICATION,
@@ -61,25 +61,12 @@ from octoscope.store.postgres_schema import (
 )
 from octoscope.store.sqlite import BUDGET_KEEP_SECONDS, HALF_HOUR, _Instants, _opt_date, _opt_dt, _opt_epoch
 
-__all__ = ["PostgresStore", "applied", "pending", "redacted"]
+__all__ = ["PostgresStore", "applied", "pending"]
 
 POOL_SIZE = 8
 MIGRATION_LOCK = 0x6F63746F  # "octo": one migrator at a time per database
 RUN_LOCK_SPACE = 0x6F63  # advisory lock space of the sync runs, keyed by hashtext(account)
 _READY: set[str] = set()  # DSNs this process has found (or made) octoscope's at this build's schema
-
-
-def redacted(dsn: str) -> str:
-    """The DSN as it may be shown: no password (in the URL or as a ``password=`` parameter)."""
-    if "://" not in dsn:
-        return " ".join(p for p in dsn.split() if not p.lower().startswith("password="))
-    parts = urlsplit(dsn)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, host = netloc.rsplit("@", 1)
-        netloc = f"{user.split(':', 1)[0]}@{host}"
-    query = "&".join(p for p in parts.query.split("&") if p and not p.lower().startswith("password="))
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def _password(dsn: str) -> str | None:
