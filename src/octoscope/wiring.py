@@ -18,7 +18,16 @@ from octoscope.live.service import LiveService
 from octoscope.octopus.facade import Octopus, OctopusOptions, OctopusRegistry
 from octoscope.services.costing import live_day_rates
 from octoscope.store.ports import StoreProtocol
+from octoscope.store.sqlite import Store
 from octoscope.sync.discovery import discover
+
+
+def open_account_store(settings: Settings, clock: Clock, account: str | None = None) -> Store:
+    """The store of one account: ``settings`` bound to it (``Settings.for_account``), whose ``db`` is its
+    SQLite file. Every store of an account is opened here, so that putting many accounts in one server
+    database is a change of this line alone. ``account``: the number, if not ``settings.account``."""
+    del account  # one SQLite file per account: the file is the account's
+    return Store.open(settings.db, clock)
 
 
 def octopus_options(settings: Settings) -> OctopusOptions:

@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 
 from octoscope import __version__
-from octoscope.cli import account, admin, bills, costs, exports, live, mqtt, prices, serve, sync
-from octoscope.cli.shell import set_process_clock, translate, user_errors
+from octoscope.cli import account, accounts, admin, bills, costs, exports, live, mqtt, prices, serve, sync
+from octoscope.cli.shell import choose_account, set_process_clock, translate, user_errors
 from octoscope.errors import OctoscopeError
 
 __all__ = ["app", "main"]
@@ -43,6 +43,13 @@ def main_options(
             help="Run as if it were this instant (ISO 8601 with offset), for replays and demos; off by default.",
         ),
     ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            help="With several [[accounts]] configured: the account number a command works on (see `accounts list`).",
+        ),
+    ] = None,
     speed: Annotated[
         str | None,
         typer.Option(
@@ -59,6 +66,7 @@ def main_options(
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     with user_errors():
         set_process_clock(make_clock(now, speed))
+    choose_account(account)
 
 
 def version() -> None:
@@ -90,6 +98,7 @@ admin.register(app)
 app.command(name="live")(live.live)
 mqtt.register(app)
 bills.register(app)
+accounts.register(app)
 
 
 def main() -> None:

@@ -61,13 +61,12 @@ def _ask(prompt: str, option: str, hide: bool = False) -> str:
 
 
 async def _discover(settings: Settings) -> list[str]:
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync import discover  # noqa: PLC0415
-    from octoscope.wiring import open_octopus  # noqa: PLC0415
+    from octoscope.wiring import open_account_store, open_octopus  # noqa: PLC0415
 
     _, number = settings.require_credentials()
     clock = process_clock()
-    with Store.open(settings.db, clock) as store:
+    with open_account_store(settings, clock) as store:
         async with open_octopus(settings, store, clock) as octopus:
             await octopus.graphql.token()  # checks the key on GraphQL too, and keeps the token for later
             account = await discover(octopus.clients, store, number, clock.now(), refresh=True)

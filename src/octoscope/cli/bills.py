@@ -46,14 +46,14 @@ def bills(
     from octoscope.domain.uktime import local_date  # noqa: PLC0415
     from octoscope.outputs import bills as exports  # noqa: PLC0415
     from octoscope.services.bills import bills_report, report_json  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     with user_errors():
         settings = read_settings()
         settings.require_account()
         require_database(settings)
         clock = process_clock()
-        with Store.open(settings.db, clock) as store:
+        with open_account_store(settings, clock) as store:
             if store.load_account(settings.require_account()) is None:
                 raise fail("no account stored yet: run `octoscope sync` first")
             fetched = None if offline else asyncio.run(_fetch(settings, store, clock))

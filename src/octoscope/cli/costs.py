@@ -40,7 +40,7 @@ def costs(
 
     from octoscope.domain.uktime import local_date  # noqa: PLC0415
     from octoscope.services.costing import FUELS, costs_as_asked, resolve_days  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     if by not in ("day", "week", "month"):
         raise fail(f"--by {by!r}: write day, week or month")
@@ -54,7 +54,7 @@ def costs(
         today = local_date(process_clock().now())
         first, end = resolve_days(from_, to, period, days, today)
         require_database(settings)
-        with Store.open(settings.db, process_clock()) as store:
+        with open_account_store(settings, process_clock()) as store:
             report = costs_as_asked(
                 store,
                 settings,
@@ -115,7 +115,7 @@ def sessions(
     """
     from octoscope.domain.uktime import local_date  # noqa: PLC0415
     from octoscope.services.costing import ev_sessions, resolve_days  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     if charger_kw is not None and not 1 <= charger_kw <= 50:
         raise fail(f"--charger-kw {charger_kw}: a home charger gives between 1 and 50 kW")
@@ -125,7 +125,7 @@ def sessions(
         today = local_date(process_clock().now())
         first, end = resolve_days(from_, to, None, days, today)
         require_database(settings)
-        with Store.open(settings.db, process_clock()) as store:
+        with open_account_store(settings, process_clock()) as store:
             found = ev_sessions(store, settings, first, end, today=today, charger_kw=charger_kw)
     if as_json:
         echo_json(found)

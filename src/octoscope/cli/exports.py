@@ -33,11 +33,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _open(settings: Settings) -> Any:
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     settings.require_account()
     require_database(settings)
-    return Store.open(settings.db, process_clock())
+    return open_account_store(settings, process_clock())
 
 
 @export_app.command()

@@ -155,12 +155,15 @@ async def _watch(
     as_json: bool,
 ) -> None:
     from octoscope.domain.uktime import from_epoch, local_date  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
-    from octoscope.wiring import configured_octopus, open_live  # noqa: PLC0415
+    from octoscope.wiring import (  # noqa: PLC0415
+        configured_octopus,
+        open_account_store,
+        open_live,
+    )
 
     # The terminal shows each batch as it comes (no play-out delay): a one-off view wants the newest reading.
     settings = replace(settings, live=replace(settings.live, playout=0.0))
-    with Store.open(settings.db, clock) as store:
+    with open_account_store(settings, clock) as store:
         async with (
             configured_octopus(settings, store, clock) as octopus,
             open_live(settings, store, clock, octopus) as service,

@@ -62,14 +62,14 @@ def publish(
     Example: octoscope mqtt publish --once
     """
     from octoscope.outputs.mqtt import publish_once  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     if not once:
         raise fail("add --once (`octoscope serve` is the publisher that stays on)")
     with _errors():
         settings = _settings("mqtt")
         clock = process_clock()
-        with Store.open(settings.db, clock) as store:
+        with open_account_store(settings, clock) as store:
             count = asyncio.run(publish_once(settings, store, clock))
     assert settings.mqtt is not None
     typer.echo(f"Published {count} messages to {settings.mqtt.host}:{settings.mqtt.port}")
@@ -86,7 +86,7 @@ def show() -> None:
     from octoscope.config_outputs import MqttSettings  # noqa: PLC0415
     from octoscope.outputs.facts import read_facts  # noqa: PLC0415
     from octoscope.outputs.mqtt import discovery, states  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     with _errors():
         settings = read_settings()
@@ -95,7 +95,7 @@ def show() -> None:
         options = settings.mqtt or MqttSettings()
         settings = replace(settings, mqtt=options)
         clock = process_clock()
-        with Store.open(settings.db, clock) as store:
+        with open_account_store(settings, clock) as store:
             facts = read_facts(store, settings, clock.now(), clock(), options.cheapest_hours)
     echo_json(
         {
@@ -115,12 +115,12 @@ def send() -> None:
     Example: octoscope notify send
     """
     from octoscope.outputs.notify import notify_round  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     with _errors():
         settings = _settings("notify")
         clock = process_clock()
-        with Store.open(settings.db, clock) as store:
+        with open_account_store(settings, clock) as store:
             outcome = asyncio.run(notify_round(settings, store, clock))
     typer.echo(
         f"Sent {len(outcome.sent)}, held back by the hourly limit {len(outcome.held)}, failed {len(outcome.failed)}"

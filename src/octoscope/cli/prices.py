@@ -50,7 +50,7 @@ def cheapest(
     Example: octoscope cheapest --hours 3 --after 18:00 --before 07:00 --kw 7
     """
     from octoscope.services.pricing import WindowQuery, cheapest, check_query  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     query = WindowQuery(hours, after, before, "contiguous" if contiguous else "any", top, max_price, kw)
     with user_errors():
@@ -60,7 +60,7 @@ def cheapest(
             settings.require_account()
             require_database(settings)
         now = process_clock().now()
-        with Store.open(settings.db, process_clock()) as store:
+        with open_account_store(settings, process_clock()) as store:
             if not offline:
                 asyncio.run(_fetch_ahead(settings, store, tariff, now))
             found = cheapest(store, settings, query, now, tariff)
@@ -117,14 +117,15 @@ def compare(
 
     Example: octoscope compare --months 12
     """
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     with user_errors():
         settings = read_settings()
         settings.require_credentials()
         require_database(settings)
         clock = process_clock()
-        with Store.open(settings.db, clock) as store, sync_progress(as_json or not sys.stderr.isatty()) as progress:
+        quiet = as_json or not sys.stderr.isatty()
+        with open_account_store(settings, clock) as store, sync_progress(quiet) as progress:
             report = asyncio.run(_compare(settings, store, clock, months, fuel, region, progress))
     if as_json:
         echo_json(report)

@@ -31,12 +31,15 @@ __all__ = [
     "LastDays",
     "ToDay",
     "check_database",
+    "choose_account",
+    "chosen_account",
     "echo_json",
     "fail",
     "free_port",
     "pounds",
     "print_summary",
     "process_clock",
+    "read_all_settings",
     "read_settings",
     "require_database",
     "serve_app",
@@ -92,12 +95,37 @@ def user_errors() -> Iterator[None]:
         raise translate(err) from None
 
 
+_chosen_account: list[str] = []  # the root option --account: the account a command works on
+
+
+def choose_account(number: str | None) -> None:
+    """The root option ``--account`` (or a command's own): which configured account a command works on."""
+    _chosen_account[:] = [number] if number else []
+
+
+def chosen_account() -> str | None:
+    return _chosen_account[0] if _chosen_account else None
+
+
+def read_all_settings() -> list[Settings]:
+    """The settings of each account a command works on: the one chosen with ``--account``, else every one
+    configured (``sync`` and ``serve`` go through them all); a plain config's one account as it always was."""
+    from octoscope.config import load_settings  # noqa: PLC0415
+
+    settings = load_settings()
+    if chosen_account() is not None or len(settings.all_accounts()) <= 1:
+        return [settings.select(chosen_account())]
+    return [settings.for_account(account) for account in settings.all_accounts()]
+
+
 def read_settings(**overrides: Any) -> Settings:
     from dataclasses import replace  # noqa: PLC0415
 
     from octoscope.config import check_account_number, check_api_key, check_url, load_settings  # noqa: PLC0415
 
     settings = load_settings()
+    if not overrides.get("account"):  # `init` names its account itself
+        settings = settings.select(chosen_account())
     changes: dict[str, Any] = {}
     if overrides.get("api_key"):
         changes["api_key"] = check_api_key(overrides["api_key"])
@@ -213,12 +241,11 @@ def sync_progress(quiet: bool) -> Iterator[Progress]:
 async def sync_and_record(
     settings: Settings, start: Any, end: Any, now: Any, dry_run: bool, past: bool, progress: Progress
 ) -> dict[str, Any]:
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync import run_sync  # noqa: PLC0415
-    from octoscope.wiring import open_octopus  # noqa: PLC0415
+    from octoscope.wiring import open_account_store, open_octopus  # noqa: PLC0415
 
     clock = process_clock()
-    with Store.open(settings.db, clock) as store:
+    with open_account_store(settings, clock) as store:
         async with open_octopus(settings, store, clock) as octopus:
             clients = octopus.clients
             _, number = settings.require_credentials()

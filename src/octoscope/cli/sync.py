@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from octoscope.cli.shell import (
+    choose_account,
     echo_json,
     fail,
     print_summary,
     process_clock,
+    read_all_settings,
     read_settings,
     require_database,
     sync_and_record,
@@ -39,28 +41,61 @@ def sync(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
     past_properties: Annotated[bool, typer.Option("--past-properties", help="Also sync homes moved out of.")] = False,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only this account, of several configured (default: each in turn).")
+    ] = None,
 ) -> None:
     """Fetch consumption, tariff rates and standing charges into the local database, in the fewest requests.
 
     Example: octoscope sync --from 2025-01-01 --to today
     """
+    if account:
+        choose_account(account)
+    with user_errors():
+        every = read_all_settings()
+    if len(every) == 1:
+        _sync_one(every[0], from_, to, dry_run, as_json, past_properties)
+        return
+    # Several accounts: each in turn, with its own key and store; one that fails does not stop the others.
+    failed = []
+    answers: dict[str, Any] = {}
+    for settings in every:
+        if not as_json:
+            typer.echo(f"Account {settings.account}:")
+        try:
+            answers[str(settings.account)] = _sync_one(
+                settings, from_, to, dry_run, as_json, past_properties, echo=False
+            )
+        except typer.Exit as err:  # its one line is printed already
+            if err.exit_code:
+                failed.append(str(settings.account))
+    if as_json:
+        echo_json({"accounts": answers})
+    if failed:
+        raise fail(f"the sync of {', '.join(failed)} failed (see above); the other accounts are synced")
+
+
+def _sync_one(
+    settings: Settings, from_: str, to: str, dry_run: bool, as_json: bool, past: bool, echo: bool = True
+) -> dict[str, Any]:
     from octoscope.sync import resolve_window  # noqa: PLC0415
 
     with user_errors():
-        settings = read_settings()
         settings.require_credentials()
         now = process_clock().now()
         start, end = resolve_window(from_, to, now)
         with sync_progress(as_json or dry_run) as progress:
-            summary = asyncio.run(sync_and_record(settings, start, end, now, dry_run, past_properties, progress))
+            summary = asyncio.run(sync_and_record(settings, start, end, now, dry_run, past, progress))
     if as_json:
-        echo_json(summary)
+        if echo:
+            echo_json(summary)
     elif dry_run:
         _print_plan(summary)
     else:
         print_summary(summary)
     if not dry_run:
         push_after_cli_sync(settings)
+    return summary
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
@@ -81,14 +116,14 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     """
     from octoscope.domain.uktime import from_epoch  # noqa: PLC0415
     from octoscope.services.status import key_id_of, status_report  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     with user_errors():
         settings = read_settings()
         settings.require_credentials()
         require_database(settings)
         clock = process_clock()
-        with Store.open(settings.db, clock) as store:
+        with open_account_store(settings, clock) as store:
             key, number = settings.require_credentials()
             limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour}
             now = clock()
@@ -130,8 +165,8 @@ def dispatches(
 
     Example: octoscope dispatches --refresh
     """
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync import listing  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     with user_errors():
         settings = read_settings()
@@ -140,7 +175,7 @@ def dispatches(
         now = process_clock().now()
         if refresh:
             asyncio.run(_refresh_dispatches(settings))
-        with Store.open(settings.db, process_clock()) as store:
+        with open_account_store(settings, process_clock()) as store:
             listed = listing(store, number, now - timedelta(days=days))
     devices: dict[str, str | None] = listed["devices"]  # type: ignore[assignment]
     rows: list[dict[str, Any]] = listed["dispatches"]  # type: ignore[assignment]
@@ -157,13 +192,12 @@ def dispatches(
 
 
 async def _refresh_dispatches(settings: Settings) -> None:
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
     from octoscope.sync import refresh  # noqa: PLC0415
-    from octoscope.wiring import open_octopus  # noqa: PLC0415
+    from octoscope.wiring import open_account_store, open_octopus  # noqa: PLC0415
 
     _, number = settings.require_credentials()
     clock = process_clock()
-    with Store.open(settings.db, clock) as store:
+    with open_account_store(settings, clock) as store:
         async with open_octopus(settings, store, clock) as octopus:
             for done in await refresh(octopus.clients, store, number, clock()):
                 typer.echo(
@@ -178,10 +212,10 @@ def push_after_cli_sync(settings: Settings) -> None:
         return
     from octoscope.outputs.influx import export_influx  # noqa: PLC0415
     from octoscope.outputs.influx_writer import InfluxError  # noqa: PLC0415
-    from octoscope.store.sqlite import Store  # noqa: PLC0415
+    from octoscope.wiring import open_account_store  # noqa: PLC0415
 
     try:
-        with Store.open(settings.db, process_clock()) as store:
+        with open_account_store(settings, process_clock()) as store:
             summary = export_influx(settings, store, clock=process_clock())
     except InfluxError as err:
         raise fail(f"synced, but not written to InfluxDB: {err}") from None
