@@ -368,12 +368,12 @@ def accounts_section(raw: object, env: dict[str, str], config_path: Path) -> tup
     seen: dict[str, int] = {}
     for index, table in enumerate(raw, start=1):
         where = f"accounts[{index}]"
-        for key in table:
-            if key not in ACCOUNT_KEYS:
-                raise ConfigError(f"{where} has an unknown setting {key!r}; known: {', '.join(ACCOUNT_KEYS)}")
-        for key, value in table.items():
+        for setting in table:
+            if setting not in ACCOUNT_KEYS:
+                raise ConfigError(f"{where} has an unknown setting {setting!r}; known: {', '.join(ACCOUNT_KEYS)}")
+        for setting, value in table.items():
             if not isinstance(value, str) or not value.strip():
-                raise ConfigError(f"{where}.{key} must be a non-empty string")
+                raise ConfigError(f"{where}.{setting} must be a non-empty string")
         if "number" not in table:
             raise ConfigError(f'{where}.number is missing: write the account number, like number = "A-1234ABCD"')
         try:

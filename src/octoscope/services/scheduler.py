@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -306,7 +306,7 @@ class Schedulers:
     @classmethod
     def spread(
         cls,
-        accounts: list[tuple[Settings, StoreProtocol, Octopus]],
+        accounts: Sequence[tuple[Settings, StoreProtocol, Octopus]],
         clock: Clock,
         *,
         after_sync: AfterSync | None = None,
