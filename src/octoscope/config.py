@@ -331,9 +331,13 @@ ACCOUNT_KEYS = ("number", "name", "api_key_env", "api_key_file", "db")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def default_account_db(number: str) -> Path:
-    """Where an ``[[accounts]]`` table's SQLite store is unless it says ``db``."""
-    return default_data_home() / "accounts" / f"{number}.db"
+def default_account_db(number: str, env: dict[str, str] | None = None) -> Path:
+    """Where an ``[[accounts]]`` table's SQLite store is unless it says ``db`` (the data directory as the
+    settings' environment has it)."""
+    env = dict(os.environ) if env is None else env
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    data = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "octoscope"
+    return data / "accounts" / f"{number}.db"
 
 
 def read_key_file(path: Path) -> Secret:
@@ -413,7 +417,7 @@ def accounts_section(raw: object, env: dict[str, str], config_path: Path) -> tup
                 key = read_key_file(key_file)
             except ConfigError as err:
                 problem = f"{where}.api_key_file: {err}"
-        db = Path(table["db"]).expanduser() if "db" in table else default_account_db(number)
+        db = Path(table["db"]).expanduser() if "db" in table else default_account_db(number, env)
         name = table.get("name", "").strip() or None
         out.append(AccountSettings(number, db, name, key, source, problem, key_env, key_file))
     return tuple(out)
