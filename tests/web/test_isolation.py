@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,15 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import Mount
 
+from octoscope.clock import ManualClock
 from octoscope.config import Settings, load_settings
+from octoscope.services.scheduler import spread_offset
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
 from octoscope.web.auth import account_token
 from tests.conftest import Cli, machine_env, simulator
 
+NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC).timestamp()  # the simulator's morning, after the sync
 TOKEN = "a-long-secret-for-the-isolation-tests-19"
 ONE, TWO = "A-0000AAA1", "A-0000BBB2"
 KEYS = {ONE: "sk_live_octoscope_accounts_one", TWO: "sk_live_octoscope_accounts_two"}
@@ -230,3 +234,22 @@ def test_an_unknown_account_is_a_404_in_one_line(served: Served) -> None:
     known = httpx.get(f"{served.base}/a/{TWO}", headers=headers, timeout=30, follow_redirects=False)
     assert known.status_code == 307
     assert known.headers["location"] == f"/a/{TWO}/"
+
+
+def test_one_scheduler_runs_each_account_on_its_own_store_and_key(served: Served) -> None:
+    app = create_app(served.settings[0], accounts=served.settings, clock=ManualClock(NOW), schedule_every=3600)
+    with serve_in_thread(app) as base:
+        assert httpx.get(f"{base}/a/{TWO}/api/status", timeout=30).status_code == 200
+        schedulers = app.state.schedulers.accounts
+        numbers = [s.number for s in schedulers]
+        stores = {id(s.store) for s in schedulers}
+        keys = {s.key_id for s in schedulers}
+        offsets = [s.offset for s in schedulers]
+        status = httpx.get(f"{base}/a/{TWO}/api/status", timeout=30).json()
+    assert numbers == [ONE, TWO]
+    assert len(stores) == 2  # a store each
+    assert len(keys) == 2  # a facade (and budget) per key
+    assert offsets == [spread_offset(ONE), spread_offset(TWO)]
+    assert offsets[0] != offsets[1]
+    assert status["account"] == TWO
+    assert status["scheduler"] is not None  # the account's own jobs on its Status page

@@ -149,23 +149,8 @@ class Scheduler:
         return now if read is None else read + FIRST_STATEMENTS_AFTER
 
     def decide(self, now: datetime) -> list[Decision]:
-        """Each job's decision at ``now``; the syncs (consumption, prices, the account) ``offset`` later than
-        the schedule says, so that many accounts do not all start at 06:00 or 16:00. Dispatches and
-        statements keep their own pace."""
-        facts = self.facts(now)
-        decisions = decide(now, facts)
-        if not self.offset:
-            return decisions
-        shifted = {d.job: d for d in decide(now - self.offset, facts)}
-        out = []
-        for d in decisions:
-            later = shifted[d.job]
-            if d.job in SPREAD_JOBS:
-                at = None if later.next_at is None else max(later.next_at + self.offset, now)
-                out.append(Decision(d.job, later.due, at, later.why))
-            else:
-                out.append(d)
-        return out
+        """Each job's decision at ``now``, this account's syncs ``offset`` late (:func:`spread_decide`)."""
+        return spread_decide(now, self.facts(now), self.offset)
 
     async def tick(self) -> list[str]:
         """Run every job due now, one after another; the names of those run."""
@@ -293,6 +278,25 @@ class Scheduler:
                 }
             )
         return out
+
+
+def spread_decide(now: datetime, facts: Facts, offset: timedelta) -> list[Decision]:
+    """``decide``, with the syncs (consumption, prices, the account) ``offset`` later than the schedule says,
+    so that many accounts do not all start at 06:00 or 16:00; dispatches and statements keep their own pace.
+    Offsets are durations, so a local day of 46 or 50 half-hours moves nothing but the local hours."""
+    decisions = decide(now, facts)
+    if not offset:
+        return decisions
+    shifted = {d.job: d for d in decide(now - offset, facts)}
+    out = []
+    for d in decisions:
+        later = shifted[d.job]
+        if d.job in SPREAD_JOBS:
+            at = None if later.next_at is None else max(later.next_at + offset, now)
+            out.append(Decision(d.job, later.due, at, later.why))
+        else:
+            out.append(d)
+    return out
 
 
 class Schedulers:

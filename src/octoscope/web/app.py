@@ -141,6 +141,7 @@ def create_app(
             scheduler = None
             if schedule_every is not None and keyed:
                 scheduler = Schedulers.spread(keyed, clock, after_sync=push_after_sync)
+            app.state.schedulers = scheduler  # the one loop over every account's jobs
             by_number = {s.number: s for s in scheduler.accounts} if scheduler else {}
             lives = []
             for one, store, octopus in zip(every, stores, octopuses, strict=True):
