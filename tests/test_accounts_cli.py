@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from octoscope.config import ConfigError, settings_from
+from octoscope.config import ConfigError, load_settings, settings_from, write_config
 from tests.conftest import Cli, machine_env
 
 ONE, TWO = "A-0000AAA1", "A-0000BBB2"
@@ -155,3 +155,14 @@ def test_keys_come_from_the_environment_or_a_file_and_never_show(tmp_path: Path)
     loose = settings_from({"accounts": tables}, {"K1": KEY_ONE}, tmp_path / "c.toml").select(TWO)
     with pytest.raises(ConfigError, match=r"chmod 600"):
         loose.require_credentials()
+
+
+def test_init_writing_the_config_again_keeps_the_accounts_tables(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    table = f'# the flat\n[[accounts]]\nnumber = "{ONE}"\napi_key_env = "KEY_ONE"\n'
+    path.write_text(START + "\n" + table)
+    settings = load_settings(env={"HOME": str(tmp_path)}, config_path=path)
+    write_config(settings)  # what `octoscope init` does
+    assert table in path.read_text()
+    again = load_settings(env={"HOME": str(tmp_path)}, config_path=path)
+    assert [a.number for a in again.all_accounts()] == ["A-DE30DE30", ONE]
