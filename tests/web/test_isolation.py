@@ -253,3 +253,11 @@ def test_one_scheduler_runs_each_account_on_its_own_store_and_key(served: Served
     assert offsets[0] != offsets[1]
     assert status["account"] == TWO
     assert status["scheduler"] is not None  # the account's own jobs on its Status page
+
+
+def test_another_sites_script_is_refused_on_an_accounts_api_too(served: Served) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Origin": "https://evil.example"}
+    for path in ("/api/overview", f"/a/{TWO}/api/overview"):
+        response = httpx.get(f"{served.base}{path}", headers=headers, timeout=30)
+        assert response.status_code == 403, path
+        assert MARKS[TWO][1] not in response.text
