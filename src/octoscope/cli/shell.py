@@ -118,13 +118,15 @@ def read_all_settings() -> list[Settings]:
     return [settings.for_account(account) for account in settings.all_accounts()]
 
 
-def read_settings(**overrides: Any) -> Settings:
+def read_settings(*, plain: bool = False, **overrides: Any) -> Settings:
+    """The settings a command runs with: of the account ``--account`` chose, or the only one. ``plain``: the
+    config's own settings, bound to no ``[[accounts]]`` table (``init`` rewrites those, never a table's key)."""
     from dataclasses import replace  # noqa: PLC0415
 
     from octoscope.config import check_account_number, check_api_key, check_url, load_settings  # noqa: PLC0415
 
     settings = load_settings()
-    if not overrides.get("account"):  # `init` names its account itself
+    if not plain:
         settings = settings.select(chosen_account())
     changes: dict[str, Any] = {}
     if overrides.get("api_key"):
