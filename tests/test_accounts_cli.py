@@ -110,6 +110,7 @@ def test_with_several_accounts_a_command_asks_which_and_the_key_is_said_missing_
     )
     assert "not configured" in error_of(cli, "--account", "A-0000FFFF", "costs")
     assert "no database" in error_of(cli, "--account", ONE, "costs")  # chosen: its own store
+    assert "no database" in error_of(cli, "costs", "--account", ONE)  # after the command too
     missing = error_of(cli, "sync", "--account", ONE)
     assert "KEY_ONE" in missing
     assert "not set" in missing

@@ -47,7 +47,7 @@ def main_options(
         str | None,
         typer.Option(
             "--account",
-            help="With several [[accounts]] configured: the account number a command works on (see `accounts list`).",
+            help="With several accounts configured: the account number a command works on (also after the command).",
         ),
     ] = None,
     speed: Annotated[
@@ -101,11 +101,30 @@ bills.register(app)
 accounts.register(app)
 
 
+def account_first(args: list[str]) -> list[str]:
+    """``--account NUMBER`` given after the command's name (``octoscope costs --account A-...``) moved before
+    it, where the root option takes it, so that every command takes it without each declaring it."""
+    out: list[str] = []
+    moved: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            out += [arg, *rest]
+            break
+        if arg == "--account":
+            moved += [arg, next(rest, "")]
+        elif arg.startswith("--account="):
+            moved.append(arg)
+        else:
+            out.append(arg)
+    return moved + out
+
+
 def main() -> None:
     from typer.exceptions import TyperException  # noqa: PLC0415
 
     try:
-        code = app(standalone_mode=False)
+        code = app(args=account_first(sys.argv[1:]), standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
     except OctoscopeError as err:  # one raised outside a command's user_errors(): the same one line

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from octoscope.cli.shell import (
-    choose_account,
     echo_json,
     fail,
     print_summary,
@@ -41,16 +40,13 @@ def sync(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
     past_properties: Annotated[bool, typer.Option("--past-properties", help="Also sync homes moved out of.")] = False,
-    account: Annotated[
-        str | None, typer.Option("--account", help="Only this account, of several configured (default: each in turn).")
-    ] = None,
 ) -> None:
     """Fetch consumption, tariff rates and standing charges into the local database, in the fewest requests.
 
+    With several accounts configured, each in turn; `--account NUMBER` for one.
+
     Example: octoscope sync --from 2025-01-01 --to today
     """
-    if account:
-        choose_account(account)
     with user_errors():
         every = read_all_settings()
     if len(every) == 1:
