@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from octoscope.config import ConfigError, load_settings, settings_from, write_config
+from octoscope.web.auth import account_token
 from tests.conftest import Cli, machine_env
 
 ONE, TWO = "A-0000AAA1", "A-0000BBB2"
@@ -167,3 +168,16 @@ def test_init_writing_the_config_again_keeps_the_accounts_tables(tmp_path: Path)
     assert table in path.read_text()
     again = load_settings(env={"HOME": str(tmp_path)}, config_path=path)
     assert [a.number for a in again.all_accounts()] == ["A-DE30DE30", ONE]
+
+
+def test_serve_prints_the_token_of_one_account_from_the_servers(tmp_path: Path) -> None:
+    server_token = "a-long-secret-for-the-accounts-tests-42"
+    cli = cli_in(tmp_path, OCTOSCOPE_WEB_TOKEN=server_token)
+    cli.ok("accounts", "add", ONE, "--key-env", "KEY_ONE")
+    printed = cli.ok("serve", "--account-token", ONE.lower()).strip()
+    assert printed == account_token(server_token, ONE)
+    assert server_token not in printed
+    assert "not configured" in error_of(cli, "serve", "--account-token", TWO)
+    without = cli.run("serve", "--account-token", ONE, env={"OCTOSCOPE_WEB_TOKEN": ""})
+    assert without.returncode == 1
+    assert "OCTOSCOPE_WEB_TOKEN" in without.stderr
