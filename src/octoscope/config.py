@@ -139,6 +139,24 @@ class LiveSettings:
 
 
 @dataclass(frozen=True)
+class AccountSettings:
+    """One account of a config with several (``[[accounts]]``), or the one account of a plain config.
+
+    ``key_from`` says where the key comes from (``env VAR``, ``file PATH``, ``config``), never the key;
+    ``key_problem``: why there is no key (a variable not set, a file that cannot be used), said only when a
+    command needs the key, so that commands that only read the database still work."""
+
+    number: str
+    db: Path
+    name: str | None = None
+    api_key: Secret | None = None
+    key_from: str = "config"
+    key_problem: str | None = None
+    key_env: str | None = None
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     api_key: Secret | None = None
     account: str | None = None
@@ -159,6 +177,42 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     mqtt: MqttSettings | None = None  # [mqtt]: Home Assistant entities through a broker (config_outputs)
     notify: NotifySettings | None = None  # [notify]: Apprise notifications (config_outputs)
+    accounts: tuple[AccountSettings, ...] = ()  # [[accounts]]: several accounts, each with its own key and store
+    key_problem: str | None = None  # an [[accounts]] key that cannot be had (see AccountSettings.key_problem)
+
+    def all_accounts(self) -> tuple[AccountSettings, ...]:
+        """Every configured account: the plain config's one (``account``, ``api_key``, ``db``) first, then the
+        ``[[accounts]]`` tables. A table with the plain account's number is that account (it wins)."""
+        listed = {a.number for a in self.accounts}
+        plain: tuple[AccountSettings, ...] = ()
+        if self.account is not None and self.account not in listed:
+            source = "config" if self.api_key is not None else "none"
+            plain = (AccountSettings(self.account, self.db, None, self.api_key, source),)
+        return plain + self.accounts
+
+    def for_account(self, account: AccountSettings) -> Settings:
+        """These settings bound to one account: its number, key and store, everything else shared."""
+        return replace(
+            self, account=account.number, api_key=account.api_key, db=account.db, key_problem=account.key_problem
+        )
+
+    def select(self, number: str | None) -> Settings:
+        """The settings of the account ``number`` (``--account``), or of the only one; with several and none
+        chosen, one line listing them."""
+        accounts = self.all_accounts()
+        if number is not None:
+            wanted = check_account_number(number)
+            for account in accounts:
+                if account.number == wanted:
+                    return self.for_account(account)
+            known = ", ".join(a.number for a in accounts) or "none"
+            raise ConfigError(
+                f"--account {wanted} is not configured; configured: {known} (see `octoscope accounts list`)"
+            )
+        if len(accounts) > 1:
+            numbers = ", ".join(a.number for a in accounts)
+            raise ConfigError(f"{len(accounts)} accounts are configured ({numbers}): choose one with --account NUMBER")
+        return self.for_account(accounts[0]) if accounts and self.accounts else self
 
     def store_location(self) -> Path | str:
         """What ``store.open_store`` opens: the PostgreSQL URL if one is set, else the SQLite file."""
@@ -171,6 +225,8 @@ class Settings:
         return self.account
 
     def require_credentials(self) -> tuple[Secret, str]:
+        if self.api_key is None and self.key_problem is not None:
+            raise ConfigError(self.key_problem)
         if self.api_key is None:
             raise ConfigError(
                 "no API key: run `octoscope init`, or set OCTOSCOPE_API_KEY "
@@ -237,12 +293,12 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
     top = {
         *("api_key", "account", "api_url", "graphql_url", "db", "payment_method"),
         *("budget", "retry", "sync", "costs", "influx", "live", "web"),
-        *("mqtt", "notify"),
+        *("mqtt", "notify", "accounts"),
     }
     for key in file_values:
         if key not in top:
             raise ConfigError(f"{config_path}: unknown setting {key!r}; known: {', '.join(sorted(top))}")
-    sections = ("budget", "retry", "sync", "costs", "influx", "live", "web", "mqtt", "notify")
+    sections = ("budget", "retry", "sync", "costs", "influx", "live", "web", "mqtt", "notify", "accounts")
     merged: dict[str, Any] = {k: v for k, v in file_values.items() if k not in sections}
     for name in ("api_key", "account", "api_url", "graphql_url", "db", "payment_method"):
         from_env = env.get(f"OCTOSCOPE_{name.upper()}")
@@ -280,7 +336,105 @@ def settings_from(file_values: dict[str, Any], env: dict[str, str], config_path:
 
     changes["mqtt"] = mqtt_section(file_values.get("mqtt"), env)
     changes["notify"] = notify_section(file_values.get("notify"), env)
+    if "accounts" in file_values:
+        changes["accounts"] = accounts_section(file_values["accounts"], env, config_path)
     return replace(settings, **changes)
+
+
+ACCOUNT_KEYS = ("number", "name", "api_key_env", "api_key_file", "db")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def default_account_db(number: str, env: dict[str, str] | None = None) -> Path:
+    """Where an ``[[accounts]]`` table's SQLite store is unless it says ``db`` (the data directory as the
+    settings' environment has it)."""
+    env = dict(os.environ) if env is None else env
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    data = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "octoscope"
+    return data / "accounts" / f"{number}.db"
+
+
+def read_key_file(path: Path) -> Secret:
+    """The key in a file of its own, which only its owner may read: a key readable by the group or the
+    world is refused (one line that says how to fix it), as ssh refuses such a private key."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"key file {path} does not exist") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read key file {path}: {err.strerror}") from None
+    if mode & 0o077:
+        raise ConfigError(f"key file {path} is readable by others: run `chmod 600 {path}`")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(f"cannot read key file {path}: it must hold only the API key, as text") from None
+    try:
+        return check_api_key(text)
+    except ConfigError:
+        raise ConfigError(f"key file {path} must hold only the API key (it is empty or has spaces)") from None
+
+
+def accounts_section(raw: object, env: dict[str, str], config_path: Path) -> tuple[AccountSettings, ...]:
+    """``[[accounts]]``: each with its number, an optional name, its key from an environment variable
+    (``api_key_env``) or a file (``api_key_file``), never written in the config, and an optional ``db``."""
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise ConfigError(
+            "accounts must be tables written [[accounts]], each with number and api_key_env or api_key_file"
+        )
+    out: list[AccountSettings] = []
+    seen: dict[str, int] = {}
+    for index, table in enumerate(raw, start=1):
+        where = f"accounts[{index}]"
+        for setting in table:
+            if setting not in ACCOUNT_KEYS:
+                raise ConfigError(f"{where} has an unknown setting {setting!r}; known: {', '.join(ACCOUNT_KEYS)}")
+        for setting, value in table.items():
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{where}.{setting} must be a non-empty string")
+        if "number" not in table:
+            raise ConfigError(f'{where}.number is missing: write the account number, like number = "A-1234ABCD"')
+        try:
+            number = check_account_number(table["number"])
+        except ConfigError as err:
+            raise ConfigError(f"{where}.number: {err}") from None
+        if number in seen:
+            raise ConfigError(f"{where}.number: {number} is already accounts[{seen[number]}]; each account once")
+        seen[number] = index
+        has_env, has_file = "api_key_env" in table, "api_key_file" in table
+        if has_env == has_file:
+            raise ConfigError(
+                f'{where}: give the key as api_key_env = "VARIABLE" or api_key_file = "PATH" (one of them)'
+            )
+        key: Secret | None = None
+        problem: str | None = None
+        key_env: str | None = None
+        key_file: Path | None = None
+        if has_env:
+            key_env = table["api_key_env"].strip()
+            if not ENV_NAME.match(key_env):
+                raise ConfigError(f"{where}.api_key_env: {key_env!r} is not an environment variable's name")
+            source = f"env {key_env}"
+            if env.get(key_env):
+                try:
+                    key = check_api_key(env[key_env])
+                except ConfigError:
+                    problem = f"{where} ({number}): the key in {key_env} is empty or has spaces"
+            else:
+                problem = f"{where} ({number}): the environment variable {key_env} (its API key) is not set"
+        else:
+            key_file = Path(table["api_key_file"]).expanduser()
+            if not key_file.is_absolute():
+                key_file = config_path.parent / key_file
+            source = f"file {key_file}"
+            try:
+                key = read_key_file(key_file)
+            except ConfigError as err:
+                problem = f"{where}.api_key_file: {err}"
+        db = Path(table["db"]).expanduser() if "db" in table else default_account_db(number, env)
+        name = table.get("name", "").strip() or None
+        out.append(AccountSettings(number, db, name, key, source, problem, key_env, key_file))
+    return tuple(out)
 
 
 def _web_section(raw: object) -> WebSettings:
@@ -503,7 +657,7 @@ def _toml_string(value: str) -> str:
 
 
 WRITTEN_TABLES = ("budget", "retry", "sync")
-_TABLE_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_-]+)")
+_TABLE_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_-]+)")  # [[accounts]] too
 
 
 def _kept_tables(path: Path) -> list[str]:

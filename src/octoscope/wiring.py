@@ -6,13 +6,14 @@ settings; they meet here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import date
 
 from octoscope.clock import Clock
 from octoscope.config import Settings
 from octoscope.domain.live import DayRates
+from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import from_epoch
 from octoscope.live.service import LiveService
 from octoscope.octopus.facade import Octopus, OctopusOptions, OctopusRegistry
@@ -66,6 +67,28 @@ async def configured_octopus(settings: Settings, store: StoreProtocol, clock: Cl
     async with OctopusRegistry(store, clock) as registry:
         configured = settings.api_key is not None and settings.account is not None
         yield octopus_of(settings, registry) if configured else None
+
+
+@asynccontextmanager
+async def account_octopuses(
+    accounts: Sequence[tuple[Settings, StoreProtocol]], clock: Clock
+) -> AsyncIterator[list[Octopus | None]]:
+    """``serve``'s facades for several accounts, in their order (None for one with no key): one per API key,
+    so that accounts sharing a key share its budget and ``Retry-After`` hold. A key's budget ledger and token
+    are kept in the store of the first account that has it. All closed on the way out."""
+    async with AsyncExitStack() as stack:
+        by_key: dict[Secret, Octopus] = {}
+        out: list[Octopus | None] = []
+        for settings, store in accounts:
+            if settings.api_key is None or settings.account is None:
+                out.append(None)
+                continue
+            octopus = by_key.get(settings.api_key)
+            if octopus is None:
+                registry = await stack.enter_async_context(OctopusRegistry(store, clock))
+                octopus = by_key[settings.api_key] = octopus_of(settings, registry)
+            out.append(octopus)
+        yield out
 
 
 @asynccontextmanager

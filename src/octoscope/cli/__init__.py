@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 
 from octoscope import __version__
-from octoscope.cli import account, admin, bills, costs, exports, live, mqtt, prices, serve, store, sync
-from octoscope.cli.shell import set_process_clock, translate, user_errors
+from octoscope.cli import account, accounts, admin, bills, costs, exports, live, mqtt, prices, serve, store, sync
+from octoscope.cli.shell import choose_account, set_process_clock, translate, user_errors
 from octoscope.errors import OctoscopeError
 
 __all__ = ["app", "main"]
@@ -43,6 +43,13 @@ def main_options(
             help="Run as if it were this instant (ISO 8601 with offset), for replays and demos; off by default.",
         ),
     ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            help="With several accounts configured: the account number a command works on (also after the command).",
+        ),
+    ] = None,
     speed: Annotated[
         str | None,
         typer.Option(
@@ -59,6 +66,7 @@ def main_options(
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     with user_errors():
         set_process_clock(make_clock(now, speed))
+    choose_account(account)
 
 
 def version() -> None:
@@ -91,13 +99,33 @@ app.command(name="live")(live.live)
 mqtt.register(app)
 bills.register(app)
 store.register(app)
+accounts.register(app)
+
+
+def account_first(args: list[str]) -> list[str]:
+    """``--account NUMBER`` given after the command's name (``octoscope costs --account A-...``) moved before
+    it, where the root option takes it, so that every command takes it without each declaring it."""
+    out: list[str] = []
+    moved: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            out += [arg, *rest]
+            break
+        if arg == "--account":
+            moved += [arg, next(rest, "")]
+        elif arg.startswith("--account="):
+            moved.append(arg)
+        else:
+            out.append(arg)
+    return moved + out
 
 
 def main() -> None:
     from typer.exceptions import TyperException  # noqa: PLC0415
 
     try:
-        code = app(standalone_mode=False)
+        code = app(args=account_first(sys.argv[1:]), standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
     except OctoscopeError as err:  # one raised outside a command's user_errors(): the same one line

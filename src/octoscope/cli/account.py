@@ -30,9 +30,12 @@ def init(
     from octoscope.config import write_config  # noqa: PLC0415
 
     with user_errors():
-        settings = read_settings(api_key=api_key, account=account, api_url=api_url, graphql_url=graphql_url, db=db)
+        settings = read_settings(
+            plain=True, api_key=api_key, account=account, api_url=api_url, graphql_url=graphql_url, db=db
+        )
         if settings.api_key is None:
             settings = read_settings(
+                plain=True,
                 api_key=_ask("API key (sk_live_...)", "api-key", hide=True),
                 account=account,
                 api_url=api_url,
@@ -41,6 +44,7 @@ def init(
             )
         if settings.account is None:
             settings = read_settings(
+                plain=True,
                 api_key=settings.api_key.reveal() if settings.api_key else None,
                 account=_ask("Account number", "account"),
                 api_url=api_url,

@@ -124,10 +124,8 @@ def compare(
         settings.require_credentials()
         require_database(settings)
         clock = process_clock()
-        with (
-            open_account_store(settings, clock) as store,
-            sync_progress(as_json or not sys.stderr.isatty()) as progress,
-        ):
+        quiet = as_json or not sys.stderr.isatty()
+        with open_account_store(settings, clock) as store, sync_progress(quiet) as progress:
             report = asyncio.run(_compare(settings, store, clock, months, fuel, region, progress))
     if as_json:
         echo_json(report)

@@ -16,7 +16,7 @@ from octoscope.cli.shell import (
     free_port,
     print_summary,
     process_clock,
-    read_settings,
+    read_all_settings,
     require_database,
     serve_app,
     sync_and_record,
@@ -170,6 +170,13 @@ def serve(
         bool, typer.Option(help="Make a new session secret: every browser signed in must give the token again.")
     ] = False,
     new_token: Annotated[bool, typer.Option(help="Print a new random access token and exit.")] = False,
+    account_token: Annotated[
+        str | None,
+        typer.Option(
+            help="Print the token that opens only this account's pages and API (from --token or"
+            " OCTOSCOPE_WEB_TOKEN) and exit.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the dashboard, the JSON API (/api, docs at /docs) and the scheduler that keeps the data fresh.
 
@@ -185,6 +192,9 @@ def serve(
         typer.echo(secrets.token_urlsafe(32))
         return
     token = token if token is not None else (os.environ.get("OCTOSCOPE_WEB_TOKEN") or None)  # set but empty: unset
+    if account_token is not None:
+        _print_account_token(token, account_token)
+        return
     if host not in LOOPBACK and not (token or "").strip():
         raise fail(
             f"listening on {host} opens your data to the network: give --token or set OCTOSCOPE_WEB_TOKEN"
@@ -196,10 +206,12 @@ def serve(
         hosts = [check_allowed_host(h) for h in allow_host or ()]
     _check_port(host, port)
     with user_errors():
-        settings = read_settings()
-        settings.require_account()
-        require_database(settings)
-        check_database(settings)  # a damaged or unreadable file is said before anything is served
+        every = read_all_settings()  # several accounts: all of them (or the one --account chose)
+        settings = every[0]
+        for one in every:
+            one.require_account()
+            require_database(one)
+            check_database(one)  # a damaged or unreadable file is said before anything is served
         secret = session_secret(settings.db.with_name(f"{settings.db.stem}.web-session"), rotate=sign_out_everyone)
         web = create_app(
             settings,
@@ -208,10 +220,28 @@ def serve(
             schedule_every=60.0,
             allowed_hosts=hosts,
             session_secret=secret,
+            accounts=every if len(every) > 1 else (),
         )
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"octoscope dashboard on http://{shown}:{port}/  (API docs: http://{shown}:{port}/docs)")
     if token:
         typer.echo("  Open it once with ?token=<your token> (the browser then keeps a cookie), or send")
         typer.echo("  Authorization: Bearer <your token>.")
+    if len(every) > 1:
+        typer.echo(f"  {len(every)} accounts, each under /a/NUMBER/: {', '.join(str(one.account) for one in every)}")
     serve_app(web, host, port)
+
+
+def _print_account_token(token: str | None, number: str) -> None:
+    from octoscope.config import check_account_number  # noqa: PLC0415
+    from octoscope.web.auth import account_token  # noqa: PLC0415
+    from octoscope.web.security import check_token  # noqa: PLC0415
+
+    if not token:
+        raise fail("an account token comes from the server's: give --token or set OCTOSCOPE_WEB_TOKEN")
+    with user_errors():
+        configured = {str(one.account) for one in read_all_settings()}
+        wanted = check_account_number(number)
+        if wanted not in configured:
+            raise fail(f"{wanted} is not configured; configured: {', '.join(sorted(configured))}")
+        typer.echo(account_token(check_token(token), wanted))

@@ -30,12 +30,15 @@ __all__ = [
     "LastDays",
     "ToDay",
     "check_database",
+    "choose_account",
+    "chosen_account",
     "echo_json",
     "fail",
     "free_port",
     "pounds",
     "print_summary",
     "process_clock",
+    "read_all_settings",
     "read_settings",
     "require_database",
     "serve_app",
@@ -91,12 +94,39 @@ def user_errors() -> Iterator[None]:
         raise translate(err) from None
 
 
-def read_settings(**overrides: Any) -> Settings:
+_chosen_account: list[str] = []  # the root option --account: the account a command works on
+
+
+def choose_account(number: str | None) -> None:
+    """The root option ``--account`` (or a command's own): which configured account a command works on."""
+    _chosen_account[:] = [number] if number else []
+
+
+def chosen_account() -> str | None:
+    return _chosen_account[0] if _chosen_account else None
+
+
+def read_all_settings() -> list[Settings]:
+    """The settings of each account a command works on: the one chosen with ``--account``, else every one
+    configured (``sync`` and ``serve`` go through them all); a plain config's one account as it always was."""
+    from octoscope.config import load_settings  # noqa: PLC0415
+
+    settings = load_settings()
+    if chosen_account() is not None or len(settings.all_accounts()) <= 1:
+        return [settings.select(chosen_account())]
+    return [settings.for_account(account) for account in settings.all_accounts()]
+
+
+def read_settings(*, plain: bool = False, **overrides: Any) -> Settings:
+    """The settings a command runs with: of the account ``--account`` chose, or the only one. ``plain``: the
+    config's own settings, bound to no ``[[accounts]]`` table (``init`` rewrites those, never a table's key)."""
     from dataclasses import replace  # noqa: PLC0415
 
     from octoscope.config import check_account_number, check_api_key, check_url, db_setting, load_settings  # noqa: PLC0415
 
     settings = load_settings()
+    if not plain:
+        settings = settings.select(chosen_account())
     changes: dict[str, Any] = {}
     if overrides.get("api_key"):
         changes["api_key"] = check_api_key(overrides["api_key"])

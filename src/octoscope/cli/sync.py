@@ -13,6 +13,7 @@ from octoscope.cli.shell import (
     fail,
     print_summary,
     process_clock,
+    read_all_settings,
     read_settings,
     require_database,
     sync_and_record,
@@ -42,25 +43,55 @@ def sync(
 ) -> None:
     """Fetch consumption, tariff rates and standing charges into the local database, in the fewest requests.
 
+    With several accounts configured, each in turn; `--account NUMBER` for one.
+
     Example: octoscope sync --from 2025-01-01 --to today
     """
+    with user_errors():
+        every = read_all_settings()
+    if len(every) == 1:
+        _sync_one(every[0], from_, to, dry_run, as_json, past_properties)
+        return
+    # Several accounts: each in turn, with its own key and store; one that fails does not stop the others.
+    failed = []
+    answers: dict[str, Any] = {}
+    for settings in every:
+        if not as_json:
+            typer.echo(f"Account {settings.account}:")
+        try:
+            answers[str(settings.account)] = _sync_one(
+                settings, from_, to, dry_run, as_json, past_properties, echo=False
+            )
+        except typer.Exit as err:  # its one line is printed already
+            if err.exit_code:
+                failed.append(str(settings.account))
+    if as_json:
+        echo_json({"accounts": answers})
+    if failed:
+        raise fail(f"the sync of {', '.join(failed)} failed (see above); the other accounts are synced")
+
+
+def _sync_one(
+    settings: Settings, from_: str, to: str, dry_run: bool, as_json: bool, past: bool, echo: bool = True
+) -> dict[str, Any]:
     from octoscope.sync import resolve_window  # noqa: PLC0415
 
     with user_errors():
-        settings = read_settings()
         settings.require_credentials()
         now = process_clock().now()
         start, end = resolve_window(from_, to, now)
         with sync_progress(as_json or dry_run) as progress:
-            summary = asyncio.run(sync_and_record(settings, start, end, now, dry_run, past_properties, progress))
+            summary = asyncio.run(sync_and_record(settings, start, end, now, dry_run, past, progress))
     if as_json:
-        echo_json(summary)
+        if echo:
+            echo_json(summary)
     elif dry_run:
         _print_plan(summary)
     else:
         print_summary(summary)
     if not dry_run:
         push_after_cli_sync(settings)
+    return summary
 
 
 def _print_plan(plan: dict[str, Any]) -> None:

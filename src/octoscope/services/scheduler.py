@@ -9,8 +9,10 @@ the Status page and ``/api/status`` show them with the next runs.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -53,6 +55,15 @@ class AfterSync(Protocol):
 
 
 FIRST_STATEMENTS_AFTER = timedelta(hours=1)
+SPREAD = timedelta(hours=1)  # several accounts' syncs are spread over this much time after the scheduled one
+SPREAD_JOBS = ("consumption", "prices", "account")
+
+
+def spread_offset(number: str, spread: timedelta = SPREAD) -> timedelta:
+    """An account's place in the spread: the same for the same number on every start (not random, so a
+    restart does not move it), and different accounts' places scattered evenly over ``spread``."""
+    digest = int.from_bytes(hashlib.sha256(number.encode()).digest()[:8], "big")
+    return timedelta(seconds=digest % max(1, int(spread.total_seconds())))
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -77,8 +88,10 @@ class Scheduler:
         octopus: Octopus,
         *,
         after_sync: AfterSync | None = None,
+        offset: timedelta = timedelta(0),
     ) -> None:
         self.settings = settings
+        self.offset = offset  # with several accounts: how much later than the schedule says its syncs start
         self.after_sync = after_sync  # the outputs' hook (InfluxDB), handed in: services do not import outputs
         self.store = store
         self.clock = clock
@@ -135,18 +148,21 @@ class Scheduler:
         read = self.store.account_read_at(self.number)
         return now if read is None else read + FIRST_STATEMENTS_AFTER
 
+    def decide(self, now: datetime) -> list[Decision]:
+        """Each job's decision at ``now``, this account's syncs ``offset`` late (:func:`spread_decide`)."""
+        return spread_decide(now, self.facts(now), self.offset)
+
     async def tick(self) -> list[str]:
         """Run every job due now, one after another; the names of those run."""
         now = self.now()
-        self.decisions = decide(now, self.facts(now))
+        self.decisions = self.decide(now)
         done = []
         for decision in self.decisions:
             if decision.due:
                 await self.run(decision.job)
                 done.append(decision.job)
         if done:
-            now = self.now()
-            self.decisions = decide(now, self.facts(now))
+            self.decisions = self.decide(self.now())
         return done
 
     async def run(self, job: str) -> None:
@@ -239,7 +255,7 @@ class Scheduler:
 
     def snapshot(self) -> list[dict[str, Any]]:
         """Each job with its last and next runs, for the Status page."""
-        decisions = {d.job: d for d in self.decisions or decide(self.now(), self.facts(self.now()))}
+        decisions = {d.job: d for d in self.decisions or self.decide(self.now())}
         out = []
         for job in JOBS:
             run = self.runs.get(job)
@@ -262,3 +278,79 @@ class Scheduler:
                 }
             )
         return out
+
+
+def spread_decide(now: datetime, facts: Facts, offset: timedelta) -> list[Decision]:
+    """``decide``, with the syncs (consumption, prices, the account) ``offset`` later than the schedule says,
+    so that many accounts do not all start at 06:00 or 16:00; dispatches and statements keep their own pace.
+    Offsets are durations, so a local day of 46 or 50 half-hours moves nothing but the local hours."""
+    decisions = decide(now, facts)
+    if not offset:
+        return decisions
+    shifted = {d.job: d for d in decide(now - offset, facts)}
+    out = []
+    for d in decisions:
+        later = shifted[d.job]
+        if d.job in SPREAD_JOBS:
+            at = None if later.next_at is None else max(later.next_at + offset, now)
+            out.append(Decision(d.job, later.due, at, later.why))
+        else:
+            out.append(d)
+    return out
+
+
+class Schedulers:
+    """The one scheduler of a process serving several accounts: each account's jobs (a :class:`Scheduler`
+    with its own store and its key's facade, its syncs ``spread_offset`` late), looked at in one loop, one
+    account after another, so that a thousand accounts never sync all at once."""
+
+    def __init__(self, accounts: list[Scheduler]) -> None:
+        self.accounts = accounts
+
+    @classmethod
+    def spread(
+        cls,
+        accounts: Sequence[tuple[Settings, StoreProtocol, Octopus]],
+        clock: Clock,
+        *,
+        after_sync: AfterSync | None = None,
+        spread: timedelta = SPREAD,
+    ) -> Schedulers:
+        """One :class:`Scheduler` per account; with one account, no offset (it syncs as it always did)."""
+        several = len(accounts) > 1
+        return cls(
+            [
+                Scheduler(
+                    settings,
+                    store,
+                    clock,
+                    octopus,
+                    after_sync=after_sync,
+                    offset=spread_offset(settings.require_account(), spread) if several else timedelta(0),
+                )
+                for settings, store, octopus in accounts
+            ]
+        )
+
+    async def tick(self) -> dict[str, list[str]]:
+        """Each account's jobs due now, in turn; the jobs run per account number."""
+        done: dict[str, list[str]] = {}
+        for scheduler in self.accounts:
+            try:
+                ran = await scheduler.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one account's store unreadable for a moment must not stop the others
+                log.exception("scheduler tick of %s failed", scheduler.number)
+                continue
+            if ran:
+                done[scheduler.number] = ran
+        return done
+
+    async def run_forever(self, every: float) -> None:
+        if not self.accounts:
+            return
+        clock = self.accounts[0].clock  # the process's one clock, which every account's scheduler shares
+        while True:
+            await self.tick()
+            await clock.sleep(every)

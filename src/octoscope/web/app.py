@@ -18,19 +18,21 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from octoscope import __version__
 from octoscope.clock import Clock
-from octoscope.config import Settings
+from octoscope.config import ConfigError, Settings
+from octoscope.errors import NotFoundError
 from octoscope.outputs.influx import push_after_sync
 from octoscope.outputs.service import Outputs
-from octoscope.services.scheduler import Scheduler
+from octoscope.services.scheduler import Schedulers
 from octoscope.web import assets, bills, compare, costs, ev, live, metrics, overview, pages, prices, status, usage
 from octoscope.web.auth import install_token_guard
+from octoscope.web.cache import cache_of
 from octoscope.web.errors import install_error_handler
 from octoscope.web.security import HostPolicy, SecurityMiddleware, check_token
-from octoscope.wiring import configured_octopus, open_account_store, open_live
+from octoscope.wiring import account_octopuses, open_account_store, open_live
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,22 @@ def add_docs(app: FastAPI) -> None:
         )
 
 
+ROUTERS = (bills, costs, ev, live, overview, usage, prices, compare, status, metrics, pages)
+UNBOUND = ("/static/", "/vendor/", "/docs", "/redoc", "/openapi.json")  # no account's: assets and the docs
+
+
+def _account_app(prefix: str) -> FastAPI:
+    """The pages and API of one account, mounted at ``/a/NUMBER``: the same routers on a state of its own
+    (store, settings, facade, live, scheduler, cache), so that a route cannot reach another account's."""
+    sub = FastAPI(title="octoscope", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    sub.add_exception_handler(RequestValidationError, one_line_validation_error)  # type: ignore[arg-type]
+    install_error_handler(sub)
+    for area in ROUTERS:
+        sub.include_router(area.router)
+    sub.state.prefix = prefix
+    return sub
+
+
 def create_app(
     settings: Settings,
     *,
@@ -86,62 +104,134 @@ def create_app(
     schedule_every: float | None = None,
     allowed_hosts: Sequence[str] = (),
     session_secret: bytes | None = None,
+    accounts: Sequence[Settings] = (),
 ) -> FastAPI:
     """``token``: if set, every page and route needs it (a bearer header, or the cookie ``?token=`` sets).
     ``allowed_hosts``: host names to answer to besides this machine's (see ``security``); ``session_secret``:
     what browsers' cookies are keyed by (``octoscope serve`` keeps one beside the database; else a new one).
     ``schedule_every``: if set (and an API key is configured), the scheduler looks this often for work due
     (consumption, prices, the account, dispatches: see ``sync.schedule``). ``clock``: the process's, which
-    every route, the scheduler and live read "now" from."""
-    settings.require_account()  # fail at start-up, not on the first request
+    every route, the scheduler and live read "now" from.
+
+    ``accounts``: several accounts' settings (``Settings.for_account``), each served under ``/a/NUMBER/``
+    with its own store, its key's facade and live service, synced by one scheduler; the unprefixed routes
+    answer for the first, and ``/`` lists them. Without it, ``settings``' one account, as always (it is also
+    under ``/a/NUMBER/``)."""
+    every = list(accounts) or [settings]
+    settings = every[0]
+    for one in every:
+        one.require_account()  # fail at start-up, not on the first request
+    numbers = [str(one.account) for one in every]
+    if len(set(numbers)) != len(numbers):
+        raise ConfigError(f"an account is given twice: {', '.join(numbers)}")
+    several = len(every) > 1
+    subs = {number: _account_app(f"/a/{number}") for number in numbers}
+    listing = tuple((str(one.account), _name_of(one)) for one in every)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = open_account_store(settings, clock)
-        app.state.settings = settings
-        app.state.clock = clock
-        assets.warm()
-        task = app.state.scheduler = None
-        try:
-            # The one facade of the key: every caller in the process shares its budget and Retry-After hold.
-            async with configured_octopus(settings, app.state.store, clock) as app.state.octopus:
-                octopus = app.state.octopus
-                if schedule_every is not None and octopus is not None:
-                    app.state.scheduler = Scheduler(
-                        settings, app.state.store, clock, octopus, after_sync=push_after_sync
-                    )
-                    task = asyncio.create_task(app.state.scheduler.run_forever(schedule_every))
-                scheduler = app.state.scheduler
-                refresh = None if scheduler is None else (lambda: scheduler.run_job("dispatches"))
-                try:
-                    async with open_live(settings, app.state.store, clock, octopus) as app.state.live:
-                        app.state.stop_streams = app.state.live.stop_streams  # the server ends event streams first
-                        outputs = Outputs(settings, app.state.store, clock, refresh, app.state.live)  # MQTT, notify
-                        try:
-                            yield
-                        finally:
-                            await outputs.stop()
-                finally:
-                    if task is not None:
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
-                    await compare.stop(app)  # a comparison still running uses the store and the facade
-        finally:
-            app.state.store.close()
+        async with contextlib.AsyncExitStack() as stack:
+            stores = []
+            for one in every:
+                stores.append(stack.enter_context(open_account_store(one, clock)))
+            assets.warm()
+            # One facade per key: every caller in the process shares its budget and Retry-After hold.
+            octopuses = await stack.enter_async_context(account_octopuses(list(zip(every, stores, strict=True)), clock))
+            keyed = [(one, store, o) for one, store, o in zip(every, stores, octopuses, strict=True) if o is not None]
+            scheduler = None
+            if schedule_every is not None and keyed:
+                scheduler = Schedulers.spread(keyed, clock, after_sync=push_after_sync)
+            app.state.schedulers = scheduler  # the one loop over every account's jobs
+            by_number = {s.number: s for s in scheduler.accounts} if scheduler else {}
+            lives = []
+            for one, store, octopus in zip(every, stores, octopuses, strict=True):
+                number = str(one.account)
+                job = by_number.get(number)
+                refresh = None if job is None else (lambda job=job: job.run_job("dispatches"))
+                service = await stack.enter_async_context(open_live(one, store, clock, octopus))
+                lives.append(service)
+                bound = {
+                    "store": store,
+                    "settings": one,
+                    "clock": clock,
+                    "octopus": octopus,
+                    "scheduler": job,
+                    "live": service,
+                    "accounts": listing,
+                    "refresh": refresh,
+                }
+                targets = [subs[number].state] + ([app.state] if number == numbers[0] else [])
+                for state in targets:
+                    for name, value in bound.items():
+                        setattr(state, name, value)
+                subs[number].state.store_cache = cache_of(subs[number])
+                if number == numbers[0]:
+                    app.state.store_cache = subs[number].state.store_cache  # the same account: one cache
+                    app.state.compare_jobs = subs[number].state.compare_jobs = compare.Jobs()
+
+            def stop_streams() -> None:
+                for service in lives:
+                    service.stop_streams()
+
+            app.state.stop_streams = stop_streams  # the server ends event streams first
+            # MQTT and notifications speak for the first account (their topics and rules name no account yet).
+            outputs = Outputs(settings, stores[0], clock, app.state.refresh, lives[0])
+            task = None if scheduler is None else asyncio.create_task(scheduler.run_forever(schedule_every or 60.0))
+            try:
+                yield
+            finally:
+                await outputs.stop()
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                for sub in subs.values():  # a comparison still running uses the store and the facade
+                    await compare.stop(sub)
+                await compare.stop(app)
 
     policy = HostPolicy.of([*settings.web.allowed_hosts, *allowed_hosts])  # a bad name fails here, at start-up
     app = FastAPI(title="octoscope", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     add_docs(app)
     app.add_exception_handler(RequestValidationError, one_line_validation_error)  # type: ignore[arg-type]
     install_error_handler(app)  # every error meant for users, as {"detail": message} with its kind's status
+    app.state.prefix = ""
+
+    def account_of(path: str) -> str | None:
+        """The account a path shows: ``/a/NUMBER/...`` that one's; ``/`` with several accounts, the assets
+        and the docs none; any other path the first account's (the unprefixed routes answer for it)."""
+        if path.startswith("/a/"):
+            return path.split("/")[2].upper()
+        if (several and path == "/") or path.startswith(UNBOUND):
+            return None
+        return numbers[0]
 
     if token:
-        install_token_guard(app, check_token(token), session_secret or secrets.token_bytes(32), clock)
+        secret = session_secret or secrets.token_bytes(32)
+        install_token_guard(app, check_token(token), secret, clock, account_of)
     app.add_middleware(SecurityMiddleware, policy=policy)  # outermost: its headers are on every answer
 
-    for area in (bills, costs, ev, live, overview, usage, prices, compare, status, metrics, pages):
+    if several:
+        app.add_api_route("/", pages.switcher, response_class=HTMLResponse, include_in_schema=False)
+    for area in ROUTERS:
         app.include_router(area.router)
     app.include_router(assets.router)
+    for number, sub in subs.items():
+        app.mount(f"/a/{number}", sub)
+
+    def unknown_account(number: str) -> RedirectResponse:
+        """``/a/NUMBER`` of a served account is its overview; any other number is not here (one line)."""
+        if number in subs:
+            return RedirectResponse(f"/a/{number}/", status_code=307)
+        raise NotFoundError(f"no account {number} on this server: see / for the accounts it serves")
+
+    app.add_api_route("/a/{number}", unknown_account, include_in_schema=False)
+    app.add_api_route("/a/{number}/{rest:path}", unknown_account, include_in_schema=False)
 
     return app
+
+
+def _name_of(settings: Settings) -> str | None:
+    for account in settings.accounts:
+        if account.number == settings.account:
+            return account.name
+    return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Awaitable, Callable
 from html import escape
 from urllib.parse import urlencode
@@ -19,6 +20,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+ACCOUNT_PREFIX = re.compile(r"^A-[0-9A-F]{8}$")
 COOKIE = "octoscope_session"
 COOKIE_DAYS = 30
 NEEDED = "an access token is required: Authorization: Bearer <token>, or open the page with ?token=<token>"
@@ -28,11 +30,44 @@ def _session_key(token: str, secret: bytes) -> bytes:
     return hmac.new(secret, b"octoscope web session\0" + token.encode(), hashlib.sha256).digest()
 
 
-def session_value(token: str, secret: bytes, issued: int) -> str:
-    """What the cookie holds: when it was issued, and a digest of that keyed by the token and the server's
-    secret (neither can be had back from it)."""
-    digest = hmac.new(_session_key(token, secret), str(issued).encode(), hashlib.sha256).hexdigest()
-    return f"{issued}.{digest}"
+def account_token(token: str, number: str) -> str:
+    """The token that opens one account only (``octoscope serve --account-token NUMBER``): its number and a
+    digest of it keyed by the server's token, so that nothing is stored, it cannot be turned into the server's
+    token nor another account's, and a new server token withdraws every account token with it."""
+    digest = hmac.new(token.encode(), b"octoscope account token\0" + number.encode(), hashlib.sha256).hexdigest()
+    return f"{number}.{digest}"
+
+
+def token_account(given: str, token: str) -> tuple[bool, str | None]:
+    """Whether ``given`` opens this server, and if so the one account it is restricted to (None: every one)."""
+    if _same(given, token):
+        return True, None
+    number, dot, _ = given.partition(".")
+    if dot and ACCOUNT_PREFIX.match(number) and _same(given, account_token(token, number)):
+        return True, number
+    return False, None
+
+
+def session_value(token: str, secret: bytes, issued: int, account: str | None = None) -> str:
+    """What the cookie holds: when it was issued (and the account an account token was for), and a digest of
+    that keyed by the token and the server's secret (neither can be had back from it)."""
+    stamp = f"{issued}" if account is None else f"{issued}.{account}"
+    digest = hmac.new(_session_key(token, secret), stamp.encode(), hashlib.sha256).hexdigest()
+    return f"{stamp}.{digest}"
+
+
+def session_account(value: str, token: str, secret: bytes, now: float) -> tuple[bool, str | None]:
+    """:func:`session_valid` for a cookie that may be an account token's: whether it holds, and its account."""
+    parts = value.split(".")
+    if len(parts) == 3 and ACCOUNT_PREFIX.match(parts[1]):
+        if not parts[0].isdigit() or len(parts[0]) > 12:
+            return False, None
+        issued = int(parts[0])
+        if not issued - 300 <= now < issued + COOKIE_DAYS * 86400:
+            return False, None
+        expected = session_value(account_token(token, parts[1]), secret, issued, parts[1])
+        return (True, parts[1]) if _same(value, expected) else (False, None)
+    return session_valid(value, token, secret, now), None
 
 
 def session_valid(value: str, token: str, secret: bytes, now: float) -> bool:
@@ -57,7 +92,7 @@ def _same(given: str, expected: str) -> bool:
 
 
 def _wants_html(request: Request) -> bool:
-    path = request.url.path
+    path = re.sub(r"^/a/[^/]+", "", request.url.path)  # an account's API is an API too
     if path.startswith(("/api/", "/openapi.json", "/metrics")):
         return False
     return "text/html" in request.headers.get("accept", "")
@@ -74,28 +109,57 @@ input,button{{font:inherit;padding:.5rem;margin:.25rem 0;width:100%;box-sizing:b
 <button type="submit">Open</button></form></body></html>"""
 
 
-def install_token_guard(app: FastAPI, token: str, secret: bytes, clock: Callable[[], float]) -> None:
+def install_token_guard(
+    app: FastAPI,
+    token: str,
+    secret: bytes,
+    clock: Callable[[], float],
+    account_of: Callable[[str], str | None] = lambda path: None,
+) -> None:
     """Every request must carry the token (header or cookie); ``?token=`` logs a browser in. ``secret``: the
-    server's session secret; ``clock``: the app's, for when cookies are issued and expire."""
+    server's session secret; ``clock``: the app's, for when cookies are issued and expire. An account token
+    (:func:`account_token`) opens only the paths ``account_of`` says are its account's (or no account's:
+    the switcher, assets, the docs); any other account's answer 403."""
+
+    async def enter(
+        request: Request, account: str | None, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if account is not None:
+            wanted = account_of(request.url.path)
+            if wanted is not None and wanted != account:
+                return _forbidden(request, account)
+        request.state.token_account = account  # the switcher lists only this account
+        return await call_next(request)
 
     @app.middleware("http")
     async def require_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         header = request.headers.get("authorization", "")
-        if header.startswith("Bearer ") and _same(header.removeprefix("Bearer ").strip(), token):
-            return await call_next(request)
+        if header.startswith("Bearer "):
+            ok, account = token_account(header.removeprefix("Bearer ").strip(), token)
+            if ok:
+                return await enter(request, account, call_next)
         given = request.query_params.get("token")
         if given is not None:
-            if not _same(given, token):
+            ok, account = token_account(given, token)
+            if not ok:
                 return _refused(request, "That access token is not the right one.")
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
             target = local_path(request.url.path) + (f"?{urlencode(rest)}" if rest else "")
             redirect = RedirectResponse(target, status_code=303)
-            value = session_value(token, secret, int(clock()))
+            value = session_value(given, secret, int(clock()), account)
             redirect.set_cookie(COOKIE, value, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="lax", path="/")
             return redirect
-        if session_valid(request.cookies.get(COOKIE, ""), token, secret, clock()):
-            return await call_next(request)
+        ok, account = session_account(request.cookies.get(COOKIE, ""), token, secret, clock())
+        if ok:
+            return await enter(request, account, call_next)
         return _refused(request, "This octoscope needs its access token.")
+
+
+def _forbidden(request: Request, account: str) -> Response:
+    message = f"this access token is for account {account} only: open /a/{account}/"
+    if _wants_html(request):
+        return HTMLResponse(f"<!doctype html><title>octoscope</title><p>{escape(message)}</p>", status_code=403)
+    return JSONResponse({"detail": message}, status_code=403)
 
 
 def _refused(request: Request, message: str) -> Response:

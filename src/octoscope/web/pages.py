@@ -37,12 +37,19 @@ PAGES = (
 
 
 def _render(request: Request, page: str, **extra: Any) -> HTMLResponse:
-    now = from_epoch(request.app.state.clock())
+    state = request.app.state
+    now = from_epoch(state.clock())
     today = local_date(now)
+    accounts: tuple[tuple[str, str | None], ...] = getattr(state, "accounts", ())
+    number = state.settings.account
+    name = dict(accounts).get(number)
     context = {
         "page": page,
         "pages": PAGES,
         "title": dict((p, t) for p, _, t in PAGES)[page],
+        "base": getattr(state, "prefix", ""),  # /a/NUMBER under a switcher: every link stays in the account
+        "accounts": accounts,
+        "account_label": f"{number} · {name}" if name else number,
         "version": __version__,
         "now": now.isoformat(),  # the app's clock, which pages use rather than the browser's
         "today": today.isoformat(),
@@ -62,3 +69,24 @@ def _page(page: str) -> Callable[[Request], HTMLResponse]:
 
 for _name, _href, _title in PAGES:  # one route per page, all rendered alike
     router.add_api_route(_href, _page(_name), response_class=HTMLResponse, summary=f"The {_title} page")
+
+
+def switcher(request: Request) -> HTMLResponse:
+    """``/`` of a server with several accounts: each account (number and name) a token may see."""
+    state = request.app.state
+    now = from_epoch(state.clock())
+    allowed: str | None = getattr(request.state, "token_account", None)
+    shown = [(n, name) for n, name in state.accounts if allowed is None or n == allowed]
+    context = {
+        "page": "accounts",
+        "pages": (),
+        "title": "Accounts",
+        "base": "",
+        "accounts": (),
+        "switcher": shown,
+        "version": __version__,
+        "now": now.isoformat(),
+        "today": local_date(now).isoformat(),
+        "yesterday": (local_date(now) - timedelta(days=1)).isoformat(),
+    }
+    return templates.TemplateResponse(request, "accounts.html", context)

@@ -25,6 +25,7 @@ import ipaddress
 import json
 import math
 import os
+import re
 import secrets
 import socket
 from collections import Counter
@@ -205,7 +206,8 @@ class SecurityMiddleware:
         path: str = scope.get("path", "")
         origin = headers.get("origin")
         site = headers.get("sec-fetch-site")
-        guarded = method not in SAFE_METHODS or path.startswith("/api/")
+        # An account's API (/a/NUMBER/api/...) is the API too.
+        guarded = method not in SAFE_METHODS or path.startswith("/api/") or ACCOUNT_API.match(path) is not None
         if not guarded:
             return None
         if origin is not None and not _origin_is_own(origin, host, self.policy):
@@ -216,6 +218,9 @@ class SecurityMiddleware:
         if site is not None and site not in ("same-origin", "none"):
             return 403, f"a {site} request is refused: octoscope's API answers its own pages only"
         return None
+
+
+ACCOUNT_API = re.compile(r"^/a/[^/]+/api/")
 
 
 def session_secret(path: Path, *, rotate: bool = False) -> bytes:

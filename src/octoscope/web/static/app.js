@@ -37,8 +37,10 @@
     return d.toISOString().slice(0, 10);
   }
 
+  // Under /a/NUMBER/ (several accounts) every call stays inside that account.
+  const BASE = document.body.dataset.base || "";
   async function getJSON(url, method = "GET") {
-    const r = await fetch(url, { method, headers: { Accept: "application/json" } });
+    const r = await fetch(BASE + url, { method, headers: { Accept: "application/json" } });
     if (!r.ok) {
       let detail = r.statusText;
       try { detail = (await r.json()).detail || detail; } catch (e) { /* not JSON */ }
@@ -1022,7 +1024,7 @@
     showSince();
     drawChart();
 
-    const source = new EventSource("/api/live/stream" + (newest ? `?resume=${readingId(newest)}` : ""));
+    const source = new EventSource(BASE + "/api/live/stream" + (newest ? `?resume=${readingId(newest)}` : ""));
     let updates = 0;
     source.addEventListener("reading", (e) => {
       if (!accept(JSON.parse(e.data), true)) return;
