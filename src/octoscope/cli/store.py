@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from octoscope.cli.shell import echo_json, fail, process_clock, user_errors
+from octoscope.cli.shell import chosen_account, echo_json, fail, process_clock, user_errors
 from octoscope.store import is_server_url, redacted
 
 if TYPE_CHECKING:
@@ -41,9 +41,6 @@ def _open(location: str, account: str | None, stack: ExitStack) -> StoreProtocol
 def copy(
     source: Annotated[str, typer.Argument(help="The store to copy: a SQLite file or a postgresql:// URL.")],
     destination: Annotated[str, typer.Argument(help="Where to: a SQLite file (made if missing) or a URL.")],
-    account: Annotated[
-        str | None, typer.Option("--account", help="The account to copy, needed for a PostgreSQL store.")
-    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Copy into a store that holds data already (finish a copy that stopped).")
     ] = False,
@@ -61,6 +58,7 @@ def copy(
     if not is_server_url(source) and not Path(source).expanduser().is_file():
         raise fail(f"{source}: no such database file to copy")
     with user_errors(), ExitStack() as stack:
+        account = chosen_account()  # the root option --account, given before or after the command
         src = _open(source, account, stack)
         if account is not None and not is_server_url(source):
             _, rows = src.read_table("accounts")
