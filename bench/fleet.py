@@ -191,13 +191,12 @@ def store_location(url: str | None, folder: Path) -> Iterator[tuple[str | None, 
         return
     sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the repository, for tests.servers
     try:
-        from tests.servers import postgres  # type: ignore[attr-defined]
+        from tests.servers import postgres
     except ImportError:
         yield None, "sqlite files, one per account (this build has no tests.servers.postgres to start a cluster)"
         return
     with postgres() as server:
-        found = server if isinstance(server, str) else getattr(server, "url", None) or getattr(server, "dsn", None)
-        yield str(found), "postgresql (a throwaway cluster, tests/servers.py)"
+        yield server.create_database("fleet"), "postgresql 15 (a throwaway cluster, tests/servers.py)"
 
 
 def main() -> None:
