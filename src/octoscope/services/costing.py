@@ -33,7 +33,7 @@ from octoscope.domain.costs import (
 from octoscope.domain.live import DayRates
 from octoscope.domain.live import half_hours as half_hours_of_day
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
-from octoscope.domain.sessions import detect_sessions
+from octoscope.domain.sessions import detect_sessions, dispatch_history_from, probable_smart_half_hours
 from octoscope.domain.uktime import (
     HALF_HOUR,
     UK,
@@ -179,13 +179,52 @@ def smart_dispatch_half_hours(records: Iterable[DispatchRecord]) -> frozenset[da
 
 def _dispatched(store: StoreProtocol, point: MeterPoint, lo: datetime, hi: datetime) -> frozenset[datetime]:
     """The half-hours of [lo, hi) an Intelligent agreement of an import point bills at the off-peak price."""
-    intelligent = [a for a in point.agreements if INTELLIGENT in a.tariff.product]
+    intelligent = _on_intelligent(point)
     if not intelligent or fuel_of(point) != "electricity":
         return frozenset()
     return frozenset(
         t
         for t in smart_dispatch_half_hours(store.dispatches(lo, hi))
         if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)
+    )
+
+
+DETECTION_MARGIN = timedelta(days=14)  # session detection's household baseline looks a fortnight either side
+
+
+def _on_intelligent(point: MeterPoint) -> list[Any]:
+    return [a for a in point.agreements if INTELLIGENT in a.tariff.product]
+
+
+def dispatch_history(store: StoreProtocol) -> datetime | None:
+    """Where the dispatch history kept begins (see :func:`domain.sessions.dispatch_history_from`)."""
+    return dispatch_history_from(r.start for r in store.dispatches())
+
+
+def probable_smart(
+    store: StoreProtocol, point: MeterPoint, lo: datetime, hi: datetime, *, any_tariff: bool = False
+) -> frozenset[datetime]:
+    """The half-hours of [lo, hi) of an import point in which EV charging is found (sessions detected in its
+    stored import, as the EV page finds them but from the import alone) where no dispatch can be known: on
+    its Intelligent agreements, before the dispatch history begins. ``any_tariff``: on whatever tariff, with
+    no history (what an Intelligent tariff the household is not on would have dispatched). The cost engine
+    bills them at the off-peak price where the price in force is higher, as estimated."""
+    intelligent = _on_intelligent(point)
+    if fuel_of(point) != "electricity" or not (intelligent or any_tariff):
+        return frozenset()
+    history = None if any_tariff else dispatch_history(store)
+    stop = hi if history is None else min(hi, history)
+    if stop <= lo:
+        return frozenset()  # the history covers it all: nothing is estimated (and nothing need be detected)
+    margin = DETECTION_MARGIN
+    readings = [(t, v) for t, v, unit in store.readings(point.series, lo - margin, stop + margin) if unit == "kWh"]
+    intervals = [(r.start, r.end) for r in store.dispatches(lo - margin, stop + margin)]
+    found = detect_sessions(readings, dispatches=intervals)
+    return frozenset(
+        t
+        for t in probable_smart_half_hours(found, history)
+        if lo <= t < stop
+        and (any_tariff or any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent))
     )
 
 
@@ -347,6 +386,12 @@ def _fields(fuel: FuelName, totals: Totals, reads_m3: bool) -> dict[str, Any]:
     out["average_p_per_kwh"] = None if average is None else round(average, 4)
     out["bands"] = {b: {"kwh": round(k, 3), "pence": _money(p)} for b, (k, p) in sorted(totals.bands.items())}
     out["partial_days"] = [d.isoformat() for d in totals.partial_days]
+    if totals.estimated_kwh:
+        out["estimated_smart_charging"] = {
+            "kwh": round(totals.estimated_kwh, 3),
+            "pence": _money(totals.estimated_pence),
+            "at_stake_pence": _money(totals.at_stake),
+        }
     return out
 
 
@@ -595,6 +640,7 @@ def cost_point(
         night=settings.e7_night,
         standing_charges=fuel_of(point) != "export",  # export tariffs have no standing charge to pay
         dispatched=got.dispatched,
+        estimated=got.estimated,
         half_hours=priced if half_hours else None,
     )
     return PointCosts(report, got.m3_by_day, got.m3, priced)
@@ -625,6 +671,7 @@ def cost_point_exc_inc(
         night=settings.e7_night,
         standing_charges=fuel_of(point) != "export",
         dispatched=got.dispatched,
+        estimated=got.estimated,
         half_hours=priced if half_hours else None,
     )
     return (
@@ -640,6 +687,7 @@ class _Inputs:
     m3_by_day: dict[date, float]
     prices: dict[str, Prices]
     dispatched: frozenset[datetime]
+    estimated: frozenset[datetime]
 
 
 def _point_inputs(
@@ -666,7 +714,9 @@ def _point_inputs(
             day = local_date(start)
             m3_by_day[day] = m3_by_day.get(day, 0.0) + value
     prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
-    return _Inputs(kwh, m3, m3_by_day, prices, _dispatched(store, point, lo, hi))
+    # Given readings (the prices in force) are not charging: only the stored ones are searched for it.
+    estimated = probable_smart(store, point, lo, hi) if readings is None else frozenset()
+    return _Inputs(kwh, m3, m3_by_day, prices, _dispatched(store, point, lo, hi), estimated)
 
 
 class PointPasses:
@@ -757,9 +807,10 @@ def ev_sessions(
     charger_kw: float | None = None,
 ) -> list[dict[str, Any]]:
     """Charging sessions in [first, end) local days, each costed at the rates in force (dispatch-adjusted on
-    Intelligent tariffs) and matched with the dispatches kept. Detection looks a fortnight either side, for
-    the household's baseline, and is told when the dispatches kept had the car charge (planned, boosts and
-    completed alike), which places its part-filled half-hours."""
+    Intelligent tariffs, where the half-hours before the dispatch history are probable smart charging:
+    ``estimated``, with ``at_stake_pence`` more if they were not) and matched with the dispatches kept.
+    Detection looks a fortnight either side, for the household's baseline, and is told when the dispatches
+    kept had the car charge (planned, boosts and completed alike), which places its part-filled half-hours."""
     number = settings.require_account()
     account = load_account(store, number)
     end = max(first, min(end, today + timedelta(days=1)))
@@ -767,6 +818,7 @@ def ev_sessions(
     margin = timedelta(days=14)
     kept = store.dispatches(lo - margin, hi + margin)
     intervals = [(r.start, r.end) for r in kept]
+    history = dispatch_history(store)
     out: list[dict[str, Any]] = []
     for prop in account.properties:
         imports = [p for p in prop.meter_points if fuel_of(p) == "electricity"]
@@ -790,10 +842,17 @@ def ev_sessions(
                 continue
             records = store.dispatches(lo - timedelta(days=1), hi + timedelta(days=1))
             prices = _prices(store, {a.tariff_code for a in point.agreements}, settings.payment_method, lo, hi)
-            intelligent = [a for a in point.agreements if INTELLIGENT in a.tariff.product]
+            intelligent = _on_intelligent(point)
             dispatched = smart_dispatch_half_hours(records) if intelligent else frozenset()
             for session in found:
                 days = (local_date(session.start), local_date(session.end) + timedelta(days=1))
+                # Its half-hours before the dispatch history, on an Intelligent agreement: a probable smart
+                # charge (the cost engine prices them off-peak only outside the window; a known dispatch wins).
+                estimated = frozenset(
+                    t
+                    for t in probable_smart_half_hours([session], history)
+                    if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)
+                )
                 report = cost(
                     list(session.half_hours),
                     point.agreements,
@@ -801,6 +860,7 @@ def ev_sessions(
                     *days,
                     standing_charges=False,
                     dispatched=dispatched,
+                    estimated=estimated,
                 )
                 pence = report.totals.energy_cost
                 out.append(
@@ -814,6 +874,9 @@ def ev_sessions(
                         "charger_kw": round(session.charger_kw, 2),
                         # every half-hour of it found a price
                         "priced": abs(report.totals.priced_kwh - report.totals.kwh) < 1e-9,
+                        # costed in part as probable smart charging, and what it would cost more if it was not
+                        "estimated": report.totals.estimated_kwh > 0,
+                        "at_stake_pence": _money(report.totals.at_stake),
                     }
                 )
     return sorted(out, key=lambda s: s["start"])
