@@ -202,18 +202,25 @@ def dispatch_history(store: StoreProtocol) -> datetime | None:
 
 
 def probable_smart(
-    store: StoreProtocol, point: MeterPoint, lo: datetime, hi: datetime, *, any_tariff: bool = False
+    store: StoreProtocol,
+    point: MeterPoint,
+    lo: datetime,
+    hi: datetime,
+    *,
+    any_tariff: bool = False,
+    history: bool = True,
 ) -> frozenset[datetime]:
     """The half-hours of [lo, hi) of an import point in which EV charging is found (sessions detected in its
     stored import, as the EV page finds them but from the import alone) where no dispatch can be known: on
-    its Intelligent agreements, before the dispatch history begins. ``any_tariff``: on whatever tariff, with
-    no history (what an Intelligent tariff the household is not on would have dispatched). The cost engine
+    its Intelligent agreements, before the dispatch history begins. ``any_tariff``: on whatever agreement
+    (the comparison costs the whole period on one tariff); ``history`` False: wherever found (what an
+    Intelligent tariff the household is not on would have dispatched: it has no history). The cost engine
     bills them at the off-peak price where the price in force is higher, as estimated."""
     intelligent = _on_intelligent(point)
     if fuel_of(point) != "electricity" or not (intelligent or any_tariff):
         return frozenset()
-    history = None if any_tariff else dispatch_history(store)
-    stop = hi if history is None else min(hi, history)
+    begins = dispatch_history(store) if history else None
+    stop = hi if begins is None else min(hi, begins)
     if stop <= lo:
         return frozenset()  # the history covers it all: nothing is estimated (and nothing need be detected)
     margin = DETECTION_MARGIN
@@ -222,7 +229,7 @@ def probable_smart(
     found = detect_sessions(readings, dispatches=intervals)
     return frozenset(
         t
-        for t in probable_smart_half_hours(found, history)
+        for t in probable_smart_half_hours(found, begins)
         if lo <= t < stop
         and (any_tariff or any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent))
     )
