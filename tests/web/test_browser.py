@@ -170,6 +170,33 @@ def test_overview_costs_and_ev_charts_hold_what_the_api_answers(browser: Any, ba
     assert page.errors == []
 
 
+def test_the_ev_and_costs_pages_mark_estimated_smart_charging(browser: Any, base: str) -> None:
+    """Issue 18: with no dispatch history, evening charges on Intelligent Octopus Go are probable smart charges:
+    each such session's cost carries an "estimated" badge with the amount at stake, and the Costs page says
+    how much of the total is estimated."""
+    listed = httpx.get(f"{base}/api/sessions", params={"days": 30}, timeout=60).json()
+    estimated = [s for s in listed if s["estimated"]]
+    assert estimated
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = Page(context)
+    opened = page.open(f"{base}/ev")
+    opened.wait_for_selector("#sessions-table[data-ready]", timeout=30_000)
+    badges = opened.locator("#sessions-table tbody .flag.estimated").all_inner_texts()
+    assert sorted(badges) == sorted(f"estimated ±£{s['at_stake_pence'] / 100:,.2f}" for s in estimated)
+    assert "estimated smart charge" in opened.locator("#sessions-summary").inner_text()
+    shot(opened, "ev-estimated")
+    month = httpx.get(f"{base}/api/costs", params={"from": "2026-11-01", "to": "2026-12-01"}, timeout=60).json()
+    guess = month["electricity"]["estimated_smart_charging"]
+    opened = page.open(f"{base}/costs?from=2026-11-01&to=2026-12-01")
+    opened.wait_for_selector("#statements[data-ready]", timeout=30_000)
+    line = opened.locator("[data-fuel=electricity] .estimated").inner_text()
+    assert line.startswith(
+        f"Includes £{guess['pence'] / 100:,.2f} estimated smart charging (±£{guess['at_stake_pence'] / 100:,.2f})"
+    )
+    context.close()
+    assert page.errors == []
+
+
 def test_vs_before_compares_energy_and_cost_each_with_its_own_arrow_and_meaning(browser: Any, base: str) -> None:
     """Issue 18: "this week ▼7 %" in green beside a cost that rose 25.7 % told the wrong story. Each row says
     how the kWh and how the £ changed, each arrow its own direction, each colour what it means to the

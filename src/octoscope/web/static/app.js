@@ -825,12 +825,15 @@
         $("#sessions-summary").textContent = `${sessions.length} session${sessions.length === 1 ? "" : "s"} in the last ${days} days: ` +
           `${kwh(total)}, ${pounds(pence)}` + (total ? `, average ${ppk(pence / total)}` : "") +
           (guessed.length ? `; includes ${guessed.length} estimated smart charge${guessed.length === 1 ? "" : "s"} (±${pounds(stake)}): ${ESTIMATED_WHY}` : "");
-        const kinds = { smart: color("--good"), boost: color("--accent2"), none: color("--accent") };
+        const kinds = { smart: color("--good"), estimated: color("--good"), boost: color("--accent2"), none: color("--accent") };
+        const kind = (s) => (s.estimated && s.dispatch === "none" ? "estimated" : s.dispatch);
+        const labels = { none: "not dispatched", estimated: "smart (estimated)" };
         if (!sessions.length) emptyChart("sessions-chart", `No charging found in the last ${days} days.`);
-        else draw("sessions-chart", ["smart", "boost", "none"].map((k) => {
-          const mine = sessions.filter((s) => s.dispatch === k);
-          return { type: "bar", name: k === "none" ? "not dispatched" : k, x: mine.map((s) => local(s.start)), y: mine.map((s) => s.kwh),
-            width: 4 * 3600 * 1000, marker: { color: kinds[k] }, customdata: mine.map((s) => `${time(s.start)}–${time(s.end)} · ${pounds(s.cost_pence)}`),
+        else draw("sessions-chart", ["smart", "estimated", "boost", "none"].map((k) => {
+          const mine = sessions.filter((s) => kind(s) === k);
+          return { type: "bar", name: labels[k] || k, x: mine.map((s) => local(s.start)), y: mine.map((s) => s.kwh),
+            marker: { color: kinds[k], pattern: k === "estimated" ? { shape: "/" } : undefined },
+            width: 4 * 3600 * 1000, customdata: mine.map((s) => `${time(s.start)}–${time(s.end)} · ${pounds(s.cost_pence)}${s.estimated ? ` estimated ±${pounds(s.at_stake_pence)}` : ""}`),
             hovertemplate: "%{y:.1f} kWh · %{customdata}<extra></extra>" };
         }), { xaxis: { type: "date" }, yaxis: { title: { text: "kWh per session" } }, hovermode: "closest" });
         $("#sessions-table tbody").innerHTML = sessions.slice().reverse().map((s) => `<tr data-dispatch="${esc(s.dispatch)}"><td>${when(s.start)}</td><td>${time(s.end)}</td>` +
