@@ -24,7 +24,7 @@ from octoscope.domain.sessions import match_by_overlap
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
 from octoscope.web.app import create_app
-from tests.conftest import Cli, make_cli
+from tests.conftest import Cli, make_cli, simulator
 
 UK = ZoneInfo("Europe/London")
 MONTH = ("--days", "30")  # 22 October to 20 November: the demo's clock stands at 21 November 09:00
@@ -131,3 +131,26 @@ def test_known_dispatches_win_over_the_estimate(synced_demo: Cli, tmp_path: Path
     assert checked["peak"] >= 1
     costs = json.loads(cli.ok("costs", *MONTH, "--fuel", "electricity", "--json"))
     assert "estimated_smart_charging" not in costs["electricity"]
+
+
+def test_the_intelligent_candidate_costs_ev_charging_outside_its_window_as_smart(tmp_path: Path) -> None:
+    # A household on Octopus Go with a car that tops up by day: compared with Intelligent Octopus Go, those
+    # charges are what Octopus would have dispatched (no history can say otherwise: the household is not on
+    # it), at its off-peak price and marked estimated; the other tariffs, and Go itself, cost them as they are.
+    with simulator("ev_3kw_go") as sim:
+        cli = make_cli(sim, tmp_path, key="sk_live_octoscope_ev3kw_test", account="A-0000E036")
+        cli.ok("sync", "--to", "2026-11-22")
+        report = json.loads(cli.ok("compare", "--months", "1", "--fuel", "electricity", "--json"))
+        text = cli.ok("compare", "--months", "1", "--fuel", "electricity")
+    assert "estimated_smart_charging" not in report["current"]["electricity"]
+    intelligent = [r for r in report["tariffs"] if "INTELLI" in r["product"]]
+    assert intelligent
+    for row in report["tariffs"]:
+        if row in intelligent:
+            guess = row["estimated_smart_charging"]
+            assert guess["kwh"] > 0
+            assert guess["at_stake_pence"] > 0
+            assert any("estimated" in c for c in row["caveats"])
+        else:
+            assert "estimated_smart_charging" not in row
+    assert "Intelligent Octopus" in text
