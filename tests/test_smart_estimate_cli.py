@@ -86,6 +86,17 @@ def test_charges_before_the_history_are_estimated_smart_charging(synced_demo: Cl
         f"includes £{guess['pence'] / 100:,.2f} estimated smart charging (±£{guess['at_stake_pence'] / 100:,.2f})"
         in shown
     )
+    # A day's figure does not depend on the range it is asked in: the month's days inside a year are the same.
+    days = json.loads(synced_demo.ok("costs", *MONTH, "--fuel", "electricity", "--by", "day", "--json"))
+    year = json.loads(
+        synced_demo.ok(
+            "costs", "--from", "2025-11-21", "--to", "2026-11-21", "--fuel", "electricity", "--by", "day", "--json"
+        )
+    )
+    in_year = {b["from"]: b for b in year["electricity"]["buckets"]}
+    assert [b["total_pence"] for b in days["electricity"]["buckets"]] == [
+        in_year[b["from"]]["total_pence"] for b in days["electricity"]["buckets"]
+    ]
     over_api = api(synced_demo, "/api/costs", {"days": "30", "fuel": "electricity"})
     assert over_api["electricity"]["estimated_smart_charging"] == guess
     assert over_api["electricity"]["total_pence"] == costs["electricity"]["total_pence"]

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import bisect
 import gc
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from octoscope.config import CostSettings, Settings
@@ -215,24 +216,48 @@ def probable_smart(
     its Intelligent agreements, before the dispatch history begins. ``any_tariff``: on whatever agreement
     (the comparison costs the whole period on one tariff); ``history`` False: wherever found (what an
     Intelligent tariff the household is not on would have dispatched: it has no history). The cost engine
-    bills them at the off-peak price where the price in force is higher, as estimated."""
+    bills them at the off-peak price where the price in force is higher, as estimated.
+
+    Detection runs on fixed blocks of time (``DETECTION_BLOCK``, with the baseline's margin either side),
+    each once per store version: a day's answer is the same whatever range it is asked in (a month alone or
+    inside a year: the Overview, Costs and the CLI agree), and a range the history covers needs none."""
     intelligent = _on_intelligent(point)
     if fuel_of(point) != "electricity" or not (intelligent or any_tariff):
         return frozenset()
     begins = dispatch_history(store) if history else None
     stop = hi if begins is None else min(hi, begins)
     if stop <= lo:
-        return frozenset()  # the history covers it all: nothing is estimated (and nothing need be detected)
+        return frozenset()  # the history covers it all: nothing is estimated
+    out: set[datetime] = set()
+    size = DETECTION_BLOCK.total_seconds()
+    for block in range(int(lo.timestamp() // size), int((stop.timestamp() - 1) // size) + 1):
+        out.update(t for t in _charged_in_block(store, point.series, block) if lo <= t < stop)
+    if not any_tariff:
+        out = {t for t in out if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)}
+    return frozenset(out)
+
+
+DETECTION_BLOCK = timedelta(days=56)  # counted from the epoch: eight weeks, each read with a fortnight either side
+_DETECTED: weakref.WeakKeyDictionary[StoreProtocol, dict[tuple[str, int], tuple[Any, frozenset[datetime]]]]
+_DETECTED = weakref.WeakKeyDictionary()
+
+
+def _charged_in_block(store: StoreProtocol, series: str, block: int) -> frozenset[datetime]:
+    """The half-hours of one detection block in which sessions found in ``series`` took energy, kept per
+    store version."""
+    version = store.data_version()
+    held = _DETECTED.setdefault(store, {}).get((series, block))
+    if held is not None and held[0] == version:
+        return held[1]
+    lo = datetime.fromtimestamp(block * DETECTION_BLOCK.total_seconds(), UTC)
+    hi = lo + DETECTION_BLOCK
     margin = DETECTION_MARGIN
-    readings = [(t, v) for t, v, unit in store.readings(point.series, lo - margin, stop + margin) if unit == "kWh"]
-    intervals = [(r.start, r.end) for r in store.dispatches(lo - margin, stop + margin)]
-    found = detect_sessions(readings, dispatches=intervals)
-    return frozenset(
-        t
-        for t in probable_smart_half_hours(found, begins)
-        if lo <= t < stop
-        and (any_tariff or any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent))
-    )
+    readings = [(t, v) for t, v, unit in store.readings(series, lo - margin, hi + margin) if unit == "kWh"]
+    intervals = [(r.start, r.end) for r in store.dispatches(lo - margin, hi + margin)]
+    found = detect_sessions(readings, dispatches=intervals) if readings else []
+    charged = frozenset(t for t in probable_smart_half_hours(found, None) if lo <= t < hi)
+    _DETECTED[store][(series, block)] = (version, charged)
+    return charged
 
 
 @dataclass(frozen=True)
