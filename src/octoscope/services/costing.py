@@ -650,6 +650,7 @@ def cost_point(
     half_hours: bool = False,
     readings: Iterable[tuple[datetime, float]] | None = None,
     until: datetime | None = None,
+    estimate: bool = True,
 ) -> PointCosts:
     """Cost the local days [first, end) of one meter point from the store: its readings (m³ converted as
     bills do), the prices of its tariffs, and on Intelligent tariffs the smart-dispatched half-hours.
@@ -657,9 +658,10 @@ def cost_point(
     ``readings``: (half-hour, kWh) to cost instead of the stored ones; zero at every half-hour reads the
     price in force at each. ``half_hours``: also list each half-hour as priced (the exports' rows). ``until``:
     stored half-hours from this instant on are left out (a day so far, to compare with the same hours of
-    another)."""
+    another). ``estimate``: cost probable smart charging before the dispatch history (see
+    :func:`probable_smart`); the bill check does not, as it says where the dispatches were not known."""
     settings = settings or CostSettings()
-    got = _point_inputs(store, point, first, end, settings, payment_method, readings, until)
+    got = _point_inputs(store, point, first, end, settings, payment_method, readings, until, estimate)
     priced: list[HalfHourCost] = []
     report = cost(
         got.kwh,
@@ -691,7 +693,7 @@ def cost_point_exc_inc(
 ) -> tuple[PointCosts, PointCosts]:
     """:func:`cost_point` exc and inc VAT, from one read of the store and one pass of the cost engine."""
     settings = settings or CostSettings()
-    got = _point_inputs(store, point, first, end, settings, payment_method, readings, None)
+    got = _point_inputs(store, point, first, end, settings, payment_method, readings, None, True)
     priced: tuple[list[HalfHourCost], list[HalfHourCost]] = ([], [])
     exc, inc = cost_exc_inc(
         got.kwh,
@@ -731,6 +733,7 @@ def _point_inputs(
     payment_method: str,
     readings: Iterable[tuple[datetime, float]] | None,
     until: datetime | None,
+    estimate: bool,
 ) -> _Inputs:
     """What the cost engine needs of one point over local days [first, end), read from the store once."""
     calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
@@ -747,7 +750,7 @@ def _point_inputs(
             m3_by_day[day] = m3_by_day.get(day, 0.0) + value
     prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
     # Given readings (the prices in force) are not charging: only the stored ones are searched for it.
-    estimated = probable_smart(store, point, lo, hi) if readings is None else frozenset()
+    estimated = probable_smart(store, point, lo, hi) if readings is None and estimate else frozenset()
     return _Inputs(kwh, m3, m3_by_day, prices, _dispatched(store, point, lo, hi), estimated)
 
 
