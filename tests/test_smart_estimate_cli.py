@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -97,6 +97,13 @@ def test_charges_before_the_history_are_estimated_smart_charging(synced_demo: Cl
     assert [b["total_pence"] for b in days["electricity"]["buckets"]] == [
         in_year[b["from"]]["total_pence"] for b in days["electricity"]["buckets"]
     ]
+    # The Usage page's half-hours charge the same: a day with an estimated charge adds up to its cost.
+    day = datetime.fromisoformat(estimated[0]["start"]).date().isoformat()
+    following = (datetime.fromisoformat(estimated[0]["start"]).date() + timedelta(days=1)).isoformat()
+    usage = api(synced_demo, "/api/usage", {"from": day, "to": following, "resolution": "halfhour"})
+    that_day = json.loads(synced_demo.ok("costs", "--from", day, "--to", following, "--fuel", "electricity", "--json"))
+    assert usage["totals"]["pence"] == pytest.approx(that_day["electricity"]["energy_cost_pence"], abs=0.01)
+    assert that_day["electricity"]["estimated_smart_charging"]["at_stake_pence"] > 0
     over_api = api(synced_demo, "/api/costs", {"days": "30", "fuel": "electricity"})
     assert over_api["electricity"]["estimated_smart_charging"] == guess
     assert over_api["electricity"]["total_pence"] == costs["electricity"]["total_pence"]

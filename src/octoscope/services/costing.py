@@ -305,8 +305,9 @@ def half_hours(
     settings: CostSettings | None = None,
 ) -> list[tuple[datetime, float, float | None]]:
     """Each stored half-hour of [start, end) of one fuel, in time order: (start, kWh, p/kWh charged, or None
-    where no price is known). Gas read in m³ is converted as costs do; points of the same fuel (two homes)
-    are added, the price then weighted by their kWh."""
+    where no price is known; estimated smart charging at the off-peak price, as costs count it). Gas read in
+    m³ is converted as costs do; points of the same fuel (two homes) are added, the price then weighted by
+    their kWh."""
     settings = settings or CostSettings()
     calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
     merged: dict[datetime, list[float]] = {}  # start -> [kWh, pence, priced kWh]
@@ -325,7 +326,8 @@ def half_hours(
                 prices,
                 inc_vat=inc_vat,
                 night=settings.e7_night,
-                dispatched=_dispatched(store, point, start, end),
+                # probable smart charging is charged as costs charge it: at the off-peak price
+                dispatched=_dispatched(store, point, start, end) | probable_smart(store, point, start, end),
             )
             for (at, kwh), rate in zip(readings, rates, strict=True):
                 held = merged.setdefault(at, [0.0, 0.0, 0.0])
