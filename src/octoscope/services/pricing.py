@@ -531,6 +531,13 @@ def _entry(name: str, code: str, fuel: str, costed: _Costed, caveats: Iterable[s
     }
 
 
+def _estimate_note(totals: Totals) -> str:
+    return (
+        f"includes {totals.estimated_kwh:.1f} kWh of EV charging no dispatch is known for, estimated as smart"
+        f" charging at the off-peak price (±£{totals.at_stake / 100:,.2f} if it was not)"
+    )
+
+
 def _probable_smart(
     store: StoreProtocol, points: Sequence[MeterPoint], lo: datetime, hi: datetime, *, history: bool
 ) -> frozenset[datetime]:
@@ -591,10 +598,11 @@ def comparison_costs(
             estimated = _probable_smart(store, plan.points[fuel], lo, hi, history=True)
             base_caveats.append(
                 f"smart-dispatched half-hours at the off-peak price where octoscope kept the dispatch"
-                f" ({len(dispatched)} half-hours in this period); EV charging found before the dispatch history"
-                f" begins is costed as estimated smart charging ({len(estimated - dispatched)} half-hours)"
+                f" ({len(dispatched)} half-hours in this period)"
             )
         base = _cost_on(store, settings, readings, code, fuel, period, dispatched, estimated)
+        if base.totals.estimated_kwh:
+            base_caveats.append(_estimate_note(base.totals))
         product = TariffCode.parse(code).product
         name = names.get(product) or store.product_name(product) or product
         current[fuel] = _entry(name, code, fuel, base, base_caveats)
@@ -617,6 +625,8 @@ def comparison_costs(
                     f"no full prices on {len(result.unpriced)} days (from {result.unpriced[0]} to"
                     f" {result.unpriced[-1]}): the saving is over the {result.days} days both are priced"
                 )
+            if other.totals.estimated_kwh:
+                notes.append(_estimate_note(other.totals))
             row = _entry(candidate.name, candidate.tariff, fuel, other, notes)
             row["saving_pence"] = _money(result.pence)
             row["days_compared"] = result.days

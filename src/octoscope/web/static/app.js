@@ -750,8 +750,6 @@
         const notes = (t) => {
           const list = [...t.caveats];
           if (t.partial_days) list.push(`${t.partial_days} day${t.partial_days > 1 ? "s" : ""} not fully priced or read`);
-          const guess = t.estimated_smart_charging;
-          if (guess) list.push(`includes estimated smart charging (${kwh(guess.kwh)}, ±${pounds(guess.at_stake_pence)})`);
           return list.length ? `<div class="sub wrap">${list.map(esc).join("; ")}</div>` : "";
         };
         const row = (t, current) => `<tr data-tariff="${esc(t.tariff)}" data-total="${t.total_pence}"${current ? ' class="current"' : ""}>` +
