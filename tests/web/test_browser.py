@@ -8,6 +8,7 @@ plotly's data in the page); the token guard in a browser; a phone's width; light
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ import httpx
 import pytest
 
 from octoscope.clock import frozen
+from octoscope.domain.models import DispatchRecord
 from octoscope.simulator.threaded import serve_in_thread
+from octoscope.store.sqlite import Store
 from octoscope.web.app import create_app
 from octoscope.web.pages import PAGES
 from tests.conftest import DEMO_NOW, Cli
@@ -58,6 +61,23 @@ def browser() -> Iterator[Any]:
 def base(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # A copy: the Live page's poller keeps its token and request ledger in the database.
     db = copy_synced(synced_demo.db, tmp_path_factory.mktemp("browser") / "octoscope.db")
+    with serve_in_thread(create_app(synced_demo.settings(db), clock=frozen(DEMO_NOW))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def base_with_history(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo as a household that has kept its dispatch history all along (one dispatch a year back): its
+    charges outside the off-peak window that no dispatch covers are peak, none estimated (issue 18)."""
+    db = copy_synced(synced_demo.db, tmp_path_factory.mktemp("history") / "octoscope.db")
+    with Store.open(db) as store:
+        first = datetime(2025, 11, 1, 0, 30, tzinfo=UTC)
+        device = "00000000-0000-4000-8000-00000000d301"
+        store.save_dispatches(
+            [DispatchRecord(device, "completed", first, first + timedelta(hours=1), None, -7.0, None, None)],
+            None,
+            first,
+        )
     with serve_in_thread(create_app(synced_demo.settings(db), clock=frozen(DEMO_NOW))) as url:
         yield url
 
@@ -170,10 +190,41 @@ def test_overview_costs_and_ev_charts_hold_what_the_api_answers(browser: Any, ba
     assert page.errors == []
 
 
-def test_vs_before_compares_energy_and_cost_each_with_its_own_arrow_and_meaning(browser: Any, base: str) -> None:
+def test_the_ev_and_costs_pages_mark_estimated_smart_charging(browser: Any, base: str) -> None:
+    """Issue 18: with no dispatch history, evening charges on Intelligent Octopus Go are probable smart charges:
+    each such session's cost carries an "estimated" badge with the amount at stake, and the Costs page says
+    how much of the total is estimated."""
+    listed = httpx.get(f"{base}/api/sessions", params={"days": 30}, timeout=60).json()
+    estimated = [s for s in listed if s["estimated"]]
+    assert estimated
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = Page(context)
+    opened = page.open(f"{base}/ev")
+    opened.wait_for_selector("#sessions-table[data-ready]", timeout=30_000)
+    badges = opened.locator("#sessions-table tbody .flag.estimated").all_inner_texts()
+    assert sorted(badges) == sorted(f"estimated ±£{s['at_stake_pence'] / 100:,.2f}" for s in estimated)
+    assert "estimated smart charge" in opened.locator("#sessions-summary").inner_text()
+    shot(opened, "ev-estimated")
+    month = httpx.get(f"{base}/api/costs", params={"from": "2026-11-01", "to": "2026-12-01"}, timeout=60).json()
+    guess = month["electricity"]["estimated_smart_charging"]
+    opened = page.open(f"{base}/costs?from=2026-11-01&to=2026-12-01")
+    opened.wait_for_selector("#statements[data-ready]", timeout=30_000)
+    line = opened.locator("[data-fuel=electricity] .estimated").inner_text()
+    assert line.startswith(
+        f"Includes £{guess['pence'] / 100:,.2f} estimated smart charging (±£{guess['at_stake_pence'] / 100:,.2f})"
+    )
+    context.close()
+    assert page.errors == []
+
+
+def test_vs_before_compares_energy_and_cost_each_with_its_own_arrow_and_meaning(
+    browser: Any, base_with_history: str
+) -> None:
     """Issue 18: "this week ▼7 %" in green beside a cost that rose 25.7 % told the wrong story. Each row says
     how the kWh and how the £ changed, each arrow its own direction, each colour what it means to the
-    household: more used or paid is worse, more exported (earned) is better."""
+    household: more used or paid is worse, more exported (earned) is better. (With the dispatch history kept,
+    the evening charges of the week before are peak: its cost falls while its energy rises.)"""
+    base = base_with_history
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = Page(context)
     page.open(f"{base}/")

@@ -103,6 +103,12 @@ def _print_costs(report: dict[str, Any]) -> None:
         if data["average_p_per_kwh"] is not None:
             bands = ", ".join(f"{name} {v['kwh']} kWh {pounds(v['pence'])}" for name, v in data["bands"].items())
             typer.echo(f"  average {data['average_p_per_kwh']:.2f} p/kWh; {bands}")
+        guess = data.get("estimated_smart_charging")
+        if guess:
+            typer.echo(
+                f"  includes {pounds(guess['pence'])} estimated smart charging (±{pounds(guess['at_stake_pence'])}):"
+                " EV charging before octoscope kept a dispatch history, at the off-peak price"
+            )
     typer.echo(f"\nNet: {pounds(report['net_pence'])}")
 
 
@@ -141,4 +147,5 @@ def sessions(
         typer.echo(
             f"{s['start'][:16]} to {s['end'][11:16]}  {s['kwh']:6.2f} kWh  {pounds(s['cost_pence']):>8}"
             f"  {s['average_pence_per_kwh'] or 0:5.2f} p/kWh  {s['dispatch']}"
+            + (f"  estimated (±{pounds(s['at_stake_pence'])})" if s.get("estimated") else "")
         )

@@ -31,8 +31,9 @@ USAGE_UNCHANGED = (
     " time-of-use tariff you might move some of it to cheaper hours"
 )
 INTELLIGENT_NEEDS = (
-    "needs a compatible electric car or charger; costed without smart dispatches, so charging Octopus would"
-    " have scheduled outside the off-peak hours is priced at the normal rate here"
+    "needs a compatible electric car or charger; EV charging found outside the off-peak hours, where no"
+    " dispatch is known, is costed as smart charging Octopus would have scheduled, at the off-peak price"
+    " (estimated: a boost would pay the normal rate)"
 )
 RESTRICTED = "Octopus offers this product only to eligible customers"
 

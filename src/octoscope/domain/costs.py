@@ -163,6 +163,11 @@ class Totals:
     m3: float = 0.0  # gas read in cubic metres, before conversion
     bands: dict[str, list[float]] = field(default_factory=dict)  # band -> [kWh, pence]
     partial_days: list[date] = field(default_factory=list)
+    # Probable smart charging (Intelligent tariffs, no dispatch known): its kWh, their cost at the off-peak
+    # price (in energy_cost) and what they would cost more at the price in force (the amount at stake).
+    estimated_kwh: float = 0.0
+    estimated_pence: float = 0.0
+    at_stake: float = 0.0
 
     @property
     def total(self) -> float:
@@ -179,6 +184,9 @@ class Totals:
         self.standing_charge += other.standing_charge
         self.half_hours += other.half_hours
         self.m3 += other.m3
+        self.estimated_kwh += other.estimated_kwh
+        self.estimated_pence += other.estimated_pence
+        self.at_stake += other.at_stake
         if other.partial_days:
             self.partial_days = sorted(set(self.partial_days) | set(other.partial_days))
         for band, (kwh, pence) in other.bands.items():
@@ -301,6 +309,7 @@ def cost(
     night: tuple[time, time] = SMART_E7_NIGHT,
     standing_charges: bool = True,
     dispatched: frozenset[datetime] = frozenset(),
+    estimated: frozenset[datetime] = frozenset(),
     half_hours: list[HalfHourCost] | None = None,
 ) -> CostReport:
     """Cost the local days [first_day, end_day) of one series from its half-hourly kWh.
@@ -313,6 +322,10 @@ def cost(
     ``dispatched``: half-hour starts of Intelligent Octopus smart dispatches. Octopus charges those at the
     day's off-peak price even outside the off-peak window (boosts are not in it: they pay the normal rate).
 
+    ``estimated``: half-hours of probable smart charging no known dispatch covers (see
+    :func:`octoscope.domain.sessions.probable_smart_half_hours`): priced like a dispatch but counted in the
+    totals' ``estimated_*`` and ``at_stake``; a half-hour in ``dispatched`` is never estimated.
+
     ``half_hours``: if given, each half-hour costed is appended to it, in time order, as it was priced.
 
     One pass over the readings in time order, stepping through days, agreements and price lists alongside
@@ -321,7 +334,7 @@ def cost(
     sinks = None if half_hours is None else (half_hours,)
     (report,) = _cost_pass(
         readings, agreements, prices, first_day, end_day, by, (inc_vat,), rounding, night, standing_charges,
-        dispatched, sinks,
+        dispatched, sinks, estimated,
     )  # fmt: skip
     return report
 
@@ -338,6 +351,7 @@ def cost_exc_inc(
     night: tuple[time, time] = SMART_E7_NIGHT,
     standing_charges: bool = True,
     dispatched: frozenset[datetime] = frozenset(),
+    estimated: frozenset[datetime] = frozenset(),
     half_hours: tuple[list[HalfHourCost], list[HalfHourCost]] | None = None,
 ) -> tuple[CostReport, CostReport]:
     """:func:`cost` exc and inc VAT in one pass: the same as calling it twice, for little more than once
@@ -345,7 +359,7 @@ def cost_exc_inc(
     ``half_hours``: two lists, filled exc and inc VAT."""
     exc, inc = _cost_pass(
         readings, agreements, prices, first_day, end_day, by, (False, True), rounding, night, standing_charges,
-        dispatched, half_hours,
+        dispatched, half_hours, estimated,
     )  # fmt: skip
     return exc, inc
 
@@ -363,6 +377,7 @@ def _cost_pass(
     standing_charges: bool,
     dispatched: frozenset[datetime],
     sinks: Sequence[list[HalfHourCost]] | None,
+    estimated: frozenset[datetime] = frozenset(),
 ) -> list[CostReport]:
     """The walk behind :func:`cost`, summing for each of ``vats`` (inc VAT or not) side by side."""
     timeline = _Timeline(agreements, prices)
@@ -438,10 +453,18 @@ def _cost_pass(
                 )
                 known = levels[k][key] = (day_levels, fixed)
             name = known[1]
+            t = totals[k]
             if dispatched and start in dispatched and known[0] and rate > known[0][0]:
                 rate, name = known[0][0], "off-peak"  # a smart dispatch: the off-peak price, whatever the hour
+            elif estimated and start in estimated and known[0] and rate > known[0][0]:
+                # A probable smart dispatch the history lacks: the off-peak price, and the difference at stake.
+                at_rate = rounded_kwh * _round(rate, "0.01") if billing else kwh * rate
+                rate, name = known[0][0], "off-peak"
+                off = rounded_kwh * _round(rate, "0.01") if billing else kwh * rate
+                t.estimated_kwh += kwh
+                t.estimated_pence += off
+                t.at_stake += at_rate - off
             pence = rounded_kwh * _round(rate, "0.01") if billing else kwh * rate
-            t = totals[k]
             t.energy_cost += pence
             t.priced_kwh += kwh
             name = name or band_of(charge, rate, known[0])

@@ -64,7 +64,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -196,6 +196,40 @@ def estimate_charger_kw(
     low = _low_baseline(series, window_days)
     full = _estimate_full([v - b for v, b in zip(series.values, low, strict=True)])
     return None if full is None else round(full * 2, 2)
+
+
+def dispatch_history_from(starts: Iterable[datetime]) -> datetime | None:
+    """Where the dispatch history kept begins: the start of the earliest dispatch ever stored (any device, any
+    kind), given the stored dispatches' starts; None when none is stored.
+
+    Octopus answers completed dispatches for about the last 12 hours only, so what happened before octoscope
+    first asked is lost for good. The earliest dispatch stored is where the history certainly reaches: before
+    it, the car may have been dispatched with nothing recorded. (It may reach a little earlier, to 12 hours
+    before the first query that found nothing yet, but the store keeps no trace of such a query: a dispatch's
+    ``seen_at`` is rewritten whenever the dispatch changes, so it cannot say when it was first seen either.)
+    """
+    return min(starts, default=None)
+
+
+def probable_smart_half_hours(sessions: Iterable[Session], history_from: datetime | None) -> frozenset[datetime]:
+    """The half-hours of probable smart charging no dispatch can be known for: those in which a session found
+    in the consumption (:func:`detect_sessions`) took energy, starting before the dispatch history begins
+    (``history_from``; None: no history at all, as for a tariff the household is not on).
+
+    On an Intelligent tariff the car charges when Octopus dispatches it, and a dispatched half-hour is billed
+    at the off-peak price whatever the hour; a charge outside the off-peak window with no dispatch history to
+    say otherwise was most likely such a dispatch (a boost, at the normal price, is the exception nothing
+    left can show). Where the history reaches, it is the record: a charge outside the window and outside any
+    dispatch there is not in this set. The cost engine prices these half-hours at the off-peak price only
+    where the price in force is higher (outside the window), and counts them as estimated; a half-hour a
+    known dispatch covers is costed as dispatched, never estimated.
+    """
+    return frozenset(
+        start
+        for s in sessions
+        for start, kwh in s.half_hours
+        if kwh > 0 and (history_from is None or start < history_from)
+    )
 
 
 def match_by_overlap(

@@ -84,8 +84,16 @@ def our_cost(store: StoreProtocol, account: Account, settings: Settings, window:
         mine = [d for d in days if lo <= d < hi]
         covered |= set(mine)
         expected += sum(half_hours_in(d) for d in mine)
-        priced = cost_point(
-            store, point, lo, hi, inc_vat=False, payment_method=settings.payment_method, settings=costs, half_hours=True
+        priced = cost_point(  # no estimated smart charging: the check says where dispatches were not known
+            store,
+            point,
+            lo,
+            hi,
+            inc_vat=False,
+            payment_method=settings.payment_method,
+            settings=costs,
+            half_hours=True,
+            estimate=False,
         )
         totals = priced.report.totals
         kwh += sum(billed_kwh(h.kwh) for h in priced.half_hours)  # as a bill counts them: 0.01 kWh each

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import bisect
 import gc
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from octoscope.config import CostSettings, Settings
@@ -34,7 +35,7 @@ from octoscope.domain.live import DayRates
 from octoscope.domain.live import half_hours as half_hours_of_day
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
 from octoscope.domain.periods import NAMED, clip, label, named
-from octoscope.domain.sessions import detect_sessions
+from octoscope.domain.sessions import detect_sessions, dispatch_history_from, probable_smart_half_hours
 from octoscope.domain.uktime import (
     HALF_HOUR,
     UK,
@@ -187,7 +188,7 @@ def smart_dispatch_half_hours(records: Iterable[DispatchRecord]) -> frozenset[da
 
 def _dispatched(store: StoreProtocol, point: MeterPoint, lo: datetime, hi: datetime) -> frozenset[datetime]:
     """The half-hours of [lo, hi) an Intelligent agreement of an import point bills at the off-peak price."""
-    intelligent = [a for a in point.agreements if INTELLIGENT in a.tariff.product]
+    intelligent = _on_intelligent(point)
     if not intelligent or fuel_of(point) != "electricity":
         return frozenset()
     return frozenset(
@@ -195,6 +196,76 @@ def _dispatched(store: StoreProtocol, point: MeterPoint, lo: datetime, hi: datet
         for t in smart_dispatch_half_hours(store.dispatches(lo, hi))
         if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)
     )
+
+
+DETECTION_MARGIN = timedelta(days=14)  # session detection's household baseline looks a fortnight either side
+
+
+def _on_intelligent(point: MeterPoint) -> list[Any]:
+    return [a for a in point.agreements if INTELLIGENT in a.tariff.product]
+
+
+def dispatch_history(store: StoreProtocol) -> datetime | None:
+    """Where the dispatch history kept begins (see :func:`domain.sessions.dispatch_history_from`)."""
+    return dispatch_history_from(r.start for r in store.dispatches())
+
+
+def probable_smart(
+    store: StoreProtocol,
+    point: MeterPoint,
+    lo: datetime,
+    hi: datetime,
+    *,
+    any_tariff: bool = False,
+    history: bool = True,
+) -> frozenset[datetime]:
+    """The half-hours of [lo, hi) of an import point in which EV charging is found (sessions detected in its
+    stored import, as the EV page finds them but from the import alone) where no dispatch can be known: on
+    its Intelligent agreements, before the dispatch history begins. ``any_tariff``: on whatever agreement
+    (the comparison costs the whole period on one tariff); ``history`` False: wherever found (what an
+    Intelligent tariff the household is not on would have dispatched: it has no history). The cost engine
+    bills them at the off-peak price where the price in force is higher, as estimated.
+
+    Detection runs on fixed blocks of time (``DETECTION_BLOCK``, with the baseline's margin either side),
+    each once per store version: a day's answer is the same whatever range it is asked in (a month alone or
+    inside a year: the Overview, Costs and the CLI agree), and a range the history covers needs none."""
+    intelligent = _on_intelligent(point)
+    if fuel_of(point) != "electricity" or not (intelligent or any_tariff):
+        return frozenset()
+    begins = dispatch_history(store) if history else None
+    stop = hi if begins is None else min(hi, begins)
+    if stop <= lo:
+        return frozenset()  # the history covers it all: nothing is estimated
+    out: set[datetime] = set()
+    size = DETECTION_BLOCK.total_seconds()
+    for block in range(int(lo.timestamp() // size), int((stop.timestamp() - 1) // size) + 1):
+        out.update(t for t in _charged_in_block(store, point.series, block) if lo <= t < stop)
+    if not any_tariff:
+        out = {t for t in out if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)}
+    return frozenset(out)
+
+
+DETECTION_BLOCK = timedelta(days=56)  # counted from the epoch: eight weeks, each read with a fortnight either side
+_DETECTED: weakref.WeakKeyDictionary[StoreProtocol, dict[tuple[str, int], tuple[Any, frozenset[datetime]]]]
+_DETECTED = weakref.WeakKeyDictionary()
+
+
+def _charged_in_block(store: StoreProtocol, series: str, block: int) -> frozenset[datetime]:
+    """The half-hours of one detection block in which sessions found in ``series`` took energy, kept per
+    store version."""
+    version = store.data_version()
+    held = _DETECTED.setdefault(store, {}).get((series, block))
+    if held is not None and held[0] == version:
+        return held[1]
+    lo = datetime.fromtimestamp(block * DETECTION_BLOCK.total_seconds(), UTC)
+    hi = lo + DETECTION_BLOCK
+    margin = DETECTION_MARGIN
+    readings = [(t, v) for t, v, unit in store.readings(series, lo - margin, hi + margin) if unit == "kWh"]
+    intervals = [(r.start, r.end) for r in store.dispatches(lo - margin, hi + margin)]
+    found = detect_sessions(readings, dispatches=intervals) if readings else []
+    charged = frozenset(t for t in probable_smart_half_hours(found, None) if lo <= t < hi)
+    _DETECTED[store][(series, block)] = (version, charged)
+    return charged
 
 
 @dataclass(frozen=True)
@@ -242,8 +313,9 @@ def half_hours(
     settings: CostSettings | None = None,
 ) -> list[tuple[datetime, float, float | None]]:
     """Each stored half-hour of [start, end) of one fuel, in time order: (start, kWh, p/kWh charged, or None
-    where no price is known). Gas read in m³ is converted as costs do; points of the same fuel (two homes)
-    are added, the price then weighted by their kWh."""
+    where no price is known; estimated smart charging at the off-peak price, as costs count it). Gas read in
+    m³ is converted as costs do; points of the same fuel (two homes) are added, the price then weighted by
+    their kWh."""
     settings = settings or CostSettings()
     calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
     merged: dict[datetime, list[float]] = {}  # start -> [kWh, pence, priced kWh]
@@ -262,7 +334,8 @@ def half_hours(
                 prices,
                 inc_vat=inc_vat,
                 night=settings.e7_night,
-                dispatched=_dispatched(store, point, start, end),
+                # probable smart charging is charged as costs charge it: at the off-peak price
+                dispatched=_dispatched(store, point, start, end) | probable_smart(store, point, start, end),
             )
             for (at, kwh), rate in zip(readings, rates, strict=True):
                 held = merged.setdefault(at, [0.0, 0.0, 0.0])
@@ -355,6 +428,12 @@ def _fields(fuel: FuelName, totals: Totals, reads_m3: bool) -> dict[str, Any]:
     out["average_p_per_kwh"] = None if average is None else round(average, 4)
     out["bands"] = {b: {"kwh": round(k, 3), "pence": _money(p)} for b, (k, p) in sorted(totals.bands.items())}
     out["partial_days"] = [d.isoformat() for d in totals.partial_days]
+    if totals.estimated_kwh:
+        out["estimated_smart_charging"] = {
+            "kwh": round(totals.estimated_kwh, 3),
+            "pence": _money(totals.estimated_pence),
+            "at_stake_pence": _money(totals.at_stake),
+        }
     return out
 
 
@@ -584,6 +663,7 @@ def cost_point(
     half_hours: bool = False,
     readings: Iterable[tuple[datetime, float]] | None = None,
     until: datetime | None = None,
+    estimate: bool = True,
 ) -> PointCosts:
     """Cost the local days [first, end) of one meter point from the store: its readings (m³ converted as
     bills do), the prices of its tariffs, and on Intelligent tariffs the smart-dispatched half-hours.
@@ -591,9 +671,10 @@ def cost_point(
     ``readings``: (half-hour, kWh) to cost instead of the stored ones; zero at every half-hour reads the
     price in force at each. ``half_hours``: also list each half-hour as priced (the exports' rows). ``until``:
     stored half-hours from this instant on are left out (a day so far, to compare with the same hours of
-    another)."""
+    another). ``estimate``: cost probable smart charging before the dispatch history (see
+    :func:`probable_smart`); the bill check does not, as it says where the dispatches were not known."""
     settings = settings or CostSettings()
-    got = _point_inputs(store, point, first, end, settings, payment_method, readings, until)
+    got = _point_inputs(store, point, first, end, settings, payment_method, readings, until, estimate)
     priced: list[HalfHourCost] = []
     report = cost(
         got.kwh,
@@ -606,6 +687,7 @@ def cost_point(
         night=settings.e7_night,
         standing_charges=fuel_of(point) != "export",  # export tariffs have no standing charge to pay
         dispatched=got.dispatched,
+        estimated=got.estimated,
         half_hours=priced if half_hours else None,
     )
     return PointCosts(report, got.m3_by_day, got.m3, priced)
@@ -624,7 +706,7 @@ def cost_point_exc_inc(
 ) -> tuple[PointCosts, PointCosts]:
     """:func:`cost_point` exc and inc VAT, from one read of the store and one pass of the cost engine."""
     settings = settings or CostSettings()
-    got = _point_inputs(store, point, first, end, settings, payment_method, readings, None)
+    got = _point_inputs(store, point, first, end, settings, payment_method, readings, None, True)
     priced: tuple[list[HalfHourCost], list[HalfHourCost]] = ([], [])
     exc, inc = cost_exc_inc(
         got.kwh,
@@ -636,6 +718,7 @@ def cost_point_exc_inc(
         night=settings.e7_night,
         standing_charges=fuel_of(point) != "export",
         dispatched=got.dispatched,
+        estimated=got.estimated,
         half_hours=priced if half_hours else None,
     )
     return (
@@ -651,6 +734,7 @@ class _Inputs:
     m3_by_day: dict[date, float]
     prices: dict[str, Prices]
     dispatched: frozenset[datetime]
+    estimated: frozenset[datetime]
 
 
 def _point_inputs(
@@ -662,6 +746,7 @@ def _point_inputs(
     payment_method: str,
     readings: Iterable[tuple[datetime, float]] | None,
     until: datetime | None,
+    estimate: bool,
 ) -> _Inputs:
     """What the cost engine needs of one point over local days [first, end), read from the store once."""
     calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
@@ -677,7 +762,9 @@ def _point_inputs(
             day = local_date(start)
             m3_by_day[day] = m3_by_day.get(day, 0.0) + value
     prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
-    return _Inputs(kwh, m3, m3_by_day, prices, _dispatched(store, point, lo, hi))
+    # Given readings (the prices in force) are not charging: only the stored ones are searched for it.
+    estimated = probable_smart(store, point, lo, hi) if readings is None and estimate else frozenset()
+    return _Inputs(kwh, m3, m3_by_day, prices, _dispatched(store, point, lo, hi), estimated)
 
 
 class PointPasses:
@@ -768,9 +855,10 @@ def ev_sessions(
     charger_kw: float | None = None,
 ) -> list[dict[str, Any]]:
     """Charging sessions in [first, end) local days, each costed at the rates in force (dispatch-adjusted on
-    Intelligent tariffs) and matched with the dispatches kept. Detection looks a fortnight either side, for
-    the household's baseline, and is told when the dispatches kept had the car charge (planned, boosts and
-    completed alike), which places its part-filled half-hours."""
+    Intelligent tariffs, where the half-hours before the dispatch history are probable smart charging:
+    ``estimated``, with ``at_stake_pence`` more if they were not) and matched with the dispatches kept.
+    Detection looks a fortnight either side, for the household's baseline, and is told when the dispatches
+    kept had the car charge (planned, boosts and completed alike), which places its part-filled half-hours."""
     number = settings.require_account()
     account = load_account(store, number)
     end = max(first, min(end, today + timedelta(days=1)))
@@ -778,6 +866,7 @@ def ev_sessions(
     margin = timedelta(days=14)
     kept = store.dispatches(lo - margin, hi + margin)
     intervals = [(r.start, r.end) for r in kept]
+    history = dispatch_history(store)
     out: list[dict[str, Any]] = []
     for prop in account.properties:
         imports = [p for p in prop.meter_points if fuel_of(p) == "electricity"]
@@ -801,10 +890,17 @@ def ev_sessions(
                 continue
             records = store.dispatches(lo - timedelta(days=1), hi + timedelta(days=1))
             prices = _prices(store, {a.tariff_code for a in point.agreements}, settings.payment_method, lo, hi)
-            intelligent = [a for a in point.agreements if INTELLIGENT in a.tariff.product]
+            intelligent = _on_intelligent(point)
             dispatched = smart_dispatch_half_hours(records) if intelligent else frozenset()
             for session in found:
                 days = (local_date(session.start), local_date(session.end) + timedelta(days=1))
+                # Its half-hours before the dispatch history, on an Intelligent agreement: a probable smart
+                # charge (the cost engine prices them off-peak only outside the window; a known dispatch wins).
+                estimated = frozenset(
+                    t
+                    for t in probable_smart_half_hours([session], history)
+                    if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)
+                )
                 report = cost(
                     list(session.half_hours),
                     point.agreements,
@@ -812,6 +908,7 @@ def ev_sessions(
                     *days,
                     standing_charges=False,
                     dispatched=dispatched,
+                    estimated=estimated,
                 )
                 pence = report.totals.energy_cost
                 out.append(
@@ -825,6 +922,9 @@ def ev_sessions(
                         "charger_kw": round(session.charger_kw, 2),
                         # every half-hour of it found a price
                         "priced": abs(report.totals.priced_kwh - report.totals.kwh) < 1e-9,
+                        # costed in part as probable smart charging, and what it would cost more if it was not
+                        "estimated": report.totals.estimated_kwh > 0,
+                        "at_stake_pence": _money(report.totals.at_stake),
                     }
                 )
     return sorted(out, key=lambda s: s["start"])

@@ -48,6 +48,7 @@ from octoscope.services.costing import (
     FuelName,
     fuel_of,
     load_account,
+    probable_smart,
     smart_dispatch_half_hours,
     stored_kwh,
 )
@@ -478,6 +479,7 @@ def _cost_on(
     fuel: str,
     period: Period,
     dispatched: frozenset[datetime] = frozenset(),
+    estimated: frozenset[datetime] = frozenset(),
 ) -> _Costed:
     lo, hi = local_midnight(period.first), local_midnight(period.end)
     tariff = TariffCode.parse(code)
@@ -497,6 +499,7 @@ def _cost_on(
         night=settings.costs.e7_night,
         standing_charges=fuel != "export",
         dispatched=dispatched,
+        estimated=estimated,
     )
     return _Costed(report.totals, report.days)
 
@@ -520,7 +523,27 @@ def _entry(name: str, code: str, fuel: str, costed: _Costed, caveats: Iterable[s
         "average_pence_per_kwh": None if t.average_p_per_kwh is None else round(t.average_p_per_kwh, 4),
         "partial_days": len(t.partial_days),
         "caveats": list(caveats),
+        **(
+            {"estimated_smart_charging": {"kwh": round(t.estimated_kwh, 3), "at_stake_pence": _money(t.at_stake)}}
+            if t.estimated_kwh
+            else {}
+        ),
     }
+
+
+def _estimate_note(totals: Totals) -> str:
+    return (
+        f"includes {totals.estimated_kwh:.1f} kWh of EV charging no dispatch is known for, estimated as smart"
+        f" charging at the off-peak price (±£{totals.at_stake / 100:,.2f} if it was not)"
+    )
+
+
+def _probable_smart(
+    store: StoreProtocol, points: Sequence[MeterPoint], lo: datetime, hi: datetime, *, history: bool
+) -> frozenset[datetime]:
+    """Probable smart charging in any of the import points, whatever agreement each was on: the comparison
+    costs the whole period on one tariff."""
+    return frozenset().union(*(probable_smart(store, p, lo, hi, any_tariff=True, history=history) for p in points))
 
 
 @dataclass(frozen=True)
@@ -567,19 +590,31 @@ def comparison_costs(
     for fuel, code in plan.current.items():
         readings = _fuel_readings(store, plan.points[fuel], lo, hi, calorific)
         dispatched: frozenset[datetime] = frozenset()
+        estimated: frozenset[datetime] = frozenset()  # EV charging no dispatch is known for: probably smart
         base_caveats: list[str] = []
-        if fuel == "electricity" and INTELLIGENT in TariffCode.parse(code).product:
+        on_intelligent = fuel == "electricity" and INTELLIGENT in TariffCode.parse(code).product
+        if on_intelligent:
             dispatched = frozenset(t for t in smart_dispatch_half_hours(store.dispatches(lo, hi)) if lo <= t < hi)
+            estimated = _probable_smart(store, plan.points[fuel], lo, hi, history=True)
             base_caveats.append(
-                f"smart-dispatched half-hours at the off-peak price only where octoscope kept the dispatch"
+                f"smart-dispatched half-hours at the off-peak price where octoscope kept the dispatch"
                 f" ({len(dispatched)} half-hours in this period)"
             )
-        base = _cost_on(store, settings, readings, code, fuel, period, dispatched)
+        base = _cost_on(store, settings, readings, code, fuel, period, dispatched, estimated)
+        if base.totals.estimated_kwh:
+            base_caveats.append(_estimate_note(base.totals))
         product = TariffCode.parse(code).product
         name = names.get(product) or store.product_name(product) or product
         current[fuel] = _entry(name, code, fuel, base, base_caveats)
         for candidate in (c for c in plan.candidates if c.fuel == fuel):
-            other = _cost_on(store, settings, readings, candidate.tariff, fuel, period)
+            smart: tuple[frozenset[datetime], frozenset[datetime]] = (frozenset(), frozenset())
+            if fuel == "electricity" and candidate.family == "intelligent":
+                # Costed as the current tariff is when that is Intelligent too; else with no history at all:
+                # all the EV charging found is what it would have dispatched.
+                if not on_intelligent and not estimated:
+                    estimated = _probable_smart(store, plan.points[fuel], lo, hi, history=False)
+                smart = (dispatched, estimated)
+            other = _cost_on(store, settings, readings, candidate.tariff, fuel, period, *smart)
             if other.totals.kwh and not other.totals.priced_kwh:
                 caveats.append(f"{candidate.name} ({candidate.tariff}) left out: no prices for this period")
                 continue
@@ -590,6 +625,8 @@ def comparison_costs(
                     f"no full prices on {len(result.unpriced)} days (from {result.unpriced[0]} to"
                     f" {result.unpriced[-1]}): the saving is over the {result.days} days both are priced"
                 )
+            if other.totals.estimated_kwh:
+                notes.append(_estimate_note(other.totals))
             row = _entry(candidate.name, candidate.tariff, fuel, other, notes)
             row["saving_pence"] = _money(result.pence)
             row["days_compared"] = result.days

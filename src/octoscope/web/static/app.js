@@ -685,9 +685,11 @@
             `<td class="num">${r.kwh.toFixed(1)}</td>` + (isExport ? `<td class="num">${pounds(r.earnings_pence)}</td>` :
             `<td class="num">${pounds(r.energy_cost_pence)}</td><td class="num">${pounds(r.standing_charge_pence)}</td><td class="num">${pounds(r.total_pence)}</td>`) +
             `<td class="num">${r.average_p_per_kwh == null ? "—" : r.average_p_per_kwh.toFixed(2)}</td></tr>`;
+          const guess = f.estimated_smart_charging;
           html += `<div class="fuel" data-fuel="${fuel}"><h2>${FUEL_NAMES[fuel]}${f.m3 != null ? ` <span class="sub">(${f.m3.toFixed(1)} m³ read)</span>` : ""}</h2>` +
             `<p class="sub" data-period-label>${esc(f.label)}</p><table class="reflow"><thead><tr><th>Month</th>${head}</tr></thead><tbody>` +
-            f.buckets.map((r) => row(month(r.from), r)).join("") + `</tbody><tfoot data-pence="${isExport ? f.earnings_pence : f.total_pence}">${row("All", f)}</tfoot></table></div>`;
+            f.buckets.map((r) => row(month(r.from), r)).join("") + `</tbody><tfoot data-pence="${isExport ? f.earnings_pence : f.total_pence}">${row("All", f)}</tfoot></table>` +
+            (guess ? `<p class="sub estimated" title="${esc(ESTIMATED_WHY)}">Includes ${pounds(guess.pence)} estimated smart charging (±${pounds(guess.at_stake_pence)}): ${esc(ESTIMATED_WHY)}.</p>` : "") + "</div>";
         }
         html += `<p class="big" id="net">Net ${pounds(d.net_pence)}</p>`;
         $("#statements").innerHTML = html;
@@ -834,18 +836,24 @@
         $("#error").hidden = true;
         const total = sessions.reduce((a, s) => a + s.kwh, 0);
         const pence = sessions.reduce((a, s) => a + s.cost_pence, 0);
+        const guessed = sessions.filter((s) => s.estimated);
+        const stake = guessed.reduce((a, s) => a + s.at_stake_pence, 0);
         $("#sessions-summary").textContent = `${sessions.length} session${sessions.length === 1 ? "" : "s"} in the last ${days} days: ` +
-          `${kwh(total)}, ${pounds(pence)}` + (total ? `, average ${ppk(pence / total)}` : "");
-        const kinds = { smart: color("--good"), boost: color("--accent2"), none: color("--accent") };
+          `${kwh(total)}, ${pounds(pence)}` + (total ? `, average ${ppk(pence / total)}` : "") +
+          (guessed.length ? `; includes ${guessed.length} estimated smart charge${guessed.length === 1 ? "" : "s"} (±${pounds(stake)}): ${ESTIMATED_WHY}` : "");
+        const kinds = { smart: color("--good"), estimated: color("--good"), boost: color("--accent2"), none: color("--accent") };
+        const kind = (s) => (s.estimated && s.dispatch === "none" ? "estimated" : s.dispatch);
+        const labels = { none: "not dispatched", estimated: "smart (estimated)" };
         if (!sessions.length) emptyChart("sessions-chart", `No charging found in the last ${days} days.`);
-        else draw("sessions-chart", ["smart", "boost", "none"].map((k) => {
-          const mine = sessions.filter((s) => s.dispatch === k);
-          return { type: "bar", name: k === "none" ? "not dispatched" : k, x: mine.map((s) => local(s.start)), y: mine.map((s) => s.kwh),
-            width: 4 * 3600 * 1000, marker: { color: kinds[k] }, customdata: mine.map((s) => `${time(s.start)}–${time(s.end)} · ${pounds(s.cost_pence)}`),
+        else draw("sessions-chart", ["smart", "estimated", "boost", "none"].map((k) => {
+          const mine = sessions.filter((s) => kind(s) === k);
+          return { type: "bar", name: labels[k] || k, x: mine.map((s) => local(s.start)), y: mine.map((s) => s.kwh),
+            marker: { color: kinds[k], pattern: k === "estimated" ? { shape: "/" } : undefined },
+            width: 4 * 3600 * 1000, customdata: mine.map((s) => `${time(s.start)}–${time(s.end)} · ${pounds(s.cost_pence)}${s.estimated ? ` estimated ±${pounds(s.at_stake_pence)}` : ""}`),
             hovertemplate: "%{y:.1f} kWh · %{customdata}<extra></extra>" };
         }), { xaxis: { type: "date" }, yaxis: { title: { text: "kWh per session" } }, hovermode: "closest" });
         $("#sessions-table tbody").innerHTML = sessions.slice().reverse().map((s) => `<tr data-dispatch="${esc(s.dispatch)}"><td>${when(s.start)}</td><td>${time(s.end)}</td>` +
-          `<td class="num">${s.kwh.toFixed(2)}</td><td class="num">${pounds(s.cost_pence)}</td><td class="num">${s.average_pence_per_kwh == null ? "—" : s.average_pence_per_kwh.toFixed(2)}</td>` +
+          `<td class="num">${s.kwh.toFixed(2)}</td><td class="num">${pounds(s.cost_pence)}${s.estimated ? ` <span class="flag estimated" title="${esc(ESTIMATED_WHY)}">estimated ±${pounds(s.at_stake_pence)}</span>` : ""}</td><td class="num">${s.average_pence_per_kwh == null ? "—" : s.average_pence_per_kwh.toFixed(2)}</td>` +
           `<td title="${esc(DISPATCH_WHY[s.dispatch] || "")}">${esc(DISPATCH[s.dispatch] ?? s.dispatch)}</td></tr>`).join("") ||
           emptyRow(6, "No charging found in these days.");
         const names = dispatches.device_names || {};
@@ -868,6 +876,8 @@
   // A session's dispatch in words: the column says something only where a dispatch covers the session.
   const DISPATCH = { smart: "smart charge", boost: "boost", none: "" };
   const DISPATCH_WHY = { none: "no Intelligent Octopus dispatch known for these half-hours" };
+  // Why a cost is estimated, and what ± means: the same words on the EV and Costs pages.
+  const ESTIMATED_WHY = "charging outside the off-peak hours before octoscope kept a dispatch history, costed at the off-peak price as Octopus most likely dispatched it; ± is what it would cost more at the normal rate (a boost)";
 
   // --- Live ----------------------------------------------------------------------------------------------
   // The Home Mini's demand from the server's one shared poller: /api/live/dashboard once for what it holds,
