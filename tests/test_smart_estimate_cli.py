@@ -102,7 +102,10 @@ def test_charges_before_the_history_are_estimated_smart_charging(synced_demo: Cl
     following = (datetime.fromisoformat(estimated[0]["start"]).date() + timedelta(days=1)).isoformat()
     usage = api(synced_demo, "/api/usage", {"from": day, "to": following, "resolution": "halfhour"})
     that_day = json.loads(synced_demo.ok("costs", "--from", day, "--to", following, "--fuel", "electricity", "--json"))
-    assert usage["totals"]["pence"] == pytest.approx(that_day["electricity"]["energy_cost_pence"], abs=0.01)
+    assert usage["totals"]["energy_pence"] == pytest.approx(that_day["electricity"]["energy_cost_pence"], abs=0.01)
+    assert usage["totals"]["pence"] == pytest.approx(
+        that_day["electricity"]["total_pence"], abs=0.01
+    )  # with the standing charge
     assert that_day["electricity"]["estimated_smart_charging"]["at_stake_pence"] > 0
     over_api = api(synced_demo, "/api/costs", {"days": "30", "fuel": "electricity"})
     assert over_api["electricity"]["estimated_smart_charging"] == guess
