@@ -36,6 +36,8 @@ __all__ = [
     "ExportCursor",
     "ExportCursorStore",
     "HealthStore",
+    "KeptResult",
+    "KeptResultStore",
     "NotificationStore",
     "RateStore",
     "RateWindow",
@@ -209,6 +211,21 @@ class BillStore(Protocol):
     def forget_statements(self, account: str, idents: Iterable[str]) -> None: ...
 
 
+class KeptResult(NamedTuple):
+    """A slow answer as kept: a digest of what it was worked out from, when, and the answer (JSON text)."""
+
+    inputs: str
+    computed_at: datetime
+    body: str
+
+
+class KeptResultStore(Protocol):
+    """Slow answers (the tariff comparison) kept across restarts, one per key (what was asked)."""
+
+    def keep_result(self, key: str, inputs: str, body: str, at: datetime) -> None: ...
+    def kept_result(self, key: str) -> KeptResult | None: ...
+
+
 class HealthStore(Protocol):
     """The store about itself: where it is, its schema, whether it changed, whether it is sound."""
 
@@ -235,6 +252,7 @@ class StoreProtocol(
     NotificationStore,
     CatalogueStore,
     BillStore,
+    KeptResultStore,
     HealthStore,
     Protocol,
 ):
