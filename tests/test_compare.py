@@ -201,9 +201,10 @@ def test_progress_goes_to_stderr_and_the_answer_is_kept_in_the_store(synced_demo
     assert json.loads(body)["tariffs"] == report["tariffs"]
 
 
-def test_octopus_not_answering_in_time_is_one_line(synced_demo: Cli, tmp_path: Path) -> None:
-    # Its own simulator: every REST request a second late, against a timeout of a fifth of one, no retry.
-    with simulator(faults="latency:1:ms=1000:route=rest") as slow:
+@pytest.mark.parametrize("route", ["rest", "rates"])
+def test_octopus_not_answering_in_time_is_one_line(synced_demo: Cli, tmp_path: Path, route: str) -> None:
+    # Its own simulator: REST requests (or only the price lists') a second late, a timeout of 0.2 s, no retry.
+    with simulator(faults=f"latency:1:ms=1000:route={route}") as slow:
         home = tmp_path / "slow"
         cli = copy_of(synced_demo, home)
         cli = make_cli(slow, home)
