@@ -73,16 +73,16 @@ def test_the_first_view_shows_the_stored_readings_within_a_second(synced_demo: C
 
 def test_with_nothing_stored_the_first_poll_goes_at_once_not_at_its_slot(synced_demo: Cli, tmp_path: Path) -> None:
     db = copy_synced(synced_demo.db, tmp_path / "live.db")
-    # A poll a minute ago (an earlier process's, in the ledger) puts the next slot a minute and more away
-    # (at the default 32 an hour, one every 112 s).
+    # A poll 20 s ago (an earlier process's, in the ledger) puts the next slot 40 s away (at the default 60
+    # an hour, one a minute).
     with Store.open(db) as store:
-        store.record_request(key_fingerprint(DEMO_KEY), "live", START - 60)
+        store.record_request(key_fingerprint(DEMO_KEY), "live", START - 20)
     with simulator() as sim, live_app(settings_for(sim, db), ManualClock(START)) as base:
         began = time.monotonic()
         dashboard = httpx.get(f"{base}/api/live/dashboard", timeout=30).json()
         took = time.monotonic() - began
         polls = telemetry_calls(sim)
-    # The slot is 52 s away on a clock that does not move: without the poll at once, the dashboard would give up
+    # The slot is 40 s away on a clock that does not move: without the poll at once, the dashboard would give up
     # waiting after 10 s with nothing to show. The poll itself (a token and an hour of telemetry) takes a
     # second or two on a busy machine.
     assert took < 8.0, f"the dashboard took {took:.2f} s"
