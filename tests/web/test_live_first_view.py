@@ -11,11 +11,12 @@ from pathlib import Path
 
 import httpx
 
+from octoscope.clock import ManualClock
 from octoscope.domain.models import TelemetryReading
 from octoscope.octopus.policy import key_fingerprint
 from octoscope.store.sqlite import Store
 from tests.conftest import DEMO_KEY, Cli, simulator
-from tests.live.support import HOME_MINI, ManualClock, copy_synced, events, live_app, settings_for, telemetry_calls
+from tests.live.support import HOME_MINI, copy_synced, events, live_app, settings_for, telemetry_calls
 from tests.web.test_api_live import START
 
 
@@ -61,7 +62,7 @@ def test_the_first_view_shows_the_stored_readings_within_a_second(synced_demo: C
     assert isinstance(current, dict)
     assert datetime.fromisoformat(current["time"]).timestamp() == newest  # the newest stored reading
     last_five_minutes = [r for r in rows if r.read_at.timestamp() >= START - 300]
-    assert len(dashboard["recent"]) == len(last_five_minutes) == 26  # type: ignore[arg-type]
+    assert len(dashboard["recent"]) == len(last_five_minutes) == 26
     status = dashboard["status"]
     assert isinstance(status, dict)
     assert status["state"] == "ok"
