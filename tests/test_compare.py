@@ -214,4 +214,5 @@ def test_octopus_not_answering_in_time_is_one_line(synced_demo: Cli, tmp_path: P
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if not line.startswith("[")]
     assert len(errors) == 1, done.stderr
-    assert errors[0].startswith("Error: ") and "did not answer in time" in errors[0], errors
+    assert errors[0].startswith("Error: "), errors
+    assert "did not answer in time" in errors[0], errors
