@@ -155,7 +155,9 @@ def test_octopus_not_answering_in_time_fails_the_job_in_one_line(synced_demo: Cl
             failed = follow(base, job, [])
             kept = httpx.get(f"{base}/api/compare", params={"months": 1}, timeout=30).json()["kept"]
     assert failed["status"] == "failed", failed
-    assert failed["detail"] == "tariff products: Octopus did not answer in time", failed
+    assert failed["detail"] == (
+        "products: gave up after 1 attempt; the last answer was: products: Octopus did not answer in time"
+    ), failed
     assert failed["error_status"] in (502, 503)
     assert kept is None
 
