@@ -184,3 +184,35 @@ def test_no_database_yet_says_what_to_do(tmp_path: Path, synced_demo: Cli) -> No
     assert done.returncode == 1
     assert done.stderr.strip().startswith("Error: no database at ")
     assert "run `octoscope sync` first" in done.stderr
+
+
+def test_progress_goes_to_stderr_and_the_answer_is_kept_in_the_store(synced_demo: Cli, tmp_path: Path) -> None:
+    cli = copy_of(synced_demo, tmp_path / "copy")
+    done = cli.run("compare", "--months", "2", "--fuel", "electricity", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)  # stdout is the JSON alone
+    lines = done.stderr.splitlines()
+    assert lines, "the price lists fetched are counted on stderr"
+    assert all(line.startswith("[") and "/" in line.split("]")[0] for line in lines), lines
+    assert lines[-1].startswith(f"[{len(lines)}/{len(lines)}]")
+    with sqlite3.connect(cli.db) as db:
+        (key, body) = db.execute("SELECT key, body FROM kept_results").fetchone()
+    assert key == "compare:A-DE30DE30:2:electricity:"
+    assert json.loads(body)["tariffs"] == report["tariffs"]
+
+
+@pytest.mark.parametrize("route", ["rest", "rates"])
+def test_octopus_not_answering_in_time_is_one_line(synced_demo: Cli, tmp_path: Path, route: str) -> None:
+    # Its own simulator: REST requests (or only the price lists') a second late, a timeout of 0.2 s, no retry.
+    with simulator(faults=f"latency:1:ms=1000:route={route}") as slow:
+        home = tmp_path / "slow"
+        cli = copy_of(synced_demo, home)
+        cli = make_cli(slow, home)
+        (home / "config.toml").write_text("[retry]\nattempts = 1\ntimeout_seconds = 0.2\n")
+        done = cli.run("compare", "--months", "1", "--fuel", "electricity")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("[")]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith("Error: "), errors
+    assert "did not answer in time" in errors[0], errors

@@ -152,7 +152,7 @@ def compared(base: str, **params: Any) -> dict[str, Any]:
     job: dict[str, Any] = started.json()
     assert started.headers["location"] == f"/api/compare/{job['job']}"
     deadline = time.monotonic() + 240
-    while job["status"] == "running" and time.monotonic() < deadline:
+    while job["status"] in ("queued", "running") and time.monotonic() < deadline:
         time.sleep(0.2)
         job = httpx.get(f"{base}/api/compare/{job['job']}", timeout=30).json()
     return job

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -124,8 +123,8 @@ def compare(
         settings.require_credentials()
         require_database(settings)
         clock = process_clock()
-        quiet = as_json or not sys.stderr.isatty()
-        with open_account_store(settings, clock) as store, sync_progress(quiet) as progress:
+        # Progress on stderr, whatever stdout is (the first comparison over a year can take minutes).
+        with open_account_store(settings, clock) as store, sync_progress(False) as progress:
             report = asyncio.run(_compare(settings, store, clock, months, fuel, region, progress))
     if as_json:
         echo_json(report)

@@ -619,6 +619,7 @@ class LiveService:
     async def watch(self, device: str | None = None, last_event_id: int | None = None) -> AsyncIterator[Subscription]:
         """A viewer for as long as the block runs: the poller runs meanwhile (and a grace period after)."""
         feed = self.feed(device)
+        await self.first_view(feed)
         sub = feed.hub.subscribe(last_event_id)
         newest = feed.hub.newest
         if last_event_id is not None and (newest is None or newest.id < last_event_id):
@@ -640,12 +641,27 @@ class LiveService:
         seconds at most) for a first poll if none was made yet."""
         feed = self.feed(device)
         feed.lease_until = max(feed.lease_until, self.clock() + self.settings.grace_seconds)
+        await self.first_view(feed)
         feed.ensure_running()
-        if not feed.polled.is_set() and self.graphql is not None:
+        if feed.hub.newest is None and not feed.polled.is_set() and self.graphql is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await feed.polled.wait()
         return feed
+
+    async def first_view(self, feed: Feed) -> None:
+        """Something to show a viewer at once: the last hour's readings stored in the database, if the ring
+        holds none; failing those, the first poll goes now (within the hour's budget) rather than at its
+        slot, which after a restart can be two minutes away."""
+        if feed.hub.newest is not None or feed.planned is not None:
+            return
+        try:
+            recalled = await feed.recall(self.clock())
+        except Exception:  # the live view goes on from the first poll
+            log.exception("live: reading the stored readings of %s failed", feed.device)
+            recalled = 0
+        if not recalled:
+            feed.eager = True
 
     def status(self, device: str | None = None) -> dict[str, Any]:
         return self.feed(device).describe(self.clock())

@@ -8,6 +8,8 @@ store does not hold, through the shared clients and budget; the others read the 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import math
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -648,6 +650,40 @@ def comparison_costs(
 
 
 @dataclass(frozen=True)
+class _Scope:
+    """What a comparison is over, from the store alone: the property, the period, each fuel's meter points
+    with readings and its current tariff."""
+
+    account: Account
+    prop: Property
+    period: Period
+    points: dict[str, list[MeterPoint]]
+    current: dict[str, str]
+
+
+def _scope(store: StoreProtocol, settings: Settings, now: datetime, months: int, fuel: str | None) -> _Scope:
+    fuels = _fuels_wanted(fuel)
+    account = load_account(store, settings.require_account())
+    prop = current_property(account)
+    period = comparison_period(store, prop, months, local_date(now))
+    points: dict[str, list[MeterPoint]] = {}
+    current: dict[str, str] = {}
+    for f in fuels:
+        held = [p for p in prop.meter_points if fuel_of(p) == f and store.series_extent(p.series)]
+        if not held:
+            continue
+        try:
+            _, tariff = current_tariff(account, f, now)
+        except PriceError:
+            continue
+        points[f] = held
+        current[f] = tariff.code
+    if not current:
+        raise NothingToPrice("nothing to compare: no meter of that fuel with readings and a tariff")
+    return _Scope(account, prop, period, points, current)
+
+
+@dataclass(frozen=True)
 class Prepared:
     """A comparison ready to cost: its plan, the products' names, and what preparing it asked Octopus."""
 
@@ -672,24 +708,8 @@ async def prepare_comparison(
     tariff's rates over the period (once per tariff, shared with the account's own prices, only the
     stretches not held, within the budget)."""
     now = clock.now()
-    fuels = _fuels_wanted(fuel)
-    account = load_account(store, settings.require_account())
-    prop = current_property(account)
-    period = comparison_period(store, prop, months, local_date(now))
-    points: dict[str, list[MeterPoint]] = {}
-    current: dict[str, str] = {}
-    for f in fuels:
-        held = [p for p in prop.meter_points if fuel_of(p) == f and store.series_extent(p.series)]
-        if not held:
-            continue
-        try:
-            _, tariff = current_tariff(account, f, now)
-        except PriceError:
-            continue
-        points[f] = held
-        current[f] = tariff.code
-    if not current:
-        raise NothingToPrice("nothing to compare: no meter of that fuel with readings and a tariff")
+    scope = _scope(store, settings, now, months, fuel)
+    account, prop, period, points, current = scope.account, scope.prop, scope.period, scope.points, scope.current
     clients = octopus.clients
     with clients.policy.meter() as meter:  # this comparison's requests, not the live poller's meanwhile
 
@@ -746,4 +766,104 @@ async def compare_tariffs(
     out = await asyncio.to_thread(comparison_costs, store, settings, prepared.plan, prepared.names)
     out["requests"] = prepared.requests
     out["problems"] = prepared.problems
+    if not prepared.problems:  # an answer missing some prices is shown, not kept to be shown again
+        await asyncio.to_thread(keep_comparison, store, settings, clock.now(), months, fuel, region, out)
     return out
+
+
+# --- the comparison kept ----------------------------------------------------------------------------
+
+# A kept comparison is shown again (without asking Octopus) while what it was worked out from is unchanged,
+# and for at most this long: the catalogue of tariffs on sale is read once a day, so a day on a new product
+# may be on sale.
+KEPT_FOR = timedelta(hours=24)
+
+
+def comparison_key(settings: Settings, months: int, fuel: str | None, region: str | None) -> str:
+    """What was asked, as the kept result's key: the account and the comparison's options."""
+    letter = (region or "").strip().upper().removeprefix("_")
+    return f"compare:{settings.require_account()}:{months}:{fuel or ''}:{letter}"
+
+
+def comparison_inputs(
+    store: StoreProtocol, settings: Settings, now: datetime, months: int, fuel: str | None, region: str | None
+) -> str:
+    """A digest of everything in the store a comparison is worked out from, read only (no request): the
+    period, each meter's readings in it, the current tariffs and their prices over it, the dispatches, the
+    catalogue's date and the settings that change a cost. A sync that stores new or revised readings, or new
+    prices, changes it."""
+    scope = _scope(store, settings, now, months, fuel)
+    lo, hi = local_midnight(scope.period.first), local_midnight(scope.period.end)
+    digest = hashlib.sha256()
+
+    def add(*parts: object) -> None:
+        digest.update(repr(parts).encode())
+
+    add(comparison_key(settings, months, fuel, region), settings.payment_method, settings.costs)
+    add(scope.period)
+    for f, code in sorted(scope.current.items()):
+        add(f, code)
+        for point in scope.points[f]:
+            add(point.series, store.readings(point.series, lo, hi))
+        for charge in TariffCode.parse(code).charges:
+            add(charge, store.price_columns(code, charge, lo, hi, settings.payment_method))
+    add(store.dispatches(lo, hi))
+    add(store.products()[1])
+    return digest.hexdigest()
+
+
+def keep_comparison(
+    store: StoreProtocol,
+    settings: Settings,
+    now: datetime,
+    months: int,
+    fuel: str | None,
+    region: str | None,
+    result: dict[str, Any],
+) -> None:
+    """Keep ``result`` in the store, with the digest of what it was worked out from."""
+    inputs = comparison_inputs(store, settings, now, months, fuel, region)
+    store.keep_result(comparison_key(settings, months, fuel, region), inputs, json.dumps(result), now)
+
+
+@dataclass(frozen=True)
+class KeptComparison:
+    """A comparison kept in the store: the answer, when it was worked out, whether it is still the answer
+    (nothing it was worked out from has changed and it is younger than :data:`KEPT_FOR`), and why not."""
+
+    result: dict[str, Any]
+    computed_at: datetime
+    current: bool
+    stale_because: str | None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "computed_at": _iso(self.computed_at),
+            "current": self.current,
+            "stale_because": self.stale_because,
+            "kept_for_hours": KEPT_FOR.total_seconds() / 3600,
+        }
+
+
+def kept_comparison(
+    store: StoreProtocol, settings: Settings, now: datetime, months: int, fuel: str | None, region: str | None
+) -> KeptComparison | None:
+    """The comparison kept for these options, if any (read only: asks Octopus nothing)."""
+    kept = store.kept_result(comparison_key(settings, months, fuel, region))
+    if kept is None:
+        return None
+    result = json.loads(kept.body)
+    # Shown again, this answer asked Octopus nothing.
+    result["requests"] = {api: 0 for api in result.get("requests", {})}
+    # Worked out "later" than now only if the clock was set back: the digest (the period is in it) decides.
+    age = now - kept.computed_at
+    why: str | None = None
+    if age >= KEPT_FOR:
+        why = f"worked out more than {KEPT_FOR.total_seconds() / 3600:g} hours ago"
+    else:
+        try:
+            if comparison_inputs(store, settings, now, months, fuel, region) != kept.inputs:
+                why = "readings, prices or settings have changed since"
+        except PriceError as err:
+            why = str(err)
+    return KeptComparison(result, kept.computed_at, why is None, why)

@@ -257,6 +257,19 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        # Answers that are slow to work out (the tariff comparison), kept across restarts: the key names what
+        # was asked, inputs a digest of what the answer was worked out from (the caller decides when it is stale).
+        "kept results",
+        """
+        CREATE TABLE kept_results (
+            key TEXT PRIMARY KEY,
+            inputs TEXT NOT NULL,
+            computed_at INTEGER NOT NULL,
+            body TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 

@@ -35,6 +35,8 @@ __all__ = [
     "ExportCursor",
     "ExportCursorStore",
     "HealthStore",
+    "KeptResult",
+    "KeptResultStore",
     "NotificationStore",
     "RateStore",
     "RateWindow",
@@ -228,6 +230,21 @@ class TableCopy(Protocol):
         ...
 
 
+class KeptResult(NamedTuple):
+    """A slow answer as kept: a digest of what it was worked out from, when, and the answer (JSON text)."""
+
+    inputs: str
+    computed_at: datetime
+    body: str
+
+
+class KeptResultStore(Protocol):
+    """Slow answers (the tariff comparison) kept across restarts, one per key (what was asked)."""
+
+    def keep_result(self, key: str, inputs: str, body: str, at: datetime) -> None: ...
+    def kept_result(self, key: str) -> KeptResult | None: ...
+
+
 class HealthStore(Protocol):
     """The store about itself: where it is, its schema, whether it changed, whether it is sound."""
 
@@ -255,6 +272,7 @@ class StoreProtocol(
     CatalogueStore,
     BillStore,
     TableCopy,
+    KeptResultStore,
     HealthStore,
     Protocol,
 ):

@@ -47,7 +47,7 @@ from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import epoch, from_epoch
 from octoscope.store.errors import StoreError
 from octoscope.store.locations import redacted
-from octoscope.store.ports import ExportCursor, RateWindow, SeriesExtent, StoreProtocol, TelemetryRow
+from octoscope.store.ports import ExportCursor, KeptResult, RateWindow, SeriesExtent, StoreProtocol, TelemetryRow
 from octoscope.store.postgres_schema import (
     APPLICATION,
     BOOTSTRAP,
@@ -1212,6 +1212,27 @@ class PostgresStore:
             cur.execute("DELETE FROM bill_statements WHERE account = %s AND id = ANY(%s)", (self.account, list(idents)))
 
     # --- copying a household between stores (``octoscope store copy``) ---------------------------------
+
+    # --- kept results ------------------------------------------------------------------------------------
+
+    def keep_result(self, key: str, inputs: str, body: str, at: datetime) -> None:
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO kept_results (account, key, inputs, computed_at, body) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (account, key) DO UPDATE SET inputs = excluded.inputs,"
+                " computed_at = excluded.computed_at, body = excluded.body",
+                (self.account, key, inputs, epoch(at), body),
+            )
+
+    def kept_result(self, key: str) -> KeptResult | None:
+        with self._cursor() as cur:
+            row = cur.execute(
+                "SELECT inputs, computed_at, body FROM kept_results WHERE account = %s AND key = %s",
+                (self.account, key),
+            ).fetchone()
+        return None if row is None else KeptResult(row[0], from_epoch(row[1]), row[2])
+
+    # --- copying between stores (store/copy.py) ----------------------------------------------------------
 
     def copy_tables(self) -> list[str]:
         """The logical tables (SQLite's names), in dependency order."""

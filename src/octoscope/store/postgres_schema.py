@@ -180,6 +180,16 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "kept results",
+        """
+        CREATE TABLE kept_results (
+            account TEXT NOT NULL, key TEXT NOT NULL, inputs TEXT NOT NULL, computed_at BIGINT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (account, key)
+        );
+        """,
+    ),
 )
 
 SHARED_VERSION = "*"  # account_versions' row for the shared tables (no account number looks like it)
@@ -289,6 +299,7 @@ TABLES: tuple[Table, ...] = (
     ),
     Table("notifications_sent", ("event", "rule", "sent_at"), ("event",)),
     Table("bill_statements", ("id", "status", "from_date", "to_date", "body", "fetched_at"), ("id",)),
+    Table("kept_results", ("key", "inputs", "computed_at", "body"), ("key",)),
 )
 
 BY_NAME = {t.name: t for t in TABLES}

@@ -42,7 +42,15 @@ from octoscope.domain.uktime import epoch, from_epoch
 from octoscope.store import runlock
 from octoscope.store.errors import StoreError
 from octoscope.store.guard import MigrationFailed, NotOurs, inspect, migrate
-from octoscope.store.ports import ExportCursor, RateWindow, SeriesExtent, StoreProtocol, TableCopy, TelemetryRow
+from octoscope.store.ports import (
+    ExportCursor,
+    KeptResult,
+    RateWindow,
+    SeriesExtent,
+    StoreProtocol,
+    TableCopy,
+    TelemetryRow,
+)
 from octoscope.store.problems import describe
 
 __all__ = ["BUDGET_KEEP_SECONDS", "ExportCursor", "RateWindow", "SQLiteStore", "SeriesExtent", "Store", "StoreError"]
@@ -1078,6 +1086,24 @@ class SQLiteStore:
         if table == "series":
             self._series_ids.clear()  # ids written under names this store may have cached otherwise
         return counted[0]
+
+    # --- kept results (issue 18: the comparison kept across restarts) -------------------------------------
+
+    def keep_result(self, key: str, inputs: str, body: str, at: datetime) -> None:
+        """Keep ``body`` as the answer to ``key`` (replacing the one kept), worked out from ``inputs``."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO kept_results (key, inputs, computed_at, body) VALUES (?, ?, ?, ?) ON CONFLICT (key)"
+                " DO UPDATE SET inputs = excluded.inputs, computed_at = excluded.computed_at, body = excluded.body",
+                (key, inputs, epoch(at), body),
+            )
+
+    def kept_result(self, key: str) -> KeptResult | None:
+        with self._reading():
+            row = self._db.execute(
+                "SELECT inputs, computed_at, body FROM kept_results WHERE key = ?", (key,)
+            ).fetchone()
+        return None if row is None else KeptResult(row[0], from_epoch(row[1]), row[2])
 
 
 Store = SQLiteStore  # the name the rest of the code knew it by

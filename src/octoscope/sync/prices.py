@@ -111,9 +111,12 @@ async def catalogue(
                 tariffs = []  # withdrawn between the list and now: nothing to compare
             store.save_product_tariffs(code, tariffs, now)
 
-    async with asyncio.TaskGroup() as group:
-        for p in stale:
-            group.create_task(detail(p.code))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for p in stale:
+                group.create_task(detail(p.code))
+    except* Exception as failure:  # the first failure as itself (one line for the user), not a group
+        raise failure.exceptions[0] from None
     tariffs, _ = store.product_tariffs()
     return products, tariffs
 

@@ -1,12 +1,16 @@
-"""The tariff comparison as a job: ``POST /api/compare`` starts it, ``GET /api/compare/{job}`` shows its
-progress and, once done, its result (the answer ``octoscope compare --json`` prints).
+"""The tariff comparison as a job: ``POST /api/compare`` starts it (or joins the one asked the same, or answers
+at once with the comparison kept in the store), ``GET /api/compare/{job}`` shows its state, progress, an
+estimate of the time left and, once done, its result (the answer ``octoscope compare --json`` prints);
+``GET /api/compare`` shows the jobs under way and the comparison kept for the options asked, so that a page
+opened again reattaches to its job or shows the last answer at once.
 
 A comparison may ask Octopus for every tariff's prices (the catalogue once a day, each tariff's rates once),
-so it is never a GET: a link, an image or a prefetch cannot spend the budget, and the Origin policy
-(``security``) keeps other sites from starting one. The work runs on the server whatever happens to the page
-that asked; its progress and result are kept here (the last ``KEPT`` jobs, for an hour). One comparison runs
-at a time (the budget is shared); asking for the one already running joins it; a client may start
-``PER_CLIENT_HOUR`` an hour.
+so only the POST may start one: a link, an image or a prefetch cannot spend the budget, and the Origin policy
+(``security``) keeps other sites from starting one. No GET here asks Octopus anything. The work runs on the
+server whatever happens to the page that asked; comparisons run one at a time (the budget is shared), others
+wait queued (at most ``QUEUED``); a client may start ``PER_CLIENT_HOUR`` an hour. Jobs live in this process
+(the last ``KEPT`` for an hour); each result without problems is also kept in the store
+(``services.pricing.keep_comparison``) and answered again while what it was worked out from is unchanged.
 """
 
 from __future__ import annotations
@@ -19,35 +23,54 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from octoscope.clock import Clock
 from octoscope.errors import OctoscopeError
-from octoscope.services.pricing import compare_tariffs
+from octoscope.services.pricing import KeptComparison, compare_tariffs, kept_comparison
 from octoscope.sync import Progress
 from octoscope.web.deps import ClockDep, OctopusDep, SettingsDep, StoreDep
 from octoscope.web.errors import detail_of, status_of
 
 router = APIRouter(tags=["prices"])
 
-KEPT = 8  # jobs kept with their results
+KEPT = 8  # finished jobs kept with their results
 KEEP_SECONDS = 3600.0
 PER_CLIENT_HOUR = 10
+QUEUED = 3  # comparisons waiting behind the running one
 Fuel = Literal["electricity", "gas", "export"]
+Params = tuple[int, str | None, str | None]  # months, fuel, region
+Status = Literal["queued", "running", "done", "failed"]
 
 
 @dataclass
 class Job:
     id: str
-    params: tuple[int, str | None, str | None]  # months, fuel, region
+    params: Params
     client: str
-    started: float
-    status: Literal["running", "done", "failed"] = "running"
+    started: float  # the app clock's time when asked, for forgetting old jobs
+    clock: Clock = field(repr=False)
+    status: Status = "queued"
     total: int = 0
     done: int = 0
-    step: str = ""
+    step: str = "waiting for another comparison to finish"
+    counting_since: float | None = None  # monotonic, when the steps were counted out
     result: dict[str, Any] | None = None
+    kept: dict[str, Any] | None = None
     error: str | None = None
     error_status: int | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+    def seconds_left(self) -> float | None:
+        """Time left at the rate steps have been done so far; None until one is done."""
+        if self.status != "running" or self.counting_since is None or not self.done or not self.total:
+            return None
+        elapsed = self.clock.monotonic() - self.counting_since
+        return round(max(0.0, elapsed / self.done * (self.total - self.done)), 1)
 
     def view(self) -> dict[str, Any]:
         months, fuel, region = self.params
@@ -55,10 +78,16 @@ class Job:
             "job": self.id,
             "status": self.status,
             "asked": {"months": months, "fuel": fuel, "region": region},
-            "progress": {"done": self.done, "total": self.total, "step": self.step},
+            "progress": {
+                "done": self.done,
+                "total": self.total,
+                "step": self.step,
+                "seconds_left": self.seconds_left(),
+            },
         }
         if self.status == "done":
             out["result"] = self.result
+            out["kept"] = self.kept
         if self.status == "failed":
             out["detail"] = self.error
             out["error_status"] = self.error_status
@@ -66,38 +95,46 @@ class Job:
 
 
 class Jobs:
-    """The comparisons of one app: started, running, finished (see the module docstring)."""
+    """The comparisons of one app: queued, running, finished (see the module docstring)."""
 
     def __init__(self) -> None:
         self.jobs: dict[str, Job] = {}
         self.starts: dict[str, list[float]] = {}
+        self.one_at_a_time = asyncio.Lock()
 
     def _forget_old(self, now: float) -> None:
-        finished = [j for j in self.jobs.values() if j.status != "running"]
-        for job in finished:
-            if now - job.started > KEEP_SECONDS:
-                del self.jobs[job.id]
-        finished = sorted((j for j in self.jobs.values() if j.status != "running"), key=lambda j: j.started)
-        for job in finished[: max(0, len(self.jobs) - KEPT)]:
+        for job in [j for j in self.jobs.values() if not j.active and now - j.started > KEEP_SECONDS]:
+            del self.jobs[job.id]
+        finished = sorted((j for j in self.jobs.values() if not j.active), key=lambda j: j.started)
+        for job in finished[: max(0, len(finished) - KEPT)]:
             del self.jobs[job.id]
         for client in list(self.starts):
             self.starts[client] = [t for t in self.starts[client] if now - t < 3600]
             if not self.starts[client]:
                 del self.starts[client]
 
-    def running(self) -> Job | None:
-        return next((j for j in self.jobs.values() if j.status == "running"), None)
+    def active(self) -> list[Job]:
+        return sorted((j for j in self.jobs.values() if j.active), key=lambda j: j.started)
 
-    def admit(self, client: str, params: tuple[int, str | None, str | None], now: float) -> Job:
-        """The job to answer with: the running one if it is the same comparison, else a new one; refused
-        (429) while another comparison runs or past the client's share."""
+    def joining(self, params: Params, now: float) -> Job | None:
+        """The job under way for the same comparison, if any: asking again joins it."""
         self._forget_old(now)
-        current = self.running()
-        if current is not None:
-            if current.params == params:
-                return current
+        return next((j for j in self.active() if j.params == params), None)
+
+    def add(self, job: Job) -> Job:
+        self.jobs[job.id] = job
+        self._forget_old(job.started)
+        return job
+
+    def admit(self, client: str, params: Params, clock: Clock) -> Job:
+        """A new job to run, or 429: too many waiting, or past the client's share."""
+        now = clock()
+        waiting = self.active()
+        if len(waiting) > QUEUED:
             raise HTTPException(
-                429, f"another comparison is running (job {current.id}); wait for it", headers={"Retry-After": "10"}
+                429,
+                f"{len(waiting)} comparisons are under way; ask again when one has finished",
+                headers={"Retry-After": "30"},
             )
         starts = self.starts.setdefault(client, [])
         if len(starts) >= PER_CLIENT_HOUR:
@@ -108,13 +145,11 @@ class Jobs:
                 headers={"Retry-After": str(wait)},
             )
         starts.append(now)
-        job = Job(secrets.token_hex(8), params, client, now)
-        self.jobs[job.id] = job
-        return job
+        return self.add(Job(secrets.token_hex(8), params, client, now, clock))
 
 
 async def stop(app: Any) -> None:
-    """Cancel the comparisons still running, before the app closes the store they use."""
+    """Cancel the comparisons still under way, before the app closes the store they use."""
     jobs: Jobs | None = getattr(app.state, "compare_jobs", None)
     tasks = [j.task for j in (jobs.jobs.values() if jobs else ()) if j.task is not None and not j.task.done()]
     for task in tasks:
@@ -129,16 +164,25 @@ def _jobs(request: Request) -> Jobs:
     return jobs
 
 
-async def _run(job: Job, work: Callable[[Progress], Any]) -> None:
+def _kept_view(kept: KeptComparison, reused: bool) -> dict[str, Any]:
+    return {**kept.view(), "reused": reused}
+
+
+async def _run(jobs: Jobs, job: Job, work: Callable[[Progress], Any]) -> None:
     def start(total: int) -> None:
-        job.total = total
+        job.total, job.done = total, 0
+        job.counting_since = job.clock.monotonic()
+        job.step = f"fetching {total} price list{'s' if total != 1 else ''} not yet stored" if total else ""
 
     def advance(step: str) -> None:
         job.done += 1
         job.step = step
 
     try:
-        job.result = await work(Progress(start, advance))
+        async with jobs.one_at_a_time:
+            job.status = "running"
+            job.step = "reading the tariffs on sale"
+            job.result = await work(Progress(start, advance))
         job.status = "done"
     except OctoscopeError as err:  # said on the job as the error handler would say it (web.errors)
         job.error, job.error_status, job.status = detail_of(err), status_of(err), "failed"
@@ -163,20 +207,64 @@ async def start_comparison(
     region: Annotated[str | None, Query(description="Region letter A-P, if it cannot be found", max_length=1)] = None,
 ) -> JSONResponse:
     jobs = _jobs(request)
-    client = request.client.host if request.client else "unknown"
-    job = jobs.admit(client, (months, fuel, region), clock())
-    if job.task is None:
+    params: Params = (months, fuel, region)
+    job = jobs.joining(params, clock())
+    if job is None:
+        kept = await run_in_threadpool(_current_kept, store, settings, clock, params)
+        if kept is not None:  # nothing it was worked out from has changed: answered again, Octopus not asked
+            job = jobs.add(Job(secrets.token_hex(8), params, "kept", clock(), clock, status="done", step=""))
+            job.result, job.kept = kept.result, _kept_view(kept, True)
+        else:
+            client = request.client.host if request.client else "unknown"
+            job = jobs.admit(client, params, clock)
+            created = job
 
-        async def work(progress: Progress) -> dict[str, Any]:
-            return await compare_tariffs(
-                settings, store, clock, octopus, months=months, fuel=fuel, region=region, progress=progress
-            )
+            async def work(progress: Progress) -> dict[str, Any]:
+                result = await compare_tariffs(
+                    settings, store, clock, octopus, months=months, fuel=fuel, region=region, progress=progress
+                )
+                if not result["problems"]:  # kept in the store by compare_tariffs
+                    created.kept = _kept_view(KeptComparison(result, clock.now(), True, None), False)
+                return result
 
-        job.task = asyncio.create_task(_run(job, work))
+            job.task = asyncio.create_task(_run(jobs, job, work))
     return JSONResponse(job.view(), status_code=202, headers={"Location": f"/api/compare/{job.id}"})
 
 
-@router.get("/api/compare/{job}", summary="A comparison's progress, and its result once done")
+def _current_kept(store: Any, settings: Any, clock: Clock, params: Params) -> KeptComparison | None:
+    """The kept comparison if it is still the answer; a question it cannot answer is the job's to say."""
+    try:
+        kept = kept_comparison(store, settings, clock.now(), *params)
+    except OctoscopeError:
+        return None
+    return kept if kept is not None and kept.current else None
+
+
+@router.get(
+    "/api/compare",
+    summary="The comparisons under way, and the one kept for these options (when worked out, whether current)",
+)
+def comparisons(
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    months: Annotated[int, Query(ge=1, le=36)] = 12,
+    fuel: Fuel | None = None,
+    region: Annotated[str | None, Query(max_length=1)] = None,
+) -> dict[str, Any]:
+    jobs = _jobs(request)
+    try:
+        kept = kept_comparison(store, settings, clock.now(), months, fuel, region)
+    except OctoscopeError:  # nothing kept can be shown (no account, no readings): nothing to show
+        kept = None
+    return {
+        "active": [j.view() for j in jobs.active()],
+        "kept": None if kept is None else {"result": kept.result, "kept": _kept_view(kept, True)},
+    }
+
+
+@router.get("/api/compare/{job}", summary="A comparison's state and progress, and its result once done")
 def comparison(request: Request, job: Annotated[str, Path(max_length=32)]) -> dict[str, Any]:
     found = _jobs(request).jobs.get(job)
     if found is None:

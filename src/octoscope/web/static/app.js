@@ -735,21 +735,24 @@
     out.dataset.ready = "1";
   }
 
-  // The tariff comparison on the Costs page: asked for with the button (the first one fetches every
-  // tariff's public prices from Octopus), and the last answer kept in this browser to show on the next visit.
-  const COMPARED = "octoscope.compare";
+  // The tariff comparison on the Costs page: a job on the server, started with the button (the first one
+  // fetches every tariff's public prices from Octopus), followed with a progress bar, and its answer kept on
+  // the server: opening the page shows the last one at once, or reattaches to the job still running.
   function compareSection() {
     const form = $("#compare-form");
     const status = $("#compare-status");
     const out = $("#compare-result");
+    const bar = $("#compare-progress");
     const button = form.querySelector("button");
-    function render(saved) {
-      const r = saved.result;
+    const duration = (s) => (s < 60 ? `${Math.max(1, Math.round(s))} s` : `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, "0")} s`);
+    function render(r, kept) {
       const asked = Object.values(r.requests || {}).reduce((a, n) => a + n, 0);
       status.classList.remove("error");
-      status.textContent = `Compared ${when(saved.at)}: ${r.days} days, ${dateOnly(r.from)} to ${dateOnly(addDays(r.to, -1))}, ` +
+      const stale = kept && !kept.current ? ` Not current: ${kept.stale_because}; compare again for today's answer.` : "";
+      status.textContent = `Compared ${kept ? when(kept.computed_at) : "just now"}: ${r.days} days, ${dateOnly(r.from)} to ${dateOnly(addDays(r.to, -1))}, ` +
         `region ${r.region.letter} (${r.region.name}, from the ${r.region.from}), ${r.payment_method === "DIRECT_DEBIT" ? "Direct Debit" : r.payment_method.toLowerCase().replace(/_/g, " ")} prices inc VAT. ` +
-        (asked ? `Octopus was asked ${asked} time${asked > 1 ? "s" : ""} for prices.` : "Every price was already stored: Octopus was not asked.");
+        (kept && kept.reused ? "Kept on the server: Octopus was not asked." : asked ? `Octopus was asked ${asked} time${asked > 1 ? "s" : ""} for prices.` : "Every price was already stored: Octopus was not asked.") + stale;
+      status.dataset.kept = kept ? (kept.current ? "current" : "stale") : "";
       let html = "";
       for (const [fuel, mine] of Object.entries(r.current)) {
         const isExport = fuel === "export";
@@ -787,40 +790,70 @@
       out.dataset.ready = "1";
       button.textContent = "Compare again";
     }
-    let saved = null;
-    try { saved = JSON.parse(localStorage.getItem(COMPARED) || "null"); } catch (e) { saved = null; }
-    if (saved && saved.result && saved.result.current) {
-      form.months.value = String(saved.months);
-      render(saved);
+    function showProgress(job) {
+      const p = job.progress;
+      bar.hidden = false;
+      if (job.status === "queued") {
+        bar.removeAttribute("value");
+        status.textContent = "Waiting for another comparison to finish…";
+        return;
+      }
+      if (p.total) { bar.max = p.total; bar.value = p.done; } else { bar.removeAttribute("value"); }
+      const left = p.seconds_left == null ? "" : `, about ${duration(p.seconds_left)} left`;
+      status.textContent = p.total ? `Comparing… ${p.done} of ${p.total} price lists fetched${left}.` : `Comparing… ${p.step || "starting"}.`;
     }
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      const months = form.months.value;
+    async function follow(job) {
+      form.months.value = String(job.asked.months);
       button.disabled = true;
       status.classList.remove("error");
-      status.textContent = "Comparing… the first comparison over a period fetches each tariff's public prices from Octopus, which can take a minute.";
+      delete out.dataset.ready;
       try {
-        // A job on the server: started with a POST (a GET never spends the Octopus budget), then followed
-        // until it is done; it goes on if this page is closed.
-        let job = await getJSON(`/api/compare?months=${months}`, "POST");
-        while (job.status === "running") {
-          const p = job.progress;
-          if (p.total) status.textContent = `Comparing… ${p.done} of ${p.total} steps${p.step ? ": " + p.step : ""}.`;
+        while (job.status === "queued" || job.status === "running") {
+          showProgress(job);
           await new Promise((resolve) => setTimeout(resolve, 1000));
           job = await getJSON(`/api/compare/${encodeURIComponent(job.job)}`);
         }
         if (job.status === "failed") throw new Error(job.detail);
-        const result = job.result;
-        const fresh = { at: body.dataset.now, months: Number(months), result };
-        try { localStorage.setItem(COMPARED, JSON.stringify(fresh)); } catch (err) { /* private browsing: shown, not kept */ }
-        render(fresh);
+        render(job.result, job.kept);
       } catch (err) {
         status.classList.add("error");
         status.textContent = "Could not compare: " + err.message;
       } finally {
+        bar.hidden = true;
+        button.disabled = false;
+      }
+    }
+    async function showKept() {
+      // A GET: reads the jobs and the kept answer, never asks Octopus.
+      try {
+        const found = await getJSON(`/api/compare?months=${form.months.value}`);
+        if (found.active.length) return follow(found.active[0]);
+        if (found.kept) return render(found.kept.result, found.kept.kept);
+      } catch (err) { /* nothing kept to show: the button is still there */ }
+    }
+    // The period last asked for is remembered in this browser (the answers are kept on the server).
+    const MONTHS = "octoscope.compare.months";
+    const remember = () => { try { localStorage.setItem(MONTHS, form.months.value); } catch (e) { /* private browsing */ } };
+    try {
+      const months = localStorage.getItem(MONTHS);
+      if (months && form.months.querySelector(`option[value="${CSS.escape(months)}"]`)) form.months.value = months;
+    } catch (e) { /* private browsing */ }
+    form.months.addEventListener("change", () => { remember(); showKept(); });
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      remember();
+      button.disabled = true;
+      status.classList.remove("error");
+      status.textContent = "Comparing…";
+      try {
+        await follow(await getJSON(`/api/compare?months=${form.months.value}`, "POST"));
+      } catch (err) {
+        status.classList.add("error");
+        status.textContent = "Could not compare: " + err.message;
         button.disabled = false;
       }
     });
+    showKept();
   }
 
   // --- EV ------------------------------------------------------------------------------------------------

@@ -1,0 +1,32 @@
+"""Kept results (the tariff comparison's answer, kept across restarts): one per key, replaced whole, read back
+as written, and still there when the store is opened again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from octoscope.store.ports import KeptResult, StoreProtocol
+from tests.store.backends import Backend
+from tests.store.test_sqlite import AT
+
+
+def test_a_result_is_kept_per_key_and_replaced_whole(empty: StoreProtocol) -> None:
+    assert empty.kept_result("compare:12") is None
+    empty.keep_result("compare:12", "digest-1", '{"a": 1}', AT)
+    empty.keep_result("compare:1", "digest-9", '{"b": "£"}', AT)
+    assert empty.kept_result("compare:12") == KeptResult("digest-1", AT, '{"a": 1}')
+    later = AT + timedelta(hours=2)
+    empty.keep_result("compare:12", "digest-2", '{"a": 2}', later)
+    assert empty.kept_result("compare:12") == KeptResult("digest-2", later, '{"a": 2}')
+    assert empty.kept_result("compare:1") == KeptResult("digest-9", AT, '{"b": "£"}')
+
+
+def test_a_kept_result_outlives_the_process(backend: Backend, tmp_path: Path) -> None:
+    with backend.open_in(tmp_path) as first:
+        first.keep_result("compare:12", "digest", "{}", AT)
+    with backend.open_in(tmp_path) as again:
+        kept = again.kept_result("compare:12")
+    assert kept is not None
+    assert kept.computed_at == AT
+    assert kept.computed_at.utcoffset() == timedelta(0)
