@@ -40,7 +40,8 @@ def snapshot(source: Path, target: Path) -> None:
 @pytest.fixture(scope="module")
 def household(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The synced demo household, with a row in every table a sync leaves empty (live readings, dispatches,
-    the catalogue, export cursors, notifications, statements), so that the copy is shown to carry them all."""
+    the catalogue, export cursors, notifications, statements, a kept comparison), so that the copy is shown to
+    carry them all."""
     path = tmp_path_factory.mktemp("copy-source") / "household.db"
     snapshot(synced_demo.db, path)
     done = synced_demo.run("bills", env={"OCTOSCOPE_DB": str(path)})
@@ -67,6 +68,7 @@ def household(synced_demo: Cli, tmp_path_factory: pytest.TempPathFactory) -> Pat
         store.save_lookup("postcode:BN1 1AA", "J", AT)
         store.save_export_cursor("influx", "consumption", "gas:3000000101", ExportCursor(AT, AT, AT, 48))
         store.record_notification("cheap:2026-11-21", "cheap", AT)
+        store.keep_result("compare:12", "digest-of-inputs", '{"tariffs": []}', AT)
         empty = [t for t, (_, rows) in everything(store).items() if not rows]
     assert empty == [], f"the source should hold a row in every table, not in {empty}"
     return path

@@ -268,7 +268,7 @@ def test_doctor_checks_the_server_database(synced_pg: Cli) -> None:
     assert shared_postgres().password not in done.stdout + done.stderr
     checks = {c["check"]: c for c in json.loads(done.stdout)}
     assert checks["database"]["status"] == "ok", checks["database"]
-    assert "schema 6 (current), PostgreSQL" in checks["database"]["message"]
+    assert f"schema {len(SQLITE_MIGRATIONS)} (current), PostgreSQL" in checks["database"]["message"]
 
 
 def test_copying_the_ledger_twice_writes_nothing_twice(dsn: str) -> None:
