@@ -327,7 +327,7 @@ def test_the_tariff_comparison_on_demand_with_the_routes_totals(browser: Any, de
     page.page.wait_for_load_state("networkidle")
     # Opening the Costs page starts nothing: it only reads (GET) the jobs and the comparison kept.
     assert asked
-    assert all(m == "GET" and "/api/compare?" in u for m, u in zip(asked_methods, asked, strict=True))
+    assert all(m == "GET" and "/api/compare/kept?" in u for m, u in zip(asked_methods, asked, strict=True))
     page.page.select_option("#compare-form select[name=months]", "1")  # reads the answer kept for it, if any
     page.page.click("#compare-form button[type=submit]")
     page.page.wait_for_selector("#compare-result[data-ready]", timeout=180_000)

@@ -78,7 +78,7 @@ def test_a_comparison_job_from_start_to_a_kept_answer_shown_after_a_restart(cata
             assert first["status"] in ("queued", "running")
             again = httpx.post(f"{base}/api/compare", params={"months": 12}, timeout=30).json()
             assert again["job"] == first["job"]  # asked again while it runs: joined, not started twice
-            listed = httpx.get(f"{base}/api/compare", params={"months": 12}, timeout=30).json()
+            listed = httpx.get(f"{base}/api/compare/kept", params={"months": 12}, timeout=30).json()
             assert [j["job"] for j in listed["active"]] == [first["job"]]
             assert listed["kept"] is None
             views: list[dict[str, Any]] = []
@@ -87,7 +87,7 @@ def test_a_comparison_job_from_start_to_a_kept_answer_shown_after_a_restart(cata
             sim.reset_log()
             for _ in range(3):  # reading the job and the kept answer asks Octopus nothing
                 assert httpx.get(f"{base}/api/compare/{first['job']}", timeout=30).json()["status"] == "done"
-                httpx.get(f"{base}/api/compare", params={"months": 12}, timeout=30).raise_for_status()
+                httpx.get(f"{base}/api/compare/kept", params={"months": 12}, timeout=30).raise_for_status()
             assert requests_made(sim) == []
         result = done["result"]
         assert done["status"] == "done", done
@@ -106,7 +106,7 @@ def test_a_comparison_job_from_start_to_a_kept_answer_shown_after_a_restart(cata
         # Started again on the same database: the answer is there at once, and a POST reuses it.
         sim.reset_log()
         with serve_in_thread(create_app(settings, clock=frozen(LATER))) as base:
-            shown = httpx.get(f"{base}/api/compare", params={"months": 12}, timeout=30).json()
+            shown = httpx.get(f"{base}/api/compare/kept", params={"months": 12}, timeout=30).json()
             reused = httpx.post(f"{base}/api/compare", params={"months": 12}, timeout=30).json()
             assert requests_made(sim) == []
             # A revised reading in the period: the kept answer is no longer the answer.
@@ -114,7 +114,7 @@ def test_a_comparison_job_from_start_to_a_kept_answer_shown_after_a_restart(cata
                 series, serial = next(k for k in store.cursors() if k[0].startswith("electricity-import"))
                 (at, value, _) = store.readings(series, *a_day_in_the_period(store, series))[0]
                 store.write_consumption(series, serial, "kWh", [Reading(at, value + 1.0)])
-            stale = httpx.get(f"{base}/api/compare", params={"months": 12}, timeout=30).json()["kept"]
+            stale = httpx.get(f"{base}/api/compare/kept", params={"months": 12}, timeout=30).json()["kept"]
     assert shown["active"] == []
     assert shown["kept"]["kept"]["current"] is True
     assert shown["kept"]["kept"]["computed_at"] == done["kept"]["computed_at"]
@@ -153,7 +153,7 @@ def test_octopus_not_answering_in_time_fails_the_job_in_one_line(synced_demo: Cl
         with serve_in_thread(create_app(settings, clock=frozen(LATER))) as base:
             job = httpx.post(f"{base}/api/compare", params={"months": 1}, timeout=30).json()
             failed = follow(base, job, [])
-            kept = httpx.get(f"{base}/api/compare", params={"months": 1}, timeout=30).json()["kept"]
+            kept = httpx.get(f"{base}/api/compare/kept", params={"months": 1}, timeout=30).json()["kept"]
     assert failed["status"] == "failed", failed
     assert failed["detail"] == (
         "products: gave up after 1 attempt; the last answer was: products: Octopus did not answer in time"
@@ -171,7 +171,7 @@ def test_a_price_list_not_answering_in_time_is_a_problem_and_the_answer_is_not_k
         with serve_in_thread(create_app(settings, clock=frozen(LATER))) as base:
             job = httpx.post(f"{base}/api/compare", params={"months": 2}, timeout=30).json()
             done = follow(base, job, [])
-            kept = httpx.get(f"{base}/api/compare", params={"months": 2}, timeout=30).json()["kept"]
+            kept = httpx.get(f"{base}/api/compare/kept", params={"months": 2}, timeout=30).json()["kept"]
     # A price list that timed out fails the job, said in one line (or, if the runner let the rest go on, is a
     # problem said with the answer); either way nothing missing prices is kept.
     if done["status"] == "failed":

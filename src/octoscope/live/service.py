@@ -56,6 +56,7 @@ STALE_MARGIN = 30.0  # a reading later than the poll interval and this is stale
 REDISCOVER_EVERY = 600.0  # ask Octopus for the account's devices at most this often
 RATES_FRESH = 600.0  # re-read a day's unit rates (new Agile prices, dispatches) this often
 NAP = 60.0  # the poller looks at least this often whether it is still wanted
+STOPPING = "the server is stopping; reconnecting when it is back"
 STATES = ("ok", "starting", "stale", "rate_limited", "no_device", "token_error", "error")
 
 
@@ -536,6 +537,7 @@ class LiveService:
         self._last_rediscovery = -REDISCOVER_EVERY
         self._rates: dict[tuple[str, date], tuple[float, DayRates | None]] = {}
         self._pruned_at = -3600.0
+        self.stopping = False
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -548,8 +550,9 @@ class LiveService:
     def stop_streams(self) -> None:
         """The server is stopping: every viewer's stream ends now (its browser reconnects to the next one),
         so that shutdown does not wait on streams that never end by themselves."""
+        self.stopping = True
         for feed in self.feeds.values():
-            feed.hub.close_all("the server is stopping; reconnecting when it is back")
+            feed.hub.close_all(STOPPING)
 
     async def close(self) -> None:
         self.stop_streams()
@@ -621,6 +624,8 @@ class LiveService:
         feed = self.feed(device)
         await self.first_view(feed)
         sub = feed.hub.subscribe(last_event_id)
+        if self.stopping:  # the server began stopping while the first view was read: this stream ends too
+            feed.hub.close_all(STOPPING)
         newest = feed.hub.newest
         if last_event_id is not None and (newest is None or newest.id < last_event_id):
             # The hub does not hold what it saw (a restart): the next poll asks from there.

@@ -1,16 +1,17 @@
 """The tariff comparison as a job: ``POST /api/compare`` starts it (or joins the one asked the same, or answers
 at once with the comparison kept in the store), ``GET /api/compare/{job}`` shows its state, progress, an
 estimate of the time left and, once done, its result (the answer ``octoscope compare --json`` prints);
-``GET /api/compare`` shows the jobs under way and the comparison kept for the options asked, so that a page
-opened again reattaches to its job or shows the last answer at once.
+``GET /api/compare/kept`` shows the jobs under way and the comparison kept for the options asked, so that a
+page opened again reattaches to its job or shows the last answer at once.
 
 A comparison may ask Octopus for every tariff's prices (the catalogue once a day, each tariff's rates once),
 so only the POST may start one: a link, an image or a prefetch cannot spend the budget, and the Origin policy
 (``security``) keeps other sites from starting one. No GET here asks Octopus anything. The work runs on the
-server whatever happens to the page that asked; comparisons run one at a time (the budget is shared), others
-wait queued (at most ``QUEUED``); a client may start ``PER_CLIENT_HOUR`` an hour. Jobs live in this process
-(the last ``KEPT`` for an hour); each result without problems is also kept in the store
-(``services.pricing.keep_comparison``) and answered again while what it was worked out from is unchanged.
+server whatever happens to the page that asked. One comparison runs at a time (the budget is shared); asking
+for the one under way joins it, another is refused (429) until it ends; a client may start
+``PER_CLIENT_HOUR`` an hour. Jobs live in this process (the last ``KEPT`` for an hour); each result without
+problems is also kept in the store (``services.pricing.keep_comparison``) and answered again while what it
+was worked out from is unchanged.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ router = APIRouter(tags=["prices"])
 KEPT = 8  # finished jobs kept with their results
 KEEP_SECONDS = 3600.0
 PER_CLIENT_HOUR = 10
-QUEUED = 3  # comparisons waiting behind the running one
 Fuel = Literal["electricity", "gas", "export"]
 Params = tuple[int, str | None, str | None]  # months, fuel, region
 Status = Literal["queued", "running", "done", "failed"]
@@ -49,11 +49,11 @@ class Job:
     params: Params
     client: str
     started: float  # the app clock's time when asked, for forgetting old jobs
-    clock: Clock = field(repr=False)
-    status: Status = "queued"
+    clock: Clock | None = field(default=None, repr=False)  # for the estimate of the time left
+    status: Status = "running"
     total: int = 0
     done: int = 0
-    step: str = "waiting for another comparison to finish"
+    step: str = ""
     counting_since: float | None = None  # monotonic, when the steps were counted out
     result: dict[str, Any] | None = None
     kept: dict[str, Any] | None = None
@@ -67,7 +67,9 @@ class Job:
 
     def seconds_left(self) -> float | None:
         """Time left at the rate steps have been done so far; None until one is done."""
-        if self.status != "running" or self.counting_since is None or not self.done or not self.total:
+        if self.status != "running" or self.clock is None or self.counting_since is None or not self.done:
+            return None
+        if not self.total:
             return None
         elapsed = self.clock.monotonic() - self.counting_since
         return round(max(0.0, elapsed / self.done * (self.total - self.done)), 1)
@@ -126,15 +128,19 @@ class Jobs:
         self._forget_old(job.started)
         return job
 
-    def admit(self, client: str, params: Params, clock: Clock) -> Job:
-        """A new job to run, or 429: too many waiting, or past the client's share."""
-        now = clock()
-        waiting = self.active()
-        if len(waiting) > QUEUED:
+    def admit(self, client: str, params: Params, now: float) -> Job:
+        """The job to answer with: the one under way if it is the same comparison, else a new one; refused
+        (429) while another comparison is under way or past the client's share."""
+        self._forget_old(now)
+        current = self.joining(params, now)
+        if current is not None:
+            return current
+        others = self.active()
+        if others:
             raise HTTPException(
                 429,
-                f"{len(waiting)} comparisons are under way; ask again when one has finished",
-                headers={"Retry-After": "30"},
+                f"another comparison is running (job {others[0].id}); wait for it",
+                headers={"Retry-After": "10"},
             )
         starts = self.starts.setdefault(client, [])
         if len(starts) >= PER_CLIENT_HOUR:
@@ -145,7 +151,7 @@ class Jobs:
                 headers={"Retry-After": str(wait)},
             )
         starts.append(now)
-        return self.add(Job(secrets.token_hex(8), params, client, now, clock))
+        return self.add(Job(secrets.token_hex(8), params, client, now))
 
 
 async def stop(app: Any) -> None:
@@ -171,7 +177,7 @@ def _kept_view(kept: KeptComparison, reused: bool) -> dict[str, Any]:
 async def _run(jobs: Jobs, job: Job, work: Callable[[Progress], Any]) -> None:
     def start(total: int) -> None:
         job.total, job.done = total, 0
-        job.counting_since = job.clock.monotonic()
+        job.counting_since = None if job.clock is None else job.clock.monotonic()
         job.step = f"fetching {total} price list{'s' if total != 1 else ''} not yet stored" if total else ""
 
     def advance(step: str) -> None:
@@ -212,11 +218,12 @@ async def start_comparison(
     if job is None:
         kept = await run_in_threadpool(_current_kept, store, settings, clock, params)
         if kept is not None:  # nothing it was worked out from has changed: answered again, Octopus not asked
-            job = jobs.add(Job(secrets.token_hex(8), params, "kept", clock(), clock, status="done", step=""))
+            job = jobs.add(Job(secrets.token_hex(8), params, "kept", clock(), clock, status="done"))
             job.result, job.kept = kept.result, _kept_view(kept, True)
         else:
             client = request.client.host if request.client else "unknown"
-            job = jobs.admit(client, params, clock)
+            job = jobs.admit(client, params, clock())
+            job.clock, job.status, job.step = clock, "queued", "about to start"
             created = job
 
             async def work(progress: Progress) -> dict[str, Any]:
@@ -241,7 +248,7 @@ def _current_kept(store: Any, settings: Any, clock: Clock, params: Params) -> Ke
 
 
 @router.get(
-    "/api/compare",
+    "/api/compare/kept",
     summary="The comparisons under way, and the one kept for these options (when worked out, whether current)",
 )
 def comparisons(

@@ -826,7 +826,7 @@
     async function showKept() {
       // A GET: reads the jobs and the kept answer, never asks Octopus.
       try {
-        const found = await getJSON(`/api/compare?months=${form.months.value}`);
+        const found = await getJSON(`/api/compare/kept?months=${form.months.value}`);
         if (found.active.length) return follow(found.active[0]);
         if (found.kept) return render(found.kept.result, found.kept.kept);
       } catch (err) { /* nothing kept to show: the button is still there */ }
