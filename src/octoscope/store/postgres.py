@@ -59,7 +59,7 @@ from octoscope.store.postgres_schema import (
     months_between,
     quoted,
 )
-from octoscope.store.sqlite import BUDGET_KEEP_SECONDS, HALF_HOUR, _Instants, _opt_date, _opt_dt, _opt_epoch
+from octoscope.store.records import BUDGET_KEEP_SECONDS, HALF_HOUR, Instants, opt_date, opt_dt, opt_epoch
 
 __all__ = ["PostgresStore", "applied", "pending"]
 
@@ -402,8 +402,8 @@ class PostgresStore:
                     (
                         a,
                         prop.id,
-                        _opt_epoch(prop.moved_in_at),
-                        _opt_epoch(prop.moved_out_at),
+                        opt_epoch(prop.moved_in_at),
+                        opt_epoch(prop.moved_out_at),
                         prop.postcode,
                         prop.address,
                     ),
@@ -494,7 +494,7 @@ class PostgresStore:
                     a,
                     point.identifier,
                     epoch(agreement.valid_from),
-                    _opt_epoch(agreement.valid_to),
+                    opt_epoch(agreement.valid_to),
                     agreement.tariff_code,
                 ),
             )
@@ -533,7 +533,7 @@ class PostgresStore:
                 (a,),
             ).fetchall()
             properties = tuple(
-                Property(pid, _opt_dt(moved_in), _opt_dt(moved_out), postcode, address, self._load_points(cur, pid))
+                Property(pid, opt_dt(moved_in), opt_dt(moved_out), postcode, address, self._load_points(cur, pid))
                 for pid, moved_in, moved_out, postcode, address in props
             )
             devices = tuple(
@@ -558,8 +558,8 @@ class PostgresStore:
                 Meter(
                     serial,
                     tuple(filter(None, registers.split(","))),
-                    _opt_date(active_from),
-                    _opt_date(active_to),
+                    opt_date(active_from),
+                    opt_date(active_to),
                     unit,
                     meter_type,
                     device_id,
@@ -572,7 +572,7 @@ class PostgresStore:
                 ).fetchall()
             )
             agreements = tuple(
-                Agreement(code, from_epoch(start), _opt_dt(end))
+                Agreement(code, from_epoch(start), opt_dt(end))
                 for start, end, code in cur.execute(
                     "SELECT valid_from, valid_to, tariff_code FROM agreements WHERE account = %s AND point = %s"
                     " ORDER BY valid_from",
@@ -690,7 +690,7 @@ class PostgresStore:
                 " AND interval_start < %s ORDER BY interval_start",
                 (self.account, self.account, series, epoch(start), epoch(end)),
             ).fetchall()
-        instants = _Instants()
+        instants = Instants()
         return [(instants.at(s), v, u) for s, v, u in rows]
 
     def cursors(self) -> dict[tuple[str, str], tuple[datetime, datetime]]:
@@ -735,7 +735,7 @@ class PostgresStore:
                         "register": charge.value,
                         "methods": [r.payment_method or "" for r in rates],
                         "froms": [epoch(r.valid_from) for r in rates],
-                        "tos": [_opt_epoch(r.valid_to) for r in rates],
+                        "tos": [opt_epoch(r.valid_to) for r in rates],
                         "exc": [r.value_exc_vat for r in rates],
                         "inc": [r.value_inc_vat for r in rates],
                     },
@@ -796,11 +796,11 @@ class PostgresStore:
                 f" WHERE {' AND '.join(where)} ORDER BY valid_from",
                 args,
             ).fetchall()
-        instants = _Instants()
+        instants = Instants()
         out = []
         for begin, finish, exc, inc, method in rows:
             valid_from = instants.at(begin)
-            out.append(Rate(valid_from, _opt_dt(finish), exc, inc, method or None))
+            out.append(Rate(valid_from, opt_dt(finish), exc, inc, method or None))
         return out
 
     def price_columns(
@@ -819,7 +819,7 @@ class PostgresStore:
         if not rows:
             return PriceColumns([], [], [], [])
         starts, ends, exc, inc = zip(*rows, strict=True)
-        instants = _Instants()
+        instants = Instants()
         begins = [instants.at(s) for s in starts]
         by_epoch = dict(zip(starts, begins, strict=True))
         finishes = [None if e is None else by_epoch.get(e) or from_epoch(e) for e in ends]
@@ -915,7 +915,7 @@ class PostgresStore:
             row = cur.execute(
                 "SELECT MAX(read_at) FROM telemetry WHERE account = %s AND device_id = %s", (self.account, device_id)
             ).fetchone()
-        return _opt_dt(row[0]) if row else None
+        return opt_dt(row[0]) if row else None
 
     def latest_telemetry(self) -> list[TelemetryRow]:
         with self._cursor() as cur:
@@ -1018,7 +1018,7 @@ class PostgresStore:
                 "SELECT started_at, finished_at, outcome FROM sync_runs WHERE account = %s ORDER BY id DESC LIMIT 1",
                 (self.account,),
             ).fetchone()
-        return None if row is None else (from_epoch(row[0]), _opt_dt(row[1]), row[2])
+        return None if row is None else (from_epoch(row[0]), opt_dt(row[1]), row[2])
 
     def last_successful_run(self) -> tuple[datetime, datetime] | None:
         with self._cursor() as cur:
@@ -1086,8 +1086,8 @@ class PostgresStore:
                         int(p.is_restricted),
                         p.term,
                         p.brand,
-                        _opt_epoch(p.available_from),
-                        _opt_epoch(p.available_to),
+                        opt_epoch(p.available_from),
+                        opt_epoch(p.available_to),
                         i,
                     )
                     for i, p in enumerate(products)
@@ -1121,8 +1121,8 @@ class PostgresStore:
                 is_restricted=bool(r[9]),
                 term=r[10],
                 brand=r[11],
-                available_from=_opt_dt(r[12]),
-                available_to=_opt_dt(r[13]),
+                available_from=opt_dt(r[12]),
+                available_to=opt_dt(r[13]),
             )
             for r in rows
         ]
