@@ -69,10 +69,12 @@ from octoscope.store.records import (
     opt_epoch,
     point_from_row,
     price_columns_from_rows,
+    price_list_where,
     product_from_row,
     product_row,
     product_tariff_from_row,
     property_row,
+    rate_window_from_row,
     rates_from_rows,
     statement_from_row,
     statement_row,
@@ -740,7 +742,7 @@ class PostgresStore:
                 " WHERE tariff_code = %s AND charge = %s ORDER BY window_from",
                 (tariff_code, charge.value),
             ).fetchall()
-        return [RateWindow(*(from_epoch(v) for v in row)) for row in rows]
+        return [rate_window_from_row(row) for row in rows]
 
     def rates(
         self,
@@ -750,25 +752,11 @@ class PostgresStore:
         end: datetime | None = None,
         payment_method: str | None = None,
     ) -> list[Rate]:
-        table, register = ("standing_charges", None) if charge is Charge.STANDING else ("unit_rates", charge.value)
-        where = ["tariff_code = %s"]
-        args: list[object] = [tariff_code]
-        if register is not None:
-            where.append("register = %s")
-            args.append(register)
-        if payment_method is not None:
-            where.append("payment_method IN ('', %s)")
-            args.append(payment_method)
-        if end is not None:
-            where.append("valid_from < %s")
-            args.append(epoch(end))
-        if start is not None:
-            where.append("(valid_to IS NULL OR valid_to > %s)")
-            args.append(epoch(start))
+        table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "%s")
         with self._cursor() as cur:
             rows = cur.execute(
                 f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat, payment_method FROM {table}"  # noqa: S608
-                f" WHERE {' AND '.join(where)} ORDER BY valid_from",
+                f" WHERE {where} ORDER BY valid_from",
                 args,
             ).fetchall()
         return rates_from_rows(rows)
@@ -776,15 +764,12 @@ class PostgresStore:
     def price_columns(
         self, tariff_code: str, charge: Charge, start: datetime, end: datetime, payment_method: str
     ) -> PriceColumns:
-        table, register = ("standing_charges", None) if charge is Charge.STANDING else ("unit_rates", charge.value)
-        where = "tariff_code = %s" + (" AND register = %s" if register else "")
-        args: list[object] = [tariff_code, *([register] if register else [])]
+        table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "%s")
         with self._cursor() as cur:
             rows = cur.execute(
                 f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat FROM {table} WHERE {where}"  # noqa: S608
-                " AND payment_method IN ('', %s) AND valid_from < %s AND (valid_to IS NULL OR valid_to > %s)"
                 " ORDER BY valid_from",
-                [*args, payment_method, epoch(end), epoch(start)],
+                args,
             ).fetchall()
         return price_columns_from_rows(rows)
 

@@ -18,6 +18,7 @@ from octoscope.domain.costs import PriceColumns
 from octoscope.domain.models import (
     Account,
     Agreement,
+    Charge,
     Direction,
     DispatchRecord,
     Fuel,
@@ -30,7 +31,7 @@ from octoscope.domain.models import (
 )
 from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import epoch, from_epoch
-from octoscope.store.ports import ExportCursor, TelemetryRow
+from octoscope.store.ports import ExportCursor, RateWindow, TelemetryRow
 
 __all__ = [
     "BUDGET_KEEP_SECONDS",
@@ -51,11 +52,13 @@ __all__ = [
     "opt_epoch",
     "point_from_row",
     "price_columns_from_rows",
+    "price_list_where",
     "product_from_row",
     "product_row",
     "product_tariff_from_row",
     "property_from_row",
     "property_row",
+    "rate_window_from_row",
     "rates_from_rows",
     "statement_from_row",
     "statement_row",
@@ -186,6 +189,40 @@ def account_from_rows(
 
 
 # --- prices -----------------------------------------------------------------------------------------------
+
+
+def price_list_where(
+    tariff_code: str,
+    charge: Charge,
+    start: datetime | None,
+    end: datetime | None,
+    payment_method: str | None,
+    mark: str,
+) -> tuple[str, str, list[object]]:
+    """(table, WHERE clause, its arguments) selecting one price list's records overlapping [start, end) where
+    given, and with ``payment_method`` only that method's and those naming none (Agile, Outgoing). ``mark`` is
+    the driver's placeholder (``?`` or ``%s``): the one difference between the backends' queries."""
+    table, register = ("standing_charges", None) if charge is Charge.STANDING else ("unit_rates", charge.value)
+    where = [f"tariff_code = {mark}"]
+    args: list[object] = [tariff_code]
+    if register is not None:
+        where.append(f"register = {mark}")
+        args.append(register)
+    if payment_method is not None:
+        where.append(f"payment_method IN ('', {mark})")
+        args.append(payment_method)
+    if end is not None:
+        where.append(f"valid_from < {mark}")
+        args.append(epoch(end))
+    if start is not None:
+        where.append(f"(valid_to IS NULL OR valid_to > {mark})")
+        args.append(epoch(start))
+    return table, " AND ".join(where), args
+
+
+def rate_window_from_row(row: Sequence[Any]) -> RateWindow:
+    """From (window_from, window_to, settled_to, fresh_until)."""
+    return RateWindow(*(from_epoch(v) for v in row))
 
 
 def rates_from_rows(rows: Sequence[Sequence[Any]]) -> list[Rate]:

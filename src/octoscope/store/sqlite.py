@@ -62,10 +62,12 @@ from octoscope.store.records import (
     opt_epoch,
     point_from_row,
     price_columns_from_rows,
+    price_list_where,
     product_from_row,
     product_row,
     product_tariff_from_row,
     property_row,
+    rate_window_from_row,
     rates_from_rows,
     statement_from_row,
     statement_row,
@@ -516,7 +518,7 @@ class SQLiteStore:
                 " WHERE tariff_code = ? AND charge = ? ORDER BY window_from",
                 (tariff_code, charge.value),
             ).fetchall()
-        return [RateWindow(*(from_epoch(v) for v in row)) for row in rows]
+        return [rate_window_from_row(row) for row in rows]
 
     def rates(
         self,
@@ -528,25 +530,11 @@ class SQLiteStore:
     ) -> list[Rate]:
         """A price list in time order: the records overlapping [start, end) if given, and, with
         ``payment_method``, only that method's records and those that name none (Agile, Outgoing)."""
-        table, register = ("standing_charges", None) if charge is Charge.STANDING else ("unit_rates", charge.value)
-        where = ["tariff_code = ?"]
-        args: list[object] = [tariff_code]
-        if register is not None:
-            where.append("register = ?")
-            args.append(register)
-        if payment_method is not None:
-            where.append("payment_method IN ('', ?)")
-            args.append(payment_method)
-        if end is not None:
-            where.append("valid_from < ?")
-            args.append(epoch(end))
-        if start is not None:
-            where.append("(valid_to IS NULL OR valid_to > ?)")
-            args.append(epoch(start))
+        table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "?")
         with self._reading():
             rows = self._db.execute(
                 f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat, payment_method FROM {table}"  # noqa: S608
-                f" WHERE {' AND '.join(where)} ORDER BY valid_from",
+                f" WHERE {where} ORDER BY valid_from",
                 args,
             ).fetchall()
         return rates_from_rows(rows)
@@ -556,15 +544,12 @@ class SQLiteStore:
     ) -> PriceColumns:
         """The records of one price list overlapping [start, end), for ``payment_method`` and those that name
         none, as columns in time order: no record object per row (a year of Agile is 17,520 rows)."""
-        table, register = ("standing_charges", None) if charge is Charge.STANDING else ("unit_rates", charge.value)
-        where = "tariff_code = ?" + (" AND register = ?" if register else "")
-        args: list[object] = [tariff_code, *([register] if register else [])]
+        table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "?")
         with self._reading():
             rows = self._db.execute(
                 f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat FROM {table} WHERE {where}"  # noqa: S608
-                " AND payment_method IN ('', ?) AND valid_from < ? AND (valid_to IS NULL OR valid_to > ?)"
                 " ORDER BY valid_from",
-                [*args, payment_method, epoch(end), epoch(start)],
+                args,
             ).fetchall()
         return price_columns_from_rows(rows)
 
