@@ -73,8 +73,10 @@ from octoscope.store.records import (
     product_from_row,
     product_row,
     product_tariff_from_row,
+    product_upsert,
     property_row,
     rate_window_from_row,
+    rate_window_row,
     rates_from_rows,
     statement_from_row,
     statement_row,
@@ -723,14 +725,7 @@ class PostgresStore:
                     " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (tariff_code, charge, window_from, window_to)"
                     " DO UPDATE SET settled_to = GREATEST(rate_windows.settled_to, excluded.settled_to),"
                     " fresh_until = excluded.fresh_until",
-                    (
-                        tariff_code,
-                        charge.value,
-                        epoch(window.start),
-                        epoch(window.end),
-                        epoch(window.settled_to),
-                        epoch(window.fresh_until),
-                    ),
+                    rate_window_row(tariff_code, charge, window),
                 )
         new = sum(1 for (inserted,) in rows if inserted)
         return new, len(rows) - new
@@ -990,16 +985,7 @@ class PostgresStore:
             cur.execute("DELETE FROM catalogue_tariffs WHERE NOT (product = ANY(%s))", (codes,))
             cur.execute("DELETE FROM catalogue_products WHERE NOT (code = ANY(%s))", (codes,))
             cur.executemany(
-                "INSERT INTO catalogue_products (code, direction, full_name, display_name, is_variable, is_green,"
-                " is_tracker, is_prepay, is_business, is_restricted, term, brand, available_from, available_to,"
-                " position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (code) DO UPDATE SET"
-                " direction = excluded.direction, full_name = excluded.full_name,"
-                " display_name = excluded.display_name, is_variable = excluded.is_variable,"
-                " is_green = excluded.is_green, is_tracker = excluded.is_tracker, is_prepay = excluded.is_prepay,"
-                " is_business = excluded.is_business, is_restricted = excluded.is_restricted,"
-                " term = excluded.term, brand = excluded.brand, available_from = excluded.available_from,"
-                " available_to = excluded.available_to, position = excluded.position",
+                product_upsert("%s"),
                 [product_row(p, i) for i, p in enumerate(products)],
             )
             cur.execute(

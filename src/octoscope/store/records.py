@@ -56,9 +56,11 @@ __all__ = [
     "product_from_row",
     "product_row",
     "product_tariff_from_row",
+    "product_upsert",
     "property_from_row",
     "property_row",
     "rate_window_from_row",
+    "rate_window_row",
     "rates_from_rows",
     "statement_from_row",
     "statement_row",
@@ -220,6 +222,12 @@ def price_list_where(
     return table, " AND ".join(where), args
 
 
+def rate_window_row(tariff_code: str, charge: Charge, window: RateWindow) -> tuple[object, ...]:
+    """(tariff_code, charge, window_from, window_to, settled_to, fresh_until)."""
+    times = (window.start, window.end, window.settled_to, window.fresh_until)
+    return (tariff_code, charge.value, *(epoch(t) for t in times))
+
+
 def rate_window_from_row(row: Sequence[Any]) -> RateWindow:
     """From (window_from, window_to, settled_to, fresh_until)."""
     return RateWindow(*(from_epoch(v) for v in row))
@@ -270,6 +278,17 @@ def product_row(p: Product, position: int) -> tuple[object, ...]:
         opt_epoch(p.available_from),
         opt_epoch(p.available_to),
         position,
+    )
+
+
+def product_upsert(mark: str) -> str:
+    """The upsert of one catalogue product from ``product_row``'s values, ``mark`` the driver's placeholder:
+    the same ON CONFLICT statement serves SQLite and PostgreSQL."""
+    names = [c.strip() for c in f"{PRODUCT_COLUMNS}, position".split(",")]
+    # Column names are this module's own, never a caller's text
+    return (
+        f"INSERT INTO catalogue_products ({', '.join(names)}) VALUES ({', '.join(mark for _ in names)})"  # noqa: S608
+        f" ON CONFLICT (code) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in names if c != 'code')}"
     )
 
 

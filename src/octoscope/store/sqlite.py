@@ -66,8 +66,10 @@ from octoscope.store.records import (
     product_from_row,
     product_row,
     product_tariff_from_row,
+    product_upsert,
     property_row,
     rate_window_from_row,
+    rate_window_row,
     rates_from_rows,
     statement_from_row,
     statement_row,
@@ -500,14 +502,7 @@ class SQLiteStore:
                     "INSERT INTO rate_windows (tariff_code, charge, window_from, window_to, settled_to, fresh_until)"
                     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tariff_code, charge, window_from, window_to) DO UPDATE"
                     " SET settled_to = MAX(settled_to, excluded.settled_to), fresh_until = excluded.fresh_until",
-                    (
-                        tariff_code,
-                        charge.value,
-                        epoch(window.start),
-                        epoch(window.end),
-                        epoch(window.settled_to),
-                        epoch(window.fresh_until),
-                    ),
+                    rate_window_row(tariff_code, charge, window),
                 )
         return new, touched - new
 
@@ -739,15 +734,7 @@ class SQLiteStore:
             db.execute("DELETE FROM catalogue_tariffs WHERE product NOT IN (SELECT code FROM listed)")
             db.execute("DELETE FROM catalogue_products WHERE code NOT IN (SELECT code FROM listed)")
             db.executemany(
-                "INSERT INTO catalogue_products (code, direction, full_name, display_name, is_variable, is_green,"
-                " is_tracker, is_prepay, is_business, is_restricted, term, brand, available_from, available_to,"
-                " position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET"
-                " direction = excluded.direction, full_name = excluded.full_name,"
-                " display_name = excluded.display_name, is_variable = excluded.is_variable,"
-                " is_green = excluded.is_green, is_tracker = excluded.is_tracker, is_prepay = excluded.is_prepay,"
-                " is_business = excluded.is_business, is_restricted = excluded.is_restricted,"
-                " term = excluded.term, brand = excluded.brand, available_from = excluded.available_from,"
-                " available_to = excluded.available_to, position = excluded.position",
+                product_upsert("?"),
                 [product_row(p, i) for i, p in enumerate(products)],
             )
             db.execute(
