@@ -23,22 +23,16 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from octoscope.clock import SYSTEM
-from octoscope.domain.bills import Statement, statement_from_dict, statement_to_dict
+from octoscope.domain.bills import Statement
 from octoscope.domain.costs import PriceColumns
 from octoscope.domain.models import (
     Account,
-    Agreement,
     Charge,
-    Direction,
     DispatchRecord,
-    Fuel,
     IssuedToken,
-    Meter,
     MeterPoint,
-    Property,
     Rate,
     Reading,
-    SmartDevice,
     TariffCode,
     TariffInfo,
     TelemetryReading,
@@ -59,7 +53,36 @@ from octoscope.store.postgres_schema import (
     months_between,
     quoted,
 )
-from octoscope.store.sqlite import BUDGET_KEEP_SECONDS, HALF_HOUR, _Instants, _opt_date, _opt_dt, _opt_epoch
+from octoscope.store.records import (
+    BUDGET_KEEP_SECONDS,
+    HALF_HOUR,
+    PRODUCT_COLUMNS,
+    Instants,
+    account_from_rows,
+    device_row,
+    dispatch_from_row,
+    dispatch_row,
+    export_cursor_from_row,
+    export_cursor_row,
+    meter_row,
+    opt_dt,
+    opt_epoch,
+    point_from_row,
+    price_columns_from_rows,
+    price_list_where,
+    product_from_row,
+    product_row,
+    product_tariff_from_row,
+    product_upsert,
+    property_row,
+    rate_window_from_row,
+    rate_window_row,
+    rates_from_rows,
+    statement_from_row,
+    statement_row,
+    telemetry_from_row,
+    telemetry_row_from_row,
+)
 
 __all__ = ["PostgresStore", "applied", "pending"]
 
@@ -399,14 +422,7 @@ class PostgresStore:
                     " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (account, id) DO UPDATE SET"
                     " moved_in_at = excluded.moved_in_at, moved_out_at = excluded.moved_out_at,"
                     " postcode = excluded.postcode, address = excluded.address",
-                    (
-                        a,
-                        prop.id,
-                        _opt_epoch(prop.moved_in_at),
-                        _opt_epoch(prop.moved_out_at),
-                        prop.postcode,
-                        prop.address,
-                    ),
+                    (a, *property_row(prop)),
                 )
                 for point in prop.meter_points:
                     self._save_point(cur, prop.id, point)
@@ -416,16 +432,7 @@ class PostgresStore:
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (account, id) DO UPDATE SET"
                     " device_type = excluded.device_type, provider = excluded.provider, status = excluded.status,"
                     " state = excluded.state, make = excluded.make, model = excluded.model",
-                    (
-                        a,
-                        device.id,
-                        device.device_type,
-                        device.provider,
-                        device.status,
-                        device.state,
-                        device.make,
-                        device.model,
-                    ),
+                    (a, *device_row(device)),
                 )
             for info in tariffs:
                 self._save_tariff(cur, info)
@@ -464,17 +471,7 @@ class PostgresStore:
                 " unit = COALESCE(excluded.unit, meters.unit),"
                 " meter_type = COALESCE(excluded.meter_type, meters.meter_type),"
                 " device_id = COALESCE(excluded.device_id, meters.device_id)",
-                (
-                    a,
-                    point.identifier,
-                    meter.serial,
-                    ",".join(meter.registers),
-                    meter.active_from.isoformat() if meter.active_from else None,
-                    meter.active_to.isoformat() if meter.active_to else None,
-                    meter.unit,
-                    meter.meter_type,
-                    meter.device_id,
-                ),
+                (a, *meter_row(point.identifier, meter)),
             )
         # The fresh account is the truth (see SQLiteStore._save_point).
         cur.execute(
@@ -494,7 +491,7 @@ class PostgresStore:
                     a,
                     point.identifier,
                     epoch(agreement.valid_from),
-                    _opt_epoch(agreement.valid_to),
+                    opt_epoch(agreement.valid_to),
                     agreement.tariff_code,
                 ),
             )
@@ -532,55 +529,37 @@ class PostgresStore:
                 " ORDER BY moved_in_at NULLS FIRST",
                 (a,),
             ).fetchall()
-            properties = tuple(
-                Property(pid, _opt_dt(moved_in), _opt_dt(moved_out), postcode, address, self._load_points(cur, pid))
-                for pid, moved_in, moved_out, postcode, address in props
-            )
-            devices = tuple(
-                SmartDevice(*row)
-                for row in cur.execute(
-                    "SELECT id, device_type, provider, status, state, make, model FROM devices WHERE account = %s"
-                    ' ORDER BY id COLLATE "C"',
-                    (a,),
-                ).fetchall()
-            )
-        return Account(number, properties, devices)
+            properties = [(row, self._load_points(cur, row[0])) for row in props]
+            devices = cur.execute(
+                "SELECT id, device_type, provider, status, state, make, model FROM devices WHERE account = %s"
+                ' ORDER BY id COLLATE "C"',
+                (a,),
+            ).fetchall()
+        return account_from_rows(number, properties, devices)
 
     def _load_points(self, cur: psycopg.Cursor[Any], property_id: str) -> tuple[MeterPoint, ...]:
         a = self.account
-        points = []
-        for identifier, fuel, direction, profile_class in cur.execute(
-            "SELECT identifier, fuel, direction, profile_class FROM meter_points WHERE account = %s"
-            ' AND property_id = %s ORDER BY fuel COLLATE "C", direction COLLATE "C", identifier COLLATE "C"',
-            (a, property_id),
-        ).fetchall():
-            meters = tuple(
-                Meter(
-                    serial,
-                    tuple(filter(None, registers.split(","))),
-                    _opt_date(active_from),
-                    _opt_date(active_to),
-                    unit,
-                    meter_type,
-                    device_id,
-                )
-                for serial, registers, active_from, active_to, unit, meter_type, device_id in cur.execute(
+        return tuple(
+            point_from_row(
+                row,
+                cur.execute(
                     "SELECT serial, registers, active_from, active_to, unit, meter_type, device_id FROM meters"
                     " WHERE account = %s AND point = %s ORDER BY COALESCE(active_from, '') COLLATE \"C\","
                     ' serial COLLATE "C"',
-                    (a, identifier),
-                ).fetchall()
-            )
-            agreements = tuple(
-                Agreement(code, from_epoch(start), _opt_dt(end))
-                for start, end, code in cur.execute(
+                    (a, row[0]),
+                ).fetchall(),
+                cur.execute(
                     "SELECT valid_from, valid_to, tariff_code FROM agreements WHERE account = %s AND point = %s"
                     " ORDER BY valid_from",
-                    (a, identifier),
-                ).fetchall()
+                    (a, row[0]),
+                ).fetchall(),
             )
-            points.append(MeterPoint(Fuel(fuel), identifier, Direction(direction), meters, agreements, profile_class))
-        return tuple(points)
+            for row in cur.execute(
+                "SELECT identifier, fuel, direction, profile_class FROM meter_points WHERE account = %s"
+                ' AND property_id = %s ORDER BY fuel COLLATE "C", direction COLLATE "C", identifier COLLATE "C"',
+                (a, property_id),
+            ).fetchall()
+        )
 
     def tariff_kinds(self) -> dict[str, str | None]:
         with self._cursor() as cur:
@@ -690,7 +669,7 @@ class PostgresStore:
                 " AND interval_start < %s ORDER BY interval_start",
                 (self.account, self.account, series, epoch(start), epoch(end)),
             ).fetchall()
-        instants = _Instants()
+        instants = Instants()
         return [(instants.at(s), v, u) for s, v, u in rows]
 
     def cursors(self) -> dict[tuple[str, str], tuple[datetime, datetime]]:
@@ -735,7 +714,7 @@ class PostgresStore:
                         "register": charge.value,
                         "methods": [r.payment_method or "" for r in rates],
                         "froms": [epoch(r.valid_from) for r in rates],
-                        "tos": [_opt_epoch(r.valid_to) for r in rates],
+                        "tos": [opt_epoch(r.valid_to) for r in rates],
                         "exc": [r.value_exc_vat for r in rates],
                         "inc": [r.value_inc_vat for r in rates],
                     },
@@ -746,14 +725,7 @@ class PostgresStore:
                     " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (tariff_code, charge, window_from, window_to)"
                     " DO UPDATE SET settled_to = GREATEST(rate_windows.settled_to, excluded.settled_to),"
                     " fresh_until = excluded.fresh_until",
-                    (
-                        tariff_code,
-                        charge.value,
-                        epoch(window.start),
-                        epoch(window.end),
-                        epoch(window.settled_to),
-                        epoch(window.fresh_until),
-                    ),
+                    rate_window_row(tariff_code, charge, window),
                 )
         new = sum(1 for (inserted,) in rows if inserted)
         return new, len(rows) - new
@@ -765,7 +737,7 @@ class PostgresStore:
                 " WHERE tariff_code = %s AND charge = %s ORDER BY window_from",
                 (tariff_code, charge.value),
             ).fetchall()
-        return [RateWindow(*(from_epoch(v) for v in row)) for row in rows]
+        return [rate_window_from_row(row) for row in rows]
 
     def rates(
         self,
@@ -775,55 +747,26 @@ class PostgresStore:
         end: datetime | None = None,
         payment_method: str | None = None,
     ) -> list[Rate]:
-        table, register = ("standing_charges", None) if charge is Charge.STANDING else ("unit_rates", charge.value)
-        where = ["tariff_code = %s"]
-        args: list[object] = [tariff_code]
-        if register is not None:
-            where.append("register = %s")
-            args.append(register)
-        if payment_method is not None:
-            where.append("payment_method IN ('', %s)")
-            args.append(payment_method)
-        if end is not None:
-            where.append("valid_from < %s")
-            args.append(epoch(end))
-        if start is not None:
-            where.append("(valid_to IS NULL OR valid_to > %s)")
-            args.append(epoch(start))
+        table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "%s")
         with self._cursor() as cur:
             rows = cur.execute(
                 f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat, payment_method FROM {table}"  # noqa: S608
-                f" WHERE {' AND '.join(where)} ORDER BY valid_from",
+                f" WHERE {where} ORDER BY valid_from",
                 args,
             ).fetchall()
-        instants = _Instants()
-        out = []
-        for begin, finish, exc, inc, method in rows:
-            valid_from = instants.at(begin)
-            out.append(Rate(valid_from, _opt_dt(finish), exc, inc, method or None))
-        return out
+        return rates_from_rows(rows)
 
     def price_columns(
         self, tariff_code: str, charge: Charge, start: datetime, end: datetime, payment_method: str
     ) -> PriceColumns:
-        table, register = ("standing_charges", None) if charge is Charge.STANDING else ("unit_rates", charge.value)
-        where = "tariff_code = %s" + (" AND register = %s" if register else "")
-        args: list[object] = [tariff_code, *([register] if register else [])]
+        table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "%s")
         with self._cursor() as cur:
             rows = cur.execute(
                 f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat FROM {table} WHERE {where}"  # noqa: S608
-                " AND payment_method IN ('', %s) AND valid_from < %s AND (valid_to IS NULL OR valid_to > %s)"
                 " ORDER BY valid_from",
-                [*args, payment_method, epoch(end), epoch(start)],
+                args,
             ).fetchall()
-        if not rows:
-            return PriceColumns([], [], [], [])
-        starts, ends, exc, inc = zip(*rows, strict=True)
-        instants = _Instants()
-        begins = [instants.at(s) for s in starts]
-        by_epoch = dict(zip(starts, begins, strict=True))
-        finishes = [None if e is None else by_epoch.get(e) or from_epoch(e) for e in ends]
-        return PriceColumns(begins, finishes, list(exc), list(inc))
+        return price_columns_from_rows(rows)
 
     # --- dispatches -------------------------------------------------------------------------------------
 
@@ -843,18 +786,7 @@ class PostgresStore:
                     ' WHERE d."end" IS DISTINCT FROM excluded."end"'
                     " OR d.energy_kwh IS DISTINCT FROM excluded.energy_kwh"
                     " RETURNING (xmax = 0)",
-                    (
-                        self.account,
-                        r.device_id,
-                        r.kind,
-                        epoch(r.start),
-                        epoch(r.end),
-                        r.charge_type,
-                        r.energy_kwh,
-                        r.source,
-                        r.location,
-                        epoch(seen_at),
-                    ),
+                    (self.account, *dispatch_row(r, seen_at)),
                 ).fetchone()
                 if row is not None:
                     rows.append(row)
@@ -872,7 +804,7 @@ class PostgresStore:
                 ' WHERE account = %s AND "end" > %s AND start < %s ORDER BY start, kind COLLATE "C"',
                 (self.account, epoch(start) if start else 0, epoch(end) if end else 2**62),
             ).fetchall()
-        return [DispatchRecord(d, k, from_epoch(a), from_epoch(b), t, e, s, loc) for d, k, a, b, t, e, s, loc in rows]
+        return [dispatch_from_row(row) for row in rows]
 
     # --- telemetry and export cursors --------------------------------------------------------------------
 
@@ -908,14 +840,14 @@ class PostgresStore:
                 " WHERE account = %s AND device_id = %s AND read_at >= %s AND read_at < %s ORDER BY read_at",
                 (self.account, device_id, epoch(start), epoch(end)),
             ).fetchall()
-        return [TelemetryReading(from_epoch(at), *rest) for at, *rest in rows]
+        return [telemetry_from_row(row) for row in rows]
 
     def last_telemetry(self, device_id: str) -> datetime | None:
         with self._cursor() as cur:
             row = cur.execute(
                 "SELECT MAX(read_at) FROM telemetry WHERE account = %s AND device_id = %s", (self.account, device_id)
             ).fetchone()
-        return _opt_dt(row[0]) if row else None
+        return opt_dt(row[0]) if row else None
 
     def latest_telemetry(self) -> list[TelemetryRow]:
         with self._cursor() as cur:
@@ -925,7 +857,7 @@ class PostgresStore:
                 (self.account,),
             ).fetchall()
         rows.sort(key=lambda r: r[0].encode())  # SQLite's order: bytewise
-        return [TelemetryRow(d, from_epoch(at), *rest) for d, at, *rest in rows]
+        return [telemetry_row_from_row(row) for row in rows]
 
     def telemetry_extents(self) -> dict[str, tuple[datetime, datetime]]:
         with self._cursor() as cur:
@@ -947,7 +879,7 @@ class PostgresStore:
                 " WHERE account = %s AND target = %s",
                 (self.account, target),
             ).fetchall()
-        return {(m, s): ExportCursor(from_epoch(lo), from_epoch(hi), from_epoch(at), n) for m, s, lo, hi, at, n in rows}
+        return dict(export_cursor_from_row(row) for row in rows)
 
     def save_export_cursor(self, target: str, measurement: str, series: str, cursor: ExportCursor) -> None:
         with self._transaction() as cur:
@@ -957,16 +889,7 @@ class PostgresStore:
                 " ON CONFLICT (account, target, measurement, series) DO UPDATE SET"
                 " exported_from = excluded.exported_from, exported_to = excluded.exported_to,"
                 " exported_at = excluded.exported_at, points = excluded.points",
-                (
-                    self.account,
-                    target,
-                    measurement,
-                    series,
-                    epoch(cursor.start),
-                    epoch(cursor.end),
-                    epoch(cursor.at),
-                    cursor.points,
-                ),
+                (self.account, target, measurement, series, *export_cursor_row(cursor)),
             )
 
     # --- runs: an advisory lock per account says which are really running --------------------------------
@@ -1018,7 +941,7 @@ class PostgresStore:
                 "SELECT started_at, finished_at, outcome FROM sync_runs WHERE account = %s ORDER BY id DESC LIMIT 1",
                 (self.account,),
             ).fetchone()
-        return None if row is None else (from_epoch(row[0]), _opt_dt(row[1]), row[2])
+        return None if row is None else (from_epoch(row[0]), opt_dt(row[1]), row[2])
 
     def last_successful_run(self) -> tuple[datetime, datetime] | None:
         with self._cursor() as cur:
@@ -1062,36 +985,8 @@ class PostgresStore:
             cur.execute("DELETE FROM catalogue_tariffs WHERE NOT (product = ANY(%s))", (codes,))
             cur.execute("DELETE FROM catalogue_products WHERE NOT (code = ANY(%s))", (codes,))
             cur.executemany(
-                "INSERT INTO catalogue_products (code, direction, full_name, display_name, is_variable, is_green,"
-                " is_tracker, is_prepay, is_business, is_restricted, term, brand, available_from, available_to,"
-                " position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (code) DO UPDATE SET"
-                " direction = excluded.direction, full_name = excluded.full_name,"
-                " display_name = excluded.display_name, is_variable = excluded.is_variable,"
-                " is_green = excluded.is_green, is_tracker = excluded.is_tracker, is_prepay = excluded.is_prepay,"
-                " is_business = excluded.is_business, is_restricted = excluded.is_restricted,"
-                " term = excluded.term, brand = excluded.brand, available_from = excluded.available_from,"
-                " available_to = excluded.available_to, position = excluded.position",
-                [
-                    (
-                        p.code,
-                        p.direction,
-                        p.full_name,
-                        p.display_name,
-                        int(p.is_variable),
-                        int(p.is_green),
-                        int(p.is_tracker),
-                        int(p.is_prepay),
-                        int(p.is_business),
-                        int(p.is_restricted),
-                        p.term,
-                        p.brand,
-                        _opt_epoch(p.available_from),
-                        _opt_epoch(p.available_to),
-                        i,
-                    )
-                    for i, p in enumerate(products)
-                ],
+                product_upsert("%s"),
+                [product_row(p, i) for i, p in enumerate(products)],
             )
             cur.execute(
                 "INSERT INTO catalogue_lookups (key, value, fetched_at) VALUES ('products', '', %s)"
@@ -1102,30 +997,10 @@ class PostgresStore:
     def products(self) -> tuple[list[Product], datetime | None]:
         with self._cursor() as cur:
             rows = cur.execute(
-                "SELECT code, direction, full_name, display_name, is_variable, is_green, is_tracker, is_prepay,"
-                " is_business, is_restricted, term, brand, available_from, available_to FROM catalogue_products"
-                " ORDER BY position"
+                f"SELECT {PRODUCT_COLUMNS} FROM catalogue_products ORDER BY position"  # noqa: S608
             ).fetchall()
             listed = cur.execute("SELECT fetched_at FROM catalogue_lookups WHERE key = 'products'").fetchone()
-        products = [
-            Product(
-                code=r[0],
-                direction=r[1],
-                full_name=r[2],
-                display_name=r[3],
-                is_variable=bool(r[4]),
-                is_green=bool(r[5]),
-                is_tracker=bool(r[6]),
-                is_prepay=bool(r[7]),
-                is_business=bool(r[8]),
-                is_restricted=bool(r[9]),
-                term=r[10],
-                brand=r[11],
-                available_from=_opt_dt(r[12]),
-                available_to=_opt_dt(r[13]),
-            )
-            for r in rows
-        ]
+        products = [product_from_row(r) for r in rows]
         return products, None if listed is None else from_epoch(listed[0])
 
     def save_product_tariffs(self, product: str, tariffs: Sequence[ProductTariff], at: datetime) -> None:
@@ -1147,7 +1022,7 @@ class PostgresStore:
             read = cur.execute(
                 "SELECT code, detailed_at FROM catalogue_products WHERE detailed_at IS NOT NULL"
             ).fetchall()
-        tariffs = [ProductTariff(p, code, region, Fuel(fuel), registers) for p, code, region, fuel, registers in rows]
+        tariffs = [product_tariff_from_row(row) for row in rows]
         return tariffs, {code: from_epoch(at) for code, at in read}
 
     def save_lookup(self, key: str, value: str, at: datetime) -> None:
@@ -1182,18 +1057,7 @@ class PostgresStore:
                 " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (account, id) DO UPDATE SET status = excluded.status,"
                 " from_date = excluded.from_date, to_date = excluded.to_date, body = excluded.body,"
                 " fetched_at = excluded.fetched_at",
-                [
-                    (
-                        self.account,
-                        st.ident,
-                        st.status,
-                        st.first.isoformat(),
-                        st.last.isoformat(),
-                        json.dumps(statement_to_dict(st), default=str),
-                        epoch(at),
-                    )
-                    for st in statements
-                ],
+                [(self.account, *statement_row(st, at)) for st in statements],
             )
 
     def statements(self, account: str) -> list[tuple[Statement, datetime]]:
@@ -1204,7 +1068,7 @@ class PostgresStore:
                 'SELECT body, fetched_at FROM bill_statements WHERE account = %s ORDER BY from_date, id COLLATE "C"',
                 (self.account,),
             ).fetchall()
-        return [(statement_from_dict(json.loads(body)), from_epoch(at)) for body, at in rows]
+        return [statement_from_row(row) for row in rows]
 
     def forget_statements(self, account: str, idents: Iterable[str]) -> None:
         self._own(account)

@@ -12,27 +12,21 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from octoscope.clock import SYSTEM
-from octoscope.domain.bills import Statement, statement_from_dict, statement_to_dict
+from octoscope.domain.bills import Statement
 from octoscope.domain.costs import PriceColumns
 from octoscope.domain.models import (
     Account,
-    Agreement,
     Charge,
-    Direction,
     DispatchRecord,
-    Fuel,
     IssuedToken,
-    Meter,
     MeterPoint,
-    Property,
     Rate,
     Reading,
-    SmartDevice,
     TariffCode,
     TariffInfo,
     TelemetryReading,
@@ -52,55 +46,38 @@ from octoscope.store.ports import (
     TelemetryRow,
 )
 from octoscope.store.problems import describe
+from octoscope.store.records import (
+    BUDGET_KEEP_SECONDS,
+    HALF_HOUR,
+    PRODUCT_COLUMNS,
+    Instants,
+    account_from_rows,
+    device_row,
+    dispatch_from_row,
+    dispatch_row,
+    export_cursor_from_row,
+    export_cursor_row,
+    meter_row,
+    opt_dt,
+    opt_epoch,
+    point_from_row,
+    price_columns_from_rows,
+    price_list_where,
+    product_from_row,
+    product_row,
+    product_tariff_from_row,
+    product_upsert,
+    property_row,
+    rate_window_from_row,
+    rate_window_row,
+    rates_from_rows,
+    statement_from_row,
+    statement_row,
+    telemetry_from_row,
+    telemetry_row_from_row,
+)
 
 __all__ = ["BUDGET_KEEP_SECONDS", "ExportCursor", "RateWindow", "SQLiteStore", "SeriesExtent", "Store", "StoreError"]
-
-HALF_HOUR = 1800
-BUDGET_KEEP_SECONDS = 2 * 86400
-
-
-def _opt_epoch(value: datetime | None) -> int | None:
-    return None if value is None else epoch(value)
-
-
-def _opt_dt(value: int | None) -> datetime | None:
-    return None if value is None else from_epoch(value)
-
-
-def _opt_date(value: str | None) -> date | None:
-    return None if value is None else date.fromisoformat(value)
-
-
-class _Instants:
-    """Epoch seconds to UTC datetimes for rows in time order: the next half-hour is one addition, not a
-    conversion (a year of readings or Agile prices is 17,520 of them)."""
-
-    __slots__ = ("last", "last_seconds")
-
-    def __init__(self) -> None:
-        self.last_seconds = -1
-        self.last = from_epoch(0)
-
-    def at(self, seconds: int) -> datetime:
-        step = seconds - self.last_seconds
-        if step == 0:
-            return self.last
-        value = self.last + _HALF_HOUR if step == HALF_HOUR else from_epoch(seconds)
-        self.last_seconds, self.last = seconds, value
-        return value
-
-
-_HALF_HOUR = timedelta(seconds=HALF_HOUR)
-
-
-def _rates_from_rows(rows: list[tuple[int, int | None, float, float, str]]) -> list[Rate]:
-    instants = _Instants()
-    out = []
-    for start, end, exc, inc, method in rows:
-        valid_from = instants.at(start)
-        valid_to = None if end is None else valid_from + _HALF_HOUR if end - start == HALF_HOUR else from_epoch(end)
-        out.append(Rate(valid_from, valid_to, exc, inc, method or None))
-    return out
 
 
 class SQLiteStore:
@@ -259,37 +236,21 @@ class SQLiteStore:
             )
             for prop in account.properties:
                 db.execute(
-                    "INSERT INTO properties (id, account, moved_in_at, moved_out_at, postcode, address)"
+                    "INSERT INTO properties (account, id, moved_in_at, moved_out_at, postcode, address)"
                     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET moved_in_at = excluded.moved_in_at,"
                     " moved_out_at = excluded.moved_out_at, postcode = excluded.postcode, address = excluded.address",
-                    (
-                        prop.id,
-                        account.number,
-                        _opt_epoch(prop.moved_in_at),
-                        _opt_epoch(prop.moved_out_at),
-                        prop.postcode,
-                        prop.address,
-                    ),
+                    (account.number, *property_row(prop)),
                 )
                 for point in prop.meter_points:
                     self._save_point(db, prop.id, point)
             for device in account.devices:
                 db.execute(
-                    "INSERT INTO devices (id, account, device_type, provider, status, state, make, model)"
+                    "INSERT INTO devices (account, id, device_type, provider, status, state, make, model)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
                     " device_type = excluded.device_type,"
                     " provider = excluded.provider, status = excluded.status, state = excluded.state,"
                     " make = excluded.make, model = excluded.model",
-                    (
-                        device.id,
-                        account.number,
-                        device.device_type,
-                        device.provider,
-                        device.status,
-                        device.state,
-                        device.make,
-                        device.model,
-                    ),
+                    (account.number, *device_row(device)),
                 )
             for info in tariffs:
                 self._save_tariff(db, info)
@@ -310,16 +271,7 @@ class SQLiteStore:
                 " active_to = COALESCE(excluded.active_to, active_to), unit = COALESCE(excluded.unit, unit),"
                 " meter_type = COALESCE(excluded.meter_type, meter_type),"
                 " device_id = COALESCE(excluded.device_id, device_id)",
-                (
-                    point.identifier,
-                    meter.serial,
-                    ",".join(meter.registers),
-                    meter.active_from.isoformat() if meter.active_from else None,
-                    meter.active_to.isoformat() if meter.active_to else None,
-                    meter.unit,
-                    meter.meter_type,
-                    meter.device_id,
-                ),
+                meter_row(point.identifier, meter),
             )
         # The fresh account is the truth: agreements and meters it no longer lists (a corrected start date,
         # a serial entered by mistake) go, so that no stale tariff is priced.
@@ -338,7 +290,7 @@ class SQLiteStore:
                 "INSERT INTO agreements (point, valid_from, valid_to, tariff_code) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (point, valid_from) DO UPDATE SET valid_to = excluded.valid_to,"
                 " tariff_code = excluded.tariff_code",
-                (point.identifier, epoch(agreement.valid_from), _opt_epoch(agreement.valid_to), agreement.tariff_code),
+                (point.identifier, epoch(agreement.valid_from), opt_epoch(agreement.valid_to), agreement.tariff_code),
             )
             self._save_tariff(db, TariffInfo(agreement.tariff_code, agreement.tariff.product, None, None, None))
 
@@ -372,52 +324,35 @@ class SQLiteStore:
                 " ORDER BY moved_in_at",
                 (number,),
             ).fetchall()
-            properties = tuple(
-                Property(pid, _opt_dt(moved_in), _opt_dt(moved_out), postcode, address, self._load_points(pid))
-                for pid, moved_in, moved_out, postcode, address in props
-            )
-            devices = tuple(
-                SmartDevice(*row)
-                for row in self._db.execute(
-                    "SELECT id, device_type, provider, status, state, make, model FROM devices WHERE account = ?"
-                    " ORDER BY id",
-                    (number,),
-                )
-            )
-        return Account(number, properties, devices)
+            properties = [(row, self._load_points(row[0])) for row in props]
+            devices = self._db.execute(
+                "SELECT id, device_type, provider, status, state, make, model FROM devices WHERE account = ?"
+                " ORDER BY id",
+                (number,),
+            ).fetchall()
+        return account_from_rows(number, properties, devices)
 
     def _load_points(self, property_id: str) -> tuple[MeterPoint, ...]:
-        points = []
-        for identifier, fuel, direction, profile_class in self._db.execute(
-            "SELECT identifier, fuel, direction, profile_class FROM meter_points WHERE property_id = ?"
-            " ORDER BY fuel, direction, identifier",
-            (property_id,),
-        ).fetchall():
-            meters = tuple(
-                Meter(
-                    serial,
-                    tuple(filter(None, registers.split(","))),
-                    _opt_date(active_from),
-                    _opt_date(active_to),
-                    unit,
-                    meter_type,
-                    device_id,
-                )
-                for serial, registers, active_from, active_to, unit, meter_type, device_id in self._db.execute(
+        db = self._db
+        return tuple(
+            point_from_row(
+                row,
+                db.execute(
                     "SELECT serial, registers, active_from, active_to, unit, meter_type, device_id FROM meters"
                     " WHERE point = ? ORDER BY COALESCE(active_from, ''), serial",
-                    (identifier,),
-                )
-            )
-            agreements = tuple(
-                Agreement(code, from_epoch(start), _opt_dt(end))
-                for start, end, code in self._db.execute(
+                    (row[0],),
+                ).fetchall(),
+                db.execute(
                     "SELECT valid_from, valid_to, tariff_code FROM agreements WHERE point = ? ORDER BY valid_from",
-                    (identifier,),
-                )
+                    (row[0],),
+                ).fetchall(),
             )
-            points.append(MeterPoint(Fuel(fuel), identifier, Direction(direction), meters, agreements, profile_class))
-        return tuple(points)
+            for row in db.execute(
+                "SELECT identifier, fuel, direction, profile_class FROM meter_points WHERE property_id = ?"
+                " ORDER BY fuel, direction, identifier",
+                (property_id,),
+            ).fetchall()
+        )
 
     # --- consumption ------------------------------------------------------------------------------------
 
@@ -512,7 +447,7 @@ class SQLiteStore:
                 " ORDER BY interval_start",
                 (series, epoch(start), epoch(end)),
             ).fetchall()
-        instants = _Instants()
+        instants = Instants()
         return [(instants.at(s), v, u) for s, v, u in rows]
 
     def cursors(self) -> dict[tuple[str, str], tuple[datetime, datetime]]:
@@ -542,7 +477,7 @@ class SQLiteStore:
                     *extra,
                     r.payment_method or "",
                     epoch(r.valid_from),
-                    _opt_epoch(r.valid_to),
+                    opt_epoch(r.valid_to),
                     r.value_exc_vat,
                     r.value_inc_vat,
                 )
@@ -567,14 +502,7 @@ class SQLiteStore:
                     "INSERT INTO rate_windows (tariff_code, charge, window_from, window_to, settled_to, fresh_until)"
                     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tariff_code, charge, window_from, window_to) DO UPDATE"
                     " SET settled_to = MAX(settled_to, excluded.settled_to), fresh_until = excluded.fresh_until",
-                    (
-                        tariff_code,
-                        charge.value,
-                        epoch(window.start),
-                        epoch(window.end),
-                        epoch(window.settled_to),
-                        epoch(window.fresh_until),
-                    ),
+                    rate_window_row(tariff_code, charge, window),
                 )
         return new, touched - new
 
@@ -585,7 +513,7 @@ class SQLiteStore:
                 " WHERE tariff_code = ? AND charge = ? ORDER BY window_from",
                 (tariff_code, charge.value),
             ).fetchall()
-        return [RateWindow(*(from_epoch(v) for v in row)) for row in rows]
+        return [rate_window_from_row(row) for row in rows]
 
     def rates(
         self,
@@ -597,53 +525,28 @@ class SQLiteStore:
     ) -> list[Rate]:
         """A price list in time order: the records overlapping [start, end) if given, and, with
         ``payment_method``, only that method's records and those that name none (Agile, Outgoing)."""
-        table, register = ("standing_charges", None) if charge is Charge.STANDING else ("unit_rates", charge.value)
-        where = ["tariff_code = ?"]
-        args: list[object] = [tariff_code]
-        if register is not None:
-            where.append("register = ?")
-            args.append(register)
-        if payment_method is not None:
-            where.append("payment_method IN ('', ?)")
-            args.append(payment_method)
-        if end is not None:
-            where.append("valid_from < ?")
-            args.append(epoch(end))
-        if start is not None:
-            where.append("(valid_to IS NULL OR valid_to > ?)")
-            args.append(epoch(start))
+        table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "?")
         with self._reading():
             rows = self._db.execute(
                 f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat, payment_method FROM {table}"  # noqa: S608
-                f" WHERE {' AND '.join(where)} ORDER BY valid_from",
+                f" WHERE {where} ORDER BY valid_from",
                 args,
             ).fetchall()
-        return _rates_from_rows(rows)
+        return rates_from_rows(rows)
 
     def price_columns(
         self, tariff_code: str, charge: Charge, start: datetime, end: datetime, payment_method: str
     ) -> PriceColumns:
         """The records of one price list overlapping [start, end), for ``payment_method`` and those that name
         none, as columns in time order: no record object per row (a year of Agile is 17,520 rows)."""
-        table, register = ("standing_charges", None) if charge is Charge.STANDING else ("unit_rates", charge.value)
-        where = "tariff_code = ?" + (" AND register = ?" if register else "")
-        args: list[object] = [tariff_code, *([register] if register else [])]
+        table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "?")
         with self._reading():
             rows = self._db.execute(
                 f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat FROM {table} WHERE {where}"  # noqa: S608
-                " AND payment_method IN ('', ?) AND valid_from < ? AND (valid_to IS NULL OR valid_to > ?)"
                 " ORDER BY valid_from",
-                [*args, payment_method, epoch(end), epoch(start)],
+                args,
             ).fetchall()
-        if not rows:
-            return PriceColumns([], [], [], [])
-        starts, ends, exc, inc = zip(*rows, strict=True)
-        instants = _Instants()
-        begins = [instants.at(s) for s in starts]
-        # A record usually ends where the next begins: reuse that instant rather than convert again.
-        by_epoch = dict(zip(starts, begins, strict=True))
-        finishes = [None if e is None else by_epoch.get(e) or from_epoch(e) for e in ends]
-        return PriceColumns(begins, finishes, list(exc), list(inc))
+        return price_columns_from_rows(rows)
 
     # --- dispatches -------------------------------------------------------------------------------------
 
@@ -662,20 +565,7 @@ class SQLiteStore:
                 " energy_kwh = excluded.energy_kwh, source = COALESCE(excluded.source, source),"
                 " location = COALESCE(excluded.location, location), seen_at = excluded.seen_at"
                 " WHERE end IS NOT excluded.end OR energy_kwh IS NOT excluded.energy_kwh",
-                [
-                    (
-                        r.device_id,
-                        r.kind,
-                        epoch(r.start),
-                        epoch(r.end),
-                        r.charge_type,
-                        r.energy_kwh,
-                        r.source,
-                        r.location,
-                        epoch(seen_at),
-                    )
-                    for r in records
-                ],
+                [dispatch_row(r, seen_at) for r in records],
             )
             touched = db.total_changes - changes
             (after,) = db.execute("SELECT COUNT(*) FROM dispatches").fetchone()
@@ -691,7 +581,7 @@ class SQLiteStore:
                 " WHERE end > ? AND start < ? ORDER BY start, kind",
                 (epoch(start) if start else 0, epoch(end) if end else 2**62),
             ).fetchall()
-        return [DispatchRecord(d, k, from_epoch(a), from_epoch(b), t, e, s, loc) for d, k, a, b, t, e, s, loc in rows]
+        return [dispatch_from_row(row) for row in rows]
 
     # --- telemetry and export cursors --------------------------------------------------------------------
 
@@ -703,7 +593,7 @@ class SQLiteStore:
                 " JOIN (SELECT device_id, MAX(read_at) AS newest FROM telemetry GROUP BY device_id) n"
                 " ON n.device_id = t.device_id AND n.newest = t.read_at ORDER BY t.device_id"
             ).fetchall()
-        return [TelemetryRow(d, from_epoch(at), *rest) for d, at, *rest in rows]
+        return [telemetry_row_from_row(row) for row in rows]
 
     def telemetry_extents(self) -> dict[str, tuple[datetime, datetime]]:
         """Per device: its first and last reading."""
@@ -721,7 +611,7 @@ class SQLiteStore:
                 " WHERE target = ?",
                 (target,),
             ).fetchall()
-        return {(m, s): ExportCursor(from_epoch(lo), from_epoch(hi), from_epoch(at), n) for m, s, lo, hi, at, n in rows}
+        return dict(export_cursor_from_row(row) for row in rows)
 
     def save_export_cursor(self, target: str, measurement: str, series: str, cursor: ExportCursor) -> None:
         with self._transaction() as db:
@@ -730,15 +620,7 @@ class SQLiteStore:
                 " points) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target, measurement, series) DO UPDATE SET"
                 " exported_from = excluded.exported_from, exported_to = excluded.exported_to,"
                 " exported_at = excluded.exported_at, points = excluded.points",
-                (
-                    target,
-                    measurement,
-                    series,
-                    epoch(cursor.start),
-                    epoch(cursor.end),
-                    epoch(cursor.at),
-                    cursor.points,
-                ),
+                (target, measurement, series, *export_cursor_row(cursor)),
             )
 
     def write_telemetry(self, device_id: str, readings: Sequence[TelemetryReading]) -> int:
@@ -764,12 +646,12 @@ class SQLiteStore:
                 " WHERE device_id = ? AND read_at >= ? AND read_at < ? ORDER BY read_at",
                 (device_id, epoch(start), epoch(end)),
             ).fetchall()
-        return [TelemetryReading(from_epoch(at), *rest) for at, *rest in rows]
+        return [telemetry_from_row(row) for row in rows]
 
     def last_telemetry(self, device_id: str) -> datetime | None:
         with self._reading():
             row = self._db.execute("SELECT MAX(read_at) FROM telemetry WHERE device_id = ?", (device_id,)).fetchone()
-        return _opt_dt(row[0])
+        return opt_dt(row[0])
 
     def prune_telemetry(self, before: datetime) -> int:
         """Forget recorded readings older than ``before`` (the retention setting); returns how many."""
@@ -800,7 +682,7 @@ class SQLiteStore:
             row = self._db.execute(
                 "SELECT started_at, finished_at, outcome FROM sync_runs ORDER BY id DESC LIMIT 1"
             ).fetchone()
-        return None if row is None else (from_epoch(row[0]), _opt_dt(row[1]), row[2])
+        return None if row is None else (from_epoch(row[0]), opt_dt(row[1]), row[2])
 
     def last_successful_run(self) -> tuple[datetime, datetime] | None:
         """The start and end of the newest sync that finished ``ok`` (MQTT's sync health)."""
@@ -852,35 +734,8 @@ class SQLiteStore:
             db.execute("DELETE FROM catalogue_tariffs WHERE product NOT IN (SELECT code FROM listed)")
             db.execute("DELETE FROM catalogue_products WHERE code NOT IN (SELECT code FROM listed)")
             db.executemany(
-                "INSERT INTO catalogue_products (code, direction, full_name, display_name, is_variable, is_green,"
-                " is_tracker, is_prepay, is_business, is_restricted, term, brand, available_from, available_to,"
-                " position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET"
-                " direction = excluded.direction, full_name = excluded.full_name,"
-                " display_name = excluded.display_name, is_variable = excluded.is_variable,"
-                " is_green = excluded.is_green, is_tracker = excluded.is_tracker, is_prepay = excluded.is_prepay,"
-                " is_business = excluded.is_business, is_restricted = excluded.is_restricted,"
-                " term = excluded.term, brand = excluded.brand, available_from = excluded.available_from,"
-                " available_to = excluded.available_to, position = excluded.position",
-                [
-                    (
-                        p.code,
-                        p.direction,
-                        p.full_name,
-                        p.display_name,
-                        p.is_variable,
-                        p.is_green,
-                        p.is_tracker,
-                        p.is_prepay,
-                        p.is_business,
-                        p.is_restricted,
-                        p.term,
-                        p.brand,
-                        _opt_epoch(p.available_from),
-                        _opt_epoch(p.available_to),
-                        i,
-                    )
-                    for i, p in enumerate(products)
-                ],
+                product_upsert("?"),
+                [product_row(p, i) for i, p in enumerate(products)],
             )
             db.execute(
                 "INSERT INTO catalogue_lookups (key, value, fetched_at) VALUES ('products', '', ?)"
@@ -892,30 +747,10 @@ class SQLiteStore:
         """The products last listed, in the API's order, and when they were listed (None: never)."""
         with self._reading():
             rows = self._db.execute(
-                "SELECT code, direction, full_name, display_name, is_variable, is_green, is_tracker, is_prepay,"
-                " is_business, is_restricted, term, brand, available_from, available_to FROM catalogue_products"
-                " ORDER BY position"
+                f"SELECT {PRODUCT_COLUMNS} FROM catalogue_products ORDER BY position"  # noqa: S608
             ).fetchall()
             listed = self._db.execute("SELECT fetched_at FROM catalogue_lookups WHERE key = 'products'").fetchone()
-        products = [
-            Product(
-                code=r[0],
-                direction=r[1],
-                full_name=r[2],
-                display_name=r[3],
-                is_variable=bool(r[4]),
-                is_green=bool(r[5]),
-                is_tracker=bool(r[6]),
-                is_prepay=bool(r[7]),
-                is_business=bool(r[8]),
-                is_restricted=bool(r[9]),
-                term=r[10],
-                brand=r[11],
-                available_from=_opt_dt(r[12]),
-                available_to=_opt_dt(r[13]),
-            )
-            for r in rows
-        ]
+        products = [product_from_row(r) for r in rows]
         return products, None if listed is None else from_epoch(listed[0])
 
     def save_product_tariffs(self, product: str, tariffs: Sequence[ProductTariff], at: datetime) -> None:
@@ -939,7 +774,7 @@ class SQLiteStore:
             read = self._db.execute(
                 "SELECT code, detailed_at FROM catalogue_products WHERE detailed_at IS NOT NULL"
             ).fetchall()
-        tariffs = [ProductTariff(p, code, region, Fuel(fuel), registers) for p, code, region, fuel, registers in rows]
+        tariffs = [product_tariff_from_row(row) for row in rows]
         return tariffs, {code: from_epoch(at) for code, at in read}
 
     def save_lookup(self, key: str, value: str, at: datetime) -> None:
@@ -976,18 +811,7 @@ class SQLiteStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, id) DO UPDATE SET status = excluded.status,"
                 " from_date = excluded.from_date, to_date = excluded.to_date, body = excluded.body,"
                 " fetched_at = excluded.fetched_at",
-                [
-                    (
-                        account,
-                        st.ident,
-                        st.status,
-                        st.first.isoformat(),
-                        st.last.isoformat(),
-                        json.dumps(statement_to_dict(st), default=str),
-                        epoch(at),
-                    )
-                    for st in statements
-                ],
+                [(account, *statement_row(st, at)) for st in statements],
             )
 
     def statements(self, account: str) -> list[tuple[Statement, datetime]]:
@@ -996,7 +820,7 @@ class SQLiteStore:
             rows = self._db.execute(
                 "SELECT body, fetched_at FROM bill_statements WHERE account = ? ORDER BY from_date, id", (account,)
             ).fetchall()
-        return [(statement_from_dict(json.loads(body)), from_epoch(at)) for body, at in rows]
+        return [statement_from_row(row) for row in rows]
 
     def forget_statements(self, account: str, idents: Iterable[str]) -> None:
         """Drop kept statements (an open one Octopus no longer lists)."""
