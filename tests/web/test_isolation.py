@@ -148,7 +148,7 @@ def answers(served: Served, number: str, token: str) -> Iterator[tuple[str, int,
             url = f"/a/{number}{path}{REQUIRED.get(path, '')}"
             status, text = fetch(client, method, url)
             assert status != 422 or token != TOKEN, f"{url}: give its required parameters in REQUIRED: {text[:200]}"
-            if path == "/api/compare" and status < 300:
+            if method == "POST" and path == "/api/compare" and status < 300:
                 jobs.append(_job_of(text))
             yield url, status, text
 
