@@ -6,8 +6,10 @@ APT_PACKAGES := chromium influxdb victoria-metrics faketime systemd mosquitto po
 .PHONY: setup demo test test-clocks lint bench clean
 
 # The suite again with the machine's clock moved (libfaketime, as UTC): a spring-forward night, an autumn
-# fall-back night, a leap day and two years from today. Nothing may depend on the date it runs on.
-CLOCK_DATES ?= "2027-03-28 00:45:00" "2027-10-31 01:15:00" "2028-02-29 12:00:00" "$$(date -u -d '+2 years' '+%Y-%m-%d 12:00:00')"
+# fall-back night and a leap day, all a year or more from today. Nothing may depend on the date it runs on.
+# (A fourth run at two years from today no longer fits CI's 25 minutes beside the PostgreSQL suite; any date
+# can be given: make test-clocks CLOCK_DATES='"2029-01-01 00:10:00"'.)
+CLOCK_DATES ?= "2027-03-28 00:45:00" "2027-10-31 01:15:00" "2028-02-29 12:00:00"
 # What touches time and the machine's date: the clock, the domain's days, the store, sync, the CLI and the demo,
 # the web app and its scheduler, live, the export files and the push after a sync. Run once, on the real clock:
 # the browser tests, the simulator's contract tests, the Octopus clients' unit tests (their own fake clocks),
@@ -37,16 +39,17 @@ test: setup lint
 	@$(UV) run pytest -q -n 2
 	@$(MAKE) --no-print-directory test-clocks
 
-# Two dates at a time (the runs mostly wait on sockets and child processes), each in its own temporary
-# folder; the logs are printed in order once both are done, and any failure fails the target.
+# The dates at once (the runs mostly wait on sockets and child processes), each in its own temporary folder;
+# the logs are printed in order once all are done, and any failure fails the target. Copying and backing up a
+# store are left to the normal run: they only stamp the time, and the moved runs must fit CI's 25 minutes.
 test-clocks: setup
 	@out=$$(mktemp -d); i=0; \
 	for when in $(CLOCK_DATES); do \
 		i=$$((i + 1)); \
 		( echo "== the machine's clock at $$when UTC"; \
-		  TZ=UTC faketime "$$when" .venv/bin/pytest -q -p no:cacheprovider -m "not postgres" --basetemp="$$out/tmp$$i" $(CLOCK_TESTS); \
+		  TZ=UTC faketime "$$when" .venv/bin/pytest -q -p no:cacheprovider -m "not postgres" \
+		    --ignore=tests/store/test_copy.py --ignore=tests/store/test_backup.py --basetemp="$$out/tmp$$i" $(CLOCK_TESTS); \
 		  echo $$? > "$$out/$$i.rc" ) > "$$out/$$i.log" 2>&1 & \
-		if [ $$((i % 2)) -eq 0 ]; then wait; fi; \
 	done; wait; \
 	failed=0; for n in $$(seq 1 $$i); do cat "$$out/$$n.log"; [ "$$(cat "$$out/$$n.rc")" = 0 ] || failed=1; done; \
 	rm -rf "$$out"; exit $$failed
