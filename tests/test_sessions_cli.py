@@ -100,3 +100,18 @@ def test_the_dispatch_history_places_the_charging(synced_demo: Cli, tmp_path: Pa
     assert len(with_history) == len(true)
     assert statistics.fmean(with_history) < statistics.fmean(without)
     assert max(with_history) <= 0.05
+
+
+def test_a_session_is_measured_the_same_whatever_window_asks_for_it(synced_demo: Cli) -> None:
+    # Issue 18: the same EV session showed 27.98, 27.96 and 28.02 kWh depending on the window asked, because
+    # its baseline was read around the window. Detection now runs on fixed blocks, so a week, a month or a
+    # quarter holding the session agree on it to the watt-hour.
+    windows = [("2026-11-08", "2026-11-15"), ("2026-11-01", "2026-11-22"), ("2026-09-01", "2026-11-22")]
+    asked = [json.loads(synced_demo.ok("sessions", "--from", a, "--to", b, "--json")) for a, b in windows]
+    week = {s["start"]: s for s in asked[0]}
+    assert week, "the demo charges its car in the second week of November"
+    for wider in asked[1:]:
+        seen = {s["start"]: s for s in wider}
+        for start, session in week.items():
+            assert seen[start]["kwh"] == session["kwh"], start
+            assert seen[start]["cost_pence"] == session["cost_pence"], start

@@ -35,7 +35,7 @@ from octoscope.domain.live import DayRates
 from octoscope.domain.live import half_hours as half_hours_of_day
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
 from octoscope.domain.periods import NAMED, clip, label, named
-from octoscope.domain.sessions import detect_sessions, dispatch_history_from, probable_smart_half_hours
+from octoscope.domain.sessions import Session, detect_sessions, dispatch_history_from, probable_smart_half_hours
 from octoscope.domain.uktime import (
     HALF_HOUR,
     UK,
@@ -863,27 +863,15 @@ def ev_sessions(
     account = load_account(store, number)
     end = max(first, min(end, today + timedelta(days=1)))
     lo, hi = local_midnight(first), local_midnight(end)
-    margin = timedelta(days=14)
-    kept = store.dispatches(lo - margin, hi + margin)
-    intervals = [(r.start, r.end) for r in kept]
     history = dispatch_history(store)
     out: list[dict[str, Any]] = []
     for prop in account.properties:
         imports = [p for p in prop.meter_points if fuel_of(p) == "electricity"]
         exports = [p for p in prop.meter_points if fuel_of(p) == "export"]
         for point in imports:
-            readings = [
-                (t, v) for t, v, unit in store.readings(point.series, lo - margin, hi + margin) if unit == "kWh"
-            ]
-            export = [
-                (t, v)
-                for p in exports
-                for t, v, unit in store.readings(p.series, lo - margin, hi + margin)
-                if unit == "kWh"
-            ]
             found = [
                 s
-                for s in detect_sessions(readings, charger_kw=charger_kw, export=export or None, dispatches=intervals)
+                for s in _sessions_by_block(store, point.series, [p.series for p in exports], lo, hi, charger_kw)
                 if lo <= s.start < hi
             ]
             if not found:
@@ -928,6 +916,33 @@ def ev_sessions(
                     }
                 )
     return sorted(out, key=lambda s: s["start"])
+
+
+def _sessions_by_block(
+    store: StoreProtocol, series: str, exports: list[str], lo: datetime, hi: datetime, charger_kw: float | None
+) -> list[Session]:
+    """The sessions starting in [lo, hi), found block by block (``DETECTION_BLOCK``, each read with the
+    baseline's margin either side, as the estimate finds them): a session is measured the same whatever
+    window asks for it (a week, a month or a year), not with a baseline that moves with the window."""
+    size = DETECTION_BLOCK.total_seconds()
+    margin = DETECTION_MARGIN
+    found: list[Session] = []
+    for block in range(int(lo.timestamp() // size), int((hi.timestamp() - 1) // size) + 1):
+        b_lo = datetime.fromtimestamp(block * size, UTC)
+        b_hi = b_lo + DETECTION_BLOCK
+        if b_hi <= lo or b_lo >= hi:
+            continue
+        readings = [(t, v) for t, v, unit in store.readings(series, b_lo - margin, b_hi + margin) if unit == "kWh"]
+        export = [
+            (t, v) for e in exports for t, v, unit in store.readings(e, b_lo - margin, b_hi + margin) if unit == "kWh"
+        ]
+        intervals = [(r.start, r.end) for r in store.dispatches(b_lo - margin, b_hi + margin)]
+        found += [
+            s
+            for s in detect_sessions(readings, charger_kw=charger_kw, export=export or None, dispatches=intervals)
+            if b_lo <= s.start < b_hi
+        ]
+    return found
 
 
 def live_day_rates(store: StoreProtocol, settings: Settings, device_id: str, day: date) -> DayRates | None:
