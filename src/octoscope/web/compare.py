@@ -238,12 +238,18 @@ async def start_comparison(
     return JSONResponse(job.view(), status_code=202, headers={"Location": f"/api/compare/{job.id}"})
 
 
-def _current_kept(store: Any, settings: Any, clock: Clock, params: Params) -> KeptComparison | None:
-    """The kept comparison if it is still the answer; a question it cannot answer is the job's to say."""
+def _kept(store: Any, settings: Any, clock: Clock, params: Params) -> KeptComparison | None:
+    """The comparison kept for these options, if any; a question it cannot answer (no account, no readings)
+    has nothing kept to show, and is the job's to say."""
     try:
-        kept = kept_comparison(store, settings, clock.now(), *params)
+        return kept_comparison(store, settings, clock.now(), *params)
     except OctoscopeError:
         return None
+
+
+def _current_kept(store: Any, settings: Any, clock: Clock, params: Params) -> KeptComparison | None:
+    """The kept comparison if it is still the answer."""
+    kept = _kept(store, settings, clock, params)
     return kept if kept is not None and kept.current else None
 
 
@@ -261,10 +267,7 @@ def comparisons(
     region: Annotated[str | None, Query(max_length=1)] = None,
 ) -> dict[str, Any]:
     jobs = _jobs(request)
-    try:
-        kept = kept_comparison(store, settings, clock.now(), months, fuel, region)
-    except OctoscopeError:  # nothing kept can be shown (no account, no readings): nothing to show
-        kept = None
+    kept = _kept(store, settings, clock, (months, fuel, region))
     return {
         "active": [j.view() for j in jobs.active()],
         "kept": None if kept is None else {"result": kept.result, "kept": _kept_view(kept, True)},
