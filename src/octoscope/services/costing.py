@@ -237,8 +237,7 @@ def probable_smart(
     if stop <= lo:
         return frozenset()  # the history covers it all: nothing is estimated
     out: set[datetime] = set()
-    size = DETECTION_BLOCK.total_seconds()
-    for block in range(int(lo.timestamp() // size), int((stop.timestamp() - 1) // size) + 1):
+    for block in _detection_blocks(lo, stop):
         out.update(t for t in _charged_in_block(store, point.series, block) if lo <= t < stop)
     if not any_tariff:
         out = {t for t in out if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)}
@@ -246,6 +245,14 @@ def probable_smart(
 
 
 DETECTION_BLOCK = timedelta(days=56)  # counted from the epoch: eight weeks, each read with a fortnight either side
+
+
+def _detection_blocks(lo: datetime, hi: datetime) -> range:
+    """The numbers of the detection blocks [lo, hi) touches (block n starts n blocks after the epoch)."""
+    size = DETECTION_BLOCK.total_seconds()
+    return range(int(lo.timestamp() // size), int((hi.timestamp() - 1) // size) + 1)
+
+
 _DETECTED: weakref.WeakKeyDictionary[StoreProtocol, dict[tuple[str, int], tuple[Any, frozenset[datetime]]]]
 _DETECTED = weakref.WeakKeyDictionary()
 
@@ -924,14 +931,11 @@ def _sessions_by_block(
     """The sessions starting in [lo, hi), found block by block (``DETECTION_BLOCK``, each read with the
     baseline's margin either side, as the estimate finds them): a session is measured the same whatever
     window asks for it (a week, a month or a year), not with a baseline that moves with the window."""
-    size = DETECTION_BLOCK.total_seconds()
     margin = DETECTION_MARGIN
     found: list[Session] = []
-    for block in range(int(lo.timestamp() // size), int((hi.timestamp() - 1) // size) + 1):
-        b_lo = datetime.fromtimestamp(block * size, UTC)
+    for block in _detection_blocks(lo, hi):
+        b_lo = datetime.fromtimestamp(block * DETECTION_BLOCK.total_seconds(), UTC)
         b_hi = b_lo + DETECTION_BLOCK
-        if b_hi <= lo or b_lo >= hi:
-            continue
         readings = [(t, v) for t, v, unit in store.readings(series, b_lo - margin, b_hi + margin) if unit == "kWh"]
         export = [
             (t, v) for e in exports for t, v, unit in store.readings(e, b_lo - margin, b_hi + margin) if unit == "kWh"
