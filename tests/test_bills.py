@@ -27,6 +27,7 @@ def bills_cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     with simulator("bills", now=request.param) as sim:
         cli = make_cli(sim, tmp_path_factory.mktemp("bills"))
         cli.ok("sync")
+        cli.ok("bills")  # the statements fetched once, so that each test (--offline ones too) stands alone
         yield cli
 
 
