@@ -533,11 +533,21 @@ async def product_list(request: Request) -> Response:
     return page_response(request, rows, PRODUCTS_PAGE, lambda p: _product_summary(request, p))
 
 
+# Day-ahead products quote their nominal unit price in the product detail, time-of-use products the
+# standard (day) price: neither is the published rate in force.
+NOMINAL_IN_DETAIL = frozenset({"agile", "agile_outgoing", "tracker", "go", "intelligent", "cosy"})
+
+
 def _tariff_json(request: Request, world: World, tariff: Tariff, at: float) -> dict[str, Any]:
     base = f"{request.url.scheme}://{request.url.netloc}/v1/products/{tariff.product.code}/{tariff.fuel}-tariffs/{tariff.code}/"
     cat = world.catalogue
 
     def price(rate_type: str) -> float:
+        nominal = round(cat.base_price(tariff, rate_type), 4)
+        if rate_type != "standing-charges" and tariff.product.kind in NOMINAL_IN_DETAIL:
+            # Quoted without looking at the published rates: an Agile tariff's are every half-hour since
+            # launch, and working them out for every region made this page take seconds.
+            return nominal
         records = cat.records(tariff.code, rate_type, cat.horizon(tariff.product, world.now()))
         for r in records:
             if (
@@ -545,12 +555,8 @@ def _tariff_json(request: Request, world: World, tariff: Tariff, at: float) -> d
                 and (r.valid_to is None or at < r.valid_to)
                 and r.payment_method in (None, "DIRECT_DEBIT")
             ):
-                if tariff.product.kind in ("agile", "agile_outgoing", "tracker") and rate_type != "standing-charges":
-                    break  # day-ahead products quote their nominal price in the detail
-                if tariff.product.kind in ("go", "intelligent", "cosy") and rate_type != "standing-charges":
-                    break  # time-of-use products quote the standard (day) price
                 return r.value_exc_vat
-        return round(cat.base_price(tariff, rate_type), 4)
+        return nominal
 
     standing = price("standing-charges")
     out: dict[str, Any] = {
