@@ -181,3 +181,42 @@ def test_serve_prints_the_token_of_one_account_from_the_servers(tmp_path: Path) 
     without = cli.run("serve", "--account-token", ONE, env={"OCTOSCOPE_WEB_TOKEN": ""})
     assert without.returncode == 1
     assert "OCTOSCOPE_WEB_TOKEN" in without.stderr
+
+
+@pytest.mark.postgres
+def test_an_account_in_a_postgresql_database_is_one_there_and_its_password_never_shows(tmp_path: Path) -> None:
+    """``db = "postgresql://..."`` in an [[accounts]] table is that server database (not a file of that name);
+    without ``db`` an account shares the config's own server database; ``list`` shows where without the
+    password, and ``remove --purge`` refuses in one line (it deletes only files)."""
+    env = {"HOME": str(tmp_path)}
+    url = "postgresql://octoscope:pw-of-the-database@db.example:5432/octo"
+    own = settings_from({"accounts": [{"number": ONE, "api_key_env": "K", "db": url}]}, env, tmp_path / "c.toml")
+    chosen = own.select(ONE)
+    assert chosen.store_location() == url
+    shared = settings_from(
+        {
+            "db": url,
+            "accounts": [{"number": ONE, "api_key_env": "K"}, {"number": TWO, "api_key_env": "K", "db": "f.db"}],
+        },
+        env,
+        tmp_path / "c.toml",
+    )
+    assert shared.select(ONE).store_location() == url  # the config's server database, shared
+    assert shared.select(TWO).store_location() == Path("f.db")  # its own file wins
+
+    from tests.servers import fresh_database
+
+    dsn = fresh_database("accounts")
+    cli = cli_in(tmp_path, KEY_ONE=KEY_ONE)
+    cli.ok("accounts", "add", ONE, "--key-env", "KEY_ONE", "--db", dsn)
+    assert f'db = "{dsn}"' in (tmp_path / "config.toml").read_text()  # the URL as given, not a path
+    password = dsn.split("@")[0].rsplit(":", 1)[1]
+    rows = json.loads(cli.ok("accounts", "list", "--json"))
+    assert rows[1]["store"].startswith("postgresql://")
+    assert password not in rows[1]["store"]
+    assert rows[1]["rows"] == 0  # opened in the database, not as a file
+    assert password not in cli.ok("accounts", "list")
+    line = error_of(cli, "accounts", "remove", ONE, "--purge", "--yes")
+    assert "--purge deletes only SQLite files" in line
+    assert password not in line
+    assert f"Removed {ONE}" in cli.ok("accounts", "remove", ONE)

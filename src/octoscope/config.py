@@ -154,6 +154,14 @@ class AccountSettings:
     key_problem: str | None = None
     key_env: str | None = None
     key_file: Path | None = None
+    # ``db`` written in its table: its store, whatever the config's own ``db`` says. Not written: a file of
+    # its own (``db``) or, when the config's ``db`` is a PostgreSQL URL, that database, shared.
+    db_given: bool = False
+    db_url: Secret | None = None  # its table's ``db = "postgresql://..."``: a Secret, it may carry a password
+
+    def server_url(self, shared: Secret | None) -> Secret | None:
+        """The PostgreSQL database its data is in (``shared``: the config's own ``db`` URL), or None: a file."""
+        return self.db_url if self.db_given else shared
 
 
 @dataclass(frozen=True)
@@ -187,13 +195,20 @@ class Settings:
         plain: tuple[AccountSettings, ...] = ()
         if self.account is not None and self.account not in listed:
             source = "config" if self.api_key is not None else "none"
-            plain = (AccountSettings(self.account, self.db, None, self.api_key, source),)
+            plain = (
+                AccountSettings(self.account, self.db, None, self.api_key, source, db_given=True, db_url=self.db_url),
+            )
         return plain + self.accounts
 
     def for_account(self, account: AccountSettings) -> Settings:
         """These settings bound to one account: its number, key and store, everything else shared."""
         return replace(
-            self, account=account.number, api_key=account.api_key, db=account.db, key_problem=account.key_problem
+            self,
+            account=account.number,
+            api_key=account.api_key,
+            db=account.db,
+            db_url=account.server_url(self.db_url),
+            key_problem=account.key_problem,
         )
 
     def select(self, number: str | None) -> Settings:
@@ -431,9 +446,14 @@ def accounts_section(raw: object, env: dict[str, str], config_path: Path) -> tup
                 key = read_key_file(key_file)
             except ConfigError as err:
                 problem = f"{where}.api_key_file: {err}"
-        db = Path(table["db"]).expanduser() if "db" in table else default_account_db(number, env)
+        store = db_setting(table["db"]) if "db" in table else {}
+        db = store.get("db") or default_account_db(number, env)  # a server store keeps its folder there
         name = table.get("name", "").strip() or None
-        out.append(AccountSettings(number, db, name, key, source, problem, key_env, key_file))
+        out.append(
+            AccountSettings(
+                number, db, name, key, source, problem, key_env, key_file, "db" in table, store.get("db_url")
+            )
+        )
     return tuple(out)
 
 

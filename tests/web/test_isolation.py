@@ -4,7 +4,7 @@ app's own routes so that a new route is covered without touching this file, answ
 refused (403) on every route of the other; the switcher lists only what a token may see.
 
 Both accounts come from the simulator's ``two_accounts`` scenario, each with its own key, synced by one
-``octoscope sync`` (each in turn) into a store of its own.
+``octoscope sync`` (each in turn): on SQLite into a file each, on PostgreSQL into one shared database.
 """
 
 from __future__ import annotations
@@ -65,18 +65,27 @@ class Served:
     settings: list[Settings]
 
 
-def config_text(home: Path) -> str:
+def config_text(home: Path, shared: str | None = None) -> str:
+    """SQLite: the first account in its default file, the second in one named here. PostgreSQL (``shared``, a
+    DSN): both accounts in the one database, told apart only by the account column of every row."""
+    first = f'db = "{shared}"\n' if shared else ""
+    second = shared or f"{home}/two.db"
     return (
         "# two households\n"
-        f'[[accounts]]\nnumber = "{ONE}"\nname = "Flat"\napi_key_env = "KEY_ONE"\n\n'
-        f'[[accounts]]\nnumber = "{TWO}"\nname = "House"\napi_key_env = "KEY_TWO"\ndb = "{home}/two.db"\n'
+        f'[[accounts]]\nnumber = "{ONE}"\nname = "Flat"\napi_key_env = "KEY_ONE"\n{first}\n'
+        f'[[accounts]]\nnumber = "{TWO}"\nname = "House"\napi_key_env = "KEY_TWO"\ndb = "{second}"\n'
     )
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(store_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     home = tmp_path_factory.mktemp("two-accounts")
-    (home / "config.toml").write_text(config_text(home))
+    shared = None
+    if store_backend == "postgres":
+        from tests.servers import fresh_database
+
+        shared = fresh_database("isolation")
+    (home / "config.toml").write_text(config_text(home, shared))
     with simulator("two_accounts") as sim:
         env = {
             **machine_env(),
@@ -93,7 +102,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         assert f"Account {TWO}:" in out
         settings = load_settings(env=env, config_path=home / "config.toml")
         every = [settings.for_account(a) for a in settings.all_accounts()]
-        assert [s.db for s in every] == [home / ".local/share/octoscope/accounts" / f"{ONE}.db", home / "two.db"]
+        if shared:
+            assert [s.store_location() for s in every] == [shared, shared]
+        else:
+            assert [s.db for s in every] == [home / ".local/share/octoscope/accounts" / f"{ONE}.db", home / "two.db"]
         app = create_app(every[0], accounts=every, clock=cli.clock(), token=TOKEN)
         with serve_in_thread(app) as base:
             yield Served(base, app, every)

@@ -71,13 +71,16 @@ def add(
         Path | None, typer.Option("--key-file", help="A file holding only the API key (chmod 600).")
     ] = None,
     name: Annotated[str | None, typer.Option(help="A name to know it by (shown in lists and the switcher).")] = None,
-    db: Annotated[Path | None, typer.Option(help="Its store (default: <data dir>/accounts/NUMBER.db).")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(help="Its store: a SQLite file, or a postgresql:// URL (default: <data dir>/accounts/NUMBER.db)."),
+    ] = None,
 ) -> None:
     """Add an account to the config, its key read from an environment variable or a file, never written.
 
     Example: octoscope accounts add A-1234ABCD --key-env OCTOPUS_KEY_HOME --name Home
     """
-    from octoscope.config import ENV_NAME, ConfigError, check_account_number, read_key_file  # noqa: PLC0415
+    from octoscope.config import ENV_NAME, ConfigError, check_account_number, db_setting, read_key_file  # noqa: PLC0415
 
     if (key_env is None) == (key_file is None):
         raise fail("give the key's place with --key-env VARIABLE or --key-file PATH (one of them)")
@@ -99,12 +102,21 @@ def add(
             read_key_file(key_file)  # a missing, unreadable or group/world-readable file is refused now
             lines.append(f"api_key_file = {_toml(str(key_file))}")
         if db is not None:
-            lines.append(f"db = {_toml(str(db.expanduser().absolute()))}")
+            is_url = "db_url" in db_setting(db)
+            lines.append(f"db = {_toml(db if is_url else str(Path(db).expanduser().absolute()))}")
         body = text if not text or text.endswith("\n") else text + "\n"
         _write(path, f"{body}\n" + "\n".join(lines) + "\n")
     typer.echo(f"Added {wanted} to {path}")
     if key_env is not None and not os.environ.get(key_env):
         typer.echo(f"  Set {key_env} to its API key before `octoscope sync` or `octoscope serve`.")
+
+
+def _store_shown(settings: Settings, account: AccountSettings) -> str:
+    """Where an account's data is, fit to print: a PostgreSQL URL without its password, or the file."""
+    from octoscope.store import redacted  # noqa: PLC0415
+
+    url = account.server_url(settings.db_url)
+    return redacted(url.reveal()) if url is not None else str(account.db)
 
 
 def _describe(settings: Settings, account: AccountSettings) -> dict[str, Any]:
@@ -117,14 +129,14 @@ def _describe(settings: Settings, account: AccountSettings) -> dict[str, Any]:
         "name": account.name,
         "key": account.key_from,
         "key_ok": account.api_key is not None,
-        "store": str(account.db),
+        "store": _store_shown(settings, account),
         "last_sync": None,
         "last_outcome": None,
         "rows": 0,
     }
     if account.key_problem:
         row["key_problem"] = account.key_problem
-    if not account.db.exists():
+    if account.server_url(settings.db_url) is None and not account.db.exists():
         return row
     with open_account_store(settings.for_account(account), process_clock()) as store:
         last = store.last_run()
@@ -209,12 +221,21 @@ def remove(
                 )
             known = ", ".join(a.number for a in settings.accounts) or "none"
             raise ConfigError(f"{wanted} is not in the [[accounts]] of {path}; configured there: {known}")
+        server = found[0].server_url(settings.db_url)
+        if purge and server is not None:
+            raise ConfigError(
+                f"{wanted}'s data is in the PostgreSQL database {_store_shown(settings, found[0])}: --purge deletes"
+                " only SQLite files; remove it without --purge, then delete its rows there"
+            )
         changed = _without_table(text, wanted)
         if changed is None:
             raise ConfigError(f"cannot find the [[accounts]] table of {wanted} in {path}: remove it by hand")
         _write(path, changed)
     store = found[0].db
     typer.echo(f"Removed {wanted} from {path}")
+    if server is not None:
+        typer.echo(f"  Its data stays in {_store_shown(settings, found[0])}.")
+        return
     if not purge:
         where = store if store.exists() else f"{store} (not made yet)"
         typer.echo(f"  Its data stays in {where}; `accounts remove {wanted} --purge --yes` would delete it.")
