@@ -24,7 +24,7 @@ import json
 import logging
 import re
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -311,11 +311,30 @@ def live_state(feed: Feed, store: StoreProtocol, clock: Clock) -> dict[str, Any]
 Refresh = Callable[[], Awaitable[str]]
 
 
+@dataclass(frozen=True)
+class Household:
+    """One account's part of what ``serve`` publishes: its settings and store, what its button runs (the
+    scheduler's dispatch job, if it has a key) and its Home Mini service. Its topics carry its number."""
+
+    settings: Settings
+    store: StoreProtocol
+    refresh: Refresh | None = None
+    live: LiveService | None = None
+
+    @property
+    def topics(self) -> Topics:
+        assert self.settings.mqtt is not None
+        return Topics(self.settings.mqtt, self.settings.require_account())
+
+
 class Publisher:
     """Keeps a broker up to date for ``serve``: connects (with a last will), publishes ``online``, every config
     and every state, then the states every ``interval_seconds``,
     configs again when Home Assistant says ``online``, and reconnects with a growing pause when the broker
-    goes away. ``refresh``: what the button does (the scheduler's dispatch job), if anything."""
+    goes away. ``refresh``: what the button does (the scheduler's dispatch job), if anything.
+
+    One connection speaks for every account of the process (``others``: the accounts after the first): one
+    client id and one ``<base>/status`` availability, each account's entities and states under its number."""
 
     def __init__(
         self,
@@ -324,24 +343,24 @@ class Publisher:
         clock: Clock,
         refresh: Refresh | None = None,
         live: LiveService | None = None,
+        others: Sequence[Household] = (),
     ) -> None:
         """``live``: the app's Home Mini service; with ``[mqtt] live = true`` the publisher is one more viewer of
         its one poller (no poll of its own, the same ``[live]`` budget) and publishes each reading."""
         assert settings.mqtt is not None
-        self.settings = settings
         self.options: MqttSettings = settings.mqtt
-        self.store = store
         self.clock = clock
-        self.refresh = refresh
-        self.live = live if self.options.live else None
-        self.topics = Topics(self.options, settings.require_account())
+        self.households = (Household(settings, store, refresh, live), *others)
+        self.topics = self.households[0].topics  # the process's status and Home Assistant's: the same for all
         self.published = 0  # messages, for the status page and the tests
 
-    def facts(self) -> Facts | None:
+    def facts(self, household: Household) -> Facts | None:
         try:
-            return read_facts(self.store, self.settings, self.clock.now(), self.clock(), self.options.cheapest_hours)
+            return read_facts(
+                household.store, household.settings, self.clock.now(), self.clock(), self.options.cheapest_hours
+            )
         except CostError as err:  # nothing synced yet: only availability until there is
-            log.info("MQTT: nothing to publish yet (%s)", err)
+            log.info("MQTT: nothing to publish for %s yet (%s)", household.settings.account, err)
             return None
 
     async def _send(self, client: aiomqtt.Client, messages: list[Message]) -> None:
@@ -349,32 +368,34 @@ class Publisher:
             await client.publish(m.topic, m.payload, qos=1, retain=m.retain)
             self.published += 1
 
-    async def announce(self, client: aiomqtt.Client, configs: bool = True) -> None:
-        facts = self.facts()
-        if facts is None:
-            return
-        if configs:
-            await self._send(client, discovery(facts, self.options))
-            if self.live is not None:
-                await self._send(client, live_discovery(facts, self.options))
-        await self._send(client, states(facts, self.options))
+    async def announce(self, client: aiomqtt.Client, configs: bool = True, only: Household | None = None) -> None:
+        for household in self.households if only is None else (only,):
+            facts = self.facts(household)
+            if facts is None:
+                continue
+            if configs:
+                await self._send(client, discovery(facts, self.options))
+                if self.options.live and household.live is not None:
+                    await self._send(client, live_discovery(facts, self.options))
+            await self._send(client, states(facts, self.options))
 
     async def _listen(self, client: aiomqtt.Client) -> None:
+        buttons = {h.topics.refresh: h for h in self.households}
         async for message in client.messages:
             payload = message.payload.decode() if isinstance(message.payload, bytes) else str(message.payload)
             if any(message.topic.matches(t) for t in self.topics.ha_status) and payload == "online":
                 log.info("MQTT: Home Assistant is online; sending the configs again")
                 await self.announce(client)
-            elif message.topic.matches(self.topics.refresh) and payload == "PRESS":
-                await self._pressed(client)
+            elif message.topic.value in buttons and payload == "PRESS":
+                await self._pressed(client, buttons[message.topic.value])
 
-    async def _pressed(self, client: aiomqtt.Client) -> None:
-        if self.refresh is None:
+    async def _pressed(self, client: aiomqtt.Client, household: Household) -> None:
+        if household.refresh is None:
             log.warning("MQTT: refresh pressed, but this process has no API key to ask Octopus with")
             return
-        outcome = await self.refresh()
+        outcome = await household.refresh()
         log.info("MQTT: dispatch refresh: %s", outcome)
-        await self.announce(client, configs=False)
+        await self.announce(client, configs=False, only=household)
 
     async def session(self) -> None:
         """One connection: announce, then keep the states fresh until the connection drops."""
@@ -382,10 +403,15 @@ class Publisher:
             await client.publish(self.topics.status, "online", qos=1, retain=True)
             for topic in self.topics.ha_status:
                 await client.subscribe(topic, qos=1)
-            await client.subscribe(self.topics.refresh, qos=1)
+            for household in self.households:
+                await client.subscribe(household.topics.refresh, qos=1)
             await self.announce(client)
             listener = asyncio.create_task(self._listen(client))
-            watcher = None if self.live is None else asyncio.create_task(self._watch_live(client, self.live))
+            watchers = [
+                asyncio.create_task(self._watch_live(client, h, h.live))
+                for h in self.households
+                if self.options.live and h.live is not None
+            ]
             try:
                 while not listener.done():
                     pause = asyncio.create_task(self.clock.sleep(self.options.interval_seconds))
@@ -395,24 +421,22 @@ class Publisher:
                         await self.announce(client, configs=False)
                 listener.result()  # the connection's error, if that is what ended it
             finally:
-                for task in (listener, watcher):
-                    if task is not None:
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                            await task
+                for task in (listener, *watchers):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                        await task
                 with contextlib.suppress(aiomqtt.MqttError):
                     await client.publish(self.topics.status, "offline", qos=1, retain=True)
 
-    async def _watch_live(self, client: aiomqtt.Client, live: LiveService) -> None:
+    async def _watch_live(self, client: aiomqtt.Client, household: Household, live: LiveService) -> None:
         """A viewer of the Home Mini's feed while connected: each new reading (or a minute without one: the
         status) is published on ``<base>/<account>/live``."""
+        topic = household.topics.live
         async with live.watch() as subscription:
             while True:
                 await subscription.next(60.0)
                 feed = live.feed()
-                await self._send(
-                    client, [Message(self.topics.live, json.dumps(live_state(feed, self.store, self.clock)))]
-                )
+                await self._send(client, [Message(topic, json.dumps(live_state(feed, household.store, self.clock)))])
 
     async def run_forever(self) -> None:
         pause = 1.0

@@ -215,8 +215,9 @@ class Outcome:
     failed: list[str]
 
 
-async def notify_round(settings: Settings, store: StoreProtocol, clock: Clock) -> Outcome:
-    """Send each new event once (then kept in the store), at most ``max_per_hour`` an hour."""
+async def notify_round(settings: Settings, store: StoreProtocol, clock: Clock, label: str | None = None) -> Outcome:
+    """Send each new event once (then kept in the store), at most ``max_per_hour`` an hour. ``label``: the
+    account, before each title, when one process speaks for several."""
     options = settings.notify
     assert options is not None
     now = clock.now()
@@ -231,6 +232,8 @@ async def notify_round(settings: Settings, store: StoreProtocol, clock: Clock) -
     held: list[str] = []
     failed: list[str] = []
     for event in events(facts, options):
+        if label is not None:
+            event = replace(event, title=f"{label}: {event.title}")  # noqa: PLW2901 (the event as sent)
         if store.notification_sent(event.key):
             continue
         if store.notifications_since(now - timedelta(hours=1)) >= options.max_per_hour:
@@ -245,10 +248,12 @@ async def notify_round(settings: Settings, store: StoreProtocol, clock: Clock) -
     return Outcome(sent, held, failed)
 
 
-async def run_forever(settings: Settings, store: StoreProtocol, clock: Clock, every: float = 60.0) -> None:
+async def run_forever(
+    settings: Settings, store: StoreProtocol, clock: Clock, every: float = 60.0, label: str | None = None
+) -> None:
     while True:
         try:
-            await notify_round(settings, store, clock)
+            await notify_round(settings, store, clock, label)
         except Exception:  # a bug must not stop serve; logged in full
             log.exception("notification round failed")
         await clock.sleep(every)

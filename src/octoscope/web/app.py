@@ -25,6 +25,7 @@ from octoscope.clock import Clock
 from octoscope.config import ConfigError, Settings
 from octoscope.errors import NotFoundError
 from octoscope.outputs.influx import push_after_sync
+from octoscope.outputs.mqtt import Household
 from octoscope.outputs.service import Outputs
 from octoscope.services.scheduler import Schedulers
 from octoscope.web import assets, bills, compare, costs, ev, live, metrics, overview, pages, prices, status, usage
@@ -144,12 +145,14 @@ def create_app(
             app.state.schedulers = scheduler  # the one loop over every account's jobs
             by_number = {s.number: s for s in scheduler.accounts} if scheduler else {}
             lives = []
+            households: list[Household] = []
             for one, store, octopus in zip(every, stores, octopuses, strict=True):
                 number = str(one.account)
                 job = by_number.get(number)
                 refresh = None if job is None else (lambda job=job: job.run_job("dispatches"))
                 service = await stack.enter_async_context(open_live(one, store, clock, octopus))
                 lives.append(service)
+                households.append(Household(one, store, refresh, service))
                 bound = {
                     "store": store,
                     "settings": one,
@@ -174,8 +177,8 @@ def create_app(
                     service.stop_streams()
 
             app.state.stop_streams = stop_streams  # the server ends event streams first
-            # MQTT and notifications speak for the first account (their topics and rules name no account yet).
-            outputs = Outputs(settings, stores[0], clock, app.state.refresh, lives[0])
+            # MQTT and notifications speak for every account, read from its store.
+            outputs = Outputs(households, clock)
             task = None if scheduler is None else asyncio.create_task(scheduler.run_forever(schedule_every or 60.0))
             try:
                 yield
