@@ -134,7 +134,17 @@ def test_once_answers_at_once_after_another_poll_took_the_slot(now_cli: Cli) -> 
     assert now_cli.sim.requests_log()["counts"]["graphql:smartMeterTelemetry"] == 2
 
 
-def test_once_answers_from_recorded_readings_without_a_call(now_cli: Cli) -> None:
+@pytest.fixture
+def recording_cli(store_backend: str, tmp_path: Path) -> Iterator[Cli]:
+    """``now_cli`` on each store backend: the recorded readings land in SQLite, or in PostgreSQL."""
+    with simulator(now=EVENING, speed=1.0) as sim:
+        cli = make_cli(sim, tmp_path, backend=store_backend)
+        cli.ok("sync", "--from", "2026-11-19", "--to", "tomorrow")
+        yield cli
+
+
+def test_once_answers_from_recorded_readings_without_a_call(recording_cli: Cli) -> None:
+    now_cli = recording_cli
     config = Path(now_cli.env["OCTOSCOPE_CONFIG"])
     config.write_text((config.read_text() if config.exists() else "") + "\n[live]\nrecord = true\n")
     now_cli.ok("live", "--once", "--json", timeout=120)  # records the hour the first poll brings
