@@ -57,6 +57,7 @@ from octoscope.domain.models import (
     TariffCode,
 )
 from octoscope.domain.uktime import HALF_HOUR, local_midnight
+from octoscope.services.cost_results import CostsReport
 from octoscope.services.costing import account_costs
 from octoscope.store.sqlite import Store
 
@@ -212,26 +213,27 @@ def main() -> None:
             ) -> CostReport:
                 return cost(readings, data["agreements"], data["prices"], first, end, by="month")
 
-            def end_to_end(first: date = first, end: date = end) -> dict[str, Any]:
+            def end_to_end(first: date = first, end: date = end) -> CostsReport:
                 return account_costs(store, account, first, end, by="month", fuels=("electricity",))
 
-            pure, answer = domain(), end_to_end()["electricity"]
-            if pure.totals.partial_days or answer["partial_days"]:
-                raise RuntimeError(f"{years} years: partial days {answer['partial_days'][:5]}")
+            (answer,) = end_to_end().fuels
+            pure = domain()
+            if pure.totals.partial_days or answer.totals.partial_days:
+                raise RuntimeError(f"{years} years: partial days {answer.totals.partial_days[:5]}")
             if pure.totals.half_hours != len(readings) or not math.isclose(
-                pure.totals.total, answer["total_pence"], rel_tol=1e-9
+                pure.totals.total, answer.totals.total_pence, rel_tol=1e-9
             ):
                 raise RuntimeError(f"{years} years: the domain and end-to-end totals differ")
-            if len(answer["buckets"]) != 12 * int(years):
-                raise RuntimeError(f"{years} years: {len(answer['buckets'])} monthly buckets")
+            if len(answer.buckets) != 12 * int(years):
+                raise RuntimeError(f"{years} years: {len(answer.buckets)} monthly buckets")
             domain_ms, domain_runs = timed(domain)
             e2e_ms, e2e_runs = timed(end_to_end)
             figures[years] = {
                 "meter_years": meter_years,
                 "half_hours": len(readings),
                 "agile_half_hours": sum(1 for r in readings if r[0] < local_midnight(SWITCH_DAY)),
-                "total_pence": answer["total_pence"],
-                "bands": sorted(answer["bands"]),
+                "total_pence": answer.totals.total_pence,
+                "bands": sorted(name for name, _ in answer.totals.bands),
                 "domain_ms": domain_ms,
                 "domain_runs": domain_runs,
                 "e2e_ms": e2e_ms,

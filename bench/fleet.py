@@ -178,7 +178,8 @@ def cost_all(keys: list[tuple[str, str]], stores: Stores) -> float:
             if account is None:
                 raise RuntimeError(f"{number} was not stored")
             report = account_costs(store, account, *COST_MONTH, by="month")
-            if not report.get("electricity", {}).get("kwh"):
+            electricity = report.fuel("electricity")
+            if electricity is None or not electricity.totals.kwh:
                 raise RuntimeError(f"{number} used no electricity in {COST_MONTH[0]:%Y-%m}")
     return time.perf_counter() - started
 

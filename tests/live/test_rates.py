@@ -41,11 +41,11 @@ def test_live_rates_are_the_billed_rates(synced_demo: Cli, day: date) -> None:
         lo, hi = local_day_bounds(day)
         readings = store.readings(IMPORT, lo, hi)
         live_pence = sum(kwh * rates.rates[start] for start, kwh, _ in readings)
-        billed = account_costs(
+        (billed,) = account_costs(
             store, load_account(store, DEMO_ACCOUNT), day, day + timedelta(days=1), fuels=["electricity"]
-        )["electricity"]
+        ).fuels
     assert len(readings) == len(half_hours(day))
-    assert live_pence == pytest.approx(billed["energy_cost_pence"], abs=1e-4)  # costs rounds to 4 places
+    assert live_pence == pytest.approx(billed.totals.energy_cost_pence, abs=1e-4)  # costs rounds to 4 places
 
 
 def test_a_smart_dispatch_is_live_at_the_off_peak_rate_and_a_boost_is_not(synced_demo: Cli, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,9 @@ from octoscope.cli.shell import (
     require_database,
     user_errors,
 )
+
+if TYPE_CHECKING:
+    from octoscope.services.cost_results import CostsReport
 
 __all__ = ["costs", "sessions"]
 
@@ -71,45 +74,42 @@ def costs(
                 today=today,
             )
     if as_json:
-        echo_json(report)
+        echo_json(report.as_json())
     else:
         _print_costs(report)
 
 
-def _print_costs(report: dict[str, Any]) -> None:
-    vat = "inc VAT" if report["inc_vat"] else "exc VAT"
-    typer.echo(f"Costs {report['from']} to {report['to']} (to exclusive), {vat}, rounding {report['rounding']}")
-    for fuel in ("electricity", "gas", "export"):
-        if fuel not in report:
-            continue
-        data = report[fuel]
-        unit = f" ({data['m3']} m³)" if "m3" in data else ""
-        typer.echo(f"\n{fuel.capitalize()}: {data['kwh']} kWh{unit}")
-        typer.echo(f"  {data['label']}")
+def _print_costs(report: CostsReport) -> None:
+    vat = "inc VAT" if report.inc_vat else "exc VAT"
+    typer.echo(f"Costs {report.first} to {report.end} (to exclusive), {vat}, rounding {report.rounding}")
+    for data in report.fuels:
+        fuel, whole = data.fuel, data.totals
+        unit = f" ({whole.m3} m³)" if whole.m3 is not None else ""
+        typer.echo(f"\n{fuel.capitalize()}: {whole.kwh} kWh{unit}")
+        typer.echo(f"  {data.label}")
         header = f"  {'from':<12}{'kWh':>10}"
         header += f"{'earnings':>12}" if fuel == "export" else f"{'energy':>12}{'standing':>11}{'total':>12}"
         typer.echo(header + "  partial days")
-        for b in [*data["buckets"], {"from": "all", **data}]:
-            line = f"  {b['from']:<12}{b['kwh']:>10.3f}"
+        for first, b in [*((str(x.first), x.figures) for x in data.buckets), ("all", whole)]:
+            line = f"  {first:<12}{b.kwh:>10.3f}"
             if fuel == "export":
-                line += f"{pounds(b['earnings_pence']):>12}"
+                line += f"{pounds(b.earnings_pence):>12}"
             else:
                 line += (
-                    f"{pounds(b['energy_cost_pence']):>12}{pounds(b['standing_charge_pence']):>11}"
-                    f"{pounds(b['total_pence']):>12}"
+                    f"{pounds(b.energy_cost_pence):>12}{pounds(b.standing_charge_pence):>11}{pounds(b.total_pence):>12}"
                 )
-            partial = len(b["partial_days"])
+            partial = len(b.partial_days)
             typer.echo(line + (f"  {partial}" if partial else ""))
-        if data["average_p_per_kwh"] is not None:
-            bands = ", ".join(f"{name} {v['kwh']} kWh {pounds(v['pence'])}" for name, v in data["bands"].items())
-            typer.echo(f"  average {data['average_p_per_kwh']:.2f} p/kWh; {bands}")
-        guess = data.get("estimated_smart_charging")
+        if whole.average_p_per_kwh is not None:
+            bands = ", ".join(f"{name} {v.kwh} kWh {pounds(v.pence)}" for name, v in whole.bands)
+            typer.echo(f"  average {whole.average_p_per_kwh:.2f} p/kWh; {bands}")
+        guess = whole.estimated
         if guess:
             typer.echo(
-                f"  includes {pounds(guess['pence'])} estimated smart charging (±{pounds(guess['at_stake_pence'])}):"
+                f"  includes {pounds(guess.pence)} estimated smart charging (±{pounds(guess.at_stake_pence)}):"
                 " EV charging before octoscope kept a dispatch history, at the off-peak price"
             )
-    typer.echo(f"\nNet: {pounds(report['net_pence'])}")
+    typer.echo(f"\nNet: {pounds(report.net_pence)}")
 
 
 def sessions(
@@ -125,6 +125,7 @@ def sessions(
     Example: octoscope sessions --days 14
     """
     from octoscope.domain.uktime import local_date  # noqa: PLC0415
+    from octoscope.services.cost_results import sessions_json  # noqa: PLC0415
     from octoscope.services.costing import ev_sessions, resolve_days  # noqa: PLC0415
     from octoscope.wiring import open_account_store  # noqa: PLC0415
 
@@ -139,13 +140,13 @@ def sessions(
         with open_account_store(settings, process_clock()) as store:
             found = ev_sessions(store, settings, first, end, today=today, charger_kw=charger_kw)
     if as_json:
-        echo_json(found)
+        echo_json(sessions_json(found))
         return
     if not found:
         typer.echo(f"No charging sessions from {first} to {end}.")
     for s in found:
         typer.echo(
-            f"{s['start'][:16]} to {s['end'][11:16]}  {s['kwh']:6.2f} kWh  {pounds(s['cost_pence']):>8}"
-            f"  {s['average_pence_per_kwh'] or 0:5.2f} p/kWh  {s['dispatch']}"
-            + (f"  estimated (±{pounds(s['at_stake_pence'])})" if s.get("estimated") else "")
+            f"{s.start.isoformat()[:16]} to {s.end:%H:%M}  {s.kwh:6.2f} kWh  {pounds(s.cost_pence):>8}"
+            f"  {s.average_pence_per_kwh or 0:5.2f} p/kWh  {s.dispatch}"
+            + (f"  estimated (±{pounds(s.at_stake_pence)})" if s.estimated else "")
         )

@@ -16,7 +16,7 @@ from typing import Any
 from octoscope.config import Settings
 from octoscope.domain.models import Account
 from octoscope.domain.uktime import UK, local_date, local_midnight
-from octoscope.services.costing import CostError, costs_as_asked, fuel_of, load_account
+from octoscope.services.costing import CostError, FuelName, costs_as_asked, fuel_of, load_account
 from octoscope.services.pricing import WindowQuery, cheapest, current_property, prices_view
 from octoscope.services.status import budget_used, key_id_of
 from octoscope.store.ports import StoreProtocol
@@ -123,20 +123,21 @@ def _energy(store: StoreProtocol, settings: Settings, now: datetime) -> tuple[di
     )
     out: dict[str, dict[str, Any]] = {}
     standing = None
+    fuel: FuelName
     for fuel in ("electricity", "export", "gas"):
-        buckets = {b["from"]: b for b in report.get(fuel, {}).get("buckets", [])}
+        costs = report.fuel(fuel)
+        buckets = {b.first: b.figures for b in costs.buckets} if costs else {}
         days = {}
         for name, day in (("yesterday", today - timedelta(days=1)), ("today", today)):
-            bucket = buckets.get(day.isoformat())
-            pence = None if bucket is None else bucket.get("earnings_pence", bucket.get("total_pence"))
+            bucket = buckets.get(day)
             days[name] = {
                 "date": day.isoformat(),
-                "kwh": 0.0 if bucket is None else bucket["kwh"],
-                "cost_gbp": 0.0 if pence is None else _gbp(pence),
+                "kwh": 0.0 if bucket is None else bucket.kwh,
+                "cost_gbp": 0.0 if bucket is None else _gbp(bucket.money_pence),
                 "last_reset": _iso(local_midnight(day)),
             }
             if fuel == "electricity" and name == "today" and bucket is not None:
-                standing = bucket["standing_charge_pence"]
+                standing = bucket.standing_charge_pence
         out[fuel] = days
     return out, standing
 

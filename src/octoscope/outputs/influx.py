@@ -40,7 +40,6 @@ from octoscope.outputs.influx_writer import (
 from octoscope.outputs.rows import point_rows, price_rows
 from octoscope.services.costing import (
     CostError,
-    FuelName,
     PointPasses,
     account_costs_exc_inc,
     ev_sessions,
@@ -247,26 +246,27 @@ def _cost_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
         today=ctx.today,
         costed=ctx.passes,
     )
-    fuel: FuelName
-    for fuel in ("electricity", "gas", "export"):
+    for exc_costs, inc_costs in zip(exc.fuels, inc.fuels, strict=True):  # electricity, gas, export
+        fuel = inc_costs.fuel
         prefix = series_key("energy_costs", (*ctx.tags, ("fuel", fuel)))
-        for e, i in zip(exc[fuel]["buckets"], inc[fuel]["buckets"], strict=True):
-            money = i.get("total_pence", i.get("earnings_pence", 0.0))
-            if not i["kwh"] and not money and not i["partial_days"]:
+        for exc_bucket, inc_bucket in zip(exc_costs.buckets, inc_costs.buckets, strict=True):
+            e, i = exc_bucket.figures, inc_bucket.figures
+            money = i.money_pence
+            if not i.kwh and not money and not i.partial_days:
                 continue  # a day with nothing to say: before the meter, after a move
-            fields: tuple[tuple[str, FieldValue], ...] = (("kwh", i["kwh"]), ("partial", bool(i["partial_days"])))
+            fields: tuple[tuple[str, FieldValue], ...] = (("kwh", i.kwh), ("partial", bool(i.partial_days)))
             if fuel == "export":
-                fields += (("earnings_exc_vat_pence", e["earnings_pence"]), ("earnings_inc_vat_pence", money))
+                fields += (("earnings_exc_vat_pence", e.earnings_pence), ("earnings_inc_vat_pence", money))
             else:
                 fields += (
-                    ("energy_cost_exc_vat_pence", e["energy_cost_pence"]),
-                    ("energy_cost_inc_vat_pence", i["energy_cost_pence"]),
-                    ("standing_charge_exc_vat_pence", e["standing_charge_pence"]),
-                    ("standing_charge_inc_vat_pence", i["standing_charge_pence"]),
-                    ("total_exc_vat_pence", e["total_pence"]),
+                    ("energy_cost_exc_vat_pence", e.energy_cost_pence),
+                    ("energy_cost_inc_vat_pence", i.energy_cost_pence),
+                    ("standing_charge_exc_vat_pence", e.standing_charge_pence),
+                    ("standing_charge_inc_vat_pence", i.standing_charge_pence),
+                    ("total_exc_vat_pence", e.total_pence),
                     ("total_inc_vat_pence", money),
                 )
-            yield f"{prefix} {field_set(fields)} {epoch(local_midnight(date.fromisoformat(i['from'])))}"
+            yield f"{prefix} {field_set(fields)} {epoch(local_midnight(inc_bucket.first))}"
 
 
 def _dispatch_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
@@ -293,17 +293,17 @@ def _session_lines(ctx: _Context, whole: Span, lo: datetime, hi: datetime) -> It
     moved by later data does not change (the estimated start within it can)."""
     first, end = local_date(whole[0]), local_date(whole[1] - timedelta(seconds=1)) + timedelta(days=1)
     for s in ev_sessions(ctx.store, ctx.settings, first, end, today=ctx.today):
-        start, stop = datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])
+        start, stop = s.start, s.end
         slot = start.timestamp() // 1800 * 1800
         if not lo.timestamp() <= slot < hi.timestamp():
             continue
-        prefix = series_key("ev_sessions", (*ctx.tags, ("dispatch", s["dispatch"])))
+        prefix = series_key("ev_sessions", (*ctx.tags, ("dispatch", s.dispatch)))
         fields = (
-            ("kwh", s["kwh"]),
-            ("cost_pence", s["cost_pence"]),
-            ("average_pence_per_kwh", s["average_pence_per_kwh"]),
+            ("kwh", s.kwh),
+            ("cost_pence", s.cost_pence),
+            ("average_pence_per_kwh", s.average_pence_per_kwh),
             ("duration_minutes", (stop - start).total_seconds() / 60),
-            ("charger_kw", s["charger_kw"]),
+            ("charger_kw", s.charger_kw),
         )
         yield f"{prefix} {field_set(fields)} {int(slot)}"
 

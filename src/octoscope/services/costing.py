@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from octoscope.config import CostSettings, Settings
 from octoscope.domain.costs import (
@@ -47,10 +47,19 @@ from octoscope.domain.uktime import (
     parse_date,
 )
 from octoscope.errors import NotFoundError, OctoscopeError
+from octoscope.services.cost_results import FUELS as FUELS  # noqa: PLC0414 (re-exported, as FuelName)
+from octoscope.services.cost_results import (
+    CostBucket,
+    CostsReport,
+    DispatchKind,
+    EvSession,
+    FuelCosts,
+    FuelFigures,
+    money,
+)
+from octoscope.services.cost_results import FuelName as FuelName  # noqa: PLC0414
 from octoscope.store.ports import StoreProtocol
 
-FuelName = Literal["electricity", "gas", "export"]
-FUELS: tuple[FuelName, ...] = ("electricity", "gas", "export")
 LONGEST = timedelta(days=366 * 20)  # a range longer than this is a mistake, not a question
 
 
@@ -417,33 +426,6 @@ def price_list(
     return out
 
 
-def _money(value: float) -> float:
-    return round(value, 4)
-
-
-def _fields(fuel: FuelName, totals: Totals, reads_m3: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"kwh": round(totals.kwh, 3)}
-    if reads_m3:
-        out["m3"] = round(totals.m3, 3)
-    if fuel == "export":
-        out["earnings_pence"] = _money(totals.energy_cost)
-    else:
-        out["energy_cost_pence"] = _money(totals.energy_cost)
-        out["standing_charge_pence"] = _money(totals.standing_charge)
-        out["total_pence"] = _money(totals.total)
-    average = totals.average_p_per_kwh
-    out["average_p_per_kwh"] = None if average is None else round(average, 4)
-    out["bands"] = {b: {"kwh": round(k, 3), "pence": _money(p)} for b, (k, p) in sorted(totals.bands.items())}
-    out["partial_days"] = [d.isoformat() for d in totals.partial_days]
-    if totals.estimated_kwh:
-        out["estimated_smart_charging"] = {
-            "kwh": round(totals.estimated_kwh, 3),
-            "pence": _money(totals.estimated_pence),
-            "at_stake_pence": _money(totals.at_stake),
-        }
-    return out
-
-
 @contextmanager
 def _without_gc_pauses() -> Iterator[None]:
     """Costing years allocates hundreds of thousands of small objects and no reference cycles: the cyclic
@@ -469,8 +451,8 @@ def account_costs(
     payment_method: str = "DIRECT_DEBIT",
     settings: CostSettings | None = None,
     today: date | None = None,
-) -> dict[str, Any]:
-    """Costs of [first, end) local days per fuel, with buckets, as plain data (the CLI's and the API's JSON).
+) -> CostsReport:
+    """Costs of [first, end) local days per fuel, with buckets (the CLI's and the API's answer).
 
     With ``today``, days after it are left out: a day that has not happened has no standing charge yet.
     """
@@ -492,7 +474,7 @@ def account_costs_exc_inc(
     settings: CostSettings | None = None,
     today: date | None = None,
     costed: PointPasses | None = None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[CostsReport, CostsReport]:
     """:func:`account_costs` exc and inc VAT, from one pass over each meter point (``costed``: passes already
     made, to take the days from)."""
     if today is not None:
@@ -516,7 +498,7 @@ def _account_costs(
     inc_vat: bool,
     payment_method: str,
     settings: CostSettings | None,
-) -> dict[str, Any]:
+) -> CostsReport:
     daily = daily_totals(store, account, first, end, wanted, inc_vat, payment_method, settings)
     return costs_report(daily, first, end, by, wanted, inc_vat, settings, payment_method)
 
@@ -615,37 +597,29 @@ def costs_report(
     inc_vat: bool,
     settings: CostSettings | None,
     payment_method: str = "DIRECT_DEBIT",
-) -> dict[str, Any]:
-    """Daily totals as the CLI's and the API's JSON: per fuel, with buckets."""
+) -> CostsReport:
+    """Daily totals as the CLI's and the API's answer: per fuel, with buckets."""
     wanted = set(wanted)
     days, reads_m3 = daily.days, daily.reads_m3
     rounding = "billing" if (settings or CostSettings()).rounding == "billing" else "exact"
-    result: dict[str, Any] = {
-        "from": first.isoformat(),
-        "to": end.isoformat(),
-        "by": by,
-        "inc_vat": inc_vat,
-        "rounding": rounding,
-        "payment_method": payment_method,
-    }
+    fuels = []
     for fuel in FUELS:
         if fuel not in wanted:
             continue
         # Bucketed once over the whole range, whatever homes and meters the days came from.
         report = bucketed(days.get(fuel, {}), first, end, by)
-        entry = _fields(fuel, report.totals, fuel in reads_m3)
-        # What every figure of the fuel covers, said the same way on every page and in the CLI.
-        entry["standing_included"] = fuel != "export"
-        entry["label"] = label(first, end, fuel != "export")
-        entry["buckets"] = [
-            {"from": lo.isoformat(), "to": hi.isoformat(), **_fields(fuel, part, fuel in reads_m3)}
-            for lo, hi, part in report.buckets
-        ]
-        result[fuel] = entry
-    spent = sum(result[f]["total_pence"] for f in ("electricity", "gas") if f in result)
-    earned = result["export"]["earnings_pence"] if "export" in result else 0.0
-    result["net_pence"] = _money(spent - earned)
-    return result
+        m3 = fuel in reads_m3
+        fuels.append(
+            FuelCosts(
+                fuel=fuel,
+                totals=FuelFigures.of(fuel, report.totals, m3),
+                # What every figure of the fuel covers, said the same way on every page and in the CLI.
+                standing_included=fuel != "export",
+                label=label(first, end, fuel != "export"),
+                buckets=tuple(CostBucket(lo, hi, FuelFigures.of(fuel, part, m3)) for lo, hi, part in report.buckets),
+            )
+        )
+    return CostsReport.of(first, end, by, inc_vat, rounding, payment_method, fuels)
 
 
 @dataclass(frozen=True)
@@ -825,7 +799,7 @@ def costs_as_asked(
     exc_vat: bool,
     rounding: str | None,
     today: date,
-) -> dict[str, Any]:
+) -> CostsReport:
     """The CLI's and the API's question, answered with the user's settings (account, payment method,
     calorific values, rounding unless asked otherwise)."""
     cost_settings = replace(settings.costs, rounding=rounding) if rounding else settings.costs
@@ -843,7 +817,7 @@ def costs_as_asked(
     )
 
 
-def dispatch_kind(start: datetime, end: datetime, records: Sequence[DispatchRecord]) -> str:
+def dispatch_kind(start: datetime, end: datetime, records: Sequence[DispatchRecord]) -> DispatchKind:
     """Whether Octopus dispatched a charge: ``boost`` if it overlaps a planned boost, ``smart`` if it overlaps
     another dispatch, else ``none``."""
     overlapping = [r for r in records if r.start < end and start < r.end]
@@ -860,7 +834,7 @@ def ev_sessions(
     *,
     today: date,
     charger_kw: float | None = None,
-) -> list[dict[str, Any]]:
+) -> list[EvSession]:
     """Charging sessions in [first, end) local days, each costed at the rates in force (dispatch-adjusted on
     Intelligent tariffs, where the half-hours before the dispatch history are probable smart charging:
     ``estimated``, with ``at_stake_pence`` more if they were not) and matched with the dispatches kept.
@@ -871,7 +845,7 @@ def ev_sessions(
     end = max(first, min(end, today + timedelta(days=1)))
     lo, hi = local_midnight(first), local_midnight(end)
     history = dispatch_history(store)
-    out: list[dict[str, Any]] = []
+    out: list[EvSession] = []
     for prop in account.properties:
         imports = [p for p in prop.meter_points if fuel_of(p) == "electricity"]
         exports = [p for p in prop.meter_points if fuel_of(p) == "export"]
@@ -907,22 +881,20 @@ def ev_sessions(
                 )
                 pence = report.totals.energy_cost
                 out.append(
-                    {
-                        "start": session.start.astimezone(UK).isoformat(),
-                        "end": session.end.astimezone(UK).isoformat(),
-                        "kwh": round(session.kwh, 3),
-                        "cost_pence": _money(pence),
-                        "average_pence_per_kwh": round(pence / session.kwh, 4) if session.kwh else None,
-                        "dispatch": dispatch_kind(session.start, session.end, records),
-                        "charger_kw": round(session.charger_kw, 2),
-                        # every half-hour of it found a price
-                        "priced": abs(report.totals.priced_kwh - report.totals.kwh) < 1e-9,
-                        # costed in part as probable smart charging, and what it would cost more if it was not
-                        "estimated": report.totals.estimated_kwh > 0,
-                        "at_stake_pence": _money(report.totals.at_stake),
-                    }
+                    EvSession(
+                        start=session.start.astimezone(UK),
+                        end=session.end.astimezone(UK),
+                        kwh=round(session.kwh, 3),
+                        cost_pence=money(pence),
+                        average_pence_per_kwh=round(pence / session.kwh, 4) if session.kwh else None,
+                        dispatch=dispatch_kind(session.start, session.end, records),
+                        charger_kw=round(session.charger_kw, 2),
+                        priced=abs(report.totals.priced_kwh - report.totals.kwh) < 1e-9,
+                        estimated=report.totals.estimated_kwh > 0,
+                        at_stake_pence=money(report.totals.at_stake),
+                    )
                 )
-    return sorted(out, key=lambda s: s["start"])
+    return sorted(out, key=lambda s: s.start)
 
 
 def _sessions_by_block(

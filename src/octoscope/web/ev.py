@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from octoscope.domain.uktime import from_epoch
 from octoscope.domain.validation import MAX_DISPATCH_DAYS
+from octoscope.services.cost_results import sessions_json
 from octoscope.services.costing import ev_sessions, resolve_days
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync import RefreshTooSoon, listing, refresh
@@ -28,7 +30,26 @@ from octoscope.web.deps import (
 router = APIRouter(tags=["ev"])
 
 
-@router.get("/api/sessions", summary="EV charging sessions, costed and matched with dispatches")
+class SessionOut(BaseModel):
+    """For /docs only: the route answers with ``EvSession.as_json``, as ``octoscope sessions --json``."""
+
+    start: datetime = Field(description="UK local time")
+    end: datetime
+    kwh: float
+    cost_pence: float
+    average_pence_per_kwh: float | None
+    dispatch: Literal["boost", "smart", "none"] = Field(description="Whether Octopus dispatched the charge")
+    charger_kw: float
+    priced: bool = Field(description="Every half-hour of it found a price")
+    estimated: bool = Field(description="Costed in part as probable smart charging, before the dispatch history")
+    at_stake_pence: float = Field(description="What it would cost more if the estimated part was not smart charging")
+
+
+@router.get(
+    "/api/sessions",
+    summary="EV charging sessions, costed and matched with dispatches",
+    response_model=list[SessionOut],
+)
 def sessions(
     store: StoreDep,
     settings: SettingsDep,
@@ -37,9 +58,10 @@ def sessions(
     to: ToDay = None,
     days: LastDays = None,
     charger_kw: Annotated[float | None, Query(ge=1, le=50)] = None,
-) -> list[dict[str, Any]]:
+) -> Response:
     first, end = resolve_days(from_, to, None, days, today)
-    return ev_sessions(store, settings, first, end, today=today, charger_kw=charger_kw)
+    found = ev_sessions(store, settings, first, end, today=today, charger_kw=charger_kw)
+    return JSONResponse(sessions_json(found))  # as FastAPI encoded the list: the same bytes as before the model
 
 
 @router.get("/api/dispatches", summary="Intelligent Octopus dispatches kept: planned and completed")

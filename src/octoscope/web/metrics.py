@@ -98,10 +98,10 @@ def _money(store: StoreProtocol, settings: Settings, now: datetime) -> Iterator[
         today=today,
     )
     kwh, cost = [], []
-    for fuel in ("electricity", "gas", "export"):
-        kwh.append(((fuel,), float(report[fuel]["kwh"])))
-        if fuel != "export":
-            cost.append(((fuel,), float(report[fuel]["total_pence"])))
+    for fuel in report.fuels:  # all three: none was left out
+        kwh.append(((fuel.fuel,), fuel.totals.kwh))
+        if fuel.fuel != "export":
+            cost.append(((fuel.fuel,), fuel.totals.total_pence))
     yield Gauge("octoscope_today_kwh", "kWh stored for today (UK local day), per fuel.", ("fuel",), kwh)
     yield Gauge(
         "octoscope_today_cost_pence",
@@ -113,7 +113,7 @@ def _money(store: StoreProtocol, settings: Settings, now: datetime) -> Iterator[
         "octoscope_today_export_earnings_pence",
         "What today's export earned so far, inc VAT.",
         (),
-        [((), float(report["export"]["earnings_pence"]))],
+        [((), export.totals.earnings_pence if (export := report.fuel("export")) else 0.0)],
     )
 
 
