@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -78,3 +80,33 @@ def test_no_data_yet_is_404(tmp_path: Path, synced: Cli) -> None:
         response = httpx.get(f"{base}/api/costs", timeout=30)
     assert response.status_code == 404
     assert "run `octoscope sync` first" in response.json()["detail"]
+
+
+def test_a_query_asked_again_is_the_kept_answer_until_the_store_changes(synced_demo: Cli, tmp_path: Path) -> None:
+    """The same query string is answered from the bytes kept for it (before its parameters are parsed), with
+    the same bytes as the first time and as an equivalent query; a write by another process drops it."""
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(synced_demo.db) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    settings = replace(synced_demo.settings(), db=copy)
+    october = {"from": "2026-10-01", "to": "2026-11-01", "by": "week", "fuel": "electricity"}
+    with serve_in_thread(create_app(settings, clock=synced_demo.clock())) as base:
+        first = httpx.get(f"{base}/api/costs", params=october, timeout=30)
+        again = httpx.get(f"{base}/api/costs", params=october, timeout=30)
+        same = httpx.get(
+            f"{base}/api/costs", params={"period": "2026-10", "by": "week", "fuel": "electricity"}, timeout=30
+        )
+        bad = [httpx.get(f"{base}/api/costs", params={"period": "2026-13"}, timeout=30) for _ in range(2)]
+        with sqlite3.connect(copy) as db:  # another process's write: a day's import doubled
+            day = int(datetime(2026, 10, 14, tzinfo=UTC).timestamp())
+            db.execute(
+                "UPDATE consumption SET value = value * 2 WHERE interval_start >= ? AND interval_start < ?",
+                (day, day + 86400),
+            )
+        after = httpx.get(f"{base}/api/costs", params=october, timeout=30)
+    assert first.status_code == again.status_code == same.status_code == 200
+    assert again.content == first.content == same.content
+    assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
+    assert again.headers["content-security-policy"] == first.headers["content-security-policy"]
+    assert [r.status_code for r in bad] == [400, 400]
+    assert after.json()["electricity"]["kwh"] > first.json()["electricity"]["kwh"]

@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from octoscope.domain.uktime import from_epoch, local_date
 from octoscope.services.costing import costs_as_asked, resolve_days
-from octoscope.web.cache import cache_of
+from octoscope.web.cache import KeptFirstRoute, cache_of, request_key
 from octoscope.web.deps import FromDay, LastDays, ToDay
 
-router = APIRouter(tags=["costs"])
+router = APIRouter(tags=["costs"], route_class=KeptFirstRoute)
 
 
 # The shape of the answer, for /docs only: the route answers with the bytes ``CostsReport.as_json`` gives,
@@ -87,7 +87,8 @@ async def costs(
     rounding: Literal["exact", "billing"] | None = None,
 ) -> Response:
     # async, reading the app's state directly, as /api/usage: an answer already worked out (per store
-    # version and today, which ends the range) is its encoded bytes, with no thread hop and no costing.
+    # version and today, which ends the range) is its encoded bytes, with no thread hop and no costing; the
+    # same query string again is answered before its parameters are even parsed (KeptFirstRoute).
     cache = cache_of(request.app)
     today = local_date(from_epoch(request.app.state.clock()))
     first, end = resolve_days(from_, to, period, days, today)
@@ -98,4 +99,4 @@ async def costs(
             cache.store, cache.settings, first, end, by=by, fuel=fuel, exc_vat=exc_vat, rounding=rounding, today=today
         ).as_json()
 
-    return await cache.answer_async(key, compute)
+    return await cache.answer_async(key, compute, request_key(request))
