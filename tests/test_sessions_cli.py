@@ -20,6 +20,7 @@ from octoscope.domain.sessions import match_by_overlap
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
 from octoscope.web.app import create_app
+from octoscope.web.ev import SessionOut
 from tests.conftest import DEMO_ACCOUNT, DEMO_KEY, Cli, make_cli
 
 WINDOW = ("--from", "2026-11-01", "--to", "2026-11-21")
@@ -58,6 +59,7 @@ def test_sessions_are_costed_matched_and_the_same_over_the_api(synced_demo: Cli)
             f"{base}/api/sessions", params={"from": "2026-11-01", "to": "2026-11-21"}, timeout=60
         ).json()
     assert over_api == found
+    assert [SessionOut.model_validate(s) for s in over_api], "the model /docs shows fits every session"
 
 
 def test_bad_sessions_input_is_one_line(synced_demo: Cli) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.web.app import create_app
+from octoscope.web.costs import CostsOut
 from tests.conftest import Cli, make_cli, simulator
 
 
@@ -33,6 +34,8 @@ def test_the_api_answers_what_the_cli_prints(synced: Cli) -> None:
     assert got.status_code == 200
     assert got.json() == expected
     assert set(one.json()) >= {"gas", "net_pence"}
+    for answer in (got.json(), one.json()):  # the model /docs shows fits the answers, key for key
+        assert CostsOut.model_validate(answer).model_dump(mode="json", by_alias=True, exclude_unset=True) == answer
     assert "electricity" not in one.json()
     assert "/api/costs" in docs.json()["paths"]
 

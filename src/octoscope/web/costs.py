@@ -17,19 +17,23 @@ router = APIRouter(tags=["costs"], route_class=KeptFirstRoute)
 
 
 # The shape of the answer, for /docs only: the route answers with the bytes ``CostsReport.as_json`` gives,
-# kept per store version, which no model re-validates.
-class BandOut(BaseModel):
+# kept per store version, which no model re-validates (the tests check that the answers fit them).
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class BandOut(Out):
     kwh: float
     pence: float
 
 
-class EstimatedOut(BaseModel):
+class EstimatedOut(Out):
     kwh: float
     pence: float
     at_stake_pence: float = Field(description="What it would cost more if it was not smart charging")
 
 
-class FiguresOut(BaseModel):
+class FiguresOut(Out):
     kwh: float
     m3: float | None = Field(None, description="Gas read in m³ (a SMETS2 meter) only, as stored")
     energy_cost_pence: float | None = Field(None, description="Not for export")
@@ -45,8 +49,6 @@ class FiguresOut(BaseModel):
 
 
 class BucketOut(FiguresOut):
-    model_config = ConfigDict(populate_by_name=True)
-
     from_: date = Field(alias="from")
     to: date = Field(description="Exclusive")
 
@@ -57,9 +59,7 @@ class FuelOut(FiguresOut):
     buckets: list[BucketOut]
 
 
-class CostsOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
+class CostsOut(Out):
     from_: date = Field(alias="from")
     to: date = Field(description="Exclusive")
     by: Literal["day", "week", "month"]

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from octoscope.domain.uktime import from_epoch
 from octoscope.domain.validation import MAX_DISPATCH_DAYS
@@ -32,6 +32,8 @@ router = APIRouter(tags=["ev"])
 
 class SessionOut(BaseModel):
     """For /docs only: the route answers with ``EvSession.as_json``, as ``octoscope sessions --json``."""
+
+    model_config = ConfigDict(extra="forbid")
 
     start: datetime = Field(description="UK local time")
     end: datetime
