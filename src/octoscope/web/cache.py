@@ -6,8 +6,9 @@ this process or any other):
 
 - per local day, each fuel's costed totals, worked out a month at a time: a year of usage by week, or this
   month against the last, is a sum of days already costed;
-- whole JSON answers, keyed by the route's parameters and whatever the answer depends on (today, the
-  half-hour now), so that twenty viewers of one page cost one computation.
+- whole JSON answers, encoded, keyed by the route's parameters and whatever the answer depends on (today,
+  the half-hour now), so that twenty viewers of one page cost one computation; and by the query string as
+  sent (``KeptFirstRoute``), so that asking again costs no parsing either.
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ class StoreCache:
         with self._lock:
             self._current()
             body: bytes | None = self._answers.get(("json", asked))
+            if body is not None:
+                self._answers.move_to_end(("json", asked))
             return body
 
     def days(self, fuel: FuelName, first: date, end: date, today: date) -> dict[date, Totals]:
@@ -174,8 +177,8 @@ class StoreCache:
 class KeptFirstRoute(APIRoute):
     """A route whose answer depends only on its query string, today and the store (an ``answer_async``
     route that passes :func:`request_key`): a request asked before is answered with the bytes kept for it
-    before FastAPI parses and validates the parameters, which is most of what a kept answer costs (about
-    half the server's time under twenty clients)."""
+    before FastAPI parses and validates the parameters, which was most of what a kept answer cost (190 µs
+    of the app's CPU, now under 60)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         full = super().get_route_handler()
