@@ -98,10 +98,10 @@ def _money(store: StoreProtocol, settings: Settings, now: datetime) -> Iterator[
         today=today,
     )
     kwh, cost = [], []
-    for fuel in report.fuels:  # all three: none was left out
-        kwh.append(((fuel.fuel,), fuel.totals.kwh))
-        if fuel.fuel != "export":
-            cost.append(((fuel.fuel,), fuel.totals.total_pence))
+    for costs in report.fuels:  # all three: none was left out
+        kwh.append(((costs.fuel,), costs.totals.kwh))
+        if costs.fuel != "export":
+            cost.append(((costs.fuel,), costs.totals.total_pence))
     yield Gauge("octoscope_today_kwh", "kWh stored for today (UK local day), per fuel.", ("fuel",), kwh)
     yield Gauge(
         "octoscope_today_cost_pence",
