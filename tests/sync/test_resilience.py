@@ -80,7 +80,9 @@ def test_no_request_is_sent_before_a_retry_after_has_passed(tmp_path: Path) -> N
 
 
 def test_retry_after_as_an_http_date_is_honoured(tmp_path: Path) -> None:
-    with simulator(faults="429:1:times=1:route=account:retry_after=date:date_seconds=2") as sim:
+    # The date is on the simulator's clock: running, so that the CLI's (set to it at start, then moving at the
+    # same pace) agrees with it however long the CLI takes to start. Frozen, a slow start ate into the wait.
+    with simulator(faults="429:1:times=1:route=account:retry_after=date:date_seconds=2", speed=1.0) as sim:
         cli = make_cli(sim, tmp_path)
         configure(cli, "attempts = 3\nbase_seconds = 0.05")
         cli.ok("sync", "--to", TO, "--dry-run")
