@@ -17,6 +17,7 @@ from typing import Any
 from octoscope.domain.models import Account, Charge
 from octoscope.domain.uktime import from_epoch, iso_z
 from octoscope.octopus.errors import NotFound, RequestRejected
+from octoscope.octopus.policy import Meter
 from octoscope.store.ports import RateWindow, StoreProtocol
 from octoscope.sync.discovery import discover
 from octoscope.sync.plan import ChargeTask, ConsumptionTask, Plan, StoredState, Window, make_plan, points_in_scope
@@ -51,6 +52,11 @@ class SyncResult:
     requests: dict[str, int] = field(default_factory=dict)
     retries: int = 0
     problems: list[str] = field(default_factory=list)  # tasks that failed without stopping the run
+
+    def count(self, meter: Meter) -> None:
+        """Take the work's requests and retries from its meter (called when the work ends, failed or not)."""
+        self.requests = dict(meter.made)
+        self.retries = meter.retries
 
     def summary(self, store: StoreProtocol) -> dict[str, Any]:
         """What the run did and what the store now holds, for ``--json`` and the run log."""
@@ -243,6 +249,5 @@ async def run_sync(
             raise failure.exceptions[0] from None
         finally:
             runner.close()
-            result.requests = dict(meter.made)
-            result.retries = meter.retries
+            result.count(meter)
         return result
