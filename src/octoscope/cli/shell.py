@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from octoscope.domain.validation import MAX_DAYS
-from octoscope.errors import OctoscopeError, UpstreamError
+from octoscope.errors import OctoscopeError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -275,6 +275,7 @@ async def sync_and_record(
 ) -> SyncSummary:
     """One sync of ``settings``' account, recorded in the run log: ok with its summary, failed, or (if the
     process stops first) interrupted."""
+    from octoscope.services.sync_run import record_sync  # noqa: PLC0415
     from octoscope.sync import run_sync  # noqa: PLC0415
     from octoscope.wiring import open_account_store, open_octopus  # noqa: PLC0415
 
@@ -282,10 +283,11 @@ async def sync_and_record(
     with open_account_store(settings, clock) as store:
         async with open_octopus(settings, store, clock) as octopus:
             _, number = settings.require_credentials()
-            run_id = store.start_run(now)
-            outcome: tuple[str, dict[str, object]] = ("interrupted", {})
-            try:
-                result = await run_sync(
+            return await record_sync(
+                store,
+                clock,
+                now,
+                lambda: run_sync(
                     octopus.clients,
                     store,
                     number,
@@ -296,15 +298,8 @@ async def sync_and_record(
                     reread_days=settings.sync.reread_days,
                     concurrency=settings.sync.concurrency,
                     progress=progress,
-                )
-                summary = result.summary(store)
-                outcome = ("ok", summary.to_json())
-                return summary
-            except UpstreamError as err:  # Octopus refused or failed: the run is recorded as failed
-                outcome = ("failed", {"error": str(err)})
-                raise
-            finally:
-                store.finish_run(run_id, clock.now(), *outcome)
+                ),
+            )
 
 
 def uk_time(iso: str | None, end_of_half_hour: bool = False) -> str:

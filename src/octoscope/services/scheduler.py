@@ -23,6 +23,7 @@ from octoscope.domain.uktime import UK, from_epoch
 from octoscope.octopus.errors import OctopusError
 from octoscope.octopus.facade import Octopus
 from octoscope.services.pricing import sync_prices_ahead
+from octoscope.services.sync_run import record_sync
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync.bills import fetch_statements, next_fetch
 from octoscope.sync.discovery import discover
@@ -237,10 +238,11 @@ class Scheduler:
 
     async def _sync(self, now: datetime) -> str:
         _, end = resolve_window("latest", "tomorrow", now)
-        run_id = self.store.start_run(now)
-        outcome: tuple[str, dict[str, object]] = ("interrupted", {})
-        try:
-            result = await run_sync(
+        summary = await record_sync(
+            self.store,
+            self.clock,
+            now,
+            lambda: run_sync(
                 self.octopus.clients,
                 self.store,
                 self.number,
@@ -250,14 +252,8 @@ class Scheduler:
                 reread_days=self.settings.sync.reread_days,
                 concurrency=self.settings.sync.concurrency,
                 account_fresh_for=ACCOUNT_EVERY,  # the account job reads it daily
-            )
-            summary = result.summary(self.store)
-            outcome = ("ok", summary.to_json())
-        except OctopusError as err:
-            outcome = ("failed", {"error": str(err)})
-            raise
-        finally:
-            self.store.finish_run(run_id, self.now(), *outcome)
+            ),
+        )
         pushed = None if self.after_sync is None else await self.after_sync(self.settings, self.store, clock=self.clock)
         if pushed and "error" in pushed:
             log.warning("pushing to InfluxDB after the sync: %s", pushed["error"])
