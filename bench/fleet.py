@@ -133,11 +133,10 @@ async def sync_one(base: str, number: str, key: str, stores: Stores, home: Path)
                 concurrency=settings.sync.concurrency,
             )
             summary = result.summary(store)
-    requests = summary["requests"]
-    rows = sum(s["rows_new"] for s in summary["series"].values())
-    rows += sum(c["rows_new"] for c in summary["charges"].values())
-    if summary["retries"]:
-        raise RuntimeError(f"{number}: {summary['retries']} requests retried; the figures would be skewed")
+    requests = summary.requests
+    rows = summary.rows_new + sum(c.new for c in summary.charges.values())
+    if summary.retries:
+        raise RuntimeError(f"{number}: {summary.retries} requests retried; the figures would be skewed")
     return {"requests": requests.get("rest", 0) + requests.get("graphql", 0), "rows": rows}
 
 

@@ -39,14 +39,14 @@ def test_started_right_after_a_sync_the_scheduler_asks_octopus_nothing(tmp_path:
                 # The CLI's sync is taken as this morning's, and its reading of the account (with the car's state)
                 # as today's: nothing is due 30 s later; the demo has no Agile tariff.
                 at_start = runner.run(scheduler.tick())
-                jobs = {j["job"]: j for j in scheduler.snapshot()}
+                jobs = {j.job: j.to_json() for j in scheduler.snapshot()}
                 log = sim.requests_log()
                 # The car is not plugged in: its dispatches are read an hour after the account was.
                 clock.set(now + 3600)
                 httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-21T10:00:00Z"}, timeout=30)
                 an_hour_on = runner.run(scheduler.tick())
                 again = runner.run(scheduler.tick())
-                jobs_later = {j["job"]: j for j in scheduler.snapshot()}
+                jobs_later = {j.job: j.to_json() for j in scheduler.snapshot()}
         later = sim.requests_log()
     assert at_start == []
     assert log["requests"] == []
@@ -86,7 +86,7 @@ def test_agile_prices_for_tomorrow_are_fetched_from_1600_until_stored(tmp_path: 
                 at_four = runner.run(scheduler.tick())
                 after = runner.run(scheduler.tick())
                 rates = store.rates(tariff, Charge.STANDARD, datetime.fromisoformat("2026-11-22T12:00:00+00:00"), None)
-                jobs = {j["job"]: j for j in scheduler.snapshot()}
+                jobs = {j.job: j.to_json() for j in scheduler.snapshot()}
     assert "prices" not in before  # known to 23:00 today, and it is not 16:00 yet
     assert "prices" in at_four
     assert after == []
@@ -126,7 +126,7 @@ def test_statements_are_fetched_once_a_day_within_the_graphql_budget(tmp_path: P
                 clock.set(epoch(later))
                 assert "bills" not in runner.run(scheduler.tick()), later
             assert len(statement_calls(sim.requests_log())) == 1  # not again the same day
-            jobs = {j["job"]: j for j in scheduler.snapshot()}
+            jobs = {j.job: j.to_json() for j in scheduler.snapshot()}
             httpx.post(f"{sim.url}/_sim/clock", json={"now": "2026-11-22T10:00:00Z"}, timeout=30)
             clock.set(epoch("2026-11-22T10:00:00Z"))
             next_day = runner.run(scheduler.tick())

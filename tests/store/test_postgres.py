@@ -218,6 +218,17 @@ def test_a_newer_schema_is_refused(dsn: str) -> None:
         PostgresStore.open(dsn, account=ACCOUNT)
 
 
+def test_a_migration_table_with_gaps_is_refused_as_on_sqlite(dsn: str) -> None:
+    PostgresStore.open(dsn, account=ACCOUNT).close()
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DELETE FROM schema_migrations WHERE version = 3")
+    with pytest.raises(StoreError, match=r"with gaps: restore a backup") as refused:
+        PostgresStore.open(dsn, account=ACCOUNT)
+    assert shared_postgres().password not in str(refused.value)
+    with pytest.raises(StoreError, match="with gaps"):
+        pending(dsn)  # doctor's read-only look says the same
+
+
 def test_a_killed_run_is_said_to_be_interrupted(dsn: str) -> None:
     store: StoreProtocol = PostgresStore.open(dsn, account=ACCOUNT)
     store.start_run(AT)

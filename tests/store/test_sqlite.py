@@ -134,6 +134,14 @@ def test_a_failing_migration_leaves_nothing_half_done(db: Path, monkeypatch: pyt
     assert versions == list(range(1, len(migrations.MIGRATIONS) + 1))
 
 
+def test_a_migration_table_with_gaps_is_refused(db: Path) -> None:
+    Store.open(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM schema_migrations WHERE version = 3")
+    with pytest.raises(StoreError, match=r"with gaps: restore a backup of it"):
+        Store.open(db)
+
+
 def test_a_file_that_is_not_a_database_is_refused_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_text("these are my notes, not a database\n" * 100)

@@ -229,3 +229,15 @@ def test_status_shows_the_schedulers_jobs(synced_demo: Cli) -> None:
         got = httpx.get(f"{base}/api/status", timeout=60).json()
     assert got["scheduler"] is None  # no API key: nothing can be fetched, so nothing is scheduled
     assert got["budget_this_hour"] is None
+
+
+def test_the_docs_show_the_status_and_bills_answers_as_they_are_sent(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    for path, model in (("/api/status", "StatusAnswer"), ("/api/bills", "BillsAnswer")):
+        declared = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert declared == {"$ref": f"#/components/schemas/{model}"}
+        assert list(api.get(path).json()) == list(schemas[model]["properties"])  # every key, in the order sent
+    series = api.get("/api/status").json()["series"][0]
+    assert list(series) == list(schemas["SeriesAnswer"]["properties"])
+    assert list(schemas["StatementAnswer"]["properties"])[:3] == ["id", "from", "to"]

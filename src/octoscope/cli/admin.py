@@ -81,7 +81,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
 
     checks = run_checks(process_clock())
     if as_json:
-        typer.echo(json.dumps([{"check": c.name, "status": c.status, "message": c.message} for c in checks], indent=2))
+        typer.echo(json.dumps([c.to_json() for c in checks], indent=2))
     else:
         for check in checks:
             typer.echo(check.line())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,7 @@ from octoscope.cli.shell import echo_json, fail, process_clock, read_settings, r
 if TYPE_CHECKING:
     from octoscope.clock import Clock
     from octoscope.config import Settings
+    from octoscope.services.bills import BillsReport
     from octoscope.store.ports import StoreProtocol
     from octoscope.sync import FetchResult
 
@@ -58,20 +59,21 @@ def bills(
                 raise fail("no account stored yet: run `octoscope sync` first")
             fetched = None if offline else asyncio.run(_fetch(settings, store, clock))
             today = local_date(clock.now())
-            report = report_json(bills_report(store, settings, today, fetched=fetched, tolerance=tolerance))
+            report = bills_report(store, settings, today, fetched=fetched, tolerance=tolerance)
+        answer = report_json(report)  # what --json prints, and what the exports read
         written = []
         if csv_out is not None:
-            written.append(f"{exports.export_csv(exports.rows(report), csv_out)} rows to {csv_out}")
+            written.append(f"{exports.export_csv(exports.rows(answer), csv_out)} rows to {csv_out}")
         if parquet_out is not None:
-            written.append(f"{exports.export_parquet(exports.rows(report), parquet_out)} rows to {parquet_out}")
+            written.append(f"{exports.export_parquet(exports.rows(answer), parquet_out)} rows to {parquet_out}")
         if influx:
-            written.append(f"{exports.export_influx(settings, report, clock)} points to InfluxDB")
+            written.append(f"{exports.export_influx(settings, answer, clock)} points to InfluxDB")
         for what in written:
             typer.echo(f"Wrote {what}", err=True)
     if csv_out is not None and str(csv_out) == "-":
         return  # the CSV was the output
     if as_json:
-        echo_json(report)
+        echo_json(answer)
     else:
         _print(report)
 
@@ -89,31 +91,29 @@ def _money(pence: int) -> str:
     return f"{'-' if pence < 0 else ''}£{abs(pence) / 100:,.2f}"
 
 
-def _print(report: dict[str, Any]) -> None:
-    fetch = report["fetch"]
+def _print(report: BillsReport) -> None:
+    fetch = report.fetch
     if fetch is not None:
-        what = fetch["skipped"] or f"{fetch['fetched']} statement(s) read in {fetch['requests']} request(s)"
-        typer.echo(f"Statements: {what}; {fetch['kept']} kept.", err=True)
-    if not report["statements"]:
+        what = fetch.skipped or f"{fetch.fetched} statement(s) read in {fetch.requests} request(s)"
+        typer.echo(f"Statements: {what}; {fetch.kept} kept.", err=True)
+    if not report.statements:
         typer.echo("No statements kept yet.")
         return
     typer.echo(f"{'Statement':<24} {'Fuel':<12} {'Octopus':>10} {'octoscope':>10} {'Diff':>7}  Reason")
-    for st in report["statements"]:
-        period = f"{st['from']}..{st['to']}" + ("*" if st["status"] != "CLOSED" else "")
-        for note in st["notes"]:
+    for r in report.statements:
+        st = r.statement
+        period = f"{st.first.isoformat()}..{st.last.isoformat()}" + ("*" if st.status != "CLOSED" else "")
+        for note in r.notes:
             typer.echo(f"{period:<24} {'':<12} {note}")
-        for line in st["fuels"]:
-            reasons = "; ".join(r["text"] for r in line["reasons"]) or ("ok" if line["matches"] else "")
-            mark = "" if line["matches"] else "! "
+        for line in r.lines:
+            reasons = "; ".join(x.text for x in line.reasons) or ("ok" if line.matches else "")
+            mark = "" if line.matches else "! "
             typer.echo(
-                f"{period:<24} {line['fuel']:<12} {_money(line['octopus_pence']):>10}"
-                f" {_money(line['octoscope_pence']):>10} {line['difference_pence']:>+6}p  {mark}{reasons}"
+                f"{period:<24} {line.fuel:<12} {_money(line.theirs):>10}"
+                f" {_money(line.ours):>10} {line.difference:>+6}p  {mark}{reasons}"
             )
             period = ""
-    flagged = report["flagged"]
-    typer.echo(f"{flagged} statement(s) differ by more than {report['tolerance_pence']}p on a fuel.")
-    if report["balance"]:
-        last = report["balance"][-1]
-        typer.echo(
-            f"Balance on {last['date']}: {_money(last['pence'])} ({'in credit' if last['pence'] >= 0 else 'owed'})"
-        )
+    typer.echo(f"{report.flagged} statement(s) differ by more than {report.tolerance}p on a fuel.")
+    if report.balance:
+        day, pence = report.balance[-1]
+        typer.echo(f"Balance on {day.isoformat()}: {_money(pence)} ({'in credit' if pence >= 0 else 'owed'})")

@@ -135,7 +135,7 @@ def demo(
             now = clock.now()
             start, end = resolve_window("latest", "tomorrow", now)
             with sync_progress(quiet=False) as progress:
-                summary = asyncio.run(sync_and_record(settings, start, end, now, False, False, progress))
+                summary = asyncio.run(sync_and_record(settings, start, end, now, False, progress))
         print_summary(summary)
         typer.echo(
             f"Now: {uk_time(clock.now().isoformat())} UK time ({clock.describe()}); yesterday's readings appear"

@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from octoscope.domain.validation import MAX_DAYS
-from octoscope.errors import OctoscopeError, UpstreamError
+from octoscope.errors import OctoscopeError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from octoscope.clock import Clock
     from octoscope.config import Settings
-    from octoscope.sync import Progress
+    from octoscope.sync import PlannedSync, Progress, SyncSummary
 
 __all__ = [
     "LOOPBACK",
@@ -35,6 +37,7 @@ __all__ = [
     "echo_json",
     "fail",
     "free_port",
+    "plan_sync",
     "pounds",
     "print_summary",
     "process_clock",
@@ -47,6 +50,7 @@ __all__ = [
     "sync_progress",
     "system_clock",
     "translate",
+    "uk_instant",
     "uk_time",
     "user_errors",
 ]
@@ -240,71 +244,101 @@ def sync_progress(quiet: bool) -> Iterator[Progress]:
         )
 
 
-async def sync_and_record(
-    settings: Settings, start: Any, end: Any, now: Any, dry_run: bool, past: bool, progress: Progress
-) -> dict[str, Any]:
+async def plan_sync(
+    settings: Settings, start: datetime | None, end: datetime, now: datetime, past: bool
+) -> PlannedSync:
+    """``sync --dry-run``: read the account (a few requests) and plan; nothing else is fetched or recorded."""
     from octoscope.sync import run_sync  # noqa: PLC0415
     from octoscope.wiring import open_account_store, open_octopus  # noqa: PLC0415
 
     clock = process_clock()
     with open_account_store(settings, clock) as store:
         async with open_octopus(settings, store, clock) as octopus:
-            clients = octopus.clients
             _, number = settings.require_credentials()
-            options = {
-                "start": start,
-                "end": end,
-                "now": now,
-                "past_properties": past,
-                "reread_days": settings.sync.reread_days,
-                "concurrency": settings.sync.concurrency,
-            }
-            if dry_run:
-                result = await run_sync(clients, store, number, dry_run=True, **options)
-                return {"dry_run": True, "requests_for_discovery": result.requests, **result.plan.describe()}
-            run_id = store.start_run(now)
-            outcome: tuple[str, dict[str, Any]] = ("interrupted", {})
-            try:
-                result = await run_sync(clients, store, number, progress=progress, **options)
-                summary = result.summary(store)
-                outcome = ("ok", summary)
-                return summary
-            except UpstreamError as err:  # Octopus refused or failed: the run is recorded as failed
-                outcome = ("failed", {"error": str(err)})
-                raise
-            finally:
-                store.finish_run(run_id, clock.now(), *outcome)
+            result = await run_sync(
+                octopus.clients,
+                store,
+                number,
+                start=start,
+                end=end,
+                now=now,
+                past_properties=past,
+                reread_days=settings.sync.reread_days,
+                concurrency=settings.sync.concurrency,
+                dry_run=True,
+            )
+            return result.planned()
+
+
+async def sync_and_record(
+    settings: Settings, start: datetime | None, end: datetime, now: datetime, past: bool, progress: Progress
+) -> SyncSummary:
+    """One sync of ``settings``' account, recorded in the run log: ok with its summary, failed, or (if the
+    process stops first) interrupted."""
+    from octoscope.services.sync_run import record_sync  # noqa: PLC0415
+    from octoscope.sync import run_sync  # noqa: PLC0415
+    from octoscope.wiring import open_account_store, open_octopus  # noqa: PLC0415
+
+    clock = process_clock()
+    with open_account_store(settings, clock) as store:
+        async with open_octopus(settings, store, clock) as octopus:
+            _, number = settings.require_credentials()
+            return await record_sync(
+                store,
+                clock,
+                now,
+                lambda: run_sync(
+                    octopus.clients,
+                    store,
+                    number,
+                    start=start,
+                    end=end,
+                    now=now,
+                    past_properties=past,
+                    reread_days=settings.sync.reread_days,
+                    concurrency=settings.sync.concurrency,
+                    progress=progress,
+                ),
+            )
 
 
 def uk_time(iso: str | None, end_of_half_hour: bool = False) -> str:
     """An instant of the JSON (UTC) as people read it here: UK local time, e.g. ``Sat 5 Dec 2026 23:30``;
     ``end_of_half_hour``: the end of the half-hour that starts then (data "up to" it)."""
-    from datetime import datetime, timedelta  # noqa: PLC0415
-
-    from octoscope.domain.uktime import UK  # noqa: PLC0415
+    from datetime import datetime  # noqa: PLC0415
 
     if iso is None:
         return "nothing"
-    at = datetime.fromisoformat(iso.replace("Z", "+00:00")) + timedelta(minutes=30 if end_of_half_hour else 0)
-    local = at.astimezone(UK)
+    return uk_instant(datetime.fromisoformat(iso.replace("Z", "+00:00")), end_of_half_hour)
+
+
+def uk_instant(at: datetime | None, end_of_half_hour: bool = False) -> str:
+    """:func:`uk_time` of an instant itself."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from octoscope.domain.uktime import UK  # noqa: PLC0415
+
+    if at is None:
+        return "nothing"
+    local = (at + timedelta(minutes=30 if end_of_half_hour else 0)).astimezone(UK)
     return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
 
 
-def print_summary(summary: dict[str, Any]) -> None:
-    requests = summary["requests"]
+def print_summary(summary: SyncSummary) -> None:
+    requests = summary.requests
     typer.echo(
-        f"Synced {uk_time(summary['window'][0])} to {uk_time(summary['window'][1])} UK time with"
+        f"Synced {uk_instant(summary.window[0])} to {uk_instant(summary.window[1])} UK time with"
         f" {requests.get('rest', 0)} REST and {requests.get('graphql', 0)} GraphQL requests"
-        f" ({summary['retries']} retried)"
+        f" ({summary.retries} retried)"
     )
-    for name, s in summary["series"].items():
-        gaps = f", {len(s['gaps'])} gaps" if s["gaps"] else ""
+    for name, s in summary.series.items():
+        gaps = f", {len(s.gaps)} gaps" if s.gaps else ""
         typer.echo(
-            f"  {name}: {s['rows_new']} new, {s['rows_updated']} updated; holds {uk_time(s['first_interval'])} to"
-            f" {uk_time(s['last_interval'], end_of_half_hour=True)} ({s['unit']}){gaps}"
+            f"  {name}: {s.rows_new} new, {s.rows_updated} updated; holds {uk_instant(s.first_interval)} to"
+            f" {uk_instant(s.last_interval, end_of_half_hour=True)} ({s.unit}){gaps}"
         )
-    for name, c in summary["charges"].items():
-        typer.echo(f"  {name}: {c['rows_new']} new, {c['rows_updated']} updated")
+    for name, c in summary.charges.items():
+        typer.echo(f"  {name}: {c.new} new, {c.updated} updated")
 
 
 # The range options that `costs` and `sessions` share.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -11,6 +11,7 @@ import typer
 from octoscope.cli.shell import (
     echo_json,
     fail,
+    plan_sync,
     print_summary,
     process_clock,
     read_all_settings,
@@ -24,6 +25,7 @@ from octoscope.domain.validation import MAX_DISPATCH_DAYS
 
 if TYPE_CHECKING:
     from octoscope.config import Settings
+    from octoscope.sync import PlannedSync, SyncSummary
 
 __all__ = ["dispatches", "status", "sync"]
 
@@ -59,9 +61,8 @@ def sync(
         if not as_json:
             typer.echo(f"Account {settings.account}:")
         try:
-            answers[str(settings.account)] = _sync_one(
-                settings, from_, to, dry_run, as_json, past_properties, echo=False
-            )
+            done = _sync_one(settings, from_, to, dry_run, as_json, past_properties, echo=False)
+            answers[str(settings.account)] = done.to_json()
         except typer.Exit as err:  # its one line is printed already
             if err.exit_code:
                 failed.append(str(settings.account))
@@ -73,7 +74,7 @@ def sync(
 
 def _sync_one(
     settings: Settings, from_: str, to: str, dry_run: bool, as_json: bool, past: bool, echo: bool = True
-) -> dict[str, Any]:
+) -> SyncSummary | PlannedSync:
     from octoscope.sync import resolve_window  # noqa: PLC0415
 
     with user_errors():
@@ -81,28 +82,36 @@ def _sync_one(
         now = process_clock().now()
         start, end = resolve_window(from_, to, now)
         with sync_progress(as_json or dry_run) as progress:
-            summary = asyncio.run(sync_and_record(settings, start, end, now, dry_run, past, progress))
-    if as_json:
-        if echo:
-            echo_json(summary)
-    elif dry_run:
-        _print_plan(summary)
-    else:
+            if dry_run:
+                planned = asyncio.run(plan_sync(settings, start, end, now, past))
+            else:
+                summary = asyncio.run(sync_and_record(settings, start, end, now, past, progress))
+    if dry_run:
+        if as_json and echo:
+            echo_json(planned.to_json())
+        elif not as_json:
+            _print_plan(planned)
+        return planned
+    if as_json and echo:
+        echo_json(summary.to_json())
+    elif not as_json:
         print_summary(summary)
-    if not dry_run:
-        push_after_cli_sync(settings)
+    push_after_cli_sync(settings)
     return summary
 
 
-def _print_plan(plan: dict[str, Any]) -> None:
+def _print_plan(planned: PlannedSync) -> None:
+    from octoscope.domain.uktime import iso_z  # noqa: PLC0415
+
+    plan = planned.plan
     typer.echo(
-        f"Plan for {plan['window'][0]} to {plan['window'][1]}: {plan['planned_requests']} requests"
-        f" (of which {sum(plan['requests_for_discovery'].values())} already made to read the account)"
+        f"Plan for {iso_z(plan.window.start)} to {iso_z(plan.window.end)}: {plan.requests} requests"
+        f" (of which {sum(planned.requests_for_discovery.values())} already made to read the account)"
     )
-    for t in plan["consumption"]:
-        typer.echo(f"  consumption {t['series']} meter {t['serial']}: {t['from']} to {t['to']} ({t['requests']})")
-    for t in plan["charges"]:
-        typer.echo(f"  {t['charge']} charges of {t['tariff']}: {t['from']} to {t['to']} ({t['requests']})")
+    for c in plan.consumption:
+        typer.echo(f"  consumption {c.series} meter {c.serial}: {iso_z(c.start)} to {iso_z(c.end)} ({c.pages})")
+    for t in plan.charges:
+        typer.echo(f"  {t.charge.value} charges of {t.tariff.code}: {iso_z(t.start)} to {iso_z(t.end)} ({t.pages})")
 
 
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
@@ -110,7 +119,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
 
     Example: octoscope status
     """
-    from octoscope.domain.uktime import from_epoch  # noqa: PLC0415
+    from octoscope.domain.uktime import from_epoch, iso_z  # noqa: PLC0415
     from octoscope.services.status import key_id_of, status_report  # noqa: PLC0415
     from octoscope.wiring import open_account_store  # noqa: PLC0415
 
@@ -125,29 +134,33 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
             now = clock()
             report = status_report(store, number, key_id_of(key), limits, from_epoch(now), now)
     if as_json:
-        echo_json(report)
+        echo_json(report.to_json())
         return
-    typer.echo(f"Account {report['account']}, database {report['database']}")
-    for name, s in report["series"].items():
-        where = "" if s["current_property"] else f" (past property {s['property']})"
-        if not s["rows"]:
-            typer.echo(f"  {name}{where}: nothing stored")
+    typer.echo(f"Account {report.account}, database {report.database}")
+
+    def shown(at: datetime | None) -> str | None:  # as the JSON says it
+        return iso_z(at) if at else None
+
+    for s in report.series:
+        where = "" if s.current_property else f" (past property {s.property})"
+        if not s.rows:
+            typer.echo(f"  {s.series}{where}: nothing stored")
             continue
         typer.echo(
-            f"  {name}{where}: {s['rows']} half-hours in {s['unit']}, {s['first_interval']} to"
-            f" {s['last_interval']}, {len(s['gaps'])} gaps, last sync {s['last_sync']}"
+            f"  {s.series}{where}: {s.rows} half-hours in {s.unit}, {shown(s.first_interval)} to"
+            f" {shown(s.last_interval)}, {len(s.gaps)} gaps, last sync {shown(s.last_sync)}"
         )
-        for start, end in s["gaps"][:5]:
-            typer.echo(f"      gap {start} to {end}")
-    budget = report["budget_this_hour"]
+        for start, end in s.gaps[:5]:
+            typer.echo(f"      gap {iso_z(start)} to {iso_z(end)}")
+    budget = report.budget_this_hour
     typer.echo(
-        f"Requests this hour: REST {budget['rest']['used']}/{budget['rest']['limit']},"
-        f" GraphQL {budget['graphql']['used']}/{budget['graphql']['limit']}"
+        f"Requests this hour: REST {budget['rest'].used}/{budget['rest'].limit},"
+        f" GraphQL {budget['graphql'].used}/{budget['graphql'].limit}"
     )
-    run = report["last_run"]
+    run = report.last_run
     if run is not None:
-        said = {"interrupted": "interrupted (the process stopped before it finished)"}.get(run["outcome"])
-        typer.echo(f"Last sync run: started {run['started']}, {said or run['outcome']}")
+        said = {"interrupted": "interrupted (the process stopped before it finished)"}.get(run.outcome)
+        typer.echo(f"Last sync run: started {iso_z(run.started)}, {said or run.outcome}")
 
 
 def dispatches(

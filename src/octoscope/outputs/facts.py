@@ -179,11 +179,11 @@ def _health(store: StoreProtocol, settings: Settings, now: datetime, ledger_now:
     if settings.api_key is not None:
         limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour, LEDGER: PER_HOUR}
         used = budget_used(store, key_id_of(settings.api_key), limits, ledger_now)
-        health["graphql_used"] = used["graphql"]["used"]
-        health["graphql_limit"] = used["graphql"]["limit"]
-        health["rest_used"] = used["rest"]["used"]
-        health["rest_limit"] = used["rest"]["limit"]
-        health["dispatch_queries_used"] = used[LEDGER]["used"]
+        health["graphql_used"] = used["graphql"].used
+        health["graphql_limit"] = used["graphql"].limit
+        health["rest_used"] = used["rest"].used
+        health["rest_limit"] = used["rest"].limit
+        health["dispatch_queries_used"] = used[LEDGER].used
     return health
 
 

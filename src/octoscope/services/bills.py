@@ -30,8 +30,10 @@ from octoscope.store.ports import StoreProtocol
 from octoscope.sync.bills import FetchResult, fetch_statements
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BillsReport:
+    """Each statement kept, reconciled fuel by fuel, and the balance over time; :func:`report_json` renders it."""
+
     account: str
     statements: tuple[StatementReport, ...]
     balance: tuple[tuple[date, int], ...]

@@ -38,14 +38,19 @@ CLOCK_SKEW_LIMIT = 60.0  # seconds: more, and "today", the re-read window and to
 BUDGET_WARN = 0.8  # of an hour's allowance
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
+    """One check's verdict: ``line`` for people, ``to_json`` for ``doctor --json``."""
+
     name: str
     status: Status
     message: str
 
     def line(self) -> str:
         return f"{self.status:<4}  {self.name:<9} {self.message}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"check": self.name, "status": self.status, "message": self.message}
 
 
 @dataclass

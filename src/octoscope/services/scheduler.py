@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Literal, Protocol
 
 from octoscope.clock import Clock
 from octoscope.config import Settings
@@ -23,6 +23,7 @@ from octoscope.domain.uktime import UK, from_epoch
 from octoscope.octopus.errors import OctopusError
 from octoscope.octopus.facade import Octopus
 from octoscope.services.pricing import sync_prices_ahead
+from octoscope.services.sync_run import record_sync
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync.bills import fetch_statements, next_fetch
 from octoscope.sync.discovery import discover
@@ -47,11 +48,11 @@ log = logging.getLogger(__name__)
 
 class AfterSync(Protocol):
     """Awaited after each successful sync (``outputs.influx.push_after_sync``): None, a summary, or
-    ``{"error": ...}`` (logged; a failed push never stops the scheduler)."""
+    ``{"error": ...}`` (logged; a failed push never stops the scheduler). Only the error is read."""
 
     def __call__(
         self, settings: Settings, store: StoreProtocol, *, clock: Clock
-    ) -> Awaitable[dict[str, Any] | None]: ...
+    ) -> Awaitable[Mapping[str, object] | None]: ...
 
 
 FIRST_STATEMENTS_AFTER = timedelta(hours=1)
@@ -77,6 +78,53 @@ class JobRun:
     ok: bool | None = None  # None while running
     message: str = ""
     failures: int = 0  # failed runs of the job in a row, this one included
+
+
+RunOutcome = Literal["running", "ok", "failed"]
+
+
+def _uk(instant: datetime) -> str:
+    return instant.astimezone(UK).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class JobRunSeen:
+    """A job's last run as the Status page shows it."""
+
+    started: datetime
+    finished: datetime | None
+    outcome: RunOutcome
+    message: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "started": _uk(self.started),
+            "finished": _uk(self.finished) if self.finished else None,
+            "outcome": self.outcome,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """One scheduled job: what it does, its last run, when it runs next and why (instants UK local in JSON)."""
+
+    job: str
+    what: str
+    last_run: JobRunSeen | None
+    next_run: datetime | None
+    due: bool
+    why: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "job": self.job,
+            "what": self.what,
+            "last_run": None if self.last_run is None else self.last_run.to_json(),
+            "next_run": _uk(self.next_run) if self.next_run else None,
+            "due": self.due,
+            "why": self.why,
+        }
 
 
 class Scheduler:
@@ -190,10 +238,11 @@ class Scheduler:
 
     async def _sync(self, now: datetime) -> str:
         _, end = resolve_window("latest", "tomorrow", now)
-        run_id = self.store.start_run(now)
-        outcome: tuple[str, dict[str, Any]] = ("interrupted", {})
-        try:
-            result = await run_sync(
+        summary = await record_sync(
+            self.store,
+            self.clock,
+            now,
+            lambda: run_sync(
                 self.octopus.clients,
                 self.store,
                 self.number,
@@ -203,20 +252,16 @@ class Scheduler:
                 reread_days=self.settings.sync.reread_days,
                 concurrency=self.settings.sync.concurrency,
                 account_fresh_for=ACCOUNT_EVERY,  # the account job reads it daily
-            )
-            summary = result.summary(self.store)
-            outcome = ("ok", summary)
-        except OctopusError as err:
-            outcome = ("failed", {"error": str(err)})
-            raise
-        finally:
-            self.store.finish_run(run_id, self.now(), *outcome)
+            ),
+        )
         pushed = None if self.after_sync is None else await self.after_sync(self.settings, self.store, clock=self.clock)
         if pushed and "error" in pushed:
             log.warning("pushing to InfluxDB after the sync: %s", pushed["error"])
-        new = sum(s["rows_new"] for s in summary["series"].values())
-        requests = summary["requests"]
-        return f"{new} new half-hours; {requests.get('rest', 0)} REST, {requests.get('graphql', 0)} GraphQL requests"
+        requests = summary.requests
+        return (
+            f"{summary.rows_new} new half-hours;"
+            f" {requests.get('rest', 0)} REST, {requests.get('graphql', 0)} GraphQL requests"
+        )
 
     async def _consumption(self, now: datetime) -> str:
         return await self._sync(now)
@@ -253,30 +298,18 @@ class Scheduler:
                 log.exception("scheduler tick failed")
             await self.clock.sleep(every)
 
-    def snapshot(self) -> list[dict[str, Any]]:
+    def snapshot(self) -> list[JobState]:
         """Each job with its last and next runs, for the Status page."""
         decisions = {d.job: d for d in self.decisions or self.decide(self.now())}
         out = []
         for job in JOBS:
             run = self.runs.get(job)
             decision = decisions[job]
-            out.append(
-                {
-                    "job": job,
-                    "what": DESCRIPTIONS[job],
-                    "last_run": None
-                    if run is None
-                    else {
-                        "started": run.started.astimezone(UK).isoformat(),
-                        "finished": run.finished.astimezone(UK).isoformat() if run.finished else None,
-                        "outcome": "running" if run.ok is None else "ok" if run.ok else "failed",
-                        "message": run.message,
-                    },
-                    "next_run": decision.next_at.astimezone(UK).isoformat() if decision.next_at else None,
-                    "due": decision.due,
-                    "why": decision.why,
-                }
-            )
+            last = None
+            if run is not None:
+                outcome: RunOutcome = "running" if run.ok is None else "ok" if run.ok else "failed"
+                last = JobRunSeen(run.started, run.finished, outcome, run.message)
+            out.append(JobState(job, DESCRIPTIONS[job], last, decision.next_at, decision.due, decision.why))
         return out
 
 

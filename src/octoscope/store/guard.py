@@ -10,6 +10,7 @@ Pending migrations run in one transaction: if any fails, the file keeps every by
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -102,26 +103,41 @@ def _schema_of(path: Path, db: sqlite3.Connection) -> Found:
     return Found(exists=True, applied=check_applied(path, rows))
 
 
-def check_applied(path: Path, rows: list[tuple[object, object]]) -> tuple[int, ...]:
-    """The applied versions, if they are octoscope's and known to this build; else :class:`NotOurs`."""
+def check_applied(path: Path, rows: Sequence[tuple[object, object]]) -> tuple[int, ...]:
+    """The applied versions of the SQLite file at ``path``, if they are octoscope's and known to this build;
+    else :class:`NotOurs`."""
+    return check_recorded(str(path), rows, [name for name, _ in MIGRATIONS], NotOurs)
+
+
+def check_recorded(
+    where: str,
+    rows: Sequence[tuple[object, object]],
+    known: Sequence[str],
+    refuse: Callable[[str], Exception],
+    thing: str = "file",
+) -> tuple[int, ...]:
+    """The one check of a migration table, for every backend: ``rows`` (version, name) in version order must
+    be octoscope's (``known``: this build's migration names, in order), none newer than this build, with no
+    gap (a gap means a lost or half-copied table: the tables no longer match any version). Anything else is
+    ``refuse(one line naming where)``, the error kind the backend's callers expect."""
     versions: list[int] = []
     for version, name in rows:
         if not isinstance(version, int) or version < 1:
-            raise NotOurs(f"{path} has a schema_migrations table octoscope did not write; it leaves the file alone")
-        if version > len(MIGRATIONS):
-            raise NotOurs(
-                f"{path} was written by a newer octoscope (schema version {_newest(rows)}; this build"
-                f" knows up to {len(MIGRATIONS)}): upgrade octoscope, or restore a backup made by this version"
+            raise refuse(f"{where} has a schema_migrations table octoscope did not write; it leaves the {thing} alone")
+        if version > len(known):
+            raise refuse(
+                f"{where} was written by a newer octoscope (schema version {_newest(rows)}; this build"
+                f" knows up to {len(known)}): upgrade octoscope, or restore a backup made by this version"
             )
-        if MIGRATIONS[version - 1][0] != name:
-            raise NotOurs(f"{path} has a schema_migrations table octoscope did not write; it leaves the file alone")
+        if known[version - 1] != name:
+            raise refuse(f"{where} has a schema_migrations table octoscope did not write; it leaves the {thing} alone")
         versions.append(version)
     if versions != list(range(1, len(versions) + 1)):
-        raise NotOurs(f"{path} has schema migrations {versions}, with gaps: restore a backup of it")
+        raise refuse(f"{where} has schema migrations {versions}, with gaps: restore a backup of it")
     return tuple(versions)
 
 
-def _newest(rows: list[tuple[object, object]]) -> int:
+def _newest(rows: Sequence[tuple[object, object]]) -> int:
     return max((version for version, _ in rows if isinstance(version, int)), default=0)
 
 

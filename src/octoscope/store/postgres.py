@@ -40,6 +40,7 @@ from octoscope.domain.models import (
 from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import epoch, from_epoch
 from octoscope.store.errors import StoreError
+from octoscope.store.guard import check_recorded
 from octoscope.store.locations import redacted
 from octoscope.store.ports import ExportCursor, KeptResult, RateWindow, SeriesExtent, StoreProtocol, TelemetryRow
 from octoscope.store.postgres_schema import (
@@ -143,8 +144,8 @@ class _SharedPool:
 
 
 def _inspect(conn: psycopg.Connection[Any], dsn: str) -> list[tuple[int, str]]:
-    """The migrations recorded (version, name); :class:`StoreError` if the database is another application's
-    or a newer octoscope's."""
+    """The migrations recorded (version, name); :class:`StoreError` if the database is another application's,
+    a newer octoscope's, or its migration table has gaps."""
     tables = {
         row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()
     }
@@ -161,15 +162,9 @@ def _inspect(conn: psycopg.Connection[Any], dsn: str) -> list[tuple[int, str]]:
             " writes nothing into it: point OCTOSCOPE_DB at an empty database"
         )
     rows = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
-    for version, name in rows:
-        if version > len(MIGRATIONS):
-            raise StoreError(
-                f"{redacted(dsn)} was written by a newer octoscope (schema version {rows[-1][0]}; this build knows"
-                f" up to {len(MIGRATIONS)}): upgrade octoscope"
-            )
-        if MIGRATIONS[version - 1][0] != name:
-            raise StoreError(f"{redacted(dsn)} has a schema_migrations table octoscope did not write")
-    return [(int(v), str(n)) for v, n in rows]
+    # SQLite's check, word for word: a newer octoscope's, a foreign or a gapped table is refused.
+    done = check_recorded(redacted(dsn), rows, [name for name, _ in MIGRATIONS], StoreError, "database")
+    return [(v, MIGRATIONS[v - 1][0]) for v in done]
 
 
 def _migrate(conn: psycopg.Connection[Any], dsn: str, applied_at: int) -> None:

@@ -13,7 +13,7 @@ from octoscope.sync.dispatches import PER_HOUR as DISPATCHES_PER_HOUR
 from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, listing, refresh
 from octoscope.sync.plan import resolve_window
 from octoscope.sync.prices import fetch_prices_ahead
-from octoscope.sync.run import Progress, run_sync
+from octoscope.sync.run import PlannedSync, Progress, SeriesSynced, SyncSummary, run_sync
 from octoscope.sync.schedule import day_ahead_tariffs
 
 __all__ = [
@@ -21,8 +21,11 @@ __all__ = [
     "DISPATCH_LEDGER",
     "FetchResult",
     "NoIntelligentDevice",
+    "PlannedSync",
     "Progress",
     "RefreshTooSoon",
+    "SeriesSynced",
+    "SyncSummary",
     "day_ahead_tariffs",
     "discover",
     "fetch_prices_ahead",

@@ -72,8 +72,7 @@ async def fetch_rates(
             raise failure.exceptions[0] from None
         finally:
             runner.close()
-            result.requests = dict(meter.made)
-            result.retries = meter.retries
+            result.count(meter)
         return result
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +17,7 @@ from typing import Any
 from octoscope.domain.models import Account, Charge
 from octoscope.domain.uktime import from_epoch, iso_z
 from octoscope.octopus.errors import NotFound, RequestRejected
+from octoscope.octopus.policy import Meter
 from octoscope.store.ports import RateWindow, StoreProtocol
 from octoscope.sync.discovery import discover
 from octoscope.sync.plan import ChargeTask, ConsumptionTask, Plan, StoredState, Window, make_plan, points_in_scope
@@ -43,6 +44,77 @@ class Progress:
     advance: Callable[[str], None] = lambda description: None
 
 
+@dataclass(frozen=True, slots=True)
+class SeriesSynced:
+    """One consumption series after a run: the rows it wrote, and what the store now holds."""
+
+    rows_new: int
+    rows_updated: int
+    unit: str | None
+    rows: int
+    first_interval: datetime | None
+    last_interval: datetime | None
+    gaps: tuple[tuple[datetime, datetime], ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "rows_new": self.rows_new,
+            "rows_updated": self.rows_updated,
+            "unit": self.unit,
+            "rows": self.rows,
+            "first_interval": iso_z(self.first_interval) if self.first_interval else None,
+            "last_interval": iso_z(self.last_interval) if self.last_interval else None,
+            "gaps": [[iso_z(a), iso_z(b)] for a, b in self.gaps],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RowsWritten:
+    new: int
+    updated: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSummary:
+    """What a sync run did and what the store then held: ``sync --json`` prints it, the run log keeps it,
+    the scheduler reports it (:meth:`to_json` is the one rendering, instants in UTC ``Z``)."""
+
+    window: tuple[datetime, datetime]
+    requests: Mapping[str, int]
+    planned_requests: int
+    retries: int
+    problems: tuple[str, ...]
+    series: Mapping[str, SeriesSynced]  # by series name, sorted
+    charges: Mapping[str, RowsWritten]  # by "tariff/charge", sorted
+
+    @property
+    def rows_new(self) -> int:
+        """New half-hours of consumption over every series."""
+        return sum(s.rows_new for s in self.series.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "window": [iso_z(self.window[0]), iso_z(self.window[1])],
+            "requests": dict(self.requests),
+            "planned_requests": self.planned_requests,
+            "retries": self.retries,
+            "problems": list(self.problems),
+            "series": {name: s.to_json() for name, s in self.series.items()},
+            "charges": {k: {"rows_new": v.new, "rows_updated": v.updated} for k, v in self.charges.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSync:
+    """A dry run's answer: the plan, and the requests already made to read the account."""
+
+    plan: Plan
+    requests_for_discovery: Mapping[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dry_run": True, "requests_for_discovery": dict(self.requests_for_discovery), **self.plan.describe()}
+
+
 @dataclass
 class SyncResult:
     plan: Plan
@@ -52,30 +124,38 @@ class SyncResult:
     retries: int = 0
     problems: list[str] = field(default_factory=list)  # tasks that failed without stopping the run
 
-    def summary(self, store: StoreProtocol) -> dict[str, Any]:
+    def count(self, meter: Meter) -> None:
+        """Take the work's requests and retries from its meter (called when the work ends, failed or not)."""
+        self.requests = dict(meter.made)
+        self.retries = meter.retries
+
+    def planned(self) -> PlannedSync:
+        return PlannedSync(self.plan, dict(self.requests))
+
+    def summary(self, store: StoreProtocol) -> SyncSummary:
         """What the run did and what the store now holds, for ``--json`` and the run log."""
-        series: dict[str, Any] = {}
+        series: dict[str, SeriesSynced] = {}
         for name in sorted({t.series for t in self.plan.consumption} | set(self.series)):
             count = self.series.get(name, SeriesCount())
             extent = store.series_extent(name)
-            series[name] = {
-                "rows_new": count.new,
-                "rows_updated": count.updated,
-                "unit": extent.unit if extent else None,
-                "rows": extent.rows if extent else 0,
-                "first_interval": iso_z(extent.first) if extent else None,
-                "last_interval": iso_z(extent.last) if extent else None,
-                "gaps": [[iso_z(a), iso_z(b)] for a, b in store.series_gaps(name)],
-            }
-        return {
-            "window": [iso_z(self.plan.window.start), iso_z(self.plan.window.end)],
-            "requests": dict(self.requests),
-            "planned_requests": self.plan.requests,
-            "retries": self.retries,
-            "problems": list(self.problems),
-            "series": series,
-            "charges": {k: {"rows_new": v.new, "rows_updated": v.updated} for k, v in sorted(self.charges.items())},
-        }
+            series[name] = SeriesSynced(
+                rows_new=count.new,
+                rows_updated=count.updated,
+                unit=extent.unit if extent else None,
+                rows=extent.rows if extent else 0,
+                first_interval=extent.first if extent else None,
+                last_interval=extent.last if extent else None,
+                gaps=tuple(store.series_gaps(name)),
+            )
+        return SyncSummary(
+            window=(self.plan.window.start, self.plan.window.end),
+            requests=dict(self.requests),
+            planned_requests=self.plan.requests,
+            retries=self.retries,
+            problems=tuple(self.problems),
+            series=series,
+            charges={k: RowsWritten(v.new, v.updated) for k, v in sorted(self.charges.items())},
+        )
 
 
 def stored_state(store: StoreProtocol, account: Account, now: datetime) -> StoredState:
@@ -243,6 +323,5 @@ async def run_sync(
             raise failure.exceptions[0] from None
         finally:
             runner.close()
-            result.requests = dict(meter.made)
-            result.retries = meter.retries
+            result.count(meter)
         return result
