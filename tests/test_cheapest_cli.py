@@ -1,4 +1,4 @@
-"""`octoscope cheapest` as a real process against the simulator running at the real time: the windows are
+"""`octoscope cheapest` as a real process against the simulator set to an evening: the windows are
 checked against every block tried here on the prices the simulator serves; the prices ahead are fetched
 once; bad input is one line."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,14 +22,27 @@ AGILE = "E-1R-AGILE-24-10-01-J"
 HH = timedelta(minutes=30)
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    """The demo simulator with its clock at the real time (frozen), so the CLI's clock and its agree."""
-    now = datetime.now(UTC).replace(microsecond=0)
+# Evenings after the day-ahead prices appear (about 16:00 UK), whatever the machine's date: an ordinary one,
+# and the eves of the 46- and 50-half-hour days, whose prices are the ones ahead.
+EVENINGS = ["2026-11-21T17:30:00+00:00", "2026-03-28T17:30:00+00:00", "2026-10-24T16:30:00+00:00"]
+
+
+@pytest.fixture(scope="module", params=EVENINGS)
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """The demo simulator with its clock at a set evening (frozen); the CLI's clock is set to it."""
+    now = datetime.fromisoformat(request.param)
     with simulator(now=now.isoformat()) as sim:
         cli = make_cli(sim, tmp_path_factory.mktemp("cheapest"))
         cli.ok("sync", "--from", f"{now.astimezone(UK).date() - timedelta(days=1)}", "--to", "tomorrow")
         yield cli
+
+
+@pytest.fixture(scope="module")
+def agile_fetched(live: Cli) -> list[str]:
+    """Agile's prices ahead, fetched once for the module's tests that ask --offline: the paths requested."""
+    live.sim.reset_log()
+    live.ok("cheapest", "--hours", "1", "--tariff", AGILE)
+    return [str(e["path"]) for e in live.sim.requests_log()["requests"]]
 
 
 def served_prices(sim: SimServer, tariff: str, start: datetime) -> list[tuple[datetime, float]]:
@@ -84,13 +97,14 @@ def windows(cli: Cli, *args: str) -> dict[str, Any]:
     return json.loads(cli.ok("cheapest", "--json", *args))  # type: ignore[no-any-return]
 
 
-def test_the_cheapest_three_hours_on_agile_with_a_7_kw_load_are_every_block_tried(live: Cli) -> None:
+def test_the_cheapest_three_hours_on_agile_with_a_7_kw_load_are_every_block_tried(
+    live: Cli, agile_fetched: list[str]
+) -> None:
+    # The prices ahead were fetched in one request (a day and a half of Agile is one page of 1500).
+    assert agile_fetched == [f"/v1/products/AGILE-24-10-01/electricity-tariffs/{AGILE}/standard-unit-rates/"]
     live.sim.reset_log()
     found = windows(live, "--hours", "3", "--tariff", AGILE, "--top", "3", "--kw", "7")
-    # The prices ahead were fetched in one request (a day and a half of Agile is one page of 1500).
-    assert [e["path"] for e in live.sim.requests_log()["requests"]] == [
-        f"/v1/products/AGILE-24-10-01/electricity-tariffs/{AGILE}/standard-unit-rates/"
-    ]
+    assert live.sim.requests_log()["requests"] == []  # held and fresh
     start = datetime.fromisoformat(found["from"])
     prices = served_prices(live.sim, AGILE, start)
     assert found["published_until"] == found["to"] == (prices[-1][0] + HH).astimezone(UK).isoformat()
@@ -107,6 +121,7 @@ def test_the_cheapest_three_hours_on_agile_with_a_7_kw_load_are_every_block_trie
     assert live.sim.requests_log()["requests"] == []
 
 
+@pytest.mark.usefixtures("agile_fetched")
 def test_between_18_00_and_07_00_and_any_half_hours(live: Cli) -> None:
     found = windows(live, "--hours", "2", "--tariff", AGILE, "--after", "18:00", "--before", "07:00", "--offline")
     start = datetime.fromisoformat(found["from"])
@@ -153,6 +168,7 @@ def test_the_current_import_tariff_by_default(live: Cli) -> None:
         (("--hours", "1", "--tariff", AGILE, "--offline", "--max-price", "-50"), "at or under -50 p/kWh is 0 hours"),
     ],
 )
+@pytest.mark.usefixtures("agile_fetched")
 def test_bad_input_is_one_line(live: Cli, args: tuple[str, ...], message: str) -> None:
     done = live.run("cheapest", *args)
     assert done.returncode == 1

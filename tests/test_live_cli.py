@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -114,7 +114,7 @@ def test_a_sparkline_fits_its_width_and_spans_least_to_most() -> None:
 
 
 def test_once_on_an_account_without_a_home_mini_says_so(tmp_path: Path) -> None:
-    with simulator("no_home_mini", now=datetime.now(UTC).isoformat(timespec="seconds"), speed=1.0) as sim:
+    with simulator("no_home_mini", now=EVENING, speed=1.0) as sim:
         cli = make_cli(sim, tmp_path, key="sk_live_octoscope_nomini_test", account="A-00000000")
         done = cli.run("live", "--once", timeout=120)
     assert done.returncode == 1
