@@ -1,6 +1,7 @@
 """Prices ahead, cheapest windows and tariff comparison for an account: the store read, ``domain`` asked.
 
-Sits on top beside ``costing``; the CLI and the web app both answer with what these functions return.
+Sits on top beside ``costing``; the CLI and the web app both answer with what these functions return: the
+frozen results of :mod:`octoscope.services.pricing_results`, rendered by their ``to_json``.
 The functions that talk to Octopus (:func:`sync_prices_ahead`, :func:`compare_tariffs`) fetch only what the
 store does not hold, through the shared clients and budget; the others read the store only.
 """

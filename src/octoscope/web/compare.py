@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from octoscope.clock import Clock
@@ -74,7 +75,8 @@ class TariffCostModel(BaseModel):
     average_pence_per_kwh: float | None
     partial_days: int
     caveats: list[str]
-    estimated_smart_charging: SmartChargingModel | None = Field(
+    # Absent, never null, when nothing was estimated (the schema leaves the None out).
+    estimated_smart_charging: SmartChargingModel | SkipJsonSchema[None] = Field(
         None, description="Only when EV charging no dispatch is known for was costed as smart charging"
     )
 
@@ -130,10 +132,11 @@ class JobModel(BaseModel):
     status: Status
     asked: AskedModel
     progress: ProgressModel
-    result: ComparisonModel | None = None
-    kept: KeptModel | None = None
-    detail: str | None = None
-    error_status: int | None = None
+    # Each present only in the status named (absent, not null, otherwise); kept is null if not kept.
+    result: ComparisonModel | SkipJsonSchema[None] = Field(None, description="Once done")
+    kept: KeptModel | None = Field(None, description="Once done: about the answer kept in the store")
+    detail: str | SkipJsonSchema[None] = Field(None, description="If failed: what went wrong, in one line")
+    error_status: int | SkipJsonSchema[None] = Field(None, description="If failed: the HTTP status the error has")
 
 
 class KeptAnswerModel(BaseModel):

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from octoscope.domain.uktime import from_epoch, parse_date
 from octoscope.services.pricing import WindowQuery, cheapest, prices_view
@@ -60,8 +61,13 @@ class CheapWindowModel(BaseModel):
     start: datetime
     end: datetime
     average_pence_per_kwh: float
-    cost_pence: float | None = Field(None, description="Only with a load (kw): what it costs in this window")
-    kwh: float | None = Field(None, description="Only with a load (kw): the energy it uses in this window")
+    # Absent without a load, never null (the schema leaves the None out).
+    cost_pence: float | SkipJsonSchema[None] = Field(
+        None, description="Only with a load (kw): what it costs in this window"
+    )
+    kwh: float | SkipJsonSchema[None] = Field(
+        None, description="Only with a load (kw): the energy it uses in this window"
+    )
     slots: list[SlotPriceModel]
 
 
