@@ -39,6 +39,7 @@ from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import HALF_HOUR, local_midnight
 from octoscope.domain.windows import Slot, cheapest_blocks, cheapest_half_hours, slots_from_columns
 from octoscope.services.pricing import compare_tariffs, comparison_costs, prepare_comparison
+from octoscope.services.pricing_results import Comparison
 from octoscope.simulator import create_app
 from octoscope.simulator.threaded import serve_in_thread
 from octoscope.store.sqlite import Store
@@ -126,11 +127,11 @@ def comparison_figures(tmp: Path) -> dict[str, Any]:
         sync_s = time.perf_counter() - started
 
         def compare(fuel: str | None) -> dict[str, Any]:
-            async def once() -> dict[str, Any]:
+            async def once() -> Comparison:
                 async with open_octopus(settings, store, frozen(NOW)) as octopus:
                     return await compare_tariffs(settings, store, frozen(NOW), octopus, months=12, fuel=fuel)
 
-            return asyncio.run(once())
+            return asyncio.run(once()).to_json()
 
         started = time.perf_counter()
         first = compare(None)

@@ -30,7 +30,7 @@ def set_clock(sim: SimServer, at: datetime) -> None:
 async def prices_ahead(settings: Settings, store: Store, clock: Clock) -> dict[str, Any]:
     """The scheduler's prices job, on a facade of its own (one per run here, as one process per run)."""
     async with open_octopus(settings, store, clock) as octopus:
-        return await sync_prices_ahead(settings, store, clock, octopus)
+        return (await sync_prices_ahead(settings, store, clock, octopus)).to_json()
 
 
 def paths(sim: SimServer) -> list[str]:

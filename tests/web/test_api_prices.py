@@ -183,3 +183,44 @@ def test_no_data_or_no_key(tmp_path: Path, copy: Cli) -> None:
         response = httpx.post(f"{base}/api/compare", timeout=30)
     assert response.status_code == 409
     assert "no API key" in response.json()["detail"]
+
+
+def test_the_docs_show_each_answers_shape(api: str) -> None:
+    """/docs shows the keys these routes answer with (the models only document: the bytes are the results')."""
+    schema = get(api, "/openapi.json").json()
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        node = next((n for n in node.get("anyOf", [node]) if "$ref" in n), node)
+        found: dict[str, Any] = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+        return found
+
+    def answer(path: str, method: str = "get", status: str = "200") -> dict[str, Any]:
+        return resolve(schema["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"])
+
+    def props(model: dict[str, Any], key: str) -> dict[str, Any]:
+        items = model["properties"][key]
+        return resolve(items.get("items", items))
+
+    prices, body = answer("/api/prices"), get(api, "/api/prices").json()
+    assert list(prices["properties"]) == list(body)
+    assert list(props(prices, "rates")["properties"]) == list(body["rates"][0])
+    assert list(props(prices, "now")["properties"]) == list(body["now"])
+    cheapest, found = answer("/api/cheapest"), get(api, "/api/cheapest", hours=2, kw="7").json()
+    assert list(cheapest["properties"]) == list(found)
+    window = props(cheapest, "windows")
+    assert list(window["properties"]) == list(found["windows"][0])
+    assert set(window["required"]) == set(found["windows"][0]) - {"cost_pence", "kwh"}  # only with a load
+    assert list(props(window, "slots")["properties"]) == list(found["windows"][0]["slots"][0])
+
+    kept = json.loads((Path(__file__).parent.parent / "fixtures" / "kept-comparison.json").read_text())
+    job = answer("/api/compare", "post", "202")
+    assert job == answer("/api/compare/{job}")
+    comparison = props(job, "result")
+    assert list(comparison["properties"]) == list(kept)
+    current = comparison["properties"]["current"]["additionalProperties"]
+    assert list(resolve(current)["properties"]) == list(kept["current"]["electricity"])
+    other = props(comparison, "tariffs")
+    assert set(other["properties"]) == {*kept["current"]["electricity"], "saving_pence", "days_compared"}
+    listing = answer("/api/compare/kept")
+    assert list(listing["properties"]) == ["active", "kept"]
+    assert list(props(listing, "kept")["properties"]) == ["result", "kept"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -18,7 +19,10 @@ from octoscope.cli.shell import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from octoscope.config import Settings
+    from octoscope.services.pricing_results import CheapestWindows, Comparison
 
 __all__ = ["cheapest", "compare"]
 
@@ -64,7 +68,7 @@ def cheapest(
                 asyncio.run(_fetch_ahead(settings, store, tariff, now))
             found = cheapest(store, settings, query, now, tariff)
     if as_json:
-        echo_json(found)
+        echo_json(found.to_json())
         return
     _print_windows(found)
 
@@ -81,28 +85,26 @@ async def _fetch_ahead(settings: Settings, store: Any, tariff: str | None, now: 
         typer.echo(f"Warning: {problem}", err=True)
 
 
-def _print_windows(found: dict[str, Any]) -> None:
-    from datetime import datetime  # noqa: PLC0415
+def _print_windows(found: CheapestWindows) -> None:
+    from octoscope.domain.uktime import UK  # noqa: PLC0415
 
-    def clock(text: str) -> str:
-        return datetime.fromisoformat(text).strftime("%a %d %b %H:%M")
+    def clock(instant: datetime) -> str:
+        return instant.astimezone(UK).strftime("%a %d %b %H:%M")
 
-    hours = f"{found['hours']:g}"
-    what = f"{hours} hours of half-hours in any order" if found["mode"] == "any" else f"{hours}-hour window"
+    hours = f"{found.hours:g}"
+    what = f"{hours} hours of half-hours in any order" if found.mode == "any" else f"{hours}-hour window"
     known = (
-        f"prices published to {clock(found['published_until'])}"
-        if found["published_until"]
-        else f"its price in force until further notice, looked at to {clock(found['to'])}"
+        f"prices published to {clock(found.published_until)}"
+        if found.published_until
+        else f"its price in force until further notice, looked at to {clock(found.searched_to)}"
     )
-    typer.echo(f"Cheapest {what} on {found['tariff']} ({known} UK):")
-    for i, w in enumerate(found["windows"], start=1):
-        cost = f"  {pounds(w['cost_pence'])} for {w['kwh']:g} kWh" if "cost_pence" in w else ""
-        typer.echo(
-            f"  {i}. {clock(w['start'])} to {clock(w['end'])[-5:]}  {w['average_pence_per_kwh']:.2f} p/kWh{cost}"
-        )
-        if found["mode"] == "any":
-            for s in w["slots"]:
-                typer.echo(f"       {clock(s['start'])}  {s['pence_inc_vat']:.2f} p/kWh")
+    typer.echo(f"Cheapest {what} on {found.tariff} ({known} UK):")
+    for i, w in enumerate(found.windows, start=1):
+        cost = f"  {pounds(w.cost.pence)} for {w.cost.kwh:g} kWh" if w.cost is not None else ""
+        typer.echo(f"  {i}. {clock(w.start)} to {clock(w.end)[-5:]}  {w.average_pence_per_kwh:.2f} p/kWh{cost}")
+        if found.mode == "any":
+            for s in w.slots:
+                typer.echo(f"       {clock(s.start)}  {s.pence_inc_vat:.2f} p/kWh")
 
 
 def compare(
@@ -127,14 +129,14 @@ def compare(
         with open_account_store(settings, clock) as store, sync_progress(False) as progress:
             report = asyncio.run(_compare(settings, store, clock, months, fuel, region, progress))
     if as_json:
-        echo_json(report)
+        echo_json(report.to_json())
         return
     _print_comparison(report)
 
 
 async def _compare(
     settings: Settings, store: Any, clock: Any, months: int, fuel: str | None, region: str | None, progress: Any
-) -> dict[str, Any]:
+) -> Comparison:
     from octoscope.services.pricing import compare_tariffs  # noqa: PLC0415
     from octoscope.wiring import open_octopus  # noqa: PLC0415
 
@@ -149,7 +151,7 @@ def _signed(pence: float) -> str:
     return ("-" if pence < 0 else "+") + pounds(abs(pence))
 
 
-def _marks(caveats: list[str], notes: list[str]) -> str:
+def _marks(caveats: Iterable[str], notes: list[str]) -> str:
     """Footnote marks for ``caveats``, each note numbered once however many rows share it."""
     marks = ""
     for caveat in caveats:
@@ -159,27 +161,26 @@ def _marks(caveats: list[str], notes: list[str]) -> str:
     return marks
 
 
-def _print_comparison(report: dict[str, Any]) -> None:
-    region = report["region"]
+def _print_comparison(report: Comparison) -> None:
+    region = report.region
     typer.echo(
-        f"Tariff comparison {report['from']} to {report['to']} ({report['days']} days, to exclusive), region"
-        f" {region['letter']} ({region['name']}, from the {region['from']}), VAT included"
+        f"Tariff comparison {report.first} to {report.end} ({report.days} days, to exclusive), region"
+        f" {region.letter} ({region.name}, from the {region.source}), VAT included"
     )
     notes: list[str] = []
-    for fuel, now in report["current"].items():
+    for now in report.current:
+        fuel = now.fuel
         earned = fuel == "export"
         typer.echo(
-            f"\n{fuel.capitalize()}: {now['kwh']:,.0f} kWh; now on {now['name']} ({now['tariff']}):"
-            f" {pounds(now['total_pence'])}" + (" earned" if earned else "") + _marks(now["caveats"], notes)
+            f"\n{fuel.capitalize()}: {now.kwh:,.0f} kWh; now on {now.name} ({now.tariff}):"
+            f" {pounds(now.total_pence)}" + (" earned" if earned else "") + _marks(now.caveats, notes)
         )
         typer.echo(f"  {'tariff':<36}{'earned' if earned else 'total':>11}{'saving':>11}")
-        for row in (r for r in report["tariffs"] if r["fuel"] == fuel):
-            marks = _marks(row["caveats"], notes)
-            typer.echo(
-                f"  {row['name'][:35]:<36}{pounds(row['total_pence']):>11}{_signed(row['saving_pence']):>11}{marks}"
-            )
+        for row in (r for r in report.tariffs if r.fuel == fuel):
+            marks = _marks(row.caveats, notes)
+            typer.echo(f"  {row.name[:35]:<36}{pounds(row.total_pence):>11}{_signed(row.saving_pence):>11}{marks}")
     typer.echo("")
     for i, note in enumerate(notes, start=1):
         typer.echo(f"[{i}] {note}")
-    for caveat in report["caveats"]:
+    for caveat in report.caveats:
         typer.echo(f"Note: {caveat}")

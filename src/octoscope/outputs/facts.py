@@ -69,36 +69,36 @@ def _prices(
     except CostError as err:
         problems.append(f"prices: {err}")
         return {}
-    out["tariff"] = view["tariff"]
-    out["day_ahead"] = view["tariff"] in day_ahead_tariffs(store, account, now)  # Agile-like: tomorrow at ~16:00
-    rates = view["rates"]
-    current = view["now"]
+    out["tariff"] = view.tariff
+    out["day_ahead"] = view.tariff in day_ahead_tariffs(store, account, now)  # Agile-like: tomorrow at ~16:00
+    rates = view.rates
+    current = view.now
     out["current"] = None
     out["next"] = None
     if current is not None:
-        out["current"] = {**current, "gbp_per_kwh": _gbp(current["pence_inc_vat"], 6)}
-        following = [r for r in rates if r["start"] == current["end"]]
+        out["current"] = {**current.to_json(), "gbp_per_kwh": _gbp(current.pence_inc_vat, 6)}
+        following = [r for r in rates if r.start == current.end]
         if following:
             r = following[0]
-            out["next"] = {"start": r["start"], "end": r["end"], "gbp_per_kwh": _gbp(r["pence_inc_vat"], 6)}
-    out["rates"] = [(r["start"], r["end"], r["pence_inc_vat"]) for r in rates]  # yesterday to tomorrow
+            out["next"] = {"start": _iso(r.start), "end": _iso(r.end), "gbp_per_kwh": _gbp(r.pence_inc_vat, 6)}
+    out["rates"] = [(_iso(r.start), _iso(r.end), r.pence_inc_vat) for r in rates]  # yesterday to tomorrow
     tomorrow_start, tomorrow_end = local_midnight(today + timedelta(days=1)), local_midnight(today + timedelta(days=2))
-    tomorrow = [r for r in rates if tomorrow_start <= datetime.fromisoformat(r["start"]) < tomorrow_end]
+    tomorrow = [r for r in rates if tomorrow_start <= r.start < tomorrow_end]
     whole = len(tomorrow) == round((tomorrow_end - tomorrow_start).total_seconds() / 1800)
     out["tomorrow"] = (
-        {"date": (today + timedelta(days=1)).isoformat(), "rates": [(r["start"], r["pence_inc_vat"]) for r in tomorrow]}
+        {"date": (today + timedelta(days=1)).isoformat(), "rates": [(_iso(r.start), r.pence_inc_vat) for r in tomorrow]}
         if whole
         else None
     )
     try:
         found = cheapest(store, settings, WindowQuery(hours=hours), now)
-        window = found["windows"][0]
+        window = found.windows[0]
         out["cheapest"] = {
-            "hours": found["hours"],
-            "start": window["start"],
-            "end": window["end"],
-            "average_pence": window["average_pence_per_kwh"],
-            "average_gbp_per_kwh": _gbp(window["average_pence_per_kwh"], 6),
+            "hours": found.hours,
+            "start": _iso(window.start),
+            "end": _iso(window.end),
+            "average_pence": window.average_pence_per_kwh,
+            "average_gbp_per_kwh": _gbp(window.average_pence_per_kwh, 6),
         }
     except CostError as err:
         problems.append(f"cheapest: {err}")

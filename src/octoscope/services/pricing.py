@@ -1,6 +1,7 @@
 """Prices ahead, cheapest windows and tariff comparison for an account: the store read, ``domain`` asked.
 
-Sits on top beside ``costing``; the CLI and the web app both answer with what these functions return.
+Sits on top beside ``costing``; the CLI and the web app both answer with what these functions return: the
+frozen results of :mod:`octoscope.services.pricing_results`, rendered by their ``to_json``.
 The functions that talk to Octopus (:func:`sync_prices_ahead`, :func:`compare_tariffs`) fetch only what the
 store does not hold, through the shared clients and budget; the others read the store only.
 """
@@ -13,9 +14,9 @@ import json
 import math
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from octoscope.clock import Clock
 from octoscope.config import Settings
@@ -54,6 +55,22 @@ from octoscope.services.costing import (
     smart_dispatch_half_hours,
     stored_kwh,
 )
+from octoscope.services.pricing_results import (
+    Alternative,
+    CheapestWindows,
+    CheapWindow,
+    Comparison,
+    CurrentRate,
+    HalfHourRate,
+    KeptComparison,
+    LoadCost,
+    PriceReport,
+    PricesAhead,
+    Region,
+    SlotPrice,
+    SmartChargingEstimate,
+    TariffCost,
+)
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync.prices import ahead_window, catalogue, fetch_prices_ahead, fetch_rates, regions_of_postcode
 from octoscope.sync.run import Progress
@@ -75,10 +92,6 @@ class NothingToPrice(NotFoundError, PriceError):
 
 class CannotPrice(ConflictError, PriceError):
     """Readings are stored but cannot be priced (their unit is not known): a sync has to put that right."""
-
-
-def _iso(instant: datetime) -> str:
-    return instant.astimezone(UK).isoformat()
 
 
 # --- the account's tariffs ---------------------------------------------------------------------------
@@ -151,7 +164,7 @@ def published_until(store: StoreProtocol, tariff: TariffCode, start: datetime, s
 
 def prices_view(
     store: StoreProtocol, settings: Settings, first: date, end: date, fuel: FuelName, now: datetime
-) -> dict[str, Any]:
+) -> PriceReport:
     """The account's current ``fuel`` tariff's unit rates per half-hour over the local days [first, end),
     as far as stored, with the half-hour in force at ``now``."""
     if end <= first:
@@ -166,28 +179,17 @@ def prices_view(
     this = _floor_half_hour(now)
     current = tariff_slots(store, tariff, this, this + HALF_HOUR, settings)
     until = published_until(store, tariff, lo, settings)
-    return {
-        "tariff": tariff.code,
-        "product": tariff.product,
-        "name": store.product_name(tariff.product) or tariff.product,
-        "fuel": fuel,
-        "rates": [
-            {
-                "start": _iso(s.start),
-                "end": _iso(s.end),
-                "pence_inc_vat": round(s.price, 4),
-                "pence_exc_vat": round(exc[s.start], 4),
-            }
-            for s in inc
-            if s.start in exc
-        ],
-        "published_until": None if until is None else _iso(until),
-        "now": (
-            {"start": _iso(current[0].start), "end": _iso(current[0].end), "pence_inc_vat": round(current[0].price, 4)}
-            if current
-            else None
+    return PriceReport(
+        tariff=tariff.code,
+        product=tariff.product,
+        name=store.product_name(tariff.product) or tariff.product,
+        fuel=fuel,
+        rates=tuple(
+            HalfHourRate(s.start, s.end, round(s.price, 4), round(exc[s.start], 4)) for s in inc if s.start in exc
         ),
-    }
+        published_until=until,
+        now=CurrentRate(current[0].start, current[0].end, round(current[0].price, 4)) if current else None,
+    )
 
 
 def _floor_half_hour(instant: datetime) -> datetime:
@@ -251,17 +253,16 @@ class WindowQuery:
     kw: str | None = None
 
 
-def _window_json(window: Window) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "start": _iso(window.start),
-        "end": _iso(window.end),
-        "average_pence_per_kwh": round(window.average, 4),
-    }
-    if window.cost_pence is not None:
-        out["cost_pence"] = round(window.cost_pence, 4)
-        out["kwh"] = round(window.kwh or 0.0, 3)
-    out["slots"] = [{"start": _iso(s.start), "pence_inc_vat": round(s.price, 4)} for s in window.slots]
-    return out
+def _cheap_window(window: Window) -> CheapWindow:
+    return CheapWindow(
+        start=window.start,
+        end=window.end,
+        average_pence_per_kwh=round(window.average, 4),
+        cost=(
+            None if window.cost_pence is None else LoadCost(round(window.cost_pence, 4), round(window.kwh or 0.0, 3))
+        ),
+        slots=tuple(SlotPrice(s.start, round(s.price, 4)) for s in window.slots),
+    )
 
 
 @dataclass(frozen=True)
@@ -304,7 +305,7 @@ def tariff_to_search(store: StoreProtocol, settings: Settings, code: str | None,
 
 def cheapest(
     store: StoreProtocol, settings: Settings, query: WindowQuery, now: datetime, tariff_code: str | None = None
-) -> dict[str, Any]:
+) -> CheapestWindows:
     """The cheapest windows ahead of ``now`` on a tariff's stored prices (the account's current import
     tariff unless ``tariff_code``), from the first half-hour that starts at or after ``now``."""
     checked = check_query(query)
@@ -330,16 +331,16 @@ def cheapest(
     except NoWindow as err:
         raise PriceError(f"{tariff.code} (prices known to {end.astimezone(UK):%Y-%m-%d %H:%M} UK): {err}") from None
     until = published_until(store, tariff, start, settings)
-    return {
-        "tariff": tariff.code,
-        "product": tariff.product,
-        "mode": query.mode,
-        "hours": n / 2,
-        "from": _iso(start),
-        "to": _iso(end),  # the end of the last half-hour searched
-        "published_until": None if until is None else _iso(until),  # None: in force until further notice
-        "windows": [_window_json(w) for w in windows],
-    }
+    return CheapestWindows(
+        tariff=tariff.code,
+        product=tariff.product,
+        mode=query.mode,
+        hours=n / 2,
+        searched_from=start,
+        searched_to=end,
+        published_until=until,
+        windows=tuple(_cheap_window(w) for w in windows),
+    )
 
 
 # --- talking to Octopus ------------------------------------------------------------------------------
@@ -355,7 +356,7 @@ def _current_codes(account: Account, now: datetime) -> list[str]:
     return codes
 
 
-async def sync_prices_ahead(settings: Settings, store: StoreProtocol, clock: Clock, octopus: Octopus) -> dict[str, Any]:
+async def sync_prices_ahead(settings: Settings, store: StoreProtocol, clock: Clock, octopus: Octopus) -> PricesAhead:
     """For the scheduler: fetch today's and tomorrow's unit rates of the account's current tariffs (import,
     export, gas), only where not already stored, within the shared budget.
 
@@ -370,12 +371,12 @@ async def sync_prices_ahead(settings: Settings, store: StoreProtocol, clock: Clo
     result = await fetch_prices_ahead(octopus.clients, store, codes, now, concurrency=settings.sync.concurrency)
     start, end = ahead_window(now)
     until = {code: published_until(store, TariffCode.parse(code), start, settings) for code in codes}
-    return {
-        "requests": result.requests,
-        "problems": result.problems,
-        "tariffs": {code: {"published_until": None if u is None else _iso(u)} for code, u in until.items()},
-        "tomorrow_published": all(u is None or u >= end for u in until.values()),
-    }
+    return PricesAhead(
+        requests=dict(result.requests),
+        problems=tuple(result.problems),
+        published_until=until,
+        tomorrow_published=all(u is None or u >= end for u in until.values()),
+    )
 
 
 # --- tariff comparison -------------------------------------------------------------------------------
@@ -510,27 +511,25 @@ def _money(value: float) -> float:
     return round(value, 2)
 
 
-def _entry(name: str, code: str, fuel: str, costed: _Costed, caveats: Iterable[str]) -> dict[str, Any]:
+def _entry(name: str, code: str, fuel: str, costed: _Costed, caveats: Iterable[str]) -> TariffCost:
     t = costed.totals
     export = fuel == "export"
-    return {
-        "name": name,
-        "product": TariffCode.parse(code).product,
-        "tariff": code,
-        "fuel": fuel,
-        "kwh": round(t.kwh, 3),
-        "energy_pence": _money(t.energy_cost),
-        "standing_pence": _money(0.0 if export else t.standing_charge),
-        "total_pence": _money(t.energy_cost if export else t.total),
-        "average_pence_per_kwh": None if t.average_p_per_kwh is None else round(t.average_p_per_kwh, 4),
-        "partial_days": len(t.partial_days),
-        "caveats": list(caveats),
-        **(
-            {"estimated_smart_charging": {"kwh": round(t.estimated_kwh, 3), "at_stake_pence": _money(t.at_stake)}}
-            if t.estimated_kwh
-            else {}
+    return TariffCost(
+        name=name,
+        product=TariffCode.parse(code).product,
+        tariff=code,
+        fuel=fuel,
+        kwh=round(t.kwh, 3),
+        energy_pence=_money(t.energy_cost),
+        standing_pence=_money(0.0 if export else t.standing_charge),
+        total_pence=_money(t.energy_cost if export else t.total),
+        average_pence_per_kwh=None if t.average_p_per_kwh is None else round(t.average_p_per_kwh, 4),
+        partial_days=len(t.partial_days),
+        caveats=tuple(caveats),
+        estimated_smart_charging=(
+            SmartChargingEstimate(round(t.estimated_kwh, 3), _money(t.at_stake)) if t.estimated_kwh else None
         ),
-    }
+    )
 
 
 def _estimate_note(totals: Totals) -> str:
@@ -580,14 +579,14 @@ def _directions(fuels: Iterable[str]) -> set[str]:
 
 def comparison_costs(
     store: StoreProtocol, settings: Settings, plan: ComparisonPlan, names: dict[str, str]
-) -> dict[str, Any]:
+) -> Comparison:
     """Every candidate and each fuel's baseline costed on the household's half-hourly readings, from the
     store only (the prices must have been fetched): the API's and the CLI's answer."""
     period = plan.period
     lo, hi = local_midnight(period.first), local_midnight(period.end)
     calorific = CalorificValues(settings.costs.calorific_value, settings.costs.calorific_values)
-    current: dict[str, Any] = {}
-    rows: list[dict[str, Any]] = []
+    current: list[TariffCost] = []
+    rows: list[Alternative] = []
     caveats = [USAGE_UNCHANGED, *period.caveats]
     for fuel, code in plan.current.items():
         readings = _fuel_readings(store, plan.points[fuel], lo, hi, calorific)
@@ -607,7 +606,7 @@ def comparison_costs(
             base_caveats.append(_estimate_note(base.totals))
         product = TariffCode.parse(code).product
         name = names.get(product) or store.product_name(product) or product
-        current[fuel] = _entry(name, code, fuel, base, base_caveats)
+        current.append(_entry(name, code, fuel, base, base_caveats))
         for candidate in (c for c in plan.candidates if c.fuel == fuel):
             smart: tuple[frozenset[datetime], frozenset[datetime]] = (frozenset(), frozenset())
             if fuel == "electricity" and candidate.family == "intelligent":
@@ -629,24 +628,22 @@ def comparison_costs(
                 )
             if other.totals.estimated_kwh:
                 notes.append(_estimate_note(other.totals))
-            row = _entry(candidate.name, candidate.tariff, fuel, other, notes)
-            row["saving_pence"] = _money(result.pence)
-            row["days_compared"] = result.days
-            rows.append(row)
-    order = {f: i for i, f in enumerate(FUELS)}
-    rows.sort(key=lambda r: (order[r["fuel"]], -r["saving_pence"], r["tariff"]))
+            entry = _entry(candidate.name, candidate.tariff, fuel, other, notes)
+            rows.append(Alternative.of(entry, saving_pence=_money(result.pence), days_compared=result.days))
+    order: dict[str, int] = {f: i for i, f in enumerate(FUELS)}
+    rows.sort(key=lambda r: (order[r.fuel], -r.saving_pence, r.tariff))
     letter, source = plan.region
-    return {
-        "from": period.first.isoformat(),
-        "to": period.end.isoformat(),
-        "days": (period.end - period.first).days,
-        "region": {"letter": letter, "name": REGIONS[letter], "from": source},
-        "payment_method": settings.payment_method,
-        "inc_vat": True,
-        "current": current,
-        "tariffs": rows,
-        "caveats": caveats,
-    }
+    return Comparison(
+        first=period.first,
+        end=period.end,
+        days=(period.end - period.first).days,
+        region=Region(letter, REGIONS[letter], source),
+        payment_method=settings.payment_method,
+        inc_vat=True,
+        current=tuple(current),
+        tariffs=tuple(rows),
+        caveats=tuple(caveats),
+    )
 
 
 @dataclass(frozen=True)
@@ -756,16 +753,15 @@ async def compare_tariffs(
     fuel: str | None = None,
     region: str | None = None,
     progress: Progress | None = None,
-) -> dict[str, Any]:
+) -> Comparison:
     """Compare the household's last ``months`` on every tariff available in its region: what is missing is
     fetched (:func:`prepare_comparison`), then everything is costed from the store."""
     prepared = await prepare_comparison(
         settings, store, clock, octopus, months=months, fuel=fuel, region=region, progress=progress
     )
     # Costing a year of each tariff takes a fraction of a second: off the event loop, for the web app.
-    out = await asyncio.to_thread(comparison_costs, store, settings, prepared.plan, prepared.names)
-    out["requests"] = prepared.requests
-    out["problems"] = prepared.problems
+    costed = await asyncio.to_thread(comparison_costs, store, settings, prepared.plan, prepared.names)
+    out = replace(costed, requests=prepared.requests, problems=tuple(prepared.problems))
     if not prepared.problems:  # an answer missing some prices is shown, not kept to be shown again
         await asyncio.to_thread(keep_comparison, store, settings, clock.now(), months, fuel, region, out)
     return out
@@ -819,42 +815,27 @@ def keep_comparison(
     months: int,
     fuel: str | None,
     region: str | None,
-    result: dict[str, Any],
+    result: Comparison,
 ) -> None:
-    """Keep ``result`` in the store, with the digest of what it was worked out from."""
+    """Keep ``result`` in the store (its JSON), with the digest of what it was worked out from."""
     inputs = comparison_inputs(store, settings, now, months, fuel, region)
-    store.keep_result(comparison_key(settings, months, fuel, region), inputs, json.dumps(result), now)
-
-
-@dataclass(frozen=True)
-class KeptComparison:
-    """A comparison kept in the store: the answer, when it was worked out, whether it is still the answer
-    (nothing it was worked out from has changed and it is younger than :data:`KEPT_FOR`), and why not."""
-
-    result: dict[str, Any]
-    computed_at: datetime
-    current: bool
-    stale_because: str | None
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "computed_at": _iso(self.computed_at),
-            "current": self.current,
-            "stale_because": self.stale_because,
-            "kept_for_hours": KEPT_FOR.total_seconds() / 3600,
-        }
+    store.keep_result(comparison_key(settings, months, fuel, region), inputs, json.dumps(result.to_json()), now)
 
 
 def kept_comparison(
     store: StoreProtocol, settings: Settings, now: datetime, months: int, fuel: str | None, region: str | None
 ) -> KeptComparison | None:
-    """The comparison kept for these options, if any (read only: asks Octopus nothing)."""
+    """The comparison kept for these options, if any (read only: asks Octopus nothing); one that cannot be
+    read back (not a comparison's JSON) is as good as none."""
     kept = store.kept_result(comparison_key(settings, months, fuel, region))
     if kept is None:
         return None
-    result = json.loads(kept.body)
+    try:
+        stored = Comparison.from_json(json.loads(kept.body))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
     # Shown again, this answer asked Octopus nothing.
-    result["requests"] = {api: 0 for api in result.get("requests", {})}
+    result = replace(stored, requests={api: 0 for api in stored.requests})
     # Worked out "later" than now only if the clock was set back: the digest (the period is in it) decides.
     age = now - kept.computed_at
     why: str | None = None
@@ -866,4 +847,9 @@ def kept_comparison(
                 why = "readings, prices or settings have changed since"
         except PriceError as err:
             why = str(err)
-    return KeptComparison(result, kept.computed_at, why is None, why)
+    return KeptComparison(result, kept.computed_at, why is None, why, KEPT_FOR)
+
+
+def kept_now(result: Comparison, computed_at: datetime) -> KeptComparison:
+    """``result`` as kept by :func:`compare_tariffs` at ``computed_at``: current."""
+    return KeptComparison(result, computed_at, True, None, KEPT_FOR)

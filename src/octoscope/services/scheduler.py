@@ -268,7 +268,7 @@ class Scheduler:
 
     async def _prices(self, now: datetime) -> str:
         done = await sync_prices_ahead(self.settings, self.store, self.clock, self.octopus)
-        return ", ".join(f"{k}: {v}" for k, v in done.items() if not isinstance(v, dict | list))
+        return f"tomorrow_published: {done.tomorrow_published}"
 
     async def _account(self, now: datetime) -> str:
         account = await discover(self.octopus.clients, self.store, self.number, now, refresh=True)

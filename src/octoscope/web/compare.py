@@ -12,23 +12,30 @@ for the one under way joins it, another is refused (429) until it ends; a client
 ``PER_CLIENT_HOUR`` an hour. Jobs live in this process (the last ``KEPT`` for an hour); each result without
 problems is also kept in the store (``services.pricing.keep_comparison``) and answered again while what it
 was worked out from is unchanged.
+
+The models here only document the answers' shape in /docs; a comparison is rendered by its own ``to_json``
+(what ``octoscope compare --json`` prints and the store keeps).
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from octoscope.clock import Clock
 from octoscope.errors import OctoscopeError
-from octoscope.services.pricing import KeptComparison, compare_tariffs, kept_comparison
+from octoscope.services.pricing import compare_tariffs, kept_comparison, kept_now
+from octoscope.services.pricing_results import Comparison, KeptComparison
 from octoscope.sync import Progress
 from octoscope.web.deps import ClockDep, OctopusDep, SettingsDep, StoreDep
 from octoscope.web.errors import detail_of, status_of
@@ -43,6 +50,105 @@ Params = tuple[int, str | None, str | None]  # months, fuel, region
 Status = Literal["queued", "running", "done", "failed"]
 
 
+class RegionModel(BaseModel):
+    letter: str
+    name: str
+    from_: str = Field(alias="from", description="How the region was found")
+
+
+class SmartChargingModel(BaseModel):
+    kwh: float
+    at_stake_pence: float
+
+
+class TariffCostModel(BaseModel):
+    """One fuel's readings over the period costed on one tariff, VAT included (export: the energy earned)."""
+
+    name: str
+    product: str
+    tariff: str
+    fuel: Fuel
+    kwh: float
+    energy_pence: float
+    standing_pence: float
+    total_pence: float
+    average_pence_per_kwh: float | None
+    partial_days: int
+    caveats: list[str]
+    # Absent, never null, when nothing was estimated (the schema leaves the None out).
+    estimated_smart_charging: SmartChargingModel | SkipJsonSchema[None] = Field(
+        None, description="Only when EV charging no dispatch is known for was costed as smart charging"
+    )
+
+
+class AlternativeModel(TariffCostModel):
+    """A candidate tariff's cost and its saving on the current one (negative: dearer)."""
+
+    saving_pence: float
+    days_compared: int
+
+
+class ComparisonModel(BaseModel):
+    """What ``octoscope compare --json`` prints: the household's readings costed on every tariff."""
+
+    from_: date = Field(alias="from")
+    to: date = Field(description="Exclusive")
+    days: int
+    region: RegionModel
+    payment_method: str
+    inc_vat: bool
+    current: dict[str, TariffCostModel] = Field(description="By fuel: the tariff it is on now")
+    tariffs: list[AlternativeModel]
+    caveats: list[str]
+    requests: dict[str, int] = Field(description="Asked of Octopus for this answer, per API")
+    problems: list[str]
+
+
+class KeptModel(BaseModel):
+    computed_at: datetime
+    current: bool = Field(description="Nothing it was worked out from has changed, and it is young enough")
+    stale_because: str | None
+    kept_for_hours: float
+    reused: bool = Field(description="Answered again from the store instead of worked out")
+
+
+class AskedModel(BaseModel):
+    months: int
+    fuel: Fuel | None
+    region: str | None
+
+
+class ProgressModel(BaseModel):
+    done: int
+    total: int
+    step: str
+    seconds_left: float | None
+
+
+class JobModel(BaseModel):
+    """A comparison job; ``result`` and ``kept`` once done, ``detail`` and ``error_status`` if it failed."""
+
+    job: str
+    status: Status
+    asked: AskedModel
+    progress: ProgressModel
+    # Each present only in the status named (absent, not null, otherwise); kept is null if not kept.
+    result: ComparisonModel | SkipJsonSchema[None] = Field(None, description="Once done")
+    kept: KeptModel | None = Field(None, description="Once done: about the answer kept in the store")
+    detail: str | SkipJsonSchema[None] = Field(None, description="If failed: what went wrong, in one line")
+    error_status: int | SkipJsonSchema[None] = Field(None, description="If failed: the HTTP status the error has")
+
+
+class KeptAnswerModel(BaseModel):
+    result: ComparisonModel
+    kept: KeptModel
+
+
+class ComparisonsModel(BaseModel):
+    active: list[JobModel]
+    kept: KeptAnswerModel | None
+
+
 @dataclass
 class Job:
     id: str
@@ -55,8 +161,9 @@ class Job:
     done: int = 0
     step: str = ""
     counting_since: float | None = None  # monotonic, when the steps were counted out
-    result: dict[str, Any] | None = None
-    kept: dict[str, Any] | None = None
+    result: Comparison | None = None
+    kept: KeptComparison | None = None
+    reused: bool = False  # the kept comparison answered again, not worked out by this job
     error: str | None = None
     error_status: int | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -88,8 +195,8 @@ class Job:
             },
         }
         if self.status == "done":
-            out["result"] = self.result
-            out["kept"] = self.kept
+            out["result"] = None if self.result is None else self.result.to_json()
+            out["kept"] = None if self.kept is None else self.kept.to_json(reused=self.reused)
         if self.status == "failed":
             out["detail"] = self.error
             out["error_status"] = self.error_status
@@ -170,11 +277,7 @@ def _jobs(request: Request) -> Jobs:
     return jobs
 
 
-def _kept_view(kept: KeptComparison, reused: bool) -> dict[str, Any]:
-    return {**kept.view(), "reused": reused}
-
-
-async def _run(jobs: Jobs, job: Job, work: Callable[[Progress], Any]) -> None:
+async def _run(jobs: Jobs, job: Job, work: Callable[[Progress], Awaitable[Comparison]]) -> None:
     def start(total: int) -> None:
         job.total, job.done = total, 0
         job.counting_since = None if job.clock is None else job.clock.monotonic()
@@ -200,6 +303,7 @@ async def _run(jobs: Jobs, job: Job, work: Callable[[Progress], Any]) -> None:
 @router.post(
     "/api/compare",
     status_code=202,
+    response_model=JobModel,
     summary="Start comparing the household's usage on every tariff in its region (a job; see GET /api/compare/{job})",
 )
 async def start_comparison(
@@ -219,19 +323,19 @@ async def start_comparison(
         kept = await run_in_threadpool(_current_kept, store, settings, clock, params)
         if kept is not None:  # nothing it was worked out from has changed: answered again, Octopus not asked
             job = jobs.add(Job(secrets.token_hex(8), params, "kept", clock(), clock, status="done"))
-            job.result, job.kept = kept.result, _kept_view(kept, True)
+            job.result, job.kept, job.reused = kept.result, kept, True
         else:
             client = request.client.host if request.client else "unknown"
             job = jobs.admit(client, params, clock())
             job.clock, job.status, job.step = clock, "queued", "about to start"
             created = job
 
-            async def work(progress: Progress) -> dict[str, Any]:
+            async def work(progress: Progress) -> Comparison:
                 result = await compare_tariffs(
                     settings, store, clock, octopus, months=months, fuel=fuel, region=region, progress=progress
                 )
-                if not result["problems"]:  # kept in the store by compare_tariffs
-                    created.kept = _kept_view(KeptComparison(result, clock.now(), True, None), False)
+                if not result.problems:  # kept in the store by compare_tariffs
+                    created.kept = kept_now(result, clock.now())
                 return result
 
             job.task = asyncio.create_task(_run(jobs, job, work))
@@ -255,6 +359,7 @@ def _current_kept(store: Any, settings: Any, clock: Clock, params: Params) -> Ke
 
 @router.get(
     "/api/compare/kept",
+    response_model=ComparisonsModel,
     summary="The comparisons under way, and the one kept for these options (when worked out, whether current)",
 )
 def comparisons(
@@ -265,18 +370,24 @@ def comparisons(
     months: Annotated[int, Query(ge=1, le=36)] = 12,
     fuel: Fuel | None = None,
     region: Annotated[str | None, Query(max_length=1)] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     jobs = _jobs(request)
     kept = _kept(store, settings, clock, (months, fuel, region))
-    return {
-        "active": [j.view() for j in jobs.active()],
-        "kept": None if kept is None else {"result": kept.result, "kept": _kept_view(kept, True)},
-    }
+    return JSONResponse(
+        {
+            "active": [j.view() for j in jobs.active()],
+            "kept": None if kept is None else {"result": kept.result.to_json(), "kept": kept.to_json(reused=True)},
+        }
+    )
 
 
-@router.get("/api/compare/{job}", summary="A comparison's state and progress, and its result once done")
-def comparison(request: Request, job: Annotated[str, Path(max_length=32)]) -> dict[str, Any]:
+@router.get(
+    "/api/compare/{job}",
+    response_model=JobModel,
+    summary="A comparison's state and progress, and its result once done",
+)
+def comparison(request: Request, job: Annotated[str, Path(max_length=32)]) -> JSONResponse:
     found = _jobs(request).jobs.get(job)
     if found is None:
         raise HTTPException(404, f"no comparison {job[:32]!r} here (finished ones are kept for an hour)")
-    return found.view()
+    return JSONResponse(found.view())
