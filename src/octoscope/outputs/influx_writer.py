@@ -201,6 +201,7 @@ class InfluxWriter:
         target: InfluxTarget,
         *,
         batch_size: int = 5000,
+        compress_level: int = 5,
         attempts: int = 5,
         base_seconds: float = 0.5,
         cap_seconds: float = 15.0,
@@ -211,6 +212,7 @@ class InfluxWriter:
     ) -> None:
         self.target = target
         self.batch_size = batch_size
+        self.compress_level = compress_level
         self.attempts = attempts
         self.base_seconds = base_seconds
         self.cap_seconds = cap_seconds
@@ -245,7 +247,7 @@ class InfluxWriter:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="influx-write") as sender:
             try:
                 for batch in _batches(lines, self.batch_size):
-                    body = gzip.compress("\n".join(batch).encode(), compresslevel=5)
+                    body = gzip.compress("\n".join(batch).encode(), compresslevel=self.compress_level)
                     if in_flight is not None:
                         in_flight.result()
                     in_flight = sender.submit(self._send, body, len(batch))
