@@ -251,7 +251,12 @@ def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime)
     prefixes: dict[str, str] = {}
     settings = ctx.settings
     listed = price_list(
-        ctx.store, point, local_date(lo), local_date(hi), payment_method=settings.payment_method, settings=settings.costs
+        ctx.store,
+        point,
+        local_date(lo),
+        local_date(hi),
+        payment_method=settings.payment_method,
+        settings=settings.costs,
     )
     for start, code, exc, inc, standing in listed:
         prefix = prefixes.get(code)
