@@ -499,13 +499,15 @@ def export_influx(
             ranges = plan_ranges(job.extent, cursor, job.margin, job.by_day, asked)
             count = 0
             for lo, hi in ranges:
-                count += writer.write_lines(job.lines(lo, hi))
+                count += writer.send_lines(job.lines(lo, hi))
             moved = advanced(cursor, ranges, count, now)
             if moved is not None and moved != cursor:
-                store.save_export_cursor(key, job.measurement, job.series, moved)
+                # Once its last batch is written: meanwhile the next job's lines are made.
+                writer.then(partial(store.save_export_cursor, key, job.measurement, job.series, moved))
             points[job.measurement] = points.get(job.measurement, 0) + count
             if ranges:
                 log.info("InfluxDB: %s %s: %d points over %s", job.measurement, job.series or "-", count, ranges)
+        writer.flush()
     return {
         "target": key,
         "points": points,

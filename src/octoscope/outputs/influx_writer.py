@@ -201,7 +201,7 @@ class InfluxWriter:
         target: InfluxTarget,
         *,
         batch_size: int = 5000,
-        compress_level: int = 5,
+        compress_level: int = 1,
         attempts: int = 5,
         base_seconds: float = 0.5,
         cap_seconds: float = 15.0,
@@ -223,6 +223,9 @@ class InfluxWriter:
         self._url, self._params = target.endpoint()
         self._headers = target.headers()
         self._http = httpx.Client(timeout=target.timeout_seconds, transport=transport)
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="influx-write")
+        self._in_flight: Future[None] | None = None
+        self._pending: list[Callable[[], None]] = []  # to run once what is travelling is written
         self.batches = 0
         self.retries = 0
 
@@ -233,6 +236,13 @@ class InfluxWriter:
         self.close()
 
     def close(self) -> None:
+        """Waits for a batch still travelling (its outcome no longer matters: callers that care flush
+        first), then closes the connections."""
+        if self._in_flight is not None:
+            self._in_flight.cancel()
+            self._in_flight = None
+        self._sender.shutdown(wait=True)
+        self._pending.clear()
         self._http.close()
 
     def write(self, points: Iterable[Point]) -> int:
@@ -240,25 +250,48 @@ class InfluxWriter:
         return self.write_lines(filter(None, map(line, points)))
 
     def write_lines(self, lines: Iterable[str]) -> int:
-        """Send batches as the lines come: one batch travels (in a worker thread) while the next is made.
-        Returns once every batch is written; the first failure is raised and stops the rest."""
-        sent = 0
-        in_flight: Future[None] | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="influx-write") as sender:
-            try:
-                for batch in _batches(lines, self.batch_size):
-                    body = gzip.compress("\n".join(batch).encode(), compresslevel=self.compress_level)
-                    if in_flight is not None:
-                        in_flight.result()
-                    in_flight = sender.submit(self._send, body, len(batch))
-                    sent += len(batch)
-                if in_flight is not None:
-                    in_flight.result()
-            except BaseException:
-                if in_flight is not None:
-                    in_flight.cancel()
-                raise
+        """Send batches as the lines come and return once every one is written (the first failure is
+        raised and stops the rest). Returns how many lines were sent."""
+        sent = self.send_lines(lines)
+        self.flush()
         return sent
+
+    def send_lines(self, lines: Iterable[str]) -> int:
+        """Send batches as the lines come: one batch travels (in a worker thread) while the next is made,
+        and the last may still be travelling on return, while the caller makes what comes next. A failure
+        is raised here or by a later call. Returns how many lines were handed over."""
+        sent = 0
+        for batch in _batches(lines, self.batch_size):
+            body = gzip.compress("\n".join(batch).encode(), compresslevel=self.compress_level)
+            self._wait_in_flight()
+            self._in_flight = self._sender.submit(self._send, body, len(batch))
+            sent += len(batch)
+        return sent
+
+    def then(self, action: Callable[[], None]) -> None:
+        """Run ``action`` (in the caller's thread) once every line handed over so far is written: at once if
+        nothing is travelling, else when that is known, by a later call. Never if a write fails first."""
+        if self._in_flight is None:
+            action()
+        else:
+            self._pending.append(action)
+
+    def flush(self) -> None:
+        """Wait until every line handed over is written, and run what waited for it."""
+        self._wait_in_flight()
+
+    def _wait_in_flight(self) -> None:
+        if self._in_flight is None:
+            return
+        travelling, self._in_flight = self._in_flight, None
+        try:
+            travelling.result()
+        except BaseException:
+            self._pending.clear()
+            raise
+        actions, self._pending = self._pending, []
+        for action in actions:
+            action()
 
     def _send(self, body: bytes, count: int) -> None:
         where = self.target.describe()
