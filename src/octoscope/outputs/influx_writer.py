@@ -40,6 +40,9 @@ from octoscope.retry import Backoff, retry_after_seconds
 log = logging.getLogger(__name__)
 
 FieldValue = float | bool | str | None
+# Level 1 costs a third of level 5's CPU and sent as fast on loopback (bench/influx.py): the lines repeat
+# their tags, so even level 1 shrinks them many times over for a real network.
+GZIP_LEVEL = 1
 
 
 class InfluxError(OctoscopeError):
@@ -201,7 +204,7 @@ class InfluxWriter:
         target: InfluxTarget,
         *,
         batch_size: int = 5000,
-        compress_level: int = 1,
+        compress_level: int = GZIP_LEVEL,
         attempts: int = 5,
         base_seconds: float = 0.5,
         cap_seconds: float = 15.0,
