@@ -331,12 +331,13 @@ def _dispatch_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
         yield f"{prefix} {field_set(fields)} {epoch(d.start)}"
 
 
-def _session_lines(ctx: _Context, whole: Span, lo: datetime, hi: datetime) -> Iterator[str]:
-    """Sessions starting in [lo, hi), found over the whole history every time: detection estimates the
-    charger's power and the household's baseline from the data it is given, so the same data must be given
-    whatever range is written. A point's time is the half-hour its session starts in, which a baseline
-    moved by later data does not change (the estimated start within it can)."""
-    first, end = local_date(whole[0]), local_date(whole[1] - timedelta(seconds=1)) + timedelta(days=1)
+def _session_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
+    """Sessions starting in [lo, hi). Detection works in fixed blocks, each with its own baseline margin
+    (``services.costing``), so a session is found and measured the same whatever range asks for it: only
+    the range written is asked for, with a day more at its end so that a session running past ``hi`` is
+    priced whole. A point's time is the half-hour its session starts in, which a baseline moved by later
+    data does not change (the estimated start within it can)."""
+    first, end = local_date(lo), local_date(hi - timedelta(seconds=1)) + timedelta(days=2)
     for s in ev_sessions(ctx.store, ctx.settings, first, end, today=ctx.today):
         start, stop = datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])
         slot = start.timestamp() // 1800 * 1800
@@ -441,7 +442,7 @@ def jobs(ctx: _Context) -> list[Job]:
                 imports,
                 reread + timedelta(days=SESSION_CONTEXT_DAYS),
                 True,
-                partial(_session_lines, ctx, imports),
+                partial(_session_lines, ctx),
             )
         )
     for device, (first_read, last_read) in sorted(store.telemetry_extents().items()):
