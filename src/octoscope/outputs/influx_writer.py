@@ -265,9 +265,8 @@ class InfluxWriter:
         is raised here or by a later call. Returns how many lines were handed over."""
         sent = 0
         for batch in _batches(lines, self.batch_size):
-            body = gzip.compress("\n".join(batch).encode(), compresslevel=self.compress_level)
             self._wait_in_flight()
-            self._in_flight = self._sender.submit(self._send, body, len(batch))
+            self._in_flight = self._sender.submit(self._compress_and_send, batch)
             sent += len(batch)
         return sent
 
@@ -295,6 +294,10 @@ class InfluxWriter:
         actions, self._pending = self._pending, []
         for action in actions:
             action()
+
+    def _compress_and_send(self, batch: list[str]) -> None:
+        # In the worker: zlib lets go of the GIL while it compresses, so the next batch is made meanwhile.
+        self._send(gzip.compress("\n".join(batch).encode(), compresslevel=self.compress_level), len(batch))
 
     def _send(self, body: bytes, count: int) -> None:
         where = self.target.describe()
