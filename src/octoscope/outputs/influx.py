@@ -14,6 +14,7 @@ points are written: a failure leaves it where it was, and the next run writes wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -495,19 +496,27 @@ def export_influx(
     started = clock.monotonic()
     points: dict[str, int] = {}
     with InfluxWriter(target, clock=clock, batch_size=influx.batch_size, transport=transport, sleep=sleep) as writer:
-        for job in jobs(ctx):
-            cursor = cursors.get((job.measurement, job.series))
-            ranges = plan_ranges(job.extent, cursor, job.margin, job.by_day, asked)
-            count = 0
-            for lo, hi in ranges:
-                count += writer.send_lines(job.lines(lo, hi))
-            moved = advanced(cursor, ranges, count, now)
-            if moved is not None and moved != cursor:
-                # Once its last batch is written: meanwhile the next job's lines are made.
-                writer.then(partial(store.save_export_cursor, key, job.measurement, job.series, moved))
-            points[job.measurement] = points.get(job.measurement, 0) + count
-            if ranges:
-                log.info("InfluxDB: %s %s: %d points over %s", job.measurement, job.series or "-", count, ranges)
+        try:
+            for job in jobs(ctx):
+                cursor = cursors.get((job.measurement, job.series))
+                ranges = plan_ranges(job.extent, cursor, job.margin, job.by_day, asked)
+                count = 0
+                for lo, hi in ranges:
+                    count += writer.send_lines(job.lines(lo, hi))
+                moved = advanced(cursor, ranges, count, now)
+                if moved is not None and moved != cursor:
+                    # Once its last batch is written: meanwhile the next job's lines are made.
+                    writer.then(partial(store.save_export_cursor, key, job.measurement, job.series, moved))
+                points[job.measurement] = points.get(job.measurement, 0) + count
+                if ranges:
+                    log.info("InfluxDB: %s %s: %d points over %s", job.measurement, job.series or "-", count, ranges)
+        except InfluxError:
+            raise
+        except Exception:
+            # Making a later job's lines failed: the jobs already sent keep their cursors once written.
+            with contextlib.suppress(InfluxError):
+                writer.flush()
+            raise
         writer.flush()
     return {
         "target": key,
