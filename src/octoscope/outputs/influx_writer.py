@@ -24,6 +24,7 @@ import gzip
 import logging
 import math
 import random
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -205,6 +206,7 @@ class InfluxWriter:
         *,
         batch_size: int = 5000,
         compress_level: int = GZIP_LEVEL,
+        queue_batches: int = 8,
         attempts: int = 5,
         base_seconds: float = 0.5,
         cap_seconds: float = 15.0,
@@ -226,9 +228,11 @@ class InfluxWriter:
         self._url, self._params = target.endpoint()
         self._headers = target.headers()
         self._http = httpx.Client(timeout=target.timeout_seconds, transport=transport)
+        self.queue_batches = queue_batches
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="influx-write")
-        self._in_flight: Future[None] | None = None
-        self._pending: list[Callable[[], None]] = []  # to run once what is travelling is written
+        self._travelling: deque[Future[None]] = deque()  # handed to the worker, oldest first
+        self._pending: list[tuple[Future[None], Callable[[], None]]] = []  # to run once that batch is written
+        self._failed = False
         self.batches = 0
         self.retries = 0
 
@@ -239,11 +243,12 @@ class InfluxWriter:
         self.close()
 
     def close(self) -> None:
-        """Waits for a batch still travelling (its outcome no longer matters: callers that care flush
-        first), then closes the connections."""
-        if self._in_flight is not None:
-            self._in_flight.cancel()
-            self._in_flight = None
+        """Drops the batches still waiting, waits for the one travelling (its outcome no longer matters:
+        callers that care flush first), then closes the connections."""
+        self._failed = True  # a batch the worker has not started is not sent
+        for travelling in self._travelling:
+            travelling.cancel()
+        self._travelling.clear()
         self._sender.shutdown(wait=True)
         self._pending.clear()
         self._http.close()
@@ -260,44 +265,52 @@ class InfluxWriter:
         return sent
 
     def send_lines(self, lines: Iterable[str]) -> int:
-        """Send batches as the lines come: one batch travels (in a worker thread) while the next is made,
-        and the last may still be travelling on return, while the caller makes what comes next. A failure
-        is raised here or by a later call. Returns how many lines were handed over."""
+        """Send batches as the lines come: a worker thread sends them in order while the caller makes the
+        next ones, up to ``queue_batches`` waiting, so that what the caller does between lines (costing the
+        next meter, finding sessions) overlaps with the server storing the last. Some may still travel on
+        return. A failure is raised here or by a later call. Returns how many lines were handed over."""
         sent = 0
         for batch in _batches(lines, self.batch_size):
-            self._wait_in_flight()
-            self._in_flight = self._sender.submit(self._compress_and_send, batch)
+            while len(self._travelling) >= self.queue_batches:
+                self._settle_oldest()
+            self._travelling.append(self._sender.submit(self._compress_and_send, batch))
             sent += len(batch)
         return sent
 
     def then(self, action: Callable[[], None]) -> None:
         """Run ``action`` (in the caller's thread) once every line handed over so far is written: at once if
         nothing is travelling, else when that is known, by a later call. Never if a write fails first."""
-        if self._in_flight is None:
+        if not self._travelling:
             action()
         else:
-            self._pending.append(action)
+            self._pending.append((self._travelling[-1], action))
 
     def flush(self) -> None:
         """Wait until every line handed over is written, and run what waited for it."""
-        self._wait_in_flight()
+        while self._travelling:
+            self._settle_oldest()
 
-    def _wait_in_flight(self) -> None:
-        if self._in_flight is None:
-            return
-        travelling, self._in_flight = self._in_flight, None
+    def _settle_oldest(self) -> None:
+        oldest = self._travelling.popleft()
         try:
-            travelling.result()
+            oldest.result()
         except BaseException:
+            self._failed = True
             self._pending.clear()
             raise
-        actions, self._pending = self._pending, []
-        for action in actions:
-            action()
+        # Batches are written in order: what waited for this one, or an earlier one, can run.
+        while self._pending and self._pending[0][0] is oldest:
+            self._pending.pop(0)[1]()
 
     def _compress_and_send(self, batch: list[str]) -> None:
         # In the worker: zlib lets go of the GIL while it compresses, so the next batch is made meanwhile.
-        self._send(gzip.compress("\n".join(batch).encode(), compresslevel=self.compress_level), len(batch))
+        if self._failed:
+            return  # a batch before it failed: the error is on its way to the caller
+        try:
+            self._send(gzip.compress("\n".join(batch).encode(), compresslevel=self.compress_level), len(batch))
+        except BaseException:
+            self._failed = True
+            raise
 
     def _send(self, body: bytes, count: int) -> None:
         where = self.target.describe()
