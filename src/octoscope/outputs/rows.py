@@ -1,5 +1,5 @@
 """Half-hourly rows, each with its rates and costs as the cost engine worked them out (never recomputed
-here): what the CSV, Parquet and InfluxDB exports write.
+here): what the CSV and Parquet exports write; the InfluxDB export takes its lines from ``point_days``.
 
 A local day's standing charge is spread evenly over the half-hours stored that day, so that a day's rows add
 up to what ``octoscope costs`` says for it (a day of 46, 48 or 50 half-hours, or one still arriving). A day
@@ -17,7 +17,7 @@ from octoscope.config import Settings
 from octoscope.domain.costs import HalfHourCost
 from octoscope.domain.models import Account, MeterPoint
 from octoscope.domain.uktime import local_date, local_midnight
-from octoscope.services.costing import FuelName, PointPasses, fuel_of, price_list
+from octoscope.services.costing import FuelName, PointPasses, fuel_of
 from octoscope.store.ports import StoreProtocol
 
 
@@ -118,23 +118,3 @@ def account_rows(
         for point in prop.meter_points:
             if fuel_of(point) in fuels:
                 yield from point_rows(settings, store, point, first, end)
-
-
-class PriceRow(NamedTuple):
-    start: datetime
-    tariff_code: str
-    rate_exc_vat: float
-    rate_inc_vat: float
-    standing_exc_vat: float | None  # p/day, of the local day the half-hour is in
-    standing_inc_vat: float | None
-
-
-def price_rows(settings: Settings, store: StoreProtocol, point: MeterPoint, first: date, end: date) -> list[PriceRow]:
-    """The unit rate in force at each half-hour of local days [first, end) (a smart dispatch's off-peak price
-    on Intelligent tariffs, as costs bill it) and the day's standing charge. Half-hours without a stored
-    price have no row."""
-    listed = price_list(store, point, first, end, payment_method=settings.payment_method, settings=settings.costs)
-    return [
-        PriceRow(start, code, exc, inc, *((None, None) if standing is None else standing))
-        for start, code, exc, inc, standing in listed
-    ]
