@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from octoscope.clock import frozen
-from octoscope.domain.uktime import iso_z, local_midnight
+from octoscope.config import InfluxSettings
+from octoscope.domain.uktime import iso_z, local_date, local_midnight
 from octoscope.outputs.grafana import dashboard, queries
-from octoscope.outputs.influx import export_influx
+from octoscope.outputs.influx import _Context, export_influx, jobs, plan_ranges
 from octoscope.outputs.schema import COMMON_TAGS, MEASUREMENTS
+from octoscope.services.costing import load_account
 from octoscope.store.sqlite import Store
 from tests.conftest import Cli, make_cli
 from tests.outputs.conftest import NOW, copy_database, influx_v1, settings_for
@@ -183,3 +185,22 @@ def test_every_query_of_the_shipped_dashboard_finds_data(influx: Influx1, writte
         for vat in ("inc", "exc"):
             filled = _fill(query, vat)
             assert influx.series(filled, DATABASE), f"no data for: {filled}"
+
+
+def test_sessions_written_range_by_range_are_those_of_the_whole_history(export_demo: Path) -> None:
+    """Sessions are asked for the range written only (detection works in fixed blocks): the lines of an
+    incremental run's ranges, month by month, are those of the whole history."""
+    settings = settings_for(export_demo, InfluxSettings(url="http://unused", database="unused"))
+    with Store.open(export_demo) as store:
+        ctx = _Context(settings, store, load_account(store, settings.require_account()), (), NOW)
+        job = next(j for j in jobs(ctx) if j.measurement == "ev_sessions")
+        [(lo, hi)] = plan_ranges(job.extent, None, job.margin, job.by_day)
+        whole = list(job.lines(lo, hi))
+        monthly: list[str] = []
+        start = lo
+        while start < hi:
+            end = min(hi, local_midnight((local_date(start) + timedelta(days=32)).replace(day=1)))
+            monthly += job.lines(start, end)
+            start = end
+    assert len(whole) > 3  # the demo's car charges
+    assert monthly == whole

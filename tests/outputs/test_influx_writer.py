@@ -234,3 +234,34 @@ def test_each_refusal_is_one_line_naming_the_fix_without_retrying(
     for secret in (PASSWORD, TOKEN):
         assert secret not in str(caught.value)
         assert secret not in caplog.text
+
+
+def test_what_waits_for_lines_sent_runs_once_they_are_written_and_never_after_a_failure() -> None:
+    server = Server(httpx.Response(204))
+    sink, _ = writer(server, batch_size=2, queue_batches=1)
+    done: list[tuple[str, int]] = []
+    with sink:
+        assert sink.send_lines(["m a=1 1", "m a=2 2", "m a=3 3"]) == 3  # the last batch may still travel
+        sink.then(lambda: done.append(("first", len(server.requests))))
+        sink.send_lines(["m a=4 4"])
+        sink.then(lambda: done.append(("second", len(server.requests))))
+        sink.flush()
+    assert done == [("first", 2), ("second", 3)]  # the first ran while the third batch was made
+    assert [server.lines(i) for i in range(3)] == [["m a=1 1", "m a=2 2"], ["m a=3 3"], ["m a=4 4"]]
+
+    failing = Server(httpx.Response(204), httpx.Response(400, json={"error": "unable to parse"}))
+    sink, _ = writer(failing, batch_size=1)  # the default queue: batches wait while the caller goes on
+    names: list[str] = []
+    with sink:
+        sink.send_lines(["m a=1 1"])
+        sink.then(lambda: names.append("first"))
+        sink.send_lines(["m a=2 2", "m a=3 3"])
+        sink.then(lambda: names.append("second"))  # its batch is refused: it never runs
+        with pytest.raises(InfluxRejected):
+            sink.flush()
+    assert names == ["first"]
+    assert len(failing.requests) == 2  # nothing sent after the refusal
+    idle, _ = writer(Server(httpx.Response(204)))
+    with idle:
+        idle.then(lambda: names.append("nothing travelling: at once"))
+    assert names == ["first", "nothing travelling: at once"]

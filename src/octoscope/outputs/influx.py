@@ -14,6 +14,7 @@ points are written: a failure leaves it where it was, and the next run writes wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from octoscope.outputs.influx_writer import (
     field_set,
     series_key,
 )
-from octoscope.outputs.rows import point_rows, price_rows
+from octoscope.outputs.rows import point_days
 from octoscope.services.costing import (
     CostError,
     PointPasses,
@@ -45,6 +46,7 @@ from octoscope.services.costing import (
     ev_sessions,
     fuel_of,
     load_account,
+    price_list,
 )
 from octoscope.store.ports import ExportCursor, StoreProtocol
 
@@ -194,43 +196,87 @@ PRICE_FIELDS = NumberFields(
 
 
 def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime) -> Iterator[str]:
+    """Straight from the point's cost pass: a few hundred thousand lines a run, so a priced half-hour with
+    every number finite (nearly all of them) is one f-string; anything else goes the general way."""
+    assert ctx.passes is not None
     fuel = fuel_of(point)
     measurement = CONSUMPTION[fuel]
     prefixes: dict[str | None, str] = {}
-    for r in point_rows(ctx.settings, ctx.store, point, local_date(lo), local_date(hi), ctx.passes):
-        prefix = prefixes.get(r.tariff_code)
-        if prefix is None:
-            tags = (*ctx.tags, _point_tag(point), ("tariff_code", r.tariff_code or ""))
-            prefix = prefixes[r.tariff_code] = series_key(measurement, tags)
-        if fuel == "export":
-            fields = EXPORT_FIELDS(r.kwh, r.cost_exc_vat, r.cost_inc_vat)
-        else:
-            exc, inc = r.cost_exc_vat, r.cost_inc_vat
-            priced = exc is not None and inc is not None
-            fields = IMPORT_FIELDS(
-                r.kwh,
-                exc,
-                inc,
-                r.standing_exc_vat,
-                r.standing_inc_vat,
-                (exc or 0.0) + r.standing_exc_vat if priced else None,
-                (inc or 0.0) + r.standing_inc_vat if priced else None,
-                r.m3,
-            )
-        yield f"{prefix} {fields} {int(r.start.timestamp())}"
+    exc_halves, inc_halves, m3, days = point_days(ctx.passes, point, local_date(lo), local_date(hi))
+    export = fuel == "export"
+    fast = not export and not m3  # a meter read in m³ carries usage_m3 too
+    for _, begin, end, share_exc, share_inc in days:
+        for e, i in zip(exc_halves[begin:end], inc_halves[begin:end], strict=True):
+            code = i.tariff_code
+            prefix = prefixes.get(code)
+            if prefix is None:
+                tags = (*ctx.tags, _point_tag(point), ("tariff_code", code or ""))
+                prefix = prefixes[code] = series_key(measurement, tags)
+            start = i.start
+            kwh, exc, inc = i.kwh, e.pence, i.pence
+            if fast and exc is not None and inc is not None:
+                total_exc, total_inc = exc + share_exc, inc + share_inc
+                check = kwh + total_exc + total_inc  # finite only if every number in the line is
+                if check - check == 0.0:
+                    yield (
+                        f"{prefix} usage_kwh={float(kwh)!r},usage_cost_exc_vat_pence={float(exc)!r},"
+                        f"usage_cost_inc_vat_pence={float(inc)!r},"
+                        f"standing_charge_cost_exc_vat_pence={float(share_exc)!r},"
+                        f"standing_charge_cost_inc_vat_pence={float(share_inc)!r},"
+                        f"total_cost_exc_vat_pence={float(total_exc)!r},"
+                        f"total_cost_inc_vat_pence={float(total_inc)!r} {int(start.timestamp())}"
+                    )
+                    continue
+            if export:
+                fields = EXPORT_FIELDS(kwh, exc, inc)
+            else:
+                priced = exc is not None and inc is not None
+                fields = IMPORT_FIELDS(
+                    kwh,
+                    exc,
+                    inc,
+                    share_exc,
+                    share_inc,
+                    (exc or 0.0) + share_exc if priced else None,
+                    (inc or 0.0) + share_inc if priced else None,
+                    m3.get(start),
+                )
+            yield f"{prefix} {fields} {int(start.timestamp())}"
 
 
 def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime) -> Iterator[str]:
-    """Export tariffs have no standing charge: those rows carry None for it, and the fields are left out."""
+    """Export tariffs have no standing charge: those rows carry None for it, and the fields are left out.
+    As for consumption, a line whose numbers are all finite is one f-string."""
     measurement = PRICING[fuel_of(point)]
     prefixes: dict[str, str] = {}
-    for r in price_rows(ctx.settings, ctx.store, point, local_date(lo), local_date(hi)):
-        prefix = prefixes.get(r.tariff_code)
+    settings = ctx.settings
+    listed = price_list(
+        ctx.store,
+        point,
+        local_date(lo),
+        local_date(hi),
+        payment_method=settings.payment_method,
+        settings=settings.costs,
+    )
+    for start, code, exc, inc, standing in listed:
+        prefix = prefixes.get(code)
         if prefix is None:
-            tags = (*ctx.tags, _point_tag(point), ("tariff_code", r.tariff_code))
-            prefix = prefixes[r.tariff_code] = series_key(measurement, tags)
-        fields = PRICE_FIELDS(r.rate_exc_vat, r.rate_inc_vat, r.standing_exc_vat, r.standing_inc_vat)
-        yield f"{prefix} {fields} {int(r.start.timestamp())}"
+            tags = (*ctx.tags, _point_tag(point), ("tariff_code", code))
+            prefix = prefixes[code] = series_key(measurement, tags)
+        if standing is not None:
+            standing_exc, standing_inc = standing
+            check = exc + inc + standing_exc + standing_inc
+            if check - check == 0.0:
+                yield (
+                    f"{prefix} unit_price_exc_vat_price={float(exc)!r},unit_price_inc_vat_price={float(inc)!r},"
+                    f"standing_charge_exc_vat_price={float(standing_exc)!r},"
+                    f"standing_charge_inc_vat_price={float(standing_inc)!r} {int(start.timestamp())}"
+                )
+                continue
+            fields = PRICE_FIELDS(exc, inc, standing_exc, standing_inc)
+        else:
+            fields = PRICE_FIELDS(exc, inc, None, None)
+        yield f"{prefix} {fields} {int(start.timestamp())}"
 
 
 def _cost_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
@@ -286,12 +332,13 @@ def _dispatch_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
         yield f"{prefix} {field_set(fields)} {epoch(d.start)}"
 
 
-def _session_lines(ctx: _Context, whole: Span, lo: datetime, hi: datetime) -> Iterator[str]:
-    """Sessions starting in [lo, hi), found over the whole history every time: detection estimates the
-    charger's power and the household's baseline from the data it is given, so the same data must be given
-    whatever range is written. A point's time is the half-hour its session starts in, which a baseline
-    moved by later data does not change (the estimated start within it can)."""
-    first, end = local_date(whole[0]), local_date(whole[1] - timedelta(seconds=1)) + timedelta(days=1)
+def _session_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
+    """Sessions starting in [lo, hi). Detection works in fixed blocks, each with its own baseline margin
+    (``services.costing``), so a session is found and measured the same whatever range asks for it: only
+    the range written is asked for, with a day more at its end so that a session running past ``hi`` is
+    priced whole. A point's time is the half-hour its session starts in, which a baseline moved by later
+    data does not change (the estimated start within it can)."""
+    first, end = local_date(lo), local_date(hi - timedelta(seconds=1)) + timedelta(days=2)
     for s in ev_sessions(ctx.store, ctx.settings, first, end, today=ctx.today):
         start, stop = s.start, s.end
         slot = start.timestamp() // 1800 * 1800
@@ -396,7 +443,7 @@ def jobs(ctx: _Context) -> list[Job]:
                 imports,
                 reread + timedelta(days=SESSION_CONTEXT_DAYS),
                 True,
-                partial(_session_lines, ctx, imports),
+                partial(_session_lines, ctx),
             )
         )
     for device, (first_read, last_read) in sorted(store.telemetry_extents().items()):
@@ -449,18 +496,28 @@ def export_influx(
     started = clock.monotonic()
     points: dict[str, int] = {}
     with InfluxWriter(target, clock=clock, batch_size=influx.batch_size, transport=transport, sleep=sleep) as writer:
-        for job in jobs(ctx):
-            cursor = cursors.get((job.measurement, job.series))
-            ranges = plan_ranges(job.extent, cursor, job.margin, job.by_day, asked)
-            count = 0
-            for lo, hi in ranges:
-                count += writer.write_lines(job.lines(lo, hi))
-            moved = advanced(cursor, ranges, count, now)
-            if moved is not None and moved != cursor:
-                store.save_export_cursor(key, job.measurement, job.series, moved)
-            points[job.measurement] = points.get(job.measurement, 0) + count
-            if ranges:
-                log.info("InfluxDB: %s %s: %d points over %s", job.measurement, job.series or "-", count, ranges)
+        try:
+            for job in jobs(ctx):
+                cursor = cursors.get((job.measurement, job.series))
+                ranges = plan_ranges(job.extent, cursor, job.margin, job.by_day, asked)
+                count = 0
+                for lo, hi in ranges:
+                    count += writer.send_lines(job.lines(lo, hi))
+                moved = advanced(cursor, ranges, count, now)
+                if moved is not None and moved != cursor:
+                    # Once its last batch is written: meanwhile the next job's lines are made.
+                    writer.then(partial(store.save_export_cursor, key, job.measurement, job.series, moved))
+                points[job.measurement] = points.get(job.measurement, 0) + count
+                if ranges:
+                    log.info("InfluxDB: %s %s: %d points over %s", job.measurement, job.series or "-", count, ranges)
+        except InfluxError:
+            raise
+        except Exception:
+            # Making a later job's lines failed: the jobs already sent keep their cursors once written.
+            with contextlib.suppress(InfluxError):
+                writer.flush()
+            raise
+        writer.flush()
     return {
         "target": key,
         "points": points,

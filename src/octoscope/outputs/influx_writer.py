@@ -24,6 +24,7 @@ import gzip
 import logging
 import math
 import random
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ from octoscope.retry import Backoff, retry_after_seconds
 log = logging.getLogger(__name__)
 
 FieldValue = float | bool | str | None
+# Level 1 costs a third of level 5's CPU and sent as fast on loopback (bench/influx.py): the lines repeat
+# their tags, so even level 1 shrinks them many times over for a real network.
+GZIP_LEVEL = 1
 
 
 class InfluxError(OctoscopeError):
@@ -201,6 +205,8 @@ class InfluxWriter:
         target: InfluxTarget,
         *,
         batch_size: int = 5000,
+        compress_level: int = GZIP_LEVEL,
+        queue_batches: int = 8,
         attempts: int = 5,
         base_seconds: float = 0.5,
         cap_seconds: float = 15.0,
@@ -211,6 +217,7 @@ class InfluxWriter:
     ) -> None:
         self.target = target
         self.batch_size = batch_size
+        self.compress_level = compress_level
         self.attempts = attempts
         self.base_seconds = base_seconds
         self.cap_seconds = cap_seconds
@@ -221,6 +228,11 @@ class InfluxWriter:
         self._url, self._params = target.endpoint()
         self._headers = target.headers()
         self._http = httpx.Client(timeout=target.timeout_seconds, transport=transport)
+        self.queue_batches = queue_batches
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="influx-write")
+        self._travelling: deque[Future[None]] = deque()  # handed to the worker, oldest first
+        self._pending: list[tuple[Future[None], Callable[[], None]]] = []  # to run once that batch is written
+        self._failed = False
         self.batches = 0
         self.retries = 0
 
@@ -231,6 +243,14 @@ class InfluxWriter:
         self.close()
 
     def close(self) -> None:
+        """Drops the batches still waiting, waits for the one travelling (its outcome no longer matters:
+        callers that care flush first), then closes the connections."""
+        self._failed = True  # a batch the worker has not started is not sent
+        for travelling in self._travelling:
+            travelling.cancel()
+        self._travelling.clear()
+        self._sender.shutdown(wait=True)
+        self._pending.clear()
         self._http.close()
 
     def write(self, points: Iterable[Point]) -> int:
@@ -238,25 +258,59 @@ class InfluxWriter:
         return self.write_lines(filter(None, map(line, points)))
 
     def write_lines(self, lines: Iterable[str]) -> int:
-        """Send batches as the lines come: one batch travels (in a worker thread) while the next is made.
-        Returns once every batch is written; the first failure is raised and stops the rest."""
-        sent = 0
-        in_flight: Future[None] | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="influx-write") as sender:
-            try:
-                for batch in _batches(lines, self.batch_size):
-                    body = gzip.compress("\n".join(batch).encode(), compresslevel=5)
-                    if in_flight is not None:
-                        in_flight.result()
-                    in_flight = sender.submit(self._send, body, len(batch))
-                    sent += len(batch)
-                if in_flight is not None:
-                    in_flight.result()
-            except BaseException:
-                if in_flight is not None:
-                    in_flight.cancel()
-                raise
+        """Send batches as the lines come and return once every one is written (the first failure is
+        raised and stops the rest). Returns how many lines were sent."""
+        sent = self.send_lines(lines)
+        self.flush()
         return sent
+
+    def send_lines(self, lines: Iterable[str]) -> int:
+        """Send batches as the lines come: a worker thread sends them in order while the caller makes the
+        next ones, up to ``queue_batches`` waiting, so that what the caller does between lines (costing the
+        next meter, finding sessions) overlaps with the server storing the last. Some may still travel on
+        return. A failure is raised here or by a later call. Returns how many lines were handed over."""
+        sent = 0
+        for batch in _batches(lines, self.batch_size):
+            while len(self._travelling) >= self.queue_batches:
+                self._settle_oldest()
+            self._travelling.append(self._sender.submit(self._compress_and_send, batch))
+            sent += len(batch)
+        return sent
+
+    def then(self, action: Callable[[], None]) -> None:
+        """Run ``action`` (in the caller's thread) once every line handed over so far is written: at once if
+        nothing is travelling, else when that is known, by a later call. Never if a write fails first."""
+        if not self._travelling:
+            action()
+        else:
+            self._pending.append((self._travelling[-1], action))
+
+    def flush(self) -> None:
+        """Wait until every line handed over is written, and run what waited for it."""
+        while self._travelling:
+            self._settle_oldest()
+
+    def _settle_oldest(self) -> None:
+        oldest = self._travelling.popleft()
+        try:
+            oldest.result()
+        except BaseException:
+            self._failed = True
+            self._pending.clear()
+            raise
+        # Batches are written in order: what waited for this one, or an earlier one, can run.
+        while self._pending and self._pending[0][0] is oldest:
+            self._pending.pop(0)[1]()
+
+    def _compress_and_send(self, batch: list[str]) -> None:
+        # In the worker: zlib lets go of the GIL while it compresses, so the next batch is made meanwhile.
+        if self._failed:
+            return  # a batch before it failed: the error is on its way to the caller
+        try:
+            self._send(gzip.compress("\n".join(batch).encode(), compresslevel=self.compress_level), len(batch))
+        except BaseException:
+            self._failed = True
+            raise
 
     def _send(self, body: bytes, count: int) -> None:
         where = self.target.describe()

@@ -1,5 +1,5 @@
 """Half-hourly rows, each with its rates and costs as the cost engine worked them out (never recomputed
-here): what the CSV, Parquet and InfluxDB exports write.
+here): what the CSV and Parquet exports write; the InfluxDB export takes its lines from ``point_days``.
 
 A local day's standing charge is spread evenly over the half-hours stored that day, so that a day's rows add
 up to what ``octoscope costs`` says for it (a day of 46, 48 or 50 half-hours, or one still arriving). A day
@@ -8,15 +8,25 @@ with no half-hour stored has no row, so its standing charge shows once its first
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from octoscope.config import Settings
+from octoscope.domain.costs import HalfHourCost
 from octoscope.domain.models import Account, MeterPoint
 from octoscope.domain.uktime import local_date, local_midnight
-from octoscope.services.costing import FuelName, PointPasses, fuel_of, price_list
+from octoscope.services.costing import FuelName, PointPasses, fuel_of
 from octoscope.store.ports import StoreProtocol
+
+
+class CostedDay(NamedTuple):
+    day: date  # UK local
+    begin: int  # its first half-hour's index in the point's costed half-hours
+    end: int  # one past its last
+    standing_exc_vat: float  # pence: the day's standing charge shared by each of its half-hours stored
+    standing_inc_vat: float
 
 
 class HalfHourRow(NamedTuple):
@@ -36,6 +46,31 @@ class HalfHourRow(NamedTuple):
     standing_inc_vat: float
 
 
+def point_days(
+    passes: PointPasses, point: MeterPoint, first: date, end: date
+) -> tuple[list[HalfHourCost], list[HalfHourCost], dict[datetime, float], list[CostedDay]]:
+    """The point's half-hours as costed exc and inc VAT (one pass of the engine), its m³ per half-hour, and
+    its local days in [first, end) that hold a half-hour: where each starts and ends in those lists, and
+    the day's standing charge spread over them. Rows are made from this, the InfluxDB lines straight from it."""
+    exc, inc = passes.get(point, first, end)
+    lo, hi = local_midnight(first), local_midnight(end)
+    exc_days, inc_days = exc.report.days, inc.report.days
+    halves = inc.half_hours
+    starts = [h.start for h in halves]
+    days: list[CostedDay] = []
+    n = bisect_left(starts, lo)  # the pass may have been made over more days than asked
+    stop = bisect_left(starts, hi)
+    while n < stop:
+        day = local_date(starts[n])
+        after = min(stop, bisect_left(starts, local_midnight(day + timedelta(days=1)), n))
+        count = after - n
+        days.append(
+            CostedDay(day, n, after, exc_days[day].standing_charge / count, inc_days[day].standing_charge / count)
+        )
+        n = after
+    return exc.half_hours, halves, inc.m3, days
+
+
 def point_rows(
     settings: Settings,
     store: StoreProtocol,
@@ -47,49 +82,31 @@ def point_rows(
     """The half-hours of one meter point stored in local days [first, end) that its agreements cover.
     ``passes``: points already costed (an export's), to take the half-hours from."""
     passes = passes or PointPasses(store, settings.payment_method, settings.costs)
-    exc, inc = passes.get(point, first, end)
-    lo, hi = local_midnight(first), local_midnight(end)
+    exc_halves, inc_halves, m3, days = point_days(passes, point, first, end)
     fuel = fuel_of(point)
     identifier = point.identifier
-    m3 = inc.m3
-    exc_days, inc_days = exc.report.days, inc.report.days
     rows = []
-    day_end = lo
-    day: date = first
-    count = 0
-    share_exc = share_inc = 0.0
-    halves = inc.half_hours
-    for n, (e, i) in enumerate(zip(exc.half_hours, halves, strict=True)):
-        start = i.start
-        if start < lo or start >= hi:
-            continue  # the pass was made over more days than asked
-        if start >= day_end:
-            # a new local day: its standing charge is spread over its half-hours stored
-            day = local_date(start)
-            day_end = local_midnight(day + timedelta(days=1))
-            count = 1
-            while n + count < len(halves) and halves[n + count].start < day_end:
-                count += 1
-            share_exc = exc_days[day].standing_charge / count
-            share_inc = inc_days[day].standing_charge / count
-        rows.append(
-            HalfHourRow(
-                start,
-                day,
-                fuel,
-                identifier,
-                i.tariff_code,
-                i.band,
-                i.kwh,
-                m3.get(start),
-                e.rate,
-                i.rate,
-                e.pence,
-                i.pence,
-                share_exc,
-                share_inc,
+    for day, begin, after, share_exc, share_inc in days:
+        for e, i in zip(exc_halves[begin:after], inc_halves[begin:after], strict=True):
+            start = i.start
+            rows.append(
+                HalfHourRow(
+                    start,
+                    day,
+                    fuel,
+                    identifier,
+                    i.tariff_code,
+                    i.band,
+                    i.kwh,
+                    m3.get(start),
+                    e.rate,
+                    i.rate,
+                    e.pence,
+                    i.pence,
+                    share_exc,
+                    share_inc,
+                )
             )
-        )
     return rows
 
 
@@ -101,23 +118,3 @@ def account_rows(
         for point in prop.meter_points:
             if fuel_of(point) in fuels:
                 yield from point_rows(settings, store, point, first, end)
-
-
-class PriceRow(NamedTuple):
-    start: datetime
-    tariff_code: str
-    rate_exc_vat: float
-    rate_inc_vat: float
-    standing_exc_vat: float | None  # p/day, of the local day the half-hour is in
-    standing_inc_vat: float | None
-
-
-def price_rows(settings: Settings, store: StoreProtocol, point: MeterPoint, first: date, end: date) -> list[PriceRow]:
-    """The unit rate in force at each half-hour of local days [first, end) (a smart dispatch's off-peak price
-    on Intelligent tariffs, as costs bill it) and the day's standing charge. Half-hours without a stored
-    price have no row."""
-    listed = price_list(store, point, first, end, payment_method=settings.payment_method, settings=settings.costs)
-    return [
-        PriceRow(start, code, exc, inc, *((None, None) if standing is None else standing))
-        for start, code, exc, inc, standing in listed
-    ]
