@@ -31,7 +31,7 @@ from octoscope.domain.models import (
 )
 from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import epoch, from_epoch
-from octoscope.store.ports import ExportCursor, RateWindow, TelemetryRow
+from octoscope.store.ports import ExportCursor, RateWindow, ReadingColumns, TelemetryRow
 
 __all__ = [
     "BUDGET_KEEP_SECONDS",
@@ -62,6 +62,7 @@ __all__ = [
     "rate_window_from_row",
     "rate_window_row",
     "rates_from_rows",
+    "reading_columns_from_rows",
     "statement_from_row",
     "statement_row",
     "telemetry_from_row",
@@ -109,6 +110,14 @@ class Instants:
         value = self.last + _HALF_HOUR if step == HALF_HOUR else from_epoch(seconds)
         self.last_seconds, self.last = seconds, value
         return value
+
+
+def reading_columns_from_rows(rows: Sequence[Sequence[Any]]) -> ReadingColumns:
+    """From (interval_start, value, unit) rows in time order: three columns, transposed in C."""
+    if not rows:
+        return ReadingColumns((), (), ())
+    starts, values, units = zip(*rows, strict=True)
+    return ReadingColumns(starts, values, units)
 
 
 # --- the account ----------------------------------------------------------------------------------------

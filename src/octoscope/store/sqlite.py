@@ -40,6 +40,7 @@ from octoscope.store.ports import (
     ExportCursor,
     KeptResult,
     RateWindow,
+    ReadingColumns,
     SeriesExtent,
     StoreProtocol,
     TableCopy,
@@ -71,6 +72,7 @@ from octoscope.store.records import (
     rate_window_from_row,
     rate_window_row,
     rates_from_rows,
+    reading_columns_from_rows,
     statement_from_row,
     statement_row,
     telemetry_from_row,
@@ -449,6 +451,17 @@ class SQLiteStore:
             ).fetchall()
         instants = Instants()
         return [(instants.at(s), v, u) for s, v, u in rows]
+
+    def reading_columns(self, series: str, start: datetime, end: datetime) -> ReadingColumns:
+        """:meth:`readings` as columns, the instants left in epoch seconds."""
+        with self._reading():
+            rows = self._db.execute(
+                "SELECT interval_start, value, unit FROM consumption WHERE series_id ="
+                " (SELECT id FROM series WHERE name = ?) AND interval_start >= ? AND interval_start < ?"
+                " ORDER BY interval_start",
+                (series, epoch(start), epoch(end)),
+            ).fetchall()
+        return reading_columns_from_rows(rows)
 
     def cursors(self) -> dict[tuple[str, str], tuple[datetime, datetime]]:
         """Per (series, serial): when it was last read, and up to which instant it was read whole."""

@@ -62,6 +62,18 @@ def test_ranges_are_half_open_and_in_time_order(store: StoreProtocol) -> None:
 
 
 @pytest.mark.parametrize(("first", "n"), [SPRING, AUTUMN], ids=["spring-46", "autumn-50"])
+def test_reading_columns_answer_as_readings_do_in_epoch_seconds(store: StoreProtocol, first: datetime, n: int) -> None:
+    readings = day(first, n)
+    store.write_consumption(IMPORT, "99L0000001", "kWh", list(reversed(readings)))
+    lo, hi = readings[1].start, readings[-1].start
+    got = store.reading_columns(IMPORT, lo, hi)
+    assert list(zip(*got, strict=True)) == [(int(t.timestamp()), v, u) for t, v, u in store.readings(IMPORT, lo, hi)]
+    assert list(got.starts) == [int(r.start.timestamp()) for r in readings[1:-1]]
+    assert tuple(store.reading_columns(IMPORT, lo, lo)) == ((), (), ())
+    assert tuple(store.reading_columns("electricity-import:0000000000000", lo, hi)) == ((), (), ())
+
+
+@pytest.mark.parametrize(("first", "n"), [SPRING, AUTUMN], ids=["spring-46", "autumn-50"])
 def test_clock_change_days_round_trip_exactly(store: StoreProtocol, first: datetime, n: int) -> None:
     readings = day(first, n)
     store.write_consumption(IMPORT, "99L0000001", "kWh", readings)
