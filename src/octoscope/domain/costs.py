@@ -42,6 +42,11 @@ class EpochReadings(NamedTuple):
     kwh: Sequence[float]
 
 
+def gas_kwh_many(m3: Sequence[float], calorific_value: float) -> list[float]:
+    """:func:`gas_kwh` of each value, one calorific value for them all (a local day's)."""
+    return [v * VOLUME_CORRECTION * calorific_value / 3.6 for v in m3]
+
+
 class PriceColumns(NamedTuple):
     """One price list as parallel columns in time order, already for one payment method: how a store can
     hand over a year of Agile (17,520 records) without building a record object for each."""

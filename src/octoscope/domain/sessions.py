@@ -68,6 +68,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from octoscope.domain.costs import EpochReadings
 from octoscope.domain.uktime import UK
 
 SLOT_SECONDS = 1800
@@ -120,10 +121,10 @@ class Session:
 
 
 def detect_sessions(
-    readings: Sequence[tuple[datetime, float]],
+    readings: Sequence[tuple[datetime, float]] | EpochReadings,
     *,
     charger_kw: float | None = None,
-    export: Sequence[tuple[datetime, float]] | None = None,
+    export: Sequence[tuple[datetime, float]] | EpochReadings | None = None,
     dispatches: Sequence[tuple[datetime, datetime]] | None = None,
     tz: tzinfo = UK,
     window_days: int = 14,
@@ -132,7 +133,8 @@ def detect_sessions(
 ) -> list[Session]:
     """EV charging sessions in one import series, oldest first.
 
-    ``readings``: (half-hour start, kWh imported), in any order (time order is quickest); missing half-hours
+    ``readings``: (half-hour start, kWh imported), in any order (time order is quickest), or the same as
+    columns (``EpochReadings``, starts in epoch seconds: no datetime per half-hour); missing half-hours
     are allowed (a missing one inside a session counts as charging when both neighbours are at power).
     ``export``: the same property's export, where it has one. ``charger_kw``: the charger's power, which sets
     the thresholds (the energy of whole half-hours is measured from the data whatever it says); None
@@ -182,7 +184,7 @@ def detect_sessions(
 
 
 def estimate_charger_kw(
-    readings: Sequence[tuple[datetime, float]],
+    readings: Sequence[tuple[datetime, float]] | EpochReadings,
     *,
     export: Sequence[tuple[datetime, float]] | None = None,
     tz: tzinfo = UK,
@@ -278,30 +280,34 @@ class _Series:
 
 
 def _series(
-    readings: Sequence[tuple[datetime, float]], export: Sequence[tuple[datetime, float]] | None, tz: tzinfo
+    readings: Sequence[tuple[datetime, float]] | EpochReadings,
+    export: Sequence[tuple[datetime, float]] | EpochReadings | None,
+    tz: tzinfo,
 ) -> _Series | None:
     for series in (readings, export or ()):
-        if series and series[0][0].tzinfo is None:
+        if series and not isinstance(series, EpochReadings) and series[0][0].tzinfo is None:
             raise ValueError(f"{series[0][0].isoformat()} has no UTC offset: readings start at aware instants")
-    slots = _slots(readings)
+    slots, kwhs = _slots(readings)
     if not slots:
         return None
     first = min(slots)
     values = [_NAN] * (max(slots) - first + 1)
-    for slot, (_, kwh) in zip(slots, readings, strict=True):
+    for slot, kwh in zip(slots, kwhs, strict=True):
         values[slot - first] = kwh
     if export:
         n = len(values)
-        for slot, (_, kwh) in zip(_slots(export), export, strict=True):
+        for slot, kwh in zip(*_slots(export), strict=True):
             if 0 <= slot - first < n:
                 values[slot - first] -= kwh  # NaN stays NaN: an export reading says nothing of a missing import
     tod, day = _local_positions(first, len(values), tz)
     return _Series(first, values, tod, day, [d // BLOCK_DAYS for d in day])
 
 
-def _slots(readings: Sequence[tuple[datetime, float]]) -> list[int]:
-    """Each reading's slot number; one half an hour after the reading before it is the next slot, found
-    without converting its instant (the usual case, and much the quickest)."""
+def _slots(readings: Sequence[tuple[datetime, float]] | EpochReadings) -> tuple[list[int], Sequence[float]]:
+    """Each reading's slot number, and its kWh. From columns, a division; from pairs, one half an hour after the
+    reading before it is the next slot, found without converting its instant (the usual case, the quickest)."""
+    if isinstance(readings, EpochReadings):
+        return [int(start) // SLOT_SECONDS for start in readings.starts], readings.kwh
     out: list[int] = []
     previous: datetime | None = None
     slot = 0
@@ -312,7 +318,7 @@ def _slots(readings: Sequence[tuple[datetime, float]]) -> list[int]:
             slot = int(start.timestamp()) // SLOT_SECONDS
         previous = start
         out.append(slot)
-    return out
+    return out, [kwh for _, kwh in readings]
 
 
 def _offset(slot: int, tz: tzinfo) -> int:
