@@ -62,6 +62,7 @@ panels, which the import alone cannot see and import - export can.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -278,6 +279,12 @@ class _Series:
     day: list[int]  # local day, counted from the first
     block: list[int]  # block of BLOCK_DAYS local days, counted from the first
 
+    @functools.cached_property
+    def keys(self) -> list[int]:
+        """Each slot's (time of day, block) as one number, worked out once for every baseline."""
+        blocks = self.block[-1] + 1
+        return [tod * blocks + block for tod, block in zip(self.tod, self.block, strict=True)]
+
 
 def _series(
     readings: Sequence[tuple[datetime, float]] | EpochReadings,
@@ -338,10 +345,12 @@ def _local_positions(first: int, count: int, tz: tzinfo) -> tuple[list[int], lis
     while i < count:
         stop = min(i + 48, count)
         a, b = _offset(first + i, tz), _offset(first + stop - 1, tz)
-        for j in range(i, stop):
-            local = (first + j) * SLOT_SECONDS + (a if a == b else _offset(first + j, tz))
-            tod.append(local % 86400 // SLOT_SECONDS)
-            day.append(local // 86400 - first_day)
+        if a == b:
+            locals_ = range((first + i) * SLOT_SECONDS + a, (first + stop) * SLOT_SECONDS + a, SLOT_SECONDS)
+        else:
+            locals_ = [(first + j) * SLOT_SECONDS + _offset(first + j, tz) for j in range(i, stop)]
+        tod += [local % 86400 // SLOT_SECONDS for local in locals_]
+        day += [local // 86400 - first_day for local in locals_]
         i = stop
     return tod, day
 
@@ -361,28 +370,28 @@ class _Baseline:
 
 def _keys(series: _Series, window_days: int) -> tuple[list[int], int, int]:
     """Each slot's (time of day, block) as one number; the number of blocks; the blocks either side to pool."""
-    blocks = series.block[-1] + 1
-    keys = [tod * blocks + block for tod, block in zip(series.tod, series.block, strict=True)]
-    return keys, blocks, -(-window_days // BLOCK_DAYS)
+    return series.keys, series.block[-1] + 1, -(-window_days // BLOCK_DAYS)
 
 
 def _pooled(values: list[float], keys: list[int], blocks: int, reach: int, tods: int) -> list[list[float]]:
     """Per (time of day, block): the sorted values (NaN left out) of the blocks within ``reach`` and the times
     of day within ``tods``. Each step sorts lists made of sorted runs, which Timsort merges: cheap."""
     per: list[list[float]] = [[] for _ in range(48 * blocks)]
+    adders = [bucket.append for bucket in per]
     for key, value in zip(keys, values, strict=True):
-        if not math.isnan(value):
-            per[key].append(value)
+        if value == value:  # noqa: PLR0124 - not NaN
+            adders[key](value)
     for bucket in per:
         bucket.sort()
+    # Per block, which blocks it pools (in the same order as one by one: the same sorted lists, bit for bit).
+    spans = [(max(block - reach, 0), min(block + reach + 1, blocks)) for block in range(blocks)]
     around: list[list[float]] = []
-    for key in range(48 * blocks):
-        block = key % blocks
-        pooled: list[float] = []
-        for b in range(max(block - reach, 0), min(block + reach + 1, blocks)):
-            pooled += per[key - block + b]
-        pooled.sort()
-        around.append(pooled)
+    for tod in range(48):
+        row = tod * blocks
+        for lo, hi in spans:
+            pooled = [v for bucket in per[row + lo : row + hi] for v in bucket] if hi - lo > 1 else list(per[row + lo])
+            pooled.sort()
+            around.append(pooled)
     if not tods:
         return around
     out = []
@@ -412,7 +421,7 @@ def _low_baseline(series: _Series, window_days: int) -> list[float]:
         if len(pool) < MIN_DAYS and block not in wholes:
             wholes[block] = sorted(v for k in range(block, 48 * blocks, blocks) for v in pools[k])
         levels.append(_quantile(pool if len(pool) >= MIN_DAYS else wholes[block], LOW_QUANTILE))
-    return [levels[key] for key in keys]
+    return list(map(levels.__getitem__, keys))
 
 
 def _baseline(series: _Series, keep: list[bool], window_days: int, fallback: list[float]) -> _Baseline:
@@ -422,18 +431,17 @@ def _baseline(series: _Series, keep: list[bool], window_days: int, fallback: lis
     keys, blocks, reach = _keys(series, window_days)
     kept = [v if k else _NAN for v, k in zip(series.values, keep, strict=True)]
     stats = [(sum(v) / len(v), v[len(v) // 2]) if len(v) >= 3 else None for v in _pooled(kept, keys, blocks, reach, 0)]
-    mean, median = list(fallback), list(fallback)
-    for i, key in enumerate(keys):
-        known = stats[key]
-        if known is not None:
-            mean[i], median[i] = known
+    per_slot = list(map(stats.__getitem__, keys))
+    mean = [f if known is None else known[0] for known, f in zip(per_slot, fallback, strict=True)]
+    median = [f if known is None else known[1] for known, f in zip(per_slot, fallback, strict=True)]
     deviation = [v - m for v, m in zip(kept, mean, strict=True)]
     pairs = [a + b for a, b in itertools.pairwise(deviation)] + [_NAN]  # NaN where either is
     tails = []
     for values in _pooled(pairs, keys, blocks, reach, 1):
         upper = _quantile(values, HOUSE_UPPER)
         tails.append((upper, upper - _quantile(values, 0.5)) if values else (0.0, 0.0))
-    return _Baseline(mean, median, [tails[key][0] for key in keys], [tails[key][1] for key in keys])
+    uppers, spreads = [t[0] for t in tails], [t[1] for t in tails]
+    return _Baseline(mean, median, list(map(uppers.__getitem__, keys)), list(map(spreads.__getitem__, keys)))
 
 
 # --- the charger ---------------------------------------------------------------------------------------------
