@@ -12,6 +12,9 @@ money is rounded only in the total shown.
 from __future__ import annotations
 
 import bisect
+import functools
+import itertools
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -111,6 +114,20 @@ class _Lookup:
 
     def __init__(self, columns: PriceColumns) -> None:
         self.starts, self.ends, self.exc, self.inc = columns
+
+    def seconds(self) -> list[float]:
+        """The records' starts in epoch seconds, worked out once."""
+        held: list[float] | None = getattr(self, "_seconds", None)
+        if held is None:
+            held = self._seconds = [s.timestamp() for s in self.starts]
+        return held
+
+    def end_seconds(self) -> list[float]:
+        """The records' ends in epoch seconds (infinity for none), worked out once."""
+        held: list[float] | None = getattr(self, "_end_seconds", None)
+        if held is None:
+            held = self._end_seconds = [_INF if e is None else e.timestamp() for e in self.ends]
+        return held
 
     def levels(self, start: datetime, end: datetime, inc_vat: bool) -> list[float]:
         """The distinct prices in force at some point of [start, end), lowest first."""
@@ -448,7 +465,8 @@ def _cost_pass(
     # What the half-hours of one (day, agreement, register) share, worked out when it changes: the price
     # list's cursor, and per side its prices, the day's levels (lowest first) and the band when it does not
     # depend on the price (one level, or Agile's many), else the band of each price met.
-    key: tuple[int, int, Charge] | None = None
+    key_day = key_agreement = -1
+    key_charge: Charge | None = None
     cursor: _EpochCursor | None = None
     c_starts: list[float] = []
     c_ends: list[float] = []
@@ -465,6 +483,12 @@ def _cost_pass(
         if stop == pos:
             continue
         totals = [held[local_days[index]] for held in days]
+        if sinks is None and _whole_day(
+            starts, kwhs, pos, stop, totals, entries, entry_starts, entry_ends, vats, billing, smart, guessed,
+            instants[index], instants[index + 1],
+        ):  # fmt: skip
+            pos = stop
+            continue
         day_kwh = day_priced = 0.0
         day_count = 0
         for j in range(pos, stop):
@@ -487,8 +511,8 @@ def _cost_pass(
                     charge = Charge.NIGHT if night_from <= start % 86400 < night_to else Charge.DAY
                 else:
                     charge = Charge.STANDARD
-                if key != (index, agreement_index, charge):
-                    key = (index, agreement_index, charge)
+                if index != key_day or agreement_index != key_agreement or charge is not key_charge:
+                    key_day, key_agreement, key_charge = index, agreement_index, charge
                     if cursor is not None:
                         cursor.i = c_i
                     lookup = current.prices.unit.get(charge) if current.prices is not None else None
@@ -569,7 +593,8 @@ def _cost_pass(
         hi = next_midnight if timeline.span[1] is None else min(next_midnight, timeline.span[1])
         if lo >= hi:
             continue
-        if days[0][local].half_hours < _half_hours_from(midnight, lo, hi):
+        whole = -((bounds[i] - bounds[i + 1]) // 1800) if lo == midnight and hi == next_midnight else None
+        if days[0][local].half_hours < (_half_hours_from(midnight, lo, hi) if whole is None else whole):
             incomplete.add(local)
         if not standing_charges:
             continue
@@ -591,6 +616,116 @@ def _cost_pass(
 _INF = float("inf")
 
 
+def _whole_day(
+    starts: Sequence[float],
+    kwhs: Sequence[float],
+    pos: int,
+    stop: int,
+    totals: list[Totals],
+    entries: list[_InForce],
+    entry_starts: list[float],
+    entry_ends: list[float],
+    vats: tuple[bool, ...],
+    billing: bool,
+    smart: set[float],
+    guessed: set[float],
+    midnight: datetime,
+    next_midnight: datetime,
+) -> bool:
+    """The readings [pos, stop) of one local day costed a column at a time, where the day allows it: one
+    agreement on one register, every half-hour priced. Otherwise False, and nothing is touched (the walk
+    prices the day half-hour by half-hour).
+
+    The sums are the walk's, bit for bit: each added from 0.0 in time order, a band's over its own half-hours."""
+    first, last = starts[pos], starts[stop - 1]
+    e = bisect.bisect_right(entry_starts, first) - 1
+    if e < 0 or last >= entry_ends[e]:
+        return False  # not one agreement all day (or before the first: the walk leaves those out)
+    entry = entries[e]
+    if entry.tariff.registers == 2 or entry.prices is None:
+        return False
+    lookup = entry.prices.unit.get(Charge.STANDARD)
+    if lookup is None:
+        return False
+    seconds = lookup.seconds()
+    ends = lookup.end_seconds()
+    part = starts[pos:stop]
+    i = bisect.bisect_right(seconds, first) - 1
+    if i >= 0 and i == bisect.bisect_right(seconds, last) - 1:
+        if last >= ends[i]:
+            return False
+        records: Sequence[int] | None = None  # one record all day
+    elif (
+        i >= 0
+        and seconds[i : i + len(part)] == list(part)
+        and (i + len(part) == len(seconds) or seconds[i + len(part)] > last)
+        and all(map(operator.lt, part, part[1:]))
+    ):
+        # a record per half-hour, each starting at its half-hour (Agile): the next record, every time
+        records = range(i, i + len(part))
+        if not all(map(operator.lt, part, ends[i : i + len(part)])):
+            return False
+    else:
+        records = [r - 1 for r in map(functools.partial(bisect.bisect_right, seconds), part)]
+        if min(records) < 0 or not all(map(operator.lt, part, map(ends.__getitem__, records))):
+            return False  # a half-hour without a price: the day is partial, as the walk says
+    special = not (smart.isdisjoint(part) and guessed.isdisjoint(part))
+    kws = kwhs[pos:stop]
+    priced = _added(kws)
+    for t, inc_vat in zip(totals, vats, strict=True):
+        values = lookup.inc if inc_vat else lookup.exc
+        rates = [values[i]] * len(kws) if records is None else list(map(values.__getitem__, records))
+        levels = lookup.levels(midnight, next_midnight, inc_vat)
+        if not 2 <= len(levels) <= 3:  # the band does not depend on the price
+            names = [band_of(Charge.STANDARD, 0.0, levels)] * len(kws)
+        else:
+            named = {r: band_of(Charge.STANDARD, r, levels) for r in set(rates)}
+            names = [named[r] for r in rates]
+        # 1: a smart dispatch, 2: probable smart charging, at the off-peak price where the price is higher
+        kinds = None
+        if special and levels and max(rates) > levels[0]:
+            low = levels[0]
+            kinds = [
+                (1 if s in smart else 2 if s in guessed else 0) if r > low else 0
+                for s, r in zip(part, rates, strict=True)
+            ]
+            at_rates = _pence(kws, rates, billing)
+            rates = [low if k else r for k, r in zip(kinds, rates, strict=True)]
+            names = ["off-peak" if k else n for k, n in zip(kinds, names, strict=True)]
+        pence = _pence(kws, rates, billing)
+        t.kwh, t.half_hours, t.priced_kwh = priced, len(kws), priced
+        t.energy_cost = _added(pence)
+        if kinds is not None and 2 in kinds:
+            t.estimated_kwh = _added([k for k, kind in zip(kws, kinds, strict=True) if kind == 2])
+            t.estimated_pence = _added([p for p, kind in zip(pence, kinds, strict=True) if kind == 2])
+            t.at_stake = _added([a - p for a, p, kind in zip(at_rates, pence, kinds, strict=True) if kind == 2])
+        if names.count(names[0]) == len(names):
+            t.bands[names[0]] = [priced, t.energy_cost]
+            continue
+        for name in dict.fromkeys(names):  # in the order first met, as the walk adds them
+            t.bands[name] = [
+                _added(itertools.compress(kws, map(name.__eq__, names))),
+                _added(itertools.compress(pence, map(name.__eq__, names))),
+            ]
+    return True
+
+
+def _pence(kwhs: Sequence[float], rates: Sequence[float], billing: bool) -> list[float]:
+    """Each half-hour's kWh x p/kWh, as the walk prices it (rounded first for billing)."""
+    if billing:
+        return [_round(k, "0.01") * _round(r, "0.01") for k, r in zip(kwhs, rates, strict=True)]
+    return list(map(operator.mul, kwhs, rates))
+
+
+def running_sum(values: Iterable[float]) -> float:
+    """0.0 plus each value in turn, in C: the float a running ``total += value`` reaches (``sum`` may
+    compensate, from Python 3.12, and then differ in the last bit from what was always shown)."""
+    return functools.reduce(operator.add, values, 0.0)
+
+
+_added = running_sum
+
+
 def _second_of_day(at: time) -> float:
     return at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1_000_000
 
@@ -607,8 +742,8 @@ class _EpochCursor:
 
     def __init__(self, lookup: _Lookup) -> None:
         self.lookup = lookup
-        self.starts = [s.timestamp() for s in lookup.starts]
-        self.ends = [_INF if e is None else e.timestamp() for e in lookup.ends]
+        self.starts = lookup.seconds()
+        self.ends = lookup.end_seconds()
         self.i = -1
         self.last = len(self.starts) - 1
 

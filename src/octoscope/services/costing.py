@@ -250,13 +250,17 @@ def _probable_smart_seconds(
     if stop <= lo:
         return frozenset()  # the history covers it all: nothing is estimated
     lo_s, stop_s = lo.timestamp(), stop.timestamp()
+    blocks = _detection_blocks(lo, stop)
+    spans = [(a.valid_from.timestamp(), a.valid_to.timestamp() if a.valid_to else _INF) for a in intelligent]
+    if not any_tariff:
+        # a block no Intelligent agreement touches would find only half-hours left out below: not detected
+        size = DETECTION_BLOCK.total_seconds()
+        wanted = [b for b in blocks if any(a < (b + 1) * size and b * size < z for a, z in spans)]
+        blocks = range(wanted[0], wanted[-1] + 1) if wanted else range(0)
     out: set[int] = set()
-    for charged in _charged_in_blocks(store, point.series, _detection_blocks(lo, stop)):
+    for charged in _charged_in_blocks(store, point.series, blocks):
         out.update(t for t in charged if lo_s <= t < stop_s)
     if not any_tariff:
-        spans = [
-            (a.valid_from.timestamp(), _INF if a.valid_to is None else a.valid_to.timestamp()) for a in intelligent
-        ]
         out = {t for t in out if any(a <= t < b for a, b in spans)}
     return frozenset(out)
 
