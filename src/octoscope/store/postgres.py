@@ -65,6 +65,7 @@ from octoscope.store.records import (
     BUDGET_KEEP_SECONDS,
     HALF_HOUR,
     PRODUCT_COLUMNS,
+    UNIT_CODE_TEXT,
     Instants,
     account_from_rows,
     device_row,
@@ -682,10 +683,10 @@ class PostgresStore:
         return [(instants.at(s), v, u) for s, v, u in rows]
 
     def reading_columns(self, series: str, start: datetime, end: datetime) -> ReadingColumns:
-        """:meth:`readings` as columns, the instants left in epoch seconds."""
+        """:meth:`readings` as columns, the instants left in epoch seconds (the usual units read as codes)."""
         with self._cursor() as cur:
             rows = cur.execute(
-                "SELECT interval_start, value, unit FROM consumption WHERE account = %s AND series_id ="
+                f"SELECT interval_start, value, {UNIT_CODE_TEXT} FROM consumption WHERE account = %s AND series_id ="  # noqa: S608 - our constant
                 " (SELECT id FROM series WHERE account = %s AND name = %s) AND interval_start >= %s"
                 " AND interval_start < %s ORDER BY interval_start",
                 (self.account, self.account, series, epoch(start), epoch(end)),

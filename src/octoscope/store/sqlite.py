@@ -51,6 +51,7 @@ from octoscope.store.records import (
     BUDGET_KEEP_SECONDS,
     HALF_HOUR,
     PRODUCT_COLUMNS,
+    UNIT_CODE,
     Instants,
     account_from_rows,
     device_row,
@@ -453,10 +454,10 @@ class SQLiteStore:
         return [(instants.at(s), v, u) for s, v, u in rows]
 
     def reading_columns(self, series: str, start: datetime, end: datetime) -> ReadingColumns:
-        """:meth:`readings` as columns, the instants left in epoch seconds."""
+        """:meth:`readings` as columns, the instants left in epoch seconds (the usual units read as codes)."""
         with self._reading():
             rows = self._db.execute(
-                "SELECT interval_start, value, unit FROM consumption WHERE series_id ="
+                f"SELECT interval_start, value, {UNIT_CODE} FROM consumption WHERE series_id ="  # noqa: S608 - our constant
                 " (SELECT id FROM series WHERE name = ?) AND interval_start >= ? AND interval_start < ?"
                 " ORDER BY interval_start",
                 (series, epoch(start), epoch(end)),

@@ -53,6 +53,18 @@ def test_units_are_kept_as_received(store: StoreProtocol) -> None:
     assert (extent.unit, extent.first, extent.last, extent.rows) == ("m³", AT, AT, 1)
 
 
+@pytest.mark.parametrize("units", [("m³", "m³"), ("kWh", "m³"), ("m³", "ft³"), ("kWh", "kWh")])
+def test_reading_columns_keep_every_unit_as_received(store: StoreProtocol, units: tuple[str, str]) -> None:
+    for i, unit in enumerate(units):
+        store.write_consumption(GAS_SERIES, f"E6S9999999990{i}", unit, [Reading(AT + i * HALF_HOUR, 1.5 + i)])
+    got = store.reading_columns(GAS_SERIES, AT, AT + 2 * HALF_HOUR)
+    assert (tuple(got.starts), tuple(got.values), tuple(got.units)) == (
+        (int(AT.timestamp()), int(AT.timestamp()) + 1800),
+        (1.5, 2.5),
+        units,
+    )
+
+
 def test_ranges_are_half_open_and_in_time_order(store: StoreProtocol) -> None:
     readings = day(AT, 6)
     store.write_consumption(IMPORT, "99L0000001", "kWh", list(reversed(readings)))
