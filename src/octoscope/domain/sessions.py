@@ -346,6 +346,7 @@ def _local_positions(first: int, count: int, tz: tzinfo) -> tuple[list[int], lis
     while i < count:
         stop = min(i + 48, count)
         a, b = _offset(first + i, tz), _offset(first + stop - 1, tz)
+        locals_: Sequence[int]
         if a == b:
             locals_ = range((first + i) * SLOT_SECONDS + a, (first + stop) * SLOT_SECONDS + a, SLOT_SECONDS)
         else:
