@@ -239,9 +239,16 @@ def _instant(seconds: float) -> datetime:
 
 
 def _probable_smart_seconds(
-    store: StoreProtocol, point: MeterPoint, lo: datetime, hi: datetime, any_tariff: bool, history: bool
+    store: StoreProtocol,
+    point: MeterPoint,
+    lo: datetime,
+    hi: datetime,
+    any_tariff: bool,
+    history: bool,
+    read: _Read | None = None,
 ) -> frozenset[int]:
-    """:func:`probable_smart` in epoch seconds, as the cost engine takes it."""
+    """:func:`probable_smart` in epoch seconds, as the cost engine takes it; ``read``: how the series is read
+    for detection (the store, unless the caller shares one read)."""
     intelligent = _on_intelligent(point)
     if fuel_of(point) != "electricity" or not (intelligent or any_tariff):
         return frozenset()
@@ -258,7 +265,7 @@ def _probable_smart_seconds(
         wanted = [b for b in blocks if any(a < (b + 1) * size and b * size < z for a, z in spans)]
         blocks = range(wanted[0], wanted[-1] + 1) if wanted else range(0)
     out: set[int] = set()
-    for charged in _charged_in_blocks(store, point.series, blocks):
+    for charged in _charged_in_blocks(store, point.series, blocks, read):
         out.update(t for t in charged if lo_s <= t < stop_s)
     if not any_tariff:
         out = {t for t in out if any(a <= t < b for a, b in spans)}
@@ -281,7 +288,9 @@ _DETECTED: weakref.WeakKeyDictionary[StoreProtocol, dict[tuple[str, int], tuple[
 _DETECTED = weakref.WeakKeyDictionary()
 
 
-def _charged_in_blocks(store: StoreProtocol, series: str, blocks: range) -> list[frozenset[int]]:
+def _charged_in_blocks(
+    store: StoreProtocol, series: str, blocks: range, read: _Read | None = None
+) -> list[frozenset[int]]:
     """Per detection block, the half-hours (epoch seconds) in which sessions found in ``series`` took energy,
     kept per store version. The blocks not kept yet are read in one query (with the margins), then cut."""
     version = store.data_version()
@@ -295,7 +304,10 @@ def _charged_in_blocks(store: StoreProtocol, series: str, blocks: range) -> list
     if missing:
         size, margin = DETECTION_BLOCK.total_seconds(), DETECTION_MARGIN.total_seconds()
         read_lo, read_hi = missing[0] * size - margin, (missing[-1] + 1) * size + margin
-        columns = store.reading_columns(series, _instant(read_lo), _instant(read_hi))
+        if read is None:
+            columns = store.reading_columns(series, _instant(read_lo), _instant(read_hi))
+        else:
+            columns = read(read_lo, read_hi)
         records = store.dispatches(_instant(read_lo), _instant(read_hi))
         intervals = [(r.start.timestamp(), r.end.timestamp(), r.start, r.end) for r in records]
         for block in missing:
@@ -310,6 +322,32 @@ def _charged_in_blocks(store: StoreProtocol, series: str, blocks: range) -> list
             held[(series, block)] = (version, charged)
             out[block] = charged
     return [out[b] for b in blocks]
+
+
+class _Read:
+    """One series read once for two askers (detection's blocks, then the costing): the first read takes in
+    ``also`` (epoch seconds) too, and what lies inside it is cut from that read, not read again."""
+
+    def __init__(self, store: StoreProtocol, series: str, also: tuple[float, float]) -> None:
+        self.store, self.series, self.also = store, series, also
+        self.held: tuple[float, float, ReadingColumns] | None = None
+
+    def __call__(self, lo: float, hi: float) -> ReadingColumns:
+        got = self.cut(lo, hi)
+        if got is not None:
+            return got
+        a, b = min(lo, self.also[0]), max(hi, self.also[1])
+        columns = self.store.reading_columns(self.series, _instant(a), _instant(b))
+        self.held = (a, b, columns)
+        return columns  # wider than asked: its askers cut by time
+
+    def cut(self, lo: float, hi: float) -> ReadingColumns | None:
+        """[lo, hi) of the read held, if it holds all of it."""
+        if self.held is None or not (self.held[0] <= lo and hi <= self.held[1]):
+            return None
+        columns = self.held[2]
+        a, b = bisect.bisect_left(columns.starts, lo), bisect.bisect_left(columns.starts, hi)
+        return ReadingColumns(columns.starts[a:b], columns.values[a:b], columns.units[a:b])
 
 
 def _kwh_only(columns: ReadingColumns, lo: float, hi: float) -> EpochReadings:
@@ -369,11 +407,18 @@ class _Stored:
 
 
 def _stored_columns(
-    store: StoreProtocol, point: MeterPoint, lo: datetime, hi: datetime, calorific: CalorificValues
+    store: StoreProtocol,
+    point: MeterPoint,
+    lo: datetime,
+    hi: datetime,
+    calorific: CalorificValues,
+    columns: ReadingColumns | None = None,
 ) -> _Stored:
     """:func:`stored_kwh` as columns in epoch seconds, with the m³ summed per local day. Days are found by
-    their midnights, not per half-hour: the calorific value and the sums are a local day's."""
-    columns = store.reading_columns(point.series, lo, hi)
+    their midnights, not per half-hour: the calorific value and the sums are a local day's. ``columns``: the
+    series over [lo, hi) already read."""
+    if columns is None:
+        columns = store.reading_columns(point.series, lo, hi)
     starts, values, units = columns
     if not starts:
         return _Stored(EpochReadings((), ()), _M3((), ()), {})
@@ -881,16 +926,20 @@ def _point_inputs(
     kwh: list[tuple[datetime, float]] | EpochReadings
     m3_by_day: dict[date, float] = {}
     m3 = _M3((), ())
+    # Given readings (the prices in force) are not charging: only the stored ones are searched for it, in a
+    # read of the series that the costing's half-hours are then cut from.
+    estimated: frozenset[int] = frozenset()
+    cut = hi if until is None else min(hi, until)
+    shared = _Read(store, point.series, (lo.timestamp(), cut.timestamp()))
+    if readings is None and estimate:
+        estimated = _probable_smart_seconds(store, point, lo, hi, False, True, shared)
     if readings is not None:
         kwh = list(readings)
     else:
-        stored = _stored_columns(store, point, lo, hi if until is None else min(hi, until), calorific)
+        read = shared.cut(lo.timestamp(), cut.timestamp())
+        stored = _stored_columns(store, point, lo, cut, calorific, read)
         kwh, m3, m3_by_day = stored.kwh, stored.m3, stored.m3_by_day
     prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
-    # Given readings (the prices in force) are not charging: only the stored ones are searched for it.
-    estimated: frozenset[int] = frozenset()
-    if readings is None and estimate:
-        estimated = _probable_smart_seconds(store, point, lo, hi, False, True)
     return _Inputs(kwh, m3, m3_by_day, prices, _dispatched(store, point, lo, hi), estimated)
 
 
