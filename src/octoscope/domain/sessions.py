@@ -299,9 +299,12 @@ def _series(
     if not slots:
         return None
     first = min(slots)
-    values = [_NAN] * (max(slots) - first + 1)
-    for slot, kwh in zip(slots, kwhs, strict=True):
-        values[slot - first] = kwh
+    if slots[-1] - slots[0] + 1 == len(slots) and all(map(operator.lt, slots, slots[1:])):
+        values = list(kwhs)  # every half-hour there, in order (the usual case)
+    else:
+        values = [_NAN] * (max(slots) - first + 1)
+        for slot, kwh in zip(slots, kwhs, strict=True):
+            values[slot - first] = kwh
     if export:
         n = len(values)
         for slot, kwh in zip(*_slots(export), strict=True):
@@ -433,9 +436,13 @@ def _baseline(series: _Series, keep: list[bool], window_days: int, fallback: lis
     keys, blocks, reach = _keys(series, window_days)
     kept = [v if k else _NAN for v, k in zip(series.values, keep, strict=True)]
     stats = [(sum(v) / len(v), v[len(v) // 2]) if len(v) >= 3 else None for v in _pooled(kept, keys, blocks, reach, 0)]
-    per_slot = list(map(stats.__getitem__, keys))
-    mean = [f if known is None else known[0] for known, f in zip(per_slot, fallback, strict=True)]
-    median = [f if known is None else known[1] for known, f in zip(per_slot, fallback, strict=True)]
+    if None in stats:
+        per_slot = list(map(stats.__getitem__, keys))
+        mean = [f if known is None else known[0] for known, f in zip(per_slot, fallback, strict=True)]
+        median = [f if known is None else known[1] for known, f in zip(per_slot, fallback, strict=True)]
+    else:  # every time of day known (the usual case): each slot's figures by lookup, in C
+        means, medians = [known[0] for known in stats], [known[1] for known in stats]  # type: ignore[index]
+        mean, median = list(map(means.__getitem__, keys)), list(map(medians.__getitem__, keys))
     deviation = list(map(operator.sub, kept, mean))
     pairs = [*map(operator.add, deviation, deviation[1:]), _NAN]  # NaN where either is
     tails = []
