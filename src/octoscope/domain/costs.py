@@ -12,6 +12,9 @@ money is rounded only in the total shown.
 from __future__ import annotations
 
 import bisect
+import functools
+import itertools
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,6 +35,19 @@ DEFAULT_CALORIFIC_VALUE = 39.5  # MJ/m³
 def gas_kwh(m3: float, calorific_value: float = DEFAULT_CALORIFIC_VALUE) -> float:
     """m³ to kWh as bills do it: volume x correction for temperature and pressure x calorific value / 3.6."""
     return m3 * VOLUME_CORRECTION * calorific_value / 3.6
+
+
+class EpochReadings(NamedTuple):
+    """Half-hourly kWh as two columns: starts in UTC epoch seconds, in time order, and kWh. How a store hands
+    over a year of readings without a datetime per half-hour; :func:`cost` takes it as it takes pairs."""
+
+    starts: Sequence[float]
+    kwh: Sequence[float]
+
+
+def gas_kwh_many(m3: Sequence[float], calorific_value: float) -> list[float]:
+    """:func:`gas_kwh` of each value, one calorific value for them all (a local day's)."""
+    return [v * VOLUME_CORRECTION * calorific_value / 3.6 for v in m3]
 
 
 class PriceColumns(NamedTuple):
@@ -98,6 +114,20 @@ class _Lookup:
 
     def __init__(self, columns: PriceColumns) -> None:
         self.starts, self.ends, self.exc, self.inc = columns
+
+    def seconds(self) -> list[float]:
+        """The records' starts in epoch seconds, worked out once."""
+        held: list[float] | None = getattr(self, "_seconds", None)
+        if held is None:
+            held = self._seconds = [s.timestamp() for s in self.starts]
+        return held
+
+    def end_seconds(self) -> list[float]:
+        """The records' ends in epoch seconds (infinity for none), worked out once."""
+        held: list[float] | None = getattr(self, "_end_seconds", None)
+        if held is None:
+            held = self._end_seconds = [_INF if e is None else e.timestamp() for e in self.ends]
+        return held
 
     def levels(self, start: datetime, end: datetime, inc_vat: bool) -> list[float]:
         """The distinct prices in force at some point of [start, end), lowest first."""
@@ -297,7 +327,7 @@ def _charge_for(tariff: TariffCode, at: datetime, night: tuple[time, time]) -> C
 
 
 def cost(
-    readings: Iterable[tuple[datetime, float]],
+    readings: Iterable[tuple[datetime, float]] | EpochReadings,
     agreements: Sequence[Agreement],
     prices: dict[str, Prices],
     first_day: date,
@@ -308,8 +338,8 @@ def cost(
     rounding: Rounding = "exact",
     night: tuple[time, time] = SMART_E7_NIGHT,
     standing_charges: bool = True,
-    dispatched: frozenset[datetime] = frozenset(),
-    estimated: frozenset[datetime] = frozenset(),
+    dispatched: frozenset[datetime] | frozenset[int] = frozenset(),
+    estimated: frozenset[datetime] | frozenset[int] = frozenset(),
     half_hours: list[HalfHourCost] | None = None,
 ) -> CostReport:
     """Cost the local days [first_day, end_day) of one series from its half-hourly kWh.
@@ -340,7 +370,7 @@ def cost(
 
 
 def cost_exc_inc(
-    readings: Iterable[tuple[datetime, float]],
+    readings: Iterable[tuple[datetime, float]] | EpochReadings,
     agreements: Sequence[Agreement],
     prices: dict[str, Prices],
     first_day: date,
@@ -350,8 +380,8 @@ def cost_exc_inc(
     rounding: Rounding = "exact",
     night: tuple[time, time] = SMART_E7_NIGHT,
     standing_charges: bool = True,
-    dispatched: frozenset[datetime] = frozenset(),
-    estimated: frozenset[datetime] = frozenset(),
+    dispatched: frozenset[datetime] | frozenset[int] = frozenset(),
+    estimated: frozenset[datetime] | frozenset[int] = frozenset(),
     half_hours: tuple[list[HalfHourCost], list[HalfHourCost]] | None = None,
 ) -> tuple[CostReport, CostReport]:
     """:func:`cost` exc and inc VAT in one pass: the same as calling it twice, for little more than once
@@ -364,8 +394,24 @@ def cost_exc_inc(
     return exc, inc
 
 
+def _columns(
+    readings: Iterable[tuple[datetime, float]] | EpochReadings,
+) -> tuple[Sequence[float], Sequence[float], Sequence[datetime] | None]:
+    """Readings as (epoch seconds, kWh, their instants or None) in time order: columns are taken as they are,
+    pairs sorted (stably: two readings of one half-hour both count, as they came)."""
+    if isinstance(readings, EpochReadings):
+        return readings.starts, readings.kwh, None
+    ordered = sorted(readings, key=itemgetter(0))
+    return [t.timestamp() for t, _ in ordered], [k for _, k in ordered], [t for t, _ in ordered]
+
+
+def _seconds(instants: frozenset[datetime] | frozenset[int]) -> set[float]:
+    """A set of half-hour starts as epoch seconds, whichever way they came."""
+    return {t.timestamp() if isinstance(t, datetime) else t for t in instants}
+
+
 def _cost_pass(
-    readings: Iterable[tuple[datetime, float]],
+    readings: Iterable[tuple[datetime, float]] | EpochReadings,
     agreements: Sequence[Agreement],
     prices: dict[str, Prices],
     first_day: date,
@@ -375,15 +421,20 @@ def _cost_pass(
     rounding: Rounding,
     night: tuple[time, time],
     standing_charges: bool,
-    dispatched: frozenset[datetime],
+    dispatched: frozenset[datetime] | frozenset[int],
     sinks: Sequence[list[HalfHourCost]] | None,
-    estimated: frozenset[datetime] = frozenset(),
+    estimated: frozenset[datetime] | frozenset[int] = frozenset(),
 ) -> list[CostReport]:
-    """The walk behind :func:`cost`, summing for each of ``vats`` (inc VAT or not) side by side."""
+    """The walk behind :func:`cost`, summing for each of ``vats`` (inc VAT or not) side by side.
+
+    Instants are compared as epoch seconds (a float per half-hour, not a datetime), and the readings are
+    walked a local day at a time: each day's slice is found by bisection at its precomputed midnights, and
+    its sums are kept in locals until the day is done (added in the same order as one by one, so to the
+    same float)."""
     timeline = _Timeline(agreements, prices)
     sides = range(len(vats))
     days: list[dict[date, Totals]] = [{} for _ in vats]
-    bounds: list[datetime] = []  # local midnights in UTC: the walk moves from day to day by comparison
+    instants: list[datetime] = []  # local midnights in UTC: the walk moves from day to day by comparison
     local_days: list[date] = []
     day = first_day
     while day <= end_day:
@@ -391,96 +442,159 @@ def _cost_pass(
             local_days.append(day)
             for held in days:
                 held[day] = Totals()
-        bounds.append(local_midnight(day))
+        instants.append(local_midnight(day))
         day += timedelta(days=1)
     if timeline.span is None:
         return [bucketed(held, first_day, end_day, by) for held in days]
-    covered_from, covered_to = timeline.span
+    starts, kwhs, given = _columns(readings)
+    bounds = [b.timestamp() for b in instants]
+    entries = timeline.entries
+    entry_starts = [e.start.timestamp() for e in entries]
+    entry_ends = [_INF if e.end is None else e.end.timestamp() for e in entries]
+    covered_from, covered_to = entry_starts[0], entry_ends[-1]
+    night_from, night_to = _second_of_day(night[0]), _second_of_day(night[1])
+    smart = _seconds(dispatched) if dispatched else set()
+    guessed = _seconds(estimated) if estimated else set()
     incomplete: set[date] = set()
     billing = rounding == "billing"
-    # Per side and (day, agreement, register): the day's price levels, and the band when it does not depend
-    # on the price (one level, or Agile's many), so that most half-hours need no classifying.
-    levels: list[dict[tuple[int, int, Charge], tuple[list[float], str | None]]] = [{} for _ in vats]
-    index, agreement_index = -1, -1
-    day_end = bounds[0]
-    totals: list[Totals] = []
+    agreement_index = -1
     current: _InForce | None = None
+    current_from = current_to = 0.0
+    cursors: dict[int, _EpochCursor] = {}  # per price list, by id
     charge = Charge.STANDARD
-    for start, kwh in sorted(readings, key=itemgetter(0)):
-        if start >= day_end or index < 0:
-            if start < bounds[0] or start >= bounds[-1]:
-                continue  # outside [first_day, end_day)
-            index = bisect.bisect_right(bounds, start) - 1
-            day_end = bounds[index + 1]
-            totals = [held[local_days[index]] for held in days]
-        if start < covered_from or (covered_to is not None and start >= covered_to):
-            continue  # before the first agreement or after the last: not this series' to cost
-        for t in totals:
-            t.kwh += kwh
-            t.half_hours += 1
-        if current is None or start < current.start or (current.end is not None and start >= current.end):
-            agreement_index = bisect.bisect_right(timeline.starts, start) - 1
-            current = timeline.entries[agreement_index] if agreement_index >= 0 else None
-            if current is not None and current.end is not None and start >= current.end:
-                current = None
-        found = -1
-        cursor = None
-        if current is not None:
-            charge = _charge_for(current.tariff, start, night) if current.tariff.registers == 2 else Charge.STANDARD
-            cursor = current.cursors.get(charge)
-            if cursor is not None:
-                found = cursor.index(start)
-        if found < 0 or cursor is None or current is None:
-            incomplete.add(local_days[index])
-            if sinks is not None:
-                code = current.tariff.code if current else None
-                for sink in sinks:
-                    sink.append(HalfHourCost(start, kwh, code, None, None, None))
+    # What the half-hours of one (day, agreement, register) share, worked out when it changes: the price
+    # list's cursor, and per side its prices, the day's levels (lowest first) and the band when it does not
+    # depend on the price (one level, or Agile's many), else the band of each price met.
+    key_day = key_agreement = -1
+    key_charge: Charge | None = None
+    cursor: _EpochCursor | None = None
+    c_starts: list[float] = []
+    c_ends: list[float] = []
+    c_last = c_i = -1
+    side_values: list[list[float]] = [[] for _ in vats]
+    side_low: list[float | None] = [None for _ in vats]
+    side_levels: list[list[float]] = [[] for _ in vats]
+    side_fixed: list[str | None] = [None for _ in vats]
+    side_bands: list[dict[float, str]] = [{} for _ in vats]
+    pos = bisect.bisect_left(starts, bounds[0])
+    for index in range(len(local_days)):
+        day_end = bounds[index + 1]
+        stop = bisect.bisect_left(starts, day_end, pos)
+        if stop == pos:
             continue
-        lookup = cursor.lookup
-        key = (index, agreement_index, charge)
-        rounded_kwh = _round(kwh, "0.01") if billing else kwh
-        for k in sides:
-            inc_vat = vats[k]
-            rate = (lookup.inc if inc_vat else lookup.exc)[found]
-            known = levels[k].get(key)
-            if known is None:
-                day_levels = lookup.levels(bounds[index], day_end, inc_vat)
-                fixed = (
-                    band_of(charge, 0.0, day_levels)
-                    if charge is not Charge.STANDARD or not 2 <= len(day_levels) <= 3
-                    else None
-                )
-                known = levels[k][key] = (day_levels, fixed)
-            name = known[1]
-            t = totals[k]
-            if dispatched and start in dispatched and known[0] and rate > known[0][0]:
-                rate, name = known[0][0], "off-peak"  # a smart dispatch: the off-peak price, whatever the hour
-            elif estimated and start in estimated and known[0] and rate > known[0][0]:
-                # A probable smart dispatch the history lacks: the off-peak price, and the difference at stake.
-                at_rate = rounded_kwh * _round(rate, "0.01") if billing else kwh * rate
-                rate, name = known[0][0], "off-peak"
-                off = rounded_kwh * _round(rate, "0.01") if billing else kwh * rate
-                t.estimated_kwh += kwh
-                t.estimated_pence += off
-                t.at_stake += at_rate - off
-            pence = rounded_kwh * _round(rate, "0.01") if billing else kwh * rate
-            t.energy_cost += pence
-            t.priced_kwh += kwh
-            name = name or band_of(charge, rate, known[0])
-            band = t.bands.setdefault(name, [0.0, 0.0])
-            band[0] += kwh
-            band[1] += pence
-            if sinks is not None:
-                sinks[k].append(HalfHourCost(start, kwh, current.tariff.code, rate, pence, name))
+        totals = [held[local_days[index]] for held in days]
+        if sinks is None and _whole_day(
+            starts, kwhs, pos, stop, totals, entries, entry_starts, entry_ends, vats, billing, smart, guessed,
+            instants[index], instants[index + 1],
+        ):  # fmt: skip
+            pos = stop
+            continue
+        day_kwh = day_priced = 0.0
+        day_count = 0
+        for j in range(pos, stop):
+            start = starts[j]
+            if start < covered_from or start >= covered_to:
+                continue  # before the first agreement or after the last: not this series' to cost
+            kwh = kwhs[j]
+            day_kwh += kwh
+            day_count += 1
+            if current is None or start < current_from or start >= current_to:
+                agreement_index = bisect.bisect_right(entry_starts, start) - 1
+                current = entries[agreement_index] if agreement_index >= 0 else None
+                if current is not None:
+                    current_from, current_to = entry_starts[agreement_index], entry_ends[agreement_index]
+                    if start >= current_to:
+                        current = None
+            found = -1
+            if current is not None:
+                if current.tariff.registers == 2:
+                    charge = Charge.NIGHT if night_from <= start % 86400 < night_to else Charge.DAY
+                else:
+                    charge = Charge.STANDARD
+                if index != key_day or agreement_index != key_agreement or charge is not key_charge:
+                    key_day, key_agreement, key_charge = index, agreement_index, charge
+                    if cursor is not None:
+                        cursor.i = c_i
+                    lookup = current.prices.unit.get(charge) if current.prices is not None else None
+                    if lookup is None:
+                        cursor = None
+                    else:
+                        cursor = cursors.get(id(lookup))
+                        if cursor is None:
+                            cursor = cursors[id(lookup)] = _EpochCursor(lookup)
+                        c_starts, c_ends, c_last, c_i = cursor.starts, cursor.ends, cursor.last, cursor.i
+                        for k in sides:
+                            side_values[k] = lookup.inc if vats[k] else lookup.exc
+                            side_levels[k] = day_levels = lookup.levels(instants[index], instants[index + 1], vats[k])
+                            side_low[k] = day_levels[0] if day_levels else None
+                            side_fixed[k] = (
+                                band_of(charge, 0.0, day_levels)
+                                if charge is not Charge.STANDARD or not 2 <= len(day_levels) <= 3
+                                else None
+                            )
+                            side_bands[k] = {}
+                if cursor is not None:
+                    # the record in force: amortised O(1) for half-hours in time order
+                    i = c_i
+                    if i < 0 or start < c_starts[i]:
+                        i = bisect.bisect_right(c_starts, start) - 1
+                    while i < c_last and c_starts[i + 1] <= start:
+                        i += 1
+                    c_i = i
+                    if i >= 0 and start < c_ends[i]:
+                        found = i
+            if found < 0 or current is None:
+                incomplete.add(local_days[index])
+                if sinks is not None:
+                    code = current.tariff.code if current else None
+                    at = given[j] if given is not None else _instant(start)
+                    for sink in sinks:
+                        sink.append(HalfHourCost(at, kwh, code, None, None, None))
+                continue
+            day_priced += kwh
+            rounded_kwh = _round(kwh, "0.01") if billing else kwh
+            for k in sides:
+                rate = side_values[k][found]
+                low = side_low[k]
+                name = side_fixed[k]
+                t = totals[k]
+                if low is not None and rate > low:
+                    if smart and start in smart:
+                        rate, name = low, "off-peak"  # a smart dispatch: the off-peak price, whatever the hour
+                    elif guessed and start in guessed:
+                        # A probable smart dispatch the history lacks: the off-peak price, and what is at stake.
+                        at_rate = rounded_kwh * _round(rate, "0.01") if billing else kwh * rate
+                        rate, name = low, "off-peak"
+                        off = rounded_kwh * _round(rate, "0.01") if billing else kwh * rate
+                        t.estimated_kwh += kwh
+                        t.estimated_pence += off
+                        t.at_stake += at_rate - off
+                pence = rounded_kwh * _round(rate, "0.01") if billing else kwh * rate
+                t.energy_cost += pence
+                if name is None:
+                    name = side_bands[k].get(rate)
+                    if name is None:
+                        name = side_bands[k][rate] = band_of(charge, rate, side_levels[k])
+                band = t.bands.get(name)
+                if band is None:
+                    band = t.bands[name] = [0.0, 0.0]
+                band[0] += kwh
+                band[1] += pence
+                if sinks is not None:
+                    at = given[j] if given is not None else _instant(start)
+                    sinks[k].append(HalfHourCost(at, kwh, current.tariff.code, rate, pence, name))
+        pos = stop
+        for t in totals:
+            t.kwh, t.half_hours, t.priced_kwh = day_kwh, day_count, day_priced
     for i, local in enumerate(local_days):
-        midnight, next_midnight = bounds[i], bounds[i + 1]
+        midnight, next_midnight = instants[i], instants[i + 1]
         # Only the part of the day the agreements cover is expected: a move-in at noon is not a gap.
-        lo = max(midnight, covered_from)
-        hi = next_midnight if covered_to is None else min(next_midnight, covered_to)
+        lo = max(midnight, timeline.span[0])
+        hi = next_midnight if timeline.span[1] is None else min(next_midnight, timeline.span[1])
         if lo >= hi:
             continue
-        if days[0][local].half_hours < _half_hours_from(midnight, lo, hi):
+        whole = -((bounds[i] - bounds[i + 1]) // 1800) if lo == midnight and hi == next_midnight else None
+        if days[0][local].half_hours < (_half_hours_from(midnight, lo, hi) if whole is None else whole):
             incomplete.add(local)
         if not standing_charges:
             continue
@@ -497,6 +611,153 @@ def _cost_pass(
         for held in days:
             held[local].partial_days.append(local)
     return [bucketed(held, first_day, end_day, by) for held in days]
+
+
+_INF = float("inf")
+
+
+def _whole_day(
+    starts: Sequence[float],
+    kwhs: Sequence[float],
+    pos: int,
+    stop: int,
+    totals: list[Totals],
+    entries: list[_InForce],
+    entry_starts: list[float],
+    entry_ends: list[float],
+    vats: tuple[bool, ...],
+    billing: bool,
+    smart: set[float],
+    guessed: set[float],
+    midnight: datetime,
+    next_midnight: datetime,
+) -> bool:
+    """The readings [pos, stop) of one local day costed a column at a time, where the day allows it: one
+    agreement on one register, every half-hour priced. Otherwise False, and nothing is touched (the walk
+    prices the day half-hour by half-hour).
+
+    The sums are the walk's, bit for bit: each added from 0.0 in time order, a band's over its own half-hours."""
+    first, last = starts[pos], starts[stop - 1]
+    e = bisect.bisect_right(entry_starts, first) - 1
+    if e < 0 or last >= entry_ends[e]:
+        return False  # not one agreement all day (or before the first: the walk leaves those out)
+    entry = entries[e]
+    if entry.tariff.registers == 2 or entry.prices is None:
+        return False
+    lookup = entry.prices.unit.get(Charge.STANDARD)
+    if lookup is None:
+        return False
+    seconds = lookup.seconds()
+    ends = lookup.end_seconds()
+    part = starts[pos:stop]
+    i = bisect.bisect_right(seconds, first) - 1
+    if i >= 0 and i == bisect.bisect_right(seconds, last) - 1:
+        if last >= ends[i]:
+            return False
+        records: Sequence[int] | None = None  # one record all day
+    elif (
+        i >= 0
+        and seconds[i : i + len(part)] == list(part)
+        and (i + len(part) == len(seconds) or seconds[i + len(part)] > last)
+        and all(map(operator.lt, part, part[1:]))
+    ):
+        # a record per half-hour, each starting at its half-hour (Agile): the next record, every time
+        records = range(i, i + len(part))
+        if not all(map(operator.lt, part, ends[i : i + len(part)])):
+            return False
+    else:
+        records = [r - 1 for r in map(functools.partial(bisect.bisect_right, seconds), part)]
+        if min(records) < 0 or not all(map(operator.lt, part, map(ends.__getitem__, records))):
+            return False  # a half-hour without a price: the day is partial, as the walk says
+    special = not (smart.isdisjoint(part) and guessed.isdisjoint(part))
+    kws = kwhs[pos:stop]
+    priced = _added(kws)
+    for t, inc_vat in zip(totals, vats, strict=True):
+        values = lookup.inc if inc_vat else lookup.exc
+        rates = [values[i]] * len(kws) if records is None else list(map(values.__getitem__, records))
+        levels = lookup.levels(midnight, next_midnight, inc_vat)
+        if not 2 <= len(levels) <= 3:  # the band does not depend on the price
+            names = [band_of(Charge.STANDARD, 0.0, levels)] * len(kws)
+        else:
+            named = {r: band_of(Charge.STANDARD, r, levels) for r in set(rates)}
+            names = [named[r] for r in rates]
+        # 1: a smart dispatch, 2: probable smart charging, at the off-peak price where the price is higher
+        kinds = None
+        if special and levels and max(rates) > levels[0]:
+            low = levels[0]
+            kinds = [
+                (1 if s in smart else 2 if s in guessed else 0) if r > low else 0
+                for s, r in zip(part, rates, strict=True)
+            ]
+            at_rates = _pence(kws, rates, billing)
+            rates = [low if k else r for k, r in zip(kinds, rates, strict=True)]
+            names = ["off-peak" if k else n for k, n in zip(kinds, names, strict=True)]
+        pence = _pence(kws, rates, billing)
+        t.kwh, t.half_hours, t.priced_kwh = priced, len(kws), priced
+        t.energy_cost = _added(pence)
+        if kinds is not None and 2 in kinds:
+            t.estimated_kwh = _added([k for k, kind in zip(kws, kinds, strict=True) if kind == 2])
+            t.estimated_pence = _added([p for p, kind in zip(pence, kinds, strict=True) if kind == 2])
+            t.at_stake = _added([a - p for a, p, kind in zip(at_rates, pence, kinds, strict=True) if kind == 2])
+        if names.count(names[0]) == len(names):
+            t.bands[names[0]] = [priced, t.energy_cost]
+            continue
+        for name in dict.fromkeys(names):  # in the order first met, as the walk adds them
+            t.bands[name] = [
+                _added(itertools.compress(kws, map(name.__eq__, names))),
+                _added(itertools.compress(pence, map(name.__eq__, names))),
+            ]
+    return True
+
+
+def _pence(kwhs: Sequence[float], rates: Sequence[float], billing: bool) -> list[float]:
+    """Each half-hour's kWh x p/kWh, as the walk prices it (rounded first for billing)."""
+    if billing:
+        return [_round(k, "0.01") * _round(r, "0.01") for k, r in zip(kwhs, rates, strict=True)]
+    return list(map(operator.mul, kwhs, rates))
+
+
+def running_sum(values: Iterable[float]) -> float:
+    """0.0 plus each value in turn, in C: the float a running ``total += value`` reaches (``sum`` may
+    compensate, from Python 3.12, and then differ in the last bit from what was always shown)."""
+    return functools.reduce(operator.add, values, 0.0)
+
+
+_added = running_sum
+
+
+def _second_of_day(at: time) -> float:
+    return at.hour * 3600 + at.minute * 60 + at.second + at.microsecond / 1_000_000
+
+
+def _instant(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class _EpochCursor:
+    """:class:`_Cursor` over epoch seconds, for the cost pass: the record in force at an instant, stepping
+    forward for instants that come in time order."""
+
+    __slots__ = ("ends", "i", "last", "lookup", "starts")
+
+    def __init__(self, lookup: _Lookup) -> None:
+        self.lookup = lookup
+        self.starts = lookup.seconds()
+        self.ends = lookup.end_seconds()
+        self.i = -1
+        self.last = len(self.starts) - 1
+
+    def index(self, instant: float) -> int:
+        """The record in force at ``instant``, or -1."""
+        starts, i = self.starts, self.i
+        if i < 0 or instant < starts[i]:
+            i = bisect.bisect_right(starts, instant) - 1
+        while i < self.last and starts[i + 1] <= instant:
+            i += 1
+        self.i = i
+        if i < 0 or instant >= self.ends[i]:
+            return -1
+        return i
 
 
 def _half_hours_from(midnight: datetime, lo: datetime, hi: datetime) -> int:

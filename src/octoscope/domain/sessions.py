@@ -62,12 +62,15 @@ panels, which the import alone cannot see and import - export can.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from octoscope.domain.costs import EpochReadings
 from octoscope.domain.uktime import UK
 
 SLOT_SECONDS = 1800
@@ -120,10 +123,10 @@ class Session:
 
 
 def detect_sessions(
-    readings: Sequence[tuple[datetime, float]],
+    readings: Sequence[tuple[datetime, float]] | EpochReadings,
     *,
     charger_kw: float | None = None,
-    export: Sequence[tuple[datetime, float]] | None = None,
+    export: Sequence[tuple[datetime, float]] | EpochReadings | None = None,
     dispatches: Sequence[tuple[datetime, datetime]] | None = None,
     tz: tzinfo = UK,
     window_days: int = 14,
@@ -132,7 +135,8 @@ def detect_sessions(
 ) -> list[Session]:
     """EV charging sessions in one import series, oldest first.
 
-    ``readings``: (half-hour start, kWh imported), in any order (time order is quickest); missing half-hours
+    ``readings``: (half-hour start, kWh imported), in any order (time order is quickest), or the same as
+    columns (``EpochReadings``, starts in epoch seconds: no datetime per half-hour); missing half-hours
     are allowed (a missing one inside a session counts as charging when both neighbours are at power).
     ``export``: the same property's export, where it has one. ``charger_kw``: the charger's power, which sets
     the thresholds (the energy of whole half-hours is measured from the data whatever it says); None
@@ -182,7 +186,7 @@ def detect_sessions(
 
 
 def estimate_charger_kw(
-    readings: Sequence[tuple[datetime, float]],
+    readings: Sequence[tuple[datetime, float]] | EpochReadings,
     *,
     export: Sequence[tuple[datetime, float]] | None = None,
     tz: tzinfo = UK,
@@ -276,32 +280,45 @@ class _Series:
     day: list[int]  # local day, counted from the first
     block: list[int]  # block of BLOCK_DAYS local days, counted from the first
 
+    @functools.cached_property
+    def keys(self) -> list[int]:
+        """Each slot's (time of day, block) as one number, worked out once for every baseline."""
+        blocks = self.block[-1] + 1
+        return [tod * blocks + block for tod, block in zip(self.tod, self.block, strict=True)]
+
 
 def _series(
-    readings: Sequence[tuple[datetime, float]], export: Sequence[tuple[datetime, float]] | None, tz: tzinfo
+    readings: Sequence[tuple[datetime, float]] | EpochReadings,
+    export: Sequence[tuple[datetime, float]] | EpochReadings | None,
+    tz: tzinfo,
 ) -> _Series | None:
     for series in (readings, export or ()):
-        if series and series[0][0].tzinfo is None:
+        if series and not isinstance(series, EpochReadings) and series[0][0].tzinfo is None:
             raise ValueError(f"{series[0][0].isoformat()} has no UTC offset: readings start at aware instants")
-    slots = _slots(readings)
+    slots, kwhs = _slots(readings)
     if not slots:
         return None
     first = min(slots)
-    values = [_NAN] * (max(slots) - first + 1)
-    for slot, (_, kwh) in zip(slots, readings, strict=True):
-        values[slot - first] = kwh
+    if slots[-1] - slots[0] + 1 == len(slots) and all(map(operator.lt, slots, slots[1:])):
+        values = list(kwhs)  # every half-hour there, in order (the usual case)
+    else:
+        values = [_NAN] * (max(slots) - first + 1)
+        for slot, kwh in zip(slots, kwhs, strict=True):
+            values[slot - first] = kwh
     if export:
         n = len(values)
-        for slot, (_, kwh) in zip(_slots(export), export, strict=True):
+        for slot, kwh in zip(*_slots(export), strict=True):
             if 0 <= slot - first < n:
                 values[slot - first] -= kwh  # NaN stays NaN: an export reading says nothing of a missing import
     tod, day = _local_positions(first, len(values), tz)
     return _Series(first, values, tod, day, [d // BLOCK_DAYS for d in day])
 
 
-def _slots(readings: Sequence[tuple[datetime, float]]) -> list[int]:
-    """Each reading's slot number; one half an hour after the reading before it is the next slot, found
-    without converting its instant (the usual case, and much the quickest)."""
+def _slots(readings: Sequence[tuple[datetime, float]] | EpochReadings) -> tuple[list[int], Sequence[float]]:
+    """Each reading's slot number, and its kWh. From columns, a division; from pairs, one half an hour after the
+    reading before it is the next slot, found without converting its instant (the usual case, the quickest)."""
+    if isinstance(readings, EpochReadings):
+        return [int(start) // SLOT_SECONDS for start in readings.starts], readings.kwh
     out: list[int] = []
     previous: datetime | None = None
     slot = 0
@@ -312,7 +329,7 @@ def _slots(readings: Sequence[tuple[datetime, float]]) -> list[int]:
             slot = int(start.timestamp()) // SLOT_SECONDS
         previous = start
         out.append(slot)
-    return out
+    return out, [kwh for _, kwh in readings]
 
 
 def _offset(slot: int, tz: tzinfo) -> int:
@@ -332,10 +349,13 @@ def _local_positions(first: int, count: int, tz: tzinfo) -> tuple[list[int], lis
     while i < count:
         stop = min(i + 48, count)
         a, b = _offset(first + i, tz), _offset(first + stop - 1, tz)
-        for j in range(i, stop):
-            local = (first + j) * SLOT_SECONDS + (a if a == b else _offset(first + j, tz))
-            tod.append(local % 86400 // SLOT_SECONDS)
-            day.append(local // 86400 - first_day)
+        locals_: Sequence[int]
+        if a == b:
+            locals_ = range((first + i) * SLOT_SECONDS + a, (first + stop) * SLOT_SECONDS + a, SLOT_SECONDS)
+        else:
+            locals_ = [(first + j) * SLOT_SECONDS + _offset(first + j, tz) for j in range(i, stop)]
+        tod += [local % 86400 // SLOT_SECONDS for local in locals_]
+        day += [local // 86400 - first_day for local in locals_]
         i = stop
     return tod, day
 
@@ -355,28 +375,28 @@ class _Baseline:
 
 def _keys(series: _Series, window_days: int) -> tuple[list[int], int, int]:
     """Each slot's (time of day, block) as one number; the number of blocks; the blocks either side to pool."""
-    blocks = series.block[-1] + 1
-    keys = [tod * blocks + block for tod, block in zip(series.tod, series.block, strict=True)]
-    return keys, blocks, -(-window_days // BLOCK_DAYS)
+    return series.keys, series.block[-1] + 1, -(-window_days // BLOCK_DAYS)
 
 
 def _pooled(values: list[float], keys: list[int], blocks: int, reach: int, tods: int) -> list[list[float]]:
     """Per (time of day, block): the sorted values (NaN left out) of the blocks within ``reach`` and the times
     of day within ``tods``. Each step sorts lists made of sorted runs, which Timsort merges: cheap."""
     per: list[list[float]] = [[] for _ in range(48 * blocks)]
+    adders = [bucket.append for bucket in per]
     for key, value in zip(keys, values, strict=True):
-        if not math.isnan(value):
-            per[key].append(value)
+        if value == value:  # noqa: PLR0124 - not NaN
+            adders[key](value)
     for bucket in per:
         bucket.sort()
+    # Per block, which blocks it pools (in the same order as one by one: the same sorted lists, bit for bit).
+    spans = [(max(block - reach, 0), min(block + reach + 1, blocks)) for block in range(blocks)]
     around: list[list[float]] = []
-    for key in range(48 * blocks):
-        block = key % blocks
-        pooled: list[float] = []
-        for b in range(max(block - reach, 0), min(block + reach + 1, blocks)):
-            pooled += per[key - block + b]
-        pooled.sort()
-        around.append(pooled)
+    for tod in range(48):
+        row = tod * blocks
+        for lo, hi in spans:
+            pooled = [v for bucket in per[row + lo : row + hi] for v in bucket] if hi - lo > 1 else list(per[row + lo])
+            pooled.sort()
+            around.append(pooled)
     if not tods:
         return around
     out = []
@@ -406,7 +426,7 @@ def _low_baseline(series: _Series, window_days: int) -> list[float]:
         if len(pool) < MIN_DAYS and block not in wholes:
             wholes[block] = sorted(v for k in range(block, 48 * blocks, blocks) for v in pools[k])
         levels.append(_quantile(pool if len(pool) >= MIN_DAYS else wholes[block], LOW_QUANTILE))
-    return [levels[key] for key in keys]
+    return list(map(levels.__getitem__, keys))
 
 
 def _baseline(series: _Series, keep: list[bool], window_days: int, fallback: list[float]) -> _Baseline:
@@ -416,18 +436,25 @@ def _baseline(series: _Series, keep: list[bool], window_days: int, fallback: lis
     keys, blocks, reach = _keys(series, window_days)
     kept = [v if k else _NAN for v, k in zip(series.values, keep, strict=True)]
     stats = [(sum(v) / len(v), v[len(v) // 2]) if len(v) >= 3 else None for v in _pooled(kept, keys, blocks, reach, 0)]
-    mean, median = list(fallback), list(fallback)
-    for i, key in enumerate(keys):
-        known = stats[key]
-        if known is not None:
-            mean[i], median[i] = known
-    deviation = [v - m for v, m in zip(kept, mean, strict=True)]
-    pairs = [a + b for a, b in itertools.pairwise(deviation)] + [_NAN]  # NaN where either is
+    if None in stats:
+        per_slot = list(map(stats.__getitem__, keys))
+        mean = [f if known is None else known[0] for known, f in zip(per_slot, fallback, strict=True)]
+        median = [f if known is None else known[1] for known, f in zip(per_slot, fallback, strict=True)]
+    else:  # every time of day known (the usual case): each slot's figures by lookup, in C
+        means, medians = [known[0] for known in stats], [known[1] for known in stats]  # type: ignore[index]
+        mean, median = list(map(means.__getitem__, keys)), list(map(medians.__getitem__, keys))
+    deviation = list(map(operator.sub, kept, mean))
+    pairs = [*map(operator.add, deviation, deviation[1:]), _NAN]  # NaN where either is
     tails = []
     for values in _pooled(pairs, keys, blocks, reach, 1):
-        upper = _quantile(values, HOUSE_UPPER)
-        tails.append((upper, upper - _quantile(values, 0.5)) if values else (0.0, 0.0))
-    return _Baseline(mean, median, [tails[key][0] for key in keys], [tails[key][1] for key in keys])
+        n = len(values)
+        if n:
+            upper = values[min(int(HOUSE_UPPER * n), n - 1)]  # _quantile, inline: 288 of them a baseline
+            tails.append((upper, upper - values[min(int(0.5 * n), n - 1)]))
+        else:
+            tails.append((0.0, 0.0))
+    uppers, spreads = [t[0] for t in tails], [t[1] for t in tails]
+    return _Baseline(mean, median, list(map(uppers.__getitem__, keys)), list(map(spreads.__getitem__, keys)))
 
 
 # --- the charger ---------------------------------------------------------------------------------------------
@@ -487,10 +514,10 @@ def _find(
     """Sessions against the household baseline ``base``; against the low baseline alone where it is not known
     yet (only runs at power then, for setting the charging aside)."""
     values = series.values
-    excess = [v - m for v, m in zip(values, base.mean if base is not None else low, strict=True)]
+    excess = list(map(operator.sub, values, base.mean if base is not None else low))
     reference = base.median if base is not None else low
     cut = FULL_LEVEL * full
-    firm = [i for i, (v, m) in enumerate(zip(values, reference, strict=True)) if v - m >= cut]
+    firm = [i for i, d in enumerate(map(operator.sub, values, reference)) if d >= cut]
     powered = _grown(firm, values, low, cut) if base is not None else firm
     pieces = _pieces(series, excess, base, powered, full, cover)
     groups = _sessions(pieces, excess, full, max_gap_hours)

@@ -17,7 +17,7 @@ from octoscope.config import Settings
 from octoscope.domain.costs import HalfHourCost
 from octoscope.domain.models import Account, MeterPoint
 from octoscope.domain.uktime import local_date, local_midnight
-from octoscope.services.costing import FuelName, PointPasses, fuel_of
+from octoscope.services.costing import FuelName, M3ByHalfHour, PointPasses, fuel_of
 from octoscope.store.ports import StoreProtocol
 
 
@@ -48,7 +48,7 @@ class HalfHourRow(NamedTuple):
 
 def point_days(
     passes: PointPasses, point: MeterPoint, first: date, end: date
-) -> tuple[list[HalfHourCost], list[HalfHourCost], dict[datetime, float], list[CostedDay]]:
+) -> tuple[list[HalfHourCost], list[HalfHourCost], M3ByHalfHour, list[CostedDay]]:
     """The point's half-hours as costed exc and inc VAT (one pass of the engine), its m³ per half-hour, and
     its local days in [first, end) that hold a half-hour: where each starts and ends in those lists, and
     the day's standing charge spread over them. Rows are made from this, the InfluxDB lines straight from it."""

@@ -18,6 +18,7 @@ from octoscope.config import CostSettings, Settings
 from octoscope.domain.costs import (
     Bucket,
     CostReport,
+    EpochReadings,
     HalfHourCost,
     PriceColumns,
     Prices,
@@ -26,6 +27,7 @@ from octoscope.domain.costs import (
     cost,
     cost_exc_inc,
     gas_kwh,
+    gas_kwh_many,
     next_month,
     prices_in_force,
     standing_charges,
@@ -58,7 +60,7 @@ from octoscope.services.cost_results import (
     money,
 )
 from octoscope.services.cost_results import FuelName as FuelName  # noqa: PLC0414
-from octoscope.store.ports import StoreProtocol
+from octoscope.store.ports import ReadingColumns, StoreProtocol
 
 LONGEST = timedelta(days=366 * 20)  # a range longer than this is a mistake, not a question
 
@@ -238,6 +240,24 @@ def probable_smart(
     Detection runs on fixed blocks of time (``DETECTION_BLOCK``, with the baseline's margin either side),
     each once per store version: a day's answer is the same whatever range it is asked in (a month alone or
     inside a year: the Overview, Costs and the CLI agree), and a range the history covers needs none."""
+    return frozenset(_instant(t) for t in _probable_smart_seconds(store, point, lo, hi, any_tariff, history))
+
+
+def _instant(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _probable_smart_seconds(
+    store: StoreProtocol,
+    point: MeterPoint,
+    lo: datetime,
+    hi: datetime,
+    any_tariff: bool,
+    history: bool,
+    read: _Read | None = None,
+) -> frozenset[int]:
+    """:func:`probable_smart` in epoch seconds, as the cost engine takes it; ``read``: how the series is read
+    for detection (the store, unless the caller shares one read)."""
     intelligent = _on_intelligent(point)
     if fuel_of(point) != "electricity" or not (intelligent or any_tariff):
         return frozenset()
@@ -245,12 +265,23 @@ def probable_smart(
     stop = hi if begins is None else min(hi, begins)
     if stop <= lo:
         return frozenset()  # the history covers it all: nothing is estimated
-    out: set[datetime] = set()
-    for block in _detection_blocks(lo, stop):
-        out.update(t for t in _charged_in_block(store, point.series, block) if lo <= t < stop)
+    lo_s, stop_s = lo.timestamp(), stop.timestamp()
+    blocks = _detection_blocks(lo, stop)
+    spans = [(a.valid_from.timestamp(), a.valid_to.timestamp() if a.valid_to else _INF) for a in intelligent]
     if not any_tariff:
-        out = {t for t in out if any(a.valid_from <= t and (a.valid_to is None or t < a.valid_to) for a in intelligent)}
+        # a block no Intelligent agreement touches would find only half-hours left out below: not detected
+        size = DETECTION_BLOCK.total_seconds()
+        wanted = [b for b in blocks if any(a < (b + 1) * size and b * size < z for a, z in spans)]
+        blocks = range(wanted[0], wanted[-1] + 1) if wanted else range(0)
+    out: set[int] = set()
+    for charged in _charged_in_blocks(store, point.series, blocks, read):
+        out.update(t for t in charged if lo_s <= t < stop_s)
+    if not any_tariff:
+        out = {t for t in out if any(a <= t < b for a, b in spans)}
     return frozenset(out)
+
+
+_INF = float("inf")
 
 
 DETECTION_BLOCK = timedelta(days=56)  # counted from the epoch: eight weeks, each read with a fortnight either side
@@ -262,26 +293,80 @@ def _detection_blocks(lo: datetime, hi: datetime) -> range:
     return range(int(lo.timestamp() // size), int((hi.timestamp() - 1) // size) + 1)
 
 
-_DETECTED: weakref.WeakKeyDictionary[StoreProtocol, dict[tuple[str, int], tuple[Any, frozenset[datetime]]]]
+_DETECTED: weakref.WeakKeyDictionary[StoreProtocol, dict[tuple[str, int], tuple[Any, frozenset[int]]]]
 _DETECTED = weakref.WeakKeyDictionary()
 
 
-def _charged_in_block(store: StoreProtocol, series: str, block: int) -> frozenset[datetime]:
-    """The half-hours of one detection block in which sessions found in ``series`` took energy, kept per
-    store version."""
+def _charged_in_blocks(
+    store: StoreProtocol, series: str, blocks: range, read: _Read | None = None
+) -> list[frozenset[int]]:
+    """Per detection block, the half-hours (epoch seconds) in which sessions found in ``series`` took energy,
+    kept per store version. The blocks not kept yet are read in one query (with the margins), then cut."""
     version = store.data_version()
-    held = _DETECTED.setdefault(store, {}).get((series, block))
-    if held is not None and held[0] == version:
-        return held[1]
-    lo = datetime.fromtimestamp(block * DETECTION_BLOCK.total_seconds(), UTC)
-    hi = lo + DETECTION_BLOCK
-    margin = DETECTION_MARGIN
-    readings = [(t, v) for t, v, unit in store.readings(series, lo - margin, hi + margin) if unit == "kWh"]
-    intervals = [(r.start, r.end) for r in store.dispatches(lo - margin, hi + margin)]
-    found = detect_sessions(readings, dispatches=intervals) if readings else []
-    charged = frozenset(t for t in probable_smart_half_hours(found, None) if lo <= t < hi)
-    _DETECTED[store][(series, block)] = (version, charged)
-    return charged
+    held = _DETECTED.setdefault(store, {})
+    out: dict[int, frozenset[int]] = {}
+    for block in blocks:
+        kept = held.get((series, block))
+        if kept is not None and kept[0] == version:
+            out[block] = kept[1]
+    missing = [b for b in blocks if b not in out]
+    if missing:
+        size, margin = DETECTION_BLOCK.total_seconds(), DETECTION_MARGIN.total_seconds()
+        read_lo, read_hi = missing[0] * size - margin, (missing[-1] + 1) * size + margin
+        if read is None:
+            columns = store.reading_columns(series, _instant(read_lo), _instant(read_hi))
+        else:
+            columns = read(read_lo, read_hi)
+        records = store.dispatches(_instant(read_lo), _instant(read_hi))
+        intervals = [(r.start.timestamp(), r.end.timestamp(), r.start, r.end) for r in records]
+        for block in missing:
+            lo, hi = block * size, (block + 1) * size
+            readings = _kwh_only(columns, lo - margin, hi + margin)
+            # what store.dispatches(lo - margin, hi + margin) answers: those overlapping the block's read
+            overlapping = [(a, b) for a_s, b_s, a, b in intervals if b_s > lo - margin and a_s < hi + margin]
+            found = detect_sessions(readings, dispatches=overlapping) if readings.starts else []
+            charged = frozenset(
+                int(t.timestamp()) for t in probable_smart_half_hours(found, None) if lo <= t.timestamp() < hi
+            )
+            held[(series, block)] = (version, charged)
+            out[block] = charged
+    return [out[b] for b in blocks]
+
+
+class _Read:
+    """One series read once for two askers (detection's blocks, then the costing): the first read takes in
+    ``also`` (epoch seconds) too, and what lies inside it is cut from that read, not read again."""
+
+    def __init__(self, store: StoreProtocol, series: str, also: tuple[float, float]) -> None:
+        self.store, self.series, self.also = store, series, also
+        self.held: tuple[float, float, ReadingColumns] | None = None
+
+    def __call__(self, lo: float, hi: float) -> ReadingColumns:
+        got = self.cut(lo, hi)
+        if got is not None:
+            return got
+        a, b = min(lo, self.also[0]), max(hi, self.also[1])
+        columns = self.store.reading_columns(self.series, _instant(a), _instant(b))
+        self.held = (a, b, columns)
+        return columns  # wider than asked: its askers cut by time
+
+    def cut(self, lo: float, hi: float) -> ReadingColumns | None:
+        """[lo, hi) of the read held, if it holds all of it."""
+        if self.held is None or not (self.held[0] <= lo and hi <= self.held[1]):
+            return None
+        columns = self.held[2]
+        a, b = bisect.bisect_left(columns.starts, lo), bisect.bisect_left(columns.starts, hi)
+        return ReadingColumns(columns.starts[a:b], columns.values[a:b], columns.units[a:b])
+
+
+def _kwh_only(columns: ReadingColumns, lo: float, hi: float) -> EpochReadings:
+    """The half-hours of [lo, hi) (epoch seconds) stored in kWh, as the cost engine and detection take them."""
+    a, b = bisect.bisect_left(columns.starts, lo), bisect.bisect_left(columns.starts, hi)
+    units = columns.units[a:b]
+    if units.count("kWh") == len(units):
+        return EpochReadings(columns.starts[a:b], columns.values[a:b])
+    kept = [i for i in range(a, b) if columns.units[i] == "kWh"]
+    return EpochReadings([columns.starts[i] for i in kept], [columns.values[i] for i in kept])
 
 
 @dataclass(frozen=True)
@@ -298,23 +383,103 @@ def stored_kwh(
     """The point's half-hours of [lo, hi) in kWh: gas read in m³ converted as bills do, with the calorific
     value of its local day. Rows of an unknown unit are left out; if nothing else is left, that is an error
     that says how to mend it."""
-    kwh: list[tuple[datetime, float]] = []
-    m3: dict[datetime, float] = {}
-    unknown = 0
-    for start, value, unit in store.readings(point.series, lo, hi):
-        if unit == "kWh":
-            kwh.append((start, value))
-        elif unit == "m³":
-            m3[start] = value
-            kwh.append((start, gas_kwh(value, calorific.on(local_date(start)))))
-        else:
-            unknown += 1
-    if unknown and not kwh:
+    got = _stored_columns(store, point, lo, hi, calorific)
+    instants = [_instant(t) for t in got.kwh.starts]
+    return StoredKwh(list(zip(instants, got.kwh.kwh, strict=True)), dict(got.m3.items()))
+
+
+class M3ByHalfHour:
+    """Gas read in m³ by half-hour start, as stored: a mapping by instant over epoch-second columns, whose
+    lookup table is built only if asked (the exports' rows ask; a report does not)."""
+
+    def __init__(self, starts: Sequence[int], values: Sequence[float]) -> None:
+        self.starts, self.values = starts, values
+        self._by_second: dict[float, float] | None = None
+
+    def get(self, at: datetime, default: float | None = None) -> float | None:
+        if self._by_second is None:
+            self._by_second = dict(zip(self.starts, self.values, strict=True))
+        return self._by_second.get(at.timestamp(), default)
+
+    def items(self) -> Iterator[tuple[datetime, float]]:
+        return ((_instant(t), v) for t, v in zip(self.starts, self.values, strict=True))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    kwh: EpochReadings
+    m3: M3ByHalfHour
+    m3_by_day: dict[date, float]
+
+
+def _stored_columns(
+    store: StoreProtocol,
+    point: MeterPoint,
+    lo: datetime,
+    hi: datetime,
+    calorific: CalorificValues,
+    columns: ReadingColumns | None = None,
+) -> _Stored:
+    """:func:`stored_kwh` as columns in epoch seconds, with the m³ summed per local day. Days are found by
+    their midnights, not per half-hour: the calorific value and the sums are a local day's. ``columns``: the
+    series over [lo, hi) already read."""
+    if columns is None:
+        columns = store.reading_columns(point.series, lo, hi)
+    starts, values, units = columns
+    if not starts:
+        return _Stored(EpochReadings((), ()), M3ByHalfHour((), ()), {})
+    kwh_count = units.count("kWh")
+    if kwh_count == len(units):
+        return _Stored(EpochReadings(starts, values), M3ByHalfHour((), ()), {})
+    m3_count = units.count("m³")
+    if m3_count == len(units):
+        kwh: list[float] = []
+        m3_by_day: dict[date, float] = {}
+        day = local_date(_instant(starts[0]))
+        a, n = 0, len(starts)
+        while a < n:
+            b = bisect.bisect_left(starts, local_midnight(day + timedelta(days=1)).timestamp(), a)
+            part = values[a:b]
+            kwh += gas_kwh_many(part, calorific.on(day))
+            if part:
+                m3_by_day[day] = _added(part)
+            day += timedelta(days=1)
+            a = b
+        return _Stored(EpochReadings(starts, kwh), M3ByHalfHour(starts, values), m3_by_day)
+    if not kwh_count and not m3_count:
         raise NothingToCost(
             f"{point.series}: the meter's unit is not known, so its readings cannot be priced;"
             " run `octoscope sync` again to ask Octopus for it"
         )
-    return StoredKwh(kwh, m3)
+    # Units mixed (a meter exchanged to one reading m³, or rows of an unknown unit): row by row.
+    kept: list[int] = []
+    kwh = []
+    m3_starts: list[int] = []
+    m3_values: list[float] = []
+    m3_by_day = {}
+    for start, value, unit in zip(starts, values, units, strict=True):
+        if unit == "kWh":
+            kept.append(start)
+            kwh.append(value)
+        elif unit == "m³":
+            day = local_date(_instant(start))
+            kept.append(start)
+            kwh.append(gas_kwh(value, calorific.on(day)))
+            m3_starts.append(start)
+            m3_values.append(value)
+            m3_by_day[day] = m3_by_day.get(day, 0.0) + value
+    return _Stored(EpochReadings(kept, kwh), M3ByHalfHour(m3_starts, m3_values), m3_by_day)
+
+
+def _added(values: Sequence[float]) -> float:
+    """0.0 + each value in turn: the same float as adding them one by one (``sum`` may compensate)."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
 
 
 def half_hours(
@@ -628,7 +793,7 @@ class PointCosts:
 
     report: CostReport
     m3_by_day: dict[date, float]  # gas read in m³ (a SMETS2 meter), as stored, per local day
-    m3: dict[datetime, float]  # the same per half-hour
+    m3: M3ByHalfHour  # the same per half-hour (``get`` by instant)
     half_hours: list[HalfHourCost]  # each half-hour as priced, when asked for
 
 
@@ -710,12 +875,12 @@ def cost_point_exc_inc(
 
 @dataclass(frozen=True, slots=True)
 class _Inputs:
-    kwh: list[tuple[datetime, float]]
-    m3: dict[datetime, float]
+    kwh: list[tuple[datetime, float]] | EpochReadings
+    m3: M3ByHalfHour
     m3_by_day: dict[date, float]
     prices: dict[str, Prices]
     dispatched: frozenset[datetime]
-    estimated: frozenset[datetime]
+    estimated: frozenset[int]
 
 
 def _point_inputs(
@@ -732,19 +897,23 @@ def _point_inputs(
     """What the cost engine needs of one point over local days [first, end), read from the store once."""
     calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
     lo, hi = local_midnight(first), local_midnight(end)
+    kwh: list[tuple[datetime, float]] | EpochReadings
     m3_by_day: dict[date, float] = {}
-    m3: dict[datetime, float] = {}
+    m3 = M3ByHalfHour((), ())
+    # Given readings (the prices in force) are not charging: only the stored ones are searched for it, in a
+    # read of the series that the costing's half-hours are then cut from.
+    estimated: frozenset[int] = frozenset()
+    cut = hi if until is None else min(hi, until)
+    shared = _Read(store, point.series, (lo.timestamp(), cut.timestamp()))
+    if readings is None and estimate:
+        estimated = _probable_smart_seconds(store, point, lo, hi, False, True, shared)
     if readings is not None:
         kwh = list(readings)
     else:
-        stored = stored_kwh(store, point, lo, hi if until is None else min(hi, until), calorific)
-        kwh, m3 = stored.kwh, stored.m3
-        for start, value in m3.items():
-            day = local_date(start)
-            m3_by_day[day] = m3_by_day.get(day, 0.0) + value
+        read = shared.cut(lo.timestamp(), cut.timestamp())
+        stored = _stored_columns(store, point, lo, cut, calorific, read)
+        kwh, m3, m3_by_day = stored.kwh, stored.m3, stored.m3_by_day
     prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
-    # Given readings (the prices in force) are not charging: only the stored ones are searched for it.
-    estimated = probable_smart(store, point, lo, hi) if readings is None and estimate else frozenset()
     return _Inputs(kwh, m3, m3_by_day, prices, _dispatched(store, point, lo, hi), estimated)
 
 

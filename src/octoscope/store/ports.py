@@ -40,6 +40,7 @@ __all__ = [
     "NotificationStore",
     "RateStore",
     "RateWindow",
+    "ReadingColumns",
     "ReadingStore",
     "RequestLedger",
     "RunStore",
@@ -59,6 +60,15 @@ class SeriesExtent:
     first: datetime
     last: datetime  # start of the newest stored half-hour
     rows: int
+
+
+class ReadingColumns(NamedTuple):
+    """One series' stored half-hours as parallel columns in time order: starts in UTC epoch seconds, values
+    as stored, units. What the cost engine reads a year of at once, with no datetime or tuple per row."""
+
+    starts: Sequence[int]
+    values: Sequence[float]
+    units: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,7 @@ class ReadingStore(Protocol):
     def series_extent(self, series: str) -> SeriesExtent | None: ...
     def series_gaps(self, series: str) -> list[tuple[datetime, datetime]]: ...
     def readings(self, series: str, start: datetime, end: datetime) -> list[tuple[datetime, float, str]]: ...
+    def reading_columns(self, series: str, start: datetime, end: datetime) -> ReadingColumns: ...
 
 
 class RateStore(Protocol):

@@ -42,7 +42,15 @@ from octoscope.domain.uktime import epoch, from_epoch
 from octoscope.store.errors import StoreError
 from octoscope.store.guard import check_recorded
 from octoscope.store.locations import redacted
-from octoscope.store.ports import ExportCursor, KeptResult, RateWindow, SeriesExtent, StoreProtocol, TelemetryRow
+from octoscope.store.ports import (
+    ExportCursor,
+    KeptResult,
+    RateWindow,
+    ReadingColumns,
+    SeriesExtent,
+    StoreProtocol,
+    TelemetryRow,
+)
 from octoscope.store.postgres_schema import (
     APPLICATION,
     BOOTSTRAP,
@@ -58,6 +66,7 @@ from octoscope.store.records import (
     BUDGET_KEEP_SECONDS,
     HALF_HOUR,
     PRODUCT_COLUMNS,
+    UNIT_CODE_TEXT,
     Instants,
     account_from_rows,
     device_row,
@@ -79,6 +88,7 @@ from octoscope.store.records import (
     rate_window_from_row,
     rate_window_row,
     rates_from_rows,
+    reading_columns_from_rows,
     statement_from_row,
     statement_row,
     telemetry_from_row,
@@ -666,6 +676,17 @@ class PostgresStore:
             ).fetchall()
         instants = Instants()
         return [(instants.at(s), v, u) for s, v, u in rows]
+
+    def reading_columns(self, series: str, start: datetime, end: datetime) -> ReadingColumns:
+        """:meth:`readings` as columns, the instants left in epoch seconds (the usual units read as codes)."""
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT interval_start, value, {UNIT_CODE_TEXT} FROM consumption WHERE account = %s AND series_id ="  # noqa: S608 - our constant
+                " (SELECT id FROM series WHERE account = %s AND name = %s) AND interval_start >= %s"
+                " AND interval_start < %s ORDER BY interval_start",
+                (self.account, self.account, series, epoch(start), epoch(end)),
+            ).fetchall()
+        return reading_columns_from_rows(rows)
 
     def cursors(self) -> dict[tuple[str, str], tuple[datetime, datetime]]:
         with self._cursor() as cur:

@@ -31,12 +31,14 @@ from octoscope.domain.models import (
 )
 from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import epoch, from_epoch
-from octoscope.store.ports import ExportCursor, RateWindow, TelemetryRow
+from octoscope.store.ports import ExportCursor, RateWindow, ReadingColumns, TelemetryRow
 
 __all__ = [
     "BUDGET_KEEP_SECONDS",
     "HALF_HOUR",
     "PRODUCT_COLUMNS",
+    "UNIT_CODE",
+    "UNIT_CODE_TEXT",
     "Instants",
     "account_from_rows",
     "agreement_from_row",
@@ -62,6 +64,7 @@ __all__ = [
     "rate_window_from_row",
     "rate_window_row",
     "rates_from_rows",
+    "reading_columns_from_rows",
     "statement_from_row",
     "statement_row",
     "telemetry_from_row",
@@ -109,6 +112,26 @@ class Instants:
         value = self.last + _HALF_HOUR if step == HALF_HOUR else from_epoch(seconds)
         self.last_seconds, self.last = seconds, value
         return value
+
+
+# The usual units as a NULL and a small integer, which the drivers hand over without making a str per row
+# (a good part of reading a year of half-hours); any other unit as itself. PostgreSQL's CASE wants one type:
+# there kWh alone is coded.
+UNIT_CODE = "CASE unit WHEN 'kWh' THEN NULL WHEN 'm³' THEN 0 ELSE unit END"
+UNIT_CODE_TEXT = "NULLIF(unit, 'kWh')"
+_UNITS = {None: "kWh", 0: "m³"}
+
+
+def reading_columns_from_rows(rows: Sequence[Sequence[Any]]) -> ReadingColumns:
+    """From (interval_start, value, UNIT_CODE or UNIT_CODE_TEXT) rows in time order: three columns, transposed
+    in C."""
+    if not rows:
+        return ReadingColumns((), (), ())
+    starts, values, codes = zip(*rows, strict=True)
+    first = codes[0]
+    if not isinstance(first, str) and codes.count(first) == len(codes):
+        return ReadingColumns(starts, values, (_UNITS[first],) * len(codes))
+    return ReadingColumns(starts, values, tuple(_UNITS.get(c, c) for c in codes))
 
 
 # --- the account ----------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from octoscope.store.ports import (
     ExportCursor,
     KeptResult,
     RateWindow,
+    ReadingColumns,
     SeriesExtent,
     StoreProtocol,
     TableCopy,
@@ -50,6 +51,7 @@ from octoscope.store.records import (
     BUDGET_KEEP_SECONDS,
     HALF_HOUR,
     PRODUCT_COLUMNS,
+    UNIT_CODE,
     Instants,
     account_from_rows,
     device_row,
@@ -71,6 +73,7 @@ from octoscope.store.records import (
     rate_window_from_row,
     rate_window_row,
     rates_from_rows,
+    reading_columns_from_rows,
     statement_from_row,
     statement_row,
     telemetry_from_row,
@@ -449,6 +452,17 @@ class SQLiteStore:
             ).fetchall()
         instants = Instants()
         return [(instants.at(s), v, u) for s, v, u in rows]
+
+    def reading_columns(self, series: str, start: datetime, end: datetime) -> ReadingColumns:
+        """:meth:`readings` as columns, the instants left in epoch seconds (the usual units read as codes)."""
+        with self._reading():
+            rows = self._db.execute(
+                f"SELECT interval_start, value, {UNIT_CODE} FROM consumption WHERE series_id ="  # noqa: S608 - our constant
+                " (SELECT id FROM series WHERE name = ?) AND interval_start >= ? AND interval_start < ?"
+                " ORDER BY interval_start",
+                (series, epoch(start), epoch(end)),
+            ).fetchall()
+        return reading_columns_from_rows(rows)
 
     def cursors(self) -> dict[tuple[str, str], tuple[datetime, datetime]]:
         """Per (series, serial): when it was last read, and up to which instant it was read whole."""

@@ -53,12 +53,36 @@ def test_units_are_kept_as_received(store: StoreProtocol) -> None:
     assert (extent.unit, extent.first, extent.last, extent.rows) == ("m³", AT, AT, 1)
 
 
+@pytest.mark.parametrize("units", [("m³", "m³"), ("kWh", "m³"), ("m³", "ft³"), ("kWh", "kWh")])
+def test_reading_columns_keep_every_unit_as_received(store: StoreProtocol, units: tuple[str, str]) -> None:
+    for i, unit in enumerate(units):
+        store.write_consumption(GAS_SERIES, f"E6S9999999990{i}", unit, [Reading(AT + i * HALF_HOUR, 1.5 + i)])
+    got = store.reading_columns(GAS_SERIES, AT, AT + 2 * HALF_HOUR)
+    assert (tuple(got.starts), tuple(got.values), tuple(got.units)) == (
+        (int(AT.timestamp()), int(AT.timestamp()) + 1800),
+        (1.5, 2.5),
+        units,
+    )
+
+
 def test_ranges_are_half_open_and_in_time_order(store: StoreProtocol) -> None:
     readings = day(AT, 6)
     store.write_consumption(IMPORT, "99L0000001", "kWh", list(reversed(readings)))
     got = store.readings(IMPORT, readings[1].start, readings[4].start)
     assert [when for when, _, _ in got] == [r.start for r in readings[1:4]]
     assert store.readings(IMPORT, readings[2].start, readings[2].start) == []
+
+
+@pytest.mark.parametrize(("first", "n"), [SPRING, AUTUMN], ids=["spring-46", "autumn-50"])
+def test_reading_columns_answer_as_readings_do_in_epoch_seconds(store: StoreProtocol, first: datetime, n: int) -> None:
+    readings = day(first, n)
+    store.write_consumption(IMPORT, "99L0000001", "kWh", list(reversed(readings)))
+    lo, hi = readings[1].start, readings[-1].start
+    got = store.reading_columns(IMPORT, lo, hi)
+    assert list(zip(*got, strict=True)) == [(int(t.timestamp()), v, u) for t, v, u in store.readings(IMPORT, lo, hi)]
+    assert list(got.starts) == [int(r.start.timestamp()) for r in readings[1:-1]]
+    assert tuple(store.reading_columns(IMPORT, lo, lo)) == ((), (), ())
+    assert tuple(store.reading_columns("electricity-import:0000000000000", lo, hi)) == ((), (), ())
 
 
 @pytest.mark.parametrize(("first", "n"), [SPRING, AUTUMN], ids=["spring-46", "autumn-50"])

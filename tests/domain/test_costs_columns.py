@@ -1,0 +1,104 @@
+"""The cost pass's two ways through a day give the same floats: a whole local day a column at a time (one
+agreement on one register, every half-hour priced) and half-hour by half-hour (the walk, which the exports'
+per-half-hour rows always take); and readings as (instant, kWh) pairs or as epoch-second columns."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from octoscope.domain.costs import EpochReadings, HalfHourCost, Prices, Rounding, cost, cost_exc_inc, running_sum
+from octoscope.domain.models import Agreement, Charge, Rate
+from octoscope.domain.uktime import local_midnight
+
+HH = timedelta(minutes=30)
+GO = "E-1R-INTELLI-VAR-24-10-29-J"
+AGILE = "E-1R-AGILE-24-10-01-J"
+FLEX = "E-1R-VAR-22-11-01-J"
+LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+# a fortnight either side of each clock change of 2026: the 46- and 50-half-hour days among them
+RANGES = [(date(2026, 3, 20), date(2026, 4, 3)), (date(2026, 10, 18), date(2026, 11, 1))]
+
+
+def half_hours(first: date, end: date) -> list[datetime]:
+    start, stop = local_midnight(first), local_midnight(end)
+    return [start + i * HH for i in range((stop - start) // HH)]
+
+
+def go_rates(first: date, end: date, rng: random.Random) -> list[Rate]:
+    """Two prices a day (23:30-05:30 local off-peak), each record a stretch, as Intelligent Go publishes."""
+    out = []
+    for t in half_hours(first - timedelta(days=1), end + timedelta(days=1)):
+        local = t.astimezone(local_midnight(first).tzinfo).time()
+        value = 7.0 if local.hour < 5 or (local.hour == 5 and local.minute < 30) else 27.31 + rng.random() / 100
+        out.append(Rate(t, t + HH, value / 1.05, value, None))
+    return out
+
+
+def agile_rates(first: date, end: date, rng: random.Random) -> list[Rate]:
+    times = half_hours(first - timedelta(days=1), end + timedelta(days=1))
+    return [Rate(t, t + HH, v / 1.05, v, None) for t in times for v in [round(rng.uniform(-2, 40), 3)]]
+
+
+def standing() -> list[Rate]:
+    return [Rate(LONG_AGO, None, 40.0, 42.0, None)]
+
+
+@pytest.mark.parametrize(("first", "end"), RANGES, ids=["spring-46", "autumn-50"])
+@pytest.mark.parametrize("rounding", ["exact", "billing"])
+@pytest.mark.parametrize("code", [GO, AGILE, FLEX])
+def test_a_day_costed_whole_is_the_walk_to_the_last_bit(first: date, end: date, rounding: Rounding, code: str) -> None:
+    rng = random.Random(f"{first}{code}{rounding}")
+    times = half_hours(first, end)
+    readings = [(t, round(rng.uniform(0, 3.7), 3)) for t in times if rng.random() > 0.01]  # a few missing
+    if code == FLEX:
+        unit = [Rate(LONG_AGO, times[100], 24.0 / 1.05, 24.0, None), Rate(times[100], None, 25.5 / 1.05, 25.5, None)]
+    else:
+        unit = go_rates(first, end, rng) if code == GO else agile_rates(first, end, rng)
+    prices = {code: Prices({Charge.STANDARD: unit}, standing(), "DIRECT_DEBIT")}
+    # an agreement that starts part-way through a day, and a gap in the prices: both days partial
+    agreements = [Agreement(code, times[30] + timedelta(minutes=7), None)]
+    estimated = frozenset(t for t, _ in readings if rng.random() < 0.05)
+    dispatched = frozenset(t for t, _ in readings if rng.random() < 0.03)
+    whole = cost_exc_inc(
+        readings, agreements, prices, first, end, by="day", rounding=rounding, estimated=estimated,
+        dispatched=dispatched,
+    )  # fmt: skip
+    sinks: tuple[list[HalfHourCost], list[HalfHourCost]] = ([], [])
+    walked = cost_exc_inc(
+        readings, agreements, prices, first, end, by="day", rounding=rounding, estimated=estimated,
+        dispatched=dispatched, half_hours=sinks,
+    )  # fmt: skip
+    columns = EpochReadings([int(t.timestamp()) for t, _ in readings], [k for _, k in readings])
+    seconds = frozenset(int(t.timestamp()) for t in estimated)
+    by_columns = cost_exc_inc(
+        columns, agreements, prices, first, end, by="day", rounding=rounding, estimated=seconds,
+        dispatched=dispatched,
+    )  # fmt: skip
+    assert repr(whole) == repr(walked) == repr(by_columns)
+    assert whole[1].totals.estimated_kwh > 0 or code != GO
+    assert len(sinks[1]) == len([t for t, _ in readings if t >= agreements[0].valid_from])
+
+
+def test_a_running_sum_adds_in_order_from_zero() -> None:
+    values = [0.1] * 10 + [1e16, 1.0, -1e16]
+    total = 0.0
+    for v in values:
+        total += v
+    assert running_sum(values) == total
+    assert running_sum(iter([])) == 0.0
+
+
+def test_one_reading_costs_the_same_as_columns_or_as_a_pair() -> None:
+    at = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    prices = {FLEX: Prices({Charge.STANDARD: [Rate(LONG_AGO, None, 20.0, 21.0, None)]}, standing(), "DIRECT_DEBIT")}
+    day = date(2026, 3, 29)
+    pair = cost([(at, 1.25)], [Agreement(FLEX, LONG_AGO, None)], prices, day, day + timedelta(days=1))
+    cols = cost(
+        EpochReadings([at.timestamp()], [1.25]), [Agreement(FLEX, LONG_AGO, None)], prices, day, day + timedelta(days=1)
+    )
+    assert repr(pair) == repr(cols)
+    assert pair.totals.energy_cost == 1.25 * 21.0
+    assert pair.totals.partial_days == [day]  # 45 of its 46 half-hours missing
