@@ -1,5 +1,5 @@
 """The pricing answers' types: a comparison kept by the code that answered in dicts (a store's body, kept as
-fixtures/kept-comparison.json) reads back into the type and renders to the very same bytes; instants are said
+tests/services/data/kept-comparison.json) reads back into the type and renders to the very same bytes; instants are said
 in UK time on both clock-change days; a window without a load has no cost keys at all; a kept body that is
 not a comparison counts as none kept."""
 
@@ -30,7 +30,7 @@ from octoscope.services.pricing_results import (
 from octoscope.store.sqlite import Store
 from tests.conftest import DEMO_ACCOUNT
 
-KEPT = Path(__file__).parent.parent / "fixtures" / "kept-comparison.json"
+KEPT = Path(__file__).parent / "data" / "kept-comparison.json"
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 

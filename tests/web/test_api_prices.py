@@ -212,7 +212,7 @@ def test_the_docs_show_each_answers_shape(api: str) -> None:
     assert set(window["required"]) == set(found["windows"][0]) - {"cost_pence", "kwh"}  # only with a load
     assert list(props(window, "slots")["properties"]) == list(found["windows"][0]["slots"][0])
 
-    kept = json.loads((Path(__file__).parent.parent / "fixtures" / "kept-comparison.json").read_text())
+    kept = json.loads((Path(__file__).parent.parent / "services" / "data" / "kept-comparison.json").read_text())
     job = answer("/api/compare", "post", "202")
     assert job == answer("/api/compare/{job}")
     comparison = props(job, "result")
