@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from operator import itemgetter
-from typing import Literal, NamedTuple
+from typing import Generic, Literal, NamedTuple, TypeVar
 
 from octoscope.domain.models import Agreement, Charge, Rate, TariffCode
 from octoscope.domain.uktime import local_date, local_midnight
@@ -109,6 +109,10 @@ def band_of(charge: Charge, rate: float, levels: list[float]) -> str:
     return "peak" if rate == levels[-1] else "standard"
 
 
+Key = TypeVar("Key", datetime, float)  # a price list walked by instant, or by epoch second (the cost pass)
+_NEVER = datetime.max.replace(tzinfo=UTC)  # where a record without an end ends
+
+
 class _Lookup:
     """Price records of one list, in time order, as parallel lists for quick stepping."""
 
@@ -120,6 +124,13 @@ class _Lookup:
         held: list[float] | None = getattr(self, "_seconds", None)
         if held is None:
             held = self._seconds = [s.timestamp() for s in self.starts]
+        return held
+
+    def end_instants(self) -> list[datetime]:
+        """The records' ends (the furthest instant for none), worked out once."""
+        held: list[datetime] | None = getattr(self, "_end_instants", None)
+        if held is None:
+            held = self._end_instants = [_NEVER if e is None else e for e in self.ends]
         return held
 
     def end_seconds(self) -> list[float]:
@@ -147,20 +158,29 @@ class _Lookup:
         return (self.inc if inc_vat else self.exc)[i]
 
 
-class _Cursor:
+class _Cursor(Generic[Key]):
     """Steps through a price list for instants that mostly come in time order: amortised O(1) a lookup. It
-    finds the record, not a value, so that one walk reads the price exc and inc VAT together."""
+    finds the record, not a value, so that one walk reads the price exc and inc VAT together. Over instants
+    (:meth:`of_instants`) or, for the cost pass, epoch seconds (:meth:`of_seconds`)."""
 
     __slots__ = ("ends", "i", "last", "lookup", "starts")
 
-    def __init__(self, lookup: _Lookup) -> None:
+    def __init__(self, lookup: _Lookup, starts: list[Key], ends: list[Key]) -> None:
         self.lookup = lookup
-        self.starts = lookup.starts
-        self.ends = lookup.ends
+        self.starts: list[Key] = starts
+        self.ends: list[Key] = ends  # a record without an end: the furthest instant or infinity, so one comparison does
         self.i = -1
-        self.last = len(self.starts) - 1
+        self.last = len(starts) - 1
 
-    def index(self, instant: datetime) -> int:
+    @staticmethod
+    def of_instants(lookup: _Lookup) -> _Cursor[datetime]:
+        return _Cursor(lookup, lookup.starts, lookup.end_instants())
+
+    @staticmethod
+    def of_seconds(lookup: _Lookup) -> _Cursor[float]:
+        return _Cursor(lookup, lookup.seconds(), lookup.end_seconds())
+
+    def index(self, instant: Key) -> int:
         """The record in force at ``instant``, or -1."""
         starts, i = self.starts, self.i
         if i < 0 or instant < starts[i]:
@@ -169,14 +189,11 @@ class _Cursor:
         while i < self.last and starts[i + 1] <= instant:
             i += 1
         self.i = i
-        if i < 0:
-            return -1
-        end = self.ends[i]
-        if end is not None and instant >= end:
+        if i < 0 or instant >= self.ends[i]:
             return -1
         return i
 
-    def at(self, instant: datetime, inc_vat: bool) -> float | None:
+    def at(self, instant: Key, inc_vat: bool) -> float | None:
         i = self.index(instant)
         return None if i < 0 else (self.lookup.inc if inc_vat else self.lookup.exc)[i]
 
@@ -281,7 +298,7 @@ class _InForce:
     end: datetime | None
     tariff: TariffCode
     prices: Prices | None
-    cursors: dict[Charge, _Cursor]
+    cursors: dict[Charge, _Cursor[datetime]]
 
 
 class _Timeline:
@@ -301,7 +318,7 @@ class _Timeline:
             if end is not None and end <= a.valid_from:
                 continue
             p = prices.get(a.tariff_code)
-            cursors = {c: _Cursor(lookup) for c, lookup in p.unit.items()} if p is not None else {}
+            cursors = {c: _Cursor.of_instants(lookup) for c, lookup in p.unit.items()} if p is not None else {}
             self.entries.append(_InForce(a.valid_from, end, a.tariff, p, cursors))
         self.starts = [e.start for e in self.entries]
         self.span = (self.entries[0].start, self.entries[-1].end) if self.entries else None
@@ -460,14 +477,14 @@ def _cost_pass(
     agreement_index = -1
     current: _InForce | None = None
     current_from = current_to = 0.0
-    cursors: dict[int, _EpochCursor] = {}  # per price list, by id
+    cursors: dict[int, _Cursor[float]] = {}  # per price list, by id
     charge = Charge.STANDARD
     # What the half-hours of one (day, agreement, register) share, worked out when it changes: the price
     # list's cursor, and per side its prices, the day's levels (lowest first) and the band when it does not
     # depend on the price (one level, or Agile's many), else the band of each price met.
     key_day = key_agreement = -1
     key_charge: Charge | None = None
-    cursor: _EpochCursor | None = None
+    cursor: _Cursor[float] | None = None
     c_starts: list[float] = []
     c_ends: list[float] = []
     c_last = c_i = -1
@@ -521,7 +538,7 @@ def _cost_pass(
                     else:
                         cursor = cursors.get(id(lookup))
                         if cursor is None:
-                            cursor = cursors[id(lookup)] = _EpochCursor(lookup)
+                            cursor = cursors[id(lookup)] = _Cursor.of_seconds(lookup)
                         c_starts, c_ends, c_last, c_i = cursor.starts, cursor.ends, cursor.last, cursor.i
                         for k in sides:
                             side_values[k] = lookup.inc if vats[k] else lookup.exc
@@ -734,32 +751,6 @@ def _instant(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-class _EpochCursor:
-    """:class:`_Cursor` over epoch seconds, for the cost pass: the record in force at an instant, stepping
-    forward for instants that come in time order."""
-
-    __slots__ = ("ends", "i", "last", "lookup", "starts")
-
-    def __init__(self, lookup: _Lookup) -> None:
-        self.lookup = lookup
-        self.starts = lookup.seconds()
-        self.ends = lookup.end_seconds()
-        self.i = -1
-        self.last = len(self.starts) - 1
-
-    def index(self, instant: float) -> int:
-        """The record in force at ``instant``, or -1."""
-        starts, i = self.starts, self.i
-        if i < 0 or instant < starts[i]:
-            i = bisect.bisect_right(starts, instant) - 1
-        while i < self.last and starts[i + 1] <= instant:
-            i += 1
-        self.i = i
-        if i < 0 or instant >= self.ends[i]:
-            return -1
-        return i
-
-
 def _half_hours_from(midnight: datetime, lo: datetime, hi: datetime) -> int:
     """How many half-hours of a day (counted from its midnight) start in [lo, hi)."""
     step = timedelta(minutes=30)
@@ -829,7 +820,7 @@ def prices_in_force(
     timeline = _Timeline(agreements, prices)
     day_levels: dict[tuple[date, int, bool], list[float]] = {}
 
-    def off_peak(start: datetime, cursor: _Cursor, inc_vat: bool, rate: float) -> float:
+    def off_peak(start: datetime, cursor: _Cursor[datetime], inc_vat: bool, rate: float) -> float:
         day = local_date(start)
         key = (day, id(cursor), inc_vat)
         levels = day_levels.get(key)
