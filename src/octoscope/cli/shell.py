@@ -9,9 +9,10 @@ Command modules import this module, never one another.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
     from octoscope.clock import Clock
     from octoscope.config import Settings
-    from octoscope.sync import PlannedSync, Progress, SyncSummary
+    from octoscope.store.ports import StoreProtocol
+    from octoscope.sync import PlannedSync, Progress, SyncResult, SyncSummary
 
 __all__ = [
     "LOOPBACK",
@@ -248,26 +250,9 @@ async def plan_sync(
     settings: Settings, start: datetime | None, end: datetime, now: datetime, past: bool
 ) -> PlannedSync:
     """``sync --dry-run``: read the account (a few requests) and plan; nothing else is fetched or recorded."""
-    from octoscope.sync import run_sync  # noqa: PLC0415
-    from octoscope.wiring import open_account_store, open_octopus  # noqa: PLC0415
-
-    clock = process_clock()
-    with open_account_store(settings, clock) as store:
-        async with open_octopus(settings, store, clock) as octopus:
-            _, number = settings.require_credentials()
-            result = await run_sync(
-                octopus.clients,
-                store,
-                number,
-                start=start,
-                end=end,
-                now=now,
-                past_properties=past,
-                reread_days=settings.sync.reread_days,
-                concurrency=settings.sync.concurrency,
-                dry_run=True,
-            )
-            return result.planned()
+    async with _syncing(settings) as (_, sync):
+        result = await sync(start=start, end=end, now=now, past_properties=past, dry_run=True)
+        return result.planned()
 
 
 async def sync_and_record(
@@ -276,6 +261,20 @@ async def sync_and_record(
     """One sync of ``settings``' account, recorded in the run log: ok with its summary, failed, or (if the
     process stops first) interrupted."""
     from octoscope.services.sync_run import record_sync  # noqa: PLC0415
+
+    async with _syncing(settings) as (store, sync):
+        return await record_sync(
+            store,
+            process_clock(),
+            now,
+            lambda: sync(start=start, end=end, now=now, past_properties=past, progress=progress),
+        )
+
+
+@contextlib.asynccontextmanager
+async def _syncing(settings: Settings) -> AsyncIterator[tuple[StoreProtocol, Callable[..., Awaitable[SyncResult]]]]:
+    """The account's store, and its sync with the config's options (reread days, concurrency) bound: what
+    the plan and the recorded run share."""
     from octoscope.sync import run_sync  # noqa: PLC0415
     from octoscope.wiring import open_account_store, open_octopus  # noqa: PLC0415
 
@@ -283,21 +282,15 @@ async def sync_and_record(
     with open_account_store(settings, clock) as store:
         async with open_octopus(settings, store, clock) as octopus:
             _, number = settings.require_credentials()
-            return await record_sync(
+            yield (
                 store,
-                clock,
-                now,
-                lambda: run_sync(
+                functools.partial(
+                    run_sync,
                     octopus.clients,
                     store,
                     number,
-                    start=start,
-                    end=end,
-                    now=now,
-                    past_properties=past,
                     reread_days=settings.sync.reread_days,
                     concurrency=settings.sync.concurrency,
-                    progress=progress,
                 ),
             )
 

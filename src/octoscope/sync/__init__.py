@@ -13,7 +13,7 @@ from octoscope.sync.dispatches import PER_HOUR as DISPATCHES_PER_HOUR
 from octoscope.sync.dispatches import NoIntelligentDevice, RefreshTooSoon, listing, refresh
 from octoscope.sync.plan import resolve_window
 from octoscope.sync.prices import fetch_prices_ahead
-from octoscope.sync.run import PlannedSync, Progress, SeriesSynced, SyncSummary, run_sync
+from octoscope.sync.run import PlannedSync, Progress, SeriesSynced, SyncResult, SyncSummary, run_sync
 from octoscope.sync.schedule import day_ahead_tariffs
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Progress",
     "RefreshTooSoon",
     "SeriesSynced",
+    "SyncResult",
     "SyncSummary",
     "day_ahead_tariffs",
     "discover",
