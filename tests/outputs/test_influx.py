@@ -17,7 +17,8 @@ from octoscope.domain.uktime import iso_z, local_date, local_midnight
 from octoscope.outputs.grafana import dashboard, queries
 from octoscope.outputs.influx import _Context, export_influx, jobs, plan_ranges
 from octoscope.outputs.schema import COMMON_TAGS, MEASUREMENTS
-from octoscope.services.costing import load_account
+from octoscope.services.costing import DETECTION_BLOCK, DETECTION_MARGIN, load_account
+from octoscope.store.ports import ExportCursor
 from octoscope.store.sqlite import Store
 from tests.conftest import Cli, make_cli
 from tests.outputs.conftest import NOW, copy_database, influx_v1, settings_for
@@ -204,3 +205,23 @@ def test_sessions_written_range_by_range_are_those_of_the_whole_history(export_d
             start = end
     assert len(whole) > 3  # the demo's car charges
     assert monthly == whole
+
+
+def test_an_incremental_run_writes_sessions_again_as_far_back_as_new_data_can_change_them(
+    export_demo: Path,
+) -> None:
+    """A sync's new half-hours (from ``reread_days`` back) can change any session of their detection block,
+    and of the block before, whose baseline looks a fortnight past its end: an incremental run writes the
+    sessions again from the start of that block, so none written earlier stays as it was found then."""
+    settings = settings_for(export_demo, InfluxSettings(url="http://unused", database="unused"))
+    with Store.open(export_demo) as store:
+        ctx = _Context(settings, store, load_account(store, settings.require_account()), (), NOW)
+        job = next(j for j in jobs(ctx) if j.measurement == "ev_sessions")
+    assert job.extent is not None
+    end = job.extent[1]
+    cursor = ExportCursor(job.extent[0], end, end, 10)
+    [(resume, _)] = plan_ranges(job.extent, cursor, job.margin, job.by_day)
+    earliest_new = end - timedelta(days=settings.sync.reread_days + 1)
+    block = DETECTION_BLOCK.total_seconds()
+    reached = (earliest_new - DETECTION_MARGIN).timestamp() // block * block  # the block its baseline reaches
+    assert resume.timestamp() <= reached

@@ -40,6 +40,8 @@ from octoscope.outputs.influx_writer import (
 )
 from octoscope.outputs.rows import point_days
 from octoscope.services.costing import (
+    DETECTION_BLOCK,
+    DETECTION_MARGIN,
     CostError,
     PointPasses,
     account_costs_exc_inc,
@@ -55,7 +57,9 @@ log = logging.getLogger(__name__)
 CONSUMPTION = {"electricity": "electricity_consumption", "gas": "gas_consumption", "export": "electricity_export"}
 PRICING = {"electricity": "electricity_pricing", "gas": "gas_pricing", "export": "export_pricing"}
 DISPATCH_MARGIN = timedelta(days=2)  # planned dispatches change until they happen; completed ones arrive late
-SESSION_CONTEXT_DAYS = 15  # session detection looks a fortnight either side for the household's baseline
+# New half-hours can change any session of the detection block they fall in, and of the block before (its
+# baseline looks a fortnight past its end): sessions are written again from that far back.
+SESSION_MARGIN = DETECTION_BLOCK + DETECTION_MARGIN
 PRICE_MARGIN_DAYS = 2  # Agile prices for tomorrow arrive in the afternoon
 
 
@@ -441,7 +445,7 @@ def jobs(ctx: _Context) -> list[Job]:
                 "ev_sessions",
                 "",
                 imports,
-                reread + timedelta(days=SESSION_CONTEXT_DAYS),
+                reread + SESSION_MARGIN,
                 True,
                 partial(_session_lines, ctx),
             )
