@@ -62,6 +62,29 @@ def test_sessions_are_costed_matched_and_the_same_over_the_api(synced_demo: Cli)
     assert [SessionOut.model_validate(s) for s in over_api], "the model /docs shows fits every session"
 
 
+def test_sessions_asked_again_are_the_kept_bytes_until_the_store_changes(synced_demo: Cli, tmp_path: Path) -> None:
+    """/api/sessions is worked out once per store version: the same query again is the same bytes (JSON as
+    the route always sent it), and a write by another process (a night's import halved) is seen at once."""
+    copy = tmp_path / "copy.db"
+    shutil.copy(synced_demo.db, copy)
+    settings = Settings(api_key=Secret(DEMO_KEY), account=DEMO_ACCOUNT, db=copy, config_path=tmp_path / "none.toml")
+    window = {"from": "2026-11-01", "to": "2026-11-21"}
+    app = create_app(settings, clock=synced_demo.clock())
+    with serve_in_thread(app) as base:
+        first = httpx.get(f"{base}/api/sessions", params=window, timeout=60)
+        kept = [key for key in app.state.store_cache._answers if "sessions" in repr(key)]
+        again = httpx.get(f"{base}/api/sessions", params=window, timeout=60)
+        with Store.open(copy) as store:  # another connection: as a sync in another process would write
+            store._db.execute("UPDATE consumption SET value = value / 4")
+        after = httpx.get(f"{base}/api/sessions", params=window, timeout=60)
+    assert first.status_code == again.status_code == after.status_code == 200
+    assert kept, "the answer is kept"
+    assert again.content == first.content
+    assert first.content == json.dumps(first.json(), ensure_ascii=False, separators=(",", ":")).encode()
+    assert first.headers["content-type"] == "application/json"
+    assert sum(s["kwh"] for s in after.json()) < sum(s["kwh"] for s in first.json())
+
+
 def test_bad_sessions_input_is_one_line(synced_demo: Cli) -> None:
     done = synced_demo.run("sessions", "--charger-kw", "500")
     assert done.returncode == 1

@@ -6,16 +6,17 @@ import math
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from octoscope.domain.uktime import from_epoch
+from octoscope.domain.uktime import from_epoch, local_date
 from octoscope.domain.validation import MAX_DISPATCH_DAYS
 from octoscope.services.cost_results import sessions_json
 from octoscope.services.costing import ev_sessions, resolve_days
 from octoscope.store.ports import StoreProtocol
 from octoscope.sync import RefreshTooSoon, listing, refresh
+from octoscope.web.cache import KeptFirstRoute, cache_of, request_key
 from octoscope.web.deps import (
     ClockDep,
     FromDay,
@@ -24,10 +25,10 @@ from octoscope.web.deps import (
     SettingsDep,
     StoreDep,
     ToDay,
-    TodayDep,
 )
 
-router = APIRouter(tags=["ev"])
+# KeptFirstRoute: /api/sessions asked again is its kept bytes; the other routes keep nothing, so it passes them on.
+router = APIRouter(tags=["ev"], route_class=KeptFirstRoute)
 
 
 class SessionOut(BaseModel):
@@ -52,18 +53,24 @@ class SessionOut(BaseModel):
     summary="EV charging sessions, costed and matched with dispatches",
     response_model=list[SessionOut],
 )
-def sessions(
-    store: StoreDep,
-    settings: SettingsDep,
-    today: TodayDep,
+async def sessions(
+    request: Request,
     from_: FromDay = None,
     to: ToDay = None,
     days: LastDays = None,
     charger_kw: Annotated[float | None, Query(ge=1, le=50)] = None,
 ) -> Response:
+    # As /api/costs: worked out once per store version and today (detection and costing of every session in
+    # the range), then its encoded bytes for every viewer of the EV page until a sync writes.
+    cache = cache_of(request.app)
+    today = local_date(from_epoch(request.app.state.clock()))
     first, end = resolve_days(from_, to, None, days, today)
-    found = ev_sessions(store, settings, first, end, today=today, charger_kw=charger_kw)
-    return JSONResponse(sessions_json(found))  # as FastAPI encoded the list: the same bytes as before the model
+    key = ("sessions", first, end, charger_kw, today)
+
+    def compute() -> list[dict[str, Any]]:
+        return sessions_json(ev_sessions(cache.store, cache.settings, first, end, today=today, charger_kw=charger_kw))
+
+    return await cache.answer_async(key, compute, request_key(request))
 
 
 @router.get("/api/dispatches", summary="Intelligent Octopus dispatches kept: planned and completed")
