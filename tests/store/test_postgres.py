@@ -280,6 +280,11 @@ def test_doctor_checks_the_server_database(synced_pg: Cli) -> None:
     checks = {c["check"]: c for c in json.loads(done.stdout)}
     assert checks["database"]["status"] == "ok", checks["database"]
     assert f"schema {len(SQLITE_MIGRATIONS)} (current), PostgreSQL" in checks["database"]["message"]
+    # The ledger and the last run are read from the server too, not skipped as if there were no database.
+    assert checks["budget"]["status"] == "ok", checks["budget"]
+    assert checks["budget"]["message"].endswith(" requests in the last hour")
+    assert "rest 0 of" not in checks["budget"]["message"], "the sync is counted"
+    assert checks["clock"]["status"] == "ok", checks["clock"]
 
 
 def test_copying_the_ledger_twice_writes_nothing_twice(dsn: str) -> None:

@@ -28,8 +28,9 @@ from octoscope.store import redacted
 from octoscope.store.backup import BackupError, check
 from octoscope.store.errors import StoreError
 from octoscope.store.guard import NotOurs, inspect
-from octoscope.store.health import SQLITE_VERSION, activity
+from octoscope.store.health import SQLITE_VERSION, Activity, activity
 from octoscope.store.migrations import MIGRATIONS
+from octoscope.store.postgres import activity as server_activity
 from octoscope.store.postgres import applied as server_migrations
 from octoscope.store.postgres import pending as server_pending
 
@@ -194,12 +195,12 @@ def check_influx(seen: _Seen) -> Check:
 
 def check_budget(seen: _Seen) -> Check:
     settings = seen.settings
-    if settings is None or settings.api_key is None or not settings.db.exists():
+    if settings is None or settings.api_key is None or not _has_store(settings):
         return Check("budget", "warn", "not checked: needs an API key and a database")
     now = seen.clock()
     try:
-        used = activity(settings.db, key_fingerprint(settings.api_key.reveal()), now - 3600).requests
-    except StoreError as err:
+        used = _activity(settings, key_fingerprint(settings.api_key.reveal()), now - 3600).requests
+    except (StoreError, ConfigError) as err:
         return Check("budget", "FAIL", f"cannot read the request ledger: {err}")
     limits = {"rest": settings.budget.rest_per_hour, "graphql": settings.budget.graphql_per_hour}
     shown = ", ".join(f"{api} {used.get(api, 0)} of {limit}" for api, limit in limits.items())
@@ -207,6 +208,18 @@ def check_budget(seen: _Seen) -> Check:
     if tight:
         return Check("budget", "warn", f"{shown} in the last hour: near the limit; close live views or sync less often")
     return Check("budget", "ok", f"{shown} requests in the last hour")
+
+
+def _has_store(settings: Settings) -> bool:
+    return settings.db_url is not None or settings.db.exists()
+
+
+def _activity(settings: Settings, key_id: str | None, since: float) -> Activity:
+    """What the account's store records (the ledger, the last run), from a SQLite file or a PostgreSQL
+    server alike, read only."""
+    if settings.db_url is not None:
+        return server_activity(settings.db_url.reveal(), settings.require_account(), key_id, since)
+    return activity(settings.db, key_id, since)
 
 
 def check_clock(seen: _Seen) -> Check:
@@ -224,10 +237,10 @@ def check_clock(seen: _Seen) -> Check:
                 " turn on time sync (timedatectl set-ntp true)"
             )
     settings = seen.settings
-    if settings is not None and settings.db.exists():
+    if settings is not None and _has_store(settings):
         try:
-            started = activity(settings.db, None, now).last_run_started
-        except StoreError:
+            started = _activity(settings, None, now).last_run_started
+        except (StoreError, ConfigError):
             started = None
         if started is not None and started > now + CLOCK_SKEW_LIMIT:
             at = datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds")

@@ -41,6 +41,7 @@ from octoscope.domain.products import Product, ProductTariff
 from octoscope.domain.uktime import epoch, from_epoch
 from octoscope.store.errors import StoreError
 from octoscope.store.guard import check_recorded
+from octoscope.store.health import Activity
 from octoscope.store.locations import redacted
 from octoscope.store.ports import (
     ExportCursor,
@@ -207,6 +208,26 @@ def _with_connection(dsn: str, work: Callable[[psycopg.Connection[Any]], Any]) -
 def applied(dsn: str) -> list[tuple[int, str]]:
     """The migrations recorded in the database at ``dsn`` (version, name), read without writing."""
     return list(_with_connection(dsn, lambda conn: _inspect(conn, dsn)))
+
+
+def activity(dsn: str, account: str, key_id: str | None, since: float) -> Activity:
+    """:func:`store.health.activity` for one account of the database at ``dsn``, read without writing (and
+    without migrating: ``octoscope doctor`` looks, it does not change). :class:`StoreError` if unreadable."""
+
+    def read(conn: psycopg.Connection[Any]) -> Activity:
+        requests: dict[str, int] = {}
+        if key_id is not None:
+            rows = conn.execute(
+                "SELECT api, COUNT(*) FROM request_budget WHERE account = %s AND key_id = %s AND at >= %s GROUP BY api",
+                (account, key_id, since),
+            )
+            requests = {str(api): int(count) for api, count in rows}
+        newest = conn.execute("SELECT MAX(interval_start) FROM consumption WHERE account = %s", (account,)).fetchone()
+        started = conn.execute("SELECT MAX(started_at) FROM sync_runs WHERE account = %s", (account,)).fetchone()
+        return Activity(requests, newest[0] if newest else None, started[0] if started else None)
+
+    found: Activity = _with_connection(dsn, read)
+    return found
 
 
 def pending(dsn: str) -> list[tuple[int, str]]:
