@@ -124,6 +124,9 @@ def account_first(args: list[str]) -> list[str]:
 def main() -> None:
     from typer.exceptions import TyperException  # noqa: PLC0415
 
+    from octoscope.cli.values import install  # noqa: PLC0415
+
+    install()  # plain option values without pydantic: see cli/values.py
     try:
         code = app(args=account_first(sys.argv[1:]), standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
