@@ -127,6 +127,9 @@ def main() -> None:
     from octoscope.cli.values import install  # noqa: PLC0415
 
     install()  # plain option values without pydantic: see cli/values.py
+    # httpx imports its own command-line client (click, rich, pygments: a third of its import) when those are
+    # installed, as typer's help makes them; this process never runs it, so its import fails fast instead.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     try:
         code = app(args=account_first(sys.argv[1:]), standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
