@@ -124,6 +124,7 @@ def account_first(args: list[str]) -> list[str]:
 def main() -> None:
     from typer.exceptions import TyperException  # noqa: PLC0415
 
+    from octoscope.cli.lazy import lazy_root  # noqa: PLC0415
     from octoscope.cli.values import install  # noqa: PLC0415
 
     install()  # plain option values without pydantic: see cli/values.py
@@ -131,7 +132,7 @@ def main() -> None:
     # installed, as typer's help makes them; this process never runs it, so its import fails fast instead.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     try:
-        code = app(args=account_first(sys.argv[1:]), standalone_mode=False)
+        code = lazy_root(app).main(args=account_first(sys.argv[1:]), standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
     except OctoscopeError as err:  # one raised outside a command's user_errors(): the same one line
