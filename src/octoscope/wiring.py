@@ -61,6 +61,8 @@ def octopus_of(settings: Settings, registry: OctopusRegistry) -> Octopus:
 async def open_octopus(settings: Settings, store: StoreProtocol, clock: Clock) -> AsyncIterator[Octopus]:
     """A CLI command's one facade for the configured key, its connections closed on the way out.
     ``clock``: the process's, what "now" is for the budget, ``Retry-After`` and the token's lifetime."""
+    from octoscope.octopus.facade import OctopusRegistry  # noqa: PLC0415
+
     async with OctopusRegistry(store, clock) as registry:
         yield octopus_of(settings, registry)
 
