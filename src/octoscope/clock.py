@@ -12,13 +12,16 @@ It imports nothing of ours, so the simulator can use it too.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from octoscope.errors import InputError
+
+if TYPE_CHECKING:  # imported where a clock sleeps on a loop: a CLI command that never does need not load it
+    import asyncio
 
 
 class ClockError(InputError):
@@ -44,6 +47,8 @@ class Clock:
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of this clock's time."""
+        import asyncio  # noqa: PLC0415
+
         await asyncio.sleep(max(0.0, seconds))
 
     def sleep_blocking(self, seconds: float) -> None:
@@ -80,6 +85,8 @@ class SetClock(Clock):
         return seconds / self.speed if self.speed > 0 else seconds
 
     async def sleep(self, seconds: float) -> None:
+        import asyncio  # noqa: PLC0415
+
         await asyncio.sleep(max(0.0, self._real_seconds(seconds)))
 
     def sleep_blocking(self, seconds: float) -> None:
@@ -108,6 +115,8 @@ class ManualClock(Clock):
         return self._now
 
     async def sleep(self, seconds: float) -> None:
+        import asyncio  # noqa: PLC0415
+
         if seconds <= 0:
             await asyncio.sleep(0)
             return

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import date
+from typing import TYPE_CHECKING
 
-from octoscope.clock import Clock
-from octoscope.config import Settings
-from octoscope.domain.live import DayRates
-from octoscope.domain.secret import Secret
-from octoscope.domain.uktime import from_epoch
-from octoscope.live.service import LiveService
-from octoscope.octopus.facade import Octopus, OctopusOptions, OctopusRegistry
-from octoscope.services.costing import live_day_rates
 from octoscope.store import open_store
-from octoscope.store.ports import StoreProtocol
-from octoscope.sync.discovery import discover
+
+# What talks to Octopus (httpx), the live service and the sync are imported where they are wired: a command
+# that only reads the store (costs, status, export) opens it here without loading them.
+if TYPE_CHECKING:
+    from datetime import date
+
+    from octoscope.clock import Clock
+    from octoscope.config import Settings
+    from octoscope.domain.live import DayRates
+    from octoscope.domain.secret import Secret
+    from octoscope.live.service import LiveService
+    from octoscope.octopus.facade import Octopus, OctopusOptions, OctopusRegistry
+    from octoscope.store.ports import StoreProtocol
 
 
 def open_account_store(settings: Settings, clock: Clock, account: str | None = None) -> StoreProtocol:
@@ -30,6 +33,8 @@ def open_account_store(settings: Settings, clock: Clock, account: str | None = N
 
 
 def octopus_options(settings: Settings) -> OctopusOptions:
+    from octoscope.octopus.facade import OctopusOptions  # noqa: PLC0415
+
     retry = settings.retry
     return OctopusOptions(
         api_url=settings.api_url,
@@ -56,6 +61,8 @@ def octopus_of(settings: Settings, registry: OctopusRegistry) -> Octopus:
 async def open_octopus(settings: Settings, store: StoreProtocol, clock: Clock) -> AsyncIterator[Octopus]:
     """A CLI command's one facade for the configured key, its connections closed on the way out.
     ``clock``: the process's, what "now" is for the budget, ``Retry-After`` and the token's lifetime."""
+    from octoscope.octopus.facade import OctopusRegistry  # noqa: PLC0415
+
     async with OctopusRegistry(store, clock) as registry:
         yield octopus_of(settings, registry)
 
@@ -64,6 +71,8 @@ async def open_octopus(settings: Settings, store: StoreProtocol, clock: Clock) -
 async def configured_octopus(settings: Settings, store: StoreProtocol, clock: Clock) -> AsyncIterator[Octopus | None]:
     """``serve``'s (or ``live``'s) facade for the configured key, or None while no key and account are set
     (what needs Octopus then says so); closed on the way out."""
+    from octoscope.octopus.facade import OctopusRegistry  # noqa: PLC0415
+
     async with OctopusRegistry(store, clock) as registry:
         configured = settings.api_key is not None and settings.account is not None
         yield octopus_of(settings, registry) if configured else None
@@ -76,6 +85,8 @@ async def account_octopuses(
     """``serve``'s facades for several accounts, in their order (None for one with no key): one per API key,
     so that accounts sharing a key share its budget and ``Retry-After`` hold. A key's budget ledger and token
     are kept in the store of the first account that has it. All closed on the way out."""
+    from octoscope.octopus.facade import OctopusRegistry  # noqa: PLC0415
+
     async with AsyncExitStack() as stack:
         by_key: dict[Secret, Octopus] = {}
         out: list[Octopus | None] = []
@@ -98,6 +109,11 @@ async def open_live(
     """The live Home Mini service for the configured account, on the process's facade, its pollers stopped
     on the way out. Without an API key (``octopus`` None) it still answers, with a ``token_error`` status that
     says what to set."""
+    from octoscope.domain.uktime import from_epoch  # noqa: PLC0415
+    from octoscope.live.service import LiveService  # noqa: PLC0415
+    from octoscope.services.costing import live_day_rates  # noqa: PLC0415
+    from octoscope.sync.discovery import discover  # noqa: PLC0415
+
     if octopus is None or settings.account is None:
         missing = "no API key" if settings.api_key is None else "no account number"
         service = LiveService(

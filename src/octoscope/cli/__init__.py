@@ -124,8 +124,19 @@ def account_first(args: list[str]) -> list[str]:
 def main() -> None:
     from typer.exceptions import TyperException  # noqa: PLC0415
 
+    try:  # a start without typer's pydantic coercion and its whole app built (cli/values.py, cli/lazy.py)
+        from octoscope.cli.lazy import lazy_root  # noqa: PLC0415
+        from octoscope.cli.values import install  # noqa: PLC0415
+    except ImportError:  # a typer whose internals moved: its own start, slower (tests/test_cli_start.py fails)
+        root = typer.main.get_command(app)
+    else:
+        install()
+        root = lazy_root(app)
+    # httpx imports its own command-line client (click, rich, pygments: a third of its import) when those are
+    # installed, as typer's help makes them; this process never runs it, so its import fails fast instead.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     try:
-        code = app(args=account_first(sys.argv[1:]), standalone_mode=False)
+        code = root.main(args=account_first(sys.argv[1:]), standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
     except OctoscopeError as err:  # one raised outside a command's user_errors(): the same one line

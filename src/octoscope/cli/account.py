@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -51,6 +50,8 @@ def init(
                 graphql_url=graphql_url,
                 db=db,
             )
+        import asyncio  # noqa: PLC0415 (not on every command's start)
+
         found = asyncio.run(_discover(settings))
         for line in found:
             typer.echo(line)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -57,6 +56,8 @@ def bills(
         with open_account_store(settings, clock) as store:
             if store.load_account(settings.require_account()) is None:
                 raise fail("no account stored yet: run `octoscope sync` first")
+            import asyncio  # noqa: PLC0415 (not on every command's start)
+
             fetched = None if offline else asyncio.run(_fetch(settings, store, clock))
             today = local_date(clock.now())
             report = bills_report(store, settings, today, fetched=fetched, tolerance=tolerance)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import sys
@@ -204,6 +203,8 @@ class _LiveError(OctoscopeError):
 async def _first_poll(feed: Feed, clock: Clock, once: bool = False) -> None:
     """Wait for the poller's first answer; if the live budget puts it a while off (other polls filled the
     hour), say when, or with ``once`` (which polls at once when the hour has room) stop and say so."""
+    import asyncio  # noqa: PLC0415 (not on every command's start)
+
     told = False
     began = clock.monotonic()
     while not feed.polled.is_set():
@@ -297,6 +298,8 @@ def live(
         settings = read_settings()
         settings.require_credentials()
         try:
+            import asyncio  # noqa: PLC0415 (not on every command's start)
+
             asyncio.run(_watch(settings, process_clock(), device, minutes, seconds, once, as_json))
         except KeyboardInterrupt:
             typer.echo("Stopped.", err=True)

@@ -4,7 +4,6 @@ database only: no Octopus request."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import Iterator
@@ -70,6 +69,8 @@ def publish(
         settings = _settings("mqtt")
         clock = process_clock()
         with open_account_store(settings, clock) as store:
+            import asyncio  # noqa: PLC0415 (not on every command's start)
+
             count = asyncio.run(publish_once(settings, store, clock))
     assert settings.mqtt is not None
     typer.echo(f"Published {count} messages to {settings.mqtt.host}:{settings.mqtt.port}")
@@ -121,6 +122,8 @@ def send() -> None:
         settings = _settings("notify")
         clock = process_clock()
         with open_account_store(settings, clock) as store:
+            import asyncio  # noqa: PLC0415 (not on every command's start)
+
             outcome = asyncio.run(notify_round(settings, store, clock))
     typer.echo(
         f"Sent {len(outcome.sent)}, held back by the hourly limit {len(outcome.held)}, failed {len(outcome.failed)}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -65,6 +64,8 @@ def cheapest(
         now = process_clock().now()
         with open_account_store(settings, process_clock()) as store:
             if not offline:
+                import asyncio  # noqa: PLC0415 (not on every command's start)
+
                 asyncio.run(_fetch_ahead(settings, store, tariff, now))
             found = cheapest(store, settings, query, now, tariff)
     if as_json:
@@ -127,6 +128,8 @@ def compare(
         clock = process_clock()
         # Progress on stderr, whatever stdout is (the first comparison over a year can take minutes).
         with open_account_store(settings, clock) as store, sync_progress(False) as progress:
+            import asyncio  # noqa: PLC0415 (not on every command's start)
+
             report = asyncio.run(_compare(settings, store, clock, months, fuel, region, progress))
     if as_json:
         echo_json(report.to_json())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 from pathlib import Path
 from typing import Annotated
@@ -135,6 +134,8 @@ def demo(
             now = clock.now()
             start, end = resolve_window("latest", "tomorrow", now)
             with sync_progress(quiet=False) as progress:
+                import asyncio  # noqa: PLC0415 (not on every command's start)
+
                 summary = asyncio.run(sync_and_record(settings, start, end, now, False, progress))
         print_summary(summary)
         typer.echo(

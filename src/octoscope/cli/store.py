@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from octoscope.cli.shell import chosen_account, echo_json, fail, process_clock, user_errors
-from octoscope.store import is_server_url, redacted
 
 if TYPE_CHECKING:
     from octoscope.store.ports import StoreProtocol
@@ -24,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _open(location: str, account: str | None, stack: ExitStack) -> StoreProtocol:
-    from octoscope.store import open_store  # noqa: PLC0415
+    from octoscope.store import is_server_url, open_store, redacted  # noqa: PLC0415
 
     clock = process_clock()
     if is_server_url(location):
@@ -50,6 +49,7 @@ def copy(
 
     Example: octoscope store copy ~/octoscope.db postgresql://octo@db.lan/octoscope --account A-1234ABCD
     """
+    from octoscope.store import is_server_url, redacted  # noqa: PLC0415 (the store is not every command's start)
     from octoscope.store.copy import copy_store  # noqa: PLC0415
 
     local = not is_server_url(source) and not is_server_url(destination)

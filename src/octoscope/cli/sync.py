@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -81,6 +80,8 @@ def _sync_one(
         settings.require_credentials()
         now = process_clock().now()
         start, end = resolve_window(from_, to, now)
+        import asyncio  # noqa: PLC0415 (not on every command's start)
+
         with sync_progress(as_json or dry_run) as progress:
             if dry_run:
                 planned = asyncio.run(plan_sync(settings, start, end, now, past))
@@ -183,6 +184,8 @@ def dispatches(
         require_database(settings)
         now = process_clock().now()
         if refresh:
+            import asyncio  # noqa: PLC0415 (not on every command's start)
+
             asyncio.run(_refresh_dispatches(settings))
         with open_account_store(settings, process_clock()) as store:
             listed = listing(store, number, now - timedelta(days=days))
