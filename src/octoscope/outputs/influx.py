@@ -61,6 +61,8 @@ DISPATCH_MARGIN = timedelta(days=2)  # planned dispatches change until they happ
 # baseline looks a fortnight past its end): sessions are written again from that far back.
 SESSION_MARGIN = DETECTION_BLOCK + DETECTION_MARGIN
 PRICE_MARGIN_DAYS = 2  # Agile prices for tomorrow arrive in the afternoon
+# Two requests in flight: while InfluxDB syncs one to its WAL it parses the other (bench/influx.py).
+SENDERS = 2
 
 
 class ExportError(OctoscopeError, ValueError):
@@ -216,13 +218,11 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
         # costs are made floats so that the text is a float's whatever a store hands over.
         shares = f"standing_charge_cost_exc_vat_pence={share_exc!r},standing_charge_cost_inc_vat_pence={share_inc!r},"
         for e, i in zip(exc_halves[begin:end], inc_halves[begin:end], strict=True):
-            code = i.tariff_code
+            start, kwh, code, exc, inc = i.start, i.kwh, i.tariff_code, e.pence, i.pence
             head = heads.get(code)
             if head is None:
                 tags = (*ctx.tags, _point_tag(point), ("tariff_code", code or ""))
                 head = heads[code] = series_key(measurement, tags) + " usage_kwh="
-            start = i.start
-            kwh, exc, inc = i.kwh, e.pence, i.pence
             if fast and exc is not None and inc is not None:
                 total_exc, total_inc = exc + share_exc, inc + share_inc
                 check = kwh + total_exc + total_inc  # finite only if every number in the line is
@@ -514,7 +514,9 @@ def export_influx(
     cursors = store.export_cursors(key)
     started = clock.monotonic()
     points: dict[str, int] = {}
-    with InfluxWriter(target, clock=clock, batch_size=influx.batch_size, transport=transport, sleep=sleep) as writer:
+    with InfluxWriter(
+        target, clock=clock, batch_size=influx.batch_size, senders=SENDERS, transport=transport, sleep=sleep
+    ) as writer:
         try:
             for job in jobs(ctx):
                 cursor = cursors.get((job.measurement, job.series))
