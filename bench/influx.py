@@ -11,13 +11,14 @@ the clock (``electricity_pricing``), the daily costs, the EV sessions found. Fig
 
 - ``points_per_second``: end to end, points written over the whole export's time: reading the store, pricing
   every half-hour twice (exc and inc VAT) with the cost engine, finding sessions, formatting the lines,
-  gzip, HTTP, and InfluxDB storing them. Batches travel while the next is made.
+  HTTP (plain: the server is on loopback), and InfluxDB storing them. Batches travel, two at a time, while
+  the next is made.
 - ``write_only_points_per_second``: the same lines, made beforehand, sent again into another fresh database:
-  what the sink and the server manage alone (gzip, HTTP, InfluxDB's ingest).
+  what the sink and the server manage alone (HTTP, InfluxDB's ingest).
 - ``make_lines_seconds``: the lines alone (no network): what the export costs this process;
   ``make_lines_cpu_seconds`` the same in CPU seconds, which other load on the machine inflates less.
 - ``export_cpu_seconds`` and ``influxd_cpu_seconds``: CPU of the end-to-end export in this process (with
-  the sender thread's gzip) and in the server (from /proc) over the same time: on two cores the server's
+  the sender threads') and in the server (from /proc) over the same time: on two cores the server's
   share bounds what end to end can reach.
 - ``write_only_influxd_cpu_seconds``: the server's CPU for those lines alone: its ingest cost, which no
   change on our side lowers.
