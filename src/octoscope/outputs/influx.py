@@ -254,7 +254,7 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
 def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime) -> Iterator[str]:
     """Export tariffs have no standing charge: those rows carry None for it, and the fields are left out.
     As for consumption, a line whose numbers are all finite is one f-string, the day's standing charge
-    (one tuple for the day's half-hours) formatted once."""
+    (one tuple for the day's half-hours) formatted once a day."""
     measurement = PRICING[fuel_of(point)]
     heads: dict[str, str] = {}
     settings = ctx.settings
@@ -268,33 +268,30 @@ def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime)
     )
     as_float = float
     day_standing: tuple[float, float] | None = None
-    standing_text = ""
+    tail = " "  # what follows the unit rates up to the time: the day's standing charge if one is paid
     for start, code, exc, inc, standing in listed:
         head = heads.get(code)
         if head is None:
             tags = (*ctx.tags, _point_tag(point), ("tariff_code", code))
             head = heads[code] = series_key(measurement, tags) + " unit_price_exc_vat_price="
-        if standing is not None:
-            if standing is not day_standing:
-                day_standing = standing
+        if standing is not day_standing:  # one tuple for all of a day's half-hours, None on export
+            day_standing = standing
+            if standing is None:
+                tail = " "
+            else:
                 standing_exc, standing_inc = standing
                 finite = standing_exc + standing_inc
-                standing_text = (
+                tail = (
                     f",standing_charge_exc_vat_price={as_float(standing_exc)!r},"
                     f"standing_charge_inc_vat_price={as_float(standing_inc)!r} "
                     if finite - finite == 0.0
                     else ""
                 )
-            check = exc + inc
-            if standing_text and check - check == 0.0:
-                yield (
-                    f"{head}{as_float(exc)!r},unit_price_inc_vat_price={as_float(inc)!r}"
-                    f"{standing_text}{int(start.timestamp())}"
-                )
-                continue
-            fields = PRICE_FIELDS(exc, inc, *standing)
-        else:
-            fields = PRICE_FIELDS(exc, inc, None, None)
+        check = exc + inc
+        if tail and check - check == 0.0:
+            yield f"{head}{as_float(exc)!r},unit_price_inc_vat_price={as_float(inc)!r}{tail}{int(start.timestamp())}"
+            continue
+        fields = PRICE_FIELDS(exc, inc, *(standing or (None, None)))
         yield f"{head[: -len(' unit_price_exc_vat_price=')]} {fields} {int(start.timestamp())}"
 
 
