@@ -11,15 +11,23 @@ the clock (``electricity_pricing``), the daily costs, the EV sessions found. Fig
 
 - ``points_per_second``: end to end, points written over the whole export's time: reading the store, pricing
   every half-hour twice (exc and inc VAT) with the cost engine, finding sessions, formatting the lines,
-  gzip, HTTP, and InfluxDB storing them. Batches travel while the next is made.
+  HTTP (plain: the server is on loopback), and InfluxDB storing them. Batches travel, two at a time, while
+  the next is made.
 - ``write_only_points_per_second``: the same lines, made beforehand, sent again into another fresh database:
-  what the sink and the server manage alone (gzip, HTTP, InfluxDB's ingest).
+  what the sink and the server manage alone (HTTP, InfluxDB's ingest).
 - ``make_lines_seconds``: the lines alone (no network): what the export costs this process;
   ``make_lines_cpu_seconds`` the same in CPU seconds, which other load on the machine inflates less.
 - ``export_cpu_seconds`` and ``influxd_cpu_seconds``: CPU of the end-to-end export in this process (with
-  the sender thread's gzip) and in the server (from /proc) over the same time: on two cores the server's
+  the sender threads') and in the server (from /proc) over the same time: on two cores the server's
   share bounds what end to end can reach.
+- ``write_only_influxd_cpu_seconds``: the server's CPU for those lines alone: its ingest cost, which no
+  change on our side lowers.
+- ``*_cpu_seconds_per_100k_points`` and ``ceiling_points_per_second``: the points over (export CPU + influxd
+  CPU) / the cores: the best end to end could reach if both sides kept every core busy all the time.
 - ``within_target``: ``points_per_second`` at least 100,000 (issue 17).
+- ``writer_options`` (with ``BENCH_WRITER_OPTIONS=1``): the lines sent with other writer settings (gzip
+  level, batch size, requests in flight, sorted by series key then time), CPU of each side: why the
+  writer's defaults are what they are.
 - ``incremental_seconds``: a second export straight after: the push after a sync (the last days again).
 - ``sync_vs_export``: a year of an Agile import meter (bench/sync.py's scenario cut to 365 days, import only)
   synced from the simulator by ``octoscope sync`` in a child process, then exported by ``octoscope export
@@ -52,8 +60,8 @@ from octoscope.clock import frozen
 from octoscope.config import InfluxSettings, Settings
 from octoscope.domain.secret import Secret
 from octoscope.domain.uktime import local_midnight
-from octoscope.outputs.influx import _Context, export_influx, jobs, plan_ranges, target_of
-from octoscope.outputs.influx_writer import GZIP_LEVEL, InfluxWriter
+from octoscope.outputs.influx import SENDERS, _Context, export_influx, jobs, plan_ranges, target_of
+from octoscope.outputs.influx_writer import GZIP_LEVEL, LOOPBACK_GZIP_LEVEL, InfluxWriter
 from octoscope.store.sqlite import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.servers
@@ -147,6 +155,58 @@ def sync_vs_export(server: Any, folder: Path) -> dict[str, Any]:
     return out
 
 
+WRITER_OPTIONS = [
+    {"gzip": gzip, "batch_size": batch, "senders": senders, "sorted": False}
+    for gzip in (0, 1)
+    for batch in (5000, 10_000, 20_000)
+    for senders in (1, 2)
+] + [{"gzip": 0, "batch_size": 5000, "senders": 2, "sorted": True}]
+
+
+def _series_then_time(text: str) -> tuple[str, int]:
+    return text[: text.index(" ")], int(text[text.rindex(" ") + 1 :])
+
+
+def writer_options(server: Any, influx: InfluxSettings, lines: list[str]) -> list[dict[str, Any]]:
+    """The same lines sent with each of WRITER_OPTIONS into a fresh database (gzip level, batch size,
+    requests in flight, sorted by series key then time as InfluxDB recommends): CPU of this process (the
+    senders' gzip and HTTP) and of the server, medians of RUNS taken in turn. ``BENCH_WRITER_OPTIONS=1``."""
+    ordered = sorted(lines, key=_series_then_time)
+    taken: list[list[dict[str, float]]] = [[] for _ in WRITER_OPTIONS]
+    for run in range(RUNS):
+        for n, option in enumerate(WRITER_OPTIONS):
+            database = f"options{run}_{n}"
+            server.create_database(database)
+            target = target_of(replace(influx, database=database))
+            server_cpu, cpu, started = influxd_cpu(server.folder), time.process_time(), time.perf_counter()
+            with InfluxWriter(
+                target,
+                clock=frozen(NOW),
+                batch_size=option["batch_size"],
+                compress_level=option["gzip"],
+                senders=option["senders"],
+            ) as writer:
+                writer.write_lines(ordered if option["sorted"] else lines)
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            time.sleep(1)  # what the server does just after the last answer (its cache snapshot) counts too
+            taken[n].append(
+                {
+                    "points_per_second": len(lines) / seconds,
+                    "our_cpu_seconds": cpu,
+                    "influxd_cpu_seconds": influxd_cpu(server.folder) - server_cpu,
+                }
+            )
+            server.query(f'DROP DATABASE "{database}"')
+    out = []
+    for option, runs in zip(WRITER_OPTIONS, taken, strict=True):
+        row: dict[str, Any] = dict(option)
+        for key in ("points_per_second", "our_cpu_seconds", "influxd_cpu_seconds"):
+            row[key] = round(statistics.median(r[key] for r in runs), 0 if key == "points_per_second" else 3)
+        row["both_cpu_seconds"] = round(row["our_cpu_seconds"] + row["influxd_cpu_seconds"], 3)
+        out.append(row)
+    return out
+
+
 def store_rows(db: Path) -> int:
     with Store.open(db) as store:
         return int(store._db.execute("SELECT COUNT(*) FROM consumption").fetchone()[0])
@@ -155,6 +215,7 @@ def store_rows(db: Path) -> int:
 def main() -> None:
     load_before = os.getloadavg()[0]
     runs: list[dict[str, float]] = []
+    options: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory(prefix="octoscope-bench-influx-") as tmp,
         Store.open(Path(tmp) / "bench.db") as store,
@@ -195,13 +256,17 @@ def main() -> None:
             make_cpu = time.process_time() - make_cpu
             server.create_database(f"{database}_write")
             target = target_of(replace(influx, database=f"{database}_write"))
+            write_cpu = influxd_cpu(server.folder)
             started = time.perf_counter()
-            with InfluxWriter(target, clock=frozen(NOW), batch_size=influx.batch_size) as writer:
+            with InfluxWriter(target, clock=frozen(NOW), batch_size=influx.batch_size, senders=SENDERS) as writer:
                 writer.write_lines(lines)
             write_only = time.perf_counter() - started
+            write_cpu = influxd_cpu(server.folder) - write_cpu
             stored = stored_half_hours(server, database, half_hours)
             if stored != half_hours or len(lines) != summary["total_points"]:
                 raise RuntimeError(f"run {run}: {stored} half-hours stored, {len(lines)} lines made, {summary}")
+            if run == RUNS - 1 and os.environ.get("BENCH_WRITER_OPTIONS"):
+                options = writer_options(server, influx, lines)
             runs.append(
                 {
                     "points": summary["total_points"],
@@ -210,6 +275,7 @@ def main() -> None:
                     "write_only_points_per_second": len(lines) / write_only,
                     "export_cpu_seconds": cpu,
                     "influxd_cpu_seconds": server_cpu,
+                    "write_only_influxd_cpu_seconds": write_cpu,
                     "make_lines_seconds": make,
                     "make_lines_cpu_seconds": make_cpu,
                     "incremental_seconds": incremental,
@@ -228,18 +294,29 @@ def main() -> None:
         "seconds",
         "export_cpu_seconds",
         "influxd_cpu_seconds",
+        "write_only_influxd_cpu_seconds",
         "make_lines_seconds",
         "make_lines_cpu_seconds",
         "incremental_seconds",
     ):
         result[key] = round(statistics.median(r[key] for r in runs), 2)
     result["points_per_second_target"] = TARGET_POINTS_PER_SECOND
+    # What two cores allow at best: every CPU second of both sides, spread perfectly over the cores.
+    per_100k = 100_000 / result["points"]
+    result["export_cpu_seconds_per_100k_points"] = round(result["export_cpu_seconds"] * per_100k, 2)
+    result["influxd_cpu_seconds_per_100k_points"] = round(result["influxd_cpu_seconds"] * per_100k, 2)
+    both = result["export_cpu_seconds"] + result["influxd_cpu_seconds"]
+    result["ceiling_points_per_second"] = round(result["points"] / (both / (os.cpu_count() or 1)))
     result["within_target"] = result["points_per_second"] >= TARGET_POINTS_PER_SECOND
     result["incremental_points"] = runs[0]["incremental_points"]
+    if os.environ.get("BENCH_WRITER_OPTIONS"):
+        result["writer_options"] = options
     with tempfile.TemporaryDirectory(prefix="octoscope-bench-influx-year-") as tmp, influx1() as server:
         result["sync_vs_export"] = sync_vs_export(server, Path(tmp))
     result["batch_size"] = InfluxSettings(url="http://x").batch_size
     result["gzip_level"] = GZIP_LEVEL
+    result["gzip_level_loopback"] = LOOPBACK_GZIP_LEVEL
+    result["senders"] = SENDERS
     result["clock"] = NOW.astimezone(UTC).isoformat()
     result.update(machine())
     result["load_average_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]

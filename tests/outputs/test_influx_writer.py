@@ -23,6 +23,7 @@ from octoscope.outputs.influx_writer import (
     InfluxWriter,
     Point,
     field_set,
+    is_loopback,
     line,
     series_key,
 )
@@ -112,6 +113,36 @@ def test_v1_writes_gzip_batches_with_basic_auth_and_no_secret_in_the_url() -> No
     assert PASSWORD not in str(request.url)
     assert server.lines(1) == [line(POINTS[1])]
     assert slept == []
+
+
+def test_on_loopback_the_lines_go_plain() -> None:
+    """gzip is CPU on both sides; between processes of one machine it saves no time."""
+    assert [is_loopback(u) for u in ("http://127.0.0.1:8086", "http://localhost:8086", "http://[::1]:8086")] == [
+        True,
+        True,
+        True,
+    ]
+    assert not is_loopback("http://influx.local:8086")
+    assert not is_loopback("https://192.168.1.20:8086")
+    server = Server(httpx.Response(204))
+    here = InfluxTarget("http://127.0.0.1:8086", 1, database="energy")
+    sink, _ = writer(server, here, batch_size=1)
+    with sink:
+        assert sink.write(POINTS) == 2
+    assert "content-encoding" not in server.requests[0].headers
+    assert server.requests[1].content.decode() == line(POINTS[1])
+
+
+def test_with_two_senders_what_waits_runs_once_every_batch_before_it_is_written() -> None:
+    server = Server(httpx.Response(204))
+    sink, _ = writer(server, batch_size=1, senders=2)
+    done: list[int] = []
+    with sink:
+        sink.send_lines([f"m a={i} {i}" for i in range(9)])
+        sink.then(lambda: done.append(sink.batches))
+        sink.flush()
+    assert done == [9]
+    assert sorted(line for i in range(9) for line in server.lines(i)) == sorted(f"m a={i} {i}" for i in range(9))
 
 
 def test_v1_retention_policy_and_v2_token() -> None:

@@ -61,6 +61,8 @@ DISPATCH_MARGIN = timedelta(days=2)  # planned dispatches change until they happ
 # baseline looks a fortnight past its end): sessions are written again from that far back.
 SESSION_MARGIN = DETECTION_BLOCK + DETECTION_MARGIN
 PRICE_MARGIN_DAYS = 2  # Agile prices for tomorrow arrive in the afternoon
+# Two requests in flight: while InfluxDB syncs one to its WAL it parses the other (bench/influx.py).
+SENDERS = 2
 
 
 class ExportError(OctoscopeError, ValueError):
@@ -201,34 +203,35 @@ PRICE_FIELDS = NumberFields(
 
 def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime) -> Iterator[str]:
     """Straight from the point's cost pass: a few hundred thousand lines a run, so a priced half-hour with
-    every number finite (nearly all of them) is one f-string; anything else goes the general way."""
+    every number finite (nearly all of them) is one f-string, with the day's standing-charge share
+    formatted once a day; anything else goes the general way."""
     assert ctx.passes is not None
     fuel = fuel_of(point)
     measurement = CONSUMPTION[fuel]
-    prefixes: dict[str | None, str] = {}
+    heads: dict[str | None, str] = {}  # series key and the first field's name, per tariff
     exc_halves, inc_halves, m3, days = point_days(ctx.passes, point, local_date(lo), local_date(hi))
     export = fuel == "export"
     fast = not export and not m3  # a meter read in m³ carries usage_m3 too
+    as_float = float  # a local name: looked up a million times
     for _, begin, end, share_exc, share_inc in days:
+        # Shares and totals are quotients and sums of floats, so floats already; the stored kWh and the
+        # costs are made floats so that the text is a float's whatever a store hands over.
+        shares = f"standing_charge_cost_exc_vat_pence={share_exc!r},standing_charge_cost_inc_vat_pence={share_inc!r},"
         for e, i in zip(exc_halves[begin:end], inc_halves[begin:end], strict=True):
-            code = i.tariff_code
-            prefix = prefixes.get(code)
-            if prefix is None:
+            start, kwh, code, exc, inc = i.start, i.kwh, i.tariff_code, e.pence, i.pence
+            head = heads.get(code)
+            if head is None:
                 tags = (*ctx.tags, _point_tag(point), ("tariff_code", code or ""))
-                prefix = prefixes[code] = series_key(measurement, tags)
-            start = i.start
-            kwh, exc, inc = i.kwh, e.pence, i.pence
+                head = heads[code] = series_key(measurement, tags) + " usage_kwh="
             if fast and exc is not None and inc is not None:
                 total_exc, total_inc = exc + share_exc, inc + share_inc
                 check = kwh + total_exc + total_inc  # finite only if every number in the line is
                 if check - check == 0.0:
                     yield (
-                        f"{prefix} usage_kwh={float(kwh)!r},usage_cost_exc_vat_pence={float(exc)!r},"
-                        f"usage_cost_inc_vat_pence={float(inc)!r},"
-                        f"standing_charge_cost_exc_vat_pence={float(share_exc)!r},"
-                        f"standing_charge_cost_inc_vat_pence={float(share_inc)!r},"
-                        f"total_cost_exc_vat_pence={float(total_exc)!r},"
-                        f"total_cost_inc_vat_pence={float(total_inc)!r} {int(start.timestamp())}"
+                        f"{head}{as_float(kwh)!r},usage_cost_exc_vat_pence={as_float(exc)!r},"
+                        f"usage_cost_inc_vat_pence={as_float(inc)!r},{shares}"
+                        f"total_cost_exc_vat_pence={total_exc!r},total_cost_inc_vat_pence={total_inc!r}"
+                        f" {int(start.timestamp())}"
                     )
                     continue
             if export:
@@ -245,14 +248,15 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
                     (inc or 0.0) + share_inc if priced else None,
                     m3.get(start),
                 )
-            yield f"{prefix} {fields} {int(start.timestamp())}"
+            yield f"{head[: -len(' usage_kwh=')]} {fields} {int(start.timestamp())}"
 
 
 def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime) -> Iterator[str]:
     """Export tariffs have no standing charge: those rows carry None for it, and the fields are left out.
-    As for consumption, a line whose numbers are all finite is one f-string."""
+    As for consumption, a line whose numbers are all finite is one f-string, the day's standing charge
+    (one tuple for the day's half-hours) formatted once a day."""
     measurement = PRICING[fuel_of(point)]
-    prefixes: dict[str, str] = {}
+    heads: dict[str, str] = {}
     settings = ctx.settings
     listed = price_list(
         ctx.store,
@@ -262,25 +266,33 @@ def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime)
         payment_method=settings.payment_method,
         settings=settings.costs,
     )
+    as_float = float
+    day_standing: tuple[float, float] | None = None
+    tail = " "  # what follows the unit rates up to the time: the day's standing charge if one is paid
     for start, code, exc, inc, standing in listed:
-        prefix = prefixes.get(code)
-        if prefix is None:
+        head = heads.get(code)
+        if head is None:
             tags = (*ctx.tags, _point_tag(point), ("tariff_code", code))
-            prefix = prefixes[code] = series_key(measurement, tags)
-        if standing is not None:
-            standing_exc, standing_inc = standing
-            check = exc + inc + standing_exc + standing_inc
-            if check - check == 0.0:
-                yield (
-                    f"{prefix} unit_price_exc_vat_price={float(exc)!r},unit_price_inc_vat_price={float(inc)!r},"
-                    f"standing_charge_exc_vat_price={float(standing_exc)!r},"
-                    f"standing_charge_inc_vat_price={float(standing_inc)!r} {int(start.timestamp())}"
+            head = heads[code] = series_key(measurement, tags) + " unit_price_exc_vat_price="
+        if standing is not day_standing:  # one tuple for all of a day's half-hours, None on export
+            day_standing = standing
+            if standing is None:
+                tail = " "
+            else:
+                standing_exc, standing_inc = standing
+                finite = standing_exc + standing_inc
+                tail = (
+                    f",standing_charge_exc_vat_price={as_float(standing_exc)!r},"
+                    f"standing_charge_inc_vat_price={as_float(standing_inc)!r} "
+                    if finite - finite == 0.0
+                    else ""
                 )
-                continue
-            fields = PRICE_FIELDS(exc, inc, standing_exc, standing_inc)
-        else:
-            fields = PRICE_FIELDS(exc, inc, None, None)
-        yield f"{prefix} {fields} {int(start.timestamp())}"
+        check = exc + inc
+        if tail and check - check == 0.0:
+            yield f"{head}{as_float(exc)!r},unit_price_inc_vat_price={as_float(inc)!r}{tail}{int(start.timestamp())}"
+            continue
+        fields = PRICE_FIELDS(exc, inc, *(standing or (None, None)))
+        yield f"{head[: -len(' unit_price_exc_vat_price=')]} {fields} {int(start.timestamp())}"
 
 
 def _cost_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
@@ -499,7 +511,9 @@ def export_influx(
     cursors = store.export_cursors(key)
     started = clock.monotonic()
     points: dict[str, int] = {}
-    with InfluxWriter(target, clock=clock, batch_size=influx.batch_size, transport=transport, sleep=sleep) as writer:
+    with InfluxWriter(
+        target, clock=clock, batch_size=influx.batch_size, senders=SENDERS, transport=transport, sleep=sleep
+    ) as writer:
         try:
             for job in jobs(ctx):
                 cursor = cursors.get((job.measurement, job.series))

@@ -2,7 +2,8 @@
 
 A point is a measurement, tags, fields and a time in epoch seconds (``precision=s``). InfluxDB keeps one
 point per measurement, tag set and time: writing the same point again overwrites it, which is what makes a
-repeated or resumed export harmless. Points go in batches of a few thousand lines, gzip'd.
+repeated or resumed export harmless. Points go in batches of a few thousand lines, gzip'd unless the server
+is on this machine.
 
 Temporary trouble (no connection, a timeout, 5xx, 429) is retried with full-jitter exponential backoff,
 ``Retry-After`` honoured up to the cap; the rest fails at once. Every error is one line that names what to
@@ -21,9 +22,11 @@ from __future__ import annotations
 
 import base64
 import gzip
+import ipaddress
 import logging
 import math
 import random
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,9 +44,22 @@ from octoscope.retry import Backoff, retry_after_seconds
 log = logging.getLogger(__name__)
 
 FieldValue = float | bool | str | None
-# Level 1 costs a third of level 5's CPU and sent as fast on loopback (bench/influx.py): the lines repeat
-# their tags, so even level 1 shrinks them many times over for a real network.
+# Level 1 costs a third of level 5's CPU; the lines repeat their tags, so even level 1 shrinks them 11 times
+# (bench/influx.py): over a real network that is most of the time of sending them. On loopback the bytes
+# cost nothing to move, and gzip is CPU on both sides (ours to compress, the server's to inflate), so none.
 GZIP_LEVEL = 1
+LOOPBACK_GZIP_LEVEL = 0
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` names this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = httpx.URL(url).host
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class InfluxError(OctoscopeError):
@@ -197,7 +213,9 @@ def _reason(response: httpx.Response) -> str:
 class InfluxWriter:
     """Writes points to one target over one HTTP connection pool. Use as a context manager.
 
-    ``transport``, ``sleep`` and ``rng`` are seams for tests; by default the real network and clock.
+    ``compress_level``: gzip's, 0 for none; by default none on loopback, else :data:`GZIP_LEVEL`.
+    ``senders``: requests in flight at once. ``transport``, ``sleep`` and ``rng`` are seams for tests; by
+    default the real network and clock.
     """
 
     def __init__(
@@ -205,7 +223,8 @@ class InfluxWriter:
         target: InfluxTarget,
         *,
         batch_size: int = 5000,
-        compress_level: int = GZIP_LEVEL,
+        compress_level: int | None = None,
+        senders: int = 1,
         queue_batches: int = 8,
         attempts: int = 5,
         base_seconds: float = 0.5,
@@ -217,6 +236,8 @@ class InfluxWriter:
     ) -> None:
         self.target = target
         self.batch_size = batch_size
+        if compress_level is None:
+            compress_level = LOOPBACK_GZIP_LEVEL if is_loopback(target.url) else GZIP_LEVEL
         self.compress_level = compress_level
         self.attempts = attempts
         self.base_seconds = base_seconds
@@ -227,12 +248,16 @@ class InfluxWriter:
         self._backoff = Backoff(base_seconds, cap_seconds, jitter=1.0)  # full jitter: writers spread out
         self._url, self._params = target.endpoint()
         self._headers = target.headers()
+        if not compress_level:
+            del self._headers["Content-Encoding"]
         self._http = httpx.Client(timeout=target.timeout_seconds, transport=transport)
         self.queue_batches = queue_batches
-        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="influx-write")
+        self.senders = senders
+        self._sender = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="influx-write")
         self._travelling: deque[Future[None]] = deque()  # handed to the worker, oldest first
         self._pending: list[tuple[Future[None], Callable[[], None]]] = []  # to run once that batch is written
         self._failed = False
+        self._counting = threading.Lock()  # the senders count batches and retries
         self.batches = 0
         self.retries = 0
 
@@ -265,10 +290,13 @@ class InfluxWriter:
         return sent
 
     def send_lines(self, lines: Iterable[str]) -> int:
-        """Send batches as the lines come: a worker thread sends them in order while the caller makes the
-        next ones, up to ``queue_batches`` waiting, so that what the caller does between lines (costing the
-        next meter, finding sessions) overlaps with the server storing the last. Some may still travel on
-        return. A failure is raised here or by a later call. Returns how many lines were handed over."""
+        """Send batches as the lines come: ``senders`` worker threads send them, oldest first, while the
+        caller makes the next ones, up to ``queue_batches`` waiting, so that what the caller does between
+        lines (costing the next meter, finding sessions) overlaps with the server storing the last. With two
+        senders a batch can be stored before the one before it (points are keyed, so order does not matter
+        to what is stored), and one already travelling is still sent after another fails; what waits for
+        lines (:meth:`then`) still waits for every batch up to them. Some may still travel on return. A
+        failure is raised here or by a later call. Returns how many lines were handed over."""
         sent = 0
         for batch in _batches(lines, self.batch_size):
             while len(self._travelling) >= self.queue_batches:
@@ -298,7 +326,7 @@ class InfluxWriter:
             self._failed = True
             self._pending.clear()
             raise
-        # Batches are written in order: what waited for this one, or an earlier one, can run.
+        # Batches are settled oldest first: what waited for this one has every batch before it written too.
         while self._pending and self._pending[0][0] is oldest:
             self._pending.pop(0)[1]()
 
@@ -307,7 +335,10 @@ class InfluxWriter:
         if self._failed:
             return  # a batch before it failed: the error is on its way to the caller
         try:
-            self._send(gzip.compress("\n".join(batch).encode(), compresslevel=self.compress_level), len(batch))
+            body = "\n".join(batch).encode()
+            if self.compress_level:
+                body = gzip.compress(body, compresslevel=self.compress_level)
+            self._send(body, len(batch))
         except BaseException:
             self._failed = True
             raise
@@ -328,7 +359,8 @@ class InfluxWriter:
                 continue
             status = response.status_code
             if status in (200, 204):
-                self.batches += 1
+                with self._counting:
+                    self.batches += 1
                 return
             reason = _reason(response)
             if status in (401, 403):
@@ -368,7 +400,8 @@ class InfluxWriter:
         # At least the server's Retry-After, but never parked longer than four caps.
         asked = retry_after_seconds(retry_after, self._clock())
         delay = self._backoff.delay(attempt, self._rng, asked, longest=self.cap_seconds * 4)
-        self.retries += 1
+        with self._counting:
+            self.retries += 1
         log.info("InfluxDB: %s; try %d of %d in %.1f s", why, attempt + 1, self.attempts, delay)
         self._sleep(delay)
 
