@@ -432,7 +432,7 @@ def _detected(
     memo = _DETECTED.setdefault(store, {})
     asked = (kind, series, tuple(exports), charger_kw)
     out: dict[int, Any] = {}
-    for block in blocks:
+    for block in blocks if keep_at is None else ():  # a writer makes sure of what the store keeps
         held = memo.get((*asked, block))
         if held is not None and held[0] == version:
             out[block] = held[1]
