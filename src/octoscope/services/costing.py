@@ -246,9 +246,10 @@ def probable_smart(
     Intelligent tariff the household is not on would have dispatched: it has no history). The cost engine
     bills them at the off-peak price where the price in force is higher, as estimated.
 
-    Detection runs on fixed blocks of time (``DETECTION_BLOCK``, with the baseline's margin either side),
-    each once per store version: a day's answer is the same whatever range it is asked in (a month alone or
-    inside a year: the Overview, Costs and the CLI agree), and a range the history covers needs none."""
+    Detection runs on fixed blocks of time (``DETECTION_BLOCK``, with the baseline's margin either side): a
+    day's answer is the same whatever range it is asked in (a month alone or inside a year: the Overview,
+    Costs and the CLI agree), and a range the history covers needs none. Each block's answer is kept in the
+    store by the sync, keyed by its content (see :func:`_detected`), else worked out once per store version."""
     return frozenset(_instant(t) for t in _probable_smart_seconds(store, point, lo, hi, any_tariff, history))
 
 
