@@ -9,10 +9,14 @@ PostgreSQL; given the simulator's whole dispatch history from February, so that 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,6 +34,7 @@ from octoscope.domain.uktime import HALF_HOUR, local_day_bounds, local_midnight
 from octoscope.services.costing import (
     DETECTION_BLOCK,
     DETECTION_MARGIN,
+    KINDS,
     Kind,
     _block_reads,
     _sessions_by_block,
@@ -39,6 +44,7 @@ from octoscope.services.costing import (
     probable_smart,
 )
 from octoscope.simulator.threaded import serve_in_thread
+from octoscope.store import open_store
 from octoscope.store.ports import StoreProtocol
 from octoscope.web.app import create_app
 from octoscope.wiring import open_account_store
@@ -152,6 +158,27 @@ def test_after_a_sync_every_block_is_kept_for_the_data_as_it_is(synced_on: Cli) 
         version = store.data_version()
         recent = {s: [(NOW - timedelta(days=3), NOW + timedelta(days=1))] for s in (home.imported, *home.exports)}
         assert 1 <= keep_detected(store, home.account, recent, NOW) <= 2
+        assert store.data_version() == version
+
+
+def test_blocks_kept_by_no_sync_yet_are_kept_by_the_next(synced_demo: Cli, tmp_path: Path) -> None:
+    # A store synced before blocks were kept (or by a run stopped while keeping them): the next sync, which
+    # reads only the last days again, keeps every block the store lacks, not only those it reached.
+    db = tmp_path / "octoscope.db"
+    shutil.copy(synced_demo.db, db)
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("DELETE FROM kept_results WHERE key NOT LIKE '%:370' AND key NOT LIKE '%:365'")
+    with open_store(db, frozen(NOW)) as store:
+        home = home_of(store)
+        recent = {home.imported: [(NOW - timedelta(days=3), NOW + timedelta(days=1))]}
+        blocks = every_block(store, home.imported)
+        assert keep_detected(store, home.account, recent, NOW) == len(blocks) - 1  # all but 365, kept whole
+        for kind in KINDS:
+            assert sorted(store.kept_results(f"detected:{kind}:{home.imported}:")) == sorted(
+                detection_key(kind, home.imported, b) for b in blocks
+            )
+        version = store.data_version()
+        assert keep_detected(store, home.account, recent, NOW) <= 2
         assert store.data_version() == version
 
 

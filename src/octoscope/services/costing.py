@@ -310,6 +310,7 @@ def _detection_blocks(lo: datetime, hi: datetime) -> range:
 # never used, whatever changed (a revised reading, a new dispatch, detection itself: DETECTION_VERSION).
 
 Kind = Literal["estimate", "sessions"]
+KINDS: tuple[Kind, ...] = ("estimate", "sessions")
 _Memo = dict[tuple[Any, ...], tuple[Any, Any]]
 _DETECTED: weakref.WeakKeyDictionary[StoreProtocol, _Memo] = weakref.WeakKeyDictionary()
 _JSON = {"separators": (",", ":")}
@@ -513,8 +514,9 @@ def keep_detected(
 ) -> int:
     """After a sync: detection kept for every electricity import series, both kinds (the estimate any tariff
     may cost, the sessions the reports list), in each block whose read window the sync's windows ``touched``
-    (by series; an export's window counts for its property's imports) reach, where the series has readings.
-    A block whose kept digest is still the data's is left as it is. Returns how many blocks it looked at."""
+    (by series; an export's window counts for its property's imports) reach, and in any block of the series
+    kept by neither kind yet (a store synced before blocks were kept, a run stopped while keeping them). A
+    block whose kept digest is still the data's is left as it is. Returns how many blocks it looked at."""
     looked = 0
     for prop in account.properties:
         imports = [p.series for p in prop.meter_points if fuel_of(p) == "electricity"]
@@ -525,14 +527,14 @@ def keep_detected(
             if extent is None:
                 continue
             first, last = extent.first.timestamp(), extent.last.timestamp() + HALF_HOUR.total_seconds()
-            blocks: set[int] = set()
+            own = range(int(first // _BLOCK_S), int((last - 1) // _BLOCK_S) + 1)  # the blocks holding readings
+            kept = {key for kind in KINDS for key in store.kept_results(_key_prefix(kind, series))}
+            blocks = {b for b in own if any(detection_key(k, series, b) not in kept for k in KINDS)}
             for a, z in windows:
-                lo, hi = max(a.timestamp(), first - _MARGIN_S), min(z.timestamp(), last + _MARGIN_S)
-                # the blocks whose read window reaches [lo, hi), of those that hold readings themselves
-                reach = range(int((lo - _MARGIN_S) // _BLOCK_S), int(-(-(hi + _MARGIN_S) // _BLOCK_S)))
-                own = range(int(first // _BLOCK_S), int((last - 1) // _BLOCK_S) + 1)
+                # the blocks whose read window reaches [a, z)
+                lo, hi = a.timestamp() - _MARGIN_S, z.timestamp() + _MARGIN_S
                 if lo < hi:
-                    blocks.update(range(max(reach.start, own.start), min(reach.stop, own.stop)))
+                    blocks.update(range(max(int(lo // _BLOCK_S), own.start), min(int(-(-hi // _BLOCK_S)), own.stop)))
             if not blocks:
                 continue
             ordered = sorted(blocks)
