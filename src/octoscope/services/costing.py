@@ -326,15 +326,6 @@ def _key_prefix(kind: Kind, series: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _BlockRead:
-    """What detection reads for a run of blocks, read once (with the margins) and cut per block."""
-
-    columns: ReadingColumns
-    intervals: list[tuple[float, float, datetime, datetime]]  # the dispatches: epoch seconds, then instants
-    exports: list[tuple[str, ReadingColumns]]  # the same property's export series, for the sessions kind
-
-
-@dataclass(frozen=True, slots=True)
 class _BlockInputs:
     """One block's inputs to detection: its read window's readings (every unit, as stored), the dispatches
     overlapping that window, and the exports' readings in it (sessions only)."""
@@ -497,16 +488,11 @@ def _decoded(kind: Kind, kept: KeptResult | None, digest: str) -> Any:
 
 
 def _charged_in_blocks(
-    store: StoreProtocol,
-    series: str,
-    blocks: Sequence[int],
-    read: _Read | None = None,
-    keep_at: datetime | None = None,
-    found: dict[tuple[str, int], list[Session]] | None = None,
+    store: StoreProtocol, series: str, blocks: Sequence[int], read: _Read | None = None
 ) -> list[frozenset[int]]:
     """Per detection block, the half-hours (epoch seconds) in which sessions found in ``series`` took energy
     (see :func:`_detected`)."""
-    return _detected(store, "estimate", series, blocks, read=read, keep_at=keep_at, found=found)
+    return _detected(store, "estimate", series, blocks, read=read)
 
 
 def keep_detected(
@@ -1283,7 +1269,6 @@ def _sessions_by_block(
     lo: datetime,
     hi: datetime,
     charger_kw: float | None,
-    keep_at: datetime | None = None,
 ) -> list[Session]:
     """The sessions starting in [lo, hi), found block by block (``DETECTION_BLOCK``, each read with the
     baseline's margin either side, as the estimate finds them): a session is measured the same whatever
@@ -1292,7 +1277,7 @@ def _sessions_by_block(
     blocks = _detection_blocks(lo, hi)
     if not blocks:
         return []
-    found = _detected(store, "sessions", series, blocks, exports=exports, charger_kw=charger_kw, keep_at=keep_at)
+    found = _detected(store, "sessions", series, blocks, exports=exports, charger_kw=charger_kw)
     return [s for sessions in found for s in sessions]
 
 
