@@ -5,7 +5,8 @@ account with one import MPAN, five years of UK local days (2021-01-01 to 2026-01
 of 46 and 50 half-hours) of consumption, on Agile (a price for every half-hour, payment method none, standing
 charge changing each quarter) until a switch at local midnight on 2025-09-01 to a flat variable tariff (prices
 for direct debit and for other methods, changing each quarter). The store holds what a sync would: Agile prices
-over the Agile agreement, the flat tariff's records from the quarter the switch falls in.
+over the Agile agreement, the flat tariff's records from the quarter the switch falls in, and the charging
+detected in each eight-week block kept, as the sync keeps it (``services.costing.keep_detected``).
 
 Two windows of the one series are costed by month: the last year (17,520 half-hours, the switch inside it)
 and all five years (87,648 half-hours, 5.003 meter-years).
@@ -58,7 +59,7 @@ from octoscope.domain.models import (
 )
 from octoscope.domain.uktime import HALF_HOUR, local_midnight
 from octoscope.services.cost_results import CostsReport
-from octoscope.services.costing import account_costs
+from octoscope.services.costing import account_costs, keep_detected
 from octoscope.store.sqlite import Store
 
 FIRST_DAY = date(2021, 1, 1)
@@ -152,6 +153,8 @@ def build(store: Store) -> dict[str, Any]:
         (FLAT, Charge.STANDING, flat_standing),
     ):
         store.write_rates(code, charge, rates)
+    # What a sync leaves after writing: each block's detected charging kept (services.sync_run does the same).
+    keep_detected(store, Account(ACCOUNT, (home,)), {point.series: [(starts[0], starts[-1] + HALF_HOUR)]}, now)
     prices = {
         AGILE: Prices({Charge.STANDARD: agile_unit}, agile_standing, "DIRECT_DEBIT"),
         FLAT: Prices({Charge.STANDARD: flat_unit}, flat_standing, "DIRECT_DEBIT"),

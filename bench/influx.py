@@ -1,7 +1,8 @@
 """Benchmark writing 5 meter-years to a real InfluxDB 1.x; prints one JSON line.
 
 The store is the one ``bench/costs.py`` builds: one import MPAN, five years of half-hours (2021-01-01 to
-2026-01-01 UK local days, ten clock-change days), on Agile (a price per half-hour) then a flat tariff. InfluxDB
+2026-01-01 UK local days, ten clock-change days), on Agile (a price per half-hour) then a flat tariff, left as
+a sync leaves it (the detected charging of each eight-week block kept: a first export after a sync). InfluxDB
 is Debian's ``influxd``, started here on free loopback ports with its data in a temporary folder, as the tests
 start it (``tests/servers.py``), authentication on.
 

@@ -190,9 +190,9 @@ def table_rows(
     """Every row of every table, sorted, for comparing two databases row by row.
 
     Left out by default: the request ledger, the run log and the token (they record how a run went, not
-    the data); and the columns that record when a thing was fetched.
+    the data); and the columns that record when a thing was fetched or worked out.
     """
-    clock_columns = {"discovered_at", "synced_at", "fresh_until", "settled_to", "seen_at", "applied_at"}
+    clock_columns = {"discovered_at", "synced_at", "fresh_until", "settled_to", "seen_at", "applied_at", "computed_at"}
     with contextlib.closing(sqlite3.connect(db)) as conn:  # closed: a connection left open holds a lock
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         out = {}

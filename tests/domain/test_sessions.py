@@ -5,6 +5,7 @@ truth."""
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import statistics
 import time
@@ -574,3 +575,15 @@ def test_dispatches_make_intelligent_sessions_more_exact(measured: dict[str, dic
     # test_every_session_energy_within_5_percent).
     with_them, without = measured[name]["errors"], measured[name]["errors_without_dispatches"]
     assert statistics.fmean(with_them) < statistics.fmean(without)
+
+
+def test_a_session_round_trips_through_its_json_exactly() -> None:
+    start = datetime(2026, 10, 25, 0, 47, 13, tzinfo=UTC)
+    halves = ((datetime(2026, 10, 25, 0, 30, tzinfo=UTC), 1.234), (datetime(2026, 10, 25, 1, 0, tzinfo=UTC), 3.5))
+    for s in (
+        Session(start, datetime(2026, 10, 25, 1, 30, tzinfo=UTC), 4.734, 7.21, halves),
+        Session(start + timedelta(microseconds=250_000), start + timedelta(hours=1), 0.1 + 0.2, 3.6, ()),
+    ):
+        again = Session.from_json(json.loads(json.dumps(s.to_json())))
+        assert again == s
+        assert again.start.utcoffset() == timedelta(0)

@@ -69,6 +69,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from octoscope.domain.costs import EpochReadings
 from octoscope.domain.uktime import UK
@@ -104,6 +105,11 @@ _NAN = float("nan")
 _HALF_HOUR = timedelta(minutes=30)
 
 
+# What detect_sessions finds from the same inputs: bump it whenever that changes (its thresholds, its passes),
+# so that sessions kept in the store under an older version are found again rather than used.
+DETECTION_VERSION = 1
+
+
 @dataclass(frozen=True)
 class Session:
     """One charging session. ``start`` and ``end`` are aware UTC instants, placed inside the first and last
@@ -120,6 +126,37 @@ class Session:
     @property
     def hours(self) -> float:
         return (self.end - self.start).total_seconds() / 3600
+
+    def to_json(self) -> list[object]:
+        """Compact plain data (instants in epoch seconds) that :meth:`from_json` turns back into an equal Session."""
+        return [
+            _seconds(self.start),
+            _seconds(self.end),
+            self.kwh,
+            self.charger_kw,
+            [[_seconds(t), kwh] for t, kwh in self.half_hours],
+        ]
+
+    @classmethod
+    def from_json(cls, row: Sequence[Any]) -> Session:
+        start, end, kwh, charger_kw, half_hours = row
+        return cls(
+            _from_seconds(start),
+            _from_seconds(end),
+            kwh,
+            charger_kw,
+            tuple((_from_seconds(t), v) for t, v in half_hours),
+        )
+
+
+def _seconds(at: datetime) -> int | float:
+    # Detection places instants on whole seconds; a float would still round-trip through JSON's repr.
+    t = at.timestamp()
+    return int(t) if t.is_integer() else t
+
+
+def _from_seconds(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
 
 
 def detect_sessions(

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import bisect
 import gc
+import hashlib
+import json
 import weakref
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from octoscope.config import CostSettings, Settings
 from octoscope.domain.costs import (
@@ -37,7 +40,13 @@ from octoscope.domain.live import DayRates
 from octoscope.domain.live import half_hours as half_hours_of_day
 from octoscope.domain.models import Account, Charge, Direction, DispatchRecord, Fuel, MeterPoint, TariffCode
 from octoscope.domain.periods import NAMED, clip, label, named
-from octoscope.domain.sessions import Session, detect_sessions, dispatch_history_from, probable_smart_half_hours
+from octoscope.domain.sessions import (
+    DETECTION_VERSION,
+    Session,
+    detect_sessions,
+    dispatch_history_from,
+    probable_smart_half_hours,
+)
 from octoscope.domain.uktime import (
     HALF_HOUR,
     UK,
@@ -60,7 +69,7 @@ from octoscope.services.cost_results import (
     money,
 )
 from octoscope.services.cost_results import FuelName as FuelName  # noqa: PLC0414
-from octoscope.store.ports import ReadingColumns, StoreProtocol
+from octoscope.store.ports import KeptResult, ReadingColumns, StoreProtocol
 
 LONGEST = timedelta(days=366 * 20)  # a range longer than this is a mistake, not a question
 
@@ -237,9 +246,10 @@ def probable_smart(
     Intelligent tariff the household is not on would have dispatched: it has no history). The cost engine
     bills them at the off-peak price where the price in force is higher, as estimated.
 
-    Detection runs on fixed blocks of time (``DETECTION_BLOCK``, with the baseline's margin either side),
-    each once per store version: a day's answer is the same whatever range it is asked in (a month alone or
-    inside a year: the Overview, Costs and the CLI agree), and a range the history covers needs none."""
+    Detection runs on fixed blocks of time (``DETECTION_BLOCK``, with the baseline's margin either side): a
+    day's answer is the same whatever range it is asked in (a month alone or inside a year: the Overview,
+    Costs and the CLI agree), and a range the history covers needs none. Each block's answer is kept in the
+    store by the sync, keyed by its content (see :func:`_detected`), else worked out once per store version."""
     return frozenset(_instant(t) for t in _probable_smart_seconds(store, point, lo, hi, any_tariff, history))
 
 
@@ -293,44 +303,232 @@ def _detection_blocks(lo: datetime, hi: datetime) -> range:
     return range(int(lo.timestamp() // size), int((hi.timestamp() - 1) // size) + 1)
 
 
-_DETECTED: weakref.WeakKeyDictionary[StoreProtocol, dict[tuple[str, int], tuple[Any, frozenset[int]]]]
-_DETECTED = weakref.WeakKeyDictionary()
+# --- detection per block, kept in the store by content ----------------------------------------------------
+#
+# A block's detection is kept under a key naming what was asked (kind, series, block) with, as its inputs, a
+# digest of everything detection read for it: a kept answer whose digest differs from the store's data now is
+# never used, whatever changed (a revised reading, a new dispatch, detection itself: DETECTION_VERSION).
+
+Kind = Literal["estimate", "sessions"]
+KINDS: tuple[Kind, ...] = ("estimate", "sessions")
+_Memo = dict[tuple[Any, ...], tuple[Any, Any]]
+_DETECTED: weakref.WeakKeyDictionary[StoreProtocol, _Memo] = weakref.WeakKeyDictionary()
+_JSON = {"separators": (",", ":")}
+
+
+def detection_key(kind: Kind, series: str, block: int) -> str:
+    """The kept result's key of one block's detection."""
+    return f"{_key_prefix(kind, series)}{block}"
+
+
+def _key_prefix(kind: Kind, series: str) -> str:
+    return f"detected:{kind}:{series}:"
+
+
+@dataclass(frozen=True, slots=True)
+class _BlockInputs:
+    """One block's inputs to detection: its read window's readings (every unit, as stored), the dispatches
+    overlapping that window, and the exports' readings in it (sessions only)."""
+
+    lo: float  # the block itself, in epoch seconds
+    hi: float
+    readings: ReadingColumns
+    intervals: list[tuple[float, float, datetime, datetime]]
+    exports: list[tuple[str, ReadingColumns]]
+
+    def digest(
+        self, kind: Kind, series: str, block: int, charger_kw: float | None, version: int = DETECTION_VERSION
+    ) -> str:
+        """A digest of everything detection reads for the block, and of what asks (the key's parts too, so a
+        body moved to another key cannot pass for its answer)."""
+        h = hashlib.blake2b(digest_size=20)
+        h.update(f"{version}\x1f{kind}\x1f{series}\x1f{block}\x1f{charger_kw!r}\x1f".encode())
+        for name, columns in (("", self.readings), *self.exports):
+            h.update(f"\x1e{name}\x1f{len(columns.starts)}\x1f".encode())
+            h.update(array("d", columns.starts).tobytes())
+            h.update(array("d", columns.values).tobytes())
+            h.update("\x1f".join(columns.units).encode())
+        h.update(array("d", [x for a, b, _, _ in self.intervals for x in (a, b)]).tobytes())
+        return h.hexdigest()
+
+    def kwh(self) -> EpochReadings:
+        return _kwh_only(self.readings, self.lo - _MARGIN_S, self.hi + _MARGIN_S)
+
+    def export_kwh(self) -> EpochReadings | None:
+        """The exports' kWh, one series after another (detection subtracts each from the import)."""
+        starts: list[float] = []
+        kwh: list[float] = []
+        for _, columns in self.exports:
+            got = _kwh_only(columns, self.lo - _MARGIN_S, self.hi + _MARGIN_S)
+            starts += got.starts
+            kwh += got.kwh
+        return EpochReadings(starts, kwh) if starts else None
+
+    def dispatches(self) -> list[tuple[datetime, datetime]]:
+        return [(a, b) for _, _, a, b in self.intervals]
+
+
+_MARGIN_S = DETECTION_MARGIN.total_seconds()
+_BLOCK_S = DETECTION_BLOCK.total_seconds()
+
+
+def _block_reads(
+    store: StoreProtocol, series: str, blocks: Sequence[int], exports: Sequence[str], read: _Read | None
+) -> Iterator[tuple[int, _BlockInputs]]:
+    """Each block's inputs, from one read of the series (and of each export) over the blocks' span and one
+    of the dispatches, cut per block: what ``store.dispatches(lo - margin, hi + margin)`` would answer."""
+    read_lo, read_hi = blocks[0] * _BLOCK_S - _MARGIN_S, (blocks[-1] + 1) * _BLOCK_S + _MARGIN_S
+    lo_at, hi_at = _instant(read_lo), _instant(read_hi)
+    columns = store.reading_columns(series, lo_at, hi_at) if read is None else read(read_lo, read_hi)
+    records = store.dispatches(lo_at, hi_at)
+    intervals = [(r.start.timestamp(), r.end.timestamp(), r.start, r.end) for r in records]
+    others = [(e, store.reading_columns(e, lo_at, hi_at)) for e in exports]
+    for block in blocks:
+        lo, hi = block * _BLOCK_S, (block + 1) * _BLOCK_S
+        a, z = lo - _MARGIN_S, hi + _MARGIN_S
+        yield (
+            block,
+            _BlockInputs(
+                lo,
+                hi,
+                _cut(columns, a, z),
+                [i for i in intervals if i[1] > a and i[0] < z],
+                [(e, _cut(c, a, z)) for e, c in others],
+            ),
+        )
+
+
+def _cut(columns: ReadingColumns, lo: float, hi: float) -> ReadingColumns:
+    """The rows of [lo, hi) (epoch seconds) of columns in time order."""
+    a, b = bisect.bisect_left(columns.starts, lo), bisect.bisect_left(columns.starts, hi)
+    return ReadingColumns(columns.starts[a:b], columns.values[a:b], columns.units[a:b])
+
+
+def _detected(
+    store: StoreProtocol,
+    kind: Kind,
+    series: str,
+    blocks: Sequence[int],
+    *,
+    exports: Sequence[str] = (),
+    charger_kw: float | None = None,
+    read: _Read | None = None,
+    keep_at: datetime | None = None,
+    found: dict[tuple[str, int], list[Session]] | None = None,
+) -> list[Any]:
+    """Per block, what ``kind`` asks of detection in ``series``: held in this process per store version, else
+    kept in the store under the block's key if its digest is still the data's, else detected (and, given
+    ``keep_at``, kept: only writers pass it, as a write drops every answer the web server holds).
+    ``found``: detections shared between the kinds within one call, where they read the same (no export, no
+    charger power given)."""
+    version = store.data_version()
+    memo = _DETECTED.setdefault(store, {})
+    asked = (kind, series, tuple(exports), charger_kw)
+    out: dict[int, Any] = {}
+    for block in blocks if keep_at is None else ():  # a writer makes sure of what the store keeps
+        held = memo.get((*asked, block))
+        if held is not None and held[0] == version:
+            out[block] = held[1]
+    missing = [b for b in blocks if b not in out]
+    if missing:
+        kept = store.kept_results(_key_prefix(kind, series))
+        for block, inputs in _block_reads(store, series, missing, exports, read):
+            key = detection_key(kind, series, block)
+            digest = inputs.digest(kind, series, block, charger_kw)
+            answer = _decoded(kind, kept.get(key), digest)
+            if answer is None:
+                sessions = None if found is None or exports or charger_kw is not None else found.get((series, block))
+                if sessions is None:
+                    sessions = _detect(inputs, kind, charger_kw)
+                    if found is not None and not exports and charger_kw is None:
+                        found[(series, block)] = sessions
+                answer = _answer(kind, sessions, inputs)
+                if keep_at is not None:
+                    store.keep_result(key, digest, _encoded(kind, answer), keep_at)
+            memo[(*asked, block)] = (version, answer)
+            out[block] = answer
+    return [out[b] for b in blocks]
+
+
+def _detect(inputs: _BlockInputs, kind: Kind, charger_kw: float | None) -> list[Session]:
+    readings = inputs.kwh()
+    if not readings.starts:
+        return []
+    if kind == "estimate":
+        return detect_sessions(readings, dispatches=inputs.dispatches())
+    return detect_sessions(readings, charger_kw=charger_kw, export=inputs.export_kwh(), dispatches=inputs.dispatches())
+
+
+def _answer(kind: Kind, found: list[Session], inputs: _BlockInputs) -> Any:
+    """The block's own part of what was found: the charged half-hours (epoch seconds) for the estimate, the
+    sessions starting in it for the report."""
+    lo, hi = inputs.lo, inputs.hi
+    if kind == "estimate":
+        return frozenset(int(t.timestamp()) for t in probable_smart_half_hours(found, None) if lo <= t.timestamp() < hi)
+    return tuple(s for s in found if lo <= s.start.timestamp() < hi)
+
+
+def _encoded(kind: Kind, answer: Any) -> str:
+    if kind == "estimate":
+        return json.dumps(sorted(answer), **_JSON)  # type: ignore[arg-type]
+    return json.dumps([s.to_json() for s in answer], **_JSON)  # type: ignore[arg-type]
+
+
+def _decoded(kind: Kind, kept: KeptResult | None, digest: str) -> Any:
+    """The kept answer if it was worked out from what the store holds now; None if not (or unreadable)."""
+    if kept is None or kept.inputs != digest:
+        return None
+    try:
+        body = json.loads(kept.body)
+        if kind == "estimate":
+            return frozenset(int(t) for t in body)
+        return tuple(Session.from_json(row) for row in body)
+    except (ValueError, TypeError):
+        return None  # not as written here: worked out again
 
 
 def _charged_in_blocks(
-    store: StoreProtocol, series: str, blocks: range, read: _Read | None = None
+    store: StoreProtocol, series: str, blocks: Sequence[int], read: _Read | None = None
 ) -> list[frozenset[int]]:
-    """Per detection block, the half-hours (epoch seconds) in which sessions found in ``series`` took energy,
-    kept per store version. The blocks not kept yet are read in one query (with the margins), then cut."""
-    version = store.data_version()
-    held = _DETECTED.setdefault(store, {})
-    out: dict[int, frozenset[int]] = {}
-    for block in blocks:
-        kept = held.get((series, block))
-        if kept is not None and kept[0] == version:
-            out[block] = kept[1]
-    missing = [b for b in blocks if b not in out]
-    if missing:
-        size, margin = DETECTION_BLOCK.total_seconds(), DETECTION_MARGIN.total_seconds()
-        read_lo, read_hi = missing[0] * size - margin, (missing[-1] + 1) * size + margin
-        if read is None:
-            columns = store.reading_columns(series, _instant(read_lo), _instant(read_hi))
-        else:
-            columns = read(read_lo, read_hi)
-        records = store.dispatches(_instant(read_lo), _instant(read_hi))
-        intervals = [(r.start.timestamp(), r.end.timestamp(), r.start, r.end) for r in records]
-        for block in missing:
-            lo, hi = block * size, (block + 1) * size
-            readings = _kwh_only(columns, lo - margin, hi + margin)
-            # what store.dispatches(lo - margin, hi + margin) answers: those overlapping the block's read
-            overlapping = [(a, b) for a_s, b_s, a, b in intervals if b_s > lo - margin and a_s < hi + margin]
-            found = detect_sessions(readings, dispatches=overlapping) if readings.starts else []
-            charged = frozenset(
-                int(t.timestamp()) for t in probable_smart_half_hours(found, None) if lo <= t.timestamp() < hi
-            )
-            held[(series, block)] = (version, charged)
-            out[block] = charged
-    return [out[b] for b in blocks]
+    """Per detection block, the half-hours (epoch seconds) in which sessions found in ``series`` took energy
+    (see :func:`_detected`)."""
+    return _detected(store, "estimate", series, blocks, read=read)
+
+
+def keep_detected(
+    store: StoreProtocol, account: Account, touched: dict[str, list[tuple[datetime, datetime]]], at: datetime
+) -> int:
+    """After a sync: detection kept for every electricity import series, both kinds (the estimate any tariff
+    may cost, the sessions the reports list), in each block whose read window the sync's windows ``touched``
+    (by series; an export's window counts for its property's imports) reach, and in any block of the series
+    kept by neither kind yet (a store synced before blocks were kept, a run stopped while keeping them). A
+    block whose kept digest is still the data's is left as it is. Returns how many blocks it looked at."""
+    looked = 0
+    for prop in account.properties:
+        imports = [p.series for p in prop.meter_points if fuel_of(p) == "electricity"]
+        exports = [p.series for p in prop.meter_points if fuel_of(p) == "export"]
+        windows = [w for s in (*imports, *exports) for w in touched.get(s, ())]
+        for series in imports if windows else ():
+            extent = store.series_extent(series)
+            if extent is None:
+                continue
+            first, last = extent.first.timestamp(), extent.last.timestamp() + HALF_HOUR.total_seconds()
+            own = range(int(first // _BLOCK_S), int((last - 1) // _BLOCK_S) + 1)  # the blocks holding readings
+            kept = {key for kind in KINDS for key in store.kept_results(_key_prefix(kind, series))}
+            blocks = {b for b in own if any(detection_key(k, series, b) not in kept for k in KINDS)}
+            for a, z in windows:
+                # the blocks whose read window reaches [a, z)
+                lo, hi = a.timestamp() - _MARGIN_S, z.timestamp() + _MARGIN_S
+                if lo < hi:
+                    blocks.update(range(max(int(lo // _BLOCK_S), own.start), min(int(-(-hi // _BLOCK_S)), own.stop)))
+            if not blocks:
+                continue
+            ordered = sorted(blocks)
+            found: dict[tuple[str, int], list[Session]] = {}
+            _detected(store, "sessions", series, ordered, exports=exports, keep_at=at, found=found)
+            _detected(store, "estimate", series, ordered, keep_at=at, found=found)
+            looked += len(ordered)
+    return looked
 
 
 class _Read:
@@ -354,9 +552,7 @@ class _Read:
         """[lo, hi) of the read held, if it holds all of it."""
         if self.held is None or not (self.held[0] <= lo and hi <= self.held[1]):
             return None
-        columns = self.held[2]
-        a, b = bisect.bisect_left(columns.starts, lo), bisect.bisect_left(columns.starts, hi)
-        return ReadingColumns(columns.starts[a:b], columns.values[a:b], columns.units[a:b])
+        return _cut(self.held[2], lo, hi)
 
 
 def _kwh_only(columns: ReadingColumns, lo: float, hi: float) -> EpochReadings:
@@ -1067,27 +1263,22 @@ def ev_sessions(
 
 
 def _sessions_by_block(
-    store: StoreProtocol, series: str, exports: list[str], lo: datetime, hi: datetime, charger_kw: float | None
+    store: StoreProtocol,
+    series: str,
+    exports: list[str],
+    lo: datetime,
+    hi: datetime,
+    charger_kw: float | None,
 ) -> list[Session]:
     """The sessions starting in [lo, hi), found block by block (``DETECTION_BLOCK``, each read with the
     baseline's margin either side, as the estimate finds them): a session is measured the same whatever
-    window asks for it (a week, a month or a year), not with a baseline that moves with the window."""
-    margin = DETECTION_MARGIN
-    found: list[Session] = []
-    for block in _detection_blocks(lo, hi):
-        b_lo = datetime.fromtimestamp(block * DETECTION_BLOCK.total_seconds(), UTC)
-        b_hi = b_lo + DETECTION_BLOCK
-        readings = [(t, v) for t, v, unit in store.readings(series, b_lo - margin, b_hi + margin) if unit == "kWh"]
-        export = [
-            (t, v) for e in exports for t, v, unit in store.readings(e, b_lo - margin, b_hi + margin) if unit == "kWh"
-        ]
-        intervals = [(r.start, r.end) for r in store.dispatches(b_lo - margin, b_hi + margin)]
-        found += [
-            s
-            for s in detect_sessions(readings, charger_kw=charger_kw, export=export or None, dispatches=intervals)
-            if b_lo <= s.start < b_hi
-        ]
-    return found
+    window asks for it (a week, a month or a year), not with a baseline that moves with the window. Kept
+    as the estimate's blocks are (see :func:`_detected`)."""
+    blocks = _detection_blocks(lo, hi)
+    if not blocks:
+        return []
+    found = _detected(store, "sessions", series, blocks, exports=exports, charger_kw=charger_kw)
+    return [s for sessions in found for s in sessions]
 
 
 def live_day_rates(store: StoreProtocol, settings: Settings, device_id: str, day: date) -> DayRates | None:

@@ -250,10 +250,14 @@ class KeptResult(NamedTuple):
 
 
 class KeptResultStore(Protocol):
-    """Slow answers (the tariff comparison) kept across restarts, one per key (what was asked)."""
+    """Slow answers (the tariff comparison, detected charging per block) kept across restarts, one per key
+    (what was asked)."""
 
     def keep_result(self, key: str, inputs: str, body: str, at: datetime) -> None: ...
     def kept_result(self, key: str) -> KeptResult | None: ...
+    def kept_results(self, prefix: str) -> dict[str, KeptResult]:
+        """Every result kept under a key that starts with ``prefix`` (not empty), by key, in one read."""
+        ...
 
 
 class HealthStore(Protocol):

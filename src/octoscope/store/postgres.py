@@ -1133,6 +1133,17 @@ class PostgresStore:
             ).fetchone()
         return None if row is None else KeptResult(row[0], from_epoch(row[1]), row[2])
 
+    def kept_results(self, prefix: str) -> dict[str, KeptResult]:
+        # starts_with, not a range: the database's collation need not order keys as bytes
+        if not prefix:
+            raise ValueError("a kept results prefix cannot be empty")
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT key, inputs, computed_at, body FROM kept_results WHERE account = %s AND starts_with(key, %s)",
+                (self.account, prefix),
+            ).fetchall()
+        return {key: KeptResult(inputs, from_epoch(at), body) for key, inputs, at, body in rows}
+
     # --- copying between stores (store/copy.py) ----------------------------------------------------------
 
     def copy_tables(self) -> list[str]:

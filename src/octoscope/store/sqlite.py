@@ -943,6 +943,18 @@ class SQLiteStore:
             ).fetchone()
         return None if row is None else KeptResult(row[0], from_epoch(row[1]), row[2])
 
+    def kept_results(self, prefix: str) -> dict[str, KeptResult]:
+        """Every result kept under a key starting with ``prefix``, in one read (a range of the key's index:
+        keys compare as bytes, so those with the prefix lie between it and its last character's successor)."""
+        if not prefix:
+            raise ValueError("a kept results prefix cannot be empty")
+        beyond = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        with self._reading():
+            rows = self._db.execute(
+                "SELECT key, inputs, computed_at, body FROM kept_results WHERE key >= ? AND key < ?", (prefix, beyond)
+            ).fetchall()
+        return {key: KeptResult(inputs, from_epoch(at), body) for key, inputs, at, body in rows}
+
 
 Store = SQLiteStore  # the name the rest of the code knew it by
 

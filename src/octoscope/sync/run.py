@@ -123,6 +123,7 @@ class SyncResult:
     requests: dict[str, int] = field(default_factory=dict)
     retries: int = 0
     problems: list[str] = field(default_factory=list)  # tasks that failed without stopping the run
+    account: Account | None = None  # as the run found it: what comes after the sync works on its meter points
 
     def count(self, meter: Meter) -> None:
         """Take the work's requests and retries from its meter (called when the work ends, failed or not)."""
@@ -298,7 +299,7 @@ async def run_sync(
         )
         discovered: dict[str, int] = dict(meter.made)
         plan = Plan(plan.window, plan.consumption, plan.charges, {k: v for k, v in discovered.items() if v})
-        result = SyncResult(plan)
+        result = SyncResult(plan, account=account)
         if dry_run:
             result.requests = discovered
             return result

@@ -30,3 +30,24 @@ def test_a_kept_result_outlives_the_process(backend: Backend, tmp_path: Path) ->
     assert kept is not None
     assert kept.computed_at == AT
     assert kept.computed_at.utcoffset() == timedelta(0)
+
+
+def test_results_are_read_together_by_the_start_of_their_key(empty: StoreProtocol) -> None:
+    # Keys that share more or less of the prefix, or sort just past it, are not among them.
+    for key in (
+        "detected:estimate:s:1",
+        "detected:estimate:s:12",
+        "detected:estimate:s;",
+        "detected:estimate:",
+        "detected:estimate:t:1",
+        "detected:sessions:s:1",
+        "detected:estimate:s:\u00e9",
+    ):
+        empty.keep_result(key, f"in-{key}", f'"{key}"', AT)
+    got = empty.kept_results("detected:estimate:s:")
+    assert got == {
+        k: KeptResult(f"in-{k}", AT, f'"{k}"')
+        for k in ("detected:estimate:s:1", "detected:estimate:s:12", "detected:estimate:s:\u00e9")
+    }
+    assert empty.kept_results("nothing:") == {}
+    assert empty.kept_results("DETECTED:") == {}  # a key is compared as written
