@@ -667,56 +667,84 @@ def _whole_day(
     seconds = lookup.seconds()
     ends = lookup.end_seconds()
     part = starts[pos:stop]
+    n = stop - pos
     i = bisect.bisect_right(seconds, first) - 1
-    if i >= 0 and i == bisect.bisect_right(seconds, last) - 1:
-        if last >= ends[i]:
-            return False
-        records: Sequence[int] | None = None  # one record all day
-    elif (
-        i >= 0
-        and seconds[i : i + len(part)] == list(part)
-        and (i + len(part) == len(seconds) or seconds[i + len(part)] > last)
+    if i < 0:
+        return False  # the first half-hour has no price: the day is partial, as the walk says
+    runs: list[tuple[int, int, int]] = []  # (a, b, record): part[a:b] priced by one record
+    records: range | None = None
+    if (
+        n > 1
+        and i + n <= len(seconds)
+        and seconds[i + n - 1] == last
+        and seconds[i : i + n] == list(part)
+        and (i + n == len(seconds) or seconds[i + n] > last)
         and all(map(operator.lt, part, part[1:]))
     ):
         # a record per half-hour, each starting at its half-hour (Agile): the next record, every time
-        records = range(i, i + len(part))
-        if not all(map(operator.lt, part, ends[i : i + len(part)])):
+        records = range(i, i + n)
+        if not all(map(operator.lt, part, ends[i : i + n])):
             return False
     else:
-        records = [r - 1 for r in map(functools.partial(bisect.bisect_right, seconds), part)]
-        if min(records) < 0 or not all(map(operator.lt, part, map(ends.__getitem__, records))):
-            return False  # a half-hour without a price: the day is partial, as the walk says
+        # Records that each last a stretch (one all day, or Go's two or three): the half-hours a record
+        # prices are a run, found by one bisection each, not a search per half-hour.
+        a, r, count = 0, i, len(seconds)
+        while True:
+            after = r + 1
+            b = bisect.bisect_left(part, seconds[after], a) if after < count else n
+            if part[b - 1] >= ends[r]:
+                return False  # a half-hour without a price: the day is partial, as the walk says
+            runs.append((a, b, r))
+            if b == n:
+                break
+            a = b
+            r = bisect.bisect_right(seconds, part[a], after) - 1
     special = not (smart.isdisjoint(part) and guessed.isdisjoint(part))
     kws = kwhs[pos:stop]
     priced = _added(kws)
     for t, inc_vat in zip(totals, vats, strict=True):
         values = lookup.inc if inc_vat else lookup.exc
-        rates = [values[i]] * len(kws) if records is None else list(map(values.__getitem__, records))
         levels = lookup.levels(midnight, next_midnight, inc_vat)
-        if not 2 <= len(levels) <= 3:  # the band does not depend on the price
-            names = [band_of(Charge.STANDARD, 0.0, levels)] * len(kws)
+        fixed = None if 2 <= len(levels) <= 3 else band_of(Charge.STANDARD, 0.0, levels)  # not by price
+        names: list[str]
+        if records is not None:
+            rates = list(map(values.__getitem__, records))
+            if fixed is None:
+                named = {r: band_of(Charge.STANDARD, r, levels) for r in set(rates)}
+                names = [named[r] for r in rates]
+        elif len(runs) == 1:
+            rates = [values[runs[0][2]]] * n
+            if fixed is None:
+                names = [band_of(Charge.STANDARD, rates[0], levels)] * n
         else:
-            named = {r: band_of(Charge.STANDARD, r, levels) for r in set(rates)}
-            names = [named[r] for r in rates]
+            rates, names = [], []
+            for a, b, r in runs:
+                rates += [values[r]] * (b - a)
+                if fixed is None:
+                    names += [band_of(Charge.STANDARD, values[r], levels)] * (b - a)
+        if fixed is not None:
+            names = [fixed] * n
         # 1: a smart dispatch, 2: probable smart charging, at the off-peak price where the price is higher
-        kinds = None
+        changed: list[tuple[int, int]] = []
         if special and levels and max(rates) > levels[0]:
             low = levels[0]
-            kinds = [
-                (1 if s in smart else 2 if s in guessed else 0) if r > low else 0
-                for s, r in zip(part, rates, strict=True)
-            ]
-            at_rates = _pence(kws, rates, billing)
-            rates = [low if k else r for k, r in zip(kinds, rates, strict=True)]
-            names = ["off-peak" if k else n for k, n in zip(kinds, names, strict=True)]
+            changed = [(j, 1 if part[j] in smart else 2) for j in _positions(part, smart, guessed) if rates[j] > low]
+        estimated: list[int] = []
+        if changed:
+            estimated = [j for j, kind in changed if kind == 2]
+            at_rates = _pence([kws[j] for j in estimated], [rates[j] for j in estimated], billing)
+            for j, _ in changed:
+                rates[j] = low
+                names[j] = "off-peak"
         pence = _pence(kws, rates, billing)
-        t.kwh, t.half_hours, t.priced_kwh = priced, len(kws), priced
+        t.kwh, t.half_hours, t.priced_kwh = priced, n, priced
         t.energy_cost = _added(pence)
-        if kinds is not None and 2 in kinds:
-            t.estimated_kwh = _added([k for k, kind in zip(kws, kinds, strict=True) if kind == 2])
-            t.estimated_pence = _added([p for p, kind in zip(pence, kinds, strict=True) if kind == 2])
-            t.at_stake = _added([a - p for a, p, kind in zip(at_rates, pence, kinds, strict=True) if kind == 2])
-        if names.count(names[0]) == len(names):
+        if estimated:
+            t.estimated_kwh = _added([kws[j] for j in estimated])
+            off = [pence[j] for j in estimated]
+            t.estimated_pence = _added(off)
+            t.at_stake = _added(list(map(operator.sub, at_rates, off)))
+        if names.count(names[0]) == n:
             t.bands[names[0]] = [priced, t.energy_cost]
             continue
         for name in dict.fromkeys(names):  # in the order first met, as the walk adds them
@@ -725,6 +753,17 @@ def _whole_day(
                 _added(itertools.compress(pence, map(name.__eq__, names))),
             ]
     return True
+
+
+def _positions(part: Sequence[float], smart: set[float], guessed: set[float]) -> list[int]:
+    """The positions in ``part`` (time order) of the half-hours in ``smart`` or ``guessed``, in order: found
+    by bisection from the few such half-hours, not by a look at each of the day's."""
+    found = sorted(smart.intersection(part) | guessed.intersection(part))
+    out: list[int] = []
+    for s in found:
+        a = bisect.bisect_left(part, s)
+        out.extend(range(a, bisect.bisect_right(part, s, a)))  # a half-hour read twice counts twice
+    return out
 
 
 def _pence(kwhs: Sequence[float], rates: Sequence[float], billing: bool) -> list[float]:
