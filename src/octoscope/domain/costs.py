@@ -699,31 +699,32 @@ def _whole_day(
                 break
             a = b
             r = bisect.bisect_right(seconds, part[a], after) - 1
-    special = not (smart.isdisjoint(part) and guessed.isdisjoint(part))
+    special = bool(smart or guessed) and not (smart.isdisjoint(part) and guessed.isdisjoint(part))
     kws = kwhs[pos:stop]
     priced = _added(kws)
     for t, inc_vat in zip(totals, vats, strict=True):
         values = lookup.inc if inc_vat else lookup.exc
         levels = lookup.levels(midnight, next_midnight, inc_vat)
-        fixed = None if 2 <= len(levels) <= 3 else band_of(Charge.STANDARD, 0.0, levels)  # not by price
-        names: list[str]
+        # the day's one band (none where it depends on the price, or differs in the day), else each half-hour's
+        single = None if 2 <= len(levels) <= 3 else band_of(Charge.STANDARD, 0.0, levels)
+        names: list[str] | None = None
         if records is not None:
             rates = list(map(values.__getitem__, records))
-            if fixed is None:
+            if single is None:
                 named = {r: band_of(Charge.STANDARD, r, levels) for r in set(rates)}
                 names = [named[r] for r in rates]
         elif len(runs) == 1:
             rates = [values[runs[0][2]]] * n
-            if fixed is None:
-                names = [band_of(Charge.STANDARD, rates[0], levels)] * n
+            if single is None:
+                single = band_of(Charge.STANDARD, rates[0], levels)
         else:
-            rates, names = [], []
+            rates = []
             for a, b, r in runs:
                 rates += [values[r]] * (b - a)
-                if fixed is None:
+            if single is None:
+                names = []
+                for a, b, r in runs:
                     names += [band_of(Charge.STANDARD, values[r], levels)] * (b - a)
-        if fixed is not None:
-            names = [fixed] * n
         # 1: a smart dispatch, 2: probable smart charging, at the off-peak price where the price is higher
         changed: list[tuple[int, int]] = []
         if special and levels and max(rates) > levels[0]:
@@ -733,6 +734,8 @@ def _whole_day(
         if changed:
             estimated = [j for j, kind in changed if kind == 2]
             at_rates = _pence([kws[j] for j in estimated], [rates[j] for j in estimated], billing)
+            if names is None:
+                names = [str(single)] * n
             for j, _ in changed:
                 rates[j] = low
                 names[j] = "off-peak"
@@ -744,8 +747,10 @@ def _whole_day(
             off = [pence[j] for j in estimated]
             t.estimated_pence = _added(off)
             t.at_stake = _added(list(map(operator.sub, at_rates, off)))
-        if names.count(names[0]) == n:
-            t.bands[names[0]] = [priced, t.energy_cost]
+        if names is not None and names.count(names[0]) == n:
+            single, names = names[0], None
+        if names is None:
+            t.bands[str(single)] = [priced, t.energy_cost]
             continue
         for name in dict.fromkeys(names):  # in the order first met, as the walk adds them
             t.bands[name] = [
