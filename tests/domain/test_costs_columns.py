@@ -107,6 +107,20 @@ def test_a_running_sum_adds_in_order_from_zero() -> None:
     assert running_sum(iter([])) == 0.0
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_a_running_sum_is_the_loop_to_the_last_bit(seed: int) -> None:
+    """Whichever way it is summed in C (``sum`` before Python 3.12), the float and its type are the loop's."""
+    rng = random.Random(seed)
+    picks = [0.1, 1e16, -1e16, -0.0, 0.0, 3, -2, 1e-300, 7.93695, 27.31]
+    for _ in range(500):
+        values = [rng.choice(picks) if rng.random() < 0.3 else rng.uniform(-40, 40) for _ in range(rng.randrange(60))]
+        total = 0.0
+        for v in values:
+            total += v
+        assert repr(running_sum(values)) == repr(total)
+        assert repr(running_sum(iter(values))) == repr(total)
+
+
 def test_one_reading_costs_the_same_as_columns_or_as_a_pair() -> None:
     at = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
     prices = {FLEX: Prices({Charge.STANDARD: [Rate(LONG_AGO, None, 20.0, 21.0, None)]}, standing(), "DIRECT_DEBIT")}

@@ -15,6 +15,7 @@ import bisect
 import functools
 import itertools
 import operator
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -778,10 +779,20 @@ def _pence(kwhs: Sequence[float], rates: Sequence[float], billing: bool) -> list
     return list(map(operator.mul, kwhs, rates))
 
 
-def running_sum(values: Iterable[float]) -> float:
-    """0.0 plus each value in turn, in C: the float a running ``total += value`` reaches (``sum`` may
-    compensate, from Python 3.12, and then differ in the last bit from what was always shown)."""
-    return functools.reduce(operator.add, values, 0.0)
+if sys.version_info >= (3, 12):
+
+    def running_sum(values: Iterable[float]) -> float:
+        """0.0 plus each value in turn, in C: the float a running ``total += value`` reaches (``sum``
+        compensates, from Python 3.12, and then differs in the last bit from what was always shown)."""
+        return functools.reduce(operator.add, values, 0.0)
+
+else:
+
+    def running_sum(values: Iterable[float]) -> float:
+        """0.0 plus each value in turn, in C: the float a running ``total += value`` reaches. Until Python
+        3.12 (which made it compensate), ``sum`` from 0.0 does just that in a C double, five times as fast
+        as ``functools.reduce``, which makes a float object of each partial sum."""
+        return sum(values, 0.0)
 
 
 _added = running_sum

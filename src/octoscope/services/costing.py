@@ -30,6 +30,7 @@ from octoscope.domain.costs import (
     gas_kwh_many,
     next_month,
     prices_in_force,
+    running_sum,
     standing_charges,
     unit_rates,
 )
@@ -474,12 +475,7 @@ def _stored_columns(
     return _Stored(EpochReadings(kept, kwh), M3ByHalfHour(m3_starts, m3_values), m3_by_day)
 
 
-def _added(values: Sequence[float]) -> float:
-    """0.0 + each value in turn: the same float as adding them one by one (``sum`` may compensate)."""
-    total = 0.0
-    for value in values:
-        total += value
-    return total
+_added = running_sum  # 0.0 + each value in turn: the same float as adding them one by one
 
 
 def half_hours(
