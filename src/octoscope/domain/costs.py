@@ -706,26 +706,21 @@ def _whole_day(
     for t, inc_vat in zip(totals, vats, strict=True):
         values = lookup.inc if inc_vat else lookup.exc
         levels = lookup.levels(midnight, next_midnight, inc_vat)
-        # the day's one band (none where it depends on the price, or differs in the day), else each half-hour's
+        # the day's one band where it does not depend on the price, else per half-hour (Agile) or per run
         single = None if 2 <= len(levels) <= 3 else band_of(Charge.STANDARD, 0.0, levels)
         names: list[str] | None = None
+        segments: list[tuple[int, int, str]] = []  # (a, b, band): part[a:b] in one band, in time order
         if records is not None:
             rates = list(map(values.__getitem__, records))
             if single is None:
                 named = {r: band_of(Charge.STANDARD, r, levels) for r in set(rates)}
                 names = [named[r] for r in rates]
-        elif len(runs) == 1:
-            rates = [values[runs[0][2]]] * n
-            if single is None:
-                single = band_of(Charge.STANDARD, rates[0], levels)
         else:
             rates = []
             for a, b, r in runs:
                 rates += [values[r]] * (b - a)
             if single is None:
-                names = []
-                for a, b, r in runs:
-                    names += [band_of(Charge.STANDARD, values[r], levels)] * (b - a)
+                segments = [(a, b, band_of(Charge.STANDARD, values[r], levels)) for a, b, r in runs]
         # 1: a smart dispatch, 2: probable smart charging, at the off-peak price where the price is higher
         changed: list[tuple[int, int]] = []
         if special and levels and max(rates) > levels[0]:
@@ -735,11 +730,13 @@ def _whole_day(
         if changed:
             estimated = [j for j, kind in changed if kind == 2]
             at_rates = _pence([kws[j] for j in estimated], [rates[j] for j in estimated], billing)
-            if names is None:
-                names = [str(single)] * n
             for j, _ in changed:
                 rates[j] = low
-                names[j] = "off-peak"
+            if names is not None:
+                for j, _ in changed:
+                    names[j] = "off-peak"
+            else:
+                segments = _split([j for j, _ in changed], segments or [(0, n, str(single))], "off-peak")
         pence = _pence(kws, rates, billing)
         t.kwh, t.half_hours, t.priced_kwh = priced, n, priced
         t.energy_cost = _added(pence)
@@ -748,17 +745,44 @@ def _whole_day(
             off = [pence[j] for j in estimated]
             t.estimated_pence = _added(off)
             t.at_stake = _added(list(map(operator.sub, at_rates, off)))
-        if names is not None and names.count(names[0]) == n:
-            single, names = names[0], None
-        if names is None:
-            t.bands[str(single)] = [priced, t.energy_cost]
+        if names is not None:
+            if names.count(names[0]) == n:
+                single = names[0]
+            else:
+                for name in dict.fromkeys(names):  # in the order first met, as the walk adds them
+                    t.bands[name] = [
+                        _added(itertools.compress(kws, map(name.__eq__, names))),
+                        _added(itertools.compress(pence, map(name.__eq__, names))),
+                    ]
+                continue
+        if segments and any(band != segments[0][2] for _, _, band in segments):
+            for name in dict.fromkeys(band for _, _, band in segments):  # in the order first met, as the walk
+                mine = [(a, b) for a, b, band in segments if band == name]
+                t.bands[name] = [
+                    _added(itertools.chain.from_iterable([kws[a:b] for a, b in mine])),
+                    _added(itertools.chain.from_iterable([pence[a:b] for a, b in mine])),
+                ]
             continue
-        for name in dict.fromkeys(names):  # in the order first met, as the walk adds them
-            t.bands[name] = [
-                _added(itertools.compress(kws, map(name.__eq__, names))),
-                _added(itertools.compress(pence, map(name.__eq__, names))),
-            ]
+        t.bands[segments[0][2] if segments else str(single)] = [priced, t.energy_cost]
     return True
+
+
+def _split(at: list[int], segments: list[tuple[int, int, str]], band: str) -> list[tuple[int, int, str]]:
+    """``segments`` with each position of ``at`` (in order) cut out into a segment of its own in ``band``."""
+    out: list[tuple[int, int, str]] = []
+    k = 0
+    for a, b, name in segments:
+        rest = a
+        while k < len(at) and at[k] < b:
+            j = at[k]
+            if j > rest:
+                out.append((rest, j, name))
+            out.append((j, j + 1, band))
+            rest = j + 1
+            k += 1
+        if rest < b:
+            out.append((rest, b, name))
+    return out
 
 
 def _positions(part: Sequence[float], smart: set[float], guessed: set[float]) -> list[int]:
