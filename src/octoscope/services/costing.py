@@ -441,14 +441,18 @@ def _stored_columns(
         m3_by_day: dict[date, float] = {}
         day = local_date(_instant(starts[0]))
         a, n = 0, len(starts)
+        # converted a stretch of days of one calorific value at a time (usually all of them at once)
+        stretch, value = 0, calorific.on(day)
         while a < n:
             b = bisect.bisect_left(starts, local_midnight(day + timedelta(days=1)).timestamp(), a)
-            part = values[a:b]
-            kwh += gas_kwh_many(part, calorific.on(day))
-            if part:
-                m3_by_day[day] = _added(part)
+            if b > a:
+                m3_by_day[day] = _added(values[a:b])
+                if calorific.on(day) != value:
+                    kwh += gas_kwh_many(values[stretch:a], value)
+                    stretch, value = a, calorific.on(day)
             day += timedelta(days=1)
             a = b
+        kwh += gas_kwh_many(values[stretch:], value)
         return _Stored(EpochReadings(starts, kwh), M3ByHalfHour(starts, values), m3_by_day)
     if not kwh_count and not m3_count:
         raise NothingToCost(
