@@ -124,7 +124,7 @@ class _Lookup:
         """The records' starts in epoch seconds, worked out once."""
         held: list[float] | None = getattr(self, "_seconds", None)
         if held is None:
-            held = self._seconds = [s.timestamp() for s in self.starts]
+            held = self._seconds = [_second(s.timestamp()) for s in self.starts]
         return held
 
     def end_instants(self) -> list[datetime]:
@@ -138,7 +138,7 @@ class _Lookup:
         """The records' ends in epoch seconds (infinity for none), worked out once."""
         held: list[float] | None = getattr(self, "_end_seconds", None)
         if held is None:
-            held = self._end_seconds = [_INF if e is None else e.timestamp() for e in self.ends]
+            held = self._end_seconds = [_INF if e is None else _second(e.timestamp()) for e in self.ends]
         return held
 
     def levels(self, start: datetime, end: datetime, inc_vat: bool) -> list[float]:
@@ -452,20 +452,15 @@ def _cost_pass(
     timeline = _Timeline(agreements, prices)
     sides = range(len(vats))
     days: list[dict[date, Totals]] = [{} for _ in vats]
-    instants: list[datetime] = []  # local midnights in UTC: the walk moves from day to day by comparison
-    local_days: list[date] = []
-    day = first_day
-    while day <= end_day:
-        if day < end_day:
-            local_days.append(day)
-            for held in days:
-                held[day] = Totals()
-        instants.append(local_midnight(day))
-        day += timedelta(days=1)
+    local_days = [first_day + timedelta(days=i) for i in range((end_day - first_day).days)]
+    for held in days:
+        for day in local_days:
+            held[day] = Totals()
+    instants = midnights(first_day, end_day)  # local midnights in UTC: the walk moves from day to day by comparison
     if timeline.span is None:
         return [bucketed(held, first_day, end_day, by) for held in days]
     starts, kwhs, given = _columns(readings)
-    bounds = [b.timestamp() for b in instants]
+    bounds = [_second(b.timestamp()) for b in instants]
     entries = timeline.entries
     entry_starts = [e.start.timestamp() for e in entries]
     entry_ends = [_INF if e.end is None else e.end.timestamp() for e in entries]
@@ -820,6 +815,23 @@ else:
 
 
 _added = running_sum
+
+
+def _second(seconds: float) -> float:
+    """Epoch seconds as an int where whole (as the store's half-hour starts are): compared with the readings'
+    starts by the thousand, an int against an int is the quick comparison."""
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+@functools.lru_cache(maxsize=8192)
+def _midnight(day: date) -> datetime:
+    return local_midnight(day)
+
+
+def midnights(first_day: date, last_day: date) -> list[datetime]:
+    """The UTC instants of the local midnights that begin the days ``first_day`` to ``last_day``, both in (each
+    worked out once per process: every meter point's costing of a range asks for the same)."""
+    return [_midnight(first_day + timedelta(days=i)) for i in range((last_day - first_day).days + 1)]
 
 
 def _second_of_day(at: time) -> float:

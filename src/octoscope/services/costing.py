@@ -28,6 +28,7 @@ from octoscope.domain.costs import (
     cost_exc_inc,
     gas_kwh,
     gas_kwh_many,
+    midnights,
     next_month,
     prices_in_force,
     running_sum,
@@ -443,8 +444,9 @@ def _stored_columns(
         a, n = 0, len(starts)
         # converted a stretch of days of one calorific value at a time (usually all of them at once)
         stretch, value = 0, calorific.on(day)
+        ends = iter(midnights(day + timedelta(days=1), local_date(_instant(starts[-1])) + timedelta(days=1)))
         while a < n:
-            b = bisect.bisect_left(starts, local_midnight(day + timedelta(days=1)).timestamp(), a)
+            b = bisect.bisect_left(starts, next(ends).timestamp(), a)
             if b > a:
                 m3_by_day[day] = _added(values[a:b])
                 if calorific.on(day) != value:
