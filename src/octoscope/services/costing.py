@@ -700,7 +700,7 @@ def daily_totals(
         )
         return (one,)
 
-    (daily,) = _daily(account, first, end, set(wanted), costed, 1)
+    (daily,) = _daily(account, first, end, set(wanted), costed, 1, fresh=True)
     return daily
 
 
@@ -719,7 +719,7 @@ def daily_totals_exc_inc(
     made (an export's rows) to take the days from."""
     settings = settings or CostSettings()
     passes = costed or PointPasses(store, payment_method, settings, half_hours=False)
-    exc, inc = _daily(account, first, end, set(wanted), passes.get, 2)
+    exc, inc = _daily(account, first, end, set(wanted), passes.get, 2, fresh=costed is None)
     return exc, inc
 
 
@@ -730,9 +730,12 @@ def _daily(
     wanted: set[FuelName],
     costed: Callable[[MeterPoint, date, date], Sequence[PointCosts]],
     results: int,
+    *,
+    fresh: bool = False,
 ) -> list[DailyTotals]:
     """Each point's days, as ``costed`` prices them (``results`` of them: one per VAT treatment), added per
-    fuel."""
+    fuel. ``fresh``: what ``costed`` answers is made for this call alone, so that a day's totals met first are
+    taken as they are rather than added to new ones (the same floats: see :func:`_taken`)."""
     out = [DailyTotals({}, set()) for _ in range(results)]
     for prop in account.properties:
         for point in prop.meter_points:
@@ -748,11 +751,24 @@ def _daily(
                 for day, totals in result.report.days.items():
                     if not span[0] <= day < span[1]:
                         continue  # a pass made over more days than asked
-                    mine = held.setdefault(day, Totals())
-                    mine.add(totals)
+                    mine = held.get(day)
+                    if mine is None and fresh:
+                        mine = held[day] = _taken(totals)
+                    else:
+                        if mine is None:
+                            mine = held[day] = Totals()
+                        mine.add(totals)
                     if day in m3_by_day:
                         mine.m3 += m3_by_day[day]
     return out
+
+
+def _taken(totals: Totals) -> Totals:
+    """``totals`` as ``Totals()`` with it added would be, without the copy: 0.0 + x is x for every float but
+    -0.0, and the cost pass's sums all start from 0.0 (never -0.0); a standing charge is a stored price, so
+    it is added to 0.0 as a copy would."""
+    totals.standing_charge += 0.0
+    return totals
 
 
 def costs_report(
