@@ -147,6 +147,9 @@ class _Lookup:
         hi = bisect.bisect_left(self.starts, end)
         values = self.inc if inc_vat else self.exc
         ends = self.ends
+        if hi - lo == 1:  # one record all day (a fixed price): no set to make
+            last = ends[lo]
+            return [values[lo]] if last is None or last > start else []
         return sorted({values[i] for i in range(lo, hi) if ends[i] is None or ends[i] > start})  # type: ignore[operator]
 
     def at(self, instant: datetime, inc_vat: bool) -> float | None:
@@ -237,10 +240,14 @@ class Totals:
         self.at_stake += other.at_stake
         if other.partial_days:
             self.partial_days = sorted(set(self.partial_days) | set(other.partial_days))
+        bands = self.bands
         for band, (kwh, pence) in other.bands.items():
-            mine = self.bands.setdefault(band, [0.0, 0.0])
-            mine[0] += kwh
-            mine[1] += pence
+            mine = bands.get(band)
+            if mine is None:
+                bands[band] = [0.0 + kwh, 0.0 + pence]  # as added to a new [0.0, 0.0]
+            else:
+                mine[0] += kwh
+                mine[1] += pence
 
 
 class HalfHourCost(NamedTuple):
