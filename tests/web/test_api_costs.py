@@ -8,10 +8,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import fastapi.routing
 import httpx
 import pytest
 
 from octoscope.simulator.threaded import serve_in_thread
+from octoscope.web import costs
 from octoscope.web.app import create_app
 from octoscope.web.costs import CostsOut
 from tests.conftest import Cli, make_cli, simulator
@@ -113,3 +115,19 @@ def test_a_query_asked_again_is_the_kept_answer_until_the_store_changes(synced_d
     assert again.headers["content-security-policy"] == first.headers["content-security-policy"]
     assert [r.status_code for r in bad] == [400, 400]
     assert after.json()["electricity"]["kwh"] > first.json()["electricity"]["kwh"]
+
+
+def test_start_up_builds_what_a_first_request_would(synced_demo: Cli) -> None:
+    """Before the server listens, FastAPI has built every route of the app and of each account's app (it
+    builds them on a process's first request otherwise) and read each endpoint's source for its error
+    context: the first request does only its own work. Checked on FastAPI's own records of both (private
+    names: if a FastAPI upgrade moves them, this says the warm-up must follow)."""
+    fastapi.routing._endpoint_context_cache.pop(id(costs.costs), None)
+    app = create_app(synced_demo.settings(), clock=synced_demo.clock())
+    included = [r for r in app.router.routes if isinstance(r, fastapi.routing._IncludedRouter)]
+    assert included
+    assert all(r._effective_candidates_version is None for r in included)
+    with serve_in_thread(app) as base:
+        assert all(r._effective_candidates_version is not None for r in included)
+        assert id(costs.costs) in fastapi.routing._endpoint_context_cache
+        assert httpx.get(f"{base}/api/costs", params={"period": "2026-10"}, timeout=30).status_code == 200

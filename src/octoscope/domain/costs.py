@@ -15,6 +15,7 @@ import bisect
 import functools
 import itertools
 import operator
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -123,7 +124,7 @@ class _Lookup:
         """The records' starts in epoch seconds, worked out once."""
         held: list[float] | None = getattr(self, "_seconds", None)
         if held is None:
-            held = self._seconds = [s.timestamp() for s in self.starts]
+            held = self._seconds = [_second(s.timestamp()) for s in self.starts]
         return held
 
     def end_instants(self) -> list[datetime]:
@@ -137,7 +138,7 @@ class _Lookup:
         """The records' ends in epoch seconds (infinity for none), worked out once."""
         held: list[float] | None = getattr(self, "_end_seconds", None)
         if held is None:
-            held = self._end_seconds = [_INF if e is None else e.timestamp() for e in self.ends]
+            held = self._end_seconds = [_INF if e is None else _second(e.timestamp()) for e in self.ends]
         return held
 
     def levels(self, start: datetime, end: datetime, inc_vat: bool) -> list[float]:
@@ -146,6 +147,9 @@ class _Lookup:
         hi = bisect.bisect_left(self.starts, end)
         values = self.inc if inc_vat else self.exc
         ends = self.ends
+        if hi - lo == 1:  # one record all day (a fixed price): no set to make
+            last = ends[lo]
+            return [values[lo]] if last is None or last > start else []
         return sorted({values[i] for i in range(lo, hi) if ends[i] is None or ends[i] > start})  # type: ignore[operator]
 
     def at(self, instant: datetime, inc_vat: bool) -> float | None:
@@ -236,10 +240,14 @@ class Totals:
         self.at_stake += other.at_stake
         if other.partial_days:
             self.partial_days = sorted(set(self.partial_days) | set(other.partial_days))
+        bands = self.bands
         for band, (kwh, pence) in other.bands.items():
-            mine = self.bands.setdefault(band, [0.0, 0.0])
-            mine[0] += kwh
-            mine[1] += pence
+            mine = bands.get(band)
+            if mine is None:
+                bands[band] = [0.0 + kwh, 0.0 + pence]  # as added to a new [0.0, 0.0]
+            else:
+                mine[0] += kwh
+                mine[1] += pence
 
 
 class HalfHourCost(NamedTuple):
@@ -451,20 +459,15 @@ def _cost_pass(
     timeline = _Timeline(agreements, prices)
     sides = range(len(vats))
     days: list[dict[date, Totals]] = [{} for _ in vats]
-    instants: list[datetime] = []  # local midnights in UTC: the walk moves from day to day by comparison
-    local_days: list[date] = []
-    day = first_day
-    while day <= end_day:
-        if day < end_day:
-            local_days.append(day)
-            for held in days:
-                held[day] = Totals()
-        instants.append(local_midnight(day))
-        day += timedelta(days=1)
+    local_days = [first_day + timedelta(days=i) for i in range((end_day - first_day).days)]
+    for held in days:
+        for day in local_days:
+            held[day] = Totals()
+    instants = midnights(first_day, end_day)  # local midnights in UTC: the walk moves from day to day by comparison
     if timeline.span is None:
         return [bucketed(held, first_day, end_day, by) for held in days]
     starts, kwhs, given = _columns(readings)
-    bounds = [b.timestamp() for b in instants]
+    bounds = [_second(b.timestamp()) for b in instants]
     entries = timeline.entries
     entry_starts = [e.start.timestamp() for e in entries]
     entry_ends = [_INF if e.end is None else e.end.timestamp() for e in entries]
@@ -667,64 +670,132 @@ def _whole_day(
     seconds = lookup.seconds()
     ends = lookup.end_seconds()
     part = starts[pos:stop]
+    n = stop - pos
     i = bisect.bisect_right(seconds, first) - 1
-    if i >= 0 and i == bisect.bisect_right(seconds, last) - 1:
-        if last >= ends[i]:
-            return False
-        records: Sequence[int] | None = None  # one record all day
-    elif (
-        i >= 0
-        and seconds[i : i + len(part)] == list(part)
-        and (i + len(part) == len(seconds) or seconds[i + len(part)] > last)
+    if i < 0:
+        return False  # the first half-hour has no price: the day is partial, as the walk says
+    runs: list[tuple[int, int, int]] = []  # (a, b, record): part[a:b] priced by one record
+    records: range | None = None
+    if (
+        n > 1
+        and i + n <= len(seconds)
+        and seconds[i + n - 1] == last
+        and seconds[i : i + n] == list(part)
+        and (i + n == len(seconds) or seconds[i + n] > last)
         and all(map(operator.lt, part, part[1:]))
     ):
         # a record per half-hour, each starting at its half-hour (Agile): the next record, every time
-        records = range(i, i + len(part))
-        if not all(map(operator.lt, part, ends[i : i + len(part)])):
+        records = range(i, i + n)
+        if not all(map(operator.lt, part, ends[i : i + n])):
             return False
     else:
-        records = [r - 1 for r in map(functools.partial(bisect.bisect_right, seconds), part)]
-        if min(records) < 0 or not all(map(operator.lt, part, map(ends.__getitem__, records))):
-            return False  # a half-hour without a price: the day is partial, as the walk says
-    special = not (smart.isdisjoint(part) and guessed.isdisjoint(part))
+        # Records that each last a stretch (one all day, or Go's two or three): the half-hours a record
+        # prices are a run, found by one bisection each, not a search per half-hour.
+        a, r, count = 0, i, len(seconds)
+        while True:
+            after = r + 1
+            b = bisect.bisect_left(part, seconds[after], a) if after < count else n
+            if part[b - 1] >= ends[r]:
+                return False  # a half-hour without a price: the day is partial, as the walk says
+            runs.append((a, b, r))
+            if b == n:
+                break
+            a = b
+            r = bisect.bisect_right(seconds, part[a], after) - 1
+    special = bool(smart or guessed) and not (smart.isdisjoint(part) and guessed.isdisjoint(part))
     kws = kwhs[pos:stop]
     priced = _added(kws)
     for t, inc_vat in zip(totals, vats, strict=True):
         values = lookup.inc if inc_vat else lookup.exc
-        rates = [values[i]] * len(kws) if records is None else list(map(values.__getitem__, records))
         levels = lookup.levels(midnight, next_midnight, inc_vat)
-        if not 2 <= len(levels) <= 3:  # the band does not depend on the price
-            names = [band_of(Charge.STANDARD, 0.0, levels)] * len(kws)
+        # the day's one band where it does not depend on the price, else per half-hour (Agile) or per run
+        single = None if 2 <= len(levels) <= 3 else band_of(Charge.STANDARD, 0.0, levels)
+        names: list[str] | None = None
+        segments: list[tuple[int, int, str]] = []  # (a, b, band): part[a:b] in one band, in time order
+        if records is not None:
+            rates = list(map(values.__getitem__, records))
+            if single is None:
+                named = {r: band_of(Charge.STANDARD, r, levels) for r in set(rates)}
+                names = [named[r] for r in rates]
         else:
-            named = {r: band_of(Charge.STANDARD, r, levels) for r in set(rates)}
-            names = [named[r] for r in rates]
+            rates = []
+            for a, b, r in runs:
+                rates += [values[r]] * (b - a)
+            if single is None:
+                segments = [(a, b, band_of(Charge.STANDARD, values[r], levels)) for a, b, r in runs]
         # 1: a smart dispatch, 2: probable smart charging, at the off-peak price where the price is higher
-        kinds = None
+        changed: list[tuple[int, int]] = []
         if special and levels and max(rates) > levels[0]:
             low = levels[0]
-            kinds = [
-                (1 if s in smart else 2 if s in guessed else 0) if r > low else 0
-                for s, r in zip(part, rates, strict=True)
-            ]
-            at_rates = _pence(kws, rates, billing)
-            rates = [low if k else r for k, r in zip(kinds, rates, strict=True)]
-            names = ["off-peak" if k else n for k, n in zip(kinds, names, strict=True)]
+            changed = [(j, 1 if part[j] in smart else 2) for j in _positions(part, smart, guessed) if rates[j] > low]
+        estimated: list[int] = []
+        if changed:
+            estimated = [j for j, kind in changed if kind == 2]
+            at_rates = _pence([kws[j] for j in estimated], [rates[j] for j in estimated], billing)
+            for j, _ in changed:
+                rates[j] = low
+            if names is not None:
+                for j, _ in changed:
+                    names[j] = "off-peak"
+            else:
+                segments = _split([j for j, _ in changed], segments or [(0, n, str(single))], "off-peak")
         pence = _pence(kws, rates, billing)
-        t.kwh, t.half_hours, t.priced_kwh = priced, len(kws), priced
+        t.kwh, t.half_hours, t.priced_kwh = priced, n, priced
         t.energy_cost = _added(pence)
-        if kinds is not None and 2 in kinds:
-            t.estimated_kwh = _added([k for k, kind in zip(kws, kinds, strict=True) if kind == 2])
-            t.estimated_pence = _added([p for p, kind in zip(pence, kinds, strict=True) if kind == 2])
-            t.at_stake = _added([a - p for a, p, kind in zip(at_rates, pence, kinds, strict=True) if kind == 2])
-        if names.count(names[0]) == len(names):
-            t.bands[names[0]] = [priced, t.energy_cost]
+        if estimated:
+            t.estimated_kwh = _added([kws[j] for j in estimated])
+            off = [pence[j] for j in estimated]
+            t.estimated_pence = _added(off)
+            t.at_stake = _added(list(map(operator.sub, at_rates, off)))
+        if names is not None:
+            if names.count(names[0]) == n:
+                single = names[0]
+            else:
+                for name in dict.fromkeys(names):  # in the order first met, as the walk adds them
+                    t.bands[name] = [
+                        _added(itertools.compress(kws, map(name.__eq__, names))),
+                        _added(itertools.compress(pence, map(name.__eq__, names))),
+                    ]
+                continue
+        if segments and any(band != segments[0][2] for _, _, band in segments):
+            for name in dict.fromkeys(band for _, _, band in segments):  # in the order first met, as the walk
+                mine = [(a, b) for a, b, band in segments if band == name]
+                t.bands[name] = [
+                    _added(itertools.chain.from_iterable([kws[a:b] for a, b in mine])),
+                    _added(itertools.chain.from_iterable([pence[a:b] for a, b in mine])),
+                ]
             continue
-        for name in dict.fromkeys(names):  # in the order first met, as the walk adds them
-            t.bands[name] = [
-                _added(itertools.compress(kws, map(name.__eq__, names))),
-                _added(itertools.compress(pence, map(name.__eq__, names))),
-            ]
+        t.bands[segments[0][2] if segments else str(single)] = [priced, t.energy_cost]
     return True
+
+
+def _split(at: list[int], segments: list[tuple[int, int, str]], band: str) -> list[tuple[int, int, str]]:
+    """``segments`` with each position of ``at`` (in order) cut out into a segment of its own in ``band``."""
+    out: list[tuple[int, int, str]] = []
+    k = 0
+    for a, b, name in segments:
+        rest = a
+        while k < len(at) and at[k] < b:
+            j = at[k]
+            if j > rest:
+                out.append((rest, j, name))
+            out.append((j, j + 1, band))
+            rest = j + 1
+            k += 1
+        if rest < b:
+            out.append((rest, b, name))
+    return out
+
+
+def _positions(part: Sequence[float], smart: set[float], guessed: set[float]) -> list[int]:
+    """The positions in ``part`` (time order) of the half-hours in ``smart`` or ``guessed``, in order: found
+    by bisection from the few such half-hours, not by a look at each of the day's."""
+    found = sorted(smart.intersection(part) | guessed.intersection(part))
+    out: list[int] = []
+    for s in found:
+        a = bisect.bisect_left(part, s)
+        out.extend(range(a, bisect.bisect_right(part, s, a)))  # a half-hour read twice counts twice
+    return out
 
 
 def _pence(kwhs: Sequence[float], rates: Sequence[float], billing: bool) -> list[float]:
@@ -734,13 +805,40 @@ def _pence(kwhs: Sequence[float], rates: Sequence[float], billing: bool) -> list
     return list(map(operator.mul, kwhs, rates))
 
 
-def running_sum(values: Iterable[float]) -> float:
-    """0.0 plus each value in turn, in C: the float a running ``total += value`` reaches (``sum`` may
-    compensate, from Python 3.12, and then differ in the last bit from what was always shown)."""
-    return functools.reduce(operator.add, values, 0.0)
+if sys.version_info >= (3, 12):
+
+    def running_sum(values: Iterable[float]) -> float:
+        """0.0 plus each value in turn, in C: the float a running ``total += value`` reaches (``sum``
+        compensates, from Python 3.12, and then differs in the last bit from what was always shown)."""
+        return functools.reduce(operator.add, values, 0.0)
+
+else:
+
+    def running_sum(values: Iterable[float]) -> float:
+        """0.0 plus each value in turn, in C: the float a running ``total += value`` reaches. Until Python
+        3.12 (which made it compensate), ``sum`` from 0.0 does just that in a C double, five times as fast
+        as ``functools.reduce``, which makes a float object of each partial sum."""
+        return sum(values, 0.0)
 
 
 _added = running_sum
+
+
+def _second(seconds: float) -> float:
+    """Epoch seconds as an int where whole (as the store's half-hour starts are): compared with the readings'
+    starts by the thousand, an int against an int is the quick comparison."""
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+@functools.lru_cache(maxsize=8192)
+def _midnight(day: date) -> datetime:
+    return local_midnight(day)
+
+
+def midnights(first_day: date, last_day: date) -> list[datetime]:
+    """The UTC instants of the local midnights that begin the days ``first_day`` to ``last_day``, both in (each
+    worked out once per process: every meter point's costing of a range asks for the same)."""
+    return [_midnight(first_day + timedelta(days=i)) for i in range((last_day - first_day).days + 1)]
 
 
 def _second_of_day(at: time) -> float:

@@ -31,8 +31,10 @@ from octoscope.domain.costs import (
     cost_exc_inc,
     gas_kwh,
     gas_kwh_many,
+    midnights,
     next_month,
     prices_in_force,
+    running_sum,
     standing_charges,
     unit_rates,
 )
@@ -636,14 +638,19 @@ def _stored_columns(
         m3_by_day: dict[date, float] = {}
         day = local_date(_instant(starts[0]))
         a, n = 0, len(starts)
+        # converted a stretch of days of one calorific value at a time (usually all of them at once)
+        stretch, value = 0, calorific.on(day)
+        ends = iter(midnights(day + timedelta(days=1), local_date(_instant(starts[-1])) + timedelta(days=1)))
         while a < n:
-            b = bisect.bisect_left(starts, local_midnight(day + timedelta(days=1)).timestamp(), a)
-            part = values[a:b]
-            kwh += gas_kwh_many(part, calorific.on(day))
-            if part:
-                m3_by_day[day] = _added(part)
+            b = bisect.bisect_left(starts, next(ends).timestamp(), a)
+            if b > a:
+                m3_by_day[day] = _added(values[a:b])
+                if calorific.on(day) != value:
+                    kwh += gas_kwh_many(values[stretch:a], value)
+                    stretch, value = a, calorific.on(day)
             day += timedelta(days=1)
             a = b
+        kwh += gas_kwh_many(values[stretch:], value)
         return _Stored(EpochReadings(starts, kwh), M3ByHalfHour(starts, values), m3_by_day)
     if not kwh_count and not m3_count:
         raise NothingToCost(
@@ -670,12 +677,7 @@ def _stored_columns(
     return _Stored(EpochReadings(kept, kwh), M3ByHalfHour(m3_starts, m3_values), m3_by_day)
 
 
-def _added(values: Sequence[float]) -> float:
-    """0.0 + each value in turn: the same float as adding them one by one (``sum`` may compensate)."""
-    total = 0.0
-    for value in values:
-        total += value
-    return total
+_added = running_sum  # 0.0 + each value in turn: the same float as adding them one by one
 
 
 def half_hours(
@@ -894,7 +896,7 @@ def daily_totals(
         )
         return (one,)
 
-    (daily,) = _daily(account, first, end, set(wanted), costed, 1)
+    (daily,) = _daily(account, first, end, set(wanted), costed, 1, fresh=True)
     return daily
 
 
@@ -913,7 +915,7 @@ def daily_totals_exc_inc(
     made (an export's rows) to take the days from."""
     settings = settings or CostSettings()
     passes = costed or PointPasses(store, payment_method, settings, half_hours=False)
-    exc, inc = _daily(account, first, end, set(wanted), passes.get, 2)
+    exc, inc = _daily(account, first, end, set(wanted), passes.get, 2, fresh=costed is None)
     return exc, inc
 
 
@@ -924,9 +926,12 @@ def _daily(
     wanted: set[FuelName],
     costed: Callable[[MeterPoint, date, date], Sequence[PointCosts]],
     results: int,
+    *,
+    fresh: bool = False,
 ) -> list[DailyTotals]:
     """Each point's days, as ``costed`` prices them (``results`` of them: one per VAT treatment), added per
-    fuel."""
+    fuel. ``fresh``: what ``costed`` answers is made for this call alone, so that a day's totals met first are
+    taken as they are rather than added to new ones (the same floats: see :func:`_taken`)."""
     out = [DailyTotals({}, set()) for _ in range(results)]
     for prop in account.properties:
         for point in prop.meter_points:
@@ -942,11 +947,24 @@ def _daily(
                 for day, totals in result.report.days.items():
                     if not span[0] <= day < span[1]:
                         continue  # a pass made over more days than asked
-                    mine = held.setdefault(day, Totals())
-                    mine.add(totals)
+                    mine = held.get(day)
+                    if mine is None and fresh:
+                        mine = held[day] = _taken(totals)
+                    else:
+                        if mine is None:
+                            mine = held[day] = Totals()
+                        mine.add(totals)
                     if day in m3_by_day:
                         mine.m3 += m3_by_day[day]
     return out
+
+
+def _taken(totals: Totals) -> Totals:
+    """``totals`` as ``Totals()`` with it added would be, without the copy: 0.0 + x is x for every float but
+    -0.0, and the cost pass's sums all start from 0.0 (never -0.0); a standing charge is a stored price, so
+    it is added to 0.0 as a copy would."""
+    totals.standing_charge += 0.0
+    return totals
 
 
 def costs_report(

@@ -456,13 +456,15 @@ class SQLiteStore:
     def reading_columns(self, series: str, start: datetime, end: datetime) -> ReadingColumns:
         """:meth:`readings` as columns, the instants left in epoch seconds (the usual units read as codes)."""
         with self._reading():
-            rows = self._db.execute(
-                f"SELECT interval_start, value, {UNIT_CODE} FROM consumption WHERE series_id ="  # noqa: S608 - our constant
-                " (SELECT id FROM series WHERE name = ?) AND interval_start >= ? AND interval_start < ?"
-                " ORDER BY interval_start",
-                (series, epoch(start), epoch(end)),
-            ).fetchall()
-        return reading_columns_from_rows(rows)
+            # the rows taken from the cursor as it steps, not gathered in a list first
+            return reading_columns_from_rows(
+                self._db.execute(
+                    f"SELECT interval_start, value, {UNIT_CODE} FROM consumption WHERE series_id ="  # noqa: S608 - our constant
+                    " (SELECT id FROM series WHERE name = ?) AND interval_start >= ? AND interval_start < ?"
+                    " ORDER BY interval_start",
+                    (series, epoch(start), epoch(end)),
+                )
+            )
 
     def cursors(self) -> dict[tuple[str, str], tuple[datetime, datetime]]:
         """Per (series, serial): when it was last read, and up to which instant it was read whole."""

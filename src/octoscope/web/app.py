@@ -14,11 +14,15 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Mount
 
 from octoscope import __version__
 from octoscope.clock import Clock
@@ -81,6 +85,21 @@ def add_docs(app: FastAPI) -> None:
         )
 
 
+def build_routes(app: FastAPI) -> None:
+    """Build now, at start-up, what FastAPI would build on the first request that reaches each route: the
+    included routers' routes (their dependants, parameter and response models: FastAPI makes them on the
+    first match) and each endpoint's context for error messages (its source file read and tokenized). A
+    process's first request then costs what any other does. Nothing of an answer is worked out here."""
+    # FastAPI keeps the endpoint contexts in a private cache: without it (another version), only that is not warmed
+    endpoint_context = getattr(fastapi.routing, "_extract_endpoint_context", None)
+    for context in iter_route_contexts(app.router.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and endpoint_context is not None:
+            endpoint_context(route.dependant.call)
+        if isinstance(route, Mount) and isinstance(route.app, FastAPI):
+            build_routes(route.app)  # an account's own app, at /a/NUMBER
+
+
 ROUTERS = (bills, costs, ev, live, overview, usage, prices, compare, status, metrics, pages)
 UNBOUND = ("/static/", "/vendor/", "/docs", "/redoc", "/openapi.json")  # no account's: assets and the docs
 
@@ -136,6 +155,9 @@ def create_app(
             for one in every:
                 stores.append(stack.enter_context(open_account_store(one, clock)))
             assets.warm()
+            # In the thread pool, which starts it: anyio loads its backend and starts a worker thread then,
+            # as the first request of a route that works in the pool (most do) would.
+            await run_in_threadpool(build_routes, app)
             # One facade per key: every caller in the process shares its budget and Retry-After hold.
             octopuses = await stack.enter_async_context(account_octopuses(list(zip(every, stores, strict=True)), clock))
             keyed = [(one, store, o) for one, store, o in zip(every, stores, octopuses, strict=True) if o is not None]
