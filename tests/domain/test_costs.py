@@ -429,7 +429,10 @@ def test_one_pass_exc_and_inc_vat_is_two_calls_of_cost(
         assert got == want
         assert halves == alone
     starts = [t for i in range(DAYS) for t in slots(START + timedelta(days=i))]
-    found = prices_in_force(starts, deals, prices, dispatched=dispatched)
+    seconds = frozenset(int(t.timestamp()) for t in dispatched)  # prices_in_force walks in epoch seconds
+    found = prices_in_force([int(t.timestamp()) for t in starts], deals, prices, dispatched=seconds)
+    assert all(f is None or f[0] in (AGILE, E7) for f in found)
+    assert [f[0] for f in found if f is not None] == sorted(f[0] for f in found if f is not None)  # Agile, then E7
     exc = unit_rates(starts, deals, prices, inc_vat=False, dispatched=dispatched)
     inc = unit_rates(starts, deals, prices, inc_vat=True, dispatched=dispatched)
     assert [None if f is None else f[1] for f in found] == exc

@@ -906,39 +906,59 @@ def unit_rates(
 
 
 def prices_in_force(
-    starts: Sequence[datetime],
+    starts: Sequence[int],
     agreements: Sequence[Agreement],
     prices: dict[str, Prices],
     *,
     night: tuple[time, time] = SMART_E7_NIGHT,
-    dispatched: frozenset[datetime] = frozenset(),
+    dispatched: frozenset[int] = frozenset(),
 ) -> list[tuple[str, float, float] | None]:
-    """For each half-hour in ``starts`` (time order): the tariff code in force and its unit rate exc and inc
-    VAT, as :func:`unit_rates` gives each, found in one walk; None where no price is known."""
+    """For each half-hour in ``starts`` (epoch seconds, time order): the tariff code in force and its unit
+    rate exc and inc VAT, as :func:`unit_rates` gives each, found in one walk; None where no price is known.
+    ``dispatched``: smart dispatches' half-hours, in epoch seconds. In seconds, as the cost pass works: a
+    year of Agile is 17,520 half-hours, and an instant made and compared for each was most of the walk."""
     timeline = _Timeline(agreements, prices)
+    spans = [(e.start.timestamp(), _INF if e.end is None else e.end.timestamp(), e) for e in timeline.entries]
+    night_from, night_to = _second_of_day(night[0]), _second_of_day(night[1])
+    cursors: dict[tuple[int, Charge], _Cursor[float] | None] = {}
     day_levels: dict[tuple[date, int, bool], list[float]] = {}
 
-    def off_peak(start: datetime, cursor: _Cursor[datetime], inc_vat: bool, rate: float) -> float:
-        day = local_date(start)
-        key = (day, id(cursor), inc_vat)
+    def off_peak(start: int, lookup: _Lookup, inc_vat: bool, rate: float) -> float:
+        day = local_date(_instant(start))
+        key = (day, id(lookup), inc_vat)
         levels = day_levels.get(key)
         if levels is None:
-            levels = day_levels[key] = cursor.lookup.levels(
+            levels = day_levels[key] = lookup.levels(
                 local_midnight(day), local_midnight(day + timedelta(days=1)), inc_vat
             )
         return levels[0] if levels and rate > levels[0] else rate
 
     out: list[tuple[str, float, float] | None] = []
+    k, last = 0, len(spans)
     for start in starts:
-        entry = timeline.at(start)
-        cursor = entry.cursors.get(_charge_for(entry.tariff, start, night)) if entry is not None else None
-        i = cursor.index(start) if cursor is not None else -1
-        if i < 0 or entry is None or cursor is None:
+        while k < last and start >= spans[k][1]:  # agreements follow one another: the walk only goes on
+            k += 1
+        if k == last or start < spans[k][0]:
             out.append(None)
             continue
-        exc, inc = cursor.lookup.exc[i], cursor.lookup.inc[i]
+        entry = spans[k][2]
+        charge = Charge.STANDARD
+        if entry.tariff.registers == 2:  # Economy 7: the register by the UTC clock, as _charge_for
+            charge = Charge.NIGHT if night_from <= start % 86400 < night_to else Charge.DAY
+        held = (k, charge)
+        if held in cursors:
+            cursor = cursors[held]
+        else:
+            on = entry.cursors.get(charge)
+            cursor = cursors[held] = None if on is None else _Cursor.of_seconds(on.lookup)
+        i = cursor.index(start) if cursor is not None else -1
+        if i < 0 or cursor is None:
+            out.append(None)
+            continue
+        lookup = cursor.lookup
+        exc, inc = lookup.exc[i], lookup.inc[i]
         if dispatched and start in dispatched:
-            exc, inc = off_peak(start, cursor, False, exc), off_peak(start, cursor, True, inc)
+            exc, inc = off_peak(start, lookup, False, exc), off_peak(start, lookup, True, inc)
         out.append((entry.tariff.code, exc, inc))
     return out
 

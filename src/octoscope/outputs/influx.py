@@ -289,10 +289,10 @@ def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime)
                 )
         check = exc + inc
         if tail and check - check == 0.0:
-            yield f"{head}{as_float(exc)!r},unit_price_inc_vat_price={as_float(inc)!r}{tail}{int(start.timestamp())}"
+            yield f"{head}{as_float(exc)!r},unit_price_inc_vat_price={as_float(inc)!r}{tail}{start}"
             continue
         fields = PRICE_FIELDS(exc, inc, *(standing or (None, None)))
-        yield f"{head[: -len(' unit_price_exc_vat_price=')]} {fields} {int(start.timestamp())}"
+        yield f"{head[: -len(' unit_price_exc_vat_price=')]} {fields} {start}"
 
 
 def _cost_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:

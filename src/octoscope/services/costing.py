@@ -761,28 +761,30 @@ def price_list(
     *,
     payment_method: str = "DIRECT_DEBIT",
     settings: CostSettings | None = None,
-) -> list[tuple[datetime, str, float, float, tuple[float, float] | None]]:
-    """Each half-hour of local days [first, end) with a stored price: (start, tariff code, unit rate exc and
-    inc VAT as costs bill it, the day's standing charge exc and inc VAT or None where none is paid). Straight
-    from the stored prices, read once: nothing is costed."""
+) -> list[tuple[int, str, float, float, tuple[float, float] | None]]:
+    """Each half-hour of local days [first, end) with a stored price: (start in epoch seconds, tariff code,
+    unit rate exc and inc VAT as costs bill it, the day's standing charge exc and inc VAT or None where none
+    is paid). Straight from the stored prices, read once: nothing is costed."""
     settings = settings or CostSettings()
     lo, hi = local_midnight(first), local_midnight(end)
-    starts = [lo + i * HALF_HOUR for i in range((hi - lo) // HALF_HOUR)]
+    lo_s, hi_s = int(lo.timestamp()), int(hi.timestamp())
+    starts = range(lo_s, hi_s, 1800)  # the half-hours of the days, in epoch seconds
     prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
-    rates = prices_in_force(
-        starts, point.agreements, prices, night=settings.e7_night, dispatched=_dispatched(store, point, lo, hi)
-    )
+    dispatched = frozenset(int(t.timestamp()) for t in _dispatched(store, point, lo, hi))
+    rates = prices_in_force(starts, point.agreements, prices, night=settings.e7_night, dispatched=dispatched)
     export = fuel_of(point) == "export"  # export tariffs have no standing charge to pay
-    out: list[tuple[datetime, str, float, float, tuple[float, float] | None]] = []
-    day, day_end = first, lo
+    days = [first + timedelta(days=i) for i in range((end - first).days)]
+    standing_of = {} if export else standing_charges(point.agreements, prices, days)
+    out: list[tuple[int, str, float, float, tuple[float, float] | None]] = []
+    day_end = lo_s
     standing: tuple[float, float] | None = None
     for start, found in zip(starts, rates, strict=True):
         if found is None:
             continue
-        if start >= day_end:
-            day = local_date(start)
-            day_end = local_midnight(day + timedelta(days=1))
-            standing = None if export else standing_charges(point.agreements, prices, (day,))[day]
+        if start >= day_end:  # a new local day (23, 24 or 25 hours): its standing charge, one tuple for it
+            day = local_date(_instant(start))
+            day_end = int(local_midnight(day + timedelta(days=1)).timestamp())
+            standing = None if export else standing_of[day]
             if standing is not None and not standing[1]:
                 standing = None  # no charge known for the day
         out.append((start, found[0], found[1], found[2], standing))
