@@ -344,11 +344,17 @@ class _Timeline:
         return self.at(start) or next((e for e in self.entries if start <= e.start < end), None)
 
 
-def _charge_for(tariff: TariffCode, at: datetime, night: tuple[time, time]) -> Charge:
+def _night_seconds(night: tuple[time, time]) -> tuple[float, float]:
+    """Economy 7's night as seconds of the UTC day, as :func:`_register` takes it."""
+    return _second_of_day(night[0]), _second_of_day(night[1])
+
+
+def _register(tariff: TariffCode, seconds: float, night: tuple[float, float]) -> Charge:
+    """The register a half-hour starting at ``seconds`` (epoch) is charged on: Economy 7's by the UTC clock
+    (``night`` from :func:`_night_seconds`), the one standard rate otherwise."""
     if tariff.registers != 2:
         return Charge.STANDARD
-    clock = at.astimezone(UTC).time()
-    return Charge.NIGHT if night[0] <= clock < night[1] else Charge.DAY
+    return Charge.NIGHT if night[0] <= seconds % 86400 < night[1] else Charge.DAY
 
 
 def cost(
@@ -472,7 +478,7 @@ def _cost_pass(
     entry_starts = [e.start.timestamp() for e in entries]
     entry_ends = [_INF if e.end is None else e.end.timestamp() for e in entries]
     covered_from, covered_to = entry_starts[0], entry_ends[-1]
-    night_from, night_to = _second_of_day(night[0]), _second_of_day(night[1])
+    night_seconds = _night_seconds(night)
     smart = _seconds(dispatched) if dispatched else set()
     guessed = _seconds(estimated) if estimated else set()
     incomplete: set[date] = set()
@@ -527,10 +533,7 @@ def _cost_pass(
                         current = None
             found = -1
             if current is not None:
-                if current.tariff.registers == 2:
-                    charge = Charge.NIGHT if night_from <= start % 86400 < night_to else Charge.DAY
-                else:
-                    charge = Charge.STANDARD
+                charge = _register(current.tariff, start, night_seconds)
                 if index != key_day or agreement_index != key_agreement or charge is not key_charge:
                     key_day, key_agreement, key_charge = index, agreement_index, charge
                     if cursor is not None:
@@ -885,11 +888,13 @@ def unit_rates(
     it: the tariff in force at its start, the register by the clock on Economy 7, a smart dispatch at the
     day's off-peak price. None where no price is known."""
     timeline = _Timeline(agreements, prices)
+    night_seconds = _night_seconds(night)
     day_levels: dict[tuple[date, int], list[float]] = {}
     out: list[float | None] = []
     for start in starts:
         entry = timeline.at(start)
-        cursor = entry.cursors.get(_charge_for(entry.tariff, start, night)) if entry is not None else None
+        charge = _register(entry.tariff, start.timestamp(), night_seconds) if entry is not None else None
+        cursor = entry.cursors.get(charge) if entry is not None and charge is not None else None
         rate = cursor.at(start, inc_vat) if cursor is not None else None
         if rate is not None and cursor is not None and dispatched and start in dispatched:
             day = local_date(start)
@@ -919,7 +924,7 @@ def prices_in_force(
     year of Agile is 17,520 half-hours, and an instant made and compared for each was most of the walk."""
     timeline = _Timeline(agreements, prices)
     spans = [(e.start.timestamp(), _INF if e.end is None else e.end.timestamp(), e) for e in timeline.entries]
-    night_from, night_to = _second_of_day(night[0]), _second_of_day(night[1])
+    night_seconds = _night_seconds(night)
     cursors: dict[tuple[int, Charge], _Cursor[float] | None] = {}
     day_levels: dict[tuple[date, int, bool], list[float]] = {}
 
@@ -942,9 +947,7 @@ def prices_in_force(
             out.append(None)
             continue
         entry = spans[k][2]
-        charge = Charge.STANDARD
-        if entry.tariff.registers == 2:  # Economy 7: the register by the UTC clock, as _charge_for
-            charge = Charge.NIGHT if night_from <= start % 86400 < night_to else Charge.DAY
+        charge = _register(entry.tariff, start, night_seconds)
         held = (k, charge)
         if held in cursors:
             cursor = cursors[held]
