@@ -425,6 +425,7 @@ def _detected(
     charger power given)."""
     version = store.data_version()
     memo = _DETECTED.setdefault(store, {})
+    shared = found if not exports and charger_kw is None else None  # both kinds read just the import
     asked = (kind, series, tuple(exports), charger_kw)
     out: dict[int, Any] = {}
     for block in blocks if keep_at is None else ():  # a writer makes sure of what the store keeps
@@ -439,11 +440,11 @@ def _detected(
             digest = inputs.digest(kind, series, block, charger_kw)
             answer = _decoded(kind, kept.get(key), digest)
             if answer is None:
-                sessions = None if found is None or exports or charger_kw is not None else found.get((series, block))
+                sessions = None if shared is None else shared.get((series, block))
                 if sessions is None:
                     sessions = _detect(inputs, kind, charger_kw)
-                    if found is not None and not exports and charger_kw is None:
-                        found[(series, block)] = sessions
+                    if shared is not None:
+                        shared[(series, block)] = sessions
                 answer = _answer(kind, sessions, inputs)
                 if keep_at is not None:
                     store.keep_result(key, digest, _encoded(kind, answer), keep_at)
