@@ -13,7 +13,6 @@ points are written: a failure leaves it where it was, and the next run writes wh
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
@@ -555,6 +554,8 @@ async def push_after_sync(settings: Settings, store: StoreProtocol, *, clock: Cl
     scheduler, and the next one writes what this one missed."""
     if settings.influx is None or not settings.influx.push_after_sync:
         return None
+    import asyncio  # noqa: PLC0415 (only serve awaits this; a CLI export does not pay for asyncio's import)
+
     try:
         return await asyncio.to_thread(export_influx, settings, store, clock=clock)
     except (InfluxError, ExportError, CostError) as err:

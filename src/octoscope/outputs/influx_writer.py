@@ -250,7 +250,10 @@ class InfluxWriter:
         self._headers = target.headers()
         if not compress_level:
             del self._headers["Content-Encoding"]
-        self._http = httpx.Client(timeout=target.timeout_seconds, transport=transport)
+        # A plain-http target never needs TLS: this client posts to that one URL and follows no redirect, so
+        # it loads no CA bundle (about 20 ms of CPU, a thirtieth of a year's first export).
+        plain = httpx.URL(target.url).scheme == "http"
+        self._http = httpx.Client(timeout=target.timeout_seconds, transport=transport, verify=not plain)
         self.queue_batches = queue_batches
         self.senders = senders
         self._sender = ThreadPoolExecutor(max_workers=senders, thread_name_prefix="influx-write")
