@@ -26,6 +26,10 @@ the clock (``electricity_pricing``), the daily costs, the EV sessions found. Fig
 - ``*_cpu_seconds_per_100k_points`` and ``ceiling_points_per_second``: the points over (export CPU + influxd
   CPU) / the cores: the best end to end could reach if both sides kept every core busy all the time.
 - ``within_target``: ``points_per_second`` at least 100,000 (issue 17).
+- ``server_alone``: the same lines, joined and encoded beforehand into bodies of the writer's batch size,
+  posted over 1, 2 and 4 keep-alive connections by the standard library's ``http.client`` into fresh
+  databases: no line to make and next to no client, so what InfluxDB on this machine ingests at best.
+  If its best is under the target, no export on this machine can reach the target end to end.
 - ``writer_options`` (with ``BENCH_WRITER_OPTIONS=1``): the lines sent with other writer settings (gzip
   level, batch size, requests in flight, sorted by series key then time), CPU of each side: why the
   writer's defaults are what they are.
@@ -41,6 +45,7 @@ the clock (``electricity_pricing``), the daily costs, the EV sessions found. Fig
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -48,11 +53,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 import sync as sync_bench  # bench/sync.py: its scenario, simulator and environment
 from costs import ACCOUNT, END_DAY, HALF_HOURS_PER_METER_YEAR, build
@@ -208,6 +216,72 @@ def writer_options(server: Any, influx: InfluxSettings, lines: list[str]) -> lis
     return out
 
 
+SERVER_ALONE_CONNECTIONS = (1, 2, 4)
+
+
+def _post_all(
+    address: tuple[str, int],
+    path: str,
+    headers: dict[str, str],
+    queue: list[bytes],
+    taking: threading.Lock,
+    failures: list[str],
+) -> None:
+    """Post bodies taken from ``queue`` over one keep-alive connection until none is left."""
+    conn = http.client.HTTPConnection(*address, timeout=60)
+    while True:
+        with taking:
+            if not queue:
+                break
+            body = queue.pop()
+        conn.request("POST", path, body=body, headers=headers)
+        answer = conn.getresponse()
+        answer.read()
+        if answer.status != 204:
+            failures.append(str(answer.status))
+    conn.close()
+
+
+def server_alone(server: Any, influx: InfluxSettings, lines: list[str], tag: str) -> dict[str, Any]:
+    """The lines as ready bodies, posted over each of SERVER_ALONE_CONNECTIONS keep-alive connections at
+    once (a body each in turn) into a fresh database: points/s and the server's CPU per 100k points."""
+    size = influx.batch_size
+    bodies = ["\n".join(lines[i : i + size]).encode() for i in range(0, len(lines), size)]
+    out: dict[str, Any] = {}
+    for connections in SERVER_ALONE_CONNECTIONS:
+        database = f"alone_{tag}_{connections}"
+        server.create_database(database)
+        target = target_of(replace(influx, database=database))
+        url, params = target.endpoint()
+        headers = {k: v for k, v in target.headers().items() if k != "Content-Encoding"}
+        parts = httpx.URL(url, params=params)
+        path = parts.raw_path.decode()
+        queue = list(reversed(bodies))
+        taking = threading.Lock()
+        failures: list[str] = []
+        address = (parts.host, parts.port or 80)
+        server_cpu, started = influxd_cpu(server.folder), time.perf_counter()
+        workers = [
+            threading.Thread(target=_post_all, args=(address, path, headers, queue, taking, failures))
+            for _ in range(connections)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        seconds = time.perf_counter() - started
+        server_cpu = influxd_cpu(server.folder) - server_cpu
+        if failures:
+            raise RuntimeError(f"server alone: answers {failures[:3]}")
+        out[str(connections)] = {
+            "points_per_second": round(len(lines) / seconds),
+            "influxd_cpu_seconds_per_100k_points": round(server_cpu * 100_000 / len(lines), 2),
+        }
+        server.query(f'DROP DATABASE "{database}"')
+    out["best_points_per_second"] = max(v["points_per_second"] for v in out.values())
+    return out
+
+
 def store_rows(db: Path) -> int:
     with Store.open(db) as store:
         return int(store._db.execute("SELECT COUNT(*) FROM consumption").fetchone()[0])
@@ -266,6 +340,7 @@ def main() -> None:
             stored = stored_half_hours(server, database, half_hours)
             if stored != half_hours or len(lines) != summary["total_points"]:
                 raise RuntimeError(f"run {run}: {stored} half-hours stored, {len(lines)} lines made, {summary}")
+            alone = server_alone(server, influx, lines, str(run))
             if run == RUNS - 1 and os.environ.get("BENCH_WRITER_OPTIONS"):
                 options = writer_options(server, influx, lines)
             runs.append(
@@ -282,6 +357,7 @@ def main() -> None:
                     "incremental_seconds": incremental,
                     "incremental_points": again["total_points"],
                     "by_measurement": summary["points"],
+                    "server_alone": alone,
                 }
             )
     result: dict[str, Any] = {"bench": "influx", "server": "InfluxDB 1.x (Debian influxd)", "runs": RUNS}
@@ -309,6 +385,12 @@ def main() -> None:
     both = result["export_cpu_seconds"] + result["influxd_cpu_seconds"]
     result["ceiling_points_per_second"] = round(result["points"] / (both / (os.cpu_count() or 1)))
     result["within_target"] = result["points_per_second"] >= TARGET_POINTS_PER_SECOND
+    for key, digits in (("points_per_second", None), ("influxd_cpu_seconds_per_100k_points", 2)):
+        result[f"server_alone_{key}"] = {
+            str(n): round(statistics.median(r["server_alone"][str(n)][key] for r in runs), digits)
+            for n in SERVER_ALONE_CONNECTIONS
+        }
+    result["server_alone_best_points_per_second"] = max(result["server_alone_points_per_second"].values())
     result["incremental_points"] = runs[0]["incremental_points"]
     if os.environ.get("BENCH_WRITER_OPTIONS"):
         result["writer_options"] = options
