@@ -206,9 +206,9 @@ PRICE_FIELDS = NumberFields(
 
 def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime) -> Iterator[str]:
     """Straight from the point's cost pass, as columns: a few hundred thousand lines a run. A day of one
-    tariff, every half-hour priced with every number finite (nearly all of them), is formatted a column at a
-    time, its lines made by one format string (the day's standing-charge share written into it) mapped over
-    the columns; anything else goes line by line, the general way."""
+    tariff, every half-hour priced with every number finite (nearly all of them), has its totals and checks
+    worked out a column at a time and each line made by one f-string, the day's standing-charge share
+    formatted once; anything else goes line by line, the general way."""
     assert ctx.passes is not None
     fuel = fuel_of(point)
     measurement = CONSUMPTION[fuel]
@@ -236,13 +236,7 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
                 total_excs = list(map(add, excs, repeat(share_exc, n)))
                 total_incs = list(map(add, incs, repeat(share_inc, n)))
                 if all(map(isfinite, map(add, map(add, kws, total_excs), total_incs))):  # each line's numbers
-                    template = (
-                        head.replace("{", "{{").replace("}", "}}") + "{!r},usage_cost_exc_vat_pence={!r},"
-                        f"usage_cost_inc_vat_pence={{!r}},{shares}"
-                        "total_cost_exc_vat_pence={!r},total_cost_inc_vat_pence={!r} {}"
-                    )
-                    yield from map(
-                        template.format,
+                    columns = zip(
                         map(as_float, kws),
                         map(as_float, excs),
                         map(as_float, incs),
@@ -250,6 +244,12 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
                         total_incs,
                         map(int, starts[begin:end]),  # whole epoch seconds: the half-hour's time
                     )
+                    for kwh, exc, inc, total_exc, total_inc, second in columns:
+                        yield (
+                            f"{head}{kwh!r},usage_cost_exc_vat_pence={exc!r},usage_cost_inc_vat_pence={inc!r},"
+                            f"{shares}total_cost_exc_vat_pence={total_exc!r},total_cost_inc_vat_pence={total_inc!r}"
+                            f" {second}"
+                        )
                     continue
         for j in range(begin, end):
             start, kwh, code, exc, inc = starts[j], kwhs[j], codes[j], exc_pence[j], inc_pence[j]
