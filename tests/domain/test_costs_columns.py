@@ -173,9 +173,17 @@ def test_the_half_hours_of_a_day_costed_whole_are_the_walks(
     times = half_hours(first, end)
     readings = [(t, round(rng.uniform(0, 3.7), 3)) for t in times if rng.random() > 0.01]
     if code == FLEX:
-        unit = {Charge.STANDARD: [Rate(LONG_AGO, times[100], 24.0 / 1.05, 24.0, None), Rate(times[100], None, 25.5 / 1.05, 25.5, None)]}
+        unit = {
+            Charge.STANDARD: [
+                Rate(LONG_AGO, times[100], 24.0 / 1.05, 24.0, None),
+                Rate(times[100], None, 25.5 / 1.05, 25.5, None),
+            ]
+        }
     elif code == E7:
-        unit = {Charge.DAY: [Rate(LONG_AGO, None, 30.0, 31.5, None)], Charge.NIGHT: [Rate(LONG_AGO, None, 9.5, 9.975, None)]}
+        unit = {
+            Charge.DAY: [Rate(LONG_AGO, None, 30.0, 31.5, None)],
+            Charge.NIGHT: [Rate(LONG_AGO, None, 9.5, 9.975, None)],
+        }
     else:
         made = {GO: go_rates, GO_STRETCHES: go_stretches, GO_FLAT: go_flat, AGILE: agile_rates}[variant]
         unit = {Charge.STANDARD: made(first, end, rng)}
@@ -187,7 +195,9 @@ def test_the_half_hours_of_a_day_costed_whole_are_the_walks(
     if as_columns:
         given = EpochReadings([int(t.timestamp()) for t, _ in readings], [k for _, k in readings])
 
-    def costed() -> tuple[object, tuple[HalfHourColumns, HalfHourColumns], tuple[list[HalfHourCost], list[HalfHourCost]]]:
+    def costed() -> tuple[
+        object, tuple[HalfHourColumns, HalfHourColumns], tuple[list[HalfHourCost], list[HalfHourCost]]
+    ]:
         sinks = (HalfHourColumns(), HalfHourColumns())
         report = cost_exc_inc(
             given, agreements, prices, first, end, by="day", rounding=rounding, estimated=estimated,
@@ -218,5 +228,6 @@ def test_the_half_hours_of_a_day_costed_whole_are_the_walks(
         for name in ("starts", "kwh", "codes", "rates", "pence", "bands", "instants"):
             assert repr(getattr(mine, name)) == repr(getattr(theirs, name)), name
     assert repr(listed) == repr(walked_listed)
-    assert listed[0] == columns[0].rows() and listed[1] == columns[1].rows()
+    assert listed[0] == columns[0].rows()
+    assert listed[1] == columns[1].rows()
     assert len(listed[1]) == len([t for t, _ in readings if t >= agreements[0].valid_from])

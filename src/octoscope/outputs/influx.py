@@ -23,7 +23,7 @@ from functools import partial
 from itertools import repeat
 from math import isfinite
 from operator import add
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -230,8 +230,9 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
             head = heads[code] = series_key(measurement, tags) + " usage_kwh="
         if fast:
             n = end - begin
-            excs, incs = exc_pence[begin:end], inc_pence[begin:end]
-            if codes[begin:end].count(code) == n and None not in excs and None not in incs:
+            some_excs, some_incs = exc_pence[begin:end], inc_pence[begin:end]
+            if codes[begin:end].count(code) == n and None not in some_excs and None not in some_incs:
+                excs, incs = cast(list[float], some_excs), cast(list[float], some_incs)  # every half-hour priced
                 kws = kwhs[begin:end]
                 total_excs = list(map(add, excs, repeat(share_exc, n)))
                 total_incs = list(map(add, incs, repeat(share_inc, n)))
@@ -243,6 +244,7 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
                         total_excs,
                         total_incs,
                         map(int, starts[begin:end]),  # whole epoch seconds: the half-hour's time
+                        strict=True,
                     )
                     for kwh, exc, inc, total_exc, total_inc, second in columns:
                         yield (
