@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from itertools import repeat
-from math import isfinite
 from operator import add
 from typing import Any, cast
 
@@ -228,19 +227,23 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
         if head is None:
             tags = (*ctx.tags, _point_tag(point), ("tariff_code", code or ""))
             head = heads[code] = series_key(measurement, tags) + " usage_kwh="
-        if fast:
+        if fast and codes[begin:end].count(code) == end - begin:
             n = end - begin
-            some_excs, some_incs = exc_pence[begin:end], inc_pence[begin:end]
-            if codes[begin:end].count(code) == n and None not in some_excs and None not in some_incs:
-                excs, incs = cast(list[float], some_excs), cast(list[float], some_incs)  # every half-hour priced
-                kws = kwhs[begin:end]
+            excs, incs, kws = exc_pence[begin:end], inc_pence[begin:end], kwhs[begin:end]
+            try:
                 total_excs = list(map(add, excs, repeat(share_exc, n)))
                 total_incs = list(map(add, incs, repeat(share_inc, n)))
-                if all(map(isfinite, map(add, map(add, kws, total_excs), total_incs))):  # each line's numbers
+            except TypeError:  # a half-hour without a price (None): the day goes line by line
+                pass
+            else:
+                # Every number of the day finite (one that is not is left out of its line, the general way):
+                # an infinity or a NaN anywhere makes the sum so, whatever else is added to it.
+                check = sum(kws) + sum(total_excs) + sum(total_incs)
+                if check - check == 0.0:
                     columns = zip(
                         map(as_float, kws),
-                        map(as_float, excs),
-                        map(as_float, incs),
+                        map(as_float, cast(list[float], excs)),  # every half-hour priced: the additions say so
+                        map(as_float, cast(list[float], incs)),
                         total_excs,
                         total_incs,
                         map(int, starts[begin:end]),  # whole epoch seconds: the half-hour's time
