@@ -14,9 +14,8 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from octoscope.config import Settings
-from octoscope.domain.costs import HalfHourColumns
+from octoscope.domain.costs import HalfHourColumns, midnights
 from octoscope.domain.models import Account, MeterPoint
-from octoscope.domain.uktime import from_epoch, local_date, local_midnight
 from octoscope.services.costing import FuelName, M3ByHalfHour, PointPasses, fuel_of
 from octoscope.store.ports import StoreProtocol
 
@@ -56,17 +55,17 @@ def point_days(
     exc, inc = passes.get(point, first, end)
     exc_days, inc_days = exc.report.days, inc.report.days
     starts = inc.priced.starts  # epoch seconds: a day's bounds found by comparing numbers, not instants
+    bounds = [m.timestamp() for m in midnights(first, end)]  # the local midnights, as the pass worked them out
     days: list[CostedDay] = []
-    n = bisect_left(starts, local_midnight(first).timestamp())  # the pass may have been made over more days than asked
-    stop = bisect_left(starts, local_midnight(end).timestamp())
-    while n < stop:
-        day = local_date(from_epoch(starts[n]))
-        after = min(stop, bisect_left(starts, local_midnight(day + timedelta(days=1)).timestamp(), n))
-        count = after - n
-        days.append(
-            CostedDay(day, n, after, exc_days[day].standing_charge / count, inc_days[day].standing_charge / count)
-        )
-        n = after
+    n = bisect_left(starts, bounds[0]) if bounds else 0  # the pass may have been made over more days than asked
+    for i, next_midnight in enumerate(bounds[1:]):
+        after = bisect_left(starts, next_midnight, n)
+        if after > n:
+            day, count = first + timedelta(days=i), after - n
+            days.append(
+                CostedDay(day, n, after, exc_days[day].standing_charge / count, inc_days[day].standing_charge / count)
+            )
+            n = after
     return exc.priced, inc.priced, inc.m3, days
 
 
