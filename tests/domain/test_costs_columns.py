@@ -1,6 +1,7 @@
 """The cost pass's two ways through a day give the same floats: a whole local day a column at a time (one
-agreement on one register, every half-hour priced) and half-hour by half-hour (the walk, which the exports'
-per-half-hour rows always take); and readings as (instant, kWh) pairs or as epoch-second columns."""
+agreement on one register, every half-hour priced) and half-hour by half-hour (the walk: every other day, and
+here every day, ``_whole_day`` made to decline); and readings as (instant, kWh) pairs or as epoch-second
+columns. The half-hours listed (the exports' rows) are the same both ways too."""
 
 from __future__ import annotations
 
@@ -73,7 +74,9 @@ def standing() -> list[Rate]:
 @pytest.mark.parametrize(("first", "end"), RANGES, ids=["spring-46", "autumn-50"])
 @pytest.mark.parametrize("rounding", ["exact", "billing"])
 @pytest.mark.parametrize("code", [GO, GO_STRETCHES, AGILE, FLEX])
-def test_a_day_costed_whole_is_the_walk_to_the_last_bit(first: date, end: date, rounding: Rounding, code: str) -> None:
+def test_a_day_costed_whole_is_the_walk_to_the_last_bit(
+    first: date, end: date, rounding: Rounding, code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rng = random.Random(f"{first}{code}{rounding}")
     stretches = code == GO_STRETCHES
     code = GO if stretches else code
@@ -94,10 +97,12 @@ def test_a_day_costed_whole_is_the_walk_to_the_last_bit(first: date, end: date, 
         dispatched=dispatched,
     )  # fmt: skip
     sinks: tuple[list[HalfHourCost], list[HalfHourCost]] = ([], [])
-    walked = cost_exc_inc(
-        readings, agreements, prices, first, end, by="day", rounding=rounding, estimated=estimated,
-        dispatched=dispatched, half_hours=sinks,
-    )  # fmt: skip
+    with monkeypatch.context() as patched:
+        patched.setattr(costs, "_whole_day", lambda *args: False)  # every day walked half-hour by half-hour
+        walked = cost_exc_inc(
+            readings, agreements, prices, first, end, by="day", rounding=rounding, estimated=estimated,
+            dispatched=dispatched, half_hours=sinks,
+        )  # fmt: skip
     columns = EpochReadings([int(t.timestamp()) for t, _ in readings], [k for _, k in readings])
     seconds = frozenset(int(t.timestamp()) for t in estimated)
     by_columns = cost_exc_inc(

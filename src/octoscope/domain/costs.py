@@ -426,7 +426,7 @@ def cost(
         dispatched, sinks, estimated,
     )  # fmt: skip
     if half_hours is not None and sinks is not None:
-        half_hours += sinks[0].rows()
+        half_hours.extend(sinks[0].rows())
     return report
 
 
