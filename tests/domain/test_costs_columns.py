@@ -1,15 +1,27 @@
 """The cost pass's two ways through a day give the same floats: a whole local day a column at a time (one
-agreement on one register, every half-hour priced) and half-hour by half-hour (the walk, which the exports'
-per-half-hour rows always take); and readings as (instant, kWh) pairs or as epoch-second columns."""
+agreement on one register, every half-hour priced) and half-hour by half-hour (the walk: every other day, and
+here every day, ``_whole_day`` made to decline); and readings as (instant, kWh) pairs or as epoch-second
+columns. The half-hours listed (the exports' rows) are the same both ways too."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from octoscope.domain.costs import EpochReadings, HalfHourCost, Prices, Rounding, cost, cost_exc_inc, running_sum
+from octoscope.domain import costs
+from octoscope.domain.costs import (
+    EpochReadings,
+    HalfHourColumns,
+    HalfHourCost,
+    Prices,
+    Rounding,
+    cost,
+    cost_exc_inc,
+    running_sum,
+)
 from octoscope.domain.models import Agreement, Charge, Rate
 from octoscope.domain.uktime import local_midnight
 
@@ -62,7 +74,9 @@ def standing() -> list[Rate]:
 @pytest.mark.parametrize(("first", "end"), RANGES, ids=["spring-46", "autumn-50"])
 @pytest.mark.parametrize("rounding", ["exact", "billing"])
 @pytest.mark.parametrize("code", [GO, GO_STRETCHES, AGILE, FLEX])
-def test_a_day_costed_whole_is_the_walk_to_the_last_bit(first: date, end: date, rounding: Rounding, code: str) -> None:
+def test_a_day_costed_whole_is_the_walk_to_the_last_bit(
+    first: date, end: date, rounding: Rounding, code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rng = random.Random(f"{first}{code}{rounding}")
     stretches = code == GO_STRETCHES
     code = GO if stretches else code
@@ -83,10 +97,12 @@ def test_a_day_costed_whole_is_the_walk_to_the_last_bit(first: date, end: date, 
         dispatched=dispatched,
     )  # fmt: skip
     sinks: tuple[list[HalfHourCost], list[HalfHourCost]] = ([], [])
-    walked = cost_exc_inc(
-        readings, agreements, prices, first, end, by="day", rounding=rounding, estimated=estimated,
-        dispatched=dispatched, half_hours=sinks,
-    )  # fmt: skip
+    with monkeypatch.context() as patched:
+        patched.setattr(costs, "_whole_day", lambda *args: False)  # every day walked half-hour by half-hour
+        walked = cost_exc_inc(
+            readings, agreements, prices, first, end, by="day", rounding=rounding, estimated=estimated,
+            dispatched=dispatched, half_hours=sinks,
+        )  # fmt: skip
     columns = EpochReadings([int(t.timestamp()) for t, _ in readings], [k for _, k in readings])
     seconds = frozenset(int(t.timestamp()) for t in estimated)
     by_columns = cost_exc_inc(
@@ -132,3 +148,91 @@ def test_one_reading_costs_the_same_as_columns_or_as_a_pair() -> None:
     assert repr(pair) == repr(cols)
     assert pair.totals.energy_cost == 1.25 * 21.0
     assert pair.totals.partial_days == [day]  # 45 of its 46 half-hours missing
+
+
+E7 = "E-2R-VAR-22-11-01-J"
+GO_FLAT = "go-flat"  # GO's two prices exactly, a record per half-hour: a band per half-hour by its price
+
+
+def go_flat(first: date, end: date, rng: random.Random) -> list[Rate]:
+    return [
+        Rate(r.valid_from, r.valid_to, 27.31 / 1.05, 27.31, None) if r.value_inc_vat > 7.0 else r
+        for r in go_rates(first, end, rng)
+    ]
+
+
+@pytest.mark.parametrize(("first", "end"), RANGES, ids=["spring-46", "autumn-50"])
+@pytest.mark.parametrize("rounding", ["exact", "billing"])
+@pytest.mark.parametrize("code", [GO, GO_STRETCHES, GO_FLAT, AGILE, FLEX, E7])
+@pytest.mark.parametrize("as_columns", [False, True], ids=["pairs", "epoch"])
+def test_the_half_hours_of_a_day_costed_whole_are_the_walks(
+    first: date, end: date, rounding: Rounding, code: str, as_columns: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each half-hour a whole day's columns list (HalfHourColumns, and the HalfHourCosts made of them) is the
+    one the walk lists, field for field and bit for bit, exc and inc VAT: on the 46- and 50-half-hour days,
+    with smart dispatches and probable smart charging, a part-day agreement, a missing reading, and on
+    Economy 7 (two registers: always walked)."""
+    rng = random.Random(f"{first}{code}{rounding}columns")
+    variant = code
+    code = GO if code in (GO_STRETCHES, GO_FLAT) else code
+    times = half_hours(first, end)
+    readings = [(t, round(rng.uniform(0, 3.7), 3)) for t in times if rng.random() > 0.01]
+    if code == FLEX:
+        unit = {
+            Charge.STANDARD: [
+                Rate(LONG_AGO, times[100], 24.0 / 1.05, 24.0, None),
+                Rate(times[100], None, 25.5 / 1.05, 25.5, None),
+            ]
+        }
+    elif code == E7:
+        unit = {
+            Charge.DAY: [Rate(LONG_AGO, None, 30.0, 31.5, None)],
+            Charge.NIGHT: [Rate(LONG_AGO, None, 9.5, 9.975, None)],
+        }
+    else:
+        made = {GO: go_rates, GO_STRETCHES: go_stretches, GO_FLAT: go_flat, AGILE: agile_rates}[variant]
+        unit = {Charge.STANDARD: made(first, end, rng)}
+    prices = {code: Prices(unit, standing(), "DIRECT_DEBIT")}
+    agreements = [Agreement(code, times[30] + timedelta(minutes=7), None)]
+    estimated = frozenset(t for t, _ in readings if rng.random() < 0.05)
+    dispatched = frozenset(t for t, _ in readings if rng.random() < 0.03)
+    given: list[tuple[datetime, float]] | EpochReadings = readings
+    if as_columns:
+        given = EpochReadings([int(t.timestamp()) for t, _ in readings], [k for _, k in readings])
+
+    def costed() -> tuple[
+        object, tuple[HalfHourColumns, HalfHourColumns], tuple[list[HalfHourCost], list[HalfHourCost]]
+    ]:
+        sinks = (HalfHourColumns(), HalfHourColumns())
+        report = cost_exc_inc(
+            given, agreements, prices, first, end, by="day", rounding=rounding, estimated=estimated,
+            dispatched=dispatched, columns=sinks,
+        )  # fmt: skip
+        listed: tuple[list[HalfHourCost], list[HalfHourCost]] = ([], [])
+        again = cost_exc_inc(
+            given, agreements, prices, first, end, by="day", rounding=rounding, estimated=estimated,
+            dispatched=dispatched, half_hours=listed,
+        )  # fmt: skip
+        assert repr(report) == repr(again)
+        return report, sinks, listed
+
+    whole_days = []
+    real = costs._whole_day
+
+    def counted(*args: Any) -> bool:
+        whole_days.append(done := real(*args))
+        return done
+
+    monkeypatch.setattr(costs, "_whole_day", counted)
+    report, columns, listed = costed()
+    monkeypatch.setattr(costs, "_whole_day", lambda *args: False)  # every day walked half-hour by half-hour
+    walked_report, walked, walked_listed = costed()
+    assert any(whole_days) == (code != E7)
+    assert repr(report) == repr(walked_report)
+    for mine, theirs in zip(columns, walked, strict=True):
+        for name in ("starts", "kwh", "codes", "rates", "pence", "bands", "instants"):
+            assert repr(getattr(mine, name)) == repr(getattr(theirs, name)), name
+    assert repr(listed) == repr(walked_listed)
+    assert listed[0] == columns[0].rows()
+    assert listed[1] == columns[1].rows()
+    assert len(listed[1]) == len([t for t, _ in readings if t >= agreements[0].valid_from])

@@ -264,6 +264,32 @@ class HalfHourCost(NamedTuple):
     band: str | None
 
 
+class HalfHourColumns:
+    """The half-hours one side (exc or inc VAT) of the cost pass priced, in time order, as parallel columns:
+    what a :class:`HalfHourCost` says of each, without an object or a datetime per half-hour. The cost pass
+    fills them a whole day at a time where it costs the day a column at a time; the InfluxDB export formats a
+    year of lines straight from them, and :meth:`rows` makes the HalfHourCosts for those that want them."""
+
+    __slots__ = ("bands", "codes", "instants", "kwh", "pence", "rates", "starts")
+
+    def __init__(self) -> None:
+        self.starts: list[float] = []  # epoch seconds, as the readings gave them
+        self.kwh: list[float] = []
+        self.codes: list[str | None] = []
+        self.rates: list[float | None] = []
+        self.pence: list[float | None] = []
+        self.bands: list[str | None] = []
+        # the readings' own instants where they came as (instant, kWh) pairs: a HalfHourCost gives them back
+        self.instants: list[datetime] | None = None
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def rows(self) -> list[HalfHourCost]:
+        instants = map(_instant, self.starts) if self.instants is None else self.instants
+        return list(map(HalfHourCost, instants, self.kwh, self.codes, self.rates, self.pence, self.bands))
+
+
 @dataclass(frozen=True)
 class CostReport:
     totals: Totals
@@ -372,6 +398,7 @@ def cost(
     dispatched: frozenset[datetime] | frozenset[int] = frozenset(),
     estimated: frozenset[datetime] | frozenset[int] = frozenset(),
     half_hours: list[HalfHourCost] | None = None,
+    columns: HalfHourColumns | None = None,
 ) -> CostReport:
     """Cost the local days [first_day, end_day) of one series from its half-hourly kWh.
 
@@ -387,16 +414,19 @@ def cost(
     :func:`octoscope.domain.sessions.probable_smart_half_hours`): priced like a dispatch but counted in the
     totals' ``estimated_*`` and ``at_stake``; a half-hour in ``dispatched`` is never estimated.
 
-    ``half_hours``: if given, each half-hour costed is appended to it, in time order, as it was priced.
+    ``half_hours``: if given, each half-hour costed is appended to it, in time order, as it was priced;
+    ``columns``: the same as columns, which cost less (no object or datetime per half-hour).
 
     One pass over the readings in time order, stepping through days, agreements and price lists alongside
     (a year is 17,520 half-hours: no per-reading search or time-zone arithmetic).
     """
-    sinks = None if half_hours is None else (half_hours,)
+    sinks = (columns,) if columns is not None else None if half_hours is None else (HalfHourColumns(),)
     (report,) = _cost_pass(
         readings, agreements, prices, first_day, end_day, by, (inc_vat,), rounding, night, standing_charges,
         dispatched, sinks, estimated,
     )  # fmt: skip
+    if half_hours is not None and sinks is not None:
+        half_hours.extend(sinks[0].rows())
     return report
 
 
@@ -414,14 +444,21 @@ def cost_exc_inc(
     dispatched: frozenset[datetime] | frozenset[int] = frozenset(),
     estimated: frozenset[datetime] | frozenset[int] = frozenset(),
     half_hours: tuple[list[HalfHourCost], list[HalfHourCost]] | None = None,
+    columns: tuple[HalfHourColumns, HalfHourColumns] | None = None,
 ) -> tuple[CostReport, CostReport]:
     """:func:`cost` exc and inc VAT in one pass: the same as calling it twice, for little more than once
     (the walk through days, agreements and price records is shared; only the sums are kept twice).
-    ``half_hours``: two lists, filled exc and inc VAT."""
+    ``half_hours``: two lists, filled exc and inc VAT; ``columns``: the same as columns, which cost less."""
+    sinks = columns
+    if half_hours is not None and sinks is None:
+        sinks = (HalfHourColumns(), HalfHourColumns())
     exc, inc = _cost_pass(
         readings, agreements, prices, first_day, end_day, by, (False, True), rounding, night, standing_charges,
-        dispatched, half_hours, estimated,
+        dispatched, sinks, estimated,
     )  # fmt: skip
+    if half_hours is not None and sinks is not None:
+        half_hours[0].extend(sinks[0].rows())
+        half_hours[1].extend(sinks[1].rows())
     return exc, inc
 
 
@@ -453,7 +490,7 @@ def _cost_pass(
     night: tuple[time, time],
     standing_charges: bool,
     dispatched: frozenset[datetime] | frozenset[int],
-    sinks: Sequence[list[HalfHourCost]] | None,
+    sinks: Sequence[HalfHourColumns] | None,
     estimated: frozenset[datetime] | frozenset[int] = frozenset(),
 ) -> list[CostReport]:
     """The walk behind :func:`cost`, summing for each of ``vats`` (inc VAT or not) side by side.
@@ -461,7 +498,7 @@ def _cost_pass(
     Instants are compared as epoch seconds (a float per half-hour, not a datetime), and the readings are
     walked a local day at a time: each day's slice is found by bisection at its precomputed midnights, and
     its sums are kept in locals until the day is done (added in the same order as one by one, so to the
-    same float)."""
+    same float). ``sinks``: a :class:`HalfHourColumns` per side, each half-hour costed appended to it."""
     timeline = _Timeline(agreements, prices)
     sides = range(len(vats))
     days: list[dict[date, Totals]] = [{} for _ in vats]
@@ -473,6 +510,9 @@ def _cost_pass(
     if timeline.span is None:
         return [bucketed(held, first_day, end_day, by) for held in days]
     starts, kwhs, given = _columns(readings)
+    if sinks is not None and given is not None:
+        for sink in sinks:
+            sink.instants = []
     bounds = [_second(b.timestamp()) for b in instants]
     entries = timeline.entries
     entry_starts = [e.start.timestamp() for e in entries]
@@ -509,9 +549,9 @@ def _cost_pass(
         if stop == pos:
             continue
         totals = [held[local_days[index]] for held in days]
-        if sinks is None and _whole_day(
+        if _whole_day(
             starts, kwhs, pos, stop, totals, entries, entry_starts, entry_ends, vats, billing, smart, guessed,
-            instants[index], instants[index + 1],
+            instants[index], instants[index + 1], sinks, given,
         ):  # fmt: skip
             pos = stop
             continue
@@ -570,9 +610,8 @@ def _cost_pass(
                 incomplete.add(local_days[index])
                 if sinks is not None:
                     code = current.tariff.code if current else None
-                    at = given[j] if given is not None else _instant(start)
                     for sink in sinks:
-                        sink.append(HalfHourCost(at, kwh, code, None, None, None))
+                        _append(sink, start, kwh, code, None, None, None, given, j)
                 continue
             day_priced += kwh
             rounded_kwh = _round(kwh, "0.01") if billing else kwh
@@ -604,8 +643,7 @@ def _cost_pass(
                 band[0] += kwh
                 band[1] += pence
                 if sinks is not None:
-                    at = given[j] if given is not None else _instant(start)
-                    sinks[k].append(HalfHourCost(at, kwh, current.tariff.code, rate, pence, name))
+                    _append(sinks[k], start, kwh, current.tariff.code, rate, pence, name, given, j)
         pos = stop
         for t in totals:
             t.kwh, t.half_hours, t.priced_kwh = day_kwh, day_count, day_priced
@@ -639,6 +677,28 @@ def _cost_pass(
 _INF = float("inf")
 
 
+def _append(
+    sink: HalfHourColumns,
+    start: float,
+    kwh: float,
+    code: str | None,
+    rate: float | None,
+    pence: float | None,
+    band: str | None,
+    given: Sequence[datetime] | None,
+    j: int,
+) -> None:
+    """One half-hour as the walk priced it, onto the end of ``sink``'s columns."""
+    sink.starts.append(start)
+    sink.kwh.append(kwh)
+    sink.codes.append(code)
+    sink.rates.append(rate)
+    sink.pence.append(pence)
+    sink.bands.append(band)
+    if sink.instants is not None and given is not None:
+        sink.instants.append(given[j])
+
+
 def _whole_day(
     starts: Sequence[float],
     kwhs: Sequence[float],
@@ -654,10 +714,12 @@ def _whole_day(
     guessed: set[float],
     midnight: datetime,
     next_midnight: datetime,
+    sinks: Sequence[HalfHourColumns] | None = None,
+    given: Sequence[datetime] | None = None,
 ) -> bool:
     """The readings [pos, stop) of one local day costed a column at a time, where the day allows it: one
     agreement on one register, every half-hour priced. Otherwise False, and nothing is touched (the walk
-    prices the day half-hour by half-hour).
+    prices the day half-hour by half-hour). ``sinks``: each side's half-hours, as the walk would append them.
 
     The sums are the walk's, bit for bit: each added from 0.0 in time order, a band's over its own half-hours."""
     first, last = starts[pos], starts[stop - 1]
@@ -708,20 +770,28 @@ def _whole_day(
     special = bool(smart or guessed) and not (smart.isdisjoint(part) and guessed.isdisjoint(part))
     kws = kwhs[pos:stop]
     priced = _added(kws)
-    for t, inc_vat in zip(totals, vats, strict=True):
+    code = entry.tariff.code
+    # A record per half-hour from the day's midnight to the next (a whole day of Agile): the records in force
+    # in the day are the half-hours' own, so its price levels are their distinct prices, as lookup.levels
+    # finds them (in the same order, so the same floats), made in C from the rates the day already reads.
+    own = (
+        records is not None
+        and first == midnight.timestamp()
+        and (i + n == len(seconds) or seconds[i + n] >= next_midnight.timestamp())
+    )
+    for k, (t, inc_vat) in enumerate(zip(totals, vats, strict=True)):
         values = lookup.inc if inc_vat else lookup.exc
-        levels = lookup.levels(midnight, next_midnight, inc_vat)
+        rates = values[i : i + n] if records is not None else []  # records: range(i, i + n)
+        levels = sorted(set(rates)) if own else lookup.levels(midnight, next_midnight, inc_vat)
         # the day's one band where it does not depend on the price, else per half-hour (Agile) or per run
         single = None if 2 <= len(levels) <= 3 else band_of(Charge.STANDARD, 0.0, levels)
         names: list[str] | None = None
         segments: list[tuple[int, int, str]] = []  # (a, b, band): part[a:b] in one band, in time order
         if records is not None:
-            rates = list(map(values.__getitem__, records))
             if single is None:
                 named = {r: band_of(Charge.STANDARD, r, levels) for r in set(rates)}
                 names = [named[r] for r in rates]
         else:
-            rates = []
             for a, b, r in runs:
                 rates += [values[r]] * (b - a)
             if single is None:
@@ -743,6 +813,22 @@ def _whole_day(
             else:
                 segments = _split([j for j, _ in changed], segments or [(0, n, str(single))], "off-peak")
         pence = _pence(kws, rates, billing)
+        if sinks is not None:
+            sink = sinks[k]
+            sink.starts += part
+            sink.kwh += kws
+            sink.codes += [code] * n
+            sink.rates += rates
+            sink.pence += pence
+            if names is not None:
+                sink.bands += names
+            elif segments:
+                for a, b, name in segments:
+                    sink.bands += [name] * (b - a)
+            else:
+                sink.bands += [single] * n
+            if sink.instants is not None and given is not None:
+                sink.instants += given[pos:stop]
         t.kwh, t.half_hours, t.priced_kwh = priced, n, priced
         t.energy_cost = _added(pence)
         if estimated:

@@ -19,14 +19,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Any
+from itertools import repeat
+from operator import add
+from typing import Any, cast
 
 import httpx
 
 from octoscope.clock import Clock
 from octoscope.config import InfluxSettings, Settings
 from octoscope.domain.models import Account, Fuel, MeterPoint
-from octoscope.domain.uktime import epoch, local_date, local_midnight
+from octoscope.domain.uktime import epoch, from_epoch, local_date, local_midnight
 from octoscope.errors import OctoscopeError
 from octoscope.outputs.influx_writer import (
     FieldValue,
@@ -201,14 +203,17 @@ PRICE_FIELDS = NumberFields(
 
 
 def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime) -> Iterator[str]:
-    """Straight from the point's cost pass: a few hundred thousand lines a run, so a priced half-hour with
-    every number finite (nearly all of them) is one f-string, with the day's standing-charge share
-    formatted once a day; anything else goes the general way."""
+    """Straight from the point's cost pass, as columns: a few hundred thousand lines a run. A day of one
+    tariff, every half-hour priced with every number finite (nearly all of them), has its totals and checks
+    worked out a column at a time and each line made by one f-string, the day's standing-charge share
+    formatted once; anything else goes line by line, the general way."""
     assert ctx.passes is not None
     fuel = fuel_of(point)
     measurement = CONSUMPTION[fuel]
     heads: dict[str | None, str] = {}  # series key and the first field's name, per tariff
-    exc_halves, inc_halves, m3, days = point_days(ctx.passes, point, local_date(lo), local_date(hi))
+    exc_columns, inc_columns, m3, days = point_days(ctx.passes, point, local_date(lo), local_date(hi))
+    starts, kwhs, codes = inc_columns.starts, inc_columns.kwh, inc_columns.codes
+    exc_pence, inc_pence = exc_columns.pence, inc_columns.pence
     export = fuel == "export"
     fast = not export and not m3  # a meter read in m³ carries usage_m3 too
     as_float = float  # a local name: looked up a million times
@@ -216,8 +221,42 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
         # Shares and totals are quotients and sums of floats, so floats already; the stored kWh and the
         # costs are made floats so that the text is a float's whatever a store hands over.
         shares = f"standing_charge_cost_exc_vat_pence={share_exc!r},standing_charge_cost_inc_vat_pence={share_inc!r},"
-        for e, i in zip(exc_halves[begin:end], inc_halves[begin:end], strict=True):
-            start, kwh, code, exc, inc = i.start, i.kwh, i.tariff_code, e.pence, i.pence
+        code = codes[begin]
+        head = heads.get(code)
+        if head is None:
+            tags = (*ctx.tags, _point_tag(point), ("tariff_code", code or ""))
+            head = heads[code] = series_key(measurement, tags) + " usage_kwh="
+        if fast and codes[begin:end].count(code) == end - begin:
+            n = end - begin
+            excs, incs, kws = exc_pence[begin:end], inc_pence[begin:end], kwhs[begin:end]
+            try:
+                total_excs = list(map(add, excs, repeat(share_exc, n)))
+                total_incs = list(map(add, incs, repeat(share_inc, n)))
+            except TypeError:  # a half-hour without a price (None): the day goes line by line
+                pass
+            else:
+                # Every number of the day finite (one that is not is left out of its line, the general way):
+                # an infinity or a NaN anywhere makes the sum so, whatever else is added to it.
+                check = sum(kws) + sum(total_excs) + sum(total_incs)
+                if check - check == 0.0:
+                    columns = zip(
+                        map(as_float, kws),
+                        map(as_float, cast(list[float], excs)),  # every half-hour priced: the additions say so
+                        map(as_float, cast(list[float], incs)),
+                        total_excs,
+                        total_incs,
+                        map(int, starts[begin:end]),  # whole epoch seconds: the half-hour's time
+                        strict=True,
+                    )
+                    for kwh, exc, inc, total_exc, total_inc, second in columns:
+                        yield (
+                            f"{head}{kwh!r},usage_cost_exc_vat_pence={exc!r},usage_cost_inc_vat_pence={inc!r},"
+                            f"{shares}total_cost_exc_vat_pence={total_exc!r},total_cost_inc_vat_pence={total_inc!r}"
+                            f" {second}"
+                        )
+                    continue
+        for j in range(begin, end):
+            start, kwh, code, exc, inc = starts[j], kwhs[j], codes[j], exc_pence[j], inc_pence[j]
             head = heads.get(code)
             if head is None:
                 tags = (*ctx.tags, _point_tag(point), ("tariff_code", code or ""))
@@ -230,7 +269,7 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
                         f"{head}{as_float(kwh)!r},usage_cost_exc_vat_pence={as_float(exc)!r},"
                         f"usage_cost_inc_vat_pence={as_float(inc)!r},{shares}"
                         f"total_cost_exc_vat_pence={total_exc!r},total_cost_inc_vat_pence={total_inc!r}"
-                        f" {int(start.timestamp())}"
+                        f" {int(start)}"
                     )
                     continue
             if export:
@@ -245,9 +284,9 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
                     share_inc,
                     (exc or 0.0) + share_exc if priced else None,
                     (inc or 0.0) + share_inc if priced else None,
-                    m3.get(start),
+                    m3.get(from_epoch(start)),
                 )
-            yield f"{head[: -len(' usage_kwh=')]} {fields} {int(start.timestamp())}"
+            yield f"{head[: -len(' usage_kwh=')]} {fields} {int(start)}"
 
 
 def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime) -> Iterator[str]:

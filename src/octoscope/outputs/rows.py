@@ -14,16 +14,15 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from octoscope.config import Settings
-from octoscope.domain.costs import HalfHourCost
+from octoscope.domain.costs import HalfHourColumns, midnights
 from octoscope.domain.models import Account, MeterPoint
-from octoscope.domain.uktime import local_date, local_midnight
 from octoscope.services.costing import FuelName, M3ByHalfHour, PointPasses, fuel_of
 from octoscope.store.ports import StoreProtocol
 
 
 class CostedDay(NamedTuple):
     day: date  # UK local
-    begin: int  # its first half-hour's index in the point's costed half-hours
+    begin: int  # its first half-hour's index in the point's costed half-hours (the columns)
     end: int  # one past its last
     standing_exc_vat: float  # pence: the day's standing charge shared by each of its half-hours stored
     standing_inc_vat: float
@@ -48,27 +47,26 @@ class HalfHourRow(NamedTuple):
 
 def point_days(
     passes: PointPasses, point: MeterPoint, first: date, end: date
-) -> tuple[list[HalfHourCost], list[HalfHourCost], M3ByHalfHour, list[CostedDay]]:
-    """The point's half-hours as costed exc and inc VAT (one pass of the engine), its m³ per half-hour, and
-    its local days in [first, end) that hold a half-hour: where each starts and ends in those lists, and
-    the day's standing charge spread over them. Rows are made from this, the InfluxDB lines straight from it."""
+) -> tuple[HalfHourColumns, HalfHourColumns, M3ByHalfHour, list[CostedDay]]:
+    """The point's half-hours as costed exc and inc VAT (one pass of the engine, as columns), its m³ per
+    half-hour, and its local days in [first, end) that hold a half-hour: where each starts and ends in those
+    columns, and the day's standing charge spread over them. Rows are made from this, the InfluxDB lines
+    straight from it."""
     exc, inc = passes.get(point, first, end)
-    lo, hi = local_midnight(first), local_midnight(end)
     exc_days, inc_days = exc.report.days, inc.report.days
-    halves = inc.half_hours
-    starts = [h.start for h in halves]
+    starts = inc.priced.starts  # epoch seconds: a day's bounds found by comparing numbers, not instants
+    bounds = [m.timestamp() for m in midnights(first, end)]  # the local midnights, as the pass worked them out
     days: list[CostedDay] = []
-    n = bisect_left(starts, lo)  # the pass may have been made over more days than asked
-    stop = bisect_left(starts, hi)
-    while n < stop:
-        day = local_date(starts[n])
-        after = min(stop, bisect_left(starts, local_midnight(day + timedelta(days=1)), n))
-        count = after - n
-        days.append(
-            CostedDay(day, n, after, exc_days[day].standing_charge / count, inc_days[day].standing_charge / count)
-        )
-        n = after
-    return exc.half_hours, halves, inc.m3, days
+    n = bisect_left(starts, bounds[0]) if bounds else 0  # the pass may have been made over more days than asked
+    for i, next_midnight in enumerate(bounds[1:]):
+        after = bisect_left(starts, next_midnight, n)
+        if after > n:
+            day, count = first + timedelta(days=i), after - n
+            days.append(
+                CostedDay(day, n, after, exc_days[day].standing_charge / count, inc_days[day].standing_charge / count)
+            )
+            n = after
+    return exc.priced, inc.priced, inc.m3, days
 
 
 def point_rows(
@@ -82,7 +80,8 @@ def point_rows(
     """The half-hours of one meter point stored in local days [first, end) that its agreements cover.
     ``passes``: points already costed (an export's), to take the half-hours from."""
     passes = passes or PointPasses(store, settings.payment_method, settings.costs)
-    exc_halves, inc_halves, m3, days = point_days(passes, point, first, end)
+    exc_columns, inc_columns, m3, days = point_days(passes, point, first, end)
+    exc_halves, inc_halves = exc_columns.rows(), inc_columns.rows()
     fuel = fuel_of(point)
     identifier = point.identifier
     rows = []

@@ -6,6 +6,7 @@ Sits on top, beside the CLI and the web app, which both answer with what :func:`
 from __future__ import annotations
 
 import bisect
+import functools
 import gc
 import hashlib
 import json
@@ -22,6 +23,7 @@ from octoscope.domain.costs import (
     Bucket,
     CostReport,
     EpochReadings,
+    HalfHourColumns,
     HalfHourCost,
     PriceColumns,
     Prices,
@@ -1011,7 +1013,12 @@ class PointCosts:
     report: CostReport
     m3_by_day: dict[date, float]  # gas read in m³ (a SMETS2 meter), as stored, per local day
     m3: M3ByHalfHour  # the same per half-hour (``get`` by instant)
-    half_hours: list[HalfHourCost]  # each half-hour as priced, when asked for
+    priced: HalfHourColumns  # each half-hour as priced, when asked for (else none)
+
+    @functools.cached_property
+    def half_hours(self) -> list[HalfHourCost]:
+        """``priced`` as a HalfHourCost each, made when first asked (the InfluxDB export reads the columns)."""
+        return self.priced.rows()
 
 
 def cost_point(
@@ -1038,7 +1045,7 @@ def cost_point(
     :func:`probable_smart`); the bill check does not, as it says where the dispatches were not known."""
     settings = settings or CostSettings()
     got = _point_inputs(store, point, first, end, settings, payment_method, readings, until, estimate)
-    priced: list[HalfHourCost] = []
+    priced = HalfHourColumns()
     report = cost(
         got.kwh,
         point.agreements,
@@ -1051,7 +1058,7 @@ def cost_point(
         standing_charges=fuel_of(point) != "export",  # export tariffs have no standing charge to pay
         dispatched=got.dispatched,
         estimated=got.estimated,
-        half_hours=priced if half_hours else None,
+        columns=priced if half_hours else None,
     )
     return PointCosts(report, got.m3_by_day, got.m3, priced)
 
@@ -1070,7 +1077,7 @@ def cost_point_exc_inc(
     """:func:`cost_point` exc and inc VAT, from one read of the store and one pass of the cost engine."""
     settings = settings or CostSettings()
     got = _point_inputs(store, point, first, end, settings, payment_method, readings, None, True)
-    priced: tuple[list[HalfHourCost], list[HalfHourCost]] = ([], [])
+    priced = (HalfHourColumns(), HalfHourColumns())
     exc, inc = cost_exc_inc(
         got.kwh,
         point.agreements,
@@ -1082,7 +1089,7 @@ def cost_point_exc_inc(
         standing_charges=fuel_of(point) != "export",
         dispatched=got.dispatched,
         estimated=got.estimated,
-        half_hours=priced if half_hours else None,
+        columns=priced if half_hours else None,
     )
     return (
         PointCosts(exc, got.m3_by_day, got.m3, priced[0]),
