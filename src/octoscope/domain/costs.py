@@ -967,13 +967,12 @@ def prices_in_force(
     dispatched: frozenset[int] = frozenset(),
 ) -> list[tuple[str, float, float] | None]:
     """For each half-hour in ``starts`` (epoch seconds, time order): the tariff code in force and its unit
-    rate exc and inc VAT, as :func:`unit_rates` gives each, found in one walk; None where no price is known.
-    ``dispatched``: smart dispatches' half-hours, in epoch seconds. In seconds, as the cost pass works: a
-    year of Agile is 17,520 half-hours, and an instant made and compared for each was most of the walk."""
+    rate exc and inc VAT, as :func:`unit_rates` gives each; None where no price is known. ``dispatched``:
+    smart dispatches' half-hours, in epoch seconds. In seconds, as the cost pass works: a year of Agile is
+    17,520 half-hours, and an instant made and compared for each was most of the walk. An agreement on one
+    register is priced a record at a time (:func:`_fill_in_force`), Economy 7 a half-hour at a time."""
     timeline = _Timeline(agreements, prices)
-    spans = [(e.start.timestamp(), _INF if e.end is None else e.end.timestamp(), e) for e in timeline.entries]
     night_seconds = _night_seconds(night)
-    cursors: dict[tuple[int, Charge], _Cursor[float] | None] = {}
     day_levels: dict[tuple[date, int, bool], list[float]] = {}
 
     def off_peak(start: int, lookup: _Lookup, inc_vat: bool, rate: float) -> float:
@@ -986,32 +985,76 @@ def prices_in_force(
             )
         return levels[0] if levels and rate > levels[0] else rate
 
-    out: list[tuple[str, float, float] | None] = []
-    k, last = 0, len(spans)
-    for start in starts:
-        while k < last and start >= spans[k][1]:  # agreements follow one another: the walk only goes on
-            k += 1
-        if k == last or start < spans[k][0]:
-            out.append(None)
+    out: list[tuple[str, float, float] | None] = [None] * len(starts)
+    for entry in timeline.entries:  # they follow one another: each prices the half-hours in its span
+        lo = bisect.bisect_left(starts, entry.start.timestamp())
+        hi = len(starts) if entry.end is None else bisect.bisect_left(starts, entry.end.timestamp(), lo)
+        if lo == hi or entry.prices is None:
             continue
-        entry = spans[k][2]
-        charge = _register(entry.tariff, start, night_seconds)
-        held = (k, charge)
-        if held in cursors:
-            cursor = cursors[held]
+        code, unit = entry.tariff.code, entry.prices.unit
+        if entry.tariff.registers != 2:
+            lookup = unit.get(Charge.STANDARD)
+            if lookup is None:
+                continue
+            _fill_in_force(out, starts, lo, hi, lookup, code)
+            on: dict[int, _Lookup] = dict.fromkeys(range(lo, hi), lookup) if dispatched else {}
         else:
-            on = entry.prices.unit.get(charge) if entry.prices is not None else None
-            cursor = cursors[held] = None if on is None else _Cursor.of_seconds(on)
-        i = cursor.index(start) if cursor is not None else -1
-        if i < 0 or cursor is None:
-            out.append(None)
-            continue
-        lookup = cursor.lookup
-        exc, inc = lookup.exc[i], lookup.inc[i]
-        if dispatched and start in dispatched:
-            exc, inc = off_peak(start, lookup, False, exc), off_peak(start, lookup, True, inc)
-        out.append((entry.tariff.code, exc, inc))
+            cursors: dict[Charge, _Cursor[float]] = {c: _Cursor.of_seconds(x) for c, x in unit.items()}
+            on = {}
+            for j in range(lo, hi):
+                start = starts[j]
+                cursor = cursors.get(_register(entry.tariff, start, night_seconds))
+                i = cursor.index(start) if cursor is not None else -1
+                if cursor is not None and i >= 0:
+                    out[j] = (code, cursor.lookup.exc[i], cursor.lookup.inc[i])
+                    on[j] = cursor.lookup
+        for t in sorted(dispatched):  # a smart dispatch: the day's off-peak price, whatever the hour
+            j = bisect.bisect_left(starts, t, lo, hi)
+            while j < hi and starts[j] == t:
+                found = out[j]
+                if found is not None:
+                    _, exc, inc = found
+                    out[j] = (code, off_peak(t, on[j], False, exc), off_peak(t, on[j], True, inc))
+                j += 1
     return out
+
+
+def _fill_in_force(
+    out: list[tuple[str, float, float] | None], starts: Sequence[int], lo: int, hi: int, lookup: _Lookup, code: str
+) -> None:
+    """Put in ``out[lo:hi]`` the price of ``lookup`` in force at each of ``starts[lo:hi]`` (the record started
+    last at or before it, where it has not ended), a record at a time: the half-hours it prices are found
+    by bisection. Where records are a half-hour each, each starting at its half-hour (Agile), a day of them
+    is matched and copied at once."""
+    seconds, ends, exc, inc = lookup.seconds(), lookup.end_seconds(), lookup.exc, lookup.inc
+    count = len(seconds)
+    r = -1
+    j = lo
+    while j < hi:
+        t = starts[j]
+        r = bisect.bisect_right(seconds, t, r + 1) - 1  # the record in force: at or after the last one
+        after = seconds[r + 1] if r + 1 < count else _INF
+        b = bisect.bisect_left(starts, after, j, hi)  # the half-hours before the next record starts
+        if r < 0:
+            j = b
+            continue
+        c = bisect.bisect_left(starts, ends[r], j, b)  # of those, the ones before this record ends
+        if c == b == j + 1 and seconds[r] == t:
+            m = min(hi - j, count - r, 48)
+            day = list(starts[j : j + m])
+            if (
+                seconds[r : r + m] == day
+                and (r + m == count or seconds[r + m] > day[-1])
+                and all(map(operator.lt, day, day[1:]))
+                and all(map(operator.lt, day, ends[r : r + m]))
+            ):
+                out[j : j + m] = zip(itertools.repeat(code, m), exc[r : r + m], inc[r : r + m], strict=True)
+                r += m - 1
+                j += m
+                continue
+        if c > j:
+            out[j:c] = [(code, exc[r], inc[r])] * (c - j)
+        j = b
 
 
 def standing_charges(
