@@ -200,6 +200,8 @@ class _Lookup:
         values = self.inc if inc_vat else self.exc
         if hi - lo == 1:  # one record all day (a fixed price): no set to make
             return [values[lo]] if ends[lo] > start else []
+        if self._ends_in_order():  # those of them ending after start are a run: its values' set made in C
+            return sorted(set(values[bisect.bisect_right(ends, start, lo, hi) : hi]))
         return sorted({values[i] for i in range(lo, hi) if ends[i] > start})
 
     def at(self, instant: datetime, inc_vat: bool) -> float | None:
