@@ -813,18 +813,12 @@ def price_list(
     days = [first + timedelta(days=i) for i in range((end - first).days)]
     standing_of = {} if export else standing_charges(point.agreements, stored, days)
     out: list[tuple[int, str, float, float, tuple[float, float] | None]] = []
-    day_end = lo_s
-    standing: tuple[float, float] | None = None
-    for start, found in zip(starts, rates, strict=True):
-        if found is None:
-            continue
-        if start >= day_end:  # a new local day (23, 24 or 25 hours): its standing charge, one tuple for it
-            day = local_date(_instant(start))
-            day_end = int(local_midnight(day + timedelta(days=1)).timestamp())
-            standing = None if export else standing_of[day]
-            if standing is not None and not standing[1]:
-                standing = None  # no charge known for the day
-        out.append((start, found[0], found[1], found[2], standing))
+    bounds = [(int(m.timestamp()) - lo_s) // 1800 for m in midnights(first, end)]  # each day's first half-hour
+    for day, a, b in zip(days, bounds[:-1], bounds[1:], strict=True):  # a local day (23, 24 or 25 hours) at a time
+        standing = None if export else standing_of[day]  # one tuple for all of the day's half-hours
+        if standing is not None and not standing[1]:
+            standing = None  # no charge known for the day
+        out += [(t, f[0], f[1], f[2], standing) for t, f in zip(starts[a:b], rates[a:b], strict=True) if f is not None]
     return out
 
 
