@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from octoscope.domain.costs import Prices
 from octoscope.domain.models import Charge, Rate
-from octoscope.services.costing import PriceBook, _prices
+from octoscope.services.costing import PriceBook, _book, _prices
 from octoscope.store.sqlite import Store
 
 HH = timedelta(minutes=30)
@@ -67,3 +69,11 @@ def test_each_list_is_read_once_and_each_ask_answered_as_its_own_read(tmp_path: 
         assert len(reads) == 7
         store.price_seconds = read  # type: ignore[method-assign]
         assert columns(got) == columns(_prices(store, [AGILE], "DIRECT_DEBIT", *wider)[AGILE])
+
+
+def test_prices_shared_for_another_payment_method_are_refused(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "octoscope.db") as store:
+        book = PriceBook(store, "PREPAYMENT")
+        with pytest.raises(ValueError, match="PREPAYMENT"):
+            _book(store, "DIRECT_DEBIT", book)
+        assert _book(store, "PREPAYMENT", book) is book

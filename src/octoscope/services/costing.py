@@ -202,6 +202,15 @@ class PriceBook:
         return Prices.from_seconds(unit, store.price_seconds(code, Charge.STANDING, start, end, method))
 
 
+def _book(store: StoreProtocol, payment_method: str, shared: PriceBook | None) -> PriceBook:
+    """The run's prices where given (read for this payment method), else a book for this call alone."""
+    if shared is None:
+        return PriceBook(store, payment_method)
+    if shared.payment_method != payment_method:
+        raise ValueError(f"the prices shared are {shared.payment_method}'s, not {payment_method}'s")
+    return shared
+
+
 def _point_days(point: MeterPoint, first: date, end: date) -> tuple[date, date] | None:
     """The part of [first, end) in which the point had an agreement: outside it there is nothing to cost."""
     if not point.agreements:
@@ -805,8 +814,7 @@ def price_list(
     lo, hi = local_midnight(first), local_midnight(end)
     lo_s, hi_s = int(lo.timestamp()), int(hi.timestamp())
     starts = range(lo_s, hi_s, 1800)  # the half-hours of the days, in epoch seconds
-    book = prices or PriceBook(store, payment_method)
-    stored = book.prices({a.tariff_code for a in point.agreements}, lo, hi)
+    stored = _book(store, payment_method, prices).prices({a.tariff_code for a in point.agreements}, lo, hi)
     dispatched = frozenset(int(t.timestamp()) for t in _dispatched(store, point, lo, hi))
     rates = prices_in_force(starts, point.agreements, stored, night=settings.e7_night, dispatched=dispatched)
     export = fuel_of(point) == "export"  # export tariffs have no standing charge to pay
@@ -1067,8 +1075,7 @@ def cost_point(
     another). ``estimate``: cost probable smart charging before the dispatch history (see
     :func:`probable_smart`); the bill check does not, as it says where the dispatches were not known."""
     settings = settings or CostSettings()
-    book = PriceBook(store, payment_method)
-    got = _point_inputs(store, point, first, end, settings, book, readings, until, estimate)
+    got = _point_inputs(store, point, first, end, settings, payment_method, readings, until, estimate)
     priced: list[HalfHourCost] = []
     report = cost(
         got.kwh,
@@ -1102,8 +1109,7 @@ def cost_point_exc_inc(
     """:func:`cost_point` exc and inc VAT, from one read of the store and one pass of the cost engine.
     ``prices``: the run's prices, shared (else read for this call); its payment method is the one used."""
     settings = settings or CostSettings()
-    book = prices or PriceBook(store, payment_method)
-    got = _point_inputs(store, point, first, end, settings, book, readings, None, True)
+    got = _point_inputs(store, point, first, end, settings, payment_method, readings, None, True, prices)
     priced: tuple[list[HalfHourCost], list[HalfHourCost]] = ([], [])
     exc, inc = cost_exc_inc(
         got.kwh,
@@ -1140,10 +1146,11 @@ def _point_inputs(
     first: date,
     end: date,
     settings: CostSettings,
-    book: PriceBook,
+    payment_method: str,
     readings: Iterable[tuple[datetime, float]] | None,
     until: datetime | None,
     estimate: bool,
+    book: PriceBook | None = None,
 ) -> _Inputs:
     """What the cost engine needs of one point over local days [first, end), read from the store once."""
     calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
@@ -1164,7 +1171,7 @@ def _point_inputs(
         read = shared.cut(lo.timestamp(), cut.timestamp())
         stored = _stored_columns(store, point, lo, cut, calorific, read)
         kwh, m3, m3_by_day = stored.kwh, stored.m3, stored.m3_by_day
-    prices = book.prices({a.tariff_code for a in point.agreements}, lo, hi)
+    prices = _book(store, payment_method, book).prices({a.tariff_code for a in point.agreements}, lo, hi)
     return _Inputs(kwh, m3, m3_by_day, prices, _dispatched(store, point, lo, hi), estimated)
 
 
@@ -1283,7 +1290,7 @@ def ev_sessions(
             if not found:
                 continue
             records = store.dispatches(lo - timedelta(days=1), hi + timedelta(days=1))
-            book = prices or PriceBook(store, settings.payment_method)
+            book = _book(store, settings.payment_method, prices)
             stored = book.prices({a.tariff_code for a in point.agreements}, lo, hi)
             intelligent = _on_intelligent(point)
             dispatched = smart_dispatch_half_hours(records) if intelligent else frozenset()
