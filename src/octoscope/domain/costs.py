@@ -970,8 +970,30 @@ def prices_in_force(
 ) -> list[tuple[str, float, float] | None]:
     """For each half-hour in ``starts`` (epoch seconds, time order): the tariff code in force and its unit
     rate exc and inc VAT, as :func:`unit_rates` gives each; None where no price is known. ``dispatched``:
-    smart dispatches' half-hours, in epoch seconds. In seconds, as the cost pass works: a year of Agile is
-    17,520 half-hours, and an instant made and compared for each was most of the walk. An agreement on one
+    smart dispatches' half-hours, in epoch seconds. :func:`in_force` as a tuple per half-hour."""
+    found = in_force(starts, agreements, prices, night=night, dispatched=dispatched)
+    return [None if c is None else (c, e, i) for c, e, i in zip(found.codes, found.exc, found.inc, strict=True)]
+
+
+class InForce(NamedTuple):
+    """The prices in force at some half-hours, as columns: the tariff code (None where no price is known, its
+    rates then read 0.0) and the unit rate exc and inc VAT."""
+
+    codes: list[str | None]
+    exc: list[float]
+    inc: list[float]
+
+
+def in_force(
+    starts: Sequence[int],
+    agreements: Sequence[Agreement],
+    prices: dict[str, Prices],
+    *,
+    night: tuple[time, time] = SMART_E7_NIGHT,
+    dispatched: frozenset[int] = frozenset(),
+) -> InForce:
+    """:func:`prices_in_force` as columns, which copy the price lists' own values: no object is made per
+    half-hour (a year of Agile is 17,520 of them). In seconds, as the cost pass works. An agreement on one
     register is priced a record at a time (:func:`_fill_in_force`), Economy 7 a half-hour at a time."""
     timeline = _Timeline(agreements, prices)
     night_seconds = _night_seconds(night)
@@ -987,48 +1009,48 @@ def prices_in_force(
             )
         return levels[0] if levels and rate > levels[0] else rate
 
-    out: list[tuple[str, float, float] | None] = [None] * len(starts)
+    count = len(starts)
+    out = InForce([None] * count, [0.0] * count, [0.0] * count)
+    codes, exc, inc = out
     for entry in timeline.entries:  # they follow one another: each prices the half-hours in its span
         lo = bisect.bisect_left(starts, entry.start.timestamp())
-        hi = len(starts) if entry.end is None else bisect.bisect_left(starts, entry.end.timestamp(), lo)
+        hi = count if entry.end is None else bisect.bisect_left(starts, entry.end.timestamp(), lo)
         if lo == hi or entry.prices is None:
             continue
         code, unit = entry.tariff.code, entry.prices.unit
+        on: dict[int, _Lookup] = {}  # the price list each half-hour was priced from, where dispatches need it
         if entry.tariff.registers != 2:
             lookup = unit.get(Charge.STANDARD)
             if lookup is None:
                 continue
             _fill_in_force(out, starts, lo, hi, lookup, code)
-            on: dict[int, _Lookup] = dict.fromkeys(range(lo, hi), lookup) if dispatched else {}
+            if dispatched:
+                on = dict.fromkeys(range(lo, hi), lookup)
         else:
             cursors: dict[Charge, _Cursor[float]] = {c: _Cursor.of_seconds(x) for c, x in unit.items()}
-            on = {}
             for j in range(lo, hi):
                 start = starts[j]
                 cursor = cursors.get(_register(entry.tariff, start, night_seconds))
                 i = cursor.index(start) if cursor is not None else -1
                 if cursor is not None and i >= 0:
-                    out[j] = (code, cursor.lookup.exc[i], cursor.lookup.inc[i])
+                    codes[j], exc[j], inc[j] = code, cursor.lookup.exc[i], cursor.lookup.inc[i]
                     on[j] = cursor.lookup
         for t in sorted(dispatched):  # a smart dispatch: the day's off-peak price, whatever the hour
             j = bisect.bisect_left(starts, t, lo, hi)
             while j < hi and starts[j] == t:
-                found = out[j]
-                if found is not None:
-                    _, exc, inc = found
-                    out[j] = (code, off_peak(t, on[j], False, exc), off_peak(t, on[j], True, inc))
+                if codes[j] is not None:
+                    exc[j], inc[j] = off_peak(t, on[j], False, exc[j]), off_peak(t, on[j], True, inc[j])
                 j += 1
     return out
 
 
-def _fill_in_force(
-    out: list[tuple[str, float, float] | None], starts: Sequence[int], lo: int, hi: int, lookup: _Lookup, code: str
-) -> None:
+def _fill_in_force(out: InForce, starts: Sequence[int], lo: int, hi: int, lookup: _Lookup, code: str) -> None:
     """Put in ``out[lo:hi]`` the price of ``lookup`` in force at each of ``starts[lo:hi]`` (the record started
     last at or before it, where it has not ended), a record at a time: the half-hours it prices are found
     by bisection. Where records are a half-hour each, each starting at its half-hour (Agile), a day of them
     is matched and copied at once."""
     seconds, ends, exc, inc = lookup.seconds(), lookup.end_seconds(), lookup.exc, lookup.inc
+    codes, out_exc, out_inc = out
     count = len(seconds)
     r = -1
     j = lo
@@ -1050,12 +1072,16 @@ def _fill_in_force(
                 and all(map(operator.lt, day, day[1:]))
                 and all(map(operator.lt, day, ends[r : r + m]))
             ):
-                out[j : j + m] = zip(itertools.repeat(code, m), exc[r : r + m], inc[r : r + m], strict=True)
+                codes[j : j + m] = [code] * m
+                out_exc[j : j + m] = exc[r : r + m]
+                out_inc[j : j + m] = inc[r : r + m]
                 r += m - 1
                 j += m
                 continue
         if c > j:
-            out[j:c] = [(code, exc[r], inc[r])] * (c - j)
+            codes[j:c] = [code] * (c - j)
+            out_exc[j:c] = [exc[r]] * (c - j)
+            out_inc[j:c] = [inc[r]] * (c - j)
         j = b
 
 

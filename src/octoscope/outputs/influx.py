@@ -271,32 +271,31 @@ def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime)
         prices=ctx.passes.prices,
     )
     as_float = float
-    day_standing: tuple[float, float] | None = None
-    tail = " "  # what follows the unit rates up to the time: the day's standing charge if one is paid
-    for start, code, exc, inc, standing in listed:
-        head = heads.get(code)
-        if head is None:
-            tags = (*ctx.tags, _point_tag(point), ("tariff_code", code))
-            head = heads[code] = series_key(measurement, tags) + " unit_price_exc_vat_price="
-        if standing is not day_standing:  # one tuple for all of a day's half-hours, None on export
-            day_standing = standing
-            if standing is None:
-                tail = " "
-            else:
-                standing_exc, standing_inc = standing
-                finite = standing_exc + standing_inc
-                tail = (
-                    f",standing_charge_exc_vat_price={as_float(standing_exc)!r},"
-                    f"standing_charge_inc_vat_price={as_float(standing_inc)!r} "
-                    if finite - finite == 0.0
-                    else ""
-                )
-        check = exc + inc
-        if tail and check - check == 0.0:
-            yield f"{head}{as_float(exc)!r},unit_price_inc_vat_price={as_float(inc)!r}{tail}{start}"
-            continue
-        fields = PRICE_FIELDS(exc, inc, *(standing or (None, None)))
-        yield f"{head[: -len(' unit_price_exc_vat_price=')]} {fields} {start}"
+    for day in listed:
+        standing = day.standing  # None on export
+        tail = " "  # what follows the unit rates up to the time: the day's standing charge if one is paid
+        if standing is not None:
+            standing_exc, standing_inc = standing
+            finite = standing_exc + standing_inc
+            tail = (
+                f",standing_charge_exc_vat_price={as_float(standing_exc)!r},"
+                f"standing_charge_inc_vat_price={as_float(standing_inc)!r} "
+                if finite - finite == 0.0
+                else ""
+            )
+        for start, code, exc, inc in zip(day.starts, day.codes, day.exc, day.inc, strict=True):
+            if code is None:
+                continue  # no price stored
+            head = heads.get(code)
+            if head is None:
+                tags = (*ctx.tags, _point_tag(point), ("tariff_code", code))
+                head = heads[code] = series_key(measurement, tags) + " unit_price_exc_vat_price="
+            check = exc + inc
+            if tail and check - check == 0.0:
+                yield f"{head}{as_float(exc)!r},unit_price_inc_vat_price={as_float(inc)!r}{tail}{start}"
+                continue
+            fields = PRICE_FIELDS(exc, inc, *(standing or (None, None)))
+            yield f"{head[: -len(' unit_price_exc_vat_price=')]} {fields} {start}"
 
 
 def _cost_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:

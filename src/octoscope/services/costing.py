@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from octoscope.config import CostSettings, Settings
 from octoscope.domain.costs import (
@@ -31,9 +31,9 @@ from octoscope.domain.costs import (
     cost_exc_inc,
     gas_kwh,
     gas_kwh_many,
+    in_force,
     midnights,
     next_month,
-    prices_in_force,
     running_sum,
     standing_charges,
     unit_rates,
@@ -806,28 +806,40 @@ def price_list(
     payment_method: str = "DIRECT_DEBIT",
     settings: CostSettings | None = None,
     prices: PriceBook | None = None,
-) -> list[tuple[int, str, float, float, tuple[float, float] | None]]:
-    """Each half-hour of local days [first, end) with a stored price: (start in epoch seconds, tariff code,
-    unit rate exc and inc VAT as costs bill it, the day's standing charge exc and inc VAT or None where none
-    is paid). Straight from the stored prices, read once (``prices``: the run's, shared): nothing is costed."""
+) -> list[PricedDay]:
+    """Each local day of [first, end) as its half-hours' prices (see :class:`PricedDay`): the unit rates as
+    costs bill them, the standing charge paid. Straight from the stored prices, read once (``prices``: the
+    run's, shared): nothing is costed."""
     settings = settings or CostSettings()
     lo, hi = local_midnight(first), local_midnight(end)
     lo_s, hi_s = int(lo.timestamp()), int(hi.timestamp())
     starts = range(lo_s, hi_s, 1800)  # the half-hours of the days, in epoch seconds
     stored = _book(store, payment_method, prices).prices({a.tariff_code for a in point.agreements}, lo, hi)
     dispatched = frozenset(int(t.timestamp()) for t in _dispatched(store, point, lo, hi))
-    rates = prices_in_force(starts, point.agreements, stored, night=settings.e7_night, dispatched=dispatched)
+    found = in_force(starts, point.agreements, stored, night=settings.e7_night, dispatched=dispatched)
     export = fuel_of(point) == "export"  # export tariffs have no standing charge to pay
     days = [first + timedelta(days=i) for i in range((end - first).days)]
     standing_of = {} if export else standing_charges(point.agreements, stored, days)
-    out: list[tuple[int, str, float, float, tuple[float, float] | None]] = []
+    out: list[PricedDay] = []
     bounds = [(int(m.timestamp()) - lo_s) // 1800 for m in midnights(first, end)]  # each day's first half-hour
     for day, a, b in zip(days, bounds[:-1], bounds[1:], strict=True):  # a local day (23, 24 or 25 hours) at a time
-        standing = None if export else standing_of[day]  # one tuple for all of the day's half-hours
+        standing = None if export else standing_of[day]
         if standing is not None and not standing[1]:
             standing = None  # no charge known for the day
-        out += [(t, f[0], f[1], f[2], standing) for t, f in zip(starts[a:b], rates[a:b], strict=True) if f is not None]
+        out.append(PricedDay(starts[a:b], found.codes[a:b], found.exc[a:b], found.inc[a:b], standing))
     return out
+
+
+class PricedDay(NamedTuple):
+    """A local day of :func:`price_list`: its half-hours' starts (epoch seconds) and the tariff code of each
+    (None where no price is stored: it has no line), their unit rates exc and inc VAT, and the day's standing
+    charge exc and inc VAT (None where none is paid), as columns: no object made per half-hour."""
+
+    starts: Sequence[int]
+    codes: list[str | None]
+    exc: list[float]
+    inc: list[float]
+    standing: tuple[float, float] | None
 
 
 @contextmanager
