@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from operator import itemgetter
-from typing import Generic, Literal, NamedTuple, TypeVar
+from typing import Generic, Literal, NamedTuple, TypeVar, cast
 
 from octoscope.domain.models import Agreement, Charge, Rate, TariffCode
 from octoscope.domain.uktime import local_date, local_midnight
@@ -61,6 +61,16 @@ class PriceColumns(NamedTuple):
     inc_vat: list[float]
 
 
+class PriceSeconds(NamedTuple):
+    """:class:`PriceColumns` with the instants in epoch seconds, as stored: what the cost engine compares.
+    An instant made per record, only to be turned back into seconds, was most of reading a year of Agile."""
+
+    starts: list[int]
+    ends: list[int | None]  # None: the record has no end
+    exc_vat: list[float]
+    inc_vat: list[float]
+
+
 def columns_of(rates: Sequence[Rate], payment_method: str) -> PriceColumns:
     """Records for the chosen method, with those that name none (Agile, Outgoing), as columns."""
     wanted = (None, payment_method)
@@ -81,15 +91,30 @@ class Prices:
     """
 
     def __init__(self, unit_rates: dict[Charge, Sequence[Rate]], standing: Sequence[Rate], payment_method: str) -> None:
-        self.unit = {charge: _Lookup(columns_of(rates, payment_method)) for charge, rates in unit_rates.items()}
-        self.standing = _Lookup(columns_of(standing, payment_method))
+        self.unit = {c: _Lookup.of_columns(columns_of(rates, payment_method)) for c, rates in unit_rates.items()}
+        self.standing = _Lookup.of_columns(columns_of(standing, payment_method))
 
     @classmethod
     def from_columns(cls, unit_rates: dict[Charge, PriceColumns], standing: PriceColumns) -> Prices:
+        unit = {charge: _Lookup.of_columns(columns) for charge, columns in unit_rates.items()}
+        return cls._of(unit, _Lookup.of_columns(standing))
+
+    @classmethod
+    def from_seconds(cls, unit_rates: dict[Charge, PriceSeconds], standing: PriceSeconds) -> Prices:
+        unit = {charge: _Lookup.of_seconds(columns) for charge, columns in unit_rates.items()}
+        return cls._of(unit, _Lookup.of_seconds(standing))
+
+    @classmethod
+    def _of(cls, unit: dict[Charge, _Lookup], standing: _Lookup) -> Prices:
         prices = cls.__new__(cls)
-        prices.unit = {charge: _Lookup(columns) for charge, columns in unit_rates.items()}
-        prices.standing = _Lookup(standing)
+        prices.unit, prices.standing = unit, standing
         return prices
+
+    def overlapping(self, lo: int, hi: int) -> Prices:
+        """Only the records overlapping [lo, hi) (epoch seconds) of each list: what a read of that window
+        alone finds, so that prices read once over a wider window answer exactly as that read would."""
+        unit = {charge: lookup.overlapping(lo, hi) for charge, lookup in self.unit.items()}
+        return Prices._of(unit, self.standing.overlapping(lo, hi))
 
     def standing_charge(self, at: datetime, inc_vat: bool) -> float | None:
         return self.standing.at(at, inc_vat)
@@ -111,74 +136,95 @@ def band_of(charge: Charge, rate: float, levels: list[float]) -> str:
 
 
 Key = TypeVar("Key", datetime, float)  # a price list walked by instant, or by epoch second (the cost pass)
-_NEVER = datetime.max.replace(tzinfo=UTC)  # where a record without an end ends
 
 
 class _Lookup:
-    """Price records of one list, in time order, as parallel lists for quick stepping."""
+    """Price records of one list, in time order, as parallel lists for quick stepping. Starts and ends are
+    epoch seconds (ints where whole, see :func:`_second`; infinity where a record has no end): the cost
+    pass and the prices in force walk in seconds, and an instant given is compared as its seconds."""
 
-    def __init__(self, columns: PriceColumns) -> None:
-        self.starts, self.ends, self.exc, self.inc = columns
+    def __init__(self, starts: list[float], ends: list[float], exc: list[float], inc: list[float]) -> None:
+        self._starts, self._ends, self.exc, self.inc = starts, ends, exc, inc
+
+    @staticmethod
+    def of_seconds(columns: PriceSeconds) -> _Lookup:
+        starts, ends, exc, inc = columns
+        if None in ends:  # usually no record, or only the last, is open-ended
+            return _Lookup(cast("list[float]", starts), [_INF if e is None else e for e in ends], exc, inc)
+        return _Lookup(cast("list[float]", starts), cast("list[float]", ends), exc, inc)
+
+    @staticmethod
+    def of_columns(columns: PriceColumns) -> _Lookup:
+        starts = [_second(s.timestamp()) for s in columns.starts]
+        ends = [_INF if e is None else _second(e.timestamp()) for e in columns.ends]
+        return _Lookup(starts, ends, columns.exc_vat, columns.inc_vat)
 
     def seconds(self) -> list[float]:
-        """The records' starts in epoch seconds, worked out once."""
-        held: list[float] | None = getattr(self, "_seconds", None)
-        if held is None:
-            held = self._seconds = [_second(s.timestamp()) for s in self.starts]
-        return held
-
-    def end_instants(self) -> list[datetime]:
-        """The records' ends (the furthest instant for none), worked out once."""
-        held: list[datetime] | None = getattr(self, "_end_instants", None)
-        if held is None:
-            held = self._end_instants = [_NEVER if e is None else e for e in self.ends]
-        return held
+        """The records' starts in epoch seconds."""
+        return self._starts
 
     def end_seconds(self) -> list[float]:
-        """The records' ends in epoch seconds (infinity for none), worked out once."""
-        held: list[float] | None = getattr(self, "_end_seconds", None)
+        """The records' ends in epoch seconds (infinity for none)."""
+        return self._ends
+
+    def overlapping(self, lo: float, hi: float) -> _Lookup:
+        """The records overlapping [lo, hi) in their order (itself where that is all of them)."""
+        starts, ends = self._starts, self._ends
+        stop = bisect.bisect_left(starts, hi)
+        if self._ends_in_order():  # records that follow one another: those ending after lo are a run
+            first = bisect.bisect_right(ends, lo, 0, stop)
+            if first == 0 and stop == len(starts):
+                return self
+            return _Lookup(starts[first:stop], ends[first:stop], self.exc[first:stop], self.inc[first:stop])
+        kept = [i for i in range(stop) if ends[i] > lo]
+        return _Lookup(
+            [starts[i] for i in kept], [ends[i] for i in kept], [self.exc[i] for i in kept], [self.inc[i] for i in kept]
+        )
+
+    def _ends_in_order(self) -> bool:
+        held: bool | None = getattr(self, "_ordered", None)
         if held is None:
-            held = self._end_seconds = [_INF if e is None else _second(e.timestamp()) for e in self.ends]
+            ends = self._ends
+            held = self._ordered = all(map(operator.le, ends, itertools.islice(ends, 1, None)))
         return held
 
     def levels(self, start: datetime, end: datetime, inc_vat: bool) -> list[float]:
         """The distinct prices in force at some point of [start, end), lowest first."""
-        lo = max(0, bisect.bisect_right(self.starts, start) - 1)
-        hi = bisect.bisect_left(self.starts, end)
+        return self.levels_between(start.timestamp(), end.timestamp(), inc_vat)
+
+    def levels_between(self, start: float, end: float, inc_vat: bool) -> list[float]:
+        """:meth:`levels` of [start, end) in epoch seconds."""
+        starts, ends = self._starts, self._ends
+        lo = max(0, bisect.bisect_right(starts, start) - 1)
+        hi = bisect.bisect_left(starts, end)
         values = self.inc if inc_vat else self.exc
-        ends = self.ends
         if hi - lo == 1:  # one record all day (a fixed price): no set to make
-            last = ends[lo]
-            return [values[lo]] if last is None or last > start else []
-        return sorted({values[i] for i in range(lo, hi) if ends[i] is None or ends[i] > start})  # type: ignore[operator]
+            return [values[lo]] if ends[lo] > start else []
+        if self._ends_in_order():  # those of them ending after start are a run: its values' set made in C
+            return sorted(set(values[bisect.bisect_right(ends, start, lo, hi) : hi]))
+        return sorted({values[i] for i in range(lo, hi) if ends[i] > start})
 
     def at(self, instant: datetime, inc_vat: bool) -> float | None:
-        i = bisect.bisect_right(self.starts, instant) - 1
-        if i < 0:
-            return None
-        end = self.ends[i]
-        if end is not None and instant >= end:
+        seconds = instant.timestamp()
+        i = bisect.bisect_right(self._starts, seconds) - 1
+        if i < 0 or seconds >= self._ends[i]:
             return None
         return (self.inc if inc_vat else self.exc)[i]
 
 
 class _Cursor(Generic[Key]):
     """Steps through a price list for instants that mostly come in time order: amortised O(1) a lookup. It
-    finds the record, not a value, so that one walk reads the price exc and inc VAT together. Over instants
-    (:meth:`of_instants`) or, for the cost pass, epoch seconds (:meth:`of_seconds`)."""
+    finds the record, not a value, so that one walk reads the price exc and inc VAT together. Over epoch
+    seconds (:meth:`of_seconds`), as the price list keeps them."""
 
     __slots__ = ("ends", "i", "last", "lookup", "starts")
 
     def __init__(self, lookup: _Lookup, starts: list[Key], ends: list[Key]) -> None:
         self.lookup = lookup
         self.starts: list[Key] = starts
-        self.ends: list[Key] = ends  # a record without an end: the furthest instant or infinity, so one comparison does
+        self.ends: list[Key] = ends  # a record without an end: infinity, so one comparison does
         self.i = -1
         self.last = len(starts) - 1
-
-    @staticmethod
-    def of_instants(lookup: _Lookup) -> _Cursor[datetime]:
-        return _Cursor(lookup, lookup.starts, lookup.end_instants())
 
     @staticmethod
     def of_seconds(lookup: _Lookup) -> _Cursor[float]:
@@ -326,13 +372,12 @@ def next_month(day: date) -> date:
 
 @dataclass
 class _InForce:
-    """An agreement while the readings walk through it, with a cursor on each of its price lists."""
+    """An agreement while the readings walk through it, with its tariff's prices."""
 
     start: datetime
     end: datetime | None
     tariff: TariffCode
     prices: Prices | None
-    cursors: dict[Charge, _Cursor[datetime]]
 
 
 class _Timeline:
@@ -351,9 +396,7 @@ class _Timeline:
                 end = ordered[i + 1].valid_from
             if end is not None and end <= a.valid_from:
                 continue
-            p = prices.get(a.tariff_code)
-            cursors = {c: _Cursor.of_instants(lookup) for c, lookup in p.unit.items()} if p is not None else {}
-            self.entries.append(_InForce(a.valid_from, end, a.tariff, p, cursors))
+            self.entries.append(_InForce(a.valid_from, end, a.tariff, prices.get(a.tariff_code)))
         self.starts = [e.start for e in self.entries]
         self.span = (self.entries[0].start, self.entries[-1].end) if self.entries else None
 
@@ -976,12 +1019,19 @@ def unit_rates(
     timeline = _Timeline(agreements, prices)
     night_seconds = _night_seconds(night)
     day_levels: dict[tuple[date, int], list[float]] = {}
+    cursors: dict[int, _Cursor[float]] = {}  # per price list, by id
     out: list[float | None] = []
     for start in starts:
         entry = timeline.at(start)
-        charge = _register(entry.tariff, start.timestamp(), night_seconds) if entry is not None else None
-        cursor = entry.cursors.get(charge) if entry is not None and charge is not None else None
-        rate = cursor.at(start, inc_vat) if cursor is not None else None
+        seconds = start.timestamp()
+        cursor = None
+        if entry is not None and entry.prices is not None:
+            lookup = entry.prices.unit.get(_register(entry.tariff, seconds, night_seconds))
+            if lookup is not None:
+                cursor = cursors.get(id(lookup))
+                if cursor is None:
+                    cursor = cursors[id(lookup)] = _Cursor.of_seconds(lookup)
+        rate = cursor.at(seconds, inc_vat) if cursor is not None else None
         if rate is not None and cursor is not None and dispatched and start in dispatched:
             day = local_date(start)
             key = (day, id(cursor))
@@ -1005,13 +1055,34 @@ def prices_in_force(
     dispatched: frozenset[int] = frozenset(),
 ) -> list[tuple[str, float, float] | None]:
     """For each half-hour in ``starts`` (epoch seconds, time order): the tariff code in force and its unit
-    rate exc and inc VAT, as :func:`unit_rates` gives each, found in one walk; None where no price is known.
-    ``dispatched``: smart dispatches' half-hours, in epoch seconds. In seconds, as the cost pass works: a
-    year of Agile is 17,520 half-hours, and an instant made and compared for each was most of the walk."""
+    rate exc and inc VAT, as :func:`unit_rates` gives each; None where no price is known. ``dispatched``:
+    smart dispatches' half-hours, in epoch seconds. :func:`in_force` as a tuple per half-hour."""
+    found = in_force(starts, agreements, prices, night=night, dispatched=dispatched)
+    return [None if c is None else (c, e, i) for c, e, i in zip(found.codes, found.exc, found.inc, strict=True)]
+
+
+class InForce(NamedTuple):
+    """The prices in force at some half-hours, as columns: the tariff code (None where no price is known, its
+    rates then read 0.0) and the unit rate exc and inc VAT."""
+
+    codes: list[str | None]
+    exc: list[float]
+    inc: list[float]
+
+
+def in_force(
+    starts: Sequence[int],
+    agreements: Sequence[Agreement],
+    prices: dict[str, Prices],
+    *,
+    night: tuple[time, time] = SMART_E7_NIGHT,
+    dispatched: frozenset[int] = frozenset(),
+) -> InForce:
+    """:func:`prices_in_force` as columns, which copy the price lists' own values: no object is made per
+    half-hour (a year of Agile is 17,520 of them). In seconds, as the cost pass works. An agreement on one
+    register is priced a record at a time (:func:`_fill_in_force`), Economy 7 a half-hour at a time."""
     timeline = _Timeline(agreements, prices)
-    spans = [(e.start.timestamp(), _INF if e.end is None else e.end.timestamp(), e) for e in timeline.entries]
     night_seconds = _night_seconds(night)
-    cursors: dict[tuple[int, Charge], _Cursor[float] | None] = {}
     day_levels: dict[tuple[date, int, bool], list[float]] = {}
 
     def off_peak(start: int, lookup: _Lookup, inc_vat: bool, rate: float) -> float:
@@ -1024,32 +1095,80 @@ def prices_in_force(
             )
         return levels[0] if levels and rate > levels[0] else rate
 
-    out: list[tuple[str, float, float] | None] = []
-    k, last = 0, len(spans)
-    for start in starts:
-        while k < last and start >= spans[k][1]:  # agreements follow one another: the walk only goes on
-            k += 1
-        if k == last or start < spans[k][0]:
-            out.append(None)
+    count = len(starts)
+    out = InForce([None] * count, [0.0] * count, [0.0] * count)
+    codes, exc, inc = out
+    for entry in timeline.entries:  # they follow one another: each prices the half-hours in its span
+        lo = bisect.bisect_left(starts, entry.start.timestamp())
+        hi = count if entry.end is None else bisect.bisect_left(starts, entry.end.timestamp(), lo)
+        if lo == hi or entry.prices is None:
             continue
-        entry = spans[k][2]
-        charge = _register(entry.tariff, start, night_seconds)
-        held = (k, charge)
-        if held in cursors:
-            cursor = cursors[held]
+        code, unit = entry.tariff.code, entry.prices.unit
+        on: dict[int, _Lookup] = {}  # the price list each half-hour was priced from, where dispatches need it
+        if entry.tariff.registers != 2:
+            lookup = unit.get(Charge.STANDARD)
+            if lookup is None:
+                continue
+            _fill_in_force(out, starts, lo, hi, lookup, code)
+            if dispatched:
+                on = dict.fromkeys(range(lo, hi), lookup)
         else:
-            on = entry.cursors.get(charge)
-            cursor = cursors[held] = None if on is None else _Cursor.of_seconds(on.lookup)
-        i = cursor.index(start) if cursor is not None else -1
-        if i < 0 or cursor is None:
-            out.append(None)
-            continue
-        lookup = cursor.lookup
-        exc, inc = lookup.exc[i], lookup.inc[i]
-        if dispatched and start in dispatched:
-            exc, inc = off_peak(start, lookup, False, exc), off_peak(start, lookup, True, inc)
-        out.append((entry.tariff.code, exc, inc))
+            cursors: dict[Charge, _Cursor[float]] = {c: _Cursor.of_seconds(x) for c, x in unit.items()}
+            for j in range(lo, hi):
+                start = starts[j]
+                cursor = cursors.get(_register(entry.tariff, start, night_seconds))
+                i = cursor.index(start) if cursor is not None else -1
+                if cursor is not None and i >= 0:
+                    codes[j], exc[j], inc[j] = code, cursor.lookup.exc[i], cursor.lookup.inc[i]
+                    on[j] = cursor.lookup
+        for t in sorted(dispatched):  # a smart dispatch: the day's off-peak price, whatever the hour
+            j = bisect.bisect_left(starts, t, lo, hi)
+            while j < hi and starts[j] == t:
+                if codes[j] is not None:
+                    exc[j], inc[j] = off_peak(t, on[j], False, exc[j]), off_peak(t, on[j], True, inc[j])
+                j += 1
     return out
+
+
+def _fill_in_force(out: InForce, starts: Sequence[int], lo: int, hi: int, lookup: _Lookup, code: str) -> None:
+    """Put in ``out[lo:hi]`` the price of ``lookup`` in force at each of ``starts[lo:hi]`` (the record started
+    last at or before it, where it has not ended), a record at a time: the half-hours it prices are found
+    by bisection. Where records are a half-hour each, each starting at its half-hour (Agile), a day of them
+    is matched and copied at once."""
+    seconds, ends, exc, inc = lookup.seconds(), lookup.end_seconds(), lookup.exc, lookup.inc
+    codes, out_exc, out_inc = out
+    count = len(seconds)
+    r = -1
+    j = lo
+    while j < hi:
+        t = starts[j]
+        r = bisect.bisect_right(seconds, t, r + 1) - 1  # the record in force: at or after the last one
+        after = seconds[r + 1] if r + 1 < count else _INF
+        b = bisect.bisect_left(starts, after, j, hi)  # the half-hours before the next record starts
+        if r < 0:
+            j = b
+            continue
+        c = bisect.bisect_left(starts, ends[r], j, b)  # of those, the ones before this record ends
+        if c == b == j + 1 and seconds[r] == t:
+            m = min(hi - j, count - r, 48)
+            day = list(starts[j : j + m])
+            if (
+                seconds[r : r + m] == day
+                and (r + m == count or seconds[r + m] > day[-1])
+                and all(map(operator.lt, day, day[1:]))
+                and all(map(operator.lt, day, ends[r : r + m]))
+            ):
+                codes[j : j + m] = [code] * m
+                out_exc[j : j + m] = exc[r : r + m]
+                out_inc[j : j + m] = inc[r : r + m]
+                r += m - 1
+                j += m
+                continue
+        if c > j:
+            codes[j:c] = [code] * (c - j)
+            out_exc[j:c] = [exc[r]] * (c - j)
+            out_inc[j:c] = [inc[r]] * (c - j)
+        j = b
 
 
 def standing_charges(

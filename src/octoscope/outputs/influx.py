@@ -96,6 +96,7 @@ class Job:
     margin: timedelta  # written again before the cursor's end, each run
     by_day: bool  # ranges are whole UK local days
     lines: Callable[[datetime, datetime], Iterator[str]]
+    priced: bool = False  # its lines read the stored prices (the run's PriceBook, shared)
 
 
 def _day_floor(instant: datetime) -> datetime:
@@ -167,6 +168,7 @@ class _Context:
     tags: tuple[tuple[str, str], ...]
     now: datetime
     # Each meter point costed once per run, exc and inc VAT: its rows, then the daily totals, come from it.
+    # It holds the run's prices too (``passes.prices``), read once for every job that needs them.
     passes: PointPasses | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -296,6 +298,7 @@ def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime)
     measurement = PRICING[fuel_of(point)]
     heads: dict[str, str] = {}
     settings = ctx.settings
+    assert ctx.passes is not None
     listed = price_list(
         ctx.store,
         point,
@@ -303,34 +306,34 @@ def _pricing_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datetime)
         local_date(hi),
         payment_method=settings.payment_method,
         settings=settings.costs,
+        prices=ctx.passes.prices,
     )
     as_float = float
-    day_standing: tuple[float, float] | None = None
-    tail = " "  # what follows the unit rates up to the time: the day's standing charge if one is paid
-    for start, code, exc, inc, standing in listed:
-        head = heads.get(code)
-        if head is None:
-            tags = (*ctx.tags, _point_tag(point), ("tariff_code", code))
-            head = heads[code] = series_key(measurement, tags) + " unit_price_exc_vat_price="
-        if standing is not day_standing:  # one tuple for all of a day's half-hours, None on export
-            day_standing = standing
-            if standing is None:
-                tail = " "
-            else:
-                standing_exc, standing_inc = standing
-                finite = standing_exc + standing_inc
-                tail = (
-                    f",standing_charge_exc_vat_price={as_float(standing_exc)!r},"
-                    f"standing_charge_inc_vat_price={as_float(standing_inc)!r} "
-                    if finite - finite == 0.0
-                    else ""
-                )
-        check = exc + inc
-        if tail and check - check == 0.0:
-            yield f"{head}{as_float(exc)!r},unit_price_inc_vat_price={as_float(inc)!r}{tail}{start}"
-            continue
-        fields = PRICE_FIELDS(exc, inc, *(standing or (None, None)))
-        yield f"{head[: -len(' unit_price_exc_vat_price=')]} {fields} {start}"
+    for day in listed:
+        standing = day.standing  # None on export
+        tail = " "  # what follows the unit rates up to the time: the day's standing charge if one is paid
+        if standing is not None:
+            standing_exc, standing_inc = standing
+            finite = standing_exc + standing_inc
+            tail = (
+                f",standing_charge_exc_vat_price={as_float(standing_exc)!r},"
+                f"standing_charge_inc_vat_price={as_float(standing_inc)!r} "
+                if finite - finite == 0.0
+                else ""
+            )
+        for start, code, exc, inc in zip(day.starts, day.codes, day.exc, day.inc, strict=True):
+            if code is None:
+                continue  # no price stored
+            head = heads.get(code)
+            if head is None:
+                tags = (*ctx.tags, _point_tag(point), ("tariff_code", code))
+                head = heads[code] = series_key(measurement, tags) + " unit_price_exc_vat_price="
+            check = exc + inc
+            if tail and check - check == 0.0:
+                yield f"{head}{as_float(exc)!r},unit_price_inc_vat_price={as_float(inc)!r}{tail}{start}"
+                continue
+            fields = PRICE_FIELDS(exc, inc, *(standing or (None, None)))
+            yield f"{head[: -len(' unit_price_exc_vat_price=')]} {fields} {start}"
 
 
 def _cost_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
@@ -392,8 +395,9 @@ def _session_lines(ctx: _Context, lo: datetime, hi: datetime) -> Iterator[str]:
     the range written is asked for, with a day more at its end so that a session running past ``hi`` is
     priced whole. A point's time is the half-hour its session starts in, which a baseline moved by later
     data does not change (the estimated start within it can)."""
+    assert ctx.passes is not None
     first, end = local_date(lo), local_date(hi - timedelta(seconds=1)) + timedelta(days=2)
-    for s in ev_sessions(ctx.store, ctx.settings, first, end, today=ctx.today):
+    for s in ev_sessions(ctx.store, ctx.settings, first, end, today=ctx.today, prices=ctx.passes.prices):
         start, stop = s.start, s.end
         slot = start.timestamp() // 1800 * 1800
         if not lo.timestamp() <= slot < hi.timestamp():
@@ -455,6 +459,7 @@ def jobs(ctx: _Context) -> list[Job]:
                 reread,
                 True,
                 partial(_consumption_lines, ctx, point),
+                priced=True,
             )
         )
     through_tomorrow = local_midnight(ctx.today + timedelta(days=2))
@@ -473,9 +478,12 @@ def jobs(ctx: _Context) -> list[Job]:
                 timedelta(days=PRICE_MARGIN_DAYS),
                 True,
                 partial(_pricing_lines, ctx, point),
+                priced=True,
             )
         )
-    out.append(Job("energy_costs", "", _union(list(held.values())), reread, True, partial(_cost_lines, ctx)))
+    out.append(
+        Job("energy_costs", "", _union(list(held.values())), reread, True, partial(_cost_lines, ctx), priced=True)
+    )
     starts = [d.start for d in store.dispatches()]
     dispatched = (min(starts), max(starts) + timedelta(seconds=1)) if starts else None
     out.append(
@@ -498,6 +506,7 @@ def jobs(ctx: _Context) -> list[Job]:
                 reread + SESSION_MARGIN,
                 True,
                 partial(_session_lines, ctx),
+                priced=True,
             )
         )
     for device, (first_read, last_read) in sorted(store.telemetry_extents().items()):
@@ -511,7 +520,18 @@ def jobs(ctx: _Context) -> list[Job]:
                 partial(_telemetry_lines, ctx, device),
             )
         )
+    # All of what is stored, as a first run writes it: the prices are read once for it all.
+    _expect_prices(ctx, [job.extent for job in out if job.priced and job.extent is not None])
     return out
+
+
+def _expect_prices(ctx: _Context, spans: list[Span]) -> None:
+    """Tell the run's prices the window its jobs will ask them over (whole local days), so that one read of
+    each tariff serves them all. A job's lines may ask a little past its range (sessions are priced whole):
+    the day after, and the prices through tomorrow that the pricing job's range reaches anyway, cover it."""
+    assert ctx.passes is not None
+    union = _union(spans)
+    ctx.passes.prices.expect(None if union is None else (_day_floor(union[0]), _day_ceil(union[1])))
 
 
 def export_influx(
@@ -549,13 +569,17 @@ def export_influx(
     cursors = store.export_cursors(key)
     started = clock.monotonic()
     points: dict[str, int] = {}
+    planned = []
+    for job in jobs(ctx):
+        cursor = cursors.get((job.measurement, job.series))
+        planned.append((job, cursor, plan_ranges(job.extent, cursor, job.margin, job.by_day, asked)))
+    # Only what this run writes (after a first run, the last days): the prices are read for that.
+    _expect_prices(ctx, [span for job, _, ranges in planned if job.priced for span in ranges])
     with InfluxWriter(
         target, clock=clock, batch_size=influx.batch_size, senders=SENDERS, transport=transport, sleep=sleep
     ) as writer:
         try:
-            for job in jobs(ctx):
-                cursor = cursors.get((job.measurement, job.series))
-                ranges = plan_ranges(job.extent, cursor, job.margin, job.by_day, asked)
+            for job, cursor, ranges in planned:
                 count = 0
                 for lo, hi in ranges:
                     count += writer.send_lines(job.lines(lo, hi))

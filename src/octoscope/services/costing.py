@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from octoscope.config import CostSettings, Settings
 from octoscope.domain.costs import (
@@ -25,17 +25,17 @@ from octoscope.domain.costs import (
     EpochReadings,
     HalfHourColumns,
     HalfHourCost,
-    PriceColumns,
     Prices,
+    PriceSeconds,
     Totals,
     bucketed,
     cost,
     cost_exc_inc,
     gas_kwh,
     gas_kwh_many,
+    in_force,
     midnights,
     next_month,
-    prices_in_force,
     running_sum,
     standing_charges,
     unit_rates,
@@ -55,6 +55,8 @@ from octoscope.domain.uktime import (
     HALF_HOUR,
     UK,
     BadDate,
+    epoch,
+    from_epoch,
     in_range,
     local_date,
     local_day_bounds,
@@ -158,16 +160,57 @@ def _prices(
     store: StoreProtocol, codes: Iterable[str], payment_method: str, start: datetime, end: datetime
 ) -> dict[str, Prices]:
     """Each tariff's prices over [start, end) only: a long Agile history is not read to cost one month."""
-    out = {}
-    for code in codes:
-        tariff = TariffCode.parse(code)
-        unit: dict[Charge, PriceColumns] = {
-            c: store.price_columns(code, c, start, end, payment_method)
-            for c in tariff.charges
+    return PriceBook(store, payment_method).prices(codes, start, end)
+
+
+class PriceBook:
+    """Tariffs' stored prices for one payment method, each read once and shared by whatever asks: an export
+    run costs the points, lists the prices in force and prices the EV sessions, three asks of the same year of
+    Agile. Each ask gets just the records a read of its own window finds (:meth:`Prices.overlapping`), so
+    an answer is the same shared or not. Not thread-safe; made per run (or per call, where one asks once)."""
+
+    def __init__(self, store: StoreProtocol, payment_method: str) -> None:
+        self.store = store
+        self.payment_method = payment_method
+        self._held: dict[str, tuple[int, int, Prices]] = {}  # code -> the window read [lo, hi), its prices
+        self._expected: tuple[int, int] | None = None
+
+    def expect(self, span: tuple[datetime, datetime] | None) -> None:
+        """The window the run will ask prices over: a tariff's first read covers it, not only the first ask
+        (a read of a wider window later would be a second read). Only how much is read hangs on it."""
+        self._expected = None if span is None else (epoch(span[0]), epoch(span[1]))
+
+    def prices(self, codes: Iterable[str], start: datetime, end: datetime) -> dict[str, Prices]:
+        """Each tariff's prices over [start, end), read now only where not already held."""
+        lo, hi = epoch(start), epoch(end)  # as the store's query takes the window
+        out = {}
+        for code in codes:
+            held = self._held.get(code)
+            if held is None or lo < held[0] or held[1] < hi:
+                spans = [(lo, hi), *([held[:2]] if held else []), *([self._expected] if self._expected else [])]
+                a, b = min(s[0] for s in spans), max(s[1] for s in spans)
+                held = self._held[code] = (a, b, self._read(code, from_epoch(a), from_epoch(b)))
+            a, b, prices = held
+            out[code] = prices if (a, b) == (lo, hi) else prices.overlapping(lo, hi)
+        return out
+
+    def _read(self, code: str, start: datetime, end: datetime) -> Prices:
+        store, method = self.store, self.payment_method
+        unit: dict[Charge, PriceSeconds] = {
+            c: store.price_seconds(code, c, start, end, method)
+            for c in TariffCode.parse(code).charges
             if c is not Charge.STANDING
         }
-        out[code] = Prices.from_columns(unit, store.price_columns(code, Charge.STANDING, start, end, payment_method))
-    return out
+        return Prices.from_seconds(unit, store.price_seconds(code, Charge.STANDING, start, end, method))
+
+
+def _book(store: StoreProtocol, payment_method: str, shared: PriceBook | None) -> PriceBook:
+    """The run's prices where given (read for this payment method), else a book for this call alone."""
+    if shared is None:
+        return PriceBook(store, payment_method)
+    if shared.payment_method != payment_method:
+        raise ValueError(f"the prices shared are {shared.payment_method}'s, not {payment_method}'s")
+    return shared
 
 
 def _point_days(point: MeterPoint, first: date, end: date) -> tuple[date, date] | None:
@@ -764,34 +807,41 @@ def price_list(
     *,
     payment_method: str = "DIRECT_DEBIT",
     settings: CostSettings | None = None,
-) -> list[tuple[int, str, float, float, tuple[float, float] | None]]:
-    """Each half-hour of local days [first, end) with a stored price: (start in epoch seconds, tariff code,
-    unit rate exc and inc VAT as costs bill it, the day's standing charge exc and inc VAT or None where none
-    is paid). Straight from the stored prices, read once: nothing is costed."""
+    prices: PriceBook | None = None,
+) -> list[PricedDay]:
+    """Each local day of [first, end) as its half-hours' prices (see :class:`PricedDay`): the unit rates as
+    costs bill them, the standing charge paid. Straight from the stored prices, read once (``prices``: the
+    run's, shared): nothing is costed."""
     settings = settings or CostSettings()
     lo, hi = local_midnight(first), local_midnight(end)
     lo_s, hi_s = int(lo.timestamp()), int(hi.timestamp())
     starts = range(lo_s, hi_s, 1800)  # the half-hours of the days, in epoch seconds
-    prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
+    stored = _book(store, payment_method, prices).prices({a.tariff_code for a in point.agreements}, lo, hi)
     dispatched = frozenset(int(t.timestamp()) for t in _dispatched(store, point, lo, hi))
-    rates = prices_in_force(starts, point.agreements, prices, night=settings.e7_night, dispatched=dispatched)
+    found = in_force(starts, point.agreements, stored, night=settings.e7_night, dispatched=dispatched)
     export = fuel_of(point) == "export"  # export tariffs have no standing charge to pay
     days = [first + timedelta(days=i) for i in range((end - first).days)]
-    standing_of = {} if export else standing_charges(point.agreements, prices, days)
-    out: list[tuple[int, str, float, float, tuple[float, float] | None]] = []
-    day_end = lo_s
-    standing: tuple[float, float] | None = None
-    for start, found in zip(starts, rates, strict=True):
-        if found is None:
-            continue
-        if start >= day_end:  # a new local day (23, 24 or 25 hours): its standing charge, one tuple for it
-            day = local_date(_instant(start))
-            day_end = int(local_midnight(day + timedelta(days=1)).timestamp())
-            standing = None if export else standing_of[day]
-            if standing is not None and not standing[1]:
-                standing = None  # no charge known for the day
-        out.append((start, found[0], found[1], found[2], standing))
+    standing_of = {} if export else standing_charges(point.agreements, stored, days)
+    out: list[PricedDay] = []
+    bounds = [(int(m.timestamp()) - lo_s) // 1800 for m in midnights(first, end)]  # each day's first half-hour
+    for day, a, b in zip(days, bounds[:-1], bounds[1:], strict=True):  # a local day (23, 24 or 25 hours) at a time
+        standing = None if export else standing_of[day]
+        if standing is not None and not standing[1]:
+            standing = None  # no charge known for the day
+        out.append(PricedDay(starts[a:b], found.codes[a:b], found.exc[a:b], found.inc[a:b], standing))
     return out
+
+
+class PricedDay(NamedTuple):
+    """A local day of :func:`price_list`: its half-hours' starts (epoch seconds) and the tariff code of each
+    (None where no price is stored: it has no line), their unit rates exc and inc VAT, and the day's standing
+    charge exc and inc VAT (None where none is paid), as columns: no object made per half-hour."""
+
+    starts: Sequence[int]
+    codes: list[str | None]
+    exc: list[float]
+    inc: list[float]
+    standing: tuple[float, float] | None
 
 
 @contextmanager
@@ -1073,10 +1123,12 @@ def cost_point_exc_inc(
     settings: CostSettings | None = None,
     half_hours: bool = False,
     readings: Iterable[tuple[datetime, float]] | None = None,
+    prices: PriceBook | None = None,
 ) -> tuple[PointCosts, PointCosts]:
-    """:func:`cost_point` exc and inc VAT, from one read of the store and one pass of the cost engine."""
+    """:func:`cost_point` exc and inc VAT, from one read of the store and one pass of the cost engine.
+    ``prices``: the run's prices, shared (else read for this call); its payment method is the one used."""
     settings = settings or CostSettings()
-    got = _point_inputs(store, point, first, end, settings, payment_method, readings, None, True)
+    got = _point_inputs(store, point, first, end, settings, payment_method, readings, None, True, prices)
     priced = (HalfHourColumns(), HalfHourColumns())
     exc, inc = cost_exc_inc(
         got.kwh,
@@ -1117,6 +1169,7 @@ def _point_inputs(
     readings: Iterable[tuple[datetime, float]] | None,
     until: datetime | None,
     estimate: bool,
+    book: PriceBook | None = None,
 ) -> _Inputs:
     """What the cost engine needs of one point over local days [first, end), read from the store once."""
     calorific = CalorificValues(settings.calorific_value, settings.calorific_values)
@@ -1137,7 +1190,7 @@ def _point_inputs(
         read = shared.cut(lo.timestamp(), cut.timestamp())
         stored = _stored_columns(store, point, lo, cut, calorific, read)
         kwh, m3, m3_by_day = stored.kwh, stored.m3, stored.m3_by_day
-    prices = _prices(store, {a.tariff_code for a in point.agreements}, payment_method, lo, hi)
+    prices = _book(store, payment_method, book).prices({a.tariff_code for a in point.agreements}, lo, hi)
     return _Inputs(kwh, m3, m3_by_day, prices, _dispatched(store, point, lo, hi), estimated)
 
 
@@ -1146,7 +1199,8 @@ class PointPasses:
     of a point another can take (an export's rows, then its daily totals): a point's days are costed once.
 
     A local day's figures do not depend on the range it was costed in, so a range inside one already
-    costed is served from it. Not thread-safe; made per export run."""
+    costed is served from it. ``prices``: the run's prices, which its other reports share. Not thread-safe;
+    made per export run."""
 
     def __init__(
         self, store: StoreProtocol, payment_method: str, settings: CostSettings, *, half_hours: bool = True
@@ -1155,6 +1209,7 @@ class PointPasses:
         self.half_hours = half_hours
         self.payment_method = payment_method
         self.settings = settings
+        self.prices = PriceBook(store, payment_method)
         self._held: dict[str, tuple[date, date, tuple[PointCosts, PointCosts]]] = {}
 
     def get(self, point: MeterPoint, first: date, end: date) -> tuple[PointCosts, PointCosts]:
@@ -1169,6 +1224,7 @@ class PointPasses:
             payment_method=self.payment_method,
             settings=self.settings,
             half_hours=self.half_hours,
+            prices=self.prices,
         )
         self._held[point.series] = (first, end, costed)
         return costed
@@ -1227,12 +1283,14 @@ def ev_sessions(
     *,
     today: date,
     charger_kw: float | None = None,
+    prices: PriceBook | None = None,
 ) -> list[EvSession]:
     """Charging sessions in [first, end) local days, each costed at the rates in force (dispatch-adjusted on
     Intelligent tariffs, where the half-hours before the dispatch history are probable smart charging:
     ``estimated``, with ``at_stake_pence`` more if they were not) and matched with the dispatches kept.
     Detection looks a fortnight either side, for the household's baseline, and is told when the dispatches
-    kept had the car charge (planned, boosts and completed alike), which places its part-filled half-hours."""
+    kept had the car charge (planned, boosts and completed alike), which places its part-filled half-hours.
+    ``prices``: the run's prices, shared (else read here); its payment method is the one used."""
     number = settings.require_account()
     account = load_account(store, number)
     end = max(first, min(end, today + timedelta(days=1)))
@@ -1251,7 +1309,8 @@ def ev_sessions(
             if not found:
                 continue
             records = store.dispatches(lo - timedelta(days=1), hi + timedelta(days=1))
-            prices = _prices(store, {a.tariff_code for a in point.agreements}, settings.payment_method, lo, hi)
+            book = _book(store, settings.payment_method, prices)
+            stored = book.prices({a.tariff_code for a in point.agreements}, lo, hi)
             intelligent = _on_intelligent(point)
             dispatched = smart_dispatch_half_hours(records) if intelligent else frozenset()
             for session in found:
@@ -1266,7 +1325,7 @@ def ev_sessions(
                 report = cost(
                     list(session.half_hours),
                     point.agreements,
-                    prices,
+                    stored,
                     *days,
                     standing_charges=False,
                     dispatched=dispatched,

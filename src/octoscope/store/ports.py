@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import NamedTuple, Protocol, Self
 
 from octoscope.domain.bills import Statement
-from octoscope.domain.costs import PriceColumns
+from octoscope.domain.costs import PriceColumns, PriceSeconds
 from octoscope.domain.models import (
     Account,
     Charge,
@@ -156,6 +156,9 @@ class RateStore(Protocol):
     def price_columns(
         self, tariff_code: str, charge: Charge, start: datetime, end: datetime, payment_method: str
     ) -> PriceColumns: ...
+    def price_seconds(
+        self, tariff_code: str, charge: Charge, start: datetime, end: datetime, payment_method: str
+    ) -> PriceSeconds: ...
 
 
 class DispatchStore(Protocol):

@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool
 
 from octoscope.clock import SYSTEM
 from octoscope.domain.bills import Statement
-from octoscope.domain.costs import PriceColumns
+from octoscope.domain.costs import PriceColumns, PriceSeconds
 from octoscope.domain.models import (
     Account,
     Charge,
@@ -81,6 +81,7 @@ from octoscope.store.records import (
     point_from_row,
     price_columns_from_rows,
     price_list_where,
+    price_seconds_from_rows,
     product_from_row,
     product_row,
     product_tariff_from_row,
@@ -804,6 +805,18 @@ class PostgresStore:
                 args,
             ).fetchall()
         return price_columns_from_rows(rows)
+
+    def price_seconds(
+        self, tariff_code: str, charge: Charge, start: datetime, end: datetime, payment_method: str
+    ) -> PriceSeconds:
+        table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "%s")
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat FROM {table} WHERE {where}"  # noqa: S608
+                " ORDER BY valid_from",
+                args,
+            ).fetchall()
+        return price_seconds_from_rows(rows)
 
     # --- dispatches -------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from itertools import chain
 from typing import Any
 
 from octoscope.domain.bills import Statement, statement_from_dict, statement_to_dict
-from octoscope.domain.costs import PriceColumns
+from octoscope.domain.costs import PriceColumns, PriceSeconds
 from octoscope.domain.models import (
     Account,
     Agreement,
@@ -56,6 +56,7 @@ __all__ = [
     "point_from_row",
     "price_columns_from_rows",
     "price_list_where",
+    "price_seconds_from_rows",
     "product_from_row",
     "product_row",
     "product_tariff_from_row",
@@ -281,6 +282,13 @@ def price_columns_from_rows(rows: Sequence[Sequence[Any]]) -> PriceColumns:
     by_epoch = dict(zip(starts, begins, strict=True))
     finishes = [None if e is None else by_epoch.get(e) or from_epoch(e) for e in ends]
     return PriceColumns(begins, finishes, list(exc), list(inc))
+
+
+def price_seconds_from_rows(rows: Iterable[Sequence[Any]]) -> PriceSeconds:
+    """From (valid_from, valid_to, value_exc_vat, value_inc_vat) rows in time order: the columns as stored,
+    instants in epoch seconds, cut from one flat list in C (no datetime per record)."""
+    flat = list(chain.from_iterable(rows))
+    return PriceSeconds(flat[0::4], flat[1::4], flat[2::4], flat[3::4])
 
 
 # --- the tariff catalogue ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from octoscope.clock import SYSTEM
 from octoscope.domain.bills import Statement
-from octoscope.domain.costs import PriceColumns
+from octoscope.domain.costs import PriceColumns, PriceSeconds
 from octoscope.domain.models import (
     Account,
     Charge,
@@ -65,6 +65,7 @@ from octoscope.store.records import (
     point_from_row,
     price_columns_from_rows,
     price_list_where,
+    price_seconds_from_rows,
     product_from_row,
     product_row,
     product_tariff_from_row,
@@ -563,6 +564,19 @@ class SQLiteStore:
                 args,
             ).fetchall()
         return price_columns_from_rows(rows)
+
+    def price_seconds(
+        self, tariff_code: str, charge: Charge, start: datetime, end: datetime, payment_method: str
+    ) -> PriceSeconds:
+        """:meth:`price_columns` with the instants in epoch seconds, as stored: what the cost engine compares."""
+        table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "?")
+        with self._reading():
+            rows = self._db.execute(
+                f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat FROM {table} WHERE {where}"  # noqa: S608
+                " ORDER BY valid_from",
+                args,
+            ).fetchall()
+        return price_seconds_from_rows(rows)
 
     # --- dispatches -------------------------------------------------------------------------------------
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from octoscope.domain.costs import PriceColumns
+from octoscope.domain.costs import PriceColumns, PriceSeconds
 from octoscope.domain.models import Charge, Rate
+from octoscope.domain.uktime import epoch
 from octoscope.store.ports import RateWindow, StoreProtocol
 from tests.store.test_sqlite import AGILE, AT, FLEX, agile_rates
 
@@ -18,6 +19,8 @@ def test_the_empty_store_has_no_prices(empty: StoreProtocol) -> None:
     assert empty.rate_windows(AGILE, Charge.STANDARD) == []
     columns = empty.price_columns(AGILE, Charge.STANDARD, AT, AT + HALF_HOUR, "DIRECT_DEBIT")
     assert columns == PriceColumns([], [], [], [])
+    seconds = empty.price_seconds(AGILE, Charge.STANDARD, AT, AT + HALF_HOUR, "DIRECT_DEBIT")
+    assert seconds == PriceSeconds([], [], [], [])
 
 
 def test_a_page_written_twice_changes_nothing(empty: StoreProtocol) -> None:
@@ -41,6 +44,27 @@ def test_rates_overlapping_a_half_open_range_in_time_order(empty: StoreProtocol)
         [r.value_exc_vat for r in page[1:3]],
         [r.value_inc_vat for r in page[1:3]],
     )
+
+
+def test_price_seconds_are_the_price_columns_in_epoch_seconds(empty: StoreProtocol) -> None:
+    page = agile_rates("2026-11-21T09:00:00Z", [20.0, 21.0, 22.0, 23.0])
+    empty.write_rates(AGILE, Charge.STANDARD, list(reversed(page)))
+    window = (page[1].valid_from, page[3].valid_from)
+    got = empty.price_seconds(AGILE, Charge.STANDARD, *window, "DIRECT_DEBIT")
+    assert got == PriceSeconds(
+        [epoch(r.valid_from) for r in page[1:3]],
+        [epoch(r.valid_to) for r in page[1:3] if r.valid_to is not None],
+        [r.value_exc_vat for r in page[1:3]],
+        [r.value_inc_vat for r in page[1:3]],
+    )
+    assert all(type(t) is int for t in (*got.starts, *got.ends))  # as stored: whole seconds, compared as ints
+    start = AT - timedelta(days=30)
+    flex = [Rate(start, AT, 20.0, 21.0, "DIRECT_DEBIT"), Rate(AT, None, 22.0, 23.1, None)]
+    empty.write_rates(FLEX, Charge.STANDARD, [*flex, Rate(start, None, 25.0, 26.25, "NON_DIRECT_DEBIT")])
+    chosen = empty.price_seconds(FLEX, Charge.STANDARD, start, AT + HALF_HOUR, "DIRECT_DEBIT")
+    assert chosen == PriceSeconds([epoch(start), epoch(AT)], [epoch(AT), None], [20.0, 22.0], [21.0, 23.1])
+    columns = empty.price_columns(FLEX, Charge.STANDARD, start, AT + HALF_HOUR, "DIRECT_DEBIT")
+    assert [epoch(t) for t in columns.starts] == chosen.starts
 
 
 def test_payment_methods_are_part_of_the_key(empty: StoreProtocol) -> None:
