@@ -13,14 +13,16 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from octoscope.simulator.threaded import free_port
+
+T = TypeVar("T")
 
 INFLUXD = "influxd"
 VICTORIA = "victoria-metrics"
@@ -29,6 +31,36 @@ ADMIN = ("octoscope", "influx-test-password")  # the test server's own admin use
 
 class ServerMissing(RuntimeError):
     """The server's binary is not installed (``make test`` installs it: Makefile APT_PACKAGES)."""
+
+
+class PortTaken(RuntimeError):
+    """The server exited because a port picked free was taken before it could bind it."""
+
+
+def _exited(name: str, process: subprocess.Popen[bytes], log: Path) -> RuntimeError:
+    text = log.read_text(errors="replace")[-2000:]
+    kind = PortTaken if "address already in use" in text.lower() else RuntimeError
+    return kind(f"{name} exited with {process.returncode}: {text}")
+
+
+_TRIES = 5
+
+
+@contextlib.contextmanager
+def _on_free_ports(start: Callable[[], contextlib.AbstractContextManager[T]]) -> Iterator[T]:
+    """``start()`` (which picks free ports and starts a server on them) again while the ports it picked are
+    taken: a port free when picked can be bound by another process before the server binds it, and CI starts
+    servers in several pytest runs at once."""
+    for attempt in range(1, _TRIES + 1):
+        with contextlib.ExitStack() as stack:
+            try:
+                running = stack.enter_context(start())
+            except PortTaken:
+                if attempt == _TRIES:
+                    raise
+                continue
+            yield running
+            return
 
 
 def require(binary: str) -> str:
@@ -44,7 +76,7 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}: {log.read_text()[-2000:]}")
+            raise _exited("the server", process, log)
         with contextlib.suppress(httpx.TransportError):
             if httpx.get(url, timeout=2).status_code < 500:
                 return
@@ -131,6 +163,13 @@ bind-address = "127.0.0.1:{rpc}"
 
 @contextlib.contextmanager
 def influx1() -> Iterator[Influx1]:
+    """:func:`_influx1` on free ports."""
+    with _on_free_ports(_influx1) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def _influx1() -> Iterator[Influx1]:
     """``influxd`` with a config file of our own: every port a free loopback one, reporting off, data in a
     temporary folder, authentication on (the first user, the admin, is created before any other request)."""
     binary = require(INFLUXD)
@@ -169,6 +208,13 @@ class Victoria:
 
 @contextlib.contextmanager
 def victoria() -> Iterator[Victoria]:
+    """:func:`_victoria` on free ports."""
+    with _on_free_ports(_victoria) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def _victoria() -> Iterator[Victoria]:
     """VictoriaMetrics keeping 100 years (the demo's data is dated; the default keeps one month), with
     deduplication on, as InfluxDB overwrites a point written again at the same time."""
     binary = require(VICTORIA)
@@ -211,7 +257,7 @@ def _wait_tcp(host: str, port: int, process: subprocess.Popen[bytes], log: Path,
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"mosquitto exited with {process.returncode}: {log.read_text()[-2000:]}")
+            raise _exited("mosquitto", process, log)
         with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
             return
         time.sleep(0.05)
@@ -232,10 +278,19 @@ def mosquitto_binary() -> str:
 def mosquitto(password: str | None = None, port: int | None = None) -> Iterator[Broker]:
     """A broker of its own on a free loopback port (or ``port``), with no persistence; with ``password``,
     anonymous clients are refused and the user ``octoscope`` has that password."""
+    if port is not None:
+        with _mosquitto(password, port) as broker:
+            yield broker
+        return
+    with _on_free_ports(lambda: _mosquitto(password, free_port())) as broker:
+        yield broker
+
+
+@contextlib.contextmanager
+def _mosquitto(password: str | None, port: int) -> Iterator[Broker]:
     binary = mosquitto_binary()
     with tempfile.TemporaryDirectory(prefix="octoscope-mosquitto-") as tmp:
         folder = Path(tmp)
-        port = port or free_port()
         # Run as whoever runs the tests (as root, mosquitto would drop to a user that cannot read this folder).
         import getpass
 
@@ -315,6 +370,13 @@ def _as_server_user() -> tuple[list[str], int | None, int | None]:
 
 @contextlib.contextmanager
 def postgres() -> Iterator[Postgres]:
+    """:func:`_postgres` on free ports."""
+    with _on_free_ports(_postgres) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def _postgres() -> Iterator[Postgres]:
     """A cluster of its own: initdb in a temporary folder, a free loopback port, its socket in the folder, run
     as ``nobody`` when the tests run as root; stopped and removed after."""
     initdb, server = POSTGRES_BIN / "initdb", POSTGRES_BIN / "postgres"
@@ -396,7 +458,7 @@ def _wait_postgres(running: Postgres, process: subprocess.Popen[bytes], log: Pat
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"postgres exited with {process.returncode}: {log.read_text()[-2000:]}")
+            raise _exited("postgres", process, log)
         try:
             psycopg.connect(running.dsn(), connect_timeout=2).close()
             return
