@@ -817,15 +817,12 @@ def _whole_day(
     # A record per half-hour from the day's midnight to the next (a whole day of Agile): the records in force
     # in the day are the half-hours' own, so its price levels are their distinct prices, as lookup.levels
     # finds them (in the same order, so the same floats), made in C from the rates the day already reads.
-    own = (
-        records is not None
-        and first == midnight.timestamp()
-        and (i + n == len(seconds) or seconds[i + n] >= next_midnight.timestamp())
-    )
+    day_lo, day_hi = midnight.timestamp(), next_midnight.timestamp()
+    own = records is not None and first == day_lo and (i + n == len(seconds) or seconds[i + n] >= day_hi)
     for k, (t, inc_vat) in enumerate(zip(totals, vats, strict=True)):
         values = lookup.inc if inc_vat else lookup.exc
         rates = values[i : i + n] if records is not None else []  # records: range(i, i + n)
-        levels = sorted(set(rates)) if own else lookup.levels(midnight, next_midnight, inc_vat)
+        levels = sorted(set(rates)) if own else lookup.levels_between(day_lo, day_hi, inc_vat)
         # the day's one band where it does not depend on the price, else per half-hour (Agile) or per run
         single = None if 2 <= len(levels) <= 3 else band_of(Charge.STANDARD, 0.0, levels)
         names: list[str] | None = None
