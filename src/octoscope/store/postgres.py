@@ -797,18 +797,17 @@ class PostgresStore:
     def price_columns(
         self, tariff_code: str, charge: Charge, start: datetime, end: datetime, payment_method: str
     ) -> PriceColumns:
-        table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "%s")
-        with self._cursor() as cur:
-            rows = cur.execute(
-                f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat FROM {table} WHERE {where}"  # noqa: S608
-                " ORDER BY valid_from",
-                args,
-            ).fetchall()
-        return price_columns_from_rows(rows)
+        return price_columns_from_rows(self._price_rows(tariff_code, charge, start, end, payment_method))
 
     def price_seconds(
         self, tariff_code: str, charge: Charge, start: datetime, end: datetime, payment_method: str
     ) -> PriceSeconds:
+        return price_seconds_from_rows(self._price_rows(tariff_code, charge, start, end, payment_method))
+
+    def _price_rows(
+        self, tariff_code: str, charge: Charge, start: datetime, end: datetime, payment_method: str
+    ) -> list[tuple[Any, ...]]:
+        """(valid_from, valid_to, value_exc_vat, value_inc_vat) of one price list over [start, end), in time order."""
         table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "%s")
         with self._cursor() as cur:
             rows = cur.execute(
@@ -816,7 +815,7 @@ class PostgresStore:
                 " ORDER BY valid_from",
                 args,
             ).fetchall()
-        return price_seconds_from_rows(rows)
+        return rows
 
     # --- dispatches -------------------------------------------------------------------------------------
 

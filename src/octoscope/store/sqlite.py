@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from octoscope.clock import SYSTEM
 from octoscope.domain.bills import Statement
@@ -556,19 +556,18 @@ class SQLiteStore:
     ) -> PriceColumns:
         """The records of one price list overlapping [start, end), for ``payment_method`` and those that name
         none, as columns in time order: no record object per row (a year of Agile is 17,520 rows)."""
-        table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "?")
-        with self._reading():
-            rows = self._db.execute(
-                f"SELECT valid_from, valid_to, value_exc_vat, value_inc_vat FROM {table} WHERE {where}"  # noqa: S608
-                " ORDER BY valid_from",
-                args,
-            ).fetchall()
-        return price_columns_from_rows(rows)
+        return price_columns_from_rows(self._price_rows(tariff_code, charge, start, end, payment_method))
 
     def price_seconds(
         self, tariff_code: str, charge: Charge, start: datetime, end: datetime, payment_method: str
     ) -> PriceSeconds:
         """:meth:`price_columns` with the instants in epoch seconds, as stored: what the cost engine compares."""
+        return price_seconds_from_rows(self._price_rows(tariff_code, charge, start, end, payment_method))
+
+    def _price_rows(
+        self, tariff_code: str, charge: Charge, start: datetime, end: datetime, payment_method: str
+    ) -> list[tuple[Any, ...]]:
+        """(valid_from, valid_to, value_exc_vat, value_inc_vat) of one price list over [start, end), in time order."""
         table, where, args = price_list_where(tariff_code, charge, start, end, payment_method, "?")
         with self._reading():
             rows = self._db.execute(
@@ -576,7 +575,7 @@ class SQLiteStore:
                 " ORDER BY valid_from",
                 args,
             ).fetchall()
-        return price_seconds_from_rows(rows)
+        return rows
 
     # --- dispatches -------------------------------------------------------------------------------------
 
