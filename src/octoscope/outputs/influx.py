@@ -212,7 +212,16 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
     assert ctx.passes is not None
     fuel = fuel_of(point)
     measurement = CONSUMPTION[fuel]
-    heads: dict[str | None, str] = {}  # series key and the first field's name, per tariff
+    heads: dict[str | None, str] = {}
+
+    def head_of(code: str | None) -> str:
+        """The series key and the first field's name of a tariff's lines, made once per tariff."""
+        head = heads.get(code)
+        if head is None:
+            tags = (*ctx.tags, _point_tag(point), ("tariff_code", code or ""))
+            head = heads[code] = series_key(measurement, tags) + " usage_kwh="
+        return head
+
     exc_columns, inc_columns, m3, days = point_days(ctx.passes, point, local_date(lo), local_date(hi))
     starts, kwhs, codes = inc_columns.starts, inc_columns.kwh, inc_columns.codes
     exc_pence, inc_pence = exc_columns.pence, inc_columns.pence
@@ -224,10 +233,7 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
         # costs are made floats so that the text is a float's whatever a store hands over.
         shares = f"standing_charge_cost_exc_vat_pence={share_exc!r},standing_charge_cost_inc_vat_pence={share_inc!r},"
         code = codes[begin]
-        head = heads.get(code)
-        if head is None:
-            tags = (*ctx.tags, _point_tag(point), ("tariff_code", code or ""))
-            head = heads[code] = series_key(measurement, tags) + " usage_kwh="
+        head = head_of(code)
         if fast and codes[begin:end].count(code) == end - begin:
             n = end - begin
             excs, incs, kws = exc_pence[begin:end], inc_pence[begin:end], kwhs[begin:end]
@@ -259,10 +265,7 @@ def _consumption_lines(ctx: _Context, point: MeterPoint, lo: datetime, hi: datet
                     continue
         for j in range(begin, end):
             start, kwh, code, exc, inc = starts[j], kwhs[j], codes[j], exc_pence[j], inc_pence[j]
-            head = heads.get(code)
-            if head is None:
-                tags = (*ctx.tags, _point_tag(point), ("tariff_code", code or ""))
-                head = heads[code] = series_key(measurement, tags) + " usage_kwh="
+            head = head_of(code)
             if fast and exc is not None and inc is not None:
                 total_exc, total_inc = exc + share_exc, inc + share_inc
                 check = kwh + total_exc + total_inc  # finite only if every number in the line is
