@@ -278,7 +278,6 @@ def server_alone(server: Any, influx: InfluxSettings, lines: list[str], tag: str
             "influxd_cpu_seconds_per_100k_points": round(server_cpu * 100_000 / len(lines), 2),
         }
         server.query(f'DROP DATABASE "{database}"')
-    out["best_points_per_second"] = max(v["points_per_second"] for v in out.values())
     return out
 
 
